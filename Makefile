@@ -1,0 +1,115 @@
+# MoodSync - one non-recursive Makefile.
+#   make [MODE=release|debug|asan]   build build/$(MODE)/moodsync
+#   make test                         everything: deps, both builds, all tests
+#   make check                        run tests already built (tests/run.sh)
+#   make unit                         unit test binaries only
+#   make bench | fuzz | format | clean
+# Components link one way: server -> {vision, nn, music, store} -> common,
+# so every unit test binary links only its component and what it depends on.
+
+MODE ?= release
+BUILD := build/$(MODE)
+CC ?= cc
+
+PKGS := libjpeg libpng sqlite3 libmicrohttpd libcurl libcjson openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+CFLAGS_release := -O2 -march=native -DNDEBUG
+CFLAGS_debug := -O0 -g3
+CFLAGS_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS_asan := -fsanitize=address,undefined
+
+CPPFLAGS += -Iinclude -Isrc -include src/common/prelude.h -D_GNU_SOURCE \
+	-MMD -MP
+CFLAGS += -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(PKG_CFLAGS) -pthread
+LDFLAGS += $(LDFLAGS_$(MODE)) -pthread
+LDLIBS += $(PKG_LIBS) -lm
+
+COMPONENTS := common vision nn music store server cli
+$(foreach c,$(COMPONENTS),$(eval $(c)_OBJS := \
+	$(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(c)/*.c))))
+
+# The web page, embedded into the binary (see tools/embed.sh).
+WEB_FILES := $(sort $(wildcard web/*))
+WEB_OBJ := $(BUILD)/web_assets.o
+
+ALL_OBJS := $(foreach c,$(COMPONENTS),$($(c)_OBJS)) $(WEB_OBJ) $(BUILD)/main.o
+
+# Unit test binary tests/unit/test_<c>.c links these objects.
+test_common_DEPS := $(common_OBJS)
+test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
+test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
+test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
+test_store_DEPS := $(store_OBJS) $(common_OBJS)
+test_server_DEPS := $(filter-out $(BUILD)/main.o,$(ALL_OBJS))
+test_cli_DEPS := $(test_server_DEPS)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all unit test check bench fuzz format clean deps
+all: $(BUILD)/moodsync
+
+$(BUILD)/moodsync: $(ALL_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/web_assets.c: $(WEB_FILES) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $(WEB_FILES) > $@
+
+$(WEB_OBJ): $(BUILD)/web_assets.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $$(test_$$*_DEPS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+test:
+	sh scripts/test.sh
+
+check: all unit
+	sh tests/run.sh
+
+bench: all
+	sh bench/run.sh $(BUILD)
+
+# libFuzzer harnesses (clang): build/fuzz/fuzz_<name>, run on their corpus.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+fuzz_cascade_SRCS := $(wildcard src/vision/*.c)
+fuzz_image_SRCS := $(wildcard src/vision/*.c)
+fuzz_model_SRCS := $(wildcard src/nn/*.c)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+		$(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm -pthread
+fuzz: $(FUZZ_BINS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+deps:
+	sh scripts/deps.sh test
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

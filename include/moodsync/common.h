@@ -1,0 +1,137 @@
+/* common.h - the base every MoodSync component stands on: error codes,
+ * bounded byte buffers, logging, safe number parsing and overflow-checked
+ * size arithmetic. Depends on nothing but libc; everything depends on it. */
+#ifndef MOODSYNC_COMMON_H
+#define MOODSYNC_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Errors ----------------------------------------------------------
+ * Functions that can fail return one of these. MS_OK is zero, failures
+ * are negative. Detail for humans goes into a caller-owned `err` buffer
+ * (see ms_errf), never into a global. */
+enum ms_err {
+	MS_OK = 0,
+	MS_ENOMEM = -1,     /* allocation failed */
+	MS_EINVAL = -2,     /* bad argument or bad request */
+	MS_EFORMAT = -3,    /* input is malformed (corrupt, truncated) */
+	MS_EUNSUPPORTED = -4, /* well-formed but not something we handle */
+	MS_ELIMIT = -5,     /* input exceeds a hard cap */
+	MS_EIO = -6,        /* file or socket error */
+	MS_ENOTFOUND = -7,  /* no such file, key, or route */
+	MS_EUPSTREAM = -8,  /* a remote service failed */
+	MS_EDB = -9,        /* SQLite failed */
+	MS_EBUSY = -10,     /* overloaded or rate limited: try later */
+	MS_EAUTH = -11,     /* missing or rejected credentials */
+	MS_ETIMEOUT = -12,  /* a deadline passed */
+};
+
+/* A static, human-readable name for an error code ("out of memory"). */
+const char *ms_strerror(int err);
+
+/* Size of the detail buffers callers hand to fallible functions. */
+#define MS_ERRLEN 256
+
+/* Writes a formatted one-line reason into `err` (may be NULL; `errlen`
+ * bytes, always terminated) and returns `code`, so a failure site reads
+ * `return ms_errf(err, errlen, MS_EFORMAT, "bad magic");`. */
+int ms_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Programmer-error check that stays on in release builds (redis style). */
+#define ms_assert(e) \
+	((e) ? (void)0 : ms_assert_fail(#e, __FILE__, __LINE__))
+_Noreturn void ms_assert_fail(const char *expr, const char *file, int line);
+
+#define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MS_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* ---- Overflow-checked size arithmetic --------------------------------
+ * Each returns 0 and writes *out on success, or MS_ELIMIT on overflow. */
+int ms_size_add(size_t a, size_t b, size_t *out);
+int ms_size_mul(size_t a, size_t b, size_t *out);
+int ms_size_mul3(size_t a, size_t b, size_t c, size_t *out);
+
+/* calloc/malloc of n*size bytes with the multiplication checked. NULL on
+ * overflow or failure. Free with free(). */
+void *ms_calloc(size_t n, size_t size);
+void *ms_mallocarray(size_t n, size_t size);
+
+/* ---- Bounded growable byte buffer ------------------------------------
+ * Like curl's dynbuf: it grows on demand but never past `max` bytes, so a
+ * hostile peer cannot make it eat memory. The content is always
+ * NUL-terminated (the terminator is not counted in `len`). */
+struct ms_buf {
+	char *data;   /* NULL until the first append */
+	size_t len;   /* bytes used, excluding the NUL */
+	size_t cap;   /* bytes allocated */
+	size_t max;   /* hard limit on len */
+};
+
+void ms_buf_init(struct ms_buf *b, size_t max);
+void ms_buf_release(struct ms_buf *b); /* frees data, back to empty */
+void ms_buf_reset(struct ms_buf *b);  /* len = 0, keeps memory */
+/* Append bytes. MS_ELIMIT if len would pass max, MS_ENOMEM on failure;
+ * the buffer is unchanged on error. */
+int ms_buf_append(struct ms_buf *b, const void *p, size_t n);
+int ms_buf_puts(struct ms_buf *b, const char *s);
+int ms_buf_printf(struct ms_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends `s` as a JSON string literal, quotes included. */
+int ms_buf_json_str(struct ms_buf *b, const char *s);
+/* Hands the data to the caller (who frees it) and empties the buffer. */
+char *ms_buf_steal(struct ms_buf *b, size_t *len);
+
+/* Reads a whole file into a new heap buffer (NUL-terminated, `*len`
+ * excludes the NUL). MS_ELIMIT if it is larger than `max` bytes. */
+int ms_file_read(const char *path, size_t max, uint8_t **data, size_t *len,
+		 char *err, size_t errlen);
+
+/* ---- Logging ---------------------------------------------------------
+ * One line per call on stderr: "2026-11-25T10:00:00Z W detector: ...".
+ * Thread-safe (each line is a single write). */
+enum ms_log_level {
+	MS_LOG_DEBUG,
+	MS_LOG_INFO,
+	MS_LOG_WARN,
+	MS_LOG_ERROR,
+	MS_LOG_QUIET, /* nothing */
+};
+
+void ms_log_set_level(enum ms_log_level level);
+enum ms_log_level ms_log_get_level(void);
+/* Parses "debug|info|warn|error|quiet". MS_EINVAL otherwise. */
+int ms_log_level_parse(const char *s, enum ms_log_level *out);
+void ms_log(enum ms_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define ms_debug(...) ms_log(MS_LOG_DEBUG, __VA_ARGS__)
+#define ms_info(...) ms_log(MS_LOG_INFO, __VA_ARGS__)
+#define ms_warn(...) ms_log(MS_LOG_WARN, __VA_ARGS__)
+#define ms_error(...) ms_log(MS_LOG_ERROR, __VA_ARGS__)
+
+/* ---- Safe number parsing ---------------------------------------------
+ * The whole string must be a number in [min, max]; no trailing garbage,
+ * no empty string. MS_EINVAL or MS_ELIMIT otherwise, *out untouched. */
+int ms_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int ms_parse_int(const char *s, int min, int max, int *out);
+int ms_parse_double(const char *s, double min, double max, double *out);
+/* Parses `n` bytes (need not be NUL-terminated), same rules. */
+int ms_parse_i64_n(const char *s, size_t n, int64_t min, int64_t max,
+		   int64_t *out);
+
+/* ---- Time ------------------------------------------------------------- */
+double ms_now_ms(void);    /* monotonic clock, milliseconds */
+int64_t ms_unix_time(void); /* wall clock, seconds since the epoch */
+
+/* ---- Plain values shared by components ------------------------------- */
+struct ms_rect {
+	int x, y, w, h; /* pixels, top-left origin */
+};
+
+/* Intersection over union of two boxes, 0 when either is empty. */
+double ms_rect_iou(struct ms_rect a, struct ms_rect b);
+
+#endif
