@@ -1,0 +1,90 @@
+/* vision.h - images and faces: decode JPEG/PNG to 8-bit gray, resize and
+ * crop, and a Viola-Jones detector that runs OpenCV's Haar cascade XML.
+ * Depends on common only; knows nothing of HTTP, JSON or SQLite.
+ *
+ * Thread-safety: a loaded struct vis_cascade is immutable and may be shared
+ * by any number of threads; each thread owns its struct vis_detector (the
+ * scratch: integral images, pyramid buffers). */
+#ifndef MOODSYNC_VISION_H
+#define MOODSYNC_VISION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moodsync/common.h"
+
+/* ---- Images ---------------------------------------------------------- */
+
+/* Hard caps on decoded input. Anything over them is MS_ELIMIT. */
+#define VIS_MAX_SIDE 16384            /* pixels, either side */
+#define VIS_MAX_PIXELS (64u << 20)    /* 64 megapixels */
+#define VIS_MAX_FILE (64u << 20)      /* bytes of encoded file */
+
+/* An 8-bit grayscale image, row-major, top row first. Owns px. */
+struct vis_image {
+	int w, h;    /* pixels */
+	uint8_t *px; /* w*h bytes */
+};
+
+/* Allocates a w x h image (zeroed). MS_ELIMIT past the caps. */
+int vis_image_init(struct vis_image *img, int w, int h);
+void vis_image_release(struct vis_image *img);
+
+/* Decodes a JPEG or PNG held in memory into gray. On failure returns
+ * MS_EUNSUPPORTED (not JPEG/PNG), MS_EFORMAT (truncated or corrupt) or
+ * MS_ELIMIT (over the caps), with a one-line reason in err; *out is
+ * written only on success. Thread-safe. */
+int vis_image_decode(const uint8_t *buf, size_t len, struct vis_image *out,
+		     char *err, size_t errlen);
+/* Reads and decodes a file (at most VIS_MAX_FILE bytes). */
+int vis_image_load(const char *path, struct vis_image *out, char *err,
+		   size_t errlen);
+
+/* Bilinear resize (area-averaging when shrinking by more than 2x) into a
+ * new image of dw x dh. */
+int vis_image_resize(const struct vis_image *src, int dw, int dh,
+		     struct vis_image *dst);
+
+/* Crops `box` grown by `margin` (a fraction of its size on every side,
+ * may be negative), clamped to the image with edge pixels repeated, and
+ * resizes the crop to ow x oh into `out` (ow*oh bytes, caller-owned). */
+void vis_crop_resize(const struct vis_image *img, struct ms_rect box,
+		     float margin, int ow, int oh, uint8_t *out);
+
+/* ---- Haar cascade ---------------------------------------------------- */
+
+struct vis_cascade;
+
+/* Loads an OpenCV cascade XML (the "new" format written by
+ * opencv_traincascade, e.g. haarcascade_frontalface_default.xml). Rejects
+ * malformed or hostile files with MS_EFORMAT/MS_ELIMIT and a reason. */
+int vis_cascade_load(const char *path, struct vis_cascade **out, char *err,
+		     size_t errlen);
+int vis_cascade_parse(const char *xml, size_t len, struct vis_cascade **out,
+		      char *err, size_t errlen);
+void vis_cascade_free(struct vis_cascade *c);
+/* The detection window of the cascade, in pixels (24x24 for frontalface). */
+void vis_cascade_window(const struct vis_cascade *c, int *w, int *h);
+
+struct vis_detect_params {
+	double scale;      /* pyramid step, > 1 (default 1.1) */
+	int min_neighbors; /* grouping threshold (default 5) */
+	int min_size;      /* smallest face side in pixels (default 30) */
+	int max_size;      /* largest, 0 = the whole image */
+};
+
+void vis_detect_params_default(struct vis_detect_params *p);
+
+struct vis_detector;
+
+/* Per-thread scratch bound to one cascade (borrowed; must outlive it). */
+struct vis_detector *vis_detector_new(const struct vis_cascade *c);
+void vis_detector_free(struct vis_detector *d);
+
+/* Finds faces in `img`. Writes up to `max` boxes into `faces` (largest
+ * first) and their total count into *n. Returns MS_OK or MS_ENOMEM. */
+int vis_detect(struct vis_detector *d, const struct vis_image *img,
+	       const struct vis_detect_params *p, struct ms_rect *faces,
+	       int max, int *n);
+
+#endif
