@@ -1,0 +1,96 @@
+/* music.h - from emotion probabilities to music: a per-session mood
+ * smoother (exponential averaging + hysteresis) and the offline catalog of
+ * playlists (search queries) for each mood and strategy. Depends on common
+ * and store; knows nothing of HTTP, images or the CNN (the seven moods are
+ * the FER-2013 classes in the same order as enum nn_emotion). */
+#ifndef MOODSYNC_MUSIC_H
+#define MOODSYNC_MUSIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moodsync/common.h"
+
+struct store;
+
+/* The seven moods, in FER-2013 label order (same as enum nn_emotion). */
+enum music_mood_id {
+	MUSIC_ANGRY,
+	MUSIC_DISGUST,
+	MUSIC_FEAR,
+	MUSIC_HAPPY,
+	MUSIC_SAD,
+	MUSIC_SURPRISE,
+	MUSIC_NEUTRAL,
+	MUSIC_MOODS
+};
+
+/* "angry", ... indexed by enum music_mood_id. */
+extern const char *const music_mood_names[MUSIC_MOODS];
+/* Parses a mood name; MS_EINVAL when unknown. */
+int music_mood_parse(const char *s, int *out);
+
+/* How the music relates to the mood. */
+enum music_strategy {
+	MUSIC_MATCH, /* "match": music that sounds like the mood */
+	MUSIC_LIFT,  /* "lift": music that gently moves it up (sad -> hopeful) */
+	MUSIC_STRATEGIES
+};
+
+extern const char *const music_strategy_names[MUSIC_STRATEGIES];
+int music_strategy_parse(const char *s, int *out);
+
+/* ---- Smoothing ------------------------------------------------------- */
+
+struct music_mood_params {
+	double tau_ms;  /* time constant of the exponential average, ms */
+	double margin;  /* a new mood must lead the stable one by this much */
+	double hold_ms; /* ... continuously for this long before it switches */
+};
+
+/* tau 800 ms, margin 0.10, hold 2500 ms. */
+void music_mood_params_default(struct music_mood_params *p);
+
+/* Per-session smoothing state; a plain value (copy it freely). */
+struct music_mood {
+	struct music_mood_params params;
+	float probs[MUSIC_MOODS]; /* smoothed probabilities, sum ~1 */
+	int samples;              /* updates so far */
+	double last_ms;           /* time of the last update, ms (monotonic) */
+	int stable;               /* the mood shown/played, -1 before any */
+	int candidate;            /* mood trying to take over, -1 none */
+	double candidate_ms;      /* since when it has led by the margin */
+};
+
+void music_mood_init(struct music_mood *m, const struct music_mood_params *p);
+
+/* Feeds one frame's probabilities (MUSIC_MOODS values >= 0, normalized
+ * here) observed at `now_ms` (monotonic, non-decreasing). Returns 1 when
+ * the stable mood changed (including the first one), 0 otherwise, or
+ * MS_EINVAL for non-finite or all-zero input (state unchanged). */
+int music_mood_update(struct music_mood *m, const float *probs,
+		      double now_ms);
+
+/* The mood with the highest smoothed probability, -1 before any update. */
+int music_mood_leader(const struct music_mood *m);
+
+/* ---- Catalog --------------------------------------------------------- */
+
+/* Maps a detected mood to the mood of the music for a strategy (match:
+ * itself; lift: sad -> hopeful, angry -> calm, ...), as a short phrase. */
+const char *music_target_describe(int mood, int strategy);
+
+/* Inserts the built-in catalog into the store when its catalog table is
+ * empty (first run), in one transaction. *added receives the rows added
+ * (0 when already seeded). MS_EDB on failure, with the reason in err. */
+int music_catalog_seed(struct store *s, int *added, char *err,
+		       size_t errlen);
+
+/* Number of built-in catalog entries (for tests). */
+size_t music_catalog_builtin_count(void);
+
+/* Writes https://open.spotify.com/search/<url-encoded query> into out
+ * (`outlen` bytes). MS_ELIMIT when it does not fit. */
+int music_search_url(const char *query, char *out, size_t outlen);
+
+#endif

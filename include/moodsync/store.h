@@ -1,0 +1,115 @@
+/* store.h - MoodSync's SQLite database: a versioned schema (migrations in
+ * src/store/schema.c, PRAGMA user_version), the offline playlist catalog,
+ * sessions and their mood history. Depends on common and SQLite only.
+ *
+ * Thread-safety: one struct store may be used from any number of threads
+ * (the connection is opened in serialized mode and each call takes the
+ * store's lock around its prepared statement). Strings passed in are
+ * borrowed for the call. */
+#ifndef MOODSYNC_STORE_H
+#define MOODSYNC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moodsync/common.h"
+
+struct store;
+struct sqlite3;
+
+/* Schema migrations, applied in order; migration i brings the database
+ * from user_version i to i+1. Append only: never edit a shipped one. */
+struct store_migration {
+	const char *name; /* one line, for the log */
+	const char *sql;  /* executed in one transaction with user_version */
+};
+extern const struct store_migration store_migrations[];
+extern const size_t store_migrations_count;
+
+/* Opens (creating when missing, with parent directories) the database at
+ * `path` (":memory:" works too), sets WAL, foreign keys and a busy
+ * timeout, and applies pending migrations. A database newer than this
+ * program (user_version past the known migrations) is refused with
+ * MS_EUNSUPPORTED and left untouched. MS_EDB/MS_EIO with a reason in err. */
+int store_open(const char *path, struct store **out, char *err,
+	       size_t errlen);
+/* Closes the database; NULL is a no-op. */
+void store_close(struct store *s);
+
+/* PRAGMA user_version of the open database. */
+int store_schema_version(struct store *s);
+
+/* The raw SQLite handle (serialized mode) for code that owns its own
+ * tables (the Spotify module). Borrowed. */
+struct sqlite3 *store_sqlite(struct store *s);
+
+/* Runs BEGIN IMMEDIATE / COMMIT / ROLLBACK under the store's lock. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* ---- Catalog --------------------------------------------------------- */
+
+#define STORE_NAME_MAX 96
+#define STORE_TEXT_MAX 256
+#define STORE_URL_MAX 512
+
+/* One playlist suggestion: a Spotify search, not an invented playlist id. */
+struct store_playlist {
+	int64_t id;                       /* row id, 0 when not stored */
+	char mood[16];                    /* detected mood, "sad" */
+	char strategy[8];                 /* "match" or "lift" */
+	char name[STORE_NAME_MAX];        /* "Rainy-day acoustic" */
+	char description[STORE_TEXT_MAX]; /* one sentence */
+	char query[STORE_NAME_MAX];       /* Spotify search query */
+	char url[STORE_URL_MAX];          /* https://open.spotify.com/search/... */
+};
+
+/* Rows in the catalog table. */
+int store_catalog_count(struct store *s, int64_t *n);
+/* Adds a row (every text field non-empty, mood/strategy valid): MS_EINVAL
+ * otherwise, MS_EDB on SQLite failure. Writes the new id into p->id. */
+int store_catalog_add(struct store *s, struct store_playlist *p);
+/* Up to `max` rows for mood and strategy, in id order. */
+int store_catalog_list(struct store *s, const char *mood,
+		       const char *strategy, struct store_playlist *out,
+		       int max, int *n);
+
+/* ---- Sessions -------------------------------------------------------- */
+
+struct store_session {
+	char id[40];       /* hex id */
+	char strategy[8];  /* "match" | "lift" */
+	int autoplay;      /* 0/1 */
+	int64_t created;   /* unix ms */
+	int64_t last_seen; /* unix ms */
+};
+
+/* Inserts or updates a session row. MS_EINVAL on a bad id or strategy. */
+int store_session_put(struct store *s, const struct store_session *sess);
+/* Reads one; MS_ENOTFOUND when absent. */
+int store_session_get(struct store *s, const char *id,
+		      struct store_session *out);
+
+/* ---- Mood history ---------------------------------------------------- */
+
+struct store_mood_row {
+	char session[40]; /* session id */
+	int64_t t;        /* unix ms */
+	char mood[16];    /* stable mood name */
+	float confidence; /* smoothed probability of that mood, 0..1 */
+};
+
+/* Appends rows (one transaction; the session row is created when
+ * missing). A bad row (unknown mood, bad id, confidence out of range)
+ * fails the whole batch with MS_EINVAL and stores nothing. */
+int store_history_add(struct store *s, const struct store_mood_row *rows,
+		      int n);
+/* The newest `max` rows of a session with t >= since, oldest first. */
+int store_history_list(struct store *s, const char *session, int64_t since,
+		       struct store_mood_row *out, int max, int *n);
+/* Deletes history rows older than `before` (unix ms); *deleted gets the
+ * count. */
+int store_history_prune(struct store *s, int64_t before, int64_t *deleted);
+
+#endif

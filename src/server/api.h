@@ -1,0 +1,22 @@
+/* api.h - the core JSON API handlers (src/server/api.c) and the static
+ * file handler (src/server/static.c), wired into srv_routes[] by routes.c.
+ * Each follows the srv_handler contract of server/http.h. */
+#ifndef MOODSYNC_SERVER_API_H
+#define MOODSYNC_SERVER_API_H
+
+#include "server/http.h"
+
+/* Largest accepted POST /api/frame body, bytes. */
+#define SRV_MAX_FRAME_BODY (8u << 20)
+/* Largest accepted JSON body (settings), bytes. */
+#define SRV_MAX_JSON_BODY 4096
+
+int api_frame(struct srv_req *req);          /* POST /api/frame */
+int api_mood(struct srv_req *req);           /* GET /api/mood */
+int api_history(struct srv_req *req);        /* GET /api/history */
+int api_recommendation(struct srv_req *req); /* GET /api/recommendation */
+int api_settings_get(struct srv_req *req);   /* GET /api/settings */
+int api_settings_post(struct srv_req *req);  /* POST /api/settings */
+int api_healthz(struct srv_req *req);        /* GET /healthz */
+
+#endif

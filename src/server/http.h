@@ -1,0 +1,185 @@
+/* http.h - the server's internal contract for route handlers: requests,
+ * replies, sessions, the routing table and module hooks. The core routes
+ * (src/server/api.c) and the Spotify routes (src/server/routes_spotify.c,
+ * issue 5) are written against this header only; libmicrohttpd stays
+ * inside src/server/http.c.
+ *
+ * CONTRACT (for the Spotify engineer, short version):
+ *  - Add a route: declare `int my_handler(struct srv_req *req);` in your
+ *    own header (e.g. src/server/routes_spotify.h), include it from
+ *    src/server/routes.c and add a row {"GET", "/api/spotify/x", my_handler,
+ *    max_body} in the marked block of srv_routes[] there.
+ *  - A handler runs on an HTTP worker thread. It either sends exactly one
+ *    reply (srv_reply_json, srv_reply_error, srv_reply_redirect,
+ *    srv_reply_bytes) and returns MS_OK, or returns a negative ms_err after
+ *    srv_req_fail() (or with no message) and the dispatcher answers
+ *    {"error": "..."} with srv_http_status(err). Never block on Spotify for
+ *    long in a handler that the page polls; never block the frame path.
+ *  - Every request has a session (cookie "ms_sid", created on first
+ *    visit). srv_req_session_id() is stable for a browser and across
+ *    restarts (sessions are persisted); use it as the key of per-user rows.
+ *    srv_session_info_get() copies settings and the smoothed mood.
+ *    srv_session_kv_set/get hold small per-session strings in memory
+ *    (PKCE verifier, OAuth state).
+ *  - Module hooks: add a row to srv_modules[] in routes.c. start() runs
+ *    once before the server listens, stop() after it stopped.
+ *    mood_changed() runs on one background thread (never a request
+ *    thread) each time a session's stable (hysteresis) mood changes, in
+ *    order; it may block (e.g. call Spotify) without slowing frames.
+ *  - The SQLite store: srv_app_store(app) (include moodsync/store.h); the
+ *    connection is in serialized mode and may be used from any thread.
+ */
+#ifndef MOODSYNC_SERVER_HTTP_H
+#define MOODSYNC_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moodsync/common.h"
+
+struct srv_app;
+struct srv_req;
+struct store;
+
+/* ---- Status codes ------------------------------------------------------ */
+
+/* The one mapping from enum ms_err to an HTTP status (MS_OK -> 200,
+ * MS_EINVAL/MS_EFORMAT -> 400, MS_EAUTH -> 401, MS_ENOTFOUND -> 404,
+ * MS_ELIMIT -> 413, MS_EUNSUPPORTED -> 415, MS_EBUSY -> 503,
+ * MS_EUPSTREAM -> 502, MS_ETIMEOUT -> 504, anything else -> 500).
+ * A client that floods gets 429 from the rate limiter, not from here. */
+int srv_http_status(int err);
+
+/* ---- Requests (all borrowed; valid during the handler call) ------------ */
+
+const char *srv_req_method(const struct srv_req *req); /* "GET" */
+const char *srv_req_path(const struct srv_req *req);   /* "/api/mood" */
+/* A query-string parameter (already URL-decoded), NULL when absent. */
+const char *srv_req_query(struct srv_req *req, const char *key);
+/* A request header (case-insensitive name), NULL when absent. */
+const char *srv_req_header(struct srv_req *req, const char *name);
+/* A request cookie, NULL when absent. */
+const char *srv_req_cookie(struct srv_req *req, const char *name);
+/* The request body (NUL-terminated; `*len` excludes the NUL). Bodies are
+ * only read for routes whose row allows one (max_body > 0). */
+const uint8_t *srv_req_body(const struct srv_req *req, size_t *len);
+struct srv_app *srv_req_app(const struct srv_req *req);
+
+/* ---- Replies ------------------------------------------------------------
+ * Each returns MS_OK or MS_ENOMEM. At most one reply per request; the
+ * session cookie, security headers and "Cache-Control: no-store" (for
+ * non-static replies) are added by the server. */
+
+/* Sends `len` bytes of JSON (copied) with Content-Type application/json. */
+int srv_reply_json(struct srv_req *req, int status, const char *json,
+		   size_t len);
+/* Sends {"error": "<formatted message>"} with `status`. */
+int srv_reply_error(struct srv_req *req, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* 302 Found with Location: `location` (absolute or root-relative). */
+int srv_reply_redirect(struct srv_req *req, const char *location);
+/* Any body with an explicit Content-Type (copied). */
+int srv_reply_bytes(struct srv_req *req, int status, const char *type,
+		    const void *data, size_t len);
+/* Adds a response header to the reply sent later by this request (e.g.
+ * "Retry-After"). Up to 8 extra headers; MS_ELIMIT past that. */
+int srv_req_header_add(struct srv_req *req, const char *name,
+		       const char *value);
+/* Adds a Set-Cookie for `name`=`value` with Path=/; HttpOnly;
+ * SameSite=Lax and Max-Age=`max_age_s` (0 deletes the cookie). */
+int srv_req_cookie_set(struct srv_req *req, const char *name,
+		       const char *value, long max_age_s);
+/* Records the message the dispatcher sends when the handler returns
+ * `code` (< 0) without replying. Returns `code`, so a handler can write
+ * `return srv_req_fail(req, MS_EINVAL, "bad strategy '%s'", s);`. */
+int srv_req_fail(struct srv_req *req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- Sessions -------------------------------------------------------- */
+
+#define SRV_SID_LEN 32 /* hex characters of a session id (128 random bits) */
+
+/* The id of the request's session: SRV_SID_LEN hex chars, NUL-terminated. */
+const char *srv_req_session_id(const struct srv_req *req);
+
+/* A copy of a session's public state. */
+struct srv_session_info {
+	char id[SRV_SID_LEN + 1];
+	int strategy;        /* enum music_strategy (MUSIC_MATCH/MUSIC_LIFT) */
+	int autoplay;        /* 1: the user wants music to follow the mood */
+	int mood;            /* stable mood (enum music_mood_id), -1 none yet */
+	int leader;          /* mood leading the smoothed probs, -1 none */
+	float probs[7];      /* smoothed probabilities, MUSIC_MOODS entries */
+	int64_t mood_since;  /* unix ms when `mood` became stable, 0 none */
+	int64_t last_frame;  /* unix ms of the last frame with a face, 0 */
+	long frames;         /* frames received */
+};
+
+/* Copies the state of the request's session. MS_OK, or MS_ENOTFOUND when
+ * the session was evicted meanwhile. Thread-safe. */
+int srv_session_info_get(struct srv_req *req, struct srv_session_info *out);
+/* The same by id (from a background thread, e.g. in mood_changed). */
+int srv_session_info_by_id(struct srv_app *app, const char *sid,
+			   struct srv_session_info *out);
+
+/* Small per-session strings kept in memory only (lost on restart or
+ * eviction): at most 8 keys of 31 bytes, values of 511 bytes. `value`
+ * NULL deletes. MS_ELIMIT past the caps, MS_ENOTFOUND without session. */
+int srv_session_kv_set(struct srv_app *app, const char *sid, const char *key,
+		       const char *value);
+/* Copies the value into `out` (`outlen` bytes, terminated). MS_ENOTFOUND
+ * when absent. */
+int srv_session_kv_get(struct srv_app *app, const char *sid, const char *key,
+		       char *out, size_t outlen);
+
+/* ---- The application ------------------------------------------------- */
+
+/* The SQLite store (borrowed, lives as long as the app). */
+struct store *srv_app_store(struct srv_app *app);
+/* Named slots for modules' own state (e.g. "spotify"): set in start(),
+ * read in handlers. At most 8 names; the app does not free them. */
+int srv_app_slot_set(struct srv_app *app, const char *name, void *ptr);
+void *srv_app_slot_get(struct srv_app *app, const char *name);
+/* The address the server listens on, e.g. "http://127.0.0.1:5000" (for
+ * building redirect URIs). */
+const char *srv_app_base_url(const struct srv_app *app);
+
+/* ---- Routing table and modules (src/server/routes.c) ------------------ */
+
+typedef int (*srv_handler)(struct srv_req *req);
+
+struct srv_route {
+	const char *method;  /* "GET", "POST", ... */
+	const char *path;    /* exact path, no query string */
+	srv_handler handler;
+	size_t max_body;     /* bytes of body accepted, 0: none (413 past) */
+};
+
+/* Terminated by a row with a NULL path. */
+extern const struct srv_route srv_routes[];
+
+/* A stable-mood change, delivered to modules off the request threads. */
+struct srv_mood_event {
+	char session_id[SRV_SID_LEN + 1];
+	int mood;      /* the new stable mood (enum music_mood_id) */
+	int previous;  /* the one before, -1 for the first */
+	int strategy;  /* enum music_strategy at the time of the change */
+	int autoplay;  /* the session's autoplay setting */
+	int64_t unix_ms;
+};
+
+struct srv_module {
+	const char *name;
+	/* Before listening; non-zero aborts the start with `err`. NULL: none. */
+	int (*start)(struct srv_app *app, char *err, size_t errlen);
+	/* After the server stopped (no handler runs any more). */
+	void (*stop)(struct srv_app *app);
+	/* On the mood thread; may block. NULL: not interested. */
+	void (*mood_changed)(struct srv_app *app,
+			     const struct srv_mood_event *ev);
+};
+
+/* Terminated by a row with a NULL name. */
+extern const struct srv_module srv_modules[];
+
+#endif
