@@ -12,6 +12,8 @@
 #define SRV_MAX_JSON_BODY 4096
 
 int api_frame(struct srv_req *req);          /* POST /api/frame */
+/* Content-Type (415) and rate limit (429) before the body is read. */
+int api_frame_precheck(struct srv_req *req);
 int api_mood(struct srv_req *req);           /* GET /api/mood */
 int api_history(struct srv_req *req);        /* GET /api/history */
 int api_recommendation(struct srv_req *req); /* GET /api/recommendation */

@@ -8,7 +8,7 @@
  *  - Add a route: declare `int my_handler(struct srv_req *req);` in your
  *    own header (e.g. src/server/routes_spotify.h), include it from
  *    src/server/routes.c and add a row {"GET", "/api/spotify/x", my_handler,
- *    max_body} in the marked block of srv_routes[] there.
+ *    max_body, NULL} in the marked block of srv_routes[] there.
  *  - A handler runs on an HTTP worker thread. It either sends exactly one
  *    reply (srv_reply_json, srv_reply_error, srv_reply_redirect,
  *    srv_reply_bytes) and returns MS_OK, or returns a negative ms_err after
@@ -153,6 +153,10 @@ struct srv_route {
 	const char *path;    /* exact path, no query string */
 	srv_handler handler;
 	size_t max_body;     /* bytes of body accepted, 0: none (413 past) */
+	/* NULL, or runs once the headers are in and before the body is read:
+	 * it may reply early (415 wrong type, 429 flood) so that a refused
+	 * body is never read; return MS_OK to go on. */
+	srv_handler precheck;
 };
 
 /* Terminated by a row with a NULL path. */
