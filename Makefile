@@ -50,7 +50,7 @@ test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
 test_spotify_DEPS := $(filter $(BUILD)/music/spotify%,$(music_OBJS)) \
-	$(common_OBJS)
+	$(store_OBJS) $(common_OBJS)
 test_server_DEPS := $(filter-out $(BUILD)/main.o,$(ALL_OBJS))
 test_cli_DEPS := $(test_server_DEPS)
 

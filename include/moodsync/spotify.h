@@ -189,6 +189,10 @@ int music_spotify_devices_parse(const char *body, size_t len,
 int music_spotify_now_parse(const char *body, size_t len,
 			    struct music_spotify_now *out, char *err,
 			    size_t errlen);
+/* Writes items back in the search answer's shape ({"playlists":{"items":
+ * [...]}}), so a cached list reads back through music_spotify_search_parse. */
+int music_spotify_playlists_json(const struct music_spotify_playlist *items,
+				 size_t n, struct ms_buf *out);
 /* 1 when `s` is a playable "spotify:playlist:<base62>" URI. */
 int music_spotify_uri_valid(const char *s);
 /* 1 when `s` is a plausible device id (1..95 chars of [A-Za-z0-9_-]). */

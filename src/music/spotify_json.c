@@ -350,7 +350,7 @@ static int playlist_read(const cJSON *it, struct music_spotify_playlist *p)
 		if (cJSON_IsObject(img) &&
 		    json_str(img, "url", p->image, sizeof(p->image)) &&
 		    strncmp(p->image, "https://", 8) != 0)
-			p->image[0] = '\0';
+			memset(p->image, 0, sizeof(p->image));
 	}
 	tracks = cJSON_GetObjectItemCaseSensitive(it, "tracks");
 	if (!cJSON_IsObject(tracks)) /* newer answers call it "items" */
@@ -487,5 +487,41 @@ int music_spotify_now_parse(const char *body, size_t len,
 	*out = now;
 out:
 	cJSON_Delete(root);
+	return rc;
+}
+
+int music_spotify_playlists_json(const struct music_spotify_playlist *items,
+				 size_t n, struct ms_buf *out)
+{
+	int rc = ms_buf_puts(out, "{\"playlists\":{\"items\":[");
+	size_t i;
+
+	for (i = 0; i < n && !rc; i++) {
+		const struct music_spotify_playlist *p = &items[i];
+		rc = ms_buf_puts(out, i ? ",{\"id\":" : "{\"id\":");
+		if (!rc)
+			rc = ms_buf_json_str(out, p->id);
+		if (!rc)
+			rc = ms_buf_puts(out, ",\"uri\":");
+		if (!rc)
+			rc = ms_buf_json_str(out, p->uri);
+		if (!rc)
+			rc = ms_buf_puts(out, ",\"name\":");
+		if (!rc)
+			rc = ms_buf_json_str(out, p->name);
+		if (!rc)
+			rc = ms_buf_puts(out, ",\"owner\":{\"display_name\":");
+		if (!rc)
+			rc = ms_buf_json_str(out, p->owner);
+		if (!rc)
+			rc = ms_buf_puts(out, "},\"images\":[{\"url\":");
+		if (!rc)
+			rc = ms_buf_json_str(out, p->image);
+		if (!rc)
+			rc = ms_buf_printf(out, "}],\"tracks\":{\"total\":%d}}",
+					   p->tracks);
+	}
+	if (!rc)
+		rc = ms_buf_puts(out, "]}}");
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* test_spotify.c - unit tests for the Spotify client's offline parts: SHA-256
  * and PKCE against published vectors, base64url, .env parsing and config,
- * error bodies and back-off decisions, token/search/devices/now parsing. */
+ * error bodies and back-off decisions, token/search/devices/now parsing,
+ * and the store's Spotify tables (tokens, search cache TTL, prefs). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <cmocka.h>
 
 #include "moodsync/spotify.h"
+#include "moodsync/store.h"
+#include "store/spotify_store.h"
 
 static void hex32(const uint8_t d[32], char out[65])
 {
@@ -482,6 +485,22 @@ static void test_search_parse(void **state)
 	assert_string_equal(p[1].name, "Good vibes");
 	assert_string_equal(p[1].image, ""); /* only https images */
 	assert_int_equal(p[1].tracks, 7);
+	/* the cache's round trip: serialized, read back the same */
+	{
+		struct music_spotify_playlist q[MUSIC_SPOTIFY_MAX_RESULTS];
+		struct ms_buf b;
+		size_t m = 0;
+
+		ms_buf_init(&b, 1 << 16);
+		assert_int_equal(music_spotify_playlists_json(p, n, &b), MS_OK);
+		assert_int_equal(music_spotify_search_parse(b.data, b.len, q, 10,
+							    &m, err,
+							    sizeof(err)),
+				 MS_OK);
+		assert_int_equal(m, 2);
+		assert_memory_equal(p, q, 2 * sizeof(p[0]));
+		ms_buf_release(&b);
+	}
 	/* max respected */
 	assert_int_equal(music_spotify_search_parse(search_body,
 						    strlen(search_body), p, 1,
@@ -571,6 +590,74 @@ static void test_ids(void **state)
 	assert_false(music_spotify_device_id_valid("a&b"));
 }
 
+static void test_store_tables(void **state)
+{
+	struct store *s = NULL;
+	struct store_spotify_token t, u;
+	struct ms_buf b;
+	char err[MS_ERRLEN], key[65], dev[96];
+	uint8_t d[32];
+	int64_t fetched = 0;
+	int i, autoplay = 0;
+
+	(void)state;
+	assert_int_equal(store_open(":memory:", &s, err, sizeof(err)), MS_OK);
+	music_sha256("0123456789abcdef0123456789abcdef", 32, d);
+	for (i = 0; i < 32; i++)
+		snprintf(key + 2 * i, 3, "%02x", d[i]);
+	memset(&t, 0, sizeof(t));
+	snprintf(t.access, sizeof(t.access), "AT");
+	snprintf(t.refresh, sizeof(t.refresh), "RT");
+	t.expires_at = 1234;
+	assert_int_equal(store_spotify_token_get(s, key, &u), MS_ENOTFOUND);
+	assert_int_equal(store_spotify_token_put(s, key, &t), MS_OK);
+	assert_int_equal(store_spotify_token_get(s, key, &u), MS_OK);
+	assert_string_equal(u.access, "AT");
+	assert_string_equal(u.refresh, "RT");
+	assert_int_equal(u.expires_at, 1234);
+	/* a rotated refresh token replaces the old one */
+	snprintf(t.refresh, sizeof(t.refresh), "RT2");
+	assert_int_equal(store_spotify_token_put(s, key, &t), MS_OK);
+	assert_int_equal(store_spotify_token_get(s, key, &u), MS_OK);
+	assert_string_equal(u.refresh, "RT2");
+	assert_int_equal(store_spotify_token_delete(s, key), MS_OK);
+	assert_int_equal(store_spotify_token_get(s, key, &u), MS_ENOTFOUND);
+	/* the raw session id is not a key */
+	assert_int_equal(store_spotify_token_put(s, "0123456789abcdef", &t),
+			 MS_EINVAL);
+
+	/* cache: fresh within the TTL, stale after, any age with -1 */
+	ms_buf_init(&b, 1 << 20);
+	assert_int_equal(store_spotify_cache_put(s, "happy upbeat", "{\"x\":1}",
+						 1000),
+			 MS_OK);
+	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", 60, 1050, &b,
+						 &fetched),
+			 MS_OK);
+	assert_string_equal(b.data, "{\"x\":1}");
+	assert_int_equal(fetched, 1000);
+	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", 60, 1061, &b,
+						 &fetched),
+			 MS_ENOTFOUND);
+	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", -1, 99999,
+						 &b, &fetched),
+			 MS_OK);
+	assert_int_equal(store_spotify_cache_get(s, "sad", -1, 1000, &b,
+						 &fetched),
+			 MS_ENOTFOUND);
+	ms_buf_release(&b);
+
+	/* prefs: defaults, then stored */
+	assert_int_equal(store_spotify_prefs_get(s, key, dev, &autoplay), MS_OK);
+	assert_string_equal(dev, "");
+	assert_int_equal(autoplay, 1);
+	assert_int_equal(store_spotify_prefs_put(s, key, "dev-1", 0), MS_OK);
+	assert_int_equal(store_spotify_prefs_get(s, key, dev, &autoplay), MS_OK);
+	assert_string_equal(dev, "dev-1");
+	assert_int_equal(autoplay, 0);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_search_parse),
 		cmocka_unit_test(test_devices_now_parse),
 		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_store_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
