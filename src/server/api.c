@@ -1,0 +1,588 @@
+/* api.c - the core JSON API: POST /api/frame (image -> faces, emotions,
+ * smoothed mood), GET /api/mood, /api/history, /api/recommendation,
+ * GET/POST /api/settings and GET /healthz. Responses are built with ms_buf;
+ * request bodies (settings) are parsed with cJSON. Every handler touches
+ * only its own session, under the session table's lock. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/api.h"
+#include "server/app.h"
+
+_Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes");
+
+#define JSON_MAX (256u << 10) /* bytes of one response */
+#define HINT_TTL_MS 1500.0    /* forget the last face after this */
+#define HISTORY_DEFAULT 600
+#define HISTORY_MAX 3600
+#define RECOMMEND_MAX 8
+
+/* What a frame or /api/mood reports about the session's mood. */
+struct mood_view {
+	int stable, leader, candidate, strategy, changed;
+	float probs[MUSIC_MOODS];
+	int64_t since;
+};
+
+static void mood_view_fill(const struct srv_session *s, struct mood_view *v)
+{
+	v->stable = s->mood.stable;
+	v->leader = music_mood_leader(&s->mood);
+	v->candidate = s->mood.candidate;
+	v->strategy = s->strategy;
+	v->since = s->mood_since;
+	v->changed = 0;
+	memcpy(v->probs, s->mood.probs, sizeof(v->probs));
+}
+
+static int json_name_or_null(struct ms_buf *b, int idx,
+			     const char *const *names, int n)
+{
+	if (idx < 0 || idx >= n)
+		return ms_buf_puts(b, "null");
+	return ms_buf_json_str(b, names[idx]);
+}
+
+static int json_probs(struct ms_buf *b, const float *p)
+{
+	int rc = ms_buf_puts(b, "{");
+
+	for (int i = 0; !rc && i < MUSIC_MOODS; i++)
+		rc = ms_buf_printf(b, "%s\"%s\":%.4f", i ? "," : "",
+				   music_mood_names[i],
+				   isfinite(p[i]) ? (double)p[i] : 0.0);
+	return rc ? rc : ms_buf_puts(b, "}");
+}
+
+static int json_mood(struct ms_buf *b, const struct mood_view *v)
+{
+	int rc = ms_buf_puts(b, "{\"mood\":");
+
+	if (!rc)
+		rc = json_name_or_null(b, v->stable, music_mood_names,
+				       MUSIC_MOODS);
+	if (!rc)
+		rc = ms_buf_puts(b, ",\"leader\":");
+	if (!rc)
+		rc = json_name_or_null(b, v->leader, music_mood_names,
+				       MUSIC_MOODS);
+	if (!rc)
+		rc = ms_buf_puts(b, ",\"candidate\":");
+	if (!rc)
+		rc = json_name_or_null(b, v->candidate, music_mood_names,
+				       MUSIC_MOODS);
+	if (!rc)
+		rc = ms_buf_printf(b, ",\"confidence\":%.4f,\"probs\":",
+				   v->stable >= 0 ? (double)v->probs[v->stable]
+						  : 0.0);
+	if (!rc)
+		rc = json_probs(b, v->probs);
+	if (!rc)
+		rc = ms_buf_printf(b,
+				   ",\"since\":%lld,\"changed\":%s,"
+				   "\"strategy\":\"%s\"}",
+				   (long long)v->since,
+				   v->changed ? "true" : "false",
+				   music_strategy_names[v->strategy]);
+	return rc;
+}
+
+static int reply_buf(struct srv_req *req, int rc, struct ms_buf *b)
+{
+	if (!rc)
+		rc = srv_reply_json(req, 200, b->data, b->len);
+	ms_buf_release(b);
+	return rc;
+}
+
+/* ---- POST /api/frame ---------------------------------------------------- */
+
+static int content_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	return ct && strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+int api_frame_precheck(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	const char *ct = srv_req_header(req, "Content-Type");
+	struct srv_session *s;
+	int ok;
+
+	if (!content_type_is(ct, "image/jpeg") &&
+	    !content_type_is(ct, "image/png"))
+		return srv_reply_error(req, 415,
+				       "Content-Type must be image/jpeg or "
+				       "image/png, not '%s'",
+				       ct ? ct : "(none)");
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	ok = !s || srv_session_take_token(s, app->cfg.rate_per_s,
+					  app->cfg.burst, ms_now_ms());
+	srv_sessions_unlock(app->sessions);
+	if (ok)
+		return MS_OK;
+	atomic_fetch_add(&app->n_rejected_429, 1);
+	srv_req_header_add(req, "Retry-After", "1");
+	return srv_reply_error(req, 429,
+			       "too many frames: at most %.0f per second",
+			       app->cfg.rate_per_s);
+}
+
+static int frame_json(struct ms_buf *b, const struct srv_frame *f,
+		      int has_model, const struct mood_view *v,
+		      double total_ms)
+{
+	int rc = ms_buf_printf(b, "{\"width\":%d,\"height\":%d,\"model\":%s,"
+				  "\"faces\":[",
+			       f->width, f->height,
+			       has_model ? "true" : "false");
+
+	for (int i = 0; !rc && i < f->nfaces; i++) {
+		const struct srv_face *fc = &f->faces[i];
+
+		rc = ms_buf_printf(b,
+				   "%s{\"box\":{\"x\":%d,\"y\":%d,\"w\":%d,"
+				   "\"h\":%d},\"emotion\":",
+				   i ? "," : "", fc->box.x, fc->box.y,
+				   fc->box.w, fc->box.h);
+		if (!rc)
+			rc = json_name_or_null(b, fc->emotion,
+					       music_mood_names, MUSIC_MOODS);
+		if (!rc)
+			rc = ms_buf_printf(b, ",\"confidence\":%.4f,\"probs\":",
+					   fc->emotion >= 0
+						   ? (double)fc->probs[fc->emotion]
+						   : 0.0);
+		if (!rc)
+			rc = fc->emotion >= 0 ? json_probs(b, fc->probs)
+					      : ms_buf_puts(b, "null");
+		if (!rc)
+			rc = ms_buf_puts(b, "}");
+	}
+	if (!rc)
+		rc = ms_buf_printf(b, "],\"used_face\":%d,\"mood\":",
+				   f->nfaces > 0 ? 0 : -1);
+	if (!rc)
+		rc = json_mood(b, v);
+	if (!rc)
+		rc = ms_buf_printf(b,
+				   ",\"server_ms\":{\"decode\":%.3f,"
+				   "\"detect\":%.3f,\"classify\":%.3f,"
+				   "\"total\":%.3f}}",
+				   f->ms_decode, f->ms_detect, f->ms_classify,
+				   total_ms);
+	return rc;
+}
+
+/* Feeds a frame's result into the session; fills the view for the reply
+ * and *ev (returns 1) when the stable mood changed. */
+static int session_update(struct srv_app *app, struct srv_session *s,
+			  const struct srv_frame *f, struct mood_view *v,
+			  struct srv_mood_event *ev)
+{
+	double now = ms_now_ms();
+	int64_t unix_ms = (int64_t)ms_unix_time() * 1000;
+	int prev = s->mood.stable, changed = 0;
+
+	s->frames++;
+	s->last_nfaces = f->nfaces;
+	if (f->nfaces > 0) {
+		s->hint = f->faces[0].box;
+		s->hint_ms = now;
+		s->last_frame = unix_ms;
+		if (f->faces[0].emotion >= 0 &&
+		    music_mood_update(&s->mood, f->faces[0].probs, now) == 1) {
+			changed = 1;
+			s->mood_since = unix_ms;
+		}
+	}
+	if (s->mood.stable >= 0 &&
+	    (s->hist_ms == 0.0 || now - s->hist_ms >= app->cfg.history_ms)) {
+		struct store_mood_row row;
+
+		memset(&row, 0, sizeof(row));
+		snprintf(row.session, sizeof(row.session), "%s", s->id);
+		row.t = unix_ms;
+		snprintf(row.mood, sizeof(row.mood), "%s",
+			 music_mood_names[s->mood.stable]);
+		row.confidence = s->mood.probs[s->mood.stable];
+		if (row.confidence > 1.0f)
+			row.confidence = 1.0f;
+		srv_bg_history(app->bg, &row);
+		s->hist_ms = now;
+	}
+	mood_view_fill(s, v);
+	v->changed = changed;
+	if (changed) {
+		memset(ev, 0, sizeof(*ev));
+		snprintf(ev->session_id, sizeof(ev->session_id), "%s", s->id);
+		ev->mood = s->mood.stable;
+		ev->previous = prev;
+		ev->strategy = s->strategy;
+		ev->autoplay = s->autoplay;
+		ev->unix_ms = unix_ms;
+	}
+	return changed;
+}
+
+int api_frame(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	struct srv_frame_opts opts;
+	struct srv_frame *f = NULL;
+	struct srv_mood_event ev;
+	struct mood_view view;
+	struct srv_worker *w;
+	struct srv_session *s;
+	struct ms_rect hint;
+	struct ms_buf b;
+	char err[MS_ERRLEN];
+	const uint8_t *body;
+	size_t len;
+	double t0 = ms_now_ms();
+	int rc, have_hint = 0, changed = 0;
+
+	body = srv_req_body(req, &len);
+	if (len == 0)
+		return srv_req_fail(req, MS_EINVAL, "empty body: send a JPEG "
+						    "or PNG image");
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s && s->hint_ms > 0.0 && t0 - s->hint_ms < HINT_TTL_MS) {
+		hint = s->hint;
+		have_hint = 1;
+	}
+	srv_sessions_unlock(app->sessions);
+
+	rc = srv_app_slot_acquire(app);
+	if (rc) {
+		atomic_fetch_add(&app->n_rejected_503, 1);
+		srv_req_header_add(req, "Retry-After", "1");
+		return srv_req_fail(req, MS_EBUSY,
+				    "server busy, try again shortly");
+	}
+	f = malloc(sizeof(*f));
+	w = srv_app_worker(app);
+	if (!f || !w) {
+		srv_app_slot_release(app);
+		free(f);
+		return MS_ENOMEM;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.fast = 1;
+	opts.hint = have_hint ? &hint : NULL;
+	rc = srv_frame_run(w, body, len, &opts, f, err, sizeof(err));
+	srv_app_slot_release(app);
+	if (rc) {
+		free(f);
+		if (rc == MS_ELIMIT)
+			return srv_req_fail(req, MS_ELIMIT, "image too large: %s",
+					    err);
+		if (rc == MS_EFORMAT || rc == MS_EUNSUPPORTED ||
+		    rc == MS_EINVAL)
+			return srv_req_fail(req, MS_EINVAL, "bad image: %s",
+					    err);
+		return srv_req_fail(req, rc, "frame failed: %s", err);
+	}
+	atomic_fetch_add(&app->n_frames, 1);
+
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s)
+		changed = session_update(app, s, f, &view, &ev);
+	srv_sessions_unlock(app->sessions);
+	if (!s) {
+		free(f);
+		return MS_ENOMEM;
+	}
+	if (changed)
+		srv_bg_mood(app->bg, &ev);
+
+	ms_buf_init(&b, JSON_MAX);
+	rc = frame_json(&b, f, app->has_model, &view, ms_now_ms() - t0);
+	free(f);
+	return reply_buf(req, rc, &b);
+}
+
+/* ---- GET /api/mood ---------------------------------------------------- */
+
+int api_mood(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	struct srv_session *s;
+	struct mood_view v;
+	struct ms_buf b;
+	int nfaces = 0, rc;
+	int64_t last = 0;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s) {
+		mood_view_fill(s, &v);
+		nfaces = s->last_nfaces;
+		last = s->last_frame;
+	}
+	srv_sessions_unlock(app->sessions);
+	if (!s)
+		return MS_ENOMEM;
+	ms_buf_init(&b, JSON_MAX);
+	rc = json_mood(&b, &v);
+	if (!rc) { /* splice two more fields before the closing brace */
+		b.len--;
+		rc = ms_buf_printf(&b, ",\"faces\":%d,\"last_face\":%lld}",
+				   nfaces, (long long)last);
+	}
+	return reply_buf(req, rc, &b);
+}
+
+/* ---- GET /api/history ------------------------------------------------- */
+
+int api_history(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	const char *qs = srv_req_query(req, "since");
+	const char *ql = srv_req_query(req, "limit");
+	struct store_mood_row *rows;
+	int64_t since = 0;
+	int limit = HISTORY_DEFAULT, n = 0, rc;
+	struct ms_buf b;
+
+	if (qs && ms_parse_i64(qs, 0, INT64_MAX, &since))
+		return srv_req_fail(req, MS_EINVAL,
+				    "since must be unix milliseconds");
+	if (ql && ms_parse_int(ql, 1, HISTORY_MAX, &limit))
+		return srv_req_fail(req, MS_EINVAL,
+				    "limit must be 1..%d", HISTORY_MAX);
+	rows = ms_calloc((size_t)limit, sizeof(*rows));
+	if (!rows)
+		return MS_ENOMEM;
+	srv_bg_flush(app->bg);
+	rc = store_history_list(app->store, srv_req_session_id(req), since,
+				rows, limit, &n);
+	if (rc) {
+		free(rows);
+		return srv_req_fail(req, rc, "history unavailable");
+	}
+	ms_buf_init(&b, JSON_MAX);
+	rc = ms_buf_puts(&b, "{\"points\":[");
+	for (int i = 0; !rc && i < n; i++)
+		rc = ms_buf_printf(&b,
+				   "%s{\"t\":%lld,\"mood\":\"%s\","
+				   "\"confidence\":%.3f}",
+				   i ? "," : "", (long long)rows[i].t,
+				   rows[i].mood, (double)rows[i].confidence);
+	if (!rc)
+		rc = ms_buf_puts(&b, "]}");
+	free(rows);
+	return reply_buf(req, rc, &b);
+}
+
+/* ---- GET /api/recommendation ------------------------------------------ */
+
+int api_recommendation(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	struct store_playlist *list;
+	struct srv_session *s;
+	const char *qs = srv_req_query(req, "strategy");
+	int mood = -1, strategy = MUSIC_MATCH, n = 0, pick = 0, rc;
+	int64_t since = 0;
+	struct ms_buf b;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s) {
+		mood = s->mood.stable;
+		strategy = s->strategy;
+		since = s->mood_since;
+	}
+	srv_sessions_unlock(app->sessions);
+	if (qs && music_strategy_parse(qs, &strategy))
+		return srv_req_fail(req, MS_EINVAL,
+				    "strategy must be \"match\" or \"lift\"");
+	list = ms_calloc(RECOMMEND_MAX, sizeof(*list));
+	if (!list)
+		return MS_ENOMEM;
+	rc = store_catalog_list(app->store,
+				music_mood_names[mood >= 0 ? mood
+							   : MUSIC_NEUTRAL],
+				music_strategy_names[strategy], list,
+				RECOMMEND_MAX, &n);
+	if (rc) {
+		free(list);
+		return srv_req_fail(req, rc, "catalog unavailable");
+	}
+	if (n > 0) /* a different pick for each mood change, stable between */
+		pick = (int)((since / 1000) % n);
+	ms_buf_init(&b, JSON_MAX);
+	rc = ms_buf_puts(&b, "{\"mood\":");
+	if (!rc)
+		rc = json_name_or_null(&b, mood, music_mood_names, MUSIC_MOODS);
+	if (!rc)
+		rc = ms_buf_printf(&b,
+				   ",\"based_on\":\"%s\",\"strategy\":\"%s\","
+				   "\"target\":",
+				   music_mood_names[mood >= 0 ? mood
+							      : MUSIC_NEUTRAL],
+				   music_strategy_names[strategy]);
+	if (!rc)
+		rc = ms_buf_json_str(
+			&b, music_target_describe(mood >= 0 ? mood
+							    : MUSIC_NEUTRAL,
+						  strategy));
+	if (!rc)
+		rc = ms_buf_printf(&b, ",\"primary\":%d,\"playlists\":[",
+				   n > 0 ? pick : -1);
+	for (int i = 0; !rc && i < n; i++) {
+		rc = ms_buf_printf(&b, "%s{\"id\":%lld,\"name\":", i ? "," : "",
+				   (long long)list[i].id);
+		if (!rc)
+			rc = ms_buf_json_str(&b, list[i].name);
+		if (!rc)
+			rc = ms_buf_puts(&b, ",\"description\":");
+		if (!rc)
+			rc = ms_buf_json_str(&b, list[i].description);
+		if (!rc)
+			rc = ms_buf_puts(&b, ",\"query\":");
+		if (!rc)
+			rc = ms_buf_json_str(&b, list[i].query);
+		if (!rc)
+			rc = ms_buf_puts(&b, ",\"url\":");
+		if (!rc)
+			rc = ms_buf_json_str(&b, list[i].url);
+		if (!rc)
+			rc = ms_buf_puts(&b, "}");
+	}
+	if (!rc)
+		rc = ms_buf_puts(&b, "]}");
+	free(list);
+	return reply_buf(req, rc, &b);
+}
+
+/* ---- GET/POST /api/settings ------------------------------------------- */
+
+static int settings_reply(struct srv_req *req, int strategy, int autoplay)
+{
+	char json[128];
+	int n = snprintf(json, sizeof(json),
+			 "{\"strategy\":\"%s\",\"autoplay\":%s}",
+			 music_strategy_names[strategy],
+			 autoplay ? "true" : "false");
+
+	return srv_reply_json(req, 200, json, (size_t)n);
+}
+
+int api_settings_get(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	struct srv_session *s;
+	int strategy = MUSIC_MATCH, autoplay = 1;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s) {
+		strategy = s->strategy;
+		autoplay = s->autoplay;
+	}
+	srv_sessions_unlock(app->sessions);
+	return settings_reply(req, strategy, autoplay);
+}
+
+int api_settings_post(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	const char *ct = srv_req_header(req, "Content-Type");
+	const cJSON *js, *ja;
+	struct store_session row;
+	struct srv_session *s;
+	const uint8_t *body;
+	size_t len;
+	cJSON *root;
+	int strategy = -1, autoplay = -1, rc;
+
+	if (!content_type_is(ct, "application/json"))
+		return srv_req_fail(req, MS_EUNSUPPORTED,
+				    "Content-Type must be application/json");
+	body = srv_req_body(req, &len);
+	root = cJSON_ParseWithLength((const char *)body, len);
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return srv_req_fail(req, MS_EINVAL,
+				    "body must be a JSON object");
+	}
+	js = cJSON_GetObjectItemCaseSensitive(root, "strategy");
+	ja = cJSON_GetObjectItemCaseSensitive(root, "autoplay");
+	rc = MS_OK;
+	if (js && (!cJSON_IsString(js) ||
+		   music_strategy_parse(js->valuestring, &strategy)))
+		rc = srv_req_fail(req, MS_EINVAL,
+				  "strategy must be \"match\" or \"lift\"");
+	if (ja && !cJSON_IsBool(ja))
+		rc = srv_req_fail(req, MS_EINVAL,
+				  "autoplay must be true or false");
+	if (ja && cJSON_IsBool(ja))
+		autoplay = cJSON_IsTrue(ja);
+	cJSON_Delete(root);
+	if (rc)
+		return rc;
+
+	memset(&row, 0, sizeof(row));
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s) {
+		if (strategy >= 0)
+			s->strategy = strategy;
+		if (autoplay >= 0)
+			s->autoplay = autoplay;
+		strategy = s->strategy;
+		autoplay = s->autoplay;
+		snprintf(row.id, sizeof(row.id), "%s", s->id);
+		row.created = s->created;
+	}
+	srv_sessions_unlock(app->sessions);
+	if (!s)
+		return MS_ENOMEM;
+	snprintf(row.strategy, sizeof(row.strategy), "%s",
+		 music_strategy_names[strategy]);
+	row.autoplay = autoplay;
+	row.last_seen = (int64_t)ms_unix_time() * 1000;
+	if (store_session_put(app->store, &row))
+		ms_warn("settings: not saved for a session (database)");
+	return settings_reply(req, strategy, autoplay);
+}
+
+/* ---- GET /healthz ------------------------------------------------------ */
+
+int api_healthz(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	int64_t catalog = -1;
+	struct ms_buf b;
+	int rc;
+
+	store_catalog_count(app->store, &catalog);
+	ms_buf_init(&b, JSON_MAX);
+	rc = ms_buf_printf(
+		&b,
+		"{\"status\":\"ok\",\"model\":%s,\"emotions\":%s,\"note\":\"%s\","
+		"\"sessions\":%d,\"frames\":%ld,\"rejected_429\":%ld,"
+		"\"rejected_503\":%ld,\"frame_slots\":%d,\"threads\":%d,"
+		"\"schema_version\":%d,\"catalog\":%lld,\"uptime_s\":%.1f}",
+		app->has_model ? "true" : "false",
+		app->has_model ? "true" : "false",
+		app->has_model ? "emotion model loaded"
+			       : "no emotion model: faces only",
+		srv_sessions_count(app->sessions),
+		atomic_load(&app->n_frames), atomic_load(&app->n_rejected_429),
+		atomic_load(&app->n_rejected_503), app->cfg.frame_slots,
+		app->cfg.threads, store_schema_version(app->store),
+		(long long)catalog, (ms_now_ms() - app->started_ms) / 1000.0);
+	return reply_buf(req, rc, &b);
+}

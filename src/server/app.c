@@ -1,0 +1,386 @@
+/* app.c - the server application: loading (pipeline, store, catalog),
+ * starting and stopping the libmicrohttpd daemon and the background
+ * threads, the bounded pool of frame slots (503 when overloaded), the
+ * per-thread pipeline workers, and the session/app accessors of http.h. */
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "server/app.h"
+#include "server/http_internal.h"
+
+#define SESSION_IDLE_MS (6.0 * 3600 * 1000)
+
+static atomic_long app_generation;
+
+void srv_config_default(struct srv_config *c, int ncpu)
+{
+	if (ncpu < 1)
+		ncpu = 1;
+	memset(c, 0, sizeof(*c));
+	c->host = "127.0.0.1";
+	c->port = 5000;
+	c->db_path = ":memory:";
+	c->threads = MS_MIN(MS_MAX(2 * ncpu, 2), 32);
+	c->frame_slots = MS_MIN(ncpu, 16);
+	c->queue_ms = 250;
+	c->max_waiting = 64;
+	c->max_connections = 256;
+	c->conn_timeout_s = 30;
+	c->max_sessions = 1024;
+	c->rate_per_s = 30.0;
+	c->burst = 30.0;
+	c->history_ms = 1000;
+}
+
+int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
+		char *err, size_t errlen)
+{
+	struct srv_app *app = calloc(1, sizeof(*app));
+	int rc, added = 0;
+
+	if (!app)
+		return ms_errf(err, errlen, MS_ENOMEM, "out of memory");
+	app->cfg = *cfg;
+	app->generation = atomic_fetch_add(&app_generation, 1) + 1;
+	pthread_mutex_init(&app->slot_lock, NULL);
+	pthread_cond_init(&app->slot_cond, NULL);
+	pthread_mutex_init(&app->workers_lock, NULL);
+	pthread_mutex_init(&app->slots_lock, NULL);
+	rc = srv_pipeline_new(cfg->cascade_path, cfg->model_path, &app->pipe,
+			      err, errlen);
+	if (rc)
+		goto out_free;
+	app->has_model = srv_pipeline_has_model(app->pipe);
+	rc = store_open(cfg->db_path, &app->store, err, errlen);
+	if (rc)
+		goto out_free;
+	rc = music_catalog_seed(app->store, &added, err, errlen);
+	if (rc)
+		goto out_free;
+	if (added)
+		ms_info("store: catalog seeded with %d playlists", added);
+	app->sessions = srv_sessions_new(cfg->max_sessions, SESSION_IDLE_MS);
+	if (!app->sessions) {
+		rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	*out = app;
+	return MS_OK;
+out_free:
+	srv_app_free(app);
+	return rc;
+}
+
+int srv_app_start(struct srv_app *app, char *err, size_t errlen)
+{
+	struct sockaddr_in addr;
+	const union MHD_DaemonInfo *info;
+	const struct srv_config *c = &app->cfg;
+	struct MHD_Daemon *d;
+	int rc;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)c->port);
+	if (inet_pton(AF_INET, c->host, &addr.sin_addr) != 1)
+		return ms_errf(err, errlen, MS_EINVAL,
+			       "--host must be an IPv4 address, got '%s'",
+			       c->host);
+	for (const struct srv_module *m = srv_modules; m->name; m++) {
+		if (!m->start)
+			continue;
+		rc = m->start(app, err, errlen);
+		if (rc)
+			return rc;
+	}
+	rc = srv_bg_start(app, &app->bg);
+	if (rc)
+		return ms_errf(err, errlen, rc, "cannot start threads");
+	d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			MHD_USE_ERROR_LOG,
+		(uint16_t)c->port, NULL, NULL, srv_http_access, app,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed, app,
+		MHD_OPTION_END);
+	if (!d) {
+		srv_bg_stop(app->bg);
+		app->bg = NULL;
+		return ms_errf(err, errlen, MS_EIO,
+			       "cannot listen on %s:%d (port in use?)", c->host,
+			       c->port);
+	}
+	app->daemon = d;
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (info)
+		app->cfg.port = info->port;
+	snprintf(app->base_url, sizeof(app->base_url), "http://%s:%d",
+		 c->host, app->cfg.port);
+	app->started_ms = ms_now_ms();
+	return MS_OK;
+}
+
+int srv_app_port(const struct srv_app *app)
+{
+	return app->cfg.port;
+}
+
+int srv_app_has_model(const struct srv_app *app)
+{
+	return app->has_model;
+}
+
+void srv_app_stop(struct srv_app *app)
+{
+	if (!app || !app->daemon)
+		return;
+	MHD_stop_daemon(app->daemon); /* joins the worker threads */
+	app->daemon = NULL;
+	for (const struct srv_module *m = srv_modules; m->name; m++)
+		if (m->stop)
+			m->stop(app);
+	srv_bg_stop(app->bg); /* writes pending history */
+	app->bg = NULL;
+}
+
+void srv_app_free(struct srv_app *app)
+{
+	if (!app)
+		return;
+	srv_app_stop(app);
+	for (int i = 0; i < app->nworkers; i++)
+		srv_worker_free(app->workers[i]);
+	free(app->workers);
+	srv_sessions_free(app->sessions);
+	store_close(app->store);
+	srv_pipeline_free(app->pipe);
+	pthread_mutex_destroy(&app->slot_lock);
+	pthread_cond_destroy(&app->slot_cond);
+	pthread_mutex_destroy(&app->workers_lock);
+	pthread_mutex_destroy(&app->slots_lock);
+	free(app);
+}
+
+/* ---- frame slots -------------------------------------------------------- */
+
+int srv_app_slot_acquire(struct srv_app *app)
+{
+	struct timespec ts;
+	int rc = MS_OK;
+
+	pthread_mutex_lock(&app->slot_lock);
+	if (app->running >= app->cfg.frame_slots) {
+		if (app->waiting >= app->cfg.max_waiting) {
+			pthread_mutex_unlock(&app->slot_lock);
+			return MS_EBUSY;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)app->cfg.queue_ms * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		app->waiting++;
+		while (app->running >= app->cfg.frame_slots && rc == MS_OK)
+			if (pthread_cond_timedwait(&app->slot_cond,
+						   &app->slot_lock, &ts))
+				rc = MS_EBUSY;
+		app->waiting--;
+		if (rc == MS_EBUSY && app->running < app->cfg.frame_slots)
+			rc = MS_OK; /* freed at the deadline */
+	}
+	if (rc == MS_OK)
+		app->running++;
+	pthread_mutex_unlock(&app->slot_lock);
+	return rc;
+}
+
+void srv_app_slot_release(struct srv_app *app)
+{
+	pthread_mutex_lock(&app->slot_lock);
+	app->running--;
+	pthread_cond_signal(&app->slot_cond);
+	pthread_mutex_unlock(&app->slot_lock);
+}
+
+/* A thread's worker belongs to the app of generation tls_gen (an address
+ * could be reused by a later app; a generation is not). */
+static _Thread_local struct srv_worker *tls_worker;
+static _Thread_local long tls_gen;
+
+struct srv_worker *srv_app_worker(struct srv_app *app)
+{
+	struct srv_worker *w;
+
+	if (tls_worker && tls_gen == app->generation)
+		return tls_worker;
+	w = srv_worker_new(app->pipe);
+	if (!w)
+		return NULL;
+	pthread_mutex_lock(&app->workers_lock);
+	if (app->nworkers == app->cap_workers) {
+		int cap = app->cap_workers ? 2 * app->cap_workers : 8;
+		struct srv_worker **p =
+			realloc(app->workers, (size_t)cap * sizeof(*p));
+
+		if (!p) {
+			pthread_mutex_unlock(&app->workers_lock);
+			srv_worker_free(w);
+			return NULL;
+		}
+		app->workers = p;
+		app->cap_workers = cap;
+	}
+	app->workers[app->nworkers++] = w;
+	pthread_mutex_unlock(&app->workers_lock);
+	tls_worker = w;
+	tls_gen = app->generation;
+	return w;
+}
+
+/* ---- accessors of http.h ------------------------------------------------ */
+
+struct store *srv_app_store(struct srv_app *app)
+{
+	return app->store;
+}
+
+const char *srv_app_base_url(const struct srv_app *app)
+{
+	return app->base_url;
+}
+
+int srv_app_slot_set(struct srv_app *app, const char *name, void *ptr)
+{
+	int rc = MS_ELIMIT;
+
+	pthread_mutex_lock(&app->slots_lock);
+	for (size_t i = 0; i < MS_ARRAY_LEN(app->slots); i++) {
+		struct srv_slot *s = &app->slots[i];
+
+		if (s->name[0] && strcmp(s->name, name) != 0)
+			continue;
+		snprintf(s->name, sizeof(s->name), "%s", name);
+		s->ptr = ptr;
+		rc = MS_OK;
+		break;
+	}
+	pthread_mutex_unlock(&app->slots_lock);
+	return rc;
+}
+
+void *srv_app_slot_get(struct srv_app *app, const char *name)
+{
+	void *p = NULL;
+
+	pthread_mutex_lock(&app->slots_lock);
+	for (size_t i = 0; i < MS_ARRAY_LEN(app->slots); i++)
+		if (strcmp(app->slots[i].name, name) == 0)
+			p = app->slots[i].ptr;
+	pthread_mutex_unlock(&app->slots_lock);
+	return p;
+}
+
+static void info_fill(const struct srv_session *s, struct srv_session_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->id, sizeof(o->id), "%s", s->id);
+	o->strategy = s->strategy;
+	o->autoplay = s->autoplay;
+	o->mood = s->mood.stable;
+	o->leader = music_mood_leader(&s->mood);
+	memcpy(o->probs, s->mood.probs, sizeof(o->probs));
+	o->mood_since = s->mood_since;
+	o->last_frame = s->last_frame;
+	o->frames = s->frames;
+}
+
+int srv_session_info_by_id(struct srv_app *app, const char *sid,
+			   struct srv_session_info *out)
+{
+	struct srv_session *s;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_sessions_find(app->sessions, sid, ms_now_ms());
+	if (s)
+		info_fill(s, out);
+	srv_sessions_unlock(app->sessions);
+	return s ? MS_OK : MS_ENOTFOUND;
+}
+
+int srv_session_info_get(struct srv_req *req, struct srv_session_info *out)
+{
+	return srv_session_info_by_id(srv_req_app(req),
+				      srv_req_session_id(req), out);
+}
+
+int srv_session_kv_set(struct srv_app *app, const char *sid, const char *key,
+		       const char *value)
+{
+	struct srv_session *s;
+	struct srv_kv *slot = NULL;
+	int rc = MS_OK;
+
+	if (strlen(key) >= sizeof(slot->key) || !key[0] ||
+	    (value && strlen(value) >= sizeof(slot->val)))
+		return MS_ELIMIT;
+	srv_sessions_lock(app->sessions);
+	s = srv_sessions_find(app->sessions, sid, ms_now_ms());
+	if (!s) {
+		rc = MS_ENOTFOUND;
+		goto out_unlock;
+	}
+	if (!s->kv && value) {
+		s->kv = ms_calloc(SRV_KV_MAX, sizeof(*s->kv));
+		if (!s->kv) {
+			rc = MS_ENOMEM;
+			goto out_unlock;
+		}
+	}
+	for (int i = 0; s->kv && i < SRV_KV_MAX; i++) {
+		if (strcmp(s->kv[i].key, key) == 0) {
+			slot = &s->kv[i];
+			break;
+		}
+		if (!slot && !s->kv[i].key[0])
+			slot = &s->kv[i];
+	}
+	if (!value) {
+		if (slot && strcmp(slot->key, key) == 0)
+			memset(slot, 0, sizeof(*slot));
+	} else if (!slot) {
+		rc = MS_ELIMIT;
+	} else {
+		snprintf(slot->key, sizeof(slot->key), "%s", key);
+		snprintf(slot->val, sizeof(slot->val), "%s", value);
+	}
+out_unlock:
+	srv_sessions_unlock(app->sessions);
+	return rc;
+}
+
+int srv_session_kv_get(struct srv_app *app, const char *sid, const char *key,
+		       char *out, size_t outlen)
+{
+	struct srv_session *s;
+	int rc = MS_ENOTFOUND;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_sessions_find(app->sessions, sid, ms_now_ms());
+	for (int i = 0; s && s->kv && i < SRV_KV_MAX; i++)
+		if (strcmp(s->kv[i].key, key) == 0) {
+			snprintf(out, outlen, "%s", s->kv[i].val);
+			rc = MS_OK;
+			break;
+		}
+	srv_sessions_unlock(app->sessions);
+	return rc;
+}

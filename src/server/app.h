@@ -1,0 +1,136 @@
+/* app.h - the server's internals shared by http.c, api.c, session.c and
+ * bg.c: the application object, the session table and the background
+ * threads (history writer, mood-event notifier). Route handlers outside
+ * the core use server/http.h instead. */
+#ifndef MOODSYNC_SERVER_APP_H
+#define MOODSYNC_SERVER_APP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "moodsync/music.h"
+#include "moodsync/store.h"
+#include "server/http.h"
+#include "server/pipeline.h"
+#include "server/server.h"
+
+/* ---- Sessions (session.c) -------------------------------------------- */
+
+#define SRV_KV_MAX 8
+
+struct srv_kv {
+	char key[32];
+	char val[512];
+};
+
+struct srv_session {
+	char id[SRV_SID_LEN + 1];
+	struct music_mood mood;  /* smoothing + hysteresis state */
+	int strategy;            /* enum music_strategy */
+	int autoplay;            /* 0/1 */
+	double tokens;           /* rate limiter bucket, frames */
+	double tokens_ms;        /* its last refill, monotonic ms */
+	struct ms_rect hint;     /* last face seen (fast path hint) */
+	double hint_ms;          /* when, monotonic ms; 0 none */
+	double hist_ms;          /* last history row queued, monotonic ms */
+	int64_t created;         /* unix ms */
+	int64_t mood_since;      /* unix ms the stable mood began, 0 none */
+	int64_t last_frame;      /* unix ms of the last frame with a face */
+	long frames;             /* frames received */
+	int last_nfaces;         /* faces in the last frame */
+	double seen_ms;          /* last request, monotonic ms (LRU) */
+	struct srv_kv *kv;       /* SRV_KV_MAX slots, NULL until used */
+	struct srv_session *hnext;         /* hash chain */
+	struct srv_session *lprev, *lnext; /* LRU list, head = newest */
+};
+
+struct srv_sessions;
+
+/* A table of at most `max` sessions; the least recently used (or one
+ * idle for over `idle_ms`) is evicted to make room. */
+struct srv_sessions *srv_sessions_new(int max, double idle_ms);
+void srv_sessions_free(struct srv_sessions *t);
+void srv_sessions_lock(struct srv_sessions *t);
+void srv_sessions_unlock(struct srv_sessions *t);
+/* Under the lock: the session with `id` (touched as used), or NULL. */
+struct srv_session *srv_sessions_find(struct srv_sessions *t, const char *id,
+				      double now_ms);
+/* Under the lock: a new session with `id` (fresh state), evicting one if
+ * full. NULL when out of memory. */
+struct srv_session *srv_sessions_add(struct srv_sessions *t, const char *id,
+				     double now_ms);
+/* Under the lock: find, or add with defaults when missing. */
+struct srv_session *srv_sessions_ensure(struct srv_sessions *t,
+					const char *id, double now_ms);
+int srv_sessions_count(struct srv_sessions *t);
+/* Writes a new random id (SRV_SID_LEN hex + NUL) from getrandom(). */
+int srv_session_id_new(char out[SRV_SID_LEN + 1]);
+/* 1 when `s` looks like an id we issue (SRV_SID_LEN lower-case hex). */
+int srv_session_id_valid(const char *s);
+/* Token bucket: 1 and takes a token when a frame may go, else 0. */
+int srv_session_take_token(struct srv_session *s, double rate_per_s,
+			   double burst, double now_ms);
+
+/* ---- Background work (bg.c) ------------------------------------------ */
+
+struct srv_bg;
+
+/* Starts the history writer (batched rows, one transaction every
+ * `flush_ms`) and the mood notifier (calls srv_modules[].mood_changed). */
+int srv_bg_start(struct srv_app *app, struct srv_bg **out);
+/* Flushes pending history and stops both threads. NULL: no-op. */
+void srv_bg_stop(struct srv_bg *bg);
+/* Queues a history row; drops it (counted) when the queue is full. */
+void srv_bg_history(struct srv_bg *bg, const struct store_mood_row *row);
+/* Queues a mood event for the modules; drops the oldest when full. */
+void srv_bg_mood(struct srv_bg *bg, const struct srv_mood_event *ev);
+/* Writes pending history now (tests, /api/history freshness). */
+void srv_bg_flush(struct srv_bg *bg);
+long srv_bg_dropped(const struct srv_bg *bg);
+
+/* ---- The application ------------------------------------------------- */
+
+struct srv_slot {
+	char name[32];
+	void *ptr;
+};
+
+struct srv_app {
+	struct srv_config cfg;        /* copy; strings borrowed from caller */
+	struct srv_pipeline *pipe;    /* shared, immutable */
+	int has_model;                /* 1 when emotions are classified */
+	struct store *store;
+	struct srv_sessions *sessions;
+	struct srv_bg *bg;
+	void *daemon;                 /* struct MHD_Daemon */
+	char base_url[96];            /* "http://127.0.0.1:5000" */
+	double started_ms;            /* monotonic */
+	long generation;              /* unique per app in this process */
+
+	/* frames in flight: running holds pipeline slots, waiting queues */
+	pthread_mutex_t slot_lock;
+	pthread_cond_t slot_cond;
+	int running, waiting;
+
+	/* per-thread pipeline workers, freed at stop */
+	pthread_mutex_t workers_lock;
+	struct srv_worker **workers;
+	int nworkers, cap_workers;
+
+	pthread_mutex_t slots_lock;
+	struct srv_slot slots[8];
+
+	atomic_long n_requests, n_frames, n_rejected_429, n_rejected_503;
+};
+
+/* Takes a pipeline slot, waiting up to cfg.queue_ms. MS_EBUSY when the
+ * server is overloaded (too many waiting, or the wait timed out). */
+int srv_app_slot_acquire(struct srv_app *app);
+void srv_app_slot_release(struct srv_app *app);
+/* This thread's pipeline worker (created on first use). NULL on ENOMEM. */
+struct srv_worker *srv_app_worker(struct srv_app *app);
+
+/* Request internals used by api.c. */
+struct srv_session *srv_req_session_locked(struct srv_req *req);
+
+#endif

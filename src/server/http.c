@@ -1,0 +1,486 @@
+/* http.c - the libmicrohttpd glue: the access handler (session cookie,
+ * routing, bounded body streaming, early 413/415/429), the request and
+ * reply helpers of server/http.h, static files from the embedded web/
+ * assets, security headers, and the one ms_err -> HTTP status mapping. */
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/app.h"
+#include "server/assets.h"
+#include "server/http_internal.h"
+
+#define SESSION_COOKIE "ms_sid"
+#define SESSION_MAX_AGE (180L * 24 * 3600) /* seconds */
+#define MAX_EXTRA_HEADERS 8
+
+static const char csp[] =
+	"default-src 'self'; img-src 'self' data: blob:; "
+	"media-src 'self' blob: mediastream:; style-src 'self'; "
+	"script-src 'self'; connect-src 'self'; object-src 'none'; "
+	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+struct srv_hdr {
+	char name[40];
+	char value[512];
+};
+
+struct srv_req {
+	struct srv_app *app;
+	struct MHD_Connection *conn;
+	const char *method, *path;  /* owned by MHD, valid for the request */
+	const struct srv_route *route;
+	struct ms_buf body;         /* bounded by route->max_body */
+	int too_big;                /* body passed the cap: discarded */
+	char sid[SRV_SID_LEN + 1];
+	int new_cookie;             /* send Set-Cookie for sid */
+	int replied;
+	int is_static;
+	struct MHD_Response *resp;  /* the reply, queued at the end */
+	int status;
+	char errmsg[200];
+	struct srv_hdr hdr[MAX_EXTRA_HEADERS];
+	int nhdr;
+};
+
+int srv_http_status(int err)
+{
+	switch (err) {
+	case MS_OK:
+		return 200;
+	case MS_EINVAL:
+	case MS_EFORMAT:
+		return 400;
+	case MS_EAUTH:
+		return 401;
+	case MS_ENOTFOUND:
+		return 404;
+	case MS_ELIMIT:
+		return 413;
+	case MS_EUNSUPPORTED:
+		return 415;
+	case MS_EUPSTREAM:
+		return 502;
+	case MS_EBUSY:
+		return 503;
+	case MS_ETIMEOUT:
+		return 504;
+	default:
+		return 500;
+	}
+}
+
+/* ---- request accessors ------------------------------------------------ */
+
+const char *srv_req_method(const struct srv_req *req)
+{
+	return req->method;
+}
+
+const char *srv_req_path(const struct srv_req *req)
+{
+	return req->path;
+}
+
+const char *srv_req_query(struct srv_req *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+					   key);
+}
+
+const char *srv_req_header(struct srv_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *srv_req_cookie(struct srv_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+const uint8_t *srv_req_body(const struct srv_req *req, size_t *len)
+{
+	*len = req->body.len;
+	return req->body.data ? (const uint8_t *)req->body.data
+			      : (const uint8_t *)"";
+}
+
+struct srv_app *srv_req_app(const struct srv_req *req)
+{
+	return req->app;
+}
+
+const char *srv_req_session_id(const struct srv_req *req)
+{
+	return req->sid;
+}
+
+struct srv_session *srv_req_session_locked(struct srv_req *req)
+{
+	return srv_sessions_ensure(req->app->sessions, req->sid, ms_now_ms());
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static int reply_set(struct srv_req *req, int status,
+		     struct MHD_Response *resp, const char *type)
+{
+	if (!resp)
+		return MS_ENOMEM;
+	if (req->resp) /* a second reply: keep the first */
+		MHD_destroy_response(req->resp);
+	req->resp = resp;
+	req->status = status;
+	req->replied = 1;
+	if (type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					type);
+	return MS_OK;
+}
+
+int srv_reply_bytes(struct srv_req *req, int status, const char *type,
+		    const void *data, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
+
+	return reply_set(req, status, r, type);
+}
+
+int srv_reply_json(struct srv_req *req, int status, const char *json,
+		   size_t len)
+{
+	return srv_reply_bytes(req, status, "application/json", json, len);
+}
+
+static int reply_error_v(struct srv_req *req, int status, const char *fmt,
+			 va_list ap)
+{
+	char msg[256];
+	struct ms_buf b;
+	int rc;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ms_buf_init(&b, 1024);
+	rc = ms_buf_puts(&b, "{\"error\":");
+	if (!rc)
+		rc = ms_buf_json_str(&b, msg);
+	if (!rc)
+		rc = ms_buf_puts(&b, "}");
+	if (!rc)
+		rc = srv_reply_json(req, status, b.data, b.len);
+	ms_buf_release(&b);
+	return rc;
+}
+
+int srv_reply_error(struct srv_req *req, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = reply_error_v(req, status, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int srv_reply_redirect(struct srv_req *req, const char *location)
+{
+	int rc;
+
+	if (strchr(location, '\r') || strchr(location, '\n'))
+		return MS_EINVAL;
+	rc = srv_reply_bytes(req, 302, "text/plain; charset=utf-8", "", 0);
+	if (!rc)
+		rc = srv_req_header_add(req, MHD_HTTP_HEADER_LOCATION,
+					location);
+	return rc;
+}
+
+int srv_req_header_add(struct srv_req *req, const char *name,
+		       const char *value)
+{
+	struct srv_hdr *h;
+
+	if (req->nhdr >= MAX_EXTRA_HEADERS)
+		return MS_ELIMIT;
+	if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+		return MS_EINVAL;
+	h = &req->hdr[req->nhdr];
+	if (snprintf(h->name, sizeof(h->name), "%s", name) >=
+		    (int)sizeof(h->name) ||
+	    snprintf(h->value, sizeof(h->value), "%s", value) >=
+		    (int)sizeof(h->value))
+		return MS_ELIMIT;
+	req->nhdr++;
+	return MS_OK;
+}
+
+int srv_req_cookie_set(struct srv_req *req, const char *name,
+		       const char *value, long max_age_s)
+{
+	char c[512];
+	int n;
+
+	if (strpbrk(name, "=;, \r\n") || strpbrk(value, ";, \r\n"))
+		return MS_EINVAL;
+	n = snprintf(c, sizeof(c),
+		     "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%ld",
+		     name, value, max_age_s > 0 ? max_age_s : 0L);
+	if (n < 0 || (size_t)n >= sizeof(c))
+		return MS_ELIMIT;
+	return srv_req_header_add(req, MHD_HTTP_HEADER_SET_COOKIE, c);
+}
+
+int srv_req_fail(struct srv_req *req, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(req->errmsg, sizeof(req->errmsg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* ---- static files ------------------------------------------------------- */
+
+static int serve_static(struct srv_req *req)
+{
+	const char *path = strcmp(req->path, "/") == 0 ? "/index.html"
+						       : req->path;
+	struct MHD_Response *r;
+
+	for (const struct srv_asset *a = srv_assets; a->path; a++) {
+		if (strcmp(a->path, path) != 0)
+			continue;
+		r = MHD_create_response_from_buffer(
+			a->len, (void *)(uintptr_t)a->data,
+			MHD_RESPMEM_PERSISTENT);
+		req->is_static = 1;
+		if (reply_set(req, 200, r, a->type))
+			return MS_ENOMEM;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"no-cache");
+		return MS_OK;
+	}
+	return srv_reply_error(req, 404, "no such page: %s", req->path);
+}
+
+/* ---- the access handler ------------------------------------------------- */
+
+/* Finds the session named by the cookie (in memory, else restored from
+ * the store) or creates a new one; fills req->sid. */
+static int resolve_session(struct srv_req *req)
+{
+	struct srv_app *app = req->app;
+	const char *c = srv_req_cookie(req, SESSION_COOKIE);
+	struct store_session saved;
+	struct srv_session *s = NULL;
+	double now = ms_now_ms();
+	int restore = 0, strategy;
+
+	if (srv_session_id_valid(c)) {
+		srv_sessions_lock(app->sessions);
+		s = srv_sessions_find(app->sessions, c, now);
+		srv_sessions_unlock(app->sessions);
+		if (s) {
+			snprintf(req->sid, sizeof(req->sid), "%s", c);
+			return MS_OK;
+		}
+		restore = store_session_get(app->store, c, &saved) == MS_OK;
+	}
+	if (restore) {
+		snprintf(req->sid, sizeof(req->sid), "%s", c);
+	} else if (srv_session_id_new(req->sid) != MS_OK) {
+		return MS_EIO;
+	}
+	req->new_cookie = !restore || !c;
+	srv_sessions_lock(app->sessions);
+	s = srv_sessions_ensure(app->sessions, req->sid, now);
+	if (s && restore) {
+		if (music_strategy_parse(saved.strategy, &strategy) == MS_OK)
+			s->strategy = strategy;
+		s->autoplay = saved.autoplay != 0;
+		s->created = saved.created;
+	}
+	srv_sessions_unlock(app->sessions);
+	return s ? MS_OK : MS_ENOMEM;
+}
+
+static const struct srv_route *route_find(const char *method,
+					  const char *path, int *path_known)
+{
+	*path_known = 0;
+	for (const struct srv_route *r = srv_routes; r->path; r++) {
+		if (strcmp(r->path, path) != 0)
+			continue;
+		*path_known = 1;
+		if (strcmp(r->method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		     strcmp(r->method, "GET") == 0))
+			return r;
+	}
+	return NULL;
+}
+
+/* Routes (or answers) a request whose headers are in. Returns 1 when the
+ * request needs its body read. */
+static int request_begin(struct srv_req *req)
+{
+	const char *cl;
+	int known;
+	int64_t len = 0;
+
+	if (resolve_session(req)) {
+		srv_reply_error(req, 500, "cannot create a session");
+		return 0;
+	}
+	req->route = route_find(req->method, req->path, &known);
+	if (!req->route) {
+		if (strcmp(req->method, "GET") == 0 ||
+		    strcmp(req->method, "HEAD") == 0) {
+			if (!known)
+				serve_static(req);
+			else
+				srv_reply_error(req, 405, "method not allowed");
+		} else {
+			srv_reply_error(req, known ? 405 : 404, "%s",
+					known ? "method not allowed"
+					      : "no such endpoint");
+		}
+		return 0;
+	}
+	cl = srv_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && ms_parse_i64(cl, 0, INT64_MAX, &len) == MS_OK &&
+	    (uint64_t)len > req->route->max_body) {
+		if (req->route->max_body == 0)
+			srv_reply_error(req, 413, "this endpoint takes no body");
+		else
+			srv_reply_error(req, 413,
+					"body too large (%lld bytes, at most "
+					"%zu)",
+					(long long)len, req->route->max_body);
+		return 0;
+	}
+	if (req->route->precheck) {
+		int rc = req->route->precheck(req);
+
+		if (rc && !req->replied)
+			srv_reply_error(req, srv_http_status(rc), "%s",
+					req->errmsg[0] ? req->errmsg
+						       : ms_strerror(rc));
+		if (req->replied)
+			return 0;
+	}
+	ms_buf_init(&req->body, req->route->max_body);
+	return 1;
+}
+
+static void request_run(struct srv_req *req)
+{
+	int rc;
+
+	if (req->too_big) {
+		srv_reply_error(req, 413, "body too large (at most %zu bytes)",
+				req->route->max_body);
+		return;
+	}
+	rc = req->route->handler(req);
+	if (!req->replied) {
+		if (rc == MS_OK)
+			rc = MS_EINVAL; /* a handler that forgot to reply */
+		srv_reply_error(req, srv_http_status(rc), "%s",
+				req->errmsg[0] ? req->errmsg : ms_strerror(rc));
+	}
+}
+
+static enum MHD_Result queue_reply(struct srv_req *req)
+{
+	struct MHD_Response *r = req->resp;
+	enum MHD_Result ok;
+	char cookie[128];
+
+	if (!r) {
+		r = MHD_create_response_from_buffer(0, (void *)"",
+						    MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		req->status = 500;
+	}
+	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (!req->is_static)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"no-store");
+	if (req->new_cookie) {
+		snprintf(cookie, sizeof(cookie),
+			 SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; "
+				       "Max-Age=%ld",
+			 req->sid, SESSION_MAX_AGE);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+	}
+	for (int i = 0; i < req->nhdr; i++)
+		MHD_add_response_header(r, req->hdr[i].name,
+					req->hdr[i].value);
+	ok = MHD_queue_response(req->conn, (unsigned)req->status, r);
+	MHD_destroy_response(r);
+	req->resp = NULL;
+	return ok;
+}
+
+enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
+				const char *url, const char *method,
+				const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls)
+{
+	struct srv_req *req = *con_cls;
+
+	(void)version;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		req->app = cls;
+		req->conn = conn;
+		req->method = method;
+		req->path = url;
+		*con_cls = req;
+		atomic_fetch_add(&req->app->n_requests, 1);
+		if (!request_begin(req))
+			return queue_reply(req); /* early: body never read */
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!req->too_big &&
+		    ms_buf_append(&req->body, upload_data, *upload_data_size))
+			req->too_big = 1; /* keep draining, store nothing */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->replied && !req->resp)
+		return MHD_YES; /* already queued */
+	request_run(req);
+	return queue_reply(req);
+}
+
+void srv_http_completed(void *cls, struct MHD_Connection *conn,
+			void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct srv_req *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!req)
+		return;
+	if (req->resp)
+		MHD_destroy_response(req->resp);
+	ms_buf_release(&req->body);
+	free(req);
+	*con_cls = NULL;
+}

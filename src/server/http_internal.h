@@ -1,0 +1,15 @@
+/* http_internal.h - the libmicrohttpd callbacks of http.c, registered by
+ * app.c when it starts the daemon. Not for route handlers. */
+#ifndef MOODSYNC_SERVER_HTTP_INTERNAL_H
+#define MOODSYNC_SERVER_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+
+enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
+				const char *url, const char *method,
+				const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls);
+void srv_http_completed(void *cls, struct MHD_Connection *conn,
+			void **con_cls, enum MHD_RequestTerminationCode toe);
+
+#endif

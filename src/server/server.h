@@ -1,0 +1,45 @@
+/* server.h - starting and stopping the MoodSync web server (used by
+ * src/cli/serve.c and the tests): configuration, load, listen, stop. */
+#ifndef MOODSYNC_SERVER_SERVER_H
+#define MOODSYNC_SERVER_SERVER_H
+
+#include <stddef.h>
+
+struct srv_app;
+
+struct srv_config {
+	const char *host;        /* listen address, "127.0.0.1" */
+	int port;                /* TCP port; 0 picks a free one */
+	const char *model_path;  /* emotion model, NULL: faces only */
+	const char *cascade_path;
+	const char *db_path;     /* SQLite file or ":memory:" */
+	int threads;             /* HTTP worker threads */
+	int frame_slots;         /* frames processed at once */
+	int queue_ms;            /* a frame waits at most this for a slot */
+	int max_waiting;         /* frames waiting beyond that: 503 */
+	int max_connections;     /* open connections at once */
+	int conn_timeout_s;      /* idle connection timeout, seconds */
+	int max_sessions;        /* sessions kept in memory */
+	double rate_per_s;       /* frames per second per session (bucket) */
+	double burst;            /* bucket size, frames */
+	int history_ms;          /* at most one history row per session per */
+};
+
+/* Sensible defaults for `ncpu` cores (threads 2*ncpu, slots ncpu, ...). */
+void srv_config_default(struct srv_config *c, int ncpu);
+
+/* Loads cascade and model, opens (creating, migrating, seeding) the
+ * database. Does not listen yet. */
+int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
+		char *err, size_t errlen);
+/* Starts the modules, the background threads and the HTTP daemon. */
+int srv_app_start(struct srv_app *app, char *err, size_t errlen);
+/* The port actually bound (after start). */
+int srv_app_port(const struct srv_app *app);
+/* 1 when an emotion model is loaded. */
+int srv_app_has_model(const struct srv_app *app);
+/* Stops listening, waits for handlers, stops modules and threads. */
+void srv_app_stop(struct srv_app *app);
+void srv_app_free(struct srv_app *app);
+
+#endif
