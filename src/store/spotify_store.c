@@ -174,31 +174,30 @@ int store_spotify_cache_get(struct store *s, const char *query,
 }
 
 int store_spotify_prefs_put(struct store *s, const char *key,
-			    const char *device_id, int autoplay)
+			    const char *device_id)
 {
 	sqlite3_stmt *st;
 
 	if (!key_valid(key) || !device_id || strlen(device_id) > 95)
 		return MS_EINVAL;
 	st = prep(s, "INSERT OR REPLACE INTO spotify_prefs (session_key,"
-		     " device_id, autoplay) VALUES (?1, ?2, ?3)");
+		     " device_id) VALUES (?1, ?2)");
 	if (!st)
 		return MS_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, autoplay ? 1 : 0);
 	return step_done(st);
 }
 
 int store_spotify_prefs_get(struct store *s, const char *key,
-			    char device_id[96], int *autoplay)
+			    char device_id[96])
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!key_valid(key))
 		return MS_EINVAL;
-	st = prep(s, "SELECT device_id, autoplay FROM spotify_prefs"
+	st = prep(s, "SELECT device_id FROM spotify_prefs"
 		     " WHERE session_key = ?1");
 	if (!st)
 		return MS_EDB;
@@ -206,10 +205,8 @@ int store_spotify_prefs_get(struct store *s, const char *key,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		rc = col_text(st, 0, device_id, 96);
-		*autoplay = sqlite3_column_int(st, 1) ? 1 : 0;
 	} else if (rc == SQLITE_DONE) {
 		device_id[0] = '\0';
-		*autoplay = 1;
 		rc = MS_OK;
 	} else {
 		rc = MS_EDB;

@@ -28,8 +28,7 @@
 	" body TEXT NOT NULL);" \
 	"CREATE TABLE spotify_prefs (" \
 	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64)," \
-	" device_id TEXT NOT NULL DEFAULT ''," \
-	" autoplay INTEGER NOT NULL DEFAULT 1 CHECK (autoplay IN (0,1)));"
+	" device_id TEXT NOT NULL DEFAULT '');" \
 
 /* Token fields as stored (the music component's token, copied). */
 struct store_spotify_token {
@@ -59,11 +58,11 @@ int store_spotify_cache_get(struct store *s, const char *query,
 			    int64_t max_age_s, int64_t now,
 			    struct ms_buf *out, int64_t *fetched);
 
-/* Per-session preferences; get gives device "" and autoplay 1 when none
- * were stored. device_id holds at most 95 chars. */
+/* The session's chosen device; get gives "" when none was stored.
+ * device_id holds at most 95 chars. */
 int store_spotify_prefs_put(struct store *s, const char *key,
-			    const char *device_id, int autoplay);
+			    const char *device_id);
 int store_spotify_prefs_get(struct store *s, const char *key,
-			    char device_id[96], int *autoplay);
+			    char device_id[96]);
 
 #endif

@@ -598,7 +598,7 @@ static void test_store_tables(void **state)
 	char err[MS_ERRLEN], key[65], dev[96];
 	uint8_t d[32];
 	int64_t fetched = 0;
-	int i, autoplay = 0;
+	int i;
 
 	(void)state;
 	assert_int_equal(store_open(":memory:", &s, err, sizeof(err)), MS_OK);
@@ -647,14 +647,15 @@ static void test_store_tables(void **state)
 			 MS_ENOTFOUND);
 	ms_buf_release(&b);
 
-	/* prefs: defaults, then stored */
-	assert_int_equal(store_spotify_prefs_get(s, key, dev, &autoplay), MS_OK);
+	/* the chosen device: none, then stored, then replaced */
+	assert_int_equal(store_spotify_prefs_get(s, key, dev), MS_OK);
 	assert_string_equal(dev, "");
-	assert_int_equal(autoplay, 1);
-	assert_int_equal(store_spotify_prefs_put(s, key, "dev-1", 0), MS_OK);
-	assert_int_equal(store_spotify_prefs_get(s, key, dev, &autoplay), MS_OK);
+	assert_int_equal(store_spotify_prefs_put(s, key, "dev-1"), MS_OK);
+	assert_int_equal(store_spotify_prefs_get(s, key, dev), MS_OK);
 	assert_string_equal(dev, "dev-1");
-	assert_int_equal(autoplay, 0);
+	assert_int_equal(store_spotify_prefs_put(s, key, "dev-2"), MS_OK);
+	assert_int_equal(store_spotify_prefs_get(s, key, dev), MS_OK);
+	assert_string_equal(dev, "dev-2");
 	store_close(s);
 }
 
