@@ -1,0 +1,254 @@
+/* test_server.c - unit tests for src/server (not the pipeline): the
+ * ms_err -> HTTP status mapping, the session table (ids, LRU eviction,
+ * token bucket), per-session key/values, and one in-process server that
+ * answers real HTTP on a loopback port (run under ASan in CI). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "cli/cli.h"
+#include "server/app.h"
+
+static void test_status_mapping(void **state)
+{
+	(void)state;
+	assert_int_equal(srv_http_status(MS_OK), 200);
+	assert_int_equal(srv_http_status(MS_EINVAL), 400);
+	assert_int_equal(srv_http_status(MS_EFORMAT), 400);
+	assert_int_equal(srv_http_status(MS_EAUTH), 401);
+	assert_int_equal(srv_http_status(MS_ENOTFOUND), 404);
+	assert_int_equal(srv_http_status(MS_ELIMIT), 413);
+	assert_int_equal(srv_http_status(MS_EUNSUPPORTED), 415);
+	assert_int_equal(srv_http_status(MS_EUPSTREAM), 502);
+	assert_int_equal(srv_http_status(MS_EBUSY), 503);
+	assert_int_equal(srv_http_status(MS_ETIMEOUT), 504);
+	assert_int_equal(srv_http_status(MS_EDB), 500);
+	assert_int_equal(srv_http_status(MS_ENOMEM), 500);
+	assert_int_equal(srv_http_status(-999), 500);
+}
+
+static void test_session_ids(void **state)
+{
+	char a[SRV_SID_LEN + 1], b[SRV_SID_LEN + 1];
+
+	(void)state;
+	assert_int_equal(srv_session_id_new(a), MS_OK);
+	assert_int_equal(srv_session_id_new(b), MS_OK);
+	assert_int_equal(strlen(a), SRV_SID_LEN);
+	assert_string_not_equal(a, b);
+	assert_true(srv_session_id_valid(a));
+	assert_false(srv_session_id_valid(NULL));
+	assert_false(srv_session_id_valid(""));
+	assert_false(srv_session_id_valid("0123456789ABCDEF0123456789abcdef"));
+	assert_false(srv_session_id_valid("0123456789abcdef0123456789abcdef0"));
+	assert_false(srv_session_id_valid("0123456789abcdef"));
+}
+
+static void test_session_lru(void **state)
+{
+	struct srv_sessions *t = srv_sessions_new(3, 1e9);
+	char ids[5][SRV_SID_LEN + 1];
+
+	(void)state;
+	assert_non_null(t);
+	for (int i = 0; i < 5; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%032d", i);
+	srv_sessions_lock(t);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(srv_sessions_add(t, ids[i], i));
+	/* touch 0: 1 becomes the least recently used */
+	assert_non_null(srv_sessions_find(t, ids[0], 10));
+	assert_non_null(srv_sessions_add(t, ids[3], 11));
+	assert_null(srv_sessions_find(t, ids[1], 12));
+	assert_non_null(srv_sessions_find(t, ids[0], 12));
+	assert_non_null(srv_sessions_find(t, ids[2], 12));
+	srv_sessions_unlock(t);
+	assert_int_equal(srv_sessions_count(t), 3);
+	srv_sessions_free(t);
+
+	/* idle sessions expire when a new one arrives */
+	t = srv_sessions_new(10, 1000.0);
+	srv_sessions_lock(t);
+	assert_non_null(srv_sessions_add(t, ids[0], 0));
+	assert_non_null(srv_sessions_add(t, ids[1], 500));
+	assert_non_null(srv_sessions_add(t, ids[2], 1200));
+	assert_null(srv_sessions_find(t, ids[0], 1200));
+	assert_non_null(srv_sessions_ensure(t, ids[4], 1300));
+	srv_sessions_unlock(t);
+	assert_int_equal(srv_sessions_count(t), 3);
+	srv_sessions_free(t);
+}
+
+static void test_token_bucket(void **state)
+{
+	struct srv_session s;
+	int ok = 0;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.tokens = -1.0;
+	/* burst of 5, then 10 per second */
+	for (int i = 0; i < 20; i++)
+		ok += srv_session_take_token(&s, 10.0, 5.0, 0.0);
+	assert_int_equal(ok, 5);
+	assert_false(srv_session_take_token(&s, 10.0, 5.0, 50.0));
+	assert_true(srv_session_take_token(&s, 10.0, 5.0, 150.0));
+	/* a long pause refills only up to the burst */
+	ok = 0;
+	for (int i = 0; i < 20; i++)
+		ok += srv_session_take_token(&s, 10.0, 5.0, 100000.0);
+	assert_int_equal(ok, 5);
+	/* rate 0: unlimited */
+	for (int i = 0; i < 100; i++)
+		assert_true(srv_session_take_token(&s, 0.0, 1.0, 0.0));
+}
+
+/* Sends `request` to 127.0.0.1:port and reads the reply into buf. */
+static size_t http_roundtrip(int port, const char *request, char *buf,
+			     size_t len)
+{
+	struct sockaddr_in a;
+	size_t got = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(write(fd, request, strlen(request)),
+			 (ssize_t)strlen(request));
+	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	return got;
+}
+
+static void test_app_http(void **state)
+{
+	struct srv_config cfg;
+	struct srv_app *app = NULL;
+	struct srv_session_info info;
+	char err[MS_ERRLEN], buf[8192], sid[SRV_SID_LEN + 1], val[64];
+	char req[512];
+	const char *c;
+	int port;
+
+	(void)state;
+	srv_config_default(&cfg, 2);
+	cfg.port = 0;
+	cfg.cascade_path = MS_DEFAULT_CASCADE;
+	cfg.db_path = ":memory:";
+	if (access(cfg.cascade_path, R_OK) != 0) {
+		print_message("cascade %s missing (apt install opencv-data)\n",
+			      cfg.cascade_path);
+		fail();
+	}
+	assert_int_equal(srv_app_new(&cfg, &app, err, sizeof(err)), MS_OK);
+	assert_int_equal(srv_app_start(app, err, sizeof(err)), MS_OK);
+	port = srv_app_port(app);
+	assert_true(port > 0);
+
+	http_roundtrip(port,
+		       "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+		       "Connection: close\r\n\r\n",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	assert_non_null(strstr(buf, "\"status\":\"ok\""));
+	assert_non_null(strstr(buf, "X-Content-Type-Options: nosniff"));
+	c = strstr(buf, "Set-Cookie: ms_sid=");
+	assert_non_null(c);
+	assert_non_null(strstr(c, "HttpOnly; SameSite=Lax"));
+	snprintf(sid, sizeof(sid), "%.*s", SRV_SID_LEN, c + 19);
+	assert_true(srv_session_id_valid(sid));
+
+	/* the same cookie: same session, settings stick */
+	snprintf(req, sizeof(req),
+		 "POST /api/settings HTTP/1.1\r\nHost: x\r\n"
+		 "Cookie: ms_sid=%s\r\nContent-Type: application/json\r\n"
+		 "Content-Length: 19\r\nConnection: close\r\n\r\n"
+		 "{\"strategy\":\"lift\"}",
+		 sid);
+	http_roundtrip(port, req, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	assert_null(strstr(buf, "Set-Cookie"));
+	assert_int_equal(srv_session_info_by_id(app, sid, &info), MS_OK);
+	assert_int_equal(info.strategy, MUSIC_LIFT);
+	assert_int_equal(info.mood, -1);
+
+	/* static page, unknown path, wrong method, wrong type */
+	http_roundtrip(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close"
+			     "\r\n\r\n",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	assert_non_null(strstr(buf, "text/html"));
+	assert_non_null(strstr(buf, "default-src 'self'"));
+	http_roundtrip(port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: "
+			     "close\r\n\r\n",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 404"));
+	assert_non_null(strstr(buf, "{\"error\":"));
+	http_roundtrip(port, "PUT /api/mood HTTP/1.1\r\nHost: x\r\nConnection: "
+			     "close\r\nContent-Length: 0\r\n\r\n",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 405"));
+	http_roundtrip(port, "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
+			     "Content-Type: text/plain\r\nContent-Length: 3"
+			     "\r\nConnection: close\r\n\r\nabc",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 415"));
+	http_roundtrip(port, "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
+			     "Content-Type: image/jpeg\r\nContent-Length: 3"
+			     "\r\nConnection: close\r\n\r\nabc",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 400"));
+	http_roundtrip(port, "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
+			     "Content-Type: image/png\r\nContent-Length: "
+			     "999999999\r\nConnection: close\r\n\r\n",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 413"));
+
+	/* per-session strings */
+	assert_int_equal(srv_session_kv_set(app, sid, "state", "abc"), MS_OK);
+	assert_int_equal(srv_session_kv_get(app, sid, "state", val,
+					    sizeof(val)),
+			 MS_OK);
+	assert_string_equal(val, "abc");
+	assert_int_equal(srv_session_kv_set(app, sid, "state", NULL), MS_OK);
+	assert_int_equal(srv_session_kv_get(app, sid, "state", val,
+					    sizeof(val)),
+			 MS_ENOTFOUND);
+	assert_int_equal(srv_session_kv_set(app, "ffffffffffffffffffffffffffffffff",
+					    "k", "v"),
+			 MS_ENOTFOUND);
+	assert_int_equal(srv_app_slot_set(app, "spotify", app), MS_OK);
+	assert_ptr_equal(srv_app_slot_get(app, "spotify"), app);
+	assert_null(srv_app_slot_get(app, "other"));
+	srv_app_free(app);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_mapping),
+		cmocka_unit_test(test_session_ids),
+		cmocka_unit_test(test_session_lru),
+		cmocka_unit_test(test_token_bucket),
+		cmocka_unit_test(test_app_http),
+	};
+
+	ms_log_set_level(MS_LOG_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
