@@ -51,8 +51,8 @@ test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
 test_spotify_DEPS := $(filter $(BUILD)/music/spotify%,$(music_OBJS)) \
 	$(store_OBJS) $(common_OBJS)
-test_server_DEPS := $(filter-out $(BUILD)/main.o,$(ALL_OBJS))
-test_cli_DEPS := $(test_server_DEPS)
+test_server_DEPS := $(filter-out $(BUILD)/main.o $(cli_OBJS),$(ALL_OBJS))
+test_cli_DEPS := $(filter-out $(BUILD)/main.o,$(ALL_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
