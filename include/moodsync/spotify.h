@@ -28,6 +28,7 @@ struct music_spotify_config {
 	char client_id[128];     /* "" when Spotify is not configured */
 	char client_secret[128]; /* "" for PKCE only (the normal case) */
 	char redirect_uri[256];  /* registered in the dashboard */
+	int redirect_explicit;   /* 1: redirect_uri came from env/.env */
 	char accounts_url[256];  /* no trailing '/' */
 	char api_url[256];       /* no trailing '/' */
 	int timeout_ms;          /* whole request, milliseconds */
@@ -213,9 +214,11 @@ int music_spotify_client_new(const struct music_spotify_config *cfg,
 			     size_t errlen);
 void music_spotify_client_free(struct music_spotify_client *c);
 
-/* POST /api/token grant_type=authorization_code with the PKCE verifier. */
+/* POST /api/token grant_type=authorization_code with the PKCE verifier;
+ * `redirect_uri` must be the one /authorize got (NULL: the config's). */
 int music_spotify_exchange_code(struct music_spotify_client *c,
 				const char *code, const char *verifier,
+				const char *redirect_uri,
 				struct music_spotify_token *tok,
 				struct music_spotify_result *res);
 /* POST /api/token grant_type=refresh_token. Keeps the old refresh token

@@ -364,9 +364,13 @@ static int cfg_dotenv_cb(void *vctx, const char *key, const char *val)
 		memcpy(ctx->timeout, val, strlen(val) + 1);
 		return MS_OK;
 	}
-	for (i = 0; i < MS_ARRAY_LEN(cfg_keys); i++)
-		if (strcmp(key, cfg_keys[i].name) == 0 && !(ctx->seen & (1u << i)))
-			return cfg_set(ctx->cfg, i, val, ctx->err, ctx->errlen);
+	for (i = 0; i < MS_ARRAY_LEN(cfg_keys); i++) {
+		if (strcmp(key, cfg_keys[i].name) != 0 || (ctx->seen & (1u << i)))
+			continue;
+		if (i == 2)
+			ctx->cfg->redirect_explicit = 1;
+		return cfg_set(ctx->cfg, i, val, ctx->err, ctx->errlen);
+	}
 	return MS_OK;
 }
 
@@ -406,6 +410,8 @@ int music_spotify_config_load(struct music_spotify_config *cfg,
 			goto out;
 		if (v && *v)
 			ctx.seen |= 1u << i;
+		if (v && *v && i == 2)
+			c.redirect_explicit = 1;
 	}
 	if (dotenv_path) {
 		char ferr[MS_ERRLEN];

@@ -229,6 +229,7 @@ static void form_wipe(struct ms_buf *form)
 
 int music_spotify_exchange_code(struct music_spotify_client *c,
 				const char *code, const char *verifier,
+				const char *redirect_uri,
 				struct music_spotify_token *tok,
 				struct music_spotify_result *res)
 {
@@ -242,7 +243,8 @@ int music_spotify_exchange_code(struct music_spotify_client *c,
 	if (!rc)
 		rc = ms_buf_puts(&form, "&redirect_uri=");
 	if (!rc)
-		rc = music_url_encode(&form, c->cfg.redirect_uri);
+		rc = music_url_encode(&form, redirect_uri ? redirect_uri
+							  : c->cfg.redirect_uri);
 	if (!rc)
 		rc = ms_buf_puts(&form, "&code_verifier=");
 	if (!rc)

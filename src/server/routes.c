@@ -7,6 +7,7 @@
 #include "server/http.h"
 
 /* Spotify (issue 5): include your handlers' header here. */
+#include "server/routes_spotify.h"
 
 const struct srv_route srv_routes[] = {
 	{"POST", "/api/frame", api_frame, SRV_MAX_FRAME_BODY,
@@ -18,10 +19,23 @@ const struct srv_route srv_routes[] = {
 	{"POST", "/api/settings", api_settings_post, SRV_MAX_JSON_BODY, NULL},
 	{"GET", "/healthz", api_healthz, 0, NULL},
 	/* Spotify (issue 5): rows for handlers in routes_spotify.c go here. */
+	{"GET", "/login", spotify_login, 0, NULL},
+	{"GET", "/callback", spotify_callback, 0, NULL},
+	{"POST", "/api/spotify/disconnect", spotify_disconnect, 0, NULL},
+	{"GET", "/api/spotify/status", spotify_status, 0, NULL},
+	{"GET", "/api/spotify/devices", spotify_devices, 0, NULL},
+	{"POST", "/api/spotify/device", spotify_device, SPOTIFY_MAX_BODY, NULL},
+	{"POST", "/api/spotify/play", spotify_play, SPOTIFY_MAX_BODY, NULL},
+	{"POST", "/api/spotify/pause", spotify_pause, 0, NULL},
+	{"POST", "/api/spotify/next", spotify_next, 0, NULL},
+	{"GET", "/api/spotify/now-playing", spotify_now, 0, NULL},
+	{"POST", "/api/spotify/autoplay", spotify_autoplay, SPOTIFY_MAX_BODY,
+	 NULL},
 	{NULL, NULL, NULL, 0, NULL},
 };
 
 const struct srv_module srv_modules[] = {
-	/* Spotify (issue 5): {"spotify", start, stop, mood_changed}, */
+	{"spotify", spotify_module_start, spotify_module_stop,
+	 spotify_module_mood},
 	{NULL, NULL, NULL, NULL},
 };

@@ -249,6 +249,7 @@ static void test_config_load(void **state)
 			 MS_OK);
 	assert_string_equal(cfg.client_id, "");
 	assert_string_equal(cfg.redirect_uri, "http://127.0.0.1:5000/callback");
+	assert_int_equal(cfg.redirect_explicit, 0);
 	assert_string_equal(cfg.accounts_url, "https://accounts.spotify.com");
 	assert_string_equal(cfg.api_url, "https://api.spotify.com");
 	assert_int_equal(cfg.timeout_ms, 8000);
@@ -265,6 +266,13 @@ static void test_config_load(void **state)
 	assert_int_equal(music_spotify_config_load(&cfg, path, err, sizeof(err)),
 			 MS_OK);
 	assert_string_equal(cfg.client_id, "from-env");
+	assert_int_equal(cfg.redirect_explicit, 0);
+	setenv("MOODSYNC_SPOTIFY_REDIRECT_URI", "http://127.0.0.1:8080/cb", 1);
+	assert_int_equal(music_spotify_config_load(&cfg, path, err, sizeof(err)),
+			 MS_OK);
+	assert_string_equal(cfg.redirect_uri, "http://127.0.0.1:8080/cb");
+	assert_int_equal(cfg.redirect_explicit, 1);
+	unsetenv("MOODSYNC_SPOTIFY_REDIRECT_URI");
 
 	/* bad values are refused with a reason */
 	setenv("MOODSYNC_SPOTIFY_ACCOUNTS_URL", "file:///etc/passwd", 1);

@@ -1,0 +1,86 @@
+/* spotify_internal.h - what spotify_service.c (state, queue, JSON) and
+ * spotify_jobs.c (the worker's jobs) share: the service struct and the
+ * per-session record. Not for other files. All fields are guarded by
+ * `lock` except those marked "worker only". */
+#ifndef MOODSYNC_SERVER_SPOTIFY_INTERNAL_H
+#define MOODSYNC_SERVER_SPOTIFY_INTERNAL_H
+
+#include <pthread.h>
+
+#include "server/spotify_service.h"
+
+enum sp_state {
+	SP_DISCONNECTED,
+	SP_CONNECTING,      /* code received, exchange queued */
+	SP_CONNECTED,       /* tokens stored */
+	SP_SIGNIN_REQUIRED, /* tokens rejected (invalid_grant): sign in again */
+};
+
+struct sp_play {
+	int mood;          /* enum music_mood_id, -1 for a manual play */
+	int autoplay;      /* 1: started by a mood change */
+	char uri[64];      /* context_uri sent, "" for resume */
+	char device[96];   /* device_id sent, "" for the active device */
+	int ok;
+	int64_t at;        /* unix s */
+};
+
+struct sp_error {
+	char action[16];   /* "play", "autoplay", "search", "signin", ... */
+	char code[32];     /* music_spotify_kind_code() or our own */
+	char message[256]; /* for the user */
+	int64_t at;        /* unix s */
+};
+
+struct sp_session {
+	char sid[40];      /* "" marks a free slot */
+	char key[65];      /* hex SHA-256 of sid: the store's key */
+	int64_t touched;   /* unix s, for eviction */
+	int npending;      /* jobs queued or running: not evictable */
+	unsigned queued;   /* bit per job kind, to coalesce refreshes */
+	enum sp_state state;
+	char device_id[96];
+	struct music_spotify_device devices[MUSIC_SPOTIFY_MAX_DEVICES];
+	size_t ndevices;
+	int64_t devices_at; /* unix s, 0 never */
+	struct music_spotify_now now;
+	int64_t now_at;     /* unix s, 0 never */
+	int rec_mood, rec_strategy; /* -1: no recommendation yet */
+	char rec_source[16]; /* "spotify", "cache", "stale_cache", "offline" */
+	struct music_spotify_playlist rec[MUSIC_SPOTIFY_MAX_RESULTS];
+	size_t nrec;
+	uint64_t mood_gen;  /* bumped per mood change */
+	uint64_t played_gen; /* the mood change auto-play last fired for */
+	struct sp_play play;
+	int has_play;
+	struct sp_error error;
+	int has_error;
+	uint64_t seq;       /* jobs finished for this session */
+};
+
+struct srv_spotify {
+	struct music_spotify_config cfg; /* immutable */
+	struct store *store;             /* borrowed */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int started, stopping;
+	struct srv_spotify_job *queue;   /* ring, SRV_SPOTIFY_QUEUE */
+	size_t qhead, qlen;
+	struct sp_session *sessions;     /* SRV_SPOTIFY_SESSIONS */
+	double paused_until;             /* ms_now_ms() clock */
+	enum music_spotify_kind paused_kind;
+	int failures;                    /* consecutive 5xx/timeouts */
+	struct music_spotify_client *client; /* worker only */
+};
+
+/* With the lock held: the session's record, created (and loaded from the
+ * store) when `create`; NULL when absent or no slot is free. */
+struct sp_session *sp_session_find(struct srv_spotify *sp, const char *sid,
+				   int create);
+/* Runs one job on the worker thread, lock not held. */
+void sp_job_run(struct srv_spotify *sp, const struct srv_spotify_job *job);
+/* Hex SHA-256 of a session id into key[65]. */
+void sp_session_key(const char *sid, char key[65]);
+
+#endif

@@ -1,0 +1,535 @@
+/* spotify_jobs.c - what the Spotify worker thread does for each job: token
+ * exchange, refresh before expiry (and once after a 401), the global pause
+ * after 429/quota/5xx/timeouts, mood -> search (SQLite cache first, then
+ * Spotify, then stale cache, then the offline catalog) -> auto-play once per
+ * mood change, and manual play/pause/next/devices/now-playing. Runs with
+ * the service lock released except around the record updates. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "moodsync/music.h"
+#include "moodsync/store.h"
+#include "server/spotify_internal.h"
+#include "store/spotify_store.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void tok_to_store(const struct music_spotify_token *t,
+			 struct store_spotify_token *o)
+{
+	memset(o, 0, sizeof(*o));
+	memcpy(o->access, t->access, sizeof(o->access));
+	memcpy(o->refresh, t->refresh, sizeof(o->refresh));
+	memcpy(o->scope, t->scope, sizeof(o->scope));
+	o->expires_at = t->expires_at;
+}
+
+static void tok_from_store(const struct store_spotify_token *t,
+			   struct music_spotify_token *o)
+{
+	memset(o, 0, sizeof(*o));
+	memcpy(o->access, t->access, sizeof(o->access));
+	memcpy(o->refresh, t->refresh, sizeof(o->refresh));
+	memcpy(o->scope, t->scope, sizeof(o->scope));
+	o->expires_at = t->expires_at;
+}
+
+static void fake_result(struct music_spotify_result *res,
+			enum music_spotify_kind kind, const char *msg)
+{
+	memset(res, 0, sizeof(*res));
+	res->kind = kind;
+	res->retry_after_s = -1;
+	snprintf(res->message, sizeof(res->message), "%s", msg);
+}
+
+/* 1 (and res filled) while Spotify calls are paused. */
+static int sp_paused(struct srv_spotify *sp, struct music_spotify_result *res)
+{
+	double left;
+	enum music_spotify_kind kind;
+	char msg[96];
+
+	pthread_mutex_lock(&sp->lock);
+	left = sp->paused_until - ms_now_ms();
+	kind = sp->paused_kind;
+	pthread_mutex_unlock(&sp->lock);
+	if (left <= 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "Spotify calls paused for %.0f more s",
+		 left / 1000.0 + 0.5);
+	fake_result(res, kind, msg);
+	return 1;
+}
+
+/* Updates the global pause from an answer. */
+static void sp_account(struct srv_spotify *sp,
+		       const struct music_spotify_result *res)
+{
+	int64_t wait;
+
+	pthread_mutex_lock(&sp->lock);
+	if (res->kind == MUSIC_SPOTIFY_OK) {
+		sp->failures = 0;
+	} else {
+		if (res->kind == MUSIC_SPOTIFY_SERVER ||
+		    res->kind == MUSIC_SPOTIFY_TIMEOUT ||
+		    res->kind == MUSIC_SPOTIFY_NETWORK)
+			sp->failures++;
+		wait = music_spotify_backoff_ms(res, MS_MAX(sp->failures, 1));
+		if (wait > 0 && ms_now_ms() + (double)wait > sp->paused_until) {
+			sp->paused_until = ms_now_ms() + (double)wait;
+			sp->paused_kind = res->kind;
+		}
+		if (wait > 0)
+			ms_warn("spotify: %s (HTTP %d); calls paused %lld ms",
+				music_spotify_kind_code(res->kind),
+				res->http_status, (long long)wait);
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
+/* The user-facing sentence for a failed answer. */
+static void error_text(const struct music_spotify_result *res, char *out,
+		       size_t outlen)
+{
+	if ((res->kind == MUSIC_SPOTIFY_RATE_LIMITED ||
+	     res->kind == MUSIC_SPOTIFY_QUOTA) && res->retry_after_s >= 0)
+		snprintf(out, outlen, "%s (Spotify said: retry after %d s)",
+			 music_spotify_kind_message(res->kind),
+			 res->retry_after_s);
+	else
+		snprintf(out, outlen, "%s", music_spotify_kind_message(res->kind));
+}
+
+/* Records the outcome of `action` in the session (lock not held). */
+static void sp_note(struct srv_spotify *sp, const char *sid, const char *action,
+		    const struct music_spotify_result *res, int clears)
+{
+	struct sp_session *s;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 0);
+	if (s && res->kind != MUSIC_SPOTIFY_OK) {
+		snprintf(s->error.action, sizeof(s->error.action), "%s", action);
+		snprintf(s->error.code, sizeof(s->error.code), "%s",
+			 music_spotify_kind_code(res->kind));
+		error_text(res, s->error.message, sizeof(s->error.message));
+		s->error.at = ms_unix_time();
+		s->has_error = 1;
+	} else if (s && clears) {
+		s->has_error = 0;
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
+static void sp_set_state(struct srv_spotify *sp, const char *sid,
+			 enum sp_state st)
+{
+	struct sp_session *s;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 0);
+	if (s)
+		s->state = st;
+	pthread_mutex_unlock(&sp->lock);
+}
+
+/* Swaps the refresh token for new tokens and stores them (Spotify may
+ * rotate the refresh token: the new one is kept). invalid_grant deletes
+ * the tokens and asks for a new sign-in. */
+static int sp_refresh(struct srv_spotify *sp, const char *sid, const char *key,
+		      struct music_spotify_token *tok,
+		      struct music_spotify_result *res)
+{
+	struct music_spotify_token fresh;
+	struct store_spotify_token st;
+	int rc;
+
+	if (!tok->refresh[0]) {
+		fake_result(res, MUSIC_SPOTIFY_INVALID_GRANT, "no refresh token");
+		rc = MS_EAUTH;
+	} else {
+		rc = music_spotify_refresh(sp->client, tok->refresh, &fresh, res);
+		sp_account(sp, res);
+	}
+	if (res->kind == MUSIC_SPOTIFY_INVALID_GRANT ||
+	    res->kind == MUSIC_SPOTIFY_UNAUTHORIZED) {
+		res->kind = MUSIC_SPOTIFY_INVALID_GRANT;
+		store_spotify_token_delete(sp->store, key);
+		sp_set_state(sp, sid, SP_SIGNIN_REQUIRED);
+		ms_info("spotify: a session's sign-in expired; asking again");
+		return MS_EAUTH;
+	}
+	if (rc)
+		return rc;
+	tok_to_store(&fresh, &st);
+	if (store_spotify_token_put(sp->store, key, &st))
+		ms_warn("spotify: could not store refreshed tokens");
+	*tok = fresh;
+	memset(&fresh, 0, sizeof(fresh));
+	memset(&st, 0, sizeof(st));
+	return MS_OK;
+}
+
+typedef int (*sp_api_fn)(struct srv_spotify *sp, const char *access,
+			 void *arg, struct music_spotify_result *res);
+
+/* Runs fn with a valid access token: refreshes a token about to expire,
+ * and refreshes then retries once after a 401. */
+static int sp_authed(struct srv_spotify *sp, const char *sid, sp_api_fn fn,
+		     void *arg, struct music_spotify_result *res)
+{
+	struct music_spotify_token tok;
+	struct store_spotify_token st;
+	char key[65];
+	int rc;
+
+	if (sp_paused(sp, res))
+		return music_spotify_kind_err(res->kind);
+	sp_session_key(sid, key);
+	if (store_spotify_token_get(sp->store, key, &st) != MS_OK) {
+		fake_result(res, MUSIC_SPOTIFY_INVALID_GRANT,
+			    "not connected to Spotify");
+		return MS_EAUTH;
+	}
+	tok_from_store(&st, &tok);
+	memset(&st, 0, sizeof(st));
+	rc = MS_OK;
+	if (music_spotify_token_stale(&tok, ms_unix_time()))
+		rc = sp_refresh(sp, sid, key, &tok, res);
+	if (!rc) {
+		rc = fn(sp, tok.access, arg, res);
+		sp_account(sp, res);
+		if (res->kind == MUSIC_SPOTIFY_UNAUTHORIZED) {
+			rc = sp_refresh(sp, sid, key, &tok, res);
+			if (!rc) {
+				rc = fn(sp, tok.access, arg, res);
+				sp_account(sp, res);
+			}
+		}
+	}
+	memset(&tok, 0, sizeof(tok));
+	return rc;
+}
+
+/* ---- API calls as sp_api_fn ------------------------------------------- */
+
+struct search_arg {
+	const char *query;
+	struct music_spotify_playlist *items;
+	size_t n;
+};
+
+static int fn_search(struct srv_spotify *sp, const char *access, void *arg,
+		     struct music_spotify_result *res)
+{
+	struct search_arg *a = arg;
+
+	return music_spotify_search(sp->client, access, a->query,
+				    MUSIC_SPOTIFY_MAX_RESULTS, a->items,
+				    MUSIC_SPOTIFY_MAX_RESULTS, &a->n, res);
+}
+
+struct devices_arg {
+	struct music_spotify_device devs[MUSIC_SPOTIFY_MAX_DEVICES];
+	size_t n;
+};
+
+static int fn_devices(struct srv_spotify *sp, const char *access, void *arg,
+		      struct music_spotify_result *res)
+{
+	struct devices_arg *a = arg;
+
+	return music_spotify_devices(sp->client, access, a->devs,
+				     MUSIC_SPOTIFY_MAX_DEVICES, &a->n, res);
+}
+
+struct player_arg {
+	enum srv_spotify_job_kind kind;
+	const char *device; /* NULL: active device */
+	const char *uri;    /* PLAY: NULL resumes */
+	struct music_spotify_now now;
+};
+
+static int fn_player(struct srv_spotify *sp, const char *access, void *arg,
+		     struct music_spotify_result *res)
+{
+	struct player_arg *a = arg;
+
+	switch (a->kind) {
+	case SRV_SPOTIFY_PLAY:
+		return music_spotify_play(sp->client, access, a->device, a->uri,
+					  res);
+	case SRV_SPOTIFY_PAUSE:
+		return music_spotify_pause(sp->client, access, a->device, res);
+	case SRV_SPOTIFY_NEXT:
+		return music_spotify_next(sp->client, access, a->device, res);
+	default:
+		return music_spotify_now_playing(sp->client, access, &a->now, res);
+	}
+}
+
+/* ---- jobs ------------------------------------------------------------- */
+
+static void job_exchange(struct srv_spotify *sp,
+			 const struct srv_spotify_job *job)
+{
+	struct music_spotify_token tok;
+	struct music_spotify_result res;
+	struct store_spotify_token st;
+	char key[65];
+
+	if (sp_paused(sp, &res)) {
+		sp_set_state(sp, job->sid, SP_DISCONNECTED);
+		sp_note(sp, job->sid, "signin", &res, 0);
+		return;
+	}
+	music_spotify_exchange_code(sp->client, job->code, job->verifier,
+				    job->redirect[0] ? job->redirect : NULL, &tok,
+				    &res);
+	sp_account(sp, &res);
+	if (res.kind != MUSIC_SPOTIFY_OK) {
+		sp_set_state(sp, job->sid, SP_SIGNIN_REQUIRED);
+		sp_note(sp, job->sid, "signin", &res, 0);
+		return;
+	}
+	sp_session_key(job->sid, key);
+	tok_to_store(&tok, &st);
+	memset(&tok, 0, sizeof(tok));
+	if (store_spotify_token_put(sp->store, key, &st)) {
+		fake_result(&res, MUSIC_SPOTIFY_BAD_RESPONSE, "database");
+		sp_set_state(sp, job->sid, SP_DISCONNECTED);
+		sp_note(sp, job->sid, "signin", &res, 0);
+	} else {
+		sp_set_state(sp, job->sid, SP_CONNECTED);
+		sp_note(sp, job->sid, "signin", &res, 1);
+		ms_info("spotify: a session connected");
+	}
+	memset(&st, 0, sizeof(st));
+}
+
+static void job_devices(struct srv_spotify *sp,
+			const struct srv_spotify_job *job);
+
+/* Signs in, then fetches the devices so the picker is filled at once. */
+static void job_signin(struct srv_spotify *sp, const struct srv_spotify_job *job)
+{
+	job_exchange(sp, job);
+	if (srv_spotify_connected(sp, job->sid))
+		job_devices(sp, job);
+}
+
+static void job_devices(struct srv_spotify *sp,
+			const struct srv_spotify_job *job)
+{
+	struct devices_arg a;
+	struct music_spotify_result res;
+	struct sp_session *s;
+
+	memset(&a, 0, sizeof(a));
+	sp_authed(sp, job->sid, fn_devices, &a, &res);
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, job->sid, 0);
+	if (s && res.kind == MUSIC_SPOTIFY_OK) {
+		memcpy(s->devices, a.devs, a.n * sizeof(a.devs[0]));
+		s->ndevices = a.n;
+		s->devices_at = ms_unix_time();
+	}
+	pthread_mutex_unlock(&sp->lock);
+	sp_note(sp, job->sid, "devices", &res, 0);
+}
+
+/* Plays (or pauses, skips, resumes) on the session's chosen device and
+ * records the outcome; `mood` >= 0 marks an auto-play. */
+static void do_player(struct srv_spotify *sp, const char *sid,
+		      enum srv_spotify_job_kind kind, const char *uri, int mood)
+{
+	struct player_arg a;
+	struct music_spotify_result res;
+	struct sp_session *s;
+	char device[96] = "";
+	const char *action = mood >= 0 ? "autoplay"
+			     : kind == SRV_SPOTIFY_PLAY ? "play"
+			     : kind == SRV_SPOTIFY_PAUSE ? "pause"
+			     : kind == SRV_SPOTIFY_NEXT ? "next"
+			     : "now_playing";
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 0);
+	if (s)
+		memcpy(device, s->device_id, sizeof(device));
+	pthread_mutex_unlock(&sp->lock);
+	memset(&a, 0, sizeof(a));
+	a.kind = kind;
+	a.device = device[0] ? device : NULL;
+	a.uri = uri && uri[0] ? uri : NULL;
+	sp_authed(sp, sid, fn_player, &a, &res);
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 0);
+	if (s && kind == SRV_SPOTIFY_PLAY) {
+		s->play.mood = mood;
+		s->play.autoplay = mood >= 0;
+		snprintf(s->play.uri, sizeof(s->play.uri), "%s", uri ? uri : "");
+		memcpy(s->play.device, device, sizeof(device));
+		s->play.ok = res.kind == MUSIC_SPOTIFY_OK;
+		s->play.at = ms_unix_time();
+		s->has_play = 1;
+	}
+	if (s && kind == SRV_SPOTIFY_NOW && res.kind == MUSIC_SPOTIFY_OK) {
+		s->now = a.now;
+		s->now_at = ms_unix_time();
+	}
+	if (s && kind != SRV_SPOTIFY_NOW && res.kind == MUSIC_SPOTIFY_OK)
+		s->now_at = 0; /* what plays changed: fetch it again */
+	pthread_mutex_unlock(&sp->lock);
+	sp_note(sp, sid, action, &res, kind != SRV_SPOTIFY_NOW);
+}
+
+/* Reads a cached search for `query` (max_age_s < 0: any age). */
+static size_t cache_read(struct srv_spotify *sp, const char *query,
+			 int64_t max_age_s, struct music_spotify_playlist *items)
+{
+	struct ms_buf b;
+	char err[MS_ERRLEN];
+	int64_t fetched;
+	size_t n = 0;
+
+	ms_buf_init(&b, 1u << 18);
+	if (store_spotify_cache_get(sp->store, query, max_age_s, ms_unix_time(),
+				    &b, &fetched) != MS_OK ||
+	    music_spotify_search_parse(b.data, b.len, items,
+				       MUSIC_SPOTIFY_MAX_RESULTS, &n, err,
+				       sizeof(err)) != MS_OK)
+		n = 0;
+	ms_buf_release(&b);
+	return n;
+}
+
+static void cache_write(struct srv_spotify *sp, const char *query,
+			const struct music_spotify_playlist *items, size_t n)
+{
+	struct ms_buf b;
+
+	ms_buf_init(&b, 1u << 18);
+	if (music_spotify_playlists_json(items, n, &b) ||
+	    store_spotify_cache_put(sp->store, query, b.data, ms_unix_time()))
+		ms_warn("spotify: search not cached");
+	ms_buf_release(&b);
+}
+
+#define MOOD_QUERIES 3 /* catalog queries tried per mood, at most */
+
+static void job_mood(struct srv_spotify *sp, const struct srv_spotify_job *job)
+{
+	struct store_playlist cat[MOOD_QUERIES];
+	struct music_spotify_playlist items[MUSIC_SPOTIFY_MAX_RESULTS];
+	struct music_spotify_result res;
+	struct sp_session *s;
+	const char *source = "offline";
+	size_t n = 0;
+	int ncat = 0, i, connected, network = 1, play = 0;
+	char uri[64] = "";
+
+	if (job->mood < 0 || job->mood >= MUSIC_MOODS || job->strategy < 0 ||
+	    job->strategy >= MUSIC_STRATEGIES)
+		return;
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, job->sid, 0);
+	if (s && job->gen != s->mood_gen) /* a newer mood is queued */
+		s = NULL;
+	connected = s && s->state == SP_CONNECTED;
+	pthread_mutex_unlock(&sp->lock);
+	if (!s)
+		return;
+	if (store_catalog_list(sp->store, music_mood_names[job->mood],
+			       music_strategy_names[job->strategy], cat,
+			       MOOD_QUERIES, &ncat))
+		ncat = 0;
+	memset(&res, 0, sizeof(res));
+	for (i = 0; i < ncat && n == 0; i++) {
+		n = cache_read(sp, cat[i].query, SRV_SPOTIFY_CACHE_TTL_S, items);
+		if (n) {
+			source = "cache";
+		} else if (connected && network) {
+			struct search_arg a = { cat[i].query, items, 0 };
+			if (sp_authed(sp, job->sid, fn_search, &a, &res) == MS_OK) {
+				cache_write(sp, cat[i].query, items, a.n);
+				n = a.n;
+				source = "spotify";
+			} else {
+				network = 0; /* one failure is enough */
+				sp_note(sp, job->sid, "search", &res, 0);
+			}
+		}
+	}
+	for (i = 0; i < ncat && n == 0; i++) {
+		n = cache_read(sp, cat[i].query, -1, items);
+		if (n)
+			source = "stale_cache";
+	}
+	if (n == 0) { /* offline: the catalog's search links */
+		for (i = 0; i < ncat; i++) {
+			memset(&items[n], 0, sizeof(items[n]));
+			snprintf(items[n].name, sizeof(items[n].name), "%s",
+				 cat[i].name);
+			snprintf(items[n].url, sizeof(items[n].url), "%s",
+				 cat[i].url);
+			items[n].tracks = -1;
+			n++;
+		}
+	}
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, job->sid, 0);
+	if (s && job->gen == s->mood_gen) {
+		memcpy(s->rec, items, n * sizeof(items[0]));
+		s->nrec = n;
+		s->rec_mood = job->mood;
+		s->rec_strategy = job->strategy;
+		snprintf(s->rec_source, sizeof(s->rec_source), "%s", source);
+		/* once per mood change, however the play turns out */
+		if (job->autoplay && s->state == SP_CONNECTED && n > 0 &&
+		    items[0].uri[0] && s->played_gen != job->gen) {
+			s->played_gen = job->gen;
+			memcpy(uri, items[0].uri, sizeof(uri));
+			play = 1;
+		}
+	}
+	pthread_mutex_unlock(&sp->lock);
+	if (play)
+		do_player(sp, job->sid, SRV_SPOTIFY_PLAY, uri, job->mood);
+}
+
+void sp_job_run(struct srv_spotify *sp, const struct srv_spotify_job *job)
+{
+	struct sp_session *s;
+
+	switch (job->kind) {
+	case SRV_SPOTIFY_EXCHANGE:
+		job_signin(sp, job);
+		break;
+	case SRV_SPOTIFY_MOOD:
+		job_mood(sp, job);
+		break;
+	case SRV_SPOTIFY_DEVICES:
+		job_devices(sp, job);
+		break;
+	case SRV_SPOTIFY_PLAY:
+	case SRV_SPOTIFY_PAUSE:
+	case SRV_SPOTIFY_NEXT:
+	case SRV_SPOTIFY_NOW:
+		do_player(sp, job->sid, job->kind, job->uri, -1);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, job->sid, 0);
+	if (s) {
+		s->npending--;
+		s->queued &= ~(1u << job->kind);
+		s->seq++;
+	}
+	pthread_mutex_unlock(&sp->lock);
+}

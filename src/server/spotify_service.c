@@ -1,0 +1,569 @@
+/* spotify_service.c - the Spotify module's state and worker: per-session
+ * records (LRU-evicted), the bounded job queue, the worker thread, and the
+ * JSON snapshots the routes send to the page. Jobs themselves (network
+ * calls) are in spotify_jobs.c. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moodsync/music.h"
+#include "moodsync/store.h"
+#include "server/spotify_internal.h"
+#include "store/spotify_store.h"
+
+void sp_session_key(const char *sid, char key[65])
+{
+	uint8_t d[32];
+	int i;
+
+	music_sha256(sid, strlen(sid), d);
+	for (i = 0; i < 32; i++)
+		snprintf(key + 2 * i, 3, "%02x", d[i]);
+}
+
+static int sid_valid(const char *sid)
+{
+	size_t n = sid ? strlen(sid) : 0, i;
+
+	if (n < 16 || n > 39)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((sid[i] >= '0' && sid[i] <= '9') ||
+		      (sid[i] >= 'a' && sid[i] <= 'f') ||
+		      (sid[i] >= 'A' && sid[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+static void session_init(struct srv_spotify *sp, struct sp_session *s,
+			 const char *sid)
+{
+	struct store_spotify_token t;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->sid, sizeof(s->sid), "%s", sid);
+	sp_session_key(sid, s->key);
+	s->rec_mood = s->rec_strategy = -1;
+	s->state = store_spotify_token_get(sp->store, s->key, &t) == MS_OK
+			   ? SP_CONNECTED
+			   : SP_DISCONNECTED;
+	memset(&t, 0, sizeof(t));
+	if (store_spotify_prefs_get(sp->store, s->key, s->device_id))
+		s->device_id[0] = '\0';
+}
+
+struct sp_session *sp_session_find(struct srv_spotify *sp, const char *sid,
+				   int create)
+{
+	struct sp_session *free_slot = NULL, *lru = NULL;
+	int64_t now = ms_unix_time();
+	size_t i;
+
+	for (i = 0; i < SRV_SPOTIFY_SESSIONS; i++) {
+		struct sp_session *s = &sp->sessions[i];
+		if (s->sid[0] && strcmp(s->sid, sid) == 0) {
+			s->touched = now;
+			return s;
+		}
+		if (!s->sid[0] && !free_slot)
+			free_slot = s;
+		else if (s->sid[0] && s->npending == 0 &&
+			 (!lru || s->touched < lru->touched))
+			lru = s;
+	}
+	if (!create || !sid_valid(sid))
+		return NULL;
+	if (!free_slot)
+		free_slot = lru; /* its tokens stay in the store */
+	if (!free_slot)
+		return NULL;
+	session_init(sp, free_slot, sid);
+	free_slot->touched = now;
+	return free_slot;
+}
+
+static void *sp_worker(void *arg)
+{
+	struct srv_spotify *sp = arg;
+	struct srv_spotify_job *job = malloc(sizeof(*job));
+
+	if (!job) {
+		ms_error("spotify: worker out of memory");
+		return NULL;
+	}
+	pthread_mutex_lock(&sp->lock);
+	for (;;) {
+		while (sp->qlen == 0 && !sp->stopping)
+			pthread_cond_wait(&sp->cond, &sp->lock);
+		if (sp->stopping)
+			break;
+		*job = sp->queue[sp->qhead];
+		memset(&sp->queue[sp->qhead], 0, sizeof(*job));
+		sp->qhead = (sp->qhead + 1) % SRV_SPOTIFY_QUEUE;
+		sp->qlen--;
+		pthread_mutex_unlock(&sp->lock);
+		sp_job_run(sp, job);
+		memset(job, 0, sizeof(*job)); /* codes and verifiers */
+		pthread_mutex_lock(&sp->lock);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	free(job);
+	return NULL;
+}
+
+int srv_spotify_new(struct store *store, const struct music_spotify_config *cfg,
+		    struct srv_spotify **out, char *err, size_t errlen)
+{
+	struct srv_spotify *sp = calloc(1, sizeof(*sp));
+	int rc = MS_OK;
+
+	if (!sp)
+		return ms_errf(err, errlen, MS_ENOMEM, "spotify: out of memory");
+	sp->cfg = *cfg;
+	sp->store = store;
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->cond, NULL);
+	sp->queue = ms_calloc(SRV_SPOTIFY_QUEUE, sizeof(*sp->queue));
+	sp->sessions = ms_calloc(SRV_SPOTIFY_SESSIONS, sizeof(*sp->sessions));
+	if (!sp->queue || !sp->sessions) {
+		rc = ms_errf(err, errlen, MS_ENOMEM, "spotify: out of memory");
+		goto out_free;
+	}
+	if (!cfg->client_id[0]) { /* not configured: no worker, no calls */
+		*out = sp;
+		return MS_OK;
+	}
+	rc = music_spotify_client_new(cfg, &sp->client, err, errlen);
+	if (rc)
+		goto out_free;
+	if (pthread_create(&sp->thread, NULL, sp_worker, sp) != 0) {
+		rc = ms_errf(err, errlen, MS_ENOMEM, "spotify: no worker thread");
+		goto out_free;
+	}
+	sp->started = 1;
+	*out = sp;
+	return MS_OK;
+out_free:
+	srv_spotify_free(sp);
+	return rc;
+}
+
+void srv_spotify_free(struct srv_spotify *sp)
+{
+	if (!sp)
+		return;
+	if (sp->started) {
+		pthread_mutex_lock(&sp->lock);
+		sp->stopping = 1;
+		pthread_cond_broadcast(&sp->cond);
+		pthread_mutex_unlock(&sp->lock);
+		pthread_join(sp->thread, NULL);
+	}
+	music_spotify_client_free(sp->client);
+	if (sp->queue)
+		memset(sp->queue, 0, SRV_SPOTIFY_QUEUE * sizeof(*sp->queue));
+	free(sp->queue);
+	free(sp->sessions);
+	pthread_cond_destroy(&sp->cond);
+	pthread_mutex_destroy(&sp->lock);
+	free(sp);
+}
+
+int srv_spotify_configured(const struct srv_spotify *sp)
+{
+	return sp && sp->cfg.client_id[0] != '\0';
+}
+
+const struct music_spotify_config *srv_spotify_config(
+	const struct srv_spotify *sp)
+{
+	return &sp->cfg;
+}
+
+int srv_spotify_submit(struct srv_spotify *sp, const struct srv_spotify_job *job)
+{
+	struct sp_session *s;
+	struct srv_spotify_job *slot;
+	unsigned bit = 1u << job->kind;
+	int rc = MS_OK;
+
+	if (!srv_spotify_configured(sp) || (unsigned)job->kind >= SRV_SPOTIFY_JOB_KINDS)
+		return MS_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, job->sid, 1);
+	if (!s) {
+		rc = sid_valid(job->sid) ? MS_EBUSY : MS_EINVAL;
+		goto out;
+	}
+	if ((job->kind == SRV_SPOTIFY_DEVICES || job->kind == SRV_SPOTIFY_NOW) &&
+	    (s->queued & bit))
+		goto out; /* the queued one will answer this too */
+	if (sp->qlen >= SRV_SPOTIFY_QUEUE) {
+		rc = MS_EBUSY;
+		goto out;
+	}
+	slot = &sp->queue[(sp->qhead + sp->qlen) % SRV_SPOTIFY_QUEUE];
+	*slot = *job;
+	if (job->kind == SRV_SPOTIFY_MOOD)
+		slot->gen = ++s->mood_gen;
+	sp->qlen++;
+	s->npending++;
+	s->queued |= bit;
+	pthread_cond_signal(&sp->cond);
+out:
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+int srv_spotify_connected(struct srv_spotify *sp, const char *sid)
+{
+	struct sp_session *s;
+	int on;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 1);
+	on = s && s->state == SP_CONNECTED;
+	pthread_mutex_unlock(&sp->lock);
+	return on;
+}
+
+void srv_spotify_mark_connecting(struct srv_spotify *sp, const char *sid)
+{
+	struct sp_session *s;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 1);
+	if (s) {
+		s->state = SP_CONNECTING;
+		s->has_error = 0;
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
+void srv_spotify_note_error(struct srv_spotify *sp, const char *sid,
+			    const char *action, const char *code,
+			    const char *message)
+{
+	struct sp_session *s;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 1);
+	if (s) {
+		snprintf(s->error.action, sizeof(s->error.action), "%s", action);
+		snprintf(s->error.code, sizeof(s->error.code), "%s", code);
+		snprintf(s->error.message, sizeof(s->error.message), "%s",
+			 message);
+		s->error.at = ms_unix_time();
+		s->has_error = 1;
+		s->seq++;
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
+int srv_spotify_disconnect(struct srv_spotify *sp, const char *sid)
+{
+	struct sp_session *s;
+	char key[65];
+	int rc;
+
+	if (!sid_valid(sid))
+		return MS_EINVAL;
+	sp_session_key(sid, key);
+	rc = store_spotify_token_delete(sp->store, key);
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 0);
+	if (s) {
+		s->state = SP_DISCONNECTED;
+		s->ndevices = 0;
+		s->devices_at = 0;
+		s->now_at = 0;
+		s->has_error = 0;
+		s->has_play = 0;
+		s->seq++;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+int srv_spotify_set_device(struct srv_spotify *sp, const char *sid,
+			   const char *device_id)
+{
+	struct sp_session *s;
+	int rc = MS_OK;
+
+	if (device_id[0] && !music_spotify_device_id_valid(device_id))
+		return MS_EINVAL;
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 1);
+	if (!s) {
+		rc = MS_EBUSY;
+	} else {
+		snprintf(s->device_id, sizeof(s->device_id), "%s", device_id);
+		rc = store_spotify_prefs_put(sp->store, s->key, device_id);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+int64_t srv_spotify_paused_ms(struct srv_spotify *sp, const char **code)
+{
+	double left;
+
+	pthread_mutex_lock(&sp->lock);
+	left = sp->paused_until - ms_now_ms();
+	if (code)
+		*code = music_spotify_kind_code(sp->paused_kind);
+	pthread_mutex_unlock(&sp->lock);
+	return left > 0 ? (int64_t)left + 1 : 0;
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+/* `,"name":"value"` */
+static int kv_str(struct ms_buf *b, const char *name, const char *v, int first)
+{
+	int rc = ms_buf_printf(b, "%s\"%s\":", first ? "" : ",", name);
+
+	return rc ? rc : ms_buf_json_str(b, v);
+}
+
+static int devices_json(const struct sp_session *s, struct ms_buf *b)
+{
+	int rc = ms_buf_puts(b, "[");
+	size_t i;
+
+	for (i = 0; i < s->ndevices && !rc; i++) {
+		const struct music_spotify_device *d = &s->devices[i];
+		rc = ms_buf_puts(b, i ? ",{" : "{");
+		if (!rc)
+			rc = kv_str(b, "id", d->id, 1);
+		if (!rc)
+			rc = kv_str(b, "name", d->name, 0);
+		if (!rc)
+			rc = kv_str(b, "type", d->type, 0);
+		if (!rc)
+			rc = ms_buf_printf(b, ",\"is_active\":%s,\"is_restricted\""
+					      ":%s,\"volume\":%d}",
+					   d->is_active ? "true" : "false",
+					   d->is_restricted ? "true" : "false",
+					   d->volume);
+	}
+	return rc ? rc : ms_buf_puts(b, "]");
+}
+
+static int now_json(const struct sp_session *s, struct ms_buf *b)
+{
+	const struct music_spotify_now *n = &s->now;
+	int rc;
+
+	if (!s->now_at || !n->has_item)
+		return ms_buf_puts(b, "null");
+	rc = ms_buf_printf(b, "{\"is_playing\":%s",
+			   n->is_playing ? "true" : "false");
+	if (!rc)
+		rc = kv_str(b, "track", n->track, 0);
+	if (!rc)
+		rc = kv_str(b, "artists", n->artists, 0);
+	if (!rc)
+		rc = kv_str(b, "uri", n->uri, 0);
+	if (!rc)
+		rc = kv_str(b, "context_uri", n->context_uri, 0);
+	if (!rc)
+		rc = ms_buf_printf(b, ",\"progress_ms\":%lld,\"duration_ms\":%lld}",
+				   (long long)n->progress_ms,
+				   (long long)n->duration_ms);
+	return rc;
+}
+
+static int rec_json(const struct sp_session *s, struct ms_buf *b)
+{
+	int rc;
+	size_t i;
+
+	if (s->rec_mood < 0)
+		return ms_buf_puts(b, "null");
+	rc = ms_buf_puts(b, "{");
+	if (!rc)
+		rc = kv_str(b, "mood", music_mood_names[s->rec_mood], 1);
+	if (!rc)
+		rc = kv_str(b, "strategy", music_strategy_names[s->rec_strategy],
+			    0);
+	if (!rc)
+		rc = kv_str(b, "source", s->rec_source, 0);
+	if (!rc)
+		rc = ms_buf_puts(b, ",\"playlists\":[");
+	for (i = 0; i < s->nrec && !rc; i++) {
+		const struct music_spotify_playlist *p = &s->rec[i];
+		rc = ms_buf_puts(b, i ? ",{" : "{");
+		if (!rc)
+			rc = kv_str(b, "name", p->name, 1);
+		if (!rc)
+			rc = kv_str(b, "uri", p->uri, 0);
+		if (!rc)
+			rc = kv_str(b, "url", p->url, 0);
+		if (!rc)
+			rc = kv_str(b, "owner", p->owner, 0);
+		if (!rc)
+			rc = kv_str(b, "image", p->image, 0);
+		if (!rc)
+			rc = ms_buf_printf(b, ",\"tracks\":%d}", p->tracks);
+	}
+	return rc ? rc : ms_buf_puts(b, "]}");
+}
+
+static const char *state_name(enum sp_state st)
+{
+	switch (st) {
+	case SP_CONNECTING: return "connecting";
+	case SP_CONNECTED: return "connected";
+	case SP_SIGNIN_REQUIRED: return "signin_required";
+	default: return "disconnected";
+	}
+}
+
+int srv_spotify_status_json(struct srv_spotify *sp, const char *sid,
+			    int autoplay, struct ms_buf *out)
+{
+	struct sp_session *s;
+	int64_t paused = srv_spotify_paused_ms(sp, NULL);
+	const char *pcode;
+	int rc;
+
+	pthread_mutex_lock(&sp->lock);
+	pcode = paused ? music_spotify_kind_code(sp->paused_kind) : "";
+	s = srv_spotify_configured(sp) ? sp_session_find(sp, sid, 1) : NULL;
+	rc = ms_buf_printf(out, "{\"configured\":%s,\"connected\":%s,",
+			   srv_spotify_configured(sp) ? "true" : "false",
+			   s && s->state == SP_CONNECTED ? "true" : "false");
+	if (!rc)
+		rc = kv_str(out, "state", s ? state_name(s->state)
+					    : "disconnected", 1);
+	if (!rc)
+		rc = ms_buf_printf(out, ",\"autoplay\":%s,\"paused_s\":%lld",
+				   autoplay ? "true" : "false",
+				   (long long)((paused + 999) / 1000));
+	if (!rc)
+		rc = kv_str(out, "paused_reason", pcode, 0);
+	if (!rc)
+		rc = kv_str(out, "device_id", s ? s->device_id : "", 0);
+	if (!rc)
+		rc = ms_buf_puts(out, ",\"devices\":");
+	if (!rc && s)
+		rc = devices_json(s, out);
+	else if (!rc)
+		rc = ms_buf_puts(out, "[]");
+	if (!rc)
+		rc = ms_buf_puts(out, ",\"now_playing\":");
+	if (!rc)
+		rc = s ? now_json(s, out) : ms_buf_puts(out, "null");
+	if (!rc)
+		rc = ms_buf_puts(out, ",\"recommendation\":");
+	if (!rc)
+		rc = s ? rec_json(s, out) : ms_buf_puts(out, "null");
+	if (!rc)
+		rc = ms_buf_puts(out, ",\"last_play\":");
+	if (!rc && s && s->has_play) {
+		rc = ms_buf_printf(out, "{\"mood\":%s%s%s,\"autoplay\":%s,\"ok\":%s,"
+					"\"at\":%lld",
+				   s->play.mood >= 0 ? "\"" : "",
+				   s->play.mood >= 0
+					   ? music_mood_names[s->play.mood]
+					   : "null",
+				   s->play.mood >= 0 ? "\"" : "",
+				   s->play.autoplay ? "true" : "false",
+				   s->play.ok ? "true" : "false",
+				   (long long)s->play.at);
+		if (!rc)
+			rc = kv_str(out, "context_uri", s->play.uri, 0);
+		if (!rc)
+			rc = kv_str(out, "device_id", s->play.device, 0);
+		if (!rc)
+			rc = ms_buf_puts(out, "}");
+	} else if (!rc) {
+		rc = ms_buf_puts(out, "null");
+	}
+	if (!rc)
+		rc = ms_buf_puts(out, ",\"error\":");
+	if (!rc && s && s->has_error) {
+		rc = ms_buf_puts(out, "{");
+		if (!rc)
+			rc = kv_str(out, "action", s->error.action, 1);
+		if (!rc)
+			rc = kv_str(out, "code", s->error.code, 0);
+		if (!rc)
+			rc = kv_str(out, "message", s->error.message, 0);
+		if (!rc)
+			rc = ms_buf_printf(out, ",\"at\":%lld}",
+					   (long long)s->error.at);
+	} else if (!rc) {
+		rc = ms_buf_puts(out, "null");
+	}
+	if (!rc)
+		rc = ms_buf_printf(out, ",\"seq\":%llu}",
+				   (unsigned long long)(s ? s->seq : 0));
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+int srv_spotify_devices_json(struct srv_spotify *sp, const char *sid,
+			     struct ms_buf *out)
+{
+	struct sp_session *s;
+	int rc;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 1);
+	rc = ms_buf_puts(out, "{\"devices\":");
+	if (!rc)
+		rc = s ? devices_json(s, out) : ms_buf_puts(out, "[]");
+	if (!rc)
+		rc = kv_str(out, "device_id", s ? s->device_id : "", 0);
+	if (!rc)
+		rc = ms_buf_printf(out, ",\"updated\":%lld}",
+				   (long long)(s ? s->devices_at : 0));
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+int srv_spotify_now_json(struct srv_spotify *sp, const char *sid,
+			 struct ms_buf *out)
+{
+	struct sp_session *s;
+	int rc;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 1);
+	rc = ms_buf_puts(out, "{\"now_playing\":");
+	if (!rc)
+		rc = s ? now_json(s, out) : ms_buf_puts(out, "null");
+	if (!rc)
+		rc = ms_buf_printf(out, ",\"updated\":%lld}",
+				   (long long)(s ? s->now_at : 0));
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+static int64_t age_of(struct srv_spotify *sp, const char *sid, int now)
+{
+	struct sp_session *s;
+	int64_t at, age = INT64_MAX / 2;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, sid, 1);
+	at = s ? (now ? s->now_at : s->devices_at) : 0;
+	if (at)
+		age = ms_unix_time() - at;
+	pthread_mutex_unlock(&sp->lock);
+	return age;
+}
+
+int64_t srv_spotify_devices_age(struct srv_spotify *sp, const char *sid)
+{
+	return age_of(sp, sid, 0);
+}
+
+int64_t srv_spotify_now_age(struct srv_spotify *sp, const char *sid)
+{
+	return age_of(sp, sid, 1);
+}
