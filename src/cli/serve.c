@@ -20,7 +20,8 @@ static void usage(FILE *f)
 		"usage: moodsync serve [--host 127.0.0.1] [--port 5000] "
 		"[--model F|none]\n"
 		"                      [--cascade F] [--db F] [--threads N] "
-		"[--frames N] [--rate R]\n\n"
+		"[--frames N] [--queue-ms N]\n"
+		"                      [--rate R]\n\n"
 		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
 		"Start.\n\n"
 		"  --host A     IPv4 address to listen on (default 127.0.0.1)\n"
@@ -37,7 +38,7 @@ static void usage(FILE *f)
 		"  --threads N  HTTP worker threads (default 2 x cores)\n"
 		"  --frames N   frames processed at once (default cores); more "
 		"wait,\n"
-		"               then get 503\n"
+		"  --queue-ms N ... at most N ms (default 250), then get 503\n"
 		"  --rate R     frames per second per browser before 429 "
 		"(default 30,\n"
 		"               0 = unlimited)\n");
@@ -104,6 +105,9 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 				goto bad;
 		} else if (strcmp(a, "--frames") == 0) {
 			if (ms_parse_int(v, 1, 64, &c->frame_slots))
+				goto bad;
+		} else if (strcmp(a, "--queue-ms") == 0) {
+			if (ms_parse_int(v, 0, 60000, &c->queue_ms))
 				goto bad;
 		} else if (strcmp(a, "--rate") == 0) {
 			if (ms_parse_double(v, 0.0, 10000.0, &rate))

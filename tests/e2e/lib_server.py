@@ -1,0 +1,249 @@
+"""lib_server.py - shared helpers for MoodSync's end-to-end tests (python3
+stdlib only): start `moodsync serve` on a free loopback port and stop it
+(always), an HTTP client with its own cookie jar, TAP output, and the
+shared face photos with their annotations."""
+import http.client
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def data_dir():
+    return os.environ.get("MOODSYNC_DATA") or os.path.join(REPO, "..", "shared", "data")
+
+
+def moodsync_bin():
+    return os.environ.get("MOODSYNC_BIN") or os.path.join(REPO, "build", "release", "moodsync")
+
+
+def default_model():
+    """The emotion model the tests use: $MOODSYNC_MODEL, the shipped model,
+    the tiny test model, or None (the server then runs faces-only)."""
+    for p in (os.environ.get("MOODSYNC_MODEL"),
+              os.path.join(REPO, "models", "emotion.msnn"),
+              os.path.join(REPO, "tests", "data", "tiny.msnn")):
+        if p and os.path.isfile(p):
+            return p
+    return None
+
+
+class Tap:
+    """Prints `ok - name` / `not ok - name` lines; exit() returns 1 on any failure."""
+
+    def __init__(self):
+        self.failed = 0
+        self.passed = 0
+
+    def ok(self, cond, name, diag=None):
+        if cond:
+            self.passed += 1
+            print("ok - " + name, flush=True)
+        else:
+            self.failed += 1
+            print("not ok - " + name, flush=True)
+            if diag is not None:
+                for line in str(diag).splitlines()[:20]:
+                    print("#   " + line, flush=True)
+        return bool(cond)
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print("# " + line, flush=True)
+
+    def exit_code(self):
+        return 1 if self.failed or not self.passed else 0
+
+
+class Server:
+    """`moodsync serve --port 0` in a fresh temporary directory. Use as a
+    context manager: the process is killed on exit, even on failure."""
+
+    def __init__(self, args=(), model="default", env=None, db=None):
+        self.tmp = tempfile.mkdtemp(prefix="moodsync-e2e-")
+        self.db = db or os.path.join(self.tmp, "db", "moodsync.db")
+        self.log_path = os.path.join(self.tmp, "server.log")
+        self.args = list(args)
+        self.model = default_model() if model == "default" else model
+        self.env = dict(os.environ)
+        self.env.setdefault("MOODSYNC_LOG", "info")
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+        return False
+
+    def start(self, timeout=20.0):
+        cmd = [moodsync_bin(), "serve", "--host", "127.0.0.1", "--port", "0",
+               "--db", self.db, "--model", self.model or "none"] + self.args
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
+                                     env=self.env, cwd=REPO)
+        deadline = time.time() + timeout
+        line = b""
+        while time.time() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                ch = os.read(self.proc.stdout.fileno(), 1)
+                if not ch:
+                    break
+                line += ch
+                if ch == b"\n":
+                    text = line.decode("utf-8", "replace")
+                    if text.startswith("listening on http://"):
+                        self.port = int(text.rsplit(":", 1)[1].strip().strip("/"))
+                        return self
+                    line = b""
+            elif self.proc.poll() is not None:
+                break
+        raise RuntimeError("server did not start: " + self.log_text())
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10.0):
+        """SIGTERM and wait; returns the exit status (None if it hung)."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return None
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def client(self):
+        return Client(self.port)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # list of (name, value)
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def json(self):
+        import json
+        return json.loads(self.body.decode("utf-8"))
+
+
+class Client:
+    """One browser: its own cookie jar (the session)."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.host = host
+        self.port = port
+        self.cookies = {}
+        self.set_cookie_lines = []
+
+    def request(self, method, path, body=None, headers=None, timeout=30.0):
+        h = dict(headers or {})
+        if self.cookies:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        c = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            hdrs = r.getheaders()
+        finally:
+            c.close()
+        for k, v in hdrs:
+            if k.lower() == "set-cookie":
+                self.set_cookie_lines.append(v)
+                name, _, rest = v.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0].strip()
+        return Response(r.status, hdrs, data)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, ctype, **kw):
+        hdrs = {"Content-Type": ctype} if ctype else {}
+        hdrs.update(kw.pop("headers", {}))
+        return self.request("POST", path, body=body, headers=hdrs, **kw)
+
+    def post_image(self, path, data):
+        ctype = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+        return self.post("/api/frame", data, ctype) if path is None else self.post(path, data, ctype)
+
+
+def load_annotations():
+    """{relative image path: [(x, y, w, h), ...]} from faces/annotations.txt."""
+    ann = {}
+    path = os.path.join(data_dir(), "faces", "annotations.txt")
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 5:
+                continue
+            ann.setdefault(parts[0], []).append(tuple(int(v) for v in parts[1:]))
+    return ann
+
+
+def iou(a, b):
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
+def read_photo(rel):
+    with open(os.path.join(data_dir(), "faces", rel), "rb") as f:
+        return f.read()
+
+
+def png_gray(w, h, pixel=lambda x, y: (x * 7 + y * 3) & 255):
+    """A valid 8-bit grayscale PNG (stdlib zlib), for small test frames."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        c = struct.pack(">I", len(data)) + kind + data
+        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    raw = b"".join(b"\x00" + bytes(pixel(x, y) for x in range(w)) for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def fail_hard(msg):
+    print("not ok - " + msg, flush=True)
+    sys.exit(1)
