@@ -52,4 +52,97 @@ void nn_ctx_free(struct nn_ctx *ctx);
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
 		float probs[NN_CLASSES]);
 
+/* Sets the number of OpenBLAS threads for the whole process (inference
+ * and training GEMMs). One thread gives the lowest batch-1 latency when
+ * several server threads classify at once. */
+void nn_set_threads(int n);
+
+/* Shape and cost of a loaded model, for summaries. */
+struct nn_model_info {
+	int side;      /* input face crop, pixels */
+	int crop;      /* centre crop the net sees, pixels */
+	int layers;    /* layers in the file (before folding) */
+	double macs;   /* multiply-adds per face, one forward pass */
+	size_t params; /* trainable parameters */
+};
+void nn_model_info(const struct nn_model *m, struct nn_model_info *out);
+
+/* ---- FER-2013 records ------------------------------------------------
+ * A split file is a sequence of 2,305-byte records: one label byte (enum
+ * nn_emotion) then 48x48 gray pixels, row-major, top row first. */
+#define NN_FER_SIDE 48
+#define NN_FER_RECORD (1 + NN_FER_SIDE * NN_FER_SIDE)
+
+struct nn_fer {
+	size_t n;        /* records */
+	uint8_t *labels; /* (n) enum nn_emotion */
+	uint8_t *pixels; /* (n, 48, 48) gray */
+};
+
+/* Loads a whole split (at most 1,000,000 records). MS_EIO when unreadable,
+ * MS_EFORMAT when the size is not a multiple of a record or a label is
+ * out of range. Release with nn_fer_release. */
+int nn_fer_load(const char *path, struct nn_fer *out, char *err,
+		size_t errlen);
+void nn_fer_release(struct nn_fer *f);
+
+/* Classifies every record of `set` (batch-1 nn_classify, optionally with
+ * flip TTA) and fills confusion[truth][predicted]. Returns MS_OK. */
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
+		int flip_tta, int confusion[NN_CLASSES][NN_CLASSES]);
+
+/* ---- Training ----------------------------------------------------------
+ * nn_train_run trains a named architecture on a FER split with SGD
+ * (Nesterov momentum, weight decay on conv/dense weights), linear warmup
+ * then cosine learning rate, label smoothing and augmentation (random
+ * shift/rotation/scale, flip, brightness/contrast). After every epoch it
+ * evaluates on `val`, writes the best-by-validation model to out_path and
+ * the full training state to ckpt_path (both atomically). */
+struct nn_train_progress {
+	int epoch;          /* 1-based epoch in progress */
+	int epochs;         /* total epochs */
+	size_t done;        /* training images seen this epoch */
+	size_t total;       /* training images per epoch */
+	double images_per_s;/* training throughput this epoch */
+	double eta_s;       /* seconds to the end of the run (estimate) */
+	double loss;        /* mean training loss this epoch */
+	double acc;         /* training accuracy this epoch, 0..1 */
+	double lr;          /* current learning rate */
+	int epoch_end;      /* 1: the fields below are set */
+	double val_acc;     /* validation accuracy, 0..1 */
+	double val_loss;
+	double epoch_s;     /* wall seconds of the epoch incl. validation */
+	int best;           /* 1 if this epoch is the best so far */
+};
+
+struct nn_train_opts {
+	const char *arch;      /* preset: "tiny", "small", "base", "wide" */
+	const char *out_path;  /* best model (.msnn) */
+	const char *ckpt_path; /* checkpoint, rewritten every epoch */
+	const char *resume;    /* checkpoint to continue from, or NULL */
+	int epochs;            /* ignored on resume unless resume_epochs */
+	int resume_epochs;     /* 1: on resume, set the run's total epochs to
+				* `epochs` (the cosine schedule is stretched
+				* or shortened from the current step on) */
+	int batch;
+	int threads;           /* OpenBLAS threads */
+	uint32_t seed;
+	float lr;              /* peak learning rate */
+	float wd;              /* weight decay */
+	float momentum;
+	float smoothing;       /* label smoothing */
+	float warmup;          /* warmup length, epochs */
+	int augment;           /* 0: none, 1: full augmentation */
+	size_t limit;          /* train on a random subset of this many (0 all) */
+	int stop_after;        /* >0: return after this many epochs (resume
+				* later from the checkpoint) */
+	void (*progress)(void *user, const struct nn_train_progress *p);
+	void *user;
+};
+
+/* Sensible defaults for every field (arch "base"). */
+void nn_train_opts_init(struct nn_train_opts *o);
+int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
+		 const struct nn_fer *val, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,329 @@
+/* infer.c - the immutable inference model: a parsed network with batch
+ * norm folded into the preceding conv/dense, ReLU fused, dropout dropped;
+ * plus per-thread contexts and nn_classify. Many threads may share one
+ * struct nn_model; each brings its own struct nn_ctx. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+const char *const nn_emotion_names[NN_CLASSES] = {
+	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+};
+
+enum nn_op_type { OP_CONV, OP_DENSE, OP_AFFINE, OP_RELU, OP_MAXPOOL, OP_GAP };
+
+struct nn_op {
+	enum nn_op_type type;
+	struct nn_shape in, out;
+	int k, stride, pad;
+	int relu;  /* ReLU fused after conv/dense/affine */
+	float *w;  /* conv (out,in,k,k), dense (out,in), affine scale (c) */
+	float *b;  /* bias (out) / affine shift (c) */
+};
+
+struct nn_model {
+	struct nn_arch arch;
+	int n_ops;
+	struct nn_op ops[NN_MAX_LAYERS];
+	size_t max_act;  /* floats of the largest activation, batch 1 */
+	size_t col_n;    /* floats of im2col scratch, batch 1 */
+	double macs;     /* multiply-adds per forward pass */
+	size_t params;   /* parameters of the unfolded net */
+};
+
+struct nn_ctx {
+	const struct nn_model *m;
+	float *buf[2];  /* ping-pong activations, max_act floats */
+	float *col;
+};
+
+void nn_model_free(struct nn_model *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->n_ops; i++) {
+		free(m->ops[i].w);
+		free(m->ops[i].b);
+	}
+	free(m);
+}
+
+int nn_model_input_size(const struct nn_model *m)
+{
+	return m->arch.side;
+}
+
+void nn_model_info(const struct nn_model *m, struct nn_model_info *out)
+{
+	out->side = m->arch.side;
+	out->crop = m->arch.crop;
+	out->layers = m->arch.n_layers;
+	out->macs = m->macs;
+	out->params = m->params;
+}
+
+/* Folds a following BN (if any) into weights w (rows of `row` floats) and
+ * bias b; returns how many layers were consumed after layer i. */
+static int fold_bn(const struct nn_net *net, int i, float *w, size_t row,
+		   float *b, int rows)
+{
+	const struct nn_layer *bn;
+
+	if (i + 1 >= net->arch.n_layers ||
+	    net->layers[i + 1].s.type != NN_LAYER_BN)
+		return 0;
+	bn = &net->layers[i + 1];
+	for (int o = 0; o < rows; o++) {
+		float sc = bn->gamma[o] / sqrtf(bn->rvar[o] + NN_BN_EPS);
+
+		for (size_t j = 0; j < row; j++)
+			w[o * row + j] *= sc;
+		b[o] = (b[o] - bn->rmean[o]) * sc + bn->beta[o];
+	}
+	return 1;
+}
+
+int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
+		      char *err, size_t errlen)
+{
+	struct nn_model *m = calloc(1, sizeof(*m));
+	int n = net->arch.n_layers;
+
+	if (!m)
+		return ms_errf(err, errlen, MS_ENOMEM, "out of memory");
+	m->arch = net->arch;
+	nn_arch_cost(&net->arch, &m->macs, &m->params);
+	m->max_act = (size_t)net->arch.crop * net->arch.crop;
+	for (int i = 0; i < n; i++) {
+		const struct nn_layer *l = &net->layers[i];
+		struct nn_op *op = &m->ops[m->n_ops];
+		size_t wn, row;
+
+		m->max_act = MS_MAX(m->max_act,
+				    (size_t)l->out.c * l->out.h * l->out.w);
+		op->in = l->in;
+		op->out = l->out;
+		op->k = (int)l->s.k;
+		op->stride = (int)l->s.stride;
+		op->pad = (int)l->s.pad;
+		switch (l->s.type) {
+		case NN_LAYER_CONV:
+		case NN_LAYER_DENSE:
+			op->type = l->s.type == NN_LAYER_CONV ? OP_CONV : OP_DENSE;
+			row = (size_t)l->in.c * l->s.k * (l->s.type == NN_LAYER_CONV ? l->s.k : 1);
+			if (l->s.type == NN_LAYER_DENSE)
+				row = (size_t)l->in.c;
+			wn = row * l->out.c;
+			op->w = ms_mallocarray(wn, sizeof(float));
+			op->b = ms_calloc(l->out.c, sizeof(float));
+			if (!op->w || !op->b)
+				goto out_nomem;
+			memcpy(op->w, l->w, wn * sizeof(float));
+			if (l->b)
+				memcpy(op->b, l->b, l->out.c * sizeof(float));
+			if (op->type == OP_CONV)
+				m->col_n = MS_MAX(m->col_n,
+						  nn_conv_col_floats(1, l->in, l->out, op->k));
+			i += fold_bn(net, i, op->w, row, op->b, l->out.c);
+			break;
+		case NN_LAYER_BN:
+			op->type = OP_AFFINE;
+			op->w = ms_mallocarray(l->in.c, sizeof(float));
+			op->b = ms_mallocarray(l->in.c, sizeof(float));
+			if (!op->w || !op->b)
+				goto out_nomem;
+			for (int c = 0; c < l->in.c; c++) {
+				op->w[c] = l->gamma[c] / sqrtf(l->rvar[c] + NN_BN_EPS);
+				op->b[c] = l->beta[c] - l->rmean[c] * op->w[c];
+			}
+			break;
+		case NN_LAYER_RELU:
+			if (m->n_ops > 0 && m->ops[m->n_ops - 1].type != OP_RELU &&
+			    m->ops[m->n_ops - 1].type <= OP_AFFINE) {
+				m->ops[m->n_ops - 1].relu = 1;
+				continue;
+			}
+			op->type = OP_RELU;
+			break;
+		case NN_LAYER_MAXPOOL:
+			op->type = OP_MAXPOOL;
+			break;
+		case NN_LAYER_GAP:
+			op->type = OP_GAP;
+			break;
+		case NN_LAYER_DROPOUT:
+			continue;
+		}
+		op->out = net->layers[i].out;
+		m->n_ops++;
+	}
+	*out = m;
+	return MS_OK;
+out_nomem:
+	m->n_ops++;
+	nn_model_free(m);
+	return ms_errf(err, errlen, MS_ENOMEM, "out of memory");
+}
+
+int nn_model_parse(const uint8_t *buf, size_t len, struct nn_model **out,
+		   char *err, size_t errlen)
+{
+	struct nn_net *net;
+	int rc = nn_net_parse(buf, len, 0, &net, NULL, NULL, NULL, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = nn_model_from_net(net, out, err, errlen);
+	nn_net_free(net);
+	return rc;
+}
+
+int nn_model_load(const char *path, struct nn_model **out, char *err,
+		  size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = ms_file_read(path, 256u << 20, &buf, &len, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = nn_model_parse(buf, len, out, err, errlen);
+	free(buf);
+	return rc;
+}
+
+struct nn_ctx *nn_ctx_new(const struct nn_model *m)
+{
+	struct nn_ctx *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->m = m;
+	c->buf[0] = ms_calloc(m->max_act, sizeof(float));
+	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
+	c->col = ms_calloc(m->col_n + 1, sizeof(float));
+	if (!c->buf[0] || !c->buf[1] || !c->col) {
+		nn_ctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void nn_ctx_free(struct nn_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	free(ctx->buf[0]);
+	free(ctx->buf[1]);
+	free(ctx->col);
+	free(ctx);
+}
+
+void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
+		    float *dst)
+{
+	int off = (a->side - a->crop) / 2;
+	float sc = 1.0f / (255.0f * a->norm_std), sh = -a->norm_mean / a->norm_std;
+
+	for (int y = 0; y < a->crop; y++) {
+		const uint8_t *row = gray + (size_t)(y + off) * a->side + off;
+
+		for (int x = 0; x < a->crop; x++)
+			dst[y * a->crop + x] =
+				(float)row[flip ? a->crop - 1 - x : x] * sc + sh;
+	}
+}
+
+/* One forward pass of the prepared input in ctx->buf[0]; logits out. */
+static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
+{
+	const struct nn_model *m = ctx->m;
+	int cur = 0;
+
+	for (int i = 0; i < m->n_ops; i++) {
+		const struct nn_op *op = &m->ops[i];
+		const float *x = ctx->buf[cur];
+		float *y = ctx->buf[cur ^ 1];
+		size_t n = (size_t)op->out.c * op->out.h * op->out.w;
+		size_t hw = (size_t)op->in.h * op->in.w;
+
+		switch (op->type) {
+		case OP_CONV:
+			nn_conv_forward(x, y, 1, op->in, op->out, op->k,
+					op->stride, op->pad, op->w, op->b,
+					ctx->col);
+			break;
+		case OP_DENSE:
+			for (int o = 0; o < op->out.c; o++) {
+				const float *w = op->w + (size_t)o * op->in.c;
+				float s = op->b[o];
+
+				for (int j = 0; j < op->in.c; j++)
+					s += w[j] * x[j];
+				y[o] = s;
+			}
+			break;
+		case OP_AFFINE:
+			for (int c = 0; c < op->in.c; c++)
+				for (size_t j = 0; j < hw; j++)
+					y[c * hw + j] = x[c * hw + j] * op->w[c] + op->b[c];
+			break;
+		case OP_RELU:
+			nn_relu_forward(x, y, n);
+			break;
+		case OP_MAXPOOL:
+			nn_maxpool_forward(x, y, NULL, op->in.c, op->in, op->out,
+					   op->k, op->stride);
+			break;
+		case OP_GAP:
+			nn_gap_forward(x, y, op->in.c, (int)hw);
+			break;
+		}
+		if (op->relu)
+			for (size_t j = 0; j < n; j++)
+				y[j] = y[j] > 0 ? y[j] : 0;
+		cur ^= 1;
+	}
+	memcpy(logits, ctx->buf[cur], sizeof(float) * NN_CLASSES);
+}
+
+static void softmax(const float *z, float *p)
+{
+	float mx = z[0], s = 0;
+
+	for (int c = 1; c < NN_CLASSES; c++)
+		mx = z[c] > mx ? z[c] : mx;
+	for (int c = 0; c < NN_CLASSES; c++) {
+		p[c] = expf(z[c] - mx);
+		s += p[c];
+	}
+	for (int c = 0; c < NN_CLASSES; c++)
+		p[c] /= s;
+}
+
+int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
+		float probs[NN_CLASSES])
+{
+	float z[NN_CLASSES], p2[NN_CLASSES];
+
+	if (!ctx || !gray || !probs)
+		return MS_EINVAL;
+	nn_prep_center(&ctx->m->arch, gray, 0, ctx->buf[0]);
+	forward(ctx, z);
+	softmax(z, probs);
+	if (flip_tta) {
+		nn_prep_center(&ctx->m->arch, gray, 1, ctx->buf[0]);
+		forward(ctx, z);
+		softmax(z, p2);
+		for (int c = 0; c < NN_CLASSES; c++)
+			probs[c] = 0.5f * (probs[c] + p2[c]);
+	}
+	return MS_OK;
+}
+
+void nn_set_threads(int n)
+{
+	openblas_set_num_threads(n < 1 ? 1 : n);
+}

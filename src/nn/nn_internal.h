@@ -1,0 +1,213 @@
+/* nn_internal.h - what the files of src/nn share and nobody else sees: the
+ * layer list (architecture), the trainable network, the batched kernels,
+ * the random generator and the model container. Activations are laid out
+ * channel-major over the whole batch, [C][B][H][W], so every convolution is
+ * one GEMM per chunk of images and batch norm reads contiguous rows. */
+#ifndef MOODSYNC_NN_INTERNAL_H
+#define MOODSYNC_NN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moodsync/nn.h"
+
+#define NN_MAX_LAYERS 64
+#define NN_MAX_CHANNELS 2048
+#define NN_MAX_SIDE 256
+#define NN_MAX_KERNEL 11
+#define NN_MAX_PARAMS (NN_MAX_LAYERS * 4)
+#define NN_BN_EPS 1e-5f
+#define NN_BN_MOMENTUM 0.1f
+
+enum nn_layer_type {
+	NN_LAYER_CONV = 1,    /* out=channels, k, stride, pad, flags&BIAS */
+	NN_LAYER_BN = 2,      /* per-channel batch norm */
+	NN_LAYER_RELU = 3,
+	NN_LAYER_MAXPOOL = 4, /* k, stride */
+	NN_LAYER_GAP = 5,     /* global average pool to (c,1,1) */
+	NN_LAYER_DROPOUT = 6, /* p_milli = drop probability * 1000 */
+	NN_LAYER_DENSE = 7,   /* out=units, input must be (c,1,1) */
+};
+
+#define NN_FLAG_BIAS 1u
+
+/* One layer as written in the model file (seven u32). */
+struct nn_layer_spec {
+	uint32_t type;    /* enum nn_layer_type */
+	uint32_t out;     /* conv output channels / dense units */
+	uint32_t k;       /* kernel side (conv, maxpool) */
+	uint32_t stride;  /* conv, maxpool */
+	uint32_t pad;     /* conv zero padding, pixels */
+	uint32_t flags;   /* NN_FLAG_BIAS */
+	uint32_t p_milli; /* dropout probability, 1/1000 */
+};
+
+/* The architecture: input geometry, normalisation, layer list. */
+struct nn_arch {
+	int side;         /* face crop the caller hands in, pixels (48) */
+	int crop;         /* centre crop the net sees, pixels (44) */
+	float norm_mean;  /* net input = (pixel/255 - mean) / std */
+	float norm_std;
+	int n_layers;
+	struct nn_layer_spec layers[NN_MAX_LAYERS];
+};
+
+struct nn_shape {
+	int c, h, w;
+};
+
+/* A layer of a trainable network; pointers alias nn_param storage. */
+struct nn_layer {
+	struct nn_layer_spec s;
+	struct nn_shape in, out;
+	float *w, *b;             /* conv (out,in,k,k), dense (out,in); bias (out) */
+	float *gw, *gb;           /* their gradients */
+	float *gamma, *beta;      /* BN scale and shift (c) */
+	float *ggamma, *gbeta;
+	float *rmean, *rvar;      /* BN running statistics (c) */
+};
+
+/* A named tensor of the network: value, gradient and momentum. */
+struct nn_param {
+	char name[32];
+	float *w;      /* value, n floats */
+	float *g;      /* gradient (NULL when not trainable) */
+	float *m;      /* optimiser momentum (NULL when not trainable) */
+	size_t n;
+	int ndim;
+	int dims[4];
+	int decay;     /* weight decay applies (conv/dense weights) */
+	int trainable; /* 0 for BN running statistics */
+};
+
+struct nn_net {
+	int replica;     /* 1: weights borrowed from another net (see below) */
+	struct nn_arch arch;
+	struct nn_layer layers[NN_MAX_LAYERS];
+	int n_params;
+	struct nn_param params[NN_MAX_PARAMS];
+};
+
+/* ---- random numbers (xoshiro256**) ---- */
+struct nn_rng {
+	uint64_t s[4];
+};
+void nn_rng_seed(struct nn_rng *r, uint64_t seed);
+uint64_t nn_rng_next(struct nn_rng *r);
+float nn_rng_uniform(struct nn_rng *r); /* [0, 1) */
+float nn_rng_normal(struct nn_rng *r);
+uint32_t nn_rng_below(struct nn_rng *r, uint32_t n); /* [0, n) */
+
+/* ---- architecture and network (net.c) ---- */
+/* Checks a layer list and writes each layer's output shape into
+ * shapes[0..n_layers] (shapes[0] is the input). The last layer must give
+ * (NN_CLASSES,1,1). MS_EFORMAT/MS_ELIMIT with a reason. */
+int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes,
+		  char *err, size_t errlen);
+/* Fills *a with a named architecture ("tiny", "small", "base", "wide",
+ * "large"); MS_EINVAL for an unknown name. */
+int nn_arch_preset(const char *name, struct nn_arch *a);
+/* Multiply-adds of one forward pass per face, and parameter count. */
+void nn_arch_cost(const struct nn_arch *a, double *macs, size_t *params);
+int nn_net_new(const struct nn_arch *a, int trainable, struct nn_net **out,
+	       char *err, size_t errlen);
+void nn_net_free(struct nn_net *net);
+/* He-normal conv/dense weights, BN to identity. */
+void nn_net_init_weights(struct nn_net *net, struct nn_rng *rng);
+struct nn_param *nn_net_param(struct nn_net *net, const char *name);
+/* A replica for data-parallel training: trainable weights alias `master`'s
+ * (read-only during a step), gradients and BN running statistics are its
+ * own. Free with nn_net_free before the master. */
+int nn_net_replica(const struct nn_net *master, struct nn_net **out);
+
+/* Per-batch training scratch: activations and gradients of every layer. */
+struct nn_ws {
+	int bmax;
+	float *act[NN_MAX_LAYERS + 1];  /* act[0] input, act[i+1] = layer i out */
+	float *grad[NN_MAX_LAYERS + 1]; /* same shapes */
+	float *bn_mean[NN_MAX_LAYERS];  /* (c) batch statistics */
+	float *bn_invstd[NN_MAX_LAYERS];
+	int32_t *pool_idx[NN_MAX_LAYERS]; /* argmax offset in the input plane */
+	float *mask[NN_MAX_LAYERS];       /* dropout: 0 or 1/(1-p) */
+	float *col, *dcol;                /* im2col scratch */
+	size_t col_n;
+};
+int nn_ws_init(struct nn_ws *ws, const struct nn_net *net, int bmax);
+void nn_ws_release(struct nn_ws *ws);
+/* Forward pass of B images in ws->act[0] ([1][B][crop][crop]); logits
+ * land in ws->act[n_layers] as [NN_CLASSES][B]. `train` selects batch
+ * statistics, dropout (rng) and running-stat updates. */
+void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
+		    struct nn_rng *rng);
+/* Backward from ws->grad[n_layers]; writes every parameter gradient. */
+void nn_net_backward(struct nn_net *net, struct nn_ws *ws, int B);
+/* Softmax cross-entropy with label smoothing over logits [NN_CLASSES][B];
+ * writes dlogits (may be NULL) scaled by 1/B and returns the mean loss.
+ * `correct` (may be NULL) counts argmax hits. */
+float nn_softmax_ce(const float *logits, const uint8_t *labels, int B,
+		    float smoothing, float *dlogits, int *correct);
+
+/* ---- kernels (layers.c); x,y are [C][B][H][W] ---- */
+size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out,
+			  int k);
+void nn_conv_forward(const float *x, float *y, int B, struct nn_shape in,
+		     struct nn_shape out, int k, int stride, int pad,
+		     const float *w, const float *bias, float *col);
+void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
+		      struct nn_shape in, struct nn_shape out, int k,
+		      int stride, int pad, const float *w, float *gw,
+		      float *gb, float *col, float *dcol);
+void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
+			 const float *gamma, const float *beta, float *mean,
+			 float *invstd, float *rmean, float *rvar);
+void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
+			const float *gamma, const float *beta,
+			const float *rmean, const float *rvar);
+void nn_bn_backward(const float *x, const float *dy, float *dx, int C,
+		    size_t n, const float *gamma, const float *mean,
+		    const float *invstd, float *ggamma, float *gbeta);
+void nn_relu_forward(const float *x, float *y, size_t n);
+void nn_relu_backward(const float *y, const float *dy, float *dx, size_t n);
+void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
+			struct nn_shape in, struct nn_shape out, int k,
+			int stride);
+void nn_maxpool_backward(const float *dy, const int32_t *idx, float *dx,
+			 int planes, struct nn_shape in, struct nn_shape out);
+void nn_gap_forward(const float *x, float *y, int planes, int hw);
+void nn_gap_backward(const float *dy, float *dx, int planes, int hw);
+void nn_dense_forward(const float *x, float *y, int B, int in, int out,
+		      const float *w, const float *b);
+void nn_dense_backward(const float *x, const float *dy, float *dx, int B,
+		       int in, int out, const float *w, float *gw, float *gb);
+
+/* ---- model container (model_io.c) ---- */
+#define NN_FILE_MODEL 0u
+#define NN_FILE_CHECKPOINT 1u
+/* Serialises a network (with momenta and a state blob when `kind` is
+ * NN_FILE_CHECKPOINT) into a new heap buffer. */
+int nn_net_serialize(const struct nn_net *net, uint32_t kind,
+		     const uint8_t *state, size_t state_len, uint8_t **out,
+		     size_t *out_len);
+/* Parses a model or checkpoint. With `trainable`, the net gets gradient
+ * and momentum buffers (momenta loaded from a checkpoint). `state` (may be
+ * NULL) receives a copy of a checkpoint's state blob (free()). */
+int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
+		 struct nn_net **out, uint32_t *kind, uint8_t **state,
+		 size_t *state_len, char *err, size_t errlen);
+/* Writes a file atomically (temporary file, fsync, rename). */
+int nn_file_write_atomic(const char *path, const uint8_t *buf, size_t len,
+			 char *err, size_t errlen);
+int nn_net_save(const struct nn_net *net, const char *path, char *err,
+		size_t errlen);
+uint32_t nn_crc32(const uint8_t *p, size_t n);
+
+/* Folds a network into an immutable inference model. */
+int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
+		      char *err, size_t errlen);
+
+/* Input preparation: centre crop of a side*side face, normalised, into
+ * dst (crop*crop floats), mirrored when `flip`. */
+void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
+		    float *dst);
+
+#endif
