@@ -87,4 +87,35 @@ int vis_detect(struct vis_detector *d, const struct vis_image *img,
 	       const struct vis_detect_params *p, struct ms_rect *faces,
 	       int max, int *n);
 
+/* ---- Lower-level pieces, exposed for tests, benchmarks and scoring ---- */
+
+/* Integral images of a w x h gray image (rows `stride_px` bytes apart)
+ * into (w+1) x (h+1) tables with rows `stride` entries apart: sum(X,Y) of
+ * pixels x<X, y<Y; sqsum of their squares; tilted (may be NULL) the
+ * 45-degree sums OpenCV defines, sum over y<Y, |x-X+1| <= Y-y-1. Entries
+ * wrap modulo 2^32 (differences of nearby entries are exact). MS_OK or
+ * MS_ENOMEM (scratch for the tilted table). */
+int vis_integral(const uint8_t *px, int w, int h, size_t stride_px,
+		 uint32_t *sum, uint32_t *sqsum, uint32_t *tilted,
+		 size_t stride);
+
+/* Runs the cascade on one window whose top-left is (x, y) of `img`,
+ * unscaled. *stages gets the number of stages passed (the cascade's stage
+ * count means accepted) or -1 when the window is too flat (OpenCV's
+ * variance check: standard deviation <= 10 gray levels); *stage_sum (may be
+ * NULL) the leaf sum of the last stage evaluated. MS_EINVAL when the window
+ * does not fit, MS_ENOMEM. */
+int vis_cascade_eval(const struct vis_cascade *c, const struct vis_image *img,
+		     int x, int y, int *stages, double *stage_sum);
+int vis_cascade_nstages(const struct vis_cascade *c);
+
+/* Greedy one-to-one matching of detections to ground truth: all pairs with
+ * IoU >= min_iou, best IoU first, each box used once. Returns the number
+ * of matches; matched_gt (may be NULL, ngt ints) gets 1 for matched truth
+ * boxes; MS_ENOMEM. The rule `moodsync eval-faces` and
+ * bench/opencv_detect.cpp share. */
+int vis_match_greedy(const struct ms_rect *gt, int ngt,
+		     const struct ms_rect *det, int ndet, double min_iou,
+		     int *matched_gt);
+
 #endif

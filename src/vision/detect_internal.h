@@ -1,0 +1,60 @@
+/* detect_internal.h - the detector's scratch and the pieces of it that
+ * detect.c and group.c share. One struct vis_detector per thread. */
+#ifndef MOODSYNC_DETECT_INTERNAL_H
+#define MOODSYNC_DETECT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vision/vision_internal.h"
+
+/* Raw windows kept per call; past it extra ones are dropped (with a
+ * warning), which bounds grouping time and memory on hostile images. */
+#define VIS_MAX_CANDIDATES 65536
+
+/* A feature with corner offsets into integral tables of one row stride. */
+struct vis_opt_feature {
+	int32_t ofs[VIS_RECTS][4]; /* table entries: p0 - p1 - p2 + p3 */
+	float w[VIS_RECTS];        /* rect weights, 0 when unused */
+	int tilted;                /* offsets are into the tilted table */
+};
+
+/* A one-node tree with its feature inlined, for the all-stump cascades
+ * (frontalface_default and most others): one linear walk, no lookups. */
+struct vis_stump {
+	int32_t ofs[VIS_RECTS][4];
+	float w[VIS_RECTS];
+	float thr, left, right; /* value < thr ? left : right */
+};
+
+struct vis_detector {
+	const struct vis_cascade *c; /* borrowed */
+	double area;                 /* of the variance rect, pixels */
+	int fast;                    /* all stumps, no tilted: use stumps */
+	size_t stride;               /* integral row stride the offsets use */
+	int32_t nofs[4];             /* variance rect corners */
+	struct vis_opt_feature *feat; /* c->nfeatures */
+	struct vis_stump *stumps;    /* c->ntrees when fast */
+	uint8_t *img;                /* resized level, img_cap bytes */
+	size_t img_cap;
+	uint32_t *sum, *sq, *tilt;   /* integral tables, tab_cap entries */
+	size_t tab_cap;
+	uint32_t *tscratch;          /* 4 * row_cap: tilted rows */
+	int32_t *rtab;               /* 5 * row_cap: resize tables + rows */
+	size_t row_cap;              /* w + h + 2 of the largest level */
+	struct ms_rect *cand;        /* raw windows, then groups */
+	int ncand, cand_cap, overflow;
+};
+
+/* Stages passed by the window at entry `pos` of the tables, or -1 when
+ * the variance check rejects it. */
+int vis_eval_window(const struct vis_detector *d, const uint32_t *sum,
+		    const uint32_t *sq, const uint32_t *tilt, size_t pos,
+		    double *stage_sum);
+int vis_candidate_add(struct vis_detector *d, struct ms_rect r);
+/* groupRectangles(cand, min_neighbors, eps): replaces d->cand[0..ncand)
+ * with *ngroups averaged groups in d->cand[0..*ngroups). */
+int vis_group(struct vis_detector *d, int min_neighbors, double eps,
+	      int *ngroups);
+
+#endif
