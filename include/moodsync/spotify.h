@@ -36,7 +36,8 @@ struct music_spotify_config {
 };
 
 /* Fills `cfg` from the environment, then from the .env file at
- * `dotenv_path` (may be NULL or absent) for keys the environment lacks:
+ * `dotenv_path` (may be NULL or absent) for keys the environment does not
+ * set (a variable set to "" counts as set: it switches that key off):
  * MOODSYNC_SPOTIFY_CLIENT_ID, _CLIENT_SECRET, _REDIRECT_URI (default
  * http://127.0.0.1:5000/callback), _ACCOUNTS_URL (https://accounts.spotify.com),
  * _API_URL (https://api.spotify.com), _TIMEOUT_MS (8000). Returns MS_OK

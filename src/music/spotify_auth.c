@@ -408,7 +408,7 @@ int music_spotify_config_load(struct music_spotify_config *cfg,
 		rc = cfg_set(&c, i, v && *v ? v : cfg_keys[i].def, err, errlen);
 		if (rc)
 			goto out;
-		if (v && *v)
+		if (v) /* set, even to "": the .env does not override it */
 			ctx.seen |= 1u << i;
 		if (v && *v && i == 2)
 			c.redirect_explicit = 1;

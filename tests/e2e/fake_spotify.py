@@ -415,6 +415,8 @@ class FakeSpotify:
     def __init__(self, client_id="test-client-id", port=0):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
+        # a client that timed out closes the socket under a slow answer
+        self.httpd.handle_error = lambda request, address: None
         self.httpd.state = State(client_id)
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever,

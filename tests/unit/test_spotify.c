@@ -274,6 +274,12 @@ static void test_config_load(void **state)
 	assert_int_equal(cfg.redirect_explicit, 1);
 	unsetenv("MOODSYNC_SPOTIFY_REDIRECT_URI");
 
+	/* set to "": off, whatever the file says */
+	setenv("MOODSYNC_SPOTIFY_CLIENT_ID", "", 1);
+	assert_int_equal(music_spotify_config_load(&cfg, path, err, sizeof(err)),
+			 MS_OK);
+	assert_string_equal(cfg.client_id, "");
+
 	/* bad values are refused with a reason */
 	setenv("MOODSYNC_SPOTIFY_ACCOUNTS_URL", "file:///etc/passwd", 1);
 	assert_int_equal(music_spotify_config_load(&cfg, NULL, err, sizeof(err)),
