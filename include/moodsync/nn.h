@@ -86,10 +86,13 @@ int nn_fer_load(const char *path, struct nn_fer *out, char *err,
 		size_t errlen);
 void nn_fer_release(struct nn_fer *f);
 
-/* Classifies every record of `set` (batch-1 nn_classify, optionally with
- * flip TTA) and fills confusion[truth][predicted]. Returns MS_OK. */
+/* Classifies every record of `set` with nn_classify (optionally with flip
+ * TTA) on `threads` threads sharing the model, and fills
+ * confusion[truth][predicted]. MS_EINVAL when the model does not take
+ * 48x48 faces, MS_ENOMEM. */
 int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int flip_tta, int confusion[NN_CLASSES][NN_CLASSES]);
+		int flip_tta, int threads,
+		int confusion[NN_CLASSES][NN_CLASSES]);
 
 /* ---- Training ----------------------------------------------------------
  * nn_train_run trains a named architecture on a FER split with SGD

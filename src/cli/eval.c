@@ -1,12 +1,283 @@
-/* eval.c - `moodsync eval` (placeholder until its component lands). */
+/* eval.c - `moodsync eval`: scores an emotion model on a FER-2013 split
+ * (label byte + 48x48 pixels per record): overall accuracy, per-class
+ * precision/recall/F1 and the 7x7 confusion matrix, as text or JSON, and
+ * the matrix as an SVG picture. Optional flip test-time augmentation. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "moodsync/nn.h"
+
+#define MS_DEFAULT_MODEL "models/emotion.msnn"
+
+struct class_score {
+	double precision, recall, f1;
+	int support;
+};
+
+static void score(int conf[NN_CLASSES][NN_CLASSES],
+		  struct class_score out[NN_CLASSES], double *acc, int *total)
+{
+	int hits = 0, n = 0;
+
+	for (int c = 0; c < NN_CLASSES; c++) {
+		int tp = conf[c][c], row = 0, col = 0;
+
+		for (int k = 0; k < NN_CLASSES; k++) {
+			row += conf[c][k];
+			col += conf[k][c];
+		}
+		out[c].support = row;
+		out[c].precision = col ? (double)tp / col : 0;
+		out[c].recall = row ? (double)tp / row : 0;
+		out[c].f1 = out[c].precision + out[c].recall > 0 ?
+				    2 * out[c].precision * out[c].recall /
+					    (out[c].precision + out[c].recall) :
+				    0;
+		hits += tp;
+		n += row;
+	}
+	*acc = n ? (double)hits / n : 0;
+	*total = n;
+}
+
+static void print_text(const char *model, const char *fer,
+		       const struct nn_model_info *info, int tta,
+		       int conf[NN_CLASSES][NN_CLASSES])
+{
+	struct class_score s[NN_CLASSES];
+	double acc, mp = 0, mr = 0, mf = 0;
+	int n;
+
+	score(conf, s, &acc, &n);
+	printf("model %s: %zu parameters, %.1f M multiply-adds per face, "
+	       "input %dx%d (centre %dx%d)\n",
+	       model, info->params, info->macs / 1e6, info->side, info->side,
+	       info->crop, info->crop);
+	printf("%s: %d faces, accuracy %.2f%% (flip TTA %s)\n\n", fer, n,
+	       100 * acc, tta ? "on" : "off");
+	printf("%-10s %9s %7s %7s %8s\n", "class", "precision", "recall", "f1",
+	       "support");
+	for (int c = 0; c < NN_CLASSES; c++) {
+		printf("%-10s %8.2f%% %6.2f%% %6.2f%% %8d\n",
+		       nn_emotion_names[c], 100 * s[c].precision,
+		       100 * s[c].recall, 100 * s[c].f1, s[c].support);
+		mp += s[c].precision / NN_CLASSES;
+		mr += s[c].recall / NN_CLASSES;
+		mf += s[c].f1 / NN_CLASSES;
+	}
+	printf("%-10s %8.2f%% %6.2f%% %6.2f%% %8d\n\n", "macro avg", 100 * mp,
+	       100 * mr, 100 * mf, n);
+	printf("confusion matrix (rows: true class, columns: predicted)\n%-10s",
+	       "");
+	for (int c = 0; c < NN_CLASSES; c++)
+		printf(" %8s", nn_emotion_names[c]);
+	printf("\n");
+	for (int r = 0; r < NN_CLASSES; r++) {
+		printf("%-10s", nn_emotion_names[r]);
+		for (int c = 0; c < NN_CLASSES; c++)
+			printf(" %8d", conf[r][c]);
+		printf("\n");
+	}
+}
+
+static int print_json(const char *model, const char *fer,
+		      const struct nn_model_info *info, int tta,
+		      int conf[NN_CLASSES][NN_CLASSES])
+{
+	struct class_score s[NN_CLASSES];
+	struct ms_buf b;
+	double acc;
+	int n, rc = 0;
+
+	score(conf, s, &acc, &n);
+	ms_buf_init(&b, 1 << 20);
+	rc |= ms_buf_puts(&b, "{\"model\":");
+	rc |= ms_buf_json_str(&b, model);
+	rc |= ms_buf_puts(&b, ",\"data\":");
+	rc |= ms_buf_json_str(&b, fer);
+	rc |= ms_buf_printf(&b,
+			    ",\"params\":%zu,\"macs\":%.0f,\"faces\":%d,"
+			    "\"tta\":%s,\"accuracy\":%.6f,\"classes\":[",
+			    info->params, info->macs, n, tta ? "true" : "false",
+			    acc);
+	for (int c = 0; c < NN_CLASSES; c++)
+		rc |= ms_buf_printf(&b,
+				    "%s{\"name\":\"%s\",\"precision\":%.6f,"
+				    "\"recall\":%.6f,\"f1\":%.6f,\"support\":%d}",
+				    c ? "," : "", nn_emotion_names[c],
+				    s[c].precision, s[c].recall, s[c].f1,
+				    s[c].support);
+	rc |= ms_buf_puts(&b, "],\"confusion\":[");
+	for (int r = 0; r < NN_CLASSES; r++) {
+		rc |= ms_buf_puts(&b, r ? ",[" : "[");
+		for (int c = 0; c < NN_CLASSES; c++)
+			rc |= ms_buf_printf(&b, "%s%d", c ? "," : "", conf[r][c]);
+		rc |= ms_buf_puts(&b, "]");
+	}
+	rc |= ms_buf_puts(&b, "]}\n");
+	if (!rc)
+		fputs(b.data, stdout);
+	ms_buf_release(&b);
+	return rc ? -1 : 0;
+}
+
+/* The confusion matrix as an SVG heat map, rows normalised to recall. */
+static int write_svg(const char *path, double acc, int tta,
+		     int conf[NN_CLASSES][NN_CLASSES])
+{
+	const int cell = 64, left = 90, top = 70;
+	int size = left + cell * NN_CLASSES + 20;
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		"height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+		"<text x=\"%d\" y=\"20\" font-size=\"14\">Confusion matrix, "
+		"accuracy %.2f%%%s (rows: true, columns: predicted)</text>\n",
+		size, size + 30, 10, 100 * acc, tta ? " with flip TTA" : "");
+	for (int c = 0; c < NN_CLASSES; c++) {
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+			left + c * cell + cell / 2, top - 8, nn_emotion_names[c]);
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
+			left - 8, top + c * cell + cell / 2 + 4,
+			nn_emotion_names[c]);
+	}
+	for (int r = 0; r < NN_CLASSES; r++) {
+		int row = 0;
+
+		for (int c = 0; c < NN_CLASSES; c++)
+			row += conf[r][c];
+		for (int c = 0; c < NN_CLASSES; c++) {
+			double v = row ? (double)conf[r][c] / row : 0;
+			int shade = 255 - (int)(v * 200);
+
+			fprintf(f,
+				"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+				"fill=\"rgb(%d,%d,255)\" stroke=\"#888\"/>\n"
+				"<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+				"fill=\"%s\">%d</text>\n"
+				"<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+				"font-size=\"10\" fill=\"%s\">%.0f%%</text>\n",
+				left + c * cell, top + r * cell, cell, cell, shade,
+				shade, left + c * cell + cell / 2,
+				top + r * cell + cell / 2 - 2,
+				v > 0.5 ? "white" : "black", conf[r][c],
+				left + c * cell + cell / 2,
+				top + r * cell + cell / 2 + 14,
+				v > 0.5 ? "white" : "black", 100 * v);
+		}
+	}
+	fprintf(f, "</svg>\n");
+	return fclose(f) ? -1 : 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: moodsync eval --fer FILE.bin [options]\n"
+		"Scores an emotion model on a FER-2013 split (records of a "
+		"label byte + 48x48 pixels).\n"
+		"  --fer FILE      split to score (default "
+		"$MOODSYNC_DATA/fer2013/publictest.bin)\n"
+		"  --model FILE    model (default $MOODSYNC_MODEL or "
+		MS_DEFAULT_MODEL ")\n"
+		"  --tta           average with the mirrored face\n"
+		"  --json          print JSON instead of text\n"
+		"  --svg FILE      write the confusion matrix as SVG\n"
+		"  --threads N     classification threads (default 2)\n");
+}
 
 int cmd_eval(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "moodsync eval: not built yet\n");
-	return 1;
+	const char *fer = NULL, *model = getenv("MOODSYNC_MODEL"), *svg = NULL;
+	char err[MS_ERRLEN], def[4096];
+	int json = 0, tta = 0, threads = 2, rc = 1;
+	int conf[NN_CLASSES][NN_CLASSES];
+	struct nn_model *m = NULL;
+	struct nn_model_info info;
+	struct nn_fer set = {0};
+	struct class_score s[NN_CLASSES];
+	double acc;
+	int n;
+
+	if (!model || !*model)
+		model = MS_DEFAULT_MODEL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (!strcmp(a, "--tta")) {
+			tta = 1;
+		} else if (!v) {
+			fprintf(stderr, "moodsync eval: unknown option or missing "
+					"value '%s' (see --help)\n", a);
+			return 2;
+		} else if (!strcmp(a, "--fer")) {
+			fer = argv[++i];
+		} else if (!strcmp(a, "--model")) {
+			model = argv[++i];
+		} else if (!strcmp(a, "--svg")) {
+			svg = argv[++i];
+		} else if (!strcmp(a, "--threads")) {
+			if (ms_parse_int(argv[++i], 1, 64, &threads)) {
+				fprintf(stderr, "moodsync eval: bad --threads\n");
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "moodsync eval: unknown option '%s' "
+					"(see --help)\n", a);
+			return 2;
+		}
+	}
+	if (!fer) {
+		if (snprintf(def, sizeof(def), "%s/fer2013/publictest.bin",
+			     cli_data_dir()) >= (int)sizeof(def)) {
+			fprintf(stderr, "moodsync eval: data path too long\n");
+			return 2;
+		}
+		fer = def;
+	}
+	if (nn_model_load(model, &m, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval: %s: %s\n", model, err);
+		goto out;
+	}
+	if (nn_model_input_size(m) != NN_FER_SIDE) {
+		fprintf(stderr, "moodsync eval: %s: model input is not 48x48\n",
+			model);
+		goto out;
+	}
+	if (nn_fer_load(fer, &set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval: %s\n", err);
+		goto out;
+	}
+	nn_set_threads(1);
+	if (nn_eval_fer(m, &set, tta, threads, conf)) {
+		fprintf(stderr, "moodsync eval: out of memory\n");
+		goto out;
+	}
+	nn_model_info(m, &info);
+	if (json ? print_json(model, fer, &info, tta, conf) :
+		   (print_text(model, fer, &info, tta, conf), 0)) {
+		fprintf(stderr, "moodsync eval: output too large\n");
+		goto out;
+	}
+	score(conf, s, &acc, &n);
+	if (svg && write_svg(svg, acc, tta, conf)) {
+		fprintf(stderr, "moodsync eval: cannot write %s\n", svg);
+		goto out;
+	}
+	rc = 0;
+out:
+	nn_fer_release(&set);
+	nn_model_free(m);
+	return rc;
 }

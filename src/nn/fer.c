@@ -1,5 +1,6 @@
 /* fer.c - FER-2013 split files (label byte + 48x48 gray pixels per record,
  * see ../shared/data/README.md) and whole-split evaluation of a model. */
+#include <pthread.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -59,28 +60,71 @@ void nn_fer_release(struct nn_fer *f)
 	memset(f, 0, sizeof(*f));
 }
 
-int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int flip_tta, int confusion[NN_CLASSES][NN_CLASSES])
-{
-	struct nn_ctx *ctx;
+struct eval_job {
+	const struct nn_model *m;
+	const struct nn_fer *set;
+	int flip, id, n;
+	int conf[NN_CLASSES][NN_CLASSES];
+	int rc;
+	pthread_t th;
+};
 
-	if (nn_model_input_size(m) != NN_FER_SIDE)
-		return MS_EINVAL;
-	ctx = nn_ctx_new(m);
-	if (!ctx)
-		return MS_ENOMEM;
-	memset(confusion, 0, sizeof(int) * NN_CLASSES * NN_CLASSES);
-	for (size_t i = 0; i < set->n; i++) {
+static void *eval_main(void *arg)
+{
+	struct eval_job *j = arg;
+	struct nn_ctx *ctx = nn_ctx_new(j->m);
+
+	if (!ctx) {
+		j->rc = MS_ENOMEM;
+		return NULL;
+	}
+	for (size_t i = (size_t)j->id; i < j->set->n; i += (size_t)j->n) {
 		float p[NN_CLASSES];
 		int best = 0;
 
-		nn_classify(ctx, set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
-			    flip_tta, p);
+		nn_classify(ctx, j->set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
+			    j->flip, p);
 		for (int c = 1; c < NN_CLASSES; c++)
 			if (p[c] > p[best])
 				best = c;
-		confusion[set->labels[i]][best]++;
+		j->conf[j->set->labels[i]][best]++;
 	}
 	nn_ctx_free(ctx);
-	return MS_OK;
+	return NULL;
+}
+
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
+		int flip_tta, int threads,
+		int confusion[NN_CLASSES][NN_CLASSES])
+{
+	struct eval_job *jobs;
+	int n = MS_MAX(1, MS_MIN(threads, 64)), started = 0, rc = MS_OK;
+
+	if (nn_model_input_size(m) != NN_FER_SIDE)
+		return MS_EINVAL;
+	jobs = ms_calloc((size_t)n, sizeof(*jobs));
+	if (!jobs)
+		return MS_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		jobs[i] = (struct eval_job){.m = m, .set = set, .flip = flip_tta,
+					    .id = i, .n = n};
+		if (i > 0 && pthread_create(&jobs[i].th, NULL, eval_main, &jobs[i]))
+			break;
+		started = i + 1;
+	}
+	if (started < n)
+		rc = MS_ENOMEM;
+	else
+		eval_main(&jobs[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(jobs[i].th, NULL);
+	memset(confusion, 0, sizeof(int) * NN_CLASSES * NN_CLASSES);
+	for (int i = 0; i < started && !rc; i++) {
+		rc = jobs[i].rc;
+		for (int a = 0; a < NN_CLASSES; a++)
+			for (int b = 0; b < NN_CLASSES; b++)
+				confusion[a][b] += jobs[i].conf[a][b];
+	}
+	free(jobs);
+	return rc;
 }
