@@ -393,7 +393,8 @@ int vis_detect(struct vis_detector *d, const struct vis_image *img,
 		}
 		ngroups = k;
 	}
-	qsort(d->cand, (size_t)ngroups, sizeof(*d->cand), by_size_desc);
+	if (ngroups > 1)
+		qsort(d->cand, (size_t)ngroups, sizeof(*d->cand), by_size_desc);
 	for (int i = 0; i < ngroups && i < max; i++)
 		faces[i] = d->cand[i];
 	*n = ngroups;
