@@ -12,6 +12,7 @@
   var root = document.getElementById("spotify");
   if (!root) return;
   var el = {}, last = null, fastUntil = 0, timer = null, busy = false, nowAt = 0;
+  var recKey = null; /* what the playlist list shows, to rebuild only on change */
 
   function make(tag, props, parent) {
     var e = document.createElement(tag);
@@ -33,6 +34,10 @@
     el.error.hidden = true;
     el.notice = make("p", { id: "sp-notice", class: "note" }, root);
     el.notice.hidden = true;
+    el.tip = make("p", { id: "sp-tip", class: "note",
+                         text: "Tip: pick a device below, or start Spotify on your phone " +
+                               "or computer and press Refresh devices." }, root);
+    el.tip.hidden = true;
 
     var row = make("div", { class: "controls" }, root);
     el.connect = make("button", { id: "sp-connect", type: "button", text: "Connect Spotify" }, row);
@@ -160,6 +165,9 @@
 
   function renderRec(s) {
     var rec = s.recommendation;
+    var key = JSON.stringify([rec, s.connected]);
+    if (key === recKey) return; /* keep the buttons (and keyboard focus) */
+    recKey = key;
     while (el.recList.firstChild) el.recList.removeChild(el.recList.firstChild);
     if (!rec) {
       el.recWhy.textContent = "Playlists appear here once your mood is read.";
@@ -224,11 +232,11 @@
       : (s.last_play && s.last_play.ok ? "Started a playlist." : "Nothing playing.");
     renderRec(s);
     var err = s.error ? s.error.message : "";
-    if (s.paused_s > 0 && !err)
-      err = "Spotify asked us to wait; calls resume in about " + s.paused_s + " s.";
+    if (s.paused_s > 0)
+      err = (err ? err + " " : "Spotify asked us to wait. ") +
+        "Spotify calls resume in about " + s.paused_s + " s.";
     showError(err);
-    if (s.error && s.error.code === "no_active_device" && connected)
-      showNotice("Tip: pick a device above, or start Spotify on your phone or computer and press Refresh devices.");
+    el.tip.hidden = !(s.error && s.error.code === "no_active_device" && connected);
   }
 
   function poll() {
