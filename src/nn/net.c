@@ -163,7 +163,7 @@ int nn_arch_preset(const char *name, struct nn_arch *a)
 		const char *name;
 		int side, crop, stages, convs[4], width[4], drop;
 	} presets[] = {
-		{"tiny", 48, 12, 2, {1, 1}, {4, 8}, 100},
+		{"tiny", 48, 44, 2, {1, 1}, {4, 8}, 100},
 		{"small", 48, 44, 4, {2, 2, 2, 2}, {16, 32, 64, 128}, 300},
 		{"base", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 96, 192}, 400},
 		{"wide", 48, 44, 4, {2, 2, 2, 2}, {24, 48, 96, 192}, 400},
