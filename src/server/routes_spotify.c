@@ -35,6 +35,44 @@ static int reply_buf(struct srv_req *req, int status, struct ms_buf *b,
 	return rc;
 }
 
+/* A browser that lands on /login or /callback gets a short page with a way
+ * back instead of raw JSON. `message` is one of our own sentences. */
+static int reply_page(struct srv_req *req, int status, const char *message)
+{
+	struct ms_buf b;
+	const char *p;
+	int rc;
+
+	ms_buf_init(&b, 4096);
+	rc = ms_buf_puts(&b, "<!doctype html><html lang=\"en\"><meta charset="
+			     "\"utf-8\"><title>MoodSync - Spotify</title>"
+			     "<link rel=\"stylesheet\" href=\"/style.css\">"
+			     "<main><section><h1>Spotify sign-in</h1><p "
+			     "class=\"status error\" role=\"alert\">");
+	for (p = message; !rc && *p; p++) /* escape, though it is ours */
+		rc = *p == '<' ? ms_buf_puts(&b, "&lt;")
+		     : *p == '&' ? ms_buf_puts(&b, "&amp;")
+				 : ms_buf_append(&b, p, 1);
+	if (!rc)
+		rc = ms_buf_puts(&b, "</p><p><a class=\"button-link\" href=\"/\">"
+				     "Back to MoodSync</a></p></section></main>"
+				     "</html>\n");
+	if (!rc)
+		rc = srv_reply_bytes(req, status, "text/html; charset=utf-8",
+				     b.data, b.len);
+	ms_buf_release(&b);
+	return rc;
+}
+
+static int wants_html(struct srv_req *req)
+{
+	const char *accept = srv_req_header(req, "Accept");
+	const char *path = srv_req_path(req);
+
+	return accept && strstr(accept, "text/html") &&
+	       (strcmp(path, "/login") == 0 || strcmp(path, "/callback") == 0);
+}
+
 /* {"error": message, "code": code[, "retry_after_s": n]} */
 static int reply_err(struct srv_req *req, int status, const char *code,
 		     const char *message, int64_t retry_after_s)
@@ -43,6 +81,8 @@ static int reply_err(struct srv_req *req, int status, const char *code,
 	char ra[24];
 	int rc;
 
+	if (wants_html(req))
+		return reply_page(req, status, message);
 	ms_buf_init(&b, 4096);
 	rc = ms_buf_puts(&b, "{\"error\":");
 	if (!rc)

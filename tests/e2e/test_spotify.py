@@ -4,13 +4,15 @@ a fake Spotify (fake_spotify.py) on loopback: the full PKCE sign-in through
 redirects, a real photo whose mood starts the playlist on the chosen device,
 the search cache, then every failure a user meets (Premium, no device, 401,
 429, quota, 5xx, timeout, revoked sign-in, denied consent, wrong and replayed
-state, disconnect, no configuration) and the JSON the page gets for each.
+state, disconnect, unreachable API, no configuration) and the JSON the page
+gets for each.
 Prints TAP lines; exits non-zero on any failure."""
 import atexit
 import http.client
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -381,6 +383,11 @@ def main():
         T.ok(r.status == 400 and r.json().get("code") == "bad_state" and
              "state" in r.json()["error"],
              "wrong state: 400 with a clear message", r.body)
+        r = c.get("/callback?code=abc&state=not-the-state",
+                  headers={"Accept": "text/html,*/*"})
+        T.ok(r.status == 400 and (r.header("Content-Type") or "")
+             .startswith("text/html") and b"Back to MoodSync" in r.body,
+             "... a browser gets a page with a way back", r.body[:200])
         cb_path, r = sign_in(c, fake, deny=True)
         T.ok(cb_path and "error=access_denied" in cb_path and
              r.status == 302 and r.header("Location") == "/?spotify=denied",
@@ -438,6 +445,29 @@ def main():
              secrets_seen)
         T.ok(srv.alive(), "server still up")
         T.ok(srv.stop() == 0, "server stops cleanly")
+
+    # ---- Spotify unreachable: recommendations from the offline catalog ----
+    sk = socket.socket()  # a port nobody listens on
+    sk.bind(("127.0.0.1", 0))
+    dead = sk.getsockname()[1]
+    sk.close()
+    env_dead = dict(env, MOODSYNC_SPOTIFY_API_URL="http://127.0.0.1:%d" % dead)
+    with L.Server(model=model, env=env_dead) as srv:
+        c = srv.client()
+        sign_in(c, fake)
+        s = wait_for(c, lambda s: s["connected"] and s["error"])
+        T.ok(s["connected"] and err_code(s) == "unreachable" and
+             s["paused_s"] >= 1,
+             "API unreachable after sign-in: said so, backing off", s)
+        wait_unpaused(c)
+        c.post_image(None, photo)
+        s = wait_for(c, lambda s: s["recommendation"] is not None)
+        rec = s["recommendation"] or {}
+        T.ok(rec.get("source") == "offline" and rec.get("playlists") and
+             all(p["url"].startswith("https://open.spotify.com/search/") and
+                 not p["uri"] for p in rec["playlists"]) and
+             s["last_play"] is None,
+             "API unreachable: the offline catalog's links, no play", rec)
 
     # ---- not configured: the app runs as before ----
     env_off = {"MOODSYNC_SPOTIFY_CLIENT_ID": ""}
