@@ -110,9 +110,13 @@
     el.error.hidden = !msg;
   }
 
+  var noticeTimer = null;
+  /* A passing confirmation ("Auto-play off."), gone after a few seconds. */
   function showNotice(msg) {
     el.notice.textContent = msg || "";
     el.notice.hidden = !msg;
+    if (noticeTimer) clearTimeout(noticeTimer);
+    noticeTimer = msg ? setTimeout(function () { showNotice(""); }, 5000) : null;
   }
 
   /* POSTs a command; a 202 means "queued": the outcome arrives by polling. */
@@ -272,7 +276,6 @@
     var q = new URLSearchParams(window.location.search);
     var flag = q.get("spotify");
     if (flag) {
-      if (flag === "connecting") showNotice("Signing in to Spotify...");
       q.delete("spotify");
       var rest = q.toString();
       window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
