@@ -126,6 +126,13 @@ int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes,
 		    (l->type != NN_LAYER_DROPOUT && l->p_milli))
 			return ms_errf(err, errlen, MS_EFORMAT,
 				       "layer %d: stray fields", i);
+		/* Caps that bound every buffer a loaded model can make us
+		 * allocate: activations and im2col scratch per face. */
+		if ((size_t)s.c * s.h * s.w > NN_MAX_ACT ||
+		    (l->type == NN_LAYER_CONV &&
+		     (size_t)shapes[i].c * l->k * l->k * s.h * s.w > NN_MAX_COL))
+			return ms_errf(err, errlen, MS_ELIMIT,
+				       "layer %d: activations too large", i);
 		shapes[i + 1] = s;
 	}
 	if (s.c != NN_CLASSES || s.h != 1 || s.w != 1)

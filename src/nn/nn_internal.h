@@ -16,6 +16,8 @@
 #define NN_MAX_SIDE 256
 #define NN_MAX_KERNEL 11
 #define NN_MAX_PARAMS (NN_MAX_LAYERS * 4)
+#define NN_MAX_ACT (1u << 21)  /* floats of one layer's output, per face */
+#define NN_MAX_COL (1u << 23)  /* floats of one conv's im2col, per face */
 #define NN_BN_EPS 1e-5f
 #define NN_BN_MOMENTUM 0.1f
 
