@@ -189,6 +189,28 @@ def main():
         r = c.get(cb_path)
         T.ok(r.status == 400 and r.json().get("code") == "bad_state",
              "replayed callback: 400 bad_state", r.body)
+        bad = [
+            (c.post("/api/spotify/play", b"{not json", "application/json"),
+             400, "play: malformed JSON"),
+            (post_json(c, "/api/spotify/play", {"uri": "spotify:track:1"}),
+             400, "play: not a playlist URI"),
+            (post_json(c, "/api/spotify/play", {"uri": 7}), 400,
+             "play: uri not a string"),
+            (c.post("/api/spotify/play", b'{"uri":"x"}', "text/plain"), 415,
+             "play: wrong content type"),
+            (c.post("/api/spotify/device", b"{" + b" " * 5000 + b"}",
+                    "application/json"), 413, "device: body too large"),
+            (post_json(c, "/api/spotify/device", {"device_id": 3}), 400,
+             "device: id not a string"),
+            (post_json(c, "/api/spotify/autoplay", {"autoplay": "yes"}), 400,
+             "autoplay: not a boolean"),
+            (c.get("/callback?code=" + "A" * 5000 + "&state=x"), 400,
+             "callback: huge code, bad state"),
+            (c.get("/callback"), 400, "callback: no parameters"),
+        ]
+        for r, want, name in bad:
+            T.ok(r.status == want and "error" in r.json(),
+                 "bad input, %s: %d JSON" % (name, want), (r.status, r.body))
         mode = stat.S_IMODE(os.stat(srv.db).st_mode)
         T.ok(mode == 0o600, "database file mode 0600", oct(mode))
 
