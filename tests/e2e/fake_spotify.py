@@ -334,7 +334,8 @@ class Handler(BaseHTTPRequestHandler):
                 "owner": {"display_name": "fan%d" % i, "id": "fan%d" % i,
                           "type": "user", "uri": "spotify:user:fan%d" % i},
                 "public": True, "snapshot_id": "x",
-                "tracks": {"href": "h", "total": 20 + i},
+                # the February 2026 shape: "tracks" is null, "items" counts
+                "tracks": None, "items": {"href": "h", "total": 20 + i},
                 "type": "playlist", "uri": "spotify:playlist:" + pid})
         return self.send(200, {"playlists": {
             "href": "h", "limit": limit, "next": None, "offset": 0,
