@@ -341,15 +341,22 @@ int spotify_status(struct srv_req *req)
 			 srv_spotify_status_json(sp, sid, autoplay, &b));
 }
 
-static int need_connection(struct srv_req *req, struct srv_spotify *sp)
+/* 1 when the session is signed in; otherwise the reply (503 not set up or
+ * 401 not connected) is sent, its status in *rc, and 0 is returned. */
+static int connected_or_reply(struct srv_req *req, struct srv_spotify *sp,
+			      int *rc)
 {
-	if (!srv_spotify_configured(sp))
-		return not_configured(req);
-	if (!srv_spotify_connected(sp, srv_req_session_id(req)))
-		return reply_err(req, 401, "not_connected",
-				 "Connect Spotify first (the Connect button).",
-				 0);
-	return MS_OK + 1; /* go on */
+	if (!srv_spotify_configured(sp)) {
+		*rc = not_configured(req);
+		return 0;
+	}
+	if (!srv_spotify_connected(sp, srv_req_session_id(req))) {
+		*rc = reply_err(req, 401, "not_connected",
+				"Connect Spotify first (the Connect button).",
+				0);
+		return 0;
+	}
+	return 1;
 }
 
 int spotify_devices(struct srv_req *req)
@@ -357,9 +364,9 @@ int spotify_devices(struct srv_req *req)
 	struct srv_spotify *sp = service(req);
 	const char *sid = srv_req_session_id(req);
 	struct ms_buf b;
-	int rc = need_connection(req, sp);
+	int rc = MS_OK;
 
-	if (rc != MS_OK + 1)
+	if (!connected_or_reply(req, sp, &rc))
 		return rc;
 	refresh_if_old(sp, sid, SRV_SPOTIFY_DEVICES,
 		       srv_spotify_devices_age(sp, sid), 2);
@@ -372,9 +379,9 @@ int spotify_now(struct srv_req *req)
 	struct srv_spotify *sp = service(req);
 	const char *sid = srv_req_session_id(req);
 	struct ms_buf b;
-	int rc = need_connection(req, sp);
+	int rc = MS_OK;
 
-	if (rc != MS_OK + 1)
+	if (!connected_or_reply(req, sp, &rc))
 		return rc;
 	refresh_if_old(sp, sid, SRV_SPOTIFY_NOW, srv_spotify_now_age(sp, sid), 3);
 	ms_buf_init(&b, 4096);
@@ -412,9 +419,9 @@ int spotify_device(struct srv_req *req)
 	const cJSON *d;
 	cJSON *root;
 	struct ms_buf b;
-	int rc = need_connection(req, sp);
+	int rc = MS_OK;
 
-	if (rc != MS_OK + 1)
+	if (!connected_or_reply(req, sp, &rc))
 		return rc;
 	rc = json_body(req, &root);
 	if (rc)
@@ -452,9 +459,9 @@ static int player(struct srv_req *req, enum srv_spotify_job_kind kind,
 	cJSON *root = NULL;
 	struct ms_buf b;
 	int64_t paused;
-	int rc = need_connection(req, sp);
+	int rc = MS_OK;
 
-	if (rc != MS_OK + 1)
+	if (!connected_or_reply(req, sp, &rc))
 		return rc;
 	memset(&job, 0, sizeof(job));
 	job.kind = kind;
