@@ -74,7 +74,7 @@ void nn_model_info(const struct nn_model *m, struct nn_model_info *out);
 #define NN_FER_RECORD (1 + NN_FER_SIDE * NN_FER_SIDE)
 
 struct nn_fer {
-	size_t n;        /* records */
+	size_t n;	 /* records */
 	uint8_t *labels; /* (n) enum nn_emotion */
 	uint8_t *pixels; /* (n, 48, 48) gray */
 };
@@ -82,8 +82,7 @@ struct nn_fer {
 /* Loads a whole split (at most 1,000,000 records). MS_EIO when unreadable,
  * MS_EFORMAT when the size is not a multiple of a record or a label is
  * out of range. Release with nn_fer_release. */
-int nn_fer_load(const char *path, struct nn_fer *out, char *err,
-		size_t errlen);
+int nn_fer_load(const char *path, struct nn_fer *out, char *err, size_t errlen);
 void nn_fer_release(struct nn_fer *f);
 
 /* Classifies every record of `set` with nn_classify (optionally with flip
@@ -102,20 +101,20 @@ int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
  * evaluates on `val`, writes the best-by-validation model to out_path and
  * the full training state to ckpt_path (both atomically). */
 struct nn_train_progress {
-	int epoch;          /* 1-based epoch in progress */
-	int epochs;         /* total epochs */
-	size_t done;        /* training images seen this epoch */
-	size_t total;       /* training images per epoch */
-	double images_per_s;/* training throughput this epoch */
-	double eta_s;       /* seconds to the end of the run (estimate) */
-	double loss;        /* mean training loss this epoch */
-	double acc;         /* training accuracy this epoch, 0..1 */
-	double lr;          /* current learning rate */
-	int epoch_end;      /* 1: the fields below are set */
-	double val_acc;     /* validation accuracy, 0..1 */
+	int epoch;	     /* 1-based epoch in progress */
+	int epochs;	     /* total epochs */
+	size_t done;	     /* training images seen this epoch */
+	size_t total;	     /* training images per epoch */
+	double images_per_s; /* training throughput this epoch */
+	double eta_s;	     /* seconds to the end of the run (estimate) */
+	double loss;	     /* mean training loss this epoch */
+	double acc;	     /* training accuracy this epoch, 0..1 */
+	double lr;	     /* current learning rate */
+	int epoch_end;	     /* 1: the fields below are set */
+	double val_acc;	     /* validation accuracy, 0..1 */
 	double val_loss;
-	double epoch_s;     /* wall seconds of the epoch incl. validation */
-	int best;           /* 1 if this epoch is the best so far */
+	double epoch_s; /* wall seconds of the epoch incl. validation */
+	int best;	/* 1 if this epoch is the best so far */
 };
 
 struct nn_train_opts {
@@ -123,22 +122,22 @@ struct nn_train_opts {
 	const char *out_path;  /* best model (.msnn) */
 	const char *ckpt_path; /* checkpoint, rewritten every epoch */
 	const char *resume;    /* checkpoint to continue from, or NULL */
-	int epochs;            /* ignored on resume unless resume_epochs */
+	int epochs;	       /* ignored on resume unless resume_epochs */
 	int resume_epochs;     /* 1: on resume, set the run's total epochs to
 				* `epochs` (the cosine schedule is stretched
 				* or shortened from the current step on) */
 	int batch;
-	int threads;           /* OpenBLAS threads */
+	int threads; /* OpenBLAS threads */
 	uint32_t seed;
-	float lr;              /* peak learning rate */
-	float wd;              /* weight decay */
+	float lr; /* peak learning rate */
+	float wd; /* weight decay */
 	float momentum;
-	float smoothing;       /* label smoothing */
-	float warmup;          /* warmup length, epochs */
-	int augment;           /* 0: none, 1: full augmentation */
-	size_t limit;          /* train on a random subset of this many (0 all) */
-	int stop_after;        /* >0: return after this many epochs (resume
-				* later from the checkpoint) */
+	float smoothing; /* label smoothing */
+	float warmup;	 /* warmup length, epochs */
+	int augment;	 /* 0: none, 1: full augmentation */
+	size_t limit;	 /* train on a random subset of this many (0 all) */
+	int stop_after;	 /* >0: return after this many epochs (resume
+			  * later from the checkpoint) */
 	void (*progress)(void *user, const struct nn_train_progress *p);
 	void *user;
 };

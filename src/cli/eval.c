@@ -30,10 +30,10 @@ static void score(int conf[NN_CLASSES][NN_CLASSES],
 		out[c].support = row;
 		out[c].precision = col ? (double)tp / col : 0;
 		out[c].recall = row ? (double)tp / row : 0;
-		out[c].f1 = out[c].precision + out[c].recall > 0 ?
-				    2 * out[c].precision * out[c].recall /
-					    (out[c].precision + out[c].recall) :
-				    0;
+		out[c].f1 = out[c].precision + out[c].recall > 0
+				? 2 * out[c].precision * out[c].recall /
+				      (out[c].precision + out[c].recall)
+				: 0;
 		hits += tp;
 		n += row;
 	}
@@ -102,17 +102,18 @@ static int print_json(const char *model, const char *fer,
 			    info->params, info->macs, n, tta ? "true" : "false",
 			    acc);
 	for (int c = 0; c < NN_CLASSES; c++)
-		rc |= ms_buf_printf(&b,
-				    "%s{\"name\":\"%s\",\"precision\":%.6f,"
-				    "\"recall\":%.6f,\"f1\":%.6f,\"support\":%d}",
-				    c ? "," : "", nn_emotion_names[c],
-				    s[c].precision, s[c].recall, s[c].f1,
-				    s[c].support);
+		rc |= ms_buf_printf(
+		    &b,
+		    "%s{\"name\":\"%s\",\"precision\":%.6f,"
+		    "\"recall\":%.6f,\"f1\":%.6f,\"support\":%d}",
+		    c ? "," : "", nn_emotion_names[c], s[c].precision,
+		    s[c].recall, s[c].f1, s[c].support);
 	rc |= ms_buf_puts(&b, "],\"confusion\":[");
 	for (int r = 0; r < NN_CLASSES; r++) {
 		rc |= ms_buf_puts(&b, r ? ",[" : "[");
 		for (int c = 0; c < NN_CLASSES; c++)
-			rc |= ms_buf_printf(&b, "%s%d", c ? "," : "", conf[r][c]);
+			rc |=
+			    ms_buf_printf(&b, "%s%d", c ? "," : "", conf[r][c]);
 		rc |= ms_buf_puts(&b, "]");
 	}
 	rc |= ms_buf_puts(&b, "]}\n");
@@ -141,11 +142,15 @@ static int write_svg(const char *path, double acc, int tta,
 		size, size + 30, 10, 100 * acc, tta ? " with flip TTA" : "");
 	for (int c = 0; c < NN_CLASSES; c++) {
 		fprintf(f,
-			"<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-			left + c * cell + cell / 2, top - 8, nn_emotion_names[c]);
-		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
-			left - 8, top + c * cell + cell / 2 + 4,
+			"<text x=\"%d\" y=\"%d\" "
+			"text-anchor=\"middle\">%s</text>\n",
+			left + c * cell + cell / 2, top - 8,
 			nn_emotion_names[c]);
+		fprintf(
+		    f,
+		    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
+		    left - 8, top + c * cell + cell / 2 + 4,
+		    nn_emotion_names[c]);
 	}
 	for (int r = 0; r < NN_CLASSES; r++) {
 		int row = 0;
@@ -156,20 +161,22 @@ static int write_svg(const char *path, double acc, int tta,
 			double v = row ? (double)conf[r][c] / row : 0;
 			int shade = 255 - (int)(v * 200);
 
-			fprintf(f,
-				"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-				"fill=\"rgb(%d,%d,255)\" stroke=\"#888\"/>\n"
-				"<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-				"fill=\"%s\">%d</text>\n"
-				"<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-				"font-size=\"10\" fill=\"%s\">%.0f%%</text>\n",
-				left + c * cell, top + r * cell, cell, cell, shade,
-				shade, left + c * cell + cell / 2,
-				top + r * cell + cell / 2 - 2,
-				v > 0.5 ? "white" : "black", conf[r][c],
-				left + c * cell + cell / 2,
-				top + r * cell + cell / 2 + 14,
-				v > 0.5 ? "white" : "black", 100 * v);
+			fprintf(
+			    f,
+			    "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+			    "height=\"%d\" "
+			    "fill=\"rgb(%d,%d,255)\" stroke=\"#888\"/>\n"
+			    "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+			    "fill=\"%s\">%d</text>\n"
+			    "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+			    "font-size=\"10\" fill=\"%s\">%.0f%%</text>\n",
+			    left + c * cell, top + r * cell, cell, cell, shade,
+			    shade, left + c * cell + cell / 2,
+			    top + r * cell + cell / 2 - 2,
+			    v > 0.5 ? "white" : "black", conf[r][c],
+			    left + c * cell + cell / 2,
+			    top + r * cell + cell / 2 + 14,
+			    v > 0.5 ? "white" : "black", 100 * v);
 		}
 	}
 	fprintf(f, "</svg>\n");
@@ -178,18 +185,17 @@ static int write_svg(const char *path, double acc, int tta,
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: moodsync eval --fer FILE.bin [options]\n"
-		"Scores an emotion model on a FER-2013 split (records of a "
-		"label byte + 48x48 pixels).\n"
-		"  --fer FILE      split to score (default "
-		"$MOODSYNC_DATA/fer2013/publictest.bin)\n"
-		"  --model FILE    model (default $MOODSYNC_MODEL or "
-		MS_DEFAULT_MODEL ")\n"
-		"  --tta           average with the mirrored face\n"
-		"  --json          print JSON instead of text\n"
-		"  --svg FILE      write the confusion matrix as SVG\n"
-		"  --threads N     classification threads (default 2)\n");
+	fprintf(f, "usage: moodsync eval --fer FILE.bin [options]\n"
+		   "Scores an emotion model on a FER-2013 split (records of a "
+		   "label byte + 48x48 pixels).\n"
+		   "  --fer FILE      split to score (default "
+		   "$MOODSYNC_DATA/fer2013/publictest.bin)\n"
+		   "  --model FILE    model (default $MOODSYNC_MODEL "
+		   "or " MS_DEFAULT_MODEL ")\n"
+		   "  --tta           average with the mirrored face\n"
+		   "  --json          print JSON instead of text\n"
+		   "  --svg FILE      write the confusion matrix as SVG\n"
+		   "  --threads N     classification threads (default 2)\n");
 }
 
 int cmd_eval(int argc, char **argv)
@@ -218,8 +224,10 @@ int cmd_eval(int argc, char **argv)
 		} else if (!strcmp(a, "--tta")) {
 			tta = 1;
 		} else if (!v) {
-			fprintf(stderr, "moodsync eval: unknown option or missing "
-					"value '%s' (see --help)\n", a);
+			fprintf(stderr,
+				"moodsync eval: unknown option or missing "
+				"value '%s' (see --help)\n",
+				a);
 			return 2;
 		} else if (!strcmp(a, "--fer")) {
 			fer = argv[++i];
@@ -229,12 +237,15 @@ int cmd_eval(int argc, char **argv)
 			svg = argv[++i];
 		} else if (!strcmp(a, "--threads")) {
 			if (ms_parse_int(argv[++i], 1, 64, &threads)) {
-				fprintf(stderr, "moodsync eval: bad --threads\n");
+				fprintf(stderr,
+					"moodsync eval: bad --threads\n");
 				return 2;
 			}
 		} else {
-			fprintf(stderr, "moodsync eval: unknown option '%s' "
-					"(see --help)\n", a);
+			fprintf(stderr,
+				"moodsync eval: unknown option '%s' "
+				"(see --help)\n",
+				a);
 			return 2;
 		}
 	}
@@ -265,8 +276,8 @@ int cmd_eval(int argc, char **argv)
 		goto out;
 	}
 	nn_model_info(m, &info);
-	if (json ? print_json(model, fer, &info, tta, conf) :
-		   (print_text(model, fer, &info, tta, conf), 0)) {
+	if (json ? print_json(model, fer, &info, tta, conf)
+		 : (print_text(model, fer, &info, tta, conf), 0)) {
 		fprintf(stderr, "moodsync eval: output too large\n");
 		goto out;
 	}

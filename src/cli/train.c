@@ -63,40 +63,40 @@ static void on_progress(void *user, const struct nn_train_progress *p)
 		fprintf(stderr,
 			"  epoch %d/%d %zu/%zu %.0f img/s loss %.4f acc %.2f%% "
 			"ETA %s\n",
-			p->epoch, p->epochs, p->done, p->total,
-			p->images_per_s, p->loss, 100 * p->acc, eta);
+			p->epoch, p->epochs, p->done, p->total, p->images_per_s,
+			p->loss, 100 * p->acc, eta);
 	}
 	fflush(stderr);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: moodsync train --out FILE [options]\n"
-		"Trains the emotion CNN on FER-2013 (train.bin to learn, "
-		"publictest.bin to validate).\n"
-		"  --data DIR       folder with train.bin and publictest.bin "
-		"(default $MOODSYNC_DATA/fer2013)\n"
-		"  --out FILE       best-by-validation model (.msnn), required\n"
-		"  --ckpt FILE      checkpoint written every epoch "
-		"(default OUT.ckpt)\n"
-		"  --resume CKPT    continue a run from its checkpoint (its "
-		"settings;\n"
-		"                   --epochs N there changes the run's length)\n"
-		"  --arch NAME      tiny | small | base | wide (default base)\n"
-		"  --epochs N       default 30\n"
-		"  --batch N        default 64\n"
-		"  --lr F           peak learning rate (default 0.05)\n"
-		"  --wd F           weight decay (default 5e-4)\n"
-		"  --momentum F     Nesterov momentum (default 0.9)\n"
-		"  --smoothing F    label smoothing (default 0.1)\n"
-		"  --warmup F       warmup epochs (default 1)\n"
-		"  --seed N         default 1\n"
-		"  --threads N      OpenBLAS threads (default 2)\n"
-		"  --limit N        train on a random subset of N faces\n"
-		"  --stop-after N   stop after N epochs of this session "
-		"(resume later)\n"
-		"  --no-augment     no data augmentation\n");
+	fprintf(
+	    f, "usage: moodsync train --out FILE [options]\n"
+	       "Trains the emotion CNN on FER-2013 (train.bin to learn, "
+	       "publictest.bin to validate).\n"
+	       "  --data DIR       folder with train.bin and publictest.bin "
+	       "(default $MOODSYNC_DATA/fer2013)\n"
+	       "  --out FILE       best-by-validation model (.msnn), required\n"
+	       "  --ckpt FILE      checkpoint written every epoch "
+	       "(default OUT.ckpt)\n"
+	       "  --resume CKPT    continue a run from its checkpoint (its "
+	       "settings;\n"
+	       "                   --epochs N there changes the run's length)\n"
+	       "  --arch NAME      tiny | small | base | wide (default base)\n"
+	       "  --epochs N       default 30\n"
+	       "  --batch N        default 64\n"
+	       "  --lr F           peak learning rate (default 0.05)\n"
+	       "  --wd F           weight decay (default 5e-4)\n"
+	       "  --momentum F     Nesterov momentum (default 0.9)\n"
+	       "  --smoothing F    label smoothing (default 0.1)\n"
+	       "  --warmup F       warmup epochs (default 1)\n"
+	       "  --seed N         default 1\n"
+	       "  --threads N      OpenBLAS threads (default 2)\n"
+	       "  --limit N        train on a random subset of N faces\n"
+	       "  --stop-after N   stop after N epochs of this session "
+	       "(resume later)\n"
+	       "  --no-augment     no data augmentation\n");
 }
 
 static int parse_f(const char *flag, const char *s, double lo, double hi,
@@ -144,8 +144,10 @@ int cmd_train(int argc, char **argv)
 			continue;
 		}
 		if (!v) {
-			fprintf(stderr, "moodsync train: %s needs a value "
-					"(see --help)\n", a);
+			fprintf(stderr,
+				"moodsync train: %s needs a value "
+				"(see --help)\n",
+				a);
 			return 2;
 		}
 		i++;
@@ -162,8 +164,7 @@ int cmd_train(int argc, char **argv)
 		else if (!strcmp(a, "--epochs")) {
 			bad = parse_i(a, v, 1, 10000, &o.epochs);
 			o.resume_epochs = 1;
-		}
-		else if (!strcmp(a, "--batch"))
+		} else if (!strcmp(a, "--batch"))
 			bad = parse_i(a, v, 1, 4096, &o.batch);
 		else if (!strcmp(a, "--threads"))
 			bad = parse_i(a, v, 1, 256, &o.threads);
@@ -184,8 +185,10 @@ int cmd_train(int argc, char **argv)
 		else if (!strcmp(a, "--warmup"))
 			bad = parse_f(a, v, 0, 10000, &o.warmup);
 		else {
-			fprintf(stderr, "moodsync train: unknown option '%s' "
-					"(see --help)\n", a);
+			fprintf(stderr,
+				"moodsync train: unknown option '%s' "
+				"(see --help)\n",
+				a);
 			return 2;
 		}
 		if (bad)

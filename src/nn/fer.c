@@ -7,8 +7,7 @@
 
 #define NN_FER_MAX_RECORDS 1000000u
 
-int nn_fer_load(const char *path, struct nn_fer *out, char *err,
-		size_t errlen)
+int nn_fer_load(const char *path, struct nn_fer *out, char *err, size_t errlen)
 {
 	uint8_t *buf;
 	size_t len, n;
@@ -19,9 +18,10 @@ int nn_fer_load(const char *path, struct nn_fer *out, char *err,
 		return rc;
 	memset(out, 0, sizeof(*out));
 	if (len == 0 || len % NN_FER_RECORD) {
-		rc = ms_errf(err, errlen, MS_EFORMAT,
-			     "%s: size %zu is not a multiple of %d-byte records",
-			     path, len, NN_FER_RECORD);
+		rc =
+		    ms_errf(err, errlen, MS_EFORMAT,
+			    "%s: size %zu is not a multiple of %d-byte records",
+			    path, len, NN_FER_RECORD);
 		goto out_free;
 	}
 	n = len / NN_FER_RECORD;
@@ -106,9 +106,10 @@ int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
 	if (!jobs)
 		return MS_ENOMEM;
 	for (int i = 0; i < n; i++) {
-		jobs[i] = (struct eval_job){.m = m, .set = set, .flip = flip_tta,
-					    .id = i, .n = n};
-		if (i > 0 && pthread_create(&jobs[i].th, NULL, eval_main, &jobs[i]))
+		jobs[i] = (struct eval_job){
+		    .m = m, .set = set, .flip = flip_tta, .id = i, .n = n};
+		if (i > 0 &&
+		    pthread_create(&jobs[i].th, NULL, eval_main, &jobs[i]))
 			break;
 		started = i + 1;
 	}

@@ -9,7 +9,7 @@
 #include "nn/nn_internal.h"
 
 const char *const nn_emotion_names[NN_CLASSES] = {
-	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
 enum nn_op_type { OP_CONV, OP_DENSE, OP_AFFINE, OP_RELU, OP_MAXPOOL, OP_GAP };
@@ -18,24 +18,24 @@ struct nn_op {
 	enum nn_op_type type;
 	struct nn_shape in, out;
 	int k, stride, pad;
-	int relu;  /* ReLU fused after conv/dense/affine */
-	float *w;  /* conv (out,in,k,k), dense (out,in), affine scale (c) */
-	float *b;  /* bias (out) / affine shift (c) */
+	int relu; /* ReLU fused after conv/dense/affine */
+	float *w; /* conv (out,in,k,k), dense (out,in), affine scale (c) */
+	float *b; /* bias (out) / affine shift (c) */
 };
 
 struct nn_model {
 	struct nn_arch arch;
 	int n_ops;
 	struct nn_op ops[NN_MAX_LAYERS];
-	size_t max_act;  /* floats of the largest activation, batch 1 */
-	size_t col_n;    /* floats of im2col scratch, batch 1 */
-	double macs;     /* multiply-adds per forward pass */
-	size_t params;   /* parameters of the unfolded net */
+	size_t max_act; /* floats of the largest activation, batch 1 */
+	size_t col_n;	/* floats of im2col scratch, batch 1 */
+	double macs;	/* multiply-adds per forward pass */
+	size_t params;	/* parameters of the unfolded net */
 };
 
 struct nn_ctx {
 	const struct nn_model *m;
-	float *buf[2];  /* ping-pong activations, max_act floats */
+	float *buf[2]; /* ping-pong activations, max_act floats */
 	float *col;
 };
 
@@ -101,8 +101,8 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		struct nn_op *op = &m->ops[m->n_ops];
 		size_t wn, row;
 
-		m->max_act = MS_MAX(m->max_act,
-				    (size_t)l->out.c * l->out.h * l->out.w);
+		m->max_act =
+		    MS_MAX(m->max_act, (size_t)l->out.c * l->out.h * l->out.w);
 		op->in = l->in;
 		op->out = l->out;
 		op->k = (int)l->s.k;
@@ -111,8 +111,10 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		switch (l->s.type) {
 		case NN_LAYER_CONV:
 		case NN_LAYER_DENSE:
-			op->type = l->s.type == NN_LAYER_CONV ? OP_CONV : OP_DENSE;
-			row = (size_t)l->in.c * l->s.k * (l->s.type == NN_LAYER_CONV ? l->s.k : 1);
+			op->type =
+			    l->s.type == NN_LAYER_CONV ? OP_CONV : OP_DENSE;
+			row = (size_t)l->in.c * l->s.k *
+			      (l->s.type == NN_LAYER_CONV ? l->s.k : 1);
 			if (l->s.type == NN_LAYER_DENSE)
 				row = (size_t)l->in.c;
 			wn = row * l->out.c;
@@ -125,7 +127,8 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 				memcpy(op->b, l->b, l->out.c * sizeof(float));
 			if (op->type == OP_CONV)
 				m->col_n = MS_MAX(m->col_n,
-						  nn_conv_col_floats(1, l->in, l->out, op->k));
+						  nn_conv_col_floats(
+						      1, l->in, l->out, op->k));
 			i += fold_bn(net, i, op->w, row, op->b, l->out.c);
 			break;
 		case NN_LAYER_BN:
@@ -135,12 +138,14 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 			if (!op->w || !op->b)
 				goto out_nomem;
 			for (int c = 0; c < l->in.c; c++) {
-				op->w[c] = l->gamma[c] / sqrtf(l->rvar[c] + NN_BN_EPS);
+				op->w[c] =
+				    l->gamma[c] / sqrtf(l->rvar[c] + NN_BN_EPS);
 				op->b[c] = l->beta[c] - l->rmean[c] * op->w[c];
 			}
 			break;
 		case NN_LAYER_RELU:
-			if (m->n_ops > 0 && m->ops[m->n_ops - 1].type != OP_RELU &&
+			if (m->n_ops > 0 &&
+			    m->ops[m->n_ops - 1].type != OP_RELU &&
 			    m->ops[m->n_ops - 1].type <= OP_AFFINE) {
 				m->ops[m->n_ops - 1].relu = 1;
 				continue;
@@ -225,14 +230,15 @@ void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
 		    float *dst)
 {
 	int off = (a->side - a->crop) / 2;
-	float sc = 1.0f / (255.0f * a->norm_std), sh = -a->norm_mean / a->norm_std;
+	float sc = 1.0f / (255.0f * a->norm_std),
+	      sh = -a->norm_mean / a->norm_std;
 
 	for (int y = 0; y < a->crop; y++) {
 		const uint8_t *row = gray + (size_t)(y + off) * a->side + off;
 
 		for (int x = 0; x < a->crop; x++)
 			dst[y * a->crop + x] =
-				(float)row[flip ? a->crop - 1 - x : x] * sc + sh;
+			    (float)row[flip ? a->crop - 1 - x : x] * sc + sh;
 	}
 }
 
@@ -268,14 +274,15 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 		case OP_AFFINE:
 			for (int c = 0; c < op->in.c; c++)
 				for (size_t j = 0; j < hw; j++)
-					y[c * hw + j] = x[c * hw + j] * op->w[c] + op->b[c];
+					y[c * hw + j] =
+					    x[c * hw + j] * op->w[c] + op->b[c];
 			break;
 		case OP_RELU:
 			nn_relu_forward(x, y, n);
 			break;
 		case OP_MAXPOOL:
-			nn_maxpool_forward(x, y, NULL, op->in.c, op->in, op->out,
-					   op->k, op->stride);
+			nn_maxpool_forward(x, y, NULL, op->in.c, op->in,
+					   op->out, op->k, op->stride);
 			break;
 		case OP_GAP:
 			nn_gap_forward(x, y, op->in.c, (int)hw);

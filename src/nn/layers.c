@@ -20,8 +20,7 @@ static int conv_chunk(int B, struct nn_shape out)
 	return MS_MAX(1, MS_MIN(nb, B));
 }
 
-size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out,
-			  int k)
+size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out, int k)
 {
 	return (size_t)in.c * k * k * (size_t)conv_chunk(B, out) * out.h *
 	       out.w;
@@ -38,7 +37,8 @@ static void im2col(const float *x, int B, struct nn_shape in,
 	for (int ci = 0; ci < in.c; ci++)
 		for (int ky = 0; ky < k; ky++)
 			for (int kx = 0; kx < k; kx++) {
-				float *row = col + ((size_t)(ci * k + ky) * k + kx) * N;
+				float *row =
+				    col + ((size_t)(ci * k + ky) * k + kx) * N;
 				/* valid ox: 0 <= ox*s - p + kx < in.w */
 				int lo = 0, hi = out.w;
 
@@ -47,28 +47,39 @@ static void im2col(const float *x, int B, struct nn_shape in,
 				while (hi > lo && (hi - 1) * s - p + kx >= in.w)
 					hi--;
 				for (int j = 0; j < nb; j++) {
-					const float *xp = x + ((size_t)ci * B + n0 + j) * ihw;
+					const float *xp =
+					    x + ((size_t)ci * B + n0 + j) * ihw;
 					float *r = row + j * ohw;
 
 					for (int oy = 0; oy < out.h; oy++) {
 						int iy = oy * s - p + ky;
-						float *ro = r + (size_t)oy * out.w;
+						float *ro =
+						    r + (size_t)oy * out.w;
 						long base;
 
 						if (iy < 0 || iy >= in.h) {
-							memset(ro, 0, sizeof(float) * out.w);
+							memset(ro, 0,
+							       sizeof(float) *
+								   out.w);
 							continue;
 						}
 						base = (long)iy * in.w - p + kx;
 						for (int ox = 0; ox < lo; ox++)
 							ro[ox] = 0;
 						if (s == 1)
-							memcpy(ro + lo, xp + base + lo,
-							       sizeof(float) * (hi - lo));
+							memcpy(ro + lo,
+							       xp + base + lo,
+							       sizeof(float) *
+								   (hi - lo));
 						else
-							for (int ox = lo; ox < hi; ox++)
-								ro[ox] = xp[base + (long)ox * s];
-						for (int ox = hi; ox < out.w; ox++)
+							for (int ox = lo;
+							     ox < hi; ox++)
+								ro[ox] = xp
+								    [base +
+								     (long)ox *
+									 s];
+						for (int ox = hi; ox < out.w;
+						     ox++)
 							ro[ox] = 0;
 					}
 				}
@@ -86,7 +97,8 @@ static void col2im(const float *col, int B, struct nn_shape in,
 	for (int ci = 0; ci < in.c; ci++)
 		for (int ky = 0; ky < k; ky++)
 			for (int kx = 0; kx < k; kx++) {
-				const float *row = col + ((size_t)(ci * k + ky) * k + kx) * N;
+				const float *row =
+				    col + ((size_t)(ci * k + ky) * k + kx) * N;
 				int lo = 0, hi = out.w;
 
 				while (lo < out.w && lo * s - p + kx < 0)
@@ -94,19 +106,24 @@ static void col2im(const float *col, int B, struct nn_shape in,
 				while (hi > lo && (hi - 1) * s - p + kx >= in.w)
 					hi--;
 				for (int j = 0; j < nb; j++) {
-					float *xp = dx + ((size_t)ci * B + n0 + j) * ihw;
+					float *xp =
+					    dx +
+					    ((size_t)ci * B + n0 + j) * ihw;
 					const float *r = row + j * ohw;
 
 					for (int oy = 0; oy < out.h; oy++) {
 						int iy = oy * s - p + ky;
-						const float *ro = r + (size_t)oy * out.w;
+						const float *ro =
+						    r + (size_t)oy * out.w;
 						long base;
 
 						if (iy < 0 || iy >= in.h)
 							continue;
 						base = (long)iy * in.w - p + kx;
 						for (int ox = lo; ox < hi; ox++)
-							xp[base + (long)ox * s] += ro[ox];
+							xp[base +
+							   (long)ox * s] +=
+							    ro[ox];
 					}
 				}
 			}
@@ -138,8 +155,8 @@ void nn_conv_forward(const float *x, float *y, int B, struct nn_shape in,
 
 void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 		      struct nn_shape in, struct nn_shape out, int k,
-		      int stride, int pad, const float *w, float *gw,
-		      float *gb, float *col, float *dcol)
+		      int stride, int pad, const float *w, float *gw, float *gb,
+		      float *col, float *dcol)
 {
 	int K = in.c * k * k, ohw = out.h * out.w, ldy = B * ohw;
 	int nb = conv_chunk(B, out);
@@ -198,7 +215,8 @@ void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
 		for (size_t i = 0; i < n; i++)
 			yc[i] = xc[i] * a + b;
 		if (rmean) {
-			float unbiased = n > 1 ? (float)(ss / (double)(n - 1)) : var;
+			float unbiased =
+			    n > 1 ? (float)(ss / (double)(n - 1)) : var;
 
 			rmean[c] += NN_BN_MOMENTUM * (mu - rmean[c]);
 			rvar[c] += NN_BN_MOMENTUM * (unbiased - rvar[c]);
@@ -221,9 +239,9 @@ void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
 	}
 }
 
-void nn_bn_backward(const float *x, const float *dy, float *dx, int C,
-		    size_t n, const float *gamma, const float *mean,
-		    const float *invstd, float *ggamma, float *gbeta)
+void nn_bn_backward(const float *x, const float *dy, float *dx, int C, size_t n,
+		    const float *gamma, const float *mean, const float *invstd,
+		    float *ggamma, float *gbeta)
 {
 	for (int c = 0; c < C; c++) {
 		const float *xc = x + (size_t)c * n, *dc = dy + (size_t)c * n;
@@ -282,7 +300,8 @@ void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
 
 				for (int ky = 0; ky < k; ky++)
 					for (int kx = 0; kx < k; kx++) {
-						int o = (y0 + ky) * in.w + x0 + kx;
+						int o =
+						    (y0 + ky) * in.w + x0 + kx;
 
 						if (xp[o] > bv) {
 							bv = xp[o];
@@ -333,8 +352,8 @@ void nn_gap_backward(const float *dy, float *dx, int planes, int hw)
 void nn_dense_forward(const float *x, float *y, int B, int in, int out,
 		      const float *w, const float *b)
 {
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, B, in,
-		    1.0f, w, in, x, B, 0.0f, y, B);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, B, in, 1.0f,
+		    w, in, x, B, 0.0f, y, B);
 	if (b)
 		for (int o = 0; o < out; o++)
 			for (int n = 0; n < B; n++)

@@ -126,7 +126,8 @@ int nn_net_serialize(const struct nn_net *net, uint32_t kind,
 	    (rc = put_u32(&b, NN_VERSION)) || (rc = put_u32(&b, kind)) ||
 	    (rc = put_u32(&b, (uint32_t)a->side)) ||
 	    (rc = put_u32(&b, (uint32_t)a->crop)) ||
-	    (rc = put_f32(&b, a->norm_mean)) || (rc = put_f32(&b, a->norm_std)) ||
+	    (rc = put_f32(&b, a->norm_mean)) ||
+	    (rc = put_f32(&b, a->norm_std)) ||
 	    (rc = put_u32(&b, (uint32_t)a->n_layers)))
 		goto out_fail;
 	for (int i = 0; i < a->n_layers; i++) {
@@ -141,7 +142,8 @@ int nn_net_serialize(const struct nn_net *net, uint32_t kind,
 	if ((rc = put_u32(&b, nt)))
 		goto out_fail;
 	for (int i = 0; i < net->n_params; i++)
-		if ((rc = put_tensor(&b, "", &net->params[i], net->params[i].w)))
+		if ((rc =
+			 put_tensor(&b, "", &net->params[i], net->params[i].w)))
 			goto out_fail;
 	if (kind == NN_FILE_CHECKPOINT) {
 		uint8_t hdr[3] = {11, 1, 1};
@@ -194,10 +196,12 @@ int nn_file_write_atomic(const char *path, const uint8_t *buf, size_t len,
 		off += (size_t)w;
 	}
 	if (fsync(fd))
-		rc = ms_errf(err, errlen, MS_EIO, "%s: %s", tmp, strerror(errno));
+		rc = ms_errf(err, errlen, MS_EIO, "%s: %s", tmp,
+			     strerror(errno));
 out_close:
 	if (close(fd) && !rc)
-		rc = ms_errf(err, errlen, MS_EIO, "%s: %s", tmp, strerror(errno));
+		rc = ms_errf(err, errlen, MS_EIO, "%s: %s", tmp,
+			     strerror(errno));
 	if (!rc && rename(tmp, path))
 		rc = ms_errf(err, errlen, MS_EIO, "%s: %s", path,
 			     strerror(errno));
@@ -260,8 +264,10 @@ static int get_f32(struct reader *r, float *f)
 static int name_ok(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		      s[i] == '_'))
 			return 0;
 	return 1;
 }
@@ -311,7 +317,8 @@ static int shape_eq(const struct nn_param *p, int ndim, const int *dims)
 static int load_floats(float *dst, const uint8_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint32_t v = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
+		uint32_t v = (uint32_t)src[4 * i] |
+			     (uint32_t)src[4 * i + 1] << 8 |
 			     (uint32_t)src[4 * i + 2] << 16 |
 			     (uint32_t)src[4 * i + 3] << 24;
 
@@ -344,7 +351,8 @@ int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
 	crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
 	      (uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
 	if (get_bytes(&r, 4, &magic) || memcmp(magic, NN_MAGIC, 4))
-		return ms_errf(err, errlen, MS_EFORMAT, "not a model file (magic)");
+		return ms_errf(err, errlen, MS_EFORMAT,
+			       "not a model file (magic)");
 	if (nn_crc32(buf, len - 4) != crc)
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       "checksum mismatch (corrupt or truncated)");
@@ -394,7 +402,8 @@ int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
 				     "tensor %u malformed or truncated", t);
 			goto out_free;
 		}
-		if (k == NN_FILE_CHECKPOINT && strcmp(name, "train.state") == 0) {
+		if (k == NN_FILE_CHECKPOINT &&
+		    strcmp(name, "train.state") == 0) {
 			if (st || dtype != 1 || ndim != 1 || n > NN_MAX_STATE) {
 				rc = ms_errf(err, errlen, MS_EFORMAT,
 					     "bad train.state");
@@ -419,8 +428,9 @@ int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
 			goto out_free;
 		}
 		if (load_floats(mom ? p->m : p->w, data, n)) {
-			rc = ms_errf(err, errlen, MS_EFORMAT,
-				     "tensor '%s' has a non-finite value", name);
+			rc =
+			    ms_errf(err, errlen, MS_EFORMAT,
+				    "tensor '%s' has a non-finite value", name);
 			goto out_free;
 		}
 	}
@@ -431,8 +441,8 @@ int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
 	for (int i = 0; i < net->n_params; i++) {
 		const struct nn_param *p = &net->params[i];
 
-		if (!seen[i * 2] ||
-		    (k == NN_FILE_CHECKPOINT && p->trainable && !seen[i * 2 + 1])) {
+		if (!seen[i * 2] || (k == NN_FILE_CHECKPOINT && p->trainable &&
+				     !seen[i * 2 + 1])) {
 			rc = ms_errf(err, errlen, MS_EFORMAT,
 				     "missing tensor '%s'", p->name);
 			goto out_free;
@@ -440,14 +450,16 @@ int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
 		if (strstr(p->name, ".var"))
 			for (size_t j = 0; j < p->n; j++)
 				if (p->w[j] < 0) {
-					rc = ms_errf(err, errlen, MS_EFORMAT,
-						     "negative variance in '%s'",
-						     p->name);
+					rc =
+					    ms_errf(err, errlen, MS_EFORMAT,
+						    "negative variance in '%s'",
+						    p->name);
 					goto out_free;
 				}
 	}
 	if (k == NN_FILE_CHECKPOINT && !st) {
-		rc = ms_errf(err, errlen, MS_EFORMAT, "checkpoint without state");
+		rc = ms_errf(err, errlen, MS_EFORMAT,
+			     "checkpoint without state");
 		goto out_free;
 	}
 	if (state) {
@@ -456,7 +468,8 @@ int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
 		if (st) {
 			*state = malloc(st_len + 1);
 			if (!*state) {
-				rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
+				rc = ms_errf(err, errlen, MS_ENOMEM,
+					     "out of memory");
 				goto out_free;
 			}
 			memcpy(*state, st, st_len);

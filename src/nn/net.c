@@ -53,8 +53,8 @@ uint32_t nn_rng_below(struct nn_rng *r, uint32_t n)
 	return (uint32_t)(((nn_rng_next(r) >> 32) * (uint64_t)n) >> 32);
 }
 
-int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes,
-		  char *err, size_t errlen)
+int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes, char *err,
+		  size_t errlen)
 {
 	struct nn_shape s;
 
@@ -80,14 +80,18 @@ int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes,
 				       "layer %d: unknown flags", i);
 		switch (l->type) {
 		case NN_LAYER_CONV:
-			if (l->out < 1 || l->out > NN_MAX_CHANNELS || l->k < 1 ||
-			    l->k > NN_MAX_KERNEL || l->stride < 1 ||
+			if (l->out < 1 || l->out > NN_MAX_CHANNELS ||
+			    l->k < 1 || l->k > NN_MAX_KERNEL || l->stride < 1 ||
 			    l->stride > 4 || l->pad >= l->k ||
 			    (int)l->k > s.h + 2 * (int)l->pad)
 				return ms_errf(err, errlen, MS_EFORMAT,
 					       "layer %d: bad conv", i);
-			s.h = (s.h + 2 * (int)l->pad - (int)l->k) / (int)l->stride + 1;
-			s.w = (s.w + 2 * (int)l->pad - (int)l->k) / (int)l->stride + 1;
+			s.h = (s.h + 2 * (int)l->pad - (int)l->k) /
+				  (int)l->stride +
+			      1;
+			s.w = (s.w + 2 * (int)l->pad - (int)l->k) /
+				  (int)l->stride +
+			      1;
 			s.c = (int)l->out;
 			break;
 		case NN_LAYER_MAXPOOL:
@@ -130,7 +134,8 @@ int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes,
 		 * allocate: activations and im2col scratch per face. */
 		if ((size_t)s.c * s.h * s.w > NN_MAX_ACT ||
 		    (l->type == NN_LAYER_CONV &&
-		     (size_t)shapes[i].c * l->k * l->k * s.h * s.w > NN_MAX_COL))
+		     (size_t)shapes[i].c * l->k * l->k * s.h * s.w >
+			 NN_MAX_COL))
 			return ms_errf(err, errlen, MS_ELIMIT,
 				       "layer %d: activations too large", i);
 		shapes[i + 1] = s;
@@ -170,11 +175,11 @@ int nn_arch_preset(const char *name, struct nn_arch *a)
 		const char *name;
 		int side, crop, stages, convs[4], width[4], drop;
 	} presets[] = {
-		{"tiny", 48, 44, 2, {1, 1}, {4, 8}, 100},
-		{"small", 48, 44, 4, {2, 2, 2, 2}, {16, 32, 64, 128}, 300},
-		{"base", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 96, 192}, 400},
-		{"wide", 48, 44, 4, {2, 2, 2, 2}, {24, 48, 96, 192}, 400},
-		{"large", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 128, 256}, 400},
+	    {"tiny", 48, 44, 2, {1, 1}, {4, 8}, 100},
+	    {"small", 48, 44, 4, {2, 2, 2, 2}, {16, 32, 64, 128}, 300},
+	    {"base", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 96, 192}, 400},
+	    {"wide", 48, 44, 4, {2, 2, 2, 2}, {24, 48, 96, 192}, 400},
+	    {"large", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 128, 256}, 400},
 	};
 
 	for (size_t i = 0; i < MS_ARRAY_LEN(presets); i++) {
@@ -187,7 +192,8 @@ int nn_arch_preset(const char *name, struct nn_arch *a)
 		a->norm_std = 0.25f;
 		for (int s = 0; s < presets[i].stages; s++) {
 			for (int c = 0; c < presets[i].convs[s]; c++)
-				add_conv_bn_relu(a, (uint32_t)presets[i].width[s]);
+				add_conv_bn_relu(a,
+						 (uint32_t)presets[i].width[s]);
 			if (s + 1 < presets[i].stages)
 				add(a, NN_LAYER_MAXPOOL, 0, 2, 2, 0, 0, 0);
 		}
@@ -274,7 +280,8 @@ int nn_net_new(const struct nn_arch *a, int trainable, struct nn_net **out,
 	net->arch = *a;
 	for (int i = 0; i < a->n_layers; i++) {
 		struct nn_layer *l = &net->layers[i];
-		int c = sh[i].c, o = (int)a->layers[i].out, k = (int)a->layers[i].k;
+		int c = sh[i].c, o = (int)a->layers[i].out,
+		    k = (int)a->layers[i].k;
 		int dims[4] = {o, c, k, k}, one[1] = {o}, cc[1] = {c};
 
 		l->s = a->layers[i];
@@ -372,9 +379,9 @@ int nn_net_replica(const struct nn_net *master, struct nn_net **out)
 	}
 	for (int i = 0; i < r->arch.n_layers; i++) {
 		struct nn_layer *l = &r->layers[i];
-		float **f[] = {&l->w, &l->b, &l->gw, &l->gb, &l->gamma,
-			       &l->beta, &l->ggamma, &l->gbeta, &l->rmean,
-			       &l->rvar};
+		float **f[] = {&l->w,	  &l->b,    &l->gw,	&l->gb,
+			       &l->gamma, &l->beta, &l->ggamma, &l->gbeta,
+			       &l->rmean, &l->rvar};
 
 		for (size_t j = 0; j < MS_ARRAY_LEN(f); j++)
 			*f[j] = remap(master, r, *f[j]);
@@ -392,8 +399,8 @@ void nn_net_init_weights(struct nn_net *net, struct nn_rng *rng)
 
 		if (l->s.type != NN_LAYER_CONV && l->s.type != NN_LAYER_DENSE)
 			continue;
-		fan_in = (size_t)l->in.c * (l->s.type == NN_LAYER_CONV ?
-						    l->s.k * l->s.k : 1);
+		fan_in = (size_t)l->in.c *
+			 (l->s.type == NN_LAYER_CONV ? l->s.k * l->s.k : 1);
 		n = (size_t)l->out.c * fan_in;
 		sd = sqrtf((l->s.type == NN_LAYER_CONV ? 2.0f : 1.0f) /
 			   (float)fan_in);
@@ -424,7 +431,8 @@ int nn_ws_init(struct nn_ws *ws, const struct nn_net *net, int bmax)
 	memset(ws, 0, sizeof(*ws));
 	ws->bmax = bmax;
 	ws->act[0] = ms_calloc(shape_n(net->layers[0].in, bmax), sizeof(float));
-	ws->grad[0] = ms_calloc(shape_n(net->layers[0].in, bmax), sizeof(float));
+	ws->grad[0] =
+	    ms_calloc(shape_n(net->layers[0].in, bmax), sizeof(float));
 	if (!ws->act[0] || !ws->grad[0])
 		goto out_nomem;
 	for (int i = 0; i < a->n_layers; i++) {
@@ -509,11 +517,10 @@ void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
 			break;
 		case NN_LAYER_BN:
 			if (train)
-				nn_bn_forward_train(x, y, l->in.c, B * hw,
-						    l->gamma, l->beta,
-						    ws->bn_mean[i],
-						    ws->bn_invstd[i], l->rmean,
-						    l->rvar);
+				nn_bn_forward_train(
+				    x, y, l->in.c, B * hw, l->gamma, l->beta,
+				    ws->bn_mean[i], ws->bn_invstd[i], l->rmean,
+				    l->rvar);
 			else
 				nn_bn_forward_eval(x, y, l->in.c, B * hw,
 						   l->gamma, l->beta, l->rmean,
@@ -536,8 +543,9 @@ void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
 				float keep = 1.0f / (1.0f - p);
 
 				for (size_t j = 0; j < n; j++) {
-					ws->mask[i][j] = nn_rng_uniform(rng) < p ?
-								 0.0f : keep;
+					ws->mask[i][j] = nn_rng_uniform(rng) < p
+							     ? 0.0f
+							     : keep;
 					y[j] = x[j] * ws->mask[i][j];
 				}
 			} else {
@@ -545,7 +553,8 @@ void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
 			}
 			break;
 		case NN_LAYER_DENSE:
-			nn_dense_forward(x, y, B, l->in.c, l->out.c, l->w, l->b);
+			nn_dense_forward(x, y, B, l->in.c, l->out.c, l->w,
+					 l->b);
 			break;
 		}
 	}

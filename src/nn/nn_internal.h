@@ -16,14 +16,14 @@
 #define NN_MAX_SIDE 256
 #define NN_MAX_KERNEL 11
 #define NN_MAX_PARAMS (NN_MAX_LAYERS * 4)
-#define NN_MAX_ACT (1u << 21)  /* floats of one layer's output, per face */
-#define NN_MAX_COL (1u << 23)  /* floats of one conv's im2col, per face */
+#define NN_MAX_ACT (1u << 21) /* floats of one layer's output, per face */
+#define NN_MAX_COL (1u << 23) /* floats of one conv's im2col, per face */
 #define NN_BN_EPS 1e-5f
 #define NN_BN_MOMENTUM 0.1f
 
 enum nn_layer_type {
-	NN_LAYER_CONV = 1,    /* out=channels, k, stride, pad, flags&BIAS */
-	NN_LAYER_BN = 2,      /* per-channel batch norm */
+	NN_LAYER_CONV = 1, /* out=channels, k, stride, pad, flags&BIAS */
+	NN_LAYER_BN = 2,   /* per-channel batch norm */
 	NN_LAYER_RELU = 3,
 	NN_LAYER_MAXPOOL = 4, /* k, stride */
 	NN_LAYER_GAP = 5,     /* global average pool to (c,1,1) */
@@ -35,20 +35,20 @@ enum nn_layer_type {
 
 /* One layer as written in the model file (seven u32). */
 struct nn_layer_spec {
-	uint32_t type;    /* enum nn_layer_type */
-	uint32_t out;     /* conv output channels / dense units */
-	uint32_t k;       /* kernel side (conv, maxpool) */
+	uint32_t type;	  /* enum nn_layer_type */
+	uint32_t out;	  /* conv output channels / dense units */
+	uint32_t k;	  /* kernel side (conv, maxpool) */
 	uint32_t stride;  /* conv, maxpool */
-	uint32_t pad;     /* conv zero padding, pixels */
-	uint32_t flags;   /* NN_FLAG_BIAS */
+	uint32_t pad;	  /* conv zero padding, pixels */
+	uint32_t flags;	  /* NN_FLAG_BIAS */
 	uint32_t p_milli; /* dropout probability, 1/1000 */
 };
 
 /* The architecture: input geometry, normalisation, layer list. */
 struct nn_arch {
-	int side;         /* face crop the caller hands in, pixels (48) */
-	int crop;         /* centre crop the net sees, pixels (44) */
-	float norm_mean;  /* net input = (pixel/255 - mean) / std */
+	int side;	 /* face crop the caller hands in, pixels (48) */
+	int crop;	 /* centre crop the net sees, pixels (44) */
+	float norm_mean; /* net input = (pixel/255 - mean) / std */
 	float norm_std;
 	int n_layers;
 	struct nn_layer_spec layers[NN_MAX_LAYERS];
@@ -62,19 +62,19 @@ struct nn_shape {
 struct nn_layer {
 	struct nn_layer_spec s;
 	struct nn_shape in, out;
-	float *w, *b;             /* conv (out,in,k,k), dense (out,in); bias (out) */
-	float *gw, *gb;           /* their gradients */
-	float *gamma, *beta;      /* BN scale and shift (c) */
+	float *w, *b;	     /* conv (out,in,k,k), dense (out,in); bias (out) */
+	float *gw, *gb;	     /* their gradients */
+	float *gamma, *beta; /* BN scale and shift (c) */
 	float *ggamma, *gbeta;
-	float *rmean, *rvar;      /* BN running statistics (c) */
+	float *rmean, *rvar; /* BN running statistics (c) */
 };
 
 /* A named tensor of the network: value, gradient and momentum. */
 struct nn_param {
 	char name[32];
-	float *w;      /* value, n floats */
-	float *g;      /* gradient (NULL when not trainable) */
-	float *m;      /* optimiser momentum (NULL when not trainable) */
+	float *w; /* value, n floats */
+	float *g; /* gradient (NULL when not trainable) */
+	float *m; /* optimiser momentum (NULL when not trainable) */
 	size_t n;
 	int ndim;
 	int dims[4];
@@ -83,7 +83,7 @@ struct nn_param {
 };
 
 struct nn_net {
-	int replica;     /* 1: weights borrowed from another net (see below) */
+	int replica; /* 1: weights borrowed from another net (see below) */
 	struct nn_arch arch;
 	struct nn_layer layers[NN_MAX_LAYERS];
 	int n_params;
@@ -104,8 +104,8 @@ uint32_t nn_rng_below(struct nn_rng *r, uint32_t n); /* [0, n) */
 /* Checks a layer list and writes each layer's output shape into
  * shapes[0..n_layers] (shapes[0] is the input). The last layer must give
  * (NN_CLASSES,1,1). MS_EFORMAT/MS_ELIMIT with a reason. */
-int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes,
-		  char *err, size_t errlen);
+int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes, char *err,
+		  size_t errlen);
 /* Fills *a with a named architecture ("tiny", "small", "base", "wide",
  * "large"); MS_EINVAL for an unknown name. */
 int nn_arch_preset(const char *name, struct nn_arch *a);
@@ -125,13 +125,14 @@ int nn_net_replica(const struct nn_net *master, struct nn_net **out);
 /* Per-batch training scratch: activations and gradients of every layer. */
 struct nn_ws {
 	int bmax;
-	float *act[NN_MAX_LAYERS + 1];  /* act[0] input, act[i+1] = layer i out */
+	float
+	    *act[NN_MAX_LAYERS + 1]; /* act[0] input, act[i+1] = layer i out */
 	float *grad[NN_MAX_LAYERS + 1]; /* same shapes */
-	float *bn_mean[NN_MAX_LAYERS];  /* (c) batch statistics */
+	float *bn_mean[NN_MAX_LAYERS];	/* (c) batch statistics */
 	float *bn_invstd[NN_MAX_LAYERS];
 	int32_t *pool_idx[NN_MAX_LAYERS]; /* argmax offset in the input plane */
-	float *mask[NN_MAX_LAYERS];       /* dropout: 0 or 1/(1-p) */
-	float *col, *dcol;                /* im2col scratch */
+	float *mask[NN_MAX_LAYERS];	  /* dropout: 0 or 1/(1-p) */
+	float *col, *dcol;		  /* im2col scratch */
 	size_t col_n;
 };
 int nn_ws_init(struct nn_ws *ws, const struct nn_net *net, int bmax);
@@ -157,17 +158,17 @@ void nn_conv_forward(const float *x, float *y, int B, struct nn_shape in,
 		     const float *w, const float *bias, float *col);
 void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 		      struct nn_shape in, struct nn_shape out, int k,
-		      int stride, int pad, const float *w, float *gw,
-		      float *gb, float *col, float *dcol);
+		      int stride, int pad, const float *w, float *gw, float *gb,
+		      float *col, float *dcol);
 void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
 			 const float *gamma, const float *beta, float *mean,
 			 float *invstd, float *rmean, float *rvar);
 void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
 			const float *gamma, const float *beta,
 			const float *rmean, const float *rvar);
-void nn_bn_backward(const float *x, const float *dy, float *dx, int C,
-		    size_t n, const float *gamma, const float *mean,
-		    const float *invstd, float *ggamma, float *gbeta);
+void nn_bn_backward(const float *x, const float *dy, float *dx, int C, size_t n,
+		    const float *gamma, const float *mean, const float *invstd,
+		    float *ggamma, float *gbeta);
 void nn_relu_forward(const float *x, float *y, size_t n);
 void nn_relu_backward(const float *y, const float *dy, float *dx, size_t n);
 void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,

@@ -24,9 +24,9 @@ struct train_state {
 	uint32_t augment;
 	uint32_t best_epoch; /* 1-based, 0 = none yet */
 	float best_val;
-	uint64_t step;       /* optimiser steps taken */
-	uint64_t limit;      /* training subset size, 0 = all */
-	struct nn_rng rng;   /* at the start of epoch epochs_done+1 */
+	uint64_t step;	   /* optimiser steps taken */
+	uint64_t limit;	   /* training subset size, 0 = all */
+	struct nn_rng rng; /* at the start of epoch epochs_done+1 */
 };
 
 static void put32(uint8_t **p, uint32_t v)
@@ -118,8 +118,10 @@ static int state_decode(const uint8_t *b, size_t len, struct train_state *s)
 		s->rng.s[i] = get64(&b);
 	if (s->batch < 1 || s->batch > 4096 || s->epochs < 1 ||
 	    s->epochs > 100000 || s->epochs_done > s->epochs ||
-	    !(s->lr > 0 && s->lr < 10) || !(s->momentum >= 0 && s->momentum < 1) ||
-	    !(s->smoothing >= 0 && s->smoothing < 1) || !(s->wd >= 0 && s->wd < 1) ||
+	    !(s->lr > 0 && s->lr < 10) ||
+	    !(s->momentum >= 0 && s->momentum < 1) ||
+	    !(s->smoothing >= 0 && s->smoothing < 1) ||
+	    !(s->wd >= 0 && s->wd < 1) ||
 	    !(s->warmup >= 0 && s->warmup <= s->epochs))
 		return MS_EFORMAT;
 	return MS_OK;
@@ -155,7 +157,8 @@ static void augment(const struct nn_arch *a, const uint8_t *src, float *dst,
 	float bright = (2 * nn_rng_uniform(r) - 1) * 25.0f;
 	float ca = cosf(ang) / sc, sa = sinf(ang) / sc;
 	float co = (a->crop - 1) * 0.5f, cs = (a->side - 1) * 0.5f;
-	float nsc = 1.0f / (255.0f * a->norm_std), nsh = -a->norm_mean / a->norm_std;
+	float nsc = 1.0f / (255.0f * a->norm_std),
+	      nsh = -a->norm_mean / a->norm_std;
 	int S = a->side;
 	float mean = 0;
 
@@ -174,8 +177,10 @@ static void augment(const struct nn_arch *a, const uint8_t *src, float *dst,
 			int ya = MS_MIN(MS_MAX(y0, 0), S - 1);
 			int yb = MS_MIN(MS_MAX(y0 + 1, 0), S - 1);
 
-			val = (1 - fy) * ((1 - fx) * src[ya * S + xa] + fx * src[ya * S + xb]) +
-			      fy * ((1 - fx) * src[yb * S + xa] + fx * src[yb * S + xb]);
+			val = (1 - fy) * ((1 - fx) * src[ya * S + xa] +
+					  fx * src[ya * S + xb]) +
+			      fy * ((1 - fx) * src[yb * S + xa] +
+				    fx * src[yb * S + xb]);
 			val = (val - mean) * contrast + mean + bright;
 			val = val < 0 ? 0 : val > 255 ? 255 : val;
 			dst[y * a->crop + x] = val * nsc + nsh;
@@ -271,12 +276,12 @@ struct trainer;
 struct worker {
 	struct trainer *t;
 	int id;
-	struct nn_net *net;  /* the master for id 0, a replica otherwise */
+	struct nn_net *net; /* the master for id 0, a replica otherwise */
 	struct nn_ws ws;
 	struct nn_rng rng;   /* reseeded from the run's RNG every step */
 	uint8_t *labels;     /* (ws.bmax) */
 	size_t first, count; /* this step's slice of perm */
-	double loss;         /* train: mean over slice; val: sum */
+	double loss;	     /* train: mean over slice; val: sum */
 	size_t hits;
 	pthread_t th;
 };
@@ -301,8 +306,8 @@ static void worker_train(struct worker *w)
 
 	for (int j = 0; j < B; j++) {
 		size_t id = w->t->perm[w->first + (size_t)j];
-		const uint8_t *px = w->t->train->pixels +
-				    id * NN_FER_SIDE * NN_FER_SIDE;
+		const uint8_t *px =
+		    w->t->train->pixels + id * NN_FER_SIDE * NN_FER_SIDE;
 
 		w->labels[j] = w->t->train->labels[id];
 		if (w->t->s->augment)
@@ -330,15 +335,19 @@ static void worker_val(struct worker *w)
 
 	w->loss = 0;
 	w->hits = 0;
-	for (size_t i = bm * (size_t)w->id; i < val->n; i += bm * (size_t)w->t->nw) {
+	for (size_t i = bm * (size_t)w->id; i < val->n;
+	     i += bm * (size_t)w->t->nw) {
 		int B = (int)MS_MIN(bm, val->n - i), c;
 
 		for (int j = 0; j < B; j++)
-			nn_prep_center(a, val->pixels + (i + j) * NN_FER_SIDE * NN_FER_SIDE,
+			nn_prep_center(a,
+				       val->pixels +
+					   (i + j) * NN_FER_SIDE * NN_FER_SIDE,
 				       0, w->ws.act[0] + j * crop2);
 		nn_net_forward(w->net, &w->ws, B, 0, NULL);
 		w->loss += nn_softmax_ce(w->ws.act[L], val->labels + i, B, 0.0f,
-					 NULL, &c) * B;
+					 NULL, &c) *
+			   B;
 		w->hits += (size_t)c;
 	}
 }
@@ -401,7 +410,8 @@ static void reduce(struct trainer *t)
 		for (size_t j = 0; j < p->n; j++)
 			p->w[j] /= (float)t->nw;
 		for (int k = 1; k < t->nw; k++)
-			memcpy(t->w[k].net->params[i].w, p->w, p->n * sizeof(float));
+			memcpy(t->w[k].net->params[i].w, p->w,
+			       p->n * sizeof(float));
 	}
 }
 
@@ -540,7 +550,8 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 	steps = n_use / s.batch;
 	total = (uint64_t)steps * s.epochs;
 	warm = (uint64_t)(s.warmup * (float)steps);
-	nw = MS_MAX(1, MS_MIN(MS_MIN(o->threads, NN_MAX_WORKERS), (int)s.batch));
+	nw =
+	    MS_MAX(1, MS_MIN(MS_MIN(o->threads, NN_MAX_WORKERS), (int)s.batch));
 	perm = ms_mallocarray(train->n, sizeof(*perm));
 	t = calloc(1, sizeof(*t));
 	if (!perm || !t) {
@@ -571,7 +582,9 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 			perm[i] = (uint32_t)i;
 		if (n_use < train->n)
 			for (size_t i = 0; i < n_use; i++) {
-				size_t j = i + nn_rng_below(&subset, (uint32_t)(train->n - i));
+				size_t j =
+				    i + nn_rng_below(&subset,
+						     (uint32_t)(train->n - i));
 				uint32_t tmp = perm[i];
 
 				perm[i] = perm[j];
@@ -596,8 +609,9 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 				struct worker *w = &t->w[k];
 
 				w->first = first;
-				w->count = s.batch / (uint32_t)nw +
-					   ((uint32_t)k < s.batch % (uint32_t)nw);
+				w->count =
+				    s.batch / (uint32_t)nw +
+				    ((uint32_t)k < s.batch % (uint32_t)nw);
 				first += w->count;
 				nn_rng_seed(&w->rng, nn_rng_next(&s.rng));
 			}
@@ -606,20 +620,23 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 			sgd_step(net, &s, lr);
 			s.step++;
 			for (int k = 0; k < nw; k++) {
-				lsum += t->w[k].loss * (double)t->w[k].count / s.batch;
+				lsum += t->w[k].loss * (double)t->w[k].count /
+					s.batch;
 				hits += t->w[k].hits;
 			}
 			if (o->progress && ((st & 7) == 7 || st + 1 == steps)) {
 				double el = (ms_now_ms() - t0) / 1000.0;
-				double run_ips = (double)(s.step - step0) * s.batch /
-						 ((ms_now_ms() - t_run) / 1000.0);
+				double run_ips =
+				    (double)(s.step - step0) * s.batch /
+				    ((ms_now_ms() - t_run) / 1000.0);
 
 				pr.done = (st + 1) * s.batch;
 				pr.images_per_s = (double)pr.done / el;
 				pr.loss = lsum / (double)(st + 1);
 				pr.acc = (double)hits / (double)pr.done;
 				pr.lr = lr;
-				pr.eta_s = (double)(total - s.step) * s.batch / run_ips;
+				pr.eta_s = (double)(total - s.step) * s.batch /
+					   run_ips;
 				o->progress(o->user, &pr);
 			}
 		}
@@ -634,7 +651,8 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 				goto out;
 		}
 		if (o->ckpt_path) {
-			rc = save_checkpoint(net, &s, o->ckpt_path, err, errlen);
+			rc =
+			    save_checkpoint(net, &s, o->ckpt_path, err, errlen);
 			if (rc)
 				goto out;
 		}

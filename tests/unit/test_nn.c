@@ -57,13 +57,14 @@ static void check_grad_n(const char *what, loss_fn f, void *ctx, float *v,
 		num = (lp - lm) / (2.0 * eps);
 		err = fabs(num - g[i]) / (1e-2 + fabs(num) + fabs(g[i]));
 		if (err > 2e-2) {
-			print_message("# %s[%zu]: analytic %g numeric %g\n", what,
-				      i, (double)g[i], num);
+			print_message("# %s[%zu]: analytic %g numeric %g\n",
+				      what, i, (double)g[i], num);
 			bad++;
 		}
 	}
 	if (bad > max_bad) {
-		print_error("%s: %zu of %zu gradients disagree\n", what, bad, n);
+		print_error("%s: %zu of %zu gradients disagree\n", what, bad,
+			    n);
 		fail();
 	}
 }
@@ -136,13 +137,13 @@ static double conv_loss(void *ctx)
 {
 	struct conv_case *c = ctx;
 
-	nn_conv_forward(c->x, c->y, c->B, c->in, c->out, c->k, c->s, c->p,
-			c->w, c->b, c->col);
+	nn_conv_forward(c->x, c->y, c->B, c->in, c->out, c->k, c->s, c->p, c->w,
+			c->b, c->col);
 	return dot(c->y, c->r, conv_ny(c));
 }
 
-static void conv_case_run(int B, int cin, int h, int w, int cout, int k,
-			  int s, int p)
+static void conv_case_run(int B, int cin, int h, int w, int cout, int k, int s,
+			  int p)
 {
 	struct conv_case c;
 
@@ -157,22 +158,49 @@ static void conv_case_run(int B, int cin, int h, int w, int cout, int k,
 
 					for (int ci = 0; ci < cin; ci++)
 						for (int ky = 0; ky < k; ky++)
-							for (int kx = 0; kx < k; kx++) {
-								int iy = oy * s - p + ky, ix = ox * s - p + kx;
+							for (int kx = 0; kx < k;
+							     kx++) {
+								int iy =
+									oy * s -
+									p + ky,
+								    ix =
+									ox * s -
+									p + kx;
 
-								if (iy < 0 || ix < 0 || iy >= h || ix >= w)
+								if (iy < 0 ||
+								    ix < 0 ||
+								    iy >= h ||
+								    ix >= w)
 									continue;
-								sum += (double)c.w[((co * cin + ci) * k + ky) * k + kx] *
-								       c.x[((size_t)(ci * B + n) * h + iy) * w + ix];
+								sum +=
+								    (double)c.w
+									[((co *
+									       cin +
+									   ci) *
+									      k +
+									  ky) *
+									     k +
+									 kx] *
+								    c.x[((size_t)(ci *
+										      B +
+										  n) *
+									     h +
+									 iy) *
+									    w +
+									ix];
 							}
 					assert_float_equal(
-						c.y[((size_t)(co * B + n) * c.out.h + oy) * c.out.w + ox],
-						sum, 1e-4);
+					    c.y[((size_t)(co * B + n) *
+						     c.out.h +
+						 oy) *
+						    c.out.w +
+						ox],
+					    sum, 1e-4);
 				}
 	nn_conv_backward(c.x, c.r, c.dx, B, c.in, c.out, k, s, p, c.w, c.gw,
 			 c.gb, c.col, c.dcol);
-	check_grad("conv dx", conv_loss, &c, c.x, c.dx,
-		   (size_t)cin * B * h * w, 1e-2f);
+	check_grad("conv dx", conv_loss, &c, c.x, c.dx, (size_t)cin * B * h * w,
+		   1e-2f);
 	check_grad("conv dw", conv_loss, &c, c.w, c.gw,
 		   (size_t)cout * cin * k * k, 1e-2f);
 	check_grad("conv db", conv_loss, &c, c.b, c.gb, (size_t)cout, 1e-2f);
@@ -242,7 +270,10 @@ static void test_batchnorm(void **state)
 		v /= c.n;
 		for (size_t i = 0; i < c.n; i++)
 			assert_float_equal(c.y[ch * c.n + i],
-					   (c.x[ch * c.n + i] - m) / sqrt(v + NN_BN_EPS) * c.g[ch] + c.b[ch],
+					   (c.x[ch * c.n + i] - m) /
+						   sqrt(v + NN_BN_EPS) *
+						   c.g[ch] +
+					       c.b[ch],
 					   1e-4);
 	}
 	nn_bn_backward(c.x, c.r, c.dx, c.C, c.n, c.g, c.mean, c.invstd, c.gg,
@@ -255,7 +286,10 @@ static void test_batchnorm(void **state)
 			    rmean, rvar);
 	assert_float_equal(rmean[0], NN_BN_MOMENTUM * c.mean[0], 1e-6);
 	nn_bn_forward_eval(c.x, ye, c.C, c.n, c.g, c.b, rmean, rvar);
-	assert_float_equal(ye[0], (c.x[0] - rmean[0]) / sqrtf(rvar[0] + NN_BN_EPS) * c.g[0] + c.b[0], 1e-5);
+	assert_float_equal(
+	    ye[0],
+	    (c.x[0] - rmean[0]) / sqrtf(rvar[0] + NN_BN_EPS) * c.g[0] + c.b[0],
+	    1e-5);
 	free(c.x);
 	free(c.y);
 	free(c.r);
@@ -275,7 +309,7 @@ struct pw_case {
 	int planes;
 	struct nn_shape in, out;
 	float x[2 * 3 * 7 * 7], y[2 * 3 * 7 * 7], r[2 * 3 * 7 * 7],
-		dx[2 * 3 * 7 * 7];
+	    dx[2 * 3 * 7 * 7];
 	int32_t idx[2 * 3 * 7 * 7];
 };
 
@@ -290,8 +324,8 @@ static double pw_loss(void *ctx)
 	else if (c->type == 2)
 		nn_gap_forward(c->x, c->y, c->planes, c->in.h * c->in.w);
 	else
-		nn_maxpool_forward(c->x, c->y, c->idx, c->planes, c->in,
-				   c->out, c->type == 1 ? 2 : 3, 2);
+		nn_maxpool_forward(c->x, c->y, c->idx, c->planes, c->in, c->out,
+				   c->type == 1 ? 2 : 3, 2);
 	return dot(c->y, c->r, no);
 }
 
@@ -307,10 +341,10 @@ static void test_pointwise(void **state)
 		c.type = type;
 		c.planes = 6;
 		c.in = (struct nn_shape){1, 7, 7};
-		c.out = type == 0 ? c.in :
-			type == 2 ? (struct nn_shape){1, 1, 1} :
-			type == 1 ? (struct nn_shape){1, 3, 3} :
-				    (struct nn_shape){1, 3, 3};
+		c.out = type == 0   ? c.in
+			: type == 2 ? (struct nn_shape){1, 1, 1}
+			: type == 1 ? (struct nn_shape){1, 3, 3}
+				    : (struct nn_shape){1, 3, 3};
 		ni = (size_t)c.planes * 49;
 		/* distinct values away from 0 so kinks are not crossed */
 		for (size_t i = 0; i < ni; i++)
@@ -319,9 +353,11 @@ static void test_pointwise(void **state)
 		fill(c.r, sizeof(c.r) / 4, 1);
 		pw_loss(&c);
 		if (type == 1) /* naive 2x2 max of plane 0 at (1,2) */
-			assert_float_equal(c.y[1 * 3 + 2],
-					   fmaxf(fmaxf(c.x[2 * 7 + 4], c.x[2 * 7 + 5]),
-						 fmaxf(c.x[3 * 7 + 4], c.x[3 * 7 + 5])), 0);
+			assert_float_equal(
+			    c.y[1 * 3 + 2],
+			    fmaxf(fmaxf(c.x[2 * 7 + 4], c.x[2 * 7 + 5]),
+				  fmaxf(c.x[3 * 7 + 4], c.x[3 * 7 + 5])),
+			    0);
 		if (type == 2) {
 			double m = 0;
 
@@ -344,7 +380,7 @@ static void test_pointwise(void **state)
 
 struct dense_case {
 	float x[5 * 3], w[4 * 5], b[4], y[4 * 3], r[4 * 3], dx[5 * 3],
-		gw[4 * 5], gb[4];
+	    gw[4 * 5], gb[4];
 };
 
 static double dense_loss(void *ctx)
@@ -408,7 +444,8 @@ static void test_softmax_ce(void **state)
 		for (int k = 0; k < NN_CLASSES; k++)
 			s += exp(c.z[k * 4 + n]);
 		for (int k = 0; k < NN_CLASSES; k++) {
-			double q = 0.1 / NN_CLASSES + (k == c.labels[n] ? 0.9 : 0);
+			double q =
+			    0.1 / NN_CLASSES + (k == c.labels[n] ? 0.9 : 0);
 
 			ref -= q * (c.z[k * 4 + n] - log(s));
 		}
@@ -446,8 +483,8 @@ static double net_loss(void *ctx)
 	memcpy(c->ws.act[0], c->input,
 	       sizeof(float) * c->B * c->net->arch.crop * c->net->arch.crop);
 	nn_net_forward(c->net, &c->ws, c->B, 1, &dr);
-	return nn_softmax_ce(c->ws.act[L], c->labels, c->B, 0.1f,
-			     c->ws.grad[L], NULL);
+	return nn_softmax_ce(c->ws.act[L], c->labels, c->B, 0.1f, c->ws.grad[L],
+			     NULL);
 }
 
 /* Whole-net gradients; `smooth` drops ReLU and max pooling so that no kink
@@ -493,8 +530,8 @@ static void net_gradients(int smooth)
 
 		if (!p->trainable)
 			continue;
-		check_grad_n(p->name, net_loss, &c, p->w, gcopy[i], p->n,
-			     2e-3f, smooth ? 0 : p->n / 16);
+		check_grad_n(p->name, net_loss, &c, p->w, gcopy[i], p->n, 2e-3f,
+			     smooth ? 0 : p->n / 16);
 		free(gcopy[i]);
 	}
 	free(c.input);
@@ -539,7 +576,8 @@ static void test_overfit(void **state)
 	for (int step = 0; step < 300; step++) {
 		memcpy(ws.act[0], x, sizeof(float) * 16 * 144);
 		nn_net_forward(net, &ws, 16, 1, &r);
-		loss = nn_softmax_ce(ws.act[L], labels, 16, 0, ws.grad[L], NULL);
+		loss =
+		    nn_softmax_ce(ws.act[L], labels, 16, 0, ws.grad[L], NULL);
 		if (step == 0)
 			loss0 = loss;
 		nn_net_backward(net, &ws, 16);
@@ -606,10 +644,11 @@ static void test_model_roundtrip(void **state)
 	(void)state;
 	nn_rng_seed(&rng, 10);
 	net = random_net("tiny", 20, 16);
-	assert_int_equal(nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len),
+	assert_int_equal(
+	    nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len), MS_OK);
+	assert_int_equal(nn_net_parse(buf, len, 0, &back, &kind, NULL, NULL,
+				      err, sizeof(err)),
 			 MS_OK);
-	assert_int_equal(nn_net_parse(buf, len, 0, &back, &kind, NULL, NULL, err,
-				      sizeof(err)), MS_OK);
 	assert_int_equal(kind, NN_FILE_MODEL);
 	assert_int_equal(back->n_params, net->n_params);
 	for (int i = 0; i < net->n_params; i++)
@@ -646,7 +685,8 @@ static void test_model_roundtrip(void **state)
 		nn_classify(ctx, mirror, 0, pf);
 		nn_classify(ctx, face, 1, pt);
 		for (int c = 0; c < NN_CLASSES; c++)
-			assert_float_equal(pt[c], 0.5f * (probs[c] + pf[c]), 1e-5);
+			assert_float_equal(pt[c], 0.5f * (probs[c] + pf[c]),
+					   1e-5);
 	}
 	nn_ws_release(&ws);
 	nn_ctx_free(ctx);
@@ -655,14 +695,16 @@ static void test_model_roundtrip(void **state)
 	/* a checkpoint carries momenta and the state blob */
 	fill(net->params[0].m, net->params[0].n, 1);
 	assert_int_equal(nn_net_serialize(net, NN_FILE_CHECKPOINT,
-					  (const uint8_t *)"state", 5, &buf, &len),
+					  (const uint8_t *)"state", 5, &buf,
+					  &len),
 			 MS_OK);
 	{
 		uint8_t *st;
 		size_t st_len;
 
 		assert_int_equal(nn_net_parse(buf, len, 1, &back, &kind, &st,
-					      &st_len, err, sizeof(err)), MS_OK);
+					      &st_len, err, sizeof(err)),
+				 MS_OK);
 		assert_int_equal(kind, NN_FILE_CHECKPOINT);
 		assert_int_equal(st_len, 5);
 		assert_memory_equal(st, "state", 5);
@@ -716,8 +758,8 @@ static void test_model_malformed(void **state)
 	(void)state;
 	nn_rng_seed(&rng, 11);
 	net = random_net("tiny", 48, 44);
-	assert_int_equal(nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len),
-			 MS_OK);
+	assert_int_equal(
+	    nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len), MS_OK);
 	assert_int_equal(nn_model_parse(buf, len, &m, err, sizeof(err)), MS_OK);
 	nn_model_free(m);
 	b = malloc(len + 8);
@@ -770,8 +812,9 @@ static void test_model_malformed(void **state)
 	put_le32(b + 8, 1);
 	fix_crc(b, len);
 	expect_reject(b, len, "checkpoint without momenta");
-	assert_int_not_equal(nn_model_load("/nonexistent/model.msnn", &m, err,
-					   sizeof(err)), MS_OK);
+	assert_int_not_equal(
+	    nn_model_load("/nonexistent/model.msnn", &m, err, sizeof(err)),
+	    MS_OK);
 	free(b);
 	free(buf);
 	nn_net_free(net);
@@ -791,8 +834,8 @@ static void test_eval_fer(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_int_equal(nn_model_load("tests/data/tiny.msnn", &m, err,
-				       sizeof(err)), MS_OK);
+	assert_int_equal(
+	    nn_model_load("tests/data/tiny.msnn", &m, err, sizeof(err)), MS_OK);
 	ctx = nn_ctx_new(m);
 	assert_non_null(ctx);
 	fd = mkstemp(path);
@@ -804,16 +847,19 @@ static void test_eval_fer(void **state)
 		int best = 0;
 
 		for (int j = 1; j < NN_FER_RECORD; j++)
-			rec[j] = (uint8_t)(nn_rng_below(&rng, 64) + (j % 48) * 4 * (i % 3));
+			rec[j] = (uint8_t)(nn_rng_below(&rng, 64) +
+					   (j % 48) * 4 * (i % 3));
 		nn_classify(ctx, rec + 1, 0, p);
 		for (int c = 1; c < NN_CLASSES; c++)
 			if (p[c] > p[best])
 				best = c;
 		pred[i] = best;
 		/* half the labels agree with the model by construction */
-		rec[0] = (uint8_t)(i % 2 ? best : (best + 1 + i % 6) % NN_CLASSES);
+		rec[0] =
+		    (uint8_t)(i % 2 ? best : (best + 1 + i % 6) % NN_CLASSES);
 		hand += i % 2;
-		assert_int_equal(fwrite(rec, 1, NN_FER_RECORD, f), NN_FER_RECORD);
+		assert_int_equal(fwrite(rec, 1, NN_FER_RECORD, f),
+				 NN_FER_RECORD);
 	}
 	fclose(f);
 	assert_int_equal(nn_fer_load(path, &set, err, sizeof(err)), MS_OK);
@@ -842,16 +888,16 @@ static void test_eval_fer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_conv),
-		cmocka_unit_test(test_batchnorm),
-		cmocka_unit_test(test_pointwise),
-		cmocka_unit_test(test_dense),
-		cmocka_unit_test(test_softmax_ce),
-		cmocka_unit_test(test_net_gradients),
-		cmocka_unit_test(test_overfit),
-		cmocka_unit_test(test_model_roundtrip),
-		cmocka_unit_test(test_model_malformed),
-		cmocka_unit_test(test_eval_fer),
+	    cmocka_unit_test(test_conv),
+	    cmocka_unit_test(test_batchnorm),
+	    cmocka_unit_test(test_pointwise),
+	    cmocka_unit_test(test_dense),
+	    cmocka_unit_test(test_softmax_ce),
+	    cmocka_unit_test(test_net_gradients),
+	    cmocka_unit_test(test_overfit),
+	    cmocka_unit_test(test_model_roundtrip),
+	    cmocka_unit_test(test_model_malformed),
+	    cmocka_unit_test(test_eval_fer),
 	};
 
 	nn_set_threads(1);
