@@ -258,7 +258,7 @@ int cmd_eval(int argc, char **argv)
 		fer = def;
 	}
 	if (nn_model_load(model, &m, err, sizeof(err))) {
-		fprintf(stderr, "moodsync eval: %s: %s\n", model, err);
+		fprintf(stderr, "moodsync eval: %s\n", err);
 		goto out;
 	}
 	if (nn_model_input_size(m) != NN_FER_SIDE) {

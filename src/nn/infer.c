@@ -188,13 +188,16 @@ int nn_model_parse(const uint8_t *buf, size_t len, struct nn_model **out,
 int nn_model_load(const char *path, struct nn_model **out, char *err,
 		  size_t errlen)
 {
+	char why[MS_ERRLEN];
 	uint8_t *buf;
 	size_t len;
 	int rc = ms_file_read(path, 256u << 20, &buf, &len, err, errlen);
 
 	if (rc)
 		return rc;
-	rc = nn_model_parse(buf, len, out, err, errlen);
+	rc = nn_model_parse(buf, len, out, why, sizeof(why));
+	if (rc)
+		ms_errf(err, errlen, rc, "%s: %s", path, why);
 	free(buf);
 	return rc;
 }
