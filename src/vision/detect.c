@@ -33,9 +33,14 @@ struct vis_detector *vis_detector_new(const struct vis_cascade *c)
 	d->c = c;
 	d->feat = ms_calloc((size_t)c->nfeatures, sizeof(*d->feat));
 	d->fast = c->max_nodes == 1 && !c->has_tilted;
-	if (d->fast)
+	/* lanes convert the variance rect's sum of squares as signed */
+	d->simd = VIS_HAVE_SIMD && d->fast &&
+		  (long)(c->win_w - 2) * (c->win_h - 2) * 65025L < (1L << 31);
+	if (d->fast) {
 		d->stumps = ms_calloc((size_t)c->ntrees, sizeof(*d->stumps));
-	if (!d->feat || (d->fast && !d->stumps)) {
+		d->stumps2 = ms_calloc((size_t)c->ntrees, sizeof(*d->stumps2));
+	}
+	if (!d->feat || (d->fast && (!d->stumps || !d->stumps2))) {
 		vis_detector_free(d);
 		return NULL;
 	}
@@ -49,6 +54,11 @@ void vis_detector_free(struct vis_detector *d)
 		return;
 	free(d->feat);
 	free(d->stumps);
+	free(d->stumps2);
+	free(d->dsum);
+	free(d->dsq);
+	free(d->row_res);
+	free(d->row_vnf);
 	free(d->img);
 	free(d->sum);
 	free(d->sq);
@@ -75,6 +85,18 @@ static void tilted_ofs(int32_t o[4], int x, int y, int w, int h, int32_t st)
 	o[1] = (y + h) * st + x - h;
 	o[2] = (y + w) * st + x + w;
 	o[3] = (y + w + h) * st + x + w - h;
+}
+
+/* Offsets into the split tables: column C of the full table is entry C/2
+ * of the even half or, when odd, of the odd half osz entries further. */
+static void split_ofs(int32_t o[4], const int32_t full[4], int32_t st,
+		      int32_t hs, int32_t osz)
+{
+	for (int k = 0; k < 4; k++) {
+		int32_t row = full[k] / st, col = full[k] % st;
+
+		o[k] = row * hs + col / 2 + (col & 1) * osz;
+	}
 }
 
 /* Recomputes feature offsets for integral rows `stride` entries apart. */
@@ -119,6 +141,27 @@ static void set_stride(struct vis_detector *d, size_t stride)
 			s->right = lv[-n->right];
 		}
 	}
+	d->osz = 0; /* the split offsets follow (set_split) */
+}
+
+/* Split-table offsets depend on the row count too: set per call. */
+static void set_split(struct vis_detector *d, size_t rows)
+{
+	int32_t st = (int32_t)d->stride, hs, osz;
+
+	d->hs = (d->stride + 1) / 2;
+	hs = (int32_t)d->hs;
+	osz = (int32_t)(d->hs * rows + 64);
+	if (!d->fast || (size_t)osz == d->osz)
+		return;
+	d->osz = (size_t)osz;
+	split_ofs(d->nofs2, d->nofs, st, hs, osz);
+	for (int t = 0; t < d->c->ntrees; t++) {
+		d->stumps2[t] = d->stumps[t];
+		for (int r = 0; r < VIS_RECTS; r++)
+			split_ofs(d->stumps2[t].ofs[r], d->stumps[t].ofs[r],
+				  st, hs, osz);
+	}
 }
 
 static inline int32_t box(const uint32_t *p, const int32_t o[4])
@@ -139,6 +182,38 @@ static inline float feature_raw(const struct vis_opt_feature *f,
 	return v;
 }
 
+int vis_eval_stumps_from(const struct vis_detector *d,
+			 const struct vis_stump *stumps, const uint32_t *ps,
+			 float vnf, int first, double *stage_sum)
+{
+	const struct vis_cascade *c = d->c;
+	const struct vis_stump *s = stumps + c->stages[first].first_tree;
+	double t = 0;
+
+	for (int si = first; si < c->nstages; si++) {
+		const struct vis_stump *end = s + c->stages[si].ntrees;
+
+		t = 0;
+		for (; s < end; s++) {
+			float v = s->w[0] * (float)box(ps, s->ofs[0]) +
+				  s->w[1] * (float)box(ps, s->ofs[1]);
+
+			if (s->w[2] != 0.0f)
+				v += s->w[2] * (float)box(ps, s->ofs[2]);
+			v *= vnf;
+			t += v < s->thr ? s->left : s->right;
+		}
+		if (t < c->stages[si].threshold) {
+			if (stage_sum)
+				*stage_sum = t;
+			return si;
+		}
+	}
+	if (stage_sum)
+		*stage_sum = t;
+	return c->nstages;
+}
+
 int vis_eval_window(const struct vis_detector *d, const uint32_t *sum,
 		    const uint32_t *sq, const uint32_t *tilt, size_t pos,
 		    double *stage_sum)
@@ -156,28 +231,8 @@ int vis_eval_window(const struct vis_detector *d, const uint32_t *sum,
 	if (!(d->area * vnf < 1e-1))
 		return -1;
 	if (d->fast) {
-		const struct vis_stump *s = d->stumps;
-
-		for (int si = 0; si < c->nstages; si++) {
-			const struct vis_stump *end = s + c->stages[si].ntrees;
-
-			t = 0;
-			for (; s < end; s++) {
-				float v = s->w[0] * (float)box(ps, s->ofs[0]) +
-					  s->w[1] * (float)box(ps, s->ofs[1]);
-
-				if (s->w[2] != 0.0f)
-					v += s->w[2] *
-					     (float)box(ps, s->ofs[2]);
-				v *= vnf;
-				t += v < s->thr ? s->left : s->right;
-			}
-			if (t < c->stages[si].threshold) {
-				if (stage_sum)
-					*stage_sum = t;
-				return si;
-			}
-		}
+		return vis_eval_stumps_from(d, d->stumps, ps, vnf, 0,
+					    stage_sum);
 	} else {
 		for (int si = 0; si < c->nstages; si++) {
 			const struct vis_stage *st = &c->stages[si];
@@ -228,10 +283,11 @@ static int reserve(struct vis_detector *d, int w, int h)
 		free(d->sum);
 		free(d->sq);
 		free(d->tilt);
-		d->sum = ms_mallocarray(tab, sizeof(uint32_t));
-		d->sq = ms_mallocarray(tab, sizeof(uint32_t));
+		/* + 64: eight-lane loads may run past the last window */
+		d->sum = ms_calloc(tab + 64, sizeof(uint32_t));
+		d->sq = ms_calloc(tab + 64, sizeof(uint32_t));
 		d->tilt = d->c->has_tilted
-				  ? ms_mallocarray(tab, sizeof(uint32_t))
+				  ? ms_calloc(tab + 64, sizeof(uint32_t))
 				  : NULL;
 		d->tab_cap = d->sum && d->sq &&
 					     (d->tilt || !d->c->has_tilted)
@@ -246,11 +302,106 @@ static int reserve(struct vis_detector *d, int w, int h)
 		d->rtab = ms_mallocarray(5 * n, sizeof(int32_t));
 		d->row_cap = d->tscratch && d->rtab ? n : 0;
 	}
+	if (d->simd) {
+		size_t split = 2 * ((((size_t)w + 2) / 2) * ((size_t)h + 1) + 64)
+			       + 64;
+
+		if (split > d->dcap) {
+			free(d->dsum);
+			free(d->dsq);
+			d->dsum = ms_calloc(split, sizeof(uint32_t));
+			d->dsq = ms_calloc(split, sizeof(uint32_t));
+			d->dcap = d->dsum && d->dsq ? split : 0;
+			if (!d->dcap)
+				return MS_ENOMEM;
+		}
+		if ((size_t)w + 16 > d->rowbuf_cap) {
+			free(d->row_res);
+			free(d->row_vnf);
+			d->row_res = ms_mallocarray((size_t)w + 16, sizeof(int));
+			d->row_vnf = ms_mallocarray((size_t)w + 16,
+						    sizeof(float));
+			d->rowbuf_cap = d->row_res && d->row_vnf
+						? (size_t)w + 16
+						: 0;
+			if (!d->rowbuf_cap)
+				return MS_ENOMEM;
+		}
+	}
 	if (!d->img || d->img_cap < px || d->tab_cap < tab ||
 	    d->row_cap < (size_t)w + (size_t)h + 2)
 		return MS_ENOMEM;
 	return MS_OK;
 }
+
+#if VIS_HAVE_SIMD
+/* Copies the even and odd columns of a table into the split layout. */
+static void split_table(const uint32_t *t, size_t st, int w, int h,
+			uint32_t *out, size_t hs, size_t osz)
+{
+	for (int y = 0; y <= h; y++) {
+		const uint32_t *r = t + (size_t)y * st;
+		uint32_t *e = out + (size_t)y * hs, *o = e + osz;
+
+		for (int x = 0; 2 * x <= w; x++) {
+			e[x] = r[2 * x];
+			if (2 * x + 1 <= w)
+				o[x] = r[2 * x + 1];
+		}
+	}
+}
+
+/* The eight-lane scan of one level (all-stump cascades). */
+static int scan_simd(struct vis_detector *d, int sw, int sh, int step,
+		     int xend, int yend, float sc, int ww, int wh)
+{
+	const struct vis_cascade *c = d->c;
+	const uint32_t *ts = d->sum, *tq = d->sq;
+	const struct vis_stump *stumps = d->stumps;
+	const int32_t *nofs = d->nofs;
+	size_t rs = d->stride;
+	int npos = (xend + step - 1) / step, rc;
+
+	if (step == 2) {
+		split_table(d->sum, d->stride, sw, sh, d->dsum, d->hs, d->osz);
+		split_table(d->sq, d->stride, sw, sh, d->dsq, d->hs, d->osz);
+		ts = d->dsum;
+		tq = d->dsq;
+		stumps = d->stumps2;
+		nofs = d->nofs2;
+		rs = d->hs;
+	}
+	for (int y = 0; y < yend; y += step) {
+		for (int i = 0; i < npos; i += 8)
+			vis_eval_block(d, ts, tq, stumps, nofs,
+				       (size_t)y * rs + (size_t)i,
+				       MS_MIN(8, npos - i), d->row_res + i,
+				       d->row_vnf + i);
+		for (int i = 0; i < npos; i++) {
+			int r = d->row_res[i], x = i * step;
+
+			if (r <= -2)
+				r = vis_eval_stumps_from(
+					d, d->stumps,
+					d->sum + (size_t)y * d->stride +
+						(size_t)x,
+					d->row_vnf[i], -2 - r, NULL);
+			if (r == c->nstages) {
+				struct ms_rect b = {
+					(int)lrintf((float)x * sc),
+					(int)lrintf((float)y * sc), ww, wh};
+
+				rc = vis_candidate_add(d, b);
+				if (rc)
+					return rc;
+			} else if (r == 0) {
+				i++; /* OpenCV skips the next window */
+			}
+		}
+	}
+	return MS_OK;
+}
+#endif
 
 int vis_candidate_add(struct vis_detector *d, struct ms_rect r)
 {
@@ -293,6 +444,10 @@ static int scan_scale(struct vis_detector *d, const struct vis_image *img,
 			  sh, (size_t)sw, d->rtab, d->rtab + 3 * (sw + sh));
 	vis_integral_scratch(d->img, sw, sh, (size_t)sw, d->sum, d->sq,
 			     d->tilt, st, d->tscratch);
+#if VIS_HAVE_SIMD
+	if (d->simd)
+		return scan_simd(d, sw, sh, step, xend, yend, sc, ww, wh);
+#endif
 	for (int y = 0; y < yend; y += step) {
 		for (int x = 0; x < xend; x += step) {
 			int r = vis_eval_window(d, d->sum, d->sq, d->tilt,
@@ -366,6 +521,7 @@ int vis_detect(struct vis_detector *d, const struct vis_image *img,
 		if (rc)
 			return rc;
 		set_stride(d, (size_t)MS_MAX(w0, 1) + 1);
+		set_split(d, (size_t)MS_MAX(h0, 1) + 1);
 	}
 	for (int s = 0; s < nscales; s++) {
 		rc = scan_scale(d, img, scales[s]);

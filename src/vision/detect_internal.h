@@ -44,6 +44,17 @@ struct vis_detector {
 	size_t row_cap;              /* w + h + 2 of the largest level */
 	struct ms_rect *cand;        /* raw windows, then groups */
 	int ncand, cand_cap, overflow;
+	/* the eight-lane path (detect_simd.c) */
+	int simd;                    /* usable for this cascade and build */
+	size_t hs;                   /* row stride of the split tables */
+	size_t osz;                  /* odd columns start osz entries in */
+	int32_t nofs2[4];            /* variance rect in the split tables */
+	struct vis_stump *stumps2;   /* stumps with split-table offsets */
+	uint32_t *dsum, *dsq;        /* split tables, 2 * osz entries */
+	size_t dcap;
+	int *row_res;                /* per window of a row: result */
+	float *row_vnf;              /* and its variance factor */
+	size_t rowbuf_cap;
 };
 
 /* Stages passed by the window at entry `pos` of the tables, or -1 when
@@ -52,6 +63,26 @@ int vis_eval_window(const struct vis_detector *d, const uint32_t *sum,
 		    const uint32_t *sq, const uint32_t *tilt, size_t pos,
 		    double *stage_sum);
 int vis_candidate_add(struct vis_detector *d, struct ms_rect r);
+/* Stumps from stage `first` on, for a window at `ps` whose variance factor
+ * is `vnf`: the number of stages passed in all; *stage_sum (may be NULL)
+ * the leaf sum of the last stage run. */
+int vis_eval_stumps_from(const struct vis_detector *d,
+			 const struct vis_stump *stumps, const uint32_t *ps,
+			 float vnf, int first, double *stage_sum);
+
+#ifdef __AVX2__
+#define VIS_HAVE_SIMD 1
+/* Evaluates `nlanes` (<= 8) windows at entries base, base+1, ... of the
+ * tables ts (sums) and tq (squares), with corner offsets from `stumps` and
+ * `nofs`. res[k]: stages passed, -1 when flat, or -2 - s when lane k is
+ * still alive at stage s and must continue in scalar code with vnf[k]. */
+int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
+		   const uint32_t *tq, const struct vis_stump *stumps,
+		   const int32_t nofs[4], size_t base, int nlanes, int *res,
+		   float *vnf_out);
+#else
+#define VIS_HAVE_SIMD 0
+#endif
 /* groupRectangles(cand, min_neighbors, eps): replaces d->cand[0..ncand)
  * with *ngroups averaged groups in d->cand[0..*ngroups). */
 int vis_group(struct vis_detector *d, int min_neighbors, double eps,

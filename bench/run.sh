@@ -1,0 +1,17 @@
+#!/bin/sh
+# run.sh - every benchmark, one section after another (`make bench` runs
+# it with the build directory). Each section is a script in bench/ that
+# prints its own figures; add yours as one more line below.
+# Usage: sh bench/run.sh [BUILD_DIR]   (from the repository root)
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/release}
+: "${MOODSYNC_DATA:=$(cd .. && pwd)/shared/data}"
+export MOODSYNC_DATA
+sh scripts/deps.sh bench
+
+echo "### vision: Haar face detector vs OpenCV"
+sh bench/vision.sh "$BUILD"
+
+# Further sections go here, e.g.:
+# echo "### nn: ..."; sh bench/nn_something.sh "$BUILD"
