@@ -103,7 +103,7 @@ fuzz_spotify_SRCS := $(wildcard src/music/spotify*.c)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
-		$(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm -pthread
+		$(PKG_CFLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS) -lm -pthread
 fuzz: $(FUZZ_BINS)
 
 format:
