@@ -127,7 +127,7 @@ struct nn_train_opts {
 				* `epochs` (the cosine schedule is stretched
 				* or shortened from the current step on) */
 	int batch;
-	int threads; /* OpenBLAS threads */
+	int threads; /* data-parallel workers, each with 1-thread BLAS */
 	uint32_t seed;
 	float lr; /* peak learning rate */
 	float wd; /* weight decay */

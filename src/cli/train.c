@@ -92,7 +92,7 @@ static void usage(FILE *f)
 	       "  --smoothing F    label smoothing (default 0.1)\n"
 	       "  --warmup F       warmup epochs (default 1)\n"
 	       "  --seed N         default 1\n"
-	       "  --threads N      OpenBLAS threads (default 2)\n"
+	       "  --threads N      training threads (data-parallel, default 2)\n"
 	       "  --limit N        train on a random subset of N faces\n"
 	       "  --stop-after N   stop after N epochs of this session "
 	       "(resume later)\n"
