@@ -16,3 +16,4 @@ sh bench/vision.sh "$BUILD"
 # Further sections go here, e.g.:
 # echo "### nn: ..."; sh bench/nn_something.sh "$BUILD"
 echo "### nn: emotion CNN vs PyTorch (same architecture)"; sh bench/nn_bench.sh "$BUILD"
+echo "### server: frame time, fast-path recall, throughput and RSS under load"; sh bench/server_bench.sh "$BUILD"

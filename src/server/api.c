@@ -16,6 +16,7 @@ _Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes")
 
 #define JSON_MAX (256u << 10) /* bytes of one response */
 #define HINT_TTL_MS 1500.0    /* forget the last face after this */
+#define HINT_RESCAN 10        /* every 10th frame scans the whole frame */
 #define HISTORY_DEFAULT 600
 #define HISTORY_MAX 3600
 #define RECOMMEND_MAX 8
@@ -255,9 +256,13 @@ int api_frame(struct srv_req *req)
 						    "or PNG image");
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
-	if (s && s->hint_ms > 0.0 && t0 - s->hint_ms < HINT_TTL_MS) {
-		hint = s->hint;
+	if (s && s->hint_ms > 0.0 && t0 - s->hint_ms < HINT_TTL_MS &&
+	    s->hinted < HINT_RESCAN) {
+		hint = s->hint; /* near the last face: cheap */
 		have_hint = 1;
+		s->hinted++;
+	} else if (s) {
+		s->hinted = 0; /* now and then the whole frame, for new faces */
 	}
 	srv_sessions_unlock(app->sessions);
 

@@ -32,6 +32,7 @@ struct srv_session {
 	double tokens_ms;        /* its last refill, monotonic ms */
 	struct ms_rect hint;     /* last face seen (fast path hint) */
 	double hint_ms;          /* when, monotonic ms; 0 none */
+	int hinted;              /* frames in a row searched near the hint */
 	double hist_ms;          /* last history row queued, monotonic ms */
 	int64_t created;         /* unix ms */
 	int64_t mood_since;      /* unix ms the stable mood began, 0 none */
