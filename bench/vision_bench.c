@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	struct vis_cascade *c = NULL;
 	struct vis_detector *d;
 	struct vis_detect_params p;
-	char err[MS_ERRLEN], path[1024], line[1024], prev[600] = "";
+	char err[MS_ERRLEN], path[2048], line[1024], prev[1024] = "";
 	int repeat = 1, n, nimg = 0;
 	double total = 0;
 	FILE *f;

@@ -58,7 +58,6 @@ void vis_detector_free(struct vis_detector *d)
 	free(d->dsum);
 	free(d->dsq);
 	free(d->row_res);
-	free(d->row_vnf);
 	free(d->img);
 	free(d->sum);
 	free(d->sq);
@@ -317,13 +316,8 @@ static int reserve(struct vis_detector *d, int w, int h)
 		}
 		if ((size_t)w + 16 > d->rowbuf_cap) {
 			free(d->row_res);
-			free(d->row_vnf);
 			d->row_res = ms_mallocarray((size_t)w + 16, sizeof(int));
-			d->row_vnf = ms_mallocarray((size_t)w + 16,
-						    sizeof(float));
-			d->rowbuf_cap = d->row_res && d->row_vnf
-						? (size_t)w + 16
-						: 0;
+			d->rowbuf_cap = d->row_res ? (size_t)w + 16 : 0;
 			if (!d->rowbuf_cap)
 				return MS_ENOMEM;
 		}
@@ -372,20 +366,16 @@ static int scan_simd(struct vis_detector *d, int sw, int sh, int step,
 		rs = d->hs;
 	}
 	for (int y = 0; y < yend; y += step) {
+		int skip = 0;
+
 		for (int i = 0; i < npos; i += 8)
 			vis_eval_block(d, ts, tq, stumps, nofs,
 				       (size_t)y * rs + (size_t)i,
 				       MS_MIN(8, npos - i), d->row_res + i,
-				       d->row_vnf + i);
+				       &skip);
 		for (int i = 0; i < npos; i++) {
 			int r = d->row_res[i], x = i * step;
 
-			if (r <= -2)
-				r = vis_eval_stumps_from(
-					d, d->stumps,
-					d->sum + (size_t)y * d->stride +
-						(size_t)x,
-					d->row_vnf[i], -2 - r, NULL);
 			if (r == c->nstages) {
 				struct ms_rect b = {
 					(int)lrintf((float)x * sc),

@@ -53,7 +53,6 @@ struct vis_detector {
 	uint32_t *dsum, *dsq;        /* split tables, 2 * osz entries */
 	size_t dcap;
 	int *row_res;                /* per window of a row: result */
-	float *row_vnf;              /* and its variance factor */
 	size_t rowbuf_cap;
 };
 
@@ -74,12 +73,13 @@ int vis_eval_stumps_from(const struct vis_detector *d,
 #define VIS_HAVE_SIMD 1
 /* Evaluates `nlanes` (<= 8) windows at entries base, base+1, ... of the
  * tables ts (sums) and tq (squares), with corner offsets from `stumps` and
- * `nofs`. res[k]: stages passed, -1 when flat, or -2 - s when lane k is
- * still alive at stage s and must continue in scalar code with vnf[k]. */
+ * `nofs`. res[k]: stages passed, or -1 when flat. *skip (in and out) says whether the first window, and then the one
+ * after the last, is skipped by OpenCV's rule (its left neighbour was
+ * evaluated and rejected by stage 0); skipped lanes hold no result. */
 int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 		   const uint32_t *tq, const struct vis_stump *stumps,
 		   const int32_t nofs[4], size_t base, int nlanes, int *res,
-		   float *vnf_out);
+		   int *skip);
 #else
 #define VIS_HAVE_SIMD 0
 #endif

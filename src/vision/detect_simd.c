@@ -1,7 +1,7 @@
 /* detect_simd.c - AVX2 evaluation of eight neighbouring windows of one
- * row at once, for all-stump cascades. Lanes run the first stages in
- * lock-step until at most two are still alive; those finish in scalar
- * code (vis_eval_stumps_from). Every operation is the scalar one per lane
+ * row at once, for all-stump cascades. Lanes run the stages in lock-step
+ * until none is alive (measured: cheaper than finishing stragglers one by
+ * one, even with a single live lane). Every operation is the scalar one per lane
  * (same float rounding, same order; AVX2 has no implicit fusing), so the
  * results are bit-identical to the scalar path and to OpenCV. Windows
  * step 2 pixels below scale 2: there the tables are split into even and
@@ -27,7 +27,7 @@ static inline __m256i box8(const uint32_t *p, const int32_t o[4])
 int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 		   const uint32_t *tq, const struct vis_stump *stumps,
 		   const int32_t nofs[4], size_t base, int nlanes, int *res,
-		   float *vnf_out)
+		   int *skip)
 {
 	const struct vis_cascade *c = d->c;
 	const uint32_t *p = ts + base;
@@ -58,8 +58,8 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 			      tenth, _CMP_LT_OQ)));
 	unsigned alive = (unsigned)(ok_lo | ok_hi << 4) & ((1u << nlanes) - 1);
 	const struct vis_stump *st = stumps;
+	int stage0_done = 0;
 
-	_mm256_storeu_ps(vnf_out, vnf);
 	for (int k = 0; k < nlanes; k++)
 		res[k] = -1;
 	for (int si = 0; si < c->nstages && alive; si++) {
@@ -68,13 +68,6 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 		__m256d thr;
 		unsigned rej;
 
-		if (__builtin_popcount(alive) <= 2) {
-			/* too few lanes left to pay for eight: hand over */
-			for (int k = 0; k < nlanes; k++)
-				if (alive >> k & 1)
-					res[k] = -2 - si;
-			return MS_OK;
-		}
 		for (; st < end; st++) {
 			__m256 v = _mm256_add_ps(
 				_mm256_mul_ps(_mm256_set1_ps(st->w[0]),
@@ -112,7 +105,25 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 			if ((alive & rej) >> k & 1)
 				res[k] = si;
 		alive &= ~rej;
+		if (si == 0) {
+			/* OpenCV does not look at the window after one the
+			 * first stage rejected: drop those lanes now */
+			int skipped = *skip;
+
+			for (int k = 0; k < nlanes; k++) {
+				if (skipped) {
+					alive &= ~(1u << k);
+					skipped = 0;
+				} else {
+					skipped = res[k] == 0;
+				}
+			}
+			*skip = skipped;
+			stage0_done = 1;
+		}
 	}
+	if (!stage0_done)
+		*skip = 0; /* every lane flat: none rejected by stage 0 */
 	for (int k = 0; k < nlanes; k++)
 		if (alive >> k & 1)
 			res[k] = c->nstages;
