@@ -12,10 +12,17 @@
 
 #include "vision/vision_internal.h"
 
+/* A progressive JPEG may hold any number of scans, each one a pass over
+ * the whole image: past this many it is refused (as TurboJPEG's scan
+ * limit does), so a small file cannot cost minutes. */
+#define MAX_SCANS 500
+
 struct jpeg_err {
 	struct jpeg_error_mgr pub; /* must come first */
+	struct jpeg_progress_mgr progress;
 	jmp_buf jump;
 	int truncated;             /* saw JWRN_JPEG_EOF */
+	int too_many_scans;
 	char msg[JMSG_LENGTH_MAX];
 };
 
@@ -37,6 +44,19 @@ static void on_message(j_common_ptr cinfo, int level)
 		e->truncated = 1;
 }
 
+static void on_progress(j_common_ptr cinfo)
+{
+	struct jpeg_err *e = (struct jpeg_err *)cinfo->err;
+
+	if (cinfo->is_decompressor &&
+	    ((j_decompress_ptr)cinfo)->input_scan_number > MAX_SCANS) {
+		e->too_many_scans = 1;
+		snprintf(e->msg, sizeof(e->msg), "more than %d scans",
+			 MAX_SCANS);
+		longjmp(e->jump, 1);
+	}
+}
+
 int vis_decode_jpeg(const uint8_t *buf, size_t len, struct vis_image *out,
 		    char *err, size_t errlen)
 {
@@ -52,12 +72,18 @@ int vis_decode_jpeg(const uint8_t *buf, size_t len, struct vis_image *out,
 	jerr.pub.error_exit = on_error_exit;
 	jerr.pub.emit_message = on_message;
 	if (setjmp(jerr.jump)) {
-		rc = ms_errf(err, errlen, MS_EFORMAT, "%s JPEG: %s",
-			     jerr.truncated ? "truncated" : "corrupt",
-			     jerr.msg);
+		if (jerr.too_many_scans)
+			rc = ms_errf(err, errlen, MS_ELIMIT, "JPEG: %s",
+				     jerr.msg);
+		else
+			rc = ms_errf(err, errlen, MS_EFORMAT, "%s JPEG: %s",
+				     jerr.truncated ? "truncated" : "corrupt",
+				     jerr.msg);
 		goto out_destroy;
 	}
 	jpeg_create_decompress(&cinfo);
+	jerr.progress.progress_monitor = on_progress;
+	cinfo.progress = &jerr.progress;
 	jpeg_mem_src(&cinfo, buf, (unsigned long)len);
 	if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
 		rc = ms_errf(err, errlen, MS_EFORMAT, "JPEG without an image");
