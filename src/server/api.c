@@ -11,6 +11,7 @@
 
 #include "server/api.h"
 #include "server/app.h"
+#include "server/imghdr.h"
 
 _Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes");
 
@@ -247,6 +248,7 @@ int api_frame(struct srv_req *req)
 	char err[MS_ERRLEN];
 	const uint8_t *body;
 	size_t len;
+	uint32_t iw, ih;
 	double t0 = ms_now_ms();
 	int rc, have_hint = 0, changed = 0;
 
@@ -254,6 +256,16 @@ int api_frame(struct srv_req *req)
 	if (len == 0)
 		return srv_req_fail(req, MS_EINVAL, "empty body: send a JPEG "
 						    "or PNG image");
+	/* refuse a huge image before the decoder allocates it */
+	if (srv_image_dims(body, len, &iw, &ih) &&
+	    (iw > SRV_FRAME_MAX_SIDE || ih > SRV_FRAME_MAX_SIDE ||
+	     (uint64_t)iw * ih > SRV_FRAME_MAX_PIXELS))
+		return srv_req_fail(req, MS_ELIMIT,
+				    "image too large: %ux%u (at most %u px a "
+				    "side, %u pixels)",
+				    (unsigned)iw, (unsigned)ih,
+				    (unsigned)SRV_FRAME_MAX_SIDE,
+				    (unsigned)SRV_FRAME_MAX_PIXELS);
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s && s->hint_ms > 0.0 && t0 - s->hint_ms < HINT_TTL_MS &&

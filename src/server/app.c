@@ -109,6 +109,8 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)MS_MAX(c->max_connections / 4, 1),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed, app,

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "server/app.h"
+#include "server/imghdr.h"
 
 static void test_status_mapping(void **state)
 {
@@ -110,6 +111,52 @@ static void test_token_bucket(void **state)
 	/* rate 0: unlimited */
 	for (int i = 0; i < 100; i++)
 		assert_true(srv_session_take_token(&s, 0.0, 1.0, 0.0));
+}
+
+static void test_image_dims(void **state)
+{
+	/* PNG signature + IHDR 640x480 */
+	static const uint8_t png[] = {
+		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+		'I', 'H', 'D', 'R', 0, 0, 2, 128, 0, 0, 1, 224, 8, 0, 0, 0, 0};
+	/* SOI, APP0 (length 4), a fill byte, SOF2 320x240 */
+	static const uint8_t jpg[] = {
+		0xff, 0xd8, 0xff, 0xe0, 0, 4, 'J', 'F', 0xff, 0xff, 0xc2, 0,
+		17, 8, 0, 240, 1, 64, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1};
+	/* SOI, DHT (C4 is not a frame header) then SOF0 16x8 */
+	static const uint8_t dht[] = {0xff, 0xd8, 0xff, 0xc4, 0, 2,
+				      0xff, 0xc0, 0, 11, 8, 0, 8, 0, 16, 1,
+				      1, 0x11, 0};
+	uint8_t junk[64];
+	uint32_t w = 0, h = 0;
+
+	(void)state;
+	assert_true(srv_image_dims(png, sizeof(png), &w, &h));
+	assert_int_equal(w, 640);
+	assert_int_equal(h, 480);
+	assert_true(srv_image_dims(jpg, sizeof(jpg), &w, &h));
+	assert_int_equal(w, 320);
+	assert_int_equal(h, 240);
+	assert_true(srv_image_dims(dht, sizeof(dht), &w, &h));
+	assert_int_equal(w, 16);
+	assert_int_equal(h, 8);
+	/* every truncation is "unknown", never a read past the end */
+	for (size_t n = 0; n < 24; n++)
+		assert_false(srv_image_dims(png, n, &w, &h));
+	for (size_t n = 0; n < 18; n++)
+		assert_false(srv_image_dims(jpg, n, &w, &h));
+	for (unsigned seed = 1; seed < 2000; seed++) {
+		unsigned x = seed;
+
+		for (size_t i = 0; i < sizeof(junk); i++) {
+			x = x * 1103515245u + 12345u;
+			junk[i] = (uint8_t)(x >> 16);
+		}
+		junk[0] = 0xff;
+		junk[1] = 0xd8;
+		junk[2] = 0xff;
+		(void)srv_image_dims(junk, sizeof(junk), &w, &h);
+	}
 }
 
 /* Sends `request` to 127.0.0.1:port and reads the reply into buf. */
@@ -233,8 +280,8 @@ static void test_app_http(void **state)
 	assert_int_equal(srv_session_kv_set(app, "ffffffffffffffffffffffffffffffff",
 					    "k", "v"),
 			 MS_ENOTFOUND);
-	assert_int_equal(srv_app_slot_set(app, "spotify", app), MS_OK);
-	assert_ptr_equal(srv_app_slot_get(app, "spotify"), app);
+	assert_int_equal(srv_app_slot_set(app, "test-slot", app), MS_OK);
+	assert_ptr_equal(srv_app_slot_get(app, "test-slot"), app);
 	assert_null(srv_app_slot_get(app, "other"));
 	srv_app_free(app);
 }
@@ -246,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_session_ids),
 		cmocka_unit_test(test_session_lru),
 		cmocka_unit_test(test_token_bucket),
+		cmocka_unit_test(test_image_dims),
 		cmocka_unit_test(test_app_http),
 	};
 
