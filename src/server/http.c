@@ -157,6 +157,9 @@ int srv_reply_json(struct srv_req *req, int status, const char *json,
 }
 
 static int reply_error_v(struct srv_req *req, int status, const char *fmt,
+			 va_list ap) __attribute__((format(printf, 3, 0)));
+
+static int reply_error_v(struct srv_req *req, int status, const char *fmt,
 			 va_list ap)
 {
 	char msg[256];
