@@ -12,6 +12,8 @@
 #define HISTORY_QUEUE 4096 /* rows waiting for the writer */
 #define MOOD_QUEUE 256     /* events waiting for the notifier */
 #define FLUSH_MS 500
+#define PRUNE_EVERY_MS (3600.0 * 1000)             /* once an hour */
+#define HISTORY_KEEP_MS (30LL * 24 * 3600 * 1000) /* 30 days of history */
 
 struct srv_bg {
 	struct srv_app *app;
@@ -51,6 +53,7 @@ static void *writer_main(void *arg)
 {
 	struct srv_bg *bg = arg;
 	struct store_mood_row *batch = bg->batch;
+	double pruned = 0.0;
 	int stop = 0;
 
 	while (!stop) {
@@ -74,6 +77,19 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&bg->lock);
 
 		write_rows(bg, batch, n);
+		if (pruned == 0.0 || ms_now_ms() - pruned > PRUNE_EVERY_MS) {
+			int64_t gone = 0;
+
+			pruned = ms_now_ms();
+			if (store_history_prune(bg->app->store,
+						ms_unix_time() * 1000LL -
+							HISTORY_KEEP_MS,
+						&gone) == MS_OK &&
+			    gone > 0)
+				ms_info("history: %lld rows older than 30 days "
+					"removed",
+					(long long)gone);
+		}
 
 		pthread_mutex_lock(&bg->lock);
 		bg->done += n;
