@@ -11,7 +11,7 @@ libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libopenblas-dev opencv-data"
 case "${1:-build}" in
 build) ;;
 test) want="$want libcmocka-dev clang chromium chromium-driver python3 curl" ;;
-bench) want="$want libcmocka-dev clang libopencv-dev python3-torch python3-numpy wrk" ;;
+bench) want="$want libcmocka-dev clang libopencv-dev python3-torch python3-numpy wrk curl" ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
