@@ -1,9 +1,8 @@
 /* api.c - the core JSON API: POST /api/frame (image -> faces, emotions,
- * smoothed mood), GET /api/mood, /api/history, /api/recommendation,
- * GET/POST /api/settings and GET /healthz. Responses are built with ms_buf;
- * request bodies (settings) are parsed with cJSON. Every handler touches
- * only its own session, under the session table's lock. */
-#include <cjson/cJSON.h>
+ * smoothed mood), GET /api/mood, /api/history, /api/recommendation (the
+ * settings and health handlers are in api_settings.c). Responses are built
+ * with ms_buf. Every handler touches only its own session, under the
+ * session table's lock. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,7 +101,7 @@ static int reply_buf(struct srv_req *req, int rc, struct ms_buf *b)
 
 /* ---- POST /api/frame ---------------------------------------------------- */
 
-static int content_type_is(const char *ct, const char *want)
+int api_content_type_is(const char *ct, const char *want)
 {
 	size_t n = strlen(want);
 
@@ -117,8 +116,8 @@ int api_frame_precheck(struct srv_req *req)
 	struct srv_session *s;
 	int ok;
 
-	if (!content_type_is(ct, "image/jpeg") &&
-	    !content_type_is(ct, "image/png"))
+	if (!api_content_type_is(ct, "image/jpeg") &&
+	    !api_content_type_is(ct, "image/png"))
 		return srv_reply_error(req, 415,
 				       "Content-Type must be image/jpeg or "
 				       "image/png, not '%s'",
@@ -480,126 +479,5 @@ int api_recommendation(struct srv_req *req)
 	if (!rc)
 		rc = ms_buf_puts(&b, "]}");
 	free(list);
-	return reply_buf(req, rc, &b);
-}
-
-/* ---- GET/POST /api/settings ------------------------------------------- */
-
-static int settings_reply(struct srv_req *req, int strategy, int autoplay)
-{
-	char json[128];
-	int n = snprintf(json, sizeof(json),
-			 "{\"strategy\":\"%s\",\"autoplay\":%s}",
-			 music_strategy_names[strategy],
-			 autoplay ? "true" : "false");
-
-	return srv_reply_json(req, 200, json, (size_t)n);
-}
-
-int api_settings_get(struct srv_req *req)
-{
-	struct srv_app *app = srv_req_app(req);
-	struct srv_session *s;
-	int strategy = MUSIC_MATCH, autoplay = 1;
-
-	srv_sessions_lock(app->sessions);
-	s = srv_req_session_locked(req);
-	if (s) {
-		strategy = s->strategy;
-		autoplay = s->autoplay;
-	}
-	srv_sessions_unlock(app->sessions);
-	return settings_reply(req, strategy, autoplay);
-}
-
-int api_settings_post(struct srv_req *req)
-{
-	struct srv_app *app = srv_req_app(req);
-	const char *ct = srv_req_header(req, "Content-Type");
-	const cJSON *js, *ja;
-	struct store_session row;
-	struct srv_session *s;
-	const uint8_t *body;
-	size_t len;
-	cJSON *root;
-	int strategy = -1, autoplay = -1, rc;
-
-	if (!content_type_is(ct, "application/json"))
-		return srv_req_fail(req, MS_EUNSUPPORTED,
-				    "Content-Type must be application/json");
-	body = srv_req_body(req, &len);
-	root = cJSON_ParseWithLength((const char *)body, len);
-	if (!root || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return srv_req_fail(req, MS_EINVAL,
-				    "body must be a JSON object");
-	}
-	js = cJSON_GetObjectItemCaseSensitive(root, "strategy");
-	ja = cJSON_GetObjectItemCaseSensitive(root, "autoplay");
-	rc = MS_OK;
-	if (js && (!cJSON_IsString(js) ||
-		   music_strategy_parse(js->valuestring, &strategy)))
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "strategy must be \"match\" or \"lift\"");
-	if (ja && !cJSON_IsBool(ja))
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "autoplay must be true or false");
-	if (ja && cJSON_IsBool(ja))
-		autoplay = cJSON_IsTrue(ja);
-	cJSON_Delete(root);
-	if (rc)
-		return rc;
-
-	memset(&row, 0, sizeof(row));
-	srv_sessions_lock(app->sessions);
-	s = srv_req_session_locked(req);
-	if (s) {
-		if (strategy >= 0)
-			s->strategy = strategy;
-		if (autoplay >= 0)
-			s->autoplay = autoplay;
-		strategy = s->strategy;
-		autoplay = s->autoplay;
-		snprintf(row.id, sizeof(row.id), "%s", s->id);
-		row.created = s->created;
-	}
-	srv_sessions_unlock(app->sessions);
-	if (!s)
-		return MS_ENOMEM;
-	snprintf(row.strategy, sizeof(row.strategy), "%s",
-		 music_strategy_names[strategy]);
-	row.autoplay = autoplay;
-	row.last_seen = (int64_t)ms_unix_time() * 1000;
-	if (store_session_put(app->store, &row))
-		ms_warn("settings: not saved for a session (database)");
-	return settings_reply(req, strategy, autoplay);
-}
-
-/* ---- GET /healthz ------------------------------------------------------ */
-
-int api_healthz(struct srv_req *req)
-{
-	struct srv_app *app = srv_req_app(req);
-	int64_t catalog = -1;
-	struct ms_buf b;
-	int rc;
-
-	store_catalog_count(app->store, &catalog);
-	ms_buf_init(&b, JSON_MAX);
-	rc = ms_buf_printf(
-		&b,
-		"{\"status\":\"ok\",\"model\":%s,\"emotions\":%s,\"note\":\"%s\","
-		"\"sessions\":%d,\"frames\":%ld,\"rejected_429\":%ld,"
-		"\"rejected_503\":%ld,\"frame_slots\":%d,\"threads\":%d,"
-		"\"schema_version\":%d,\"catalog\":%lld,\"uptime_s\":%.1f}",
-		app->has_model ? "true" : "false",
-		app->has_model ? "true" : "false",
-		app->has_model ? "emotion model loaded"
-			       : "no emotion model: faces only",
-		srv_sessions_count(app->sessions),
-		atomic_load(&app->n_frames), atomic_load(&app->n_rejected_429),
-		atomic_load(&app->n_rejected_503), app->cfg.frame_slots,
-		app->cfg.threads, store_schema_version(app->store),
-		(long long)catalog, (ms_now_ms() - app->started_ms) / 1000.0);
 	return reply_buf(req, rc, &b);
 }

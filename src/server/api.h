@@ -11,6 +11,10 @@
 /* Largest accepted JSON body (settings), bytes. */
 #define SRV_MAX_JSON_BODY 4096
 
+/* 1 when Content-Type `ct` is `want` (case-insensitive, parameters
+ * allowed). */
+int api_content_type_is(const char *ct, const char *want);
+
 int api_frame(struct srv_req *req);          /* POST /api/frame */
 /* Content-Type (415) and rate limit (429) before the body is read. */
 int api_frame_precheck(struct srv_req *req);
