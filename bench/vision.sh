@@ -28,9 +28,18 @@ photo=$MOODSYNC_DATA/faces/images/wider_val/13--Interview/13_Interview_Interview
 "$OUT/opencv_detect" --make-frame "$photo" "$OUT/frame640x480.jpg"
 
 echo "== quality: ours (moodsync eval-faces)"
-"$BUILD/moodsync" eval-faces | grep -v '^photos'
+"$BUILD/moodsync" eval-faces --dump >"$OUT/ours_boxes.txt"
+grep -v '^photos' "$OUT/ours_boxes.txt" | grep -v '^images/'
 echo "== quality: OpenCV $(pkg-config --modversion opencv4) detectMultiScale"
-"$OUT/opencv_detect" | grep -v '^photos'
+"$OUT/opencv_detect" --dump >"$OUT/opencv_boxes.txt"
+grep -v '^photos' "$OUT/opencv_boxes.txt" | grep -v '^images/'
+# both dumps list each photo's boxes largest first
+grep '^images/' "$OUT/ours_boxes.txt" >"$OUT/ours_boxes.lst"
+grep '^images/' "$OUT/opencv_boxes.txt" >"$OUT/opencv_boxes.lst"
+same=$(paste -d '\n' "$OUT/ours_boxes.lst" "$OUT/opencv_boxes.lst" |
+	awk 'NR % 2 { a = $0; next } { n++; if ($0 == a) s++ }
+	     END { printf "%d of %d", s, n }')
+echo "identical boxes: $same photos"
 
 ours=$("$OUT/vision_bench" --repeat "$REPEAT" | awk '{print $4}')
 theirs=$("$OUT/opencv_detect" --repeat "$REPEAT" | awk '/^photos/ {print $4}')
