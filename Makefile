@@ -46,6 +46,7 @@ ALL_OBJS := $(foreach c,$(COMPONENTS),$($(c)_OBJS)) $(WEB_OBJ) $(BUILD)/main.o
 # Unit test binary tests/unit/test_<c>.c links these objects.
 test_common_DEPS := $(common_OBJS)
 test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
+test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
