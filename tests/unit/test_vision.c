@@ -286,6 +286,59 @@ static void test_real_cascade_photos(void **state)
 	vis_cascade_free(c);
 }
 
+/* Tree-shaped (alt2) and tilted-feature (eye_tree_eyeglasses) cascades run
+ * the generic path; their boxes, too, are OpenCV 4.6's (3 neighbours, no
+ * minimum size). */
+static void test_tree_tilted_cascades(void **state)
+{
+	static const struct {
+		const char *cascade;
+		int n;
+		struct ms_rect det[3];
+	} cases[] = {
+		{"/usr/share/opencv4/haarcascades/"
+		 "haarcascade_frontalface_alt2.xml",
+		 3,
+		 {{321, 65, 124, 124}, {117, 51, 108, 108}, {217, 90, 99, 99}}},
+		{CASCADE_TILTED, 1, {{143, 74, 26, 26}}},
+	};
+	struct vis_detect_params p;
+	struct vis_image img;
+	char err[MS_ERRLEN], path[1024];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/faces/images/dlib_pascal/"
+				     "2008_002506.jpg", data_dir());
+	if (vis_image_load(path, &img, err, sizeof(err)))
+		fail_msg("%s (set MOODSYNC_DATA)", err);
+	vis_detect_params_default(&p);
+	p.min_neighbors = 3;
+	p.min_size = 0;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vis_cascade *c = NULL;
+		struct vis_detector *d;
+		struct ms_rect faces[8];
+		int n = -1;
+
+		assert_int_equal(vis_cascade_load(cases[i].cascade, &c, err,
+						  sizeof(err)),
+				 MS_OK);
+		d = vis_detector_new(c);
+		assert_non_null(d);
+		assert_int_equal(vis_detect(d, &img, &p, faces, 8, &n), MS_OK);
+		assert_int_equal(n, cases[i].n);
+		for (int k = 0; k < n; k++) {
+			assert_int_equal(faces[k].x, cases[i].det[k].x);
+			assert_int_equal(faces[k].y, cases[i].det[k].y);
+			assert_int_equal(faces[k].w, cases[i].det[k].w);
+			assert_int_equal(faces[k].h, cases[i].det[k].h);
+		}
+		vis_detector_free(d);
+		vis_cascade_free(c);
+	}
+	vis_image_release(&img);
+}
+
 static void test_detect_params(void **state)
 {
 	struct vis_cascade *c = NULL;
@@ -448,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_integral_naive),
 		cmocka_unit_test(test_tiny_cascade_eval),
 		cmocka_unit_test(test_real_cascade_photos),
+		cmocka_unit_test(test_tree_tilted_cascades),
 		cmocka_unit_test(test_detect_params),
 		cmocka_unit_test(test_cascade_real_files),
 		cmocka_unit_test(test_cascade_hostile),
