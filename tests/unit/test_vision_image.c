@@ -168,6 +168,64 @@ static void test_decode_jpeg(void **state)
 	free(jpg);
 }
 
+/* A 16x16 progressive JPEG whose scan script has 704 scans: every one of
+ * the 64 coefficients in its own band, each refined bit by bit. */
+static uint8_t *make_many_scans_jpeg(size_t *len)
+{
+	static jpeg_scan_info scans[64 * 11];
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr e;
+	unsigned char *out = NULL;
+	unsigned long n = 0;
+	uint8_t row[16];
+	int k = 0;
+
+	for (int band = 0; band < 64; band++)
+		for (int al = 10; al >= 0; al--, k++) {
+			scans[k].comps_in_scan = 1;
+			scans[k].component_index[0] = 0;
+			scans[k].Ss = band;
+			scans[k].Se = band;
+			scans[k].Ah = al == 10 ? 0 : al + 1;
+			scans[k].Al = al;
+		}
+	c.err = jpeg_std_error(&e);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &out, &n);
+	c.image_width = 16;
+	c.image_height = 16;
+	c.input_components = 1;
+	c.in_color_space = JCS_GRAYSCALE;
+	jpeg_set_defaults(&c);
+	c.scan_info = scans;
+	c.num_scans = k;
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		JSAMPROW r = row;
+		for (int x = 0; x < 16; x++)
+			row[x] = (uint8_t)(x * 16 + (int)c.next_scanline);
+		jpeg_write_scanlines(&c, &r, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	*len = n;
+	return out;
+}
+
+static void test_decode_jpeg_scan_limit(void **state)
+{
+	size_t len;
+	uint8_t *jpg = make_many_scans_jpeg(&len);
+	struct vis_image img;
+	char err[MS_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(vis_image_decode(jpg, len, &img, err, sizeof(err)),
+			 MS_ELIMIT);
+	assert_non_null(strstr(err, "scans"));
+	free(jpg);
+}
+
 static void test_decode_png(void **state)
 {
 	uint8_t gray[12 * 9], rgb[5 * 4 * 3];
@@ -280,6 +338,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_jpeg),
+		cmocka_unit_test(test_decode_jpeg_scan_limit),
 		cmocka_unit_test(test_decode_png),
 		cmocka_unit_test(test_decode_other),
 		cmocka_unit_test(test_resize_crop),
