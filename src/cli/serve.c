@@ -12,7 +12,6 @@
 #include "moodsync/common.h"
 #include "server/server.h"
 
-#define DEFAULT_MODEL "models/emotion.msnn"
 
 static void usage(FILE *f)
 {
@@ -27,7 +26,7 @@ static void usage(FILE *f)
 		"  --host A     IPv4 address to listen on (default 127.0.0.1)\n"
 		"  --port N     TCP port (default 5000; 0 picks a free one)\n"
 		"  --model F    emotion model (default $MOODSYNC_MODEL or "
-		DEFAULT_MODEL ";\n"
+		MS_DEFAULT_MODEL ";\n"
 		"               when the default is missing the app runs "
 		"without emotions)\n"
 		"  --cascade F  Haar cascade XML (default " MS_DEFAULT_CASCADE
@@ -134,18 +133,15 @@ int cmd_serve(int argc, char **argv)
 	struct srv_config cfg;
 	struct srv_app *app = NULL;
 	char err[MS_ERRLEN], dbbuf[4096];
-	const char *model = getenv("MOODSYNC_MODEL");
-	int model_explicit = 0, rc, sig;
+	const char *model;
+	int model_explicit, rc, sig;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t set;
 
 	srv_config_default(&cfg, ncpu > 0 ? (int)ncpu : 1);
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
 	cfg.db_path = default_db(dbbuf, sizeof(dbbuf));
-	if (model && *model)
-		model_explicit = 1;
-	else
-		model = DEFAULT_MODEL;
+	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
 	if (rc)
 		return rc == 1 ? 0 : rc;
