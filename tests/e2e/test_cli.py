@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""test_cli.py - end-to-end checks of the `moodsync` command line: help,
+`detect --json` on the shared photos (shape, boxes against the annotations,
+emotions), bad input (one-line errors, non-zero exit, the other images still
+done), and `eval-faces` reaching OpenCV 4.6's figures on the same photos."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib_server import Tap, data_dir, default_model, iou, load_annotations, moodsync_bin  # noqa: E402
+
+EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+
+
+def run(args, timeout=120):
+    p = subprocess.run([moodsync_bin()] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def main():
+    t = Tap()
+    rc, out, _ = run(["--help"])
+    t.ok(rc == 0 and "detect" in out and "serve" in out, "moodsync --help lists the commands")
+    for cmd in ["serve", "detect", "eval-faces", "train", "eval"]:
+        rc, out, _ = run([cmd, "--help"])
+        t.ok(rc == 0 and "usage" in out, "moodsync %s --help" % cmd)
+    rc, _, err = run(["frobnicate"])
+    t.ok(rc == 2 and err.count("\n") == 1, "an unknown command is one line and exit 2")
+    rc, _, err = run(["detect", "--scale", "zero", "x.jpg"])
+    t.ok(rc == 2 and "--scale" in err, "a bad flag value is refused with its name")
+
+    ann = load_annotations()
+    model = default_model()
+    photos = sorted(p for p in ann if p.startswith("images/dlib_pascal/"))
+    paths = [os.path.join(data_dir(), "faces", p) for p in photos]
+    args = ["detect", "--json"] + (["--model", model] if model else [])
+    rc, out, err = run(args + paths)
+    lines = out.splitlines()
+    t.ok(rc == 0 and len(lines) == len(paths), "detect --json prints one line per image",
+         err)
+    matched = total = 0
+    shape_ok = emotions_ok = True
+    for rel, line in zip(photos, lines):
+        obj = json.loads(line)
+        shape_ok &= obj["image"].endswith(rel) and obj["width"] > 0 and obj["height"] > 0
+        for f in obj["faces"]:
+            shape_ok &= all(isinstance(f[k], int) for k in "xywh")
+            if model:
+                probs = f.get("probs", {})
+                emotions_ok &= (f.get("emotion") in EMOTIONS and sorted(probs) == sorted(EMOTIONS)
+                                and abs(sum(probs.values()) - 1.0) < 1e-3
+                                and max(probs, key=probs.get) == f["emotion"])
+        boxes = [(f["x"], f["y"], f["w"], f["h"]) for f in obj["faces"]]
+        for gt in ann[rel]:
+            total += 1
+            matched += any(iou(gt, b) >= 0.4 for b in boxes)
+    t.ok(shape_ok, "detect --json keeps the documented shape")
+    t.ok(matched >= 0.85 * total, "detect finds the annotated faces (%d/%d)" % (matched, total))
+    if model:
+        t.ok(emotions_ok, "each face has an emotion and 7 probabilities summing to 1")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trunc = os.path.join(tmp, "truncated.jpg")
+        with open(paths[0], "rb") as f:
+            data = f.read()
+        with open(trunc, "wb") as f:
+            f.write(data[:len(data) // 3])
+        text = os.path.join(tmp, "notes.txt")
+        with open(text, "w") as f:
+            f.write("not an image\n")
+        rc, out, err = run(["detect", "--json", trunc, text, "/nonexistent.png", paths[1]])
+        errs = err.strip().splitlines()
+        t.ok(rc == 1, "detect exits 1 when an image fails")
+        t.ok(len(errs) == 3 and all(e.startswith("moodsync detect: ") for e in errs),
+             "each bad image gets one error line", err)
+        t.ok(len(out.splitlines()) == 1 and photos[1] in out, "the good image is still done")
+
+    rc, out, err = run(["eval-faces", "--json"], timeout=300)
+    res = json.loads(out) if rc == 0 else {}
+    overall = res.get("overall", {})
+    # OpenCV 4.6, same cascade and parameters: recall 124/151, precision 0.785
+    t.ok(overall.get("matched", 0) >= 123, "eval-faces recall within 1 face of OpenCV (%s/151)"
+         % overall.get("matched"), err)
+    t.ok(overall.get("precision", 0) >= 0.775, "eval-faces precision near OpenCV's (%s)"
+         % overall.get("precision"))
+    t.ok(set(res.get("sources", {})) == {"wider_val", "dlib_pascal"}, "eval-faces scores per source")
+    return t.exit_code()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
