@@ -8,9 +8,8 @@
 
 #include "server/pipeline.h"
 
-#define FAST_WIDTH 320      /* fast path detects at most this wide */
 #define FAST_MIN_FRAC 8     /* plausible webcam face: side >= frame/8 */
-#define HINT_GROW 0.75      /* search region: hint grown by this per side */
+#define HINT_GROW 0.5       /* search region: hint grown by this per side */
 #define HINT_MIN_SCALE 0.6  /* sizes searched around a hint, x its side */
 #define HINT_MAX_SCALE 1.8
 /* Crop margin for the classifier, a fraction of the box side per edge.
@@ -108,65 +107,36 @@ void srv_worker_free(struct srv_worker *w)
 	free(w);
 }
 
-/* Copies the part of `img` inside `r` (already clamped) into w->roi,
- * shrunk by `shrink` (>= 1) when that helps. */
-static int roi_prepare(struct srv_worker *w, const struct vis_image *img,
-		       struct ms_rect r, double shrink)
-{
-	struct vis_image crop = {0};
-	int rc;
-
-	vis_image_release(&w->roi);
-	rc = vis_image_init(&crop, r.w, r.h);
-	if (rc)
-		return rc;
-	for (int y = 0; y < r.h; y++)
-		memcpy(crop.px + (size_t)y * r.w,
-		       img->px + (size_t)(r.y + y) * img->w + r.x, (size_t)r.w);
-	if (shrink <= 1.0) {
-		w->roi = crop;
-		return MS_OK;
-	}
-	rc = vis_image_resize(&crop, MS_MAX(1, (int)(r.w / shrink)),
-			      MS_MAX(1, (int)(r.h / shrink)), &w->roi);
-	vis_image_release(&crop);
-	return rc;
-}
-
-/* Detects inside region `r` of `img`, working at 1/shrink resolution, and
- * maps the boxes back to image coordinates. */
+/* Detects inside region `r` (clamped) of `img` and maps the boxes back to
+ * image coordinates. A region short of the whole image is copied into the
+ * worker's scratch first. */
 static int detect_region(struct srv_worker *w, const struct vis_image *img,
-			 struct ms_rect r, double shrink,
-			 const struct vis_detect_params *p, struct srv_frame *out)
+			 struct ms_rect r, const struct vis_detect_params *p,
+			 struct srv_frame *out)
 {
 	struct ms_rect boxes[SRV_MAX_FACES];
-	struct vis_detect_params sp = *p;
+	const struct vis_image *src = img;
 	int n = 0, rc;
 
-	if (r.x == 0 && r.y == 0 && r.w == img->w && r.h == img->h &&
-	    shrink <= 1.0) {
-		rc = vis_detect(w->det, img, p, boxes, SRV_MAX_FACES, &n);
-	} else {
-		rc = roi_prepare(w, img, r, shrink);
+	if (r.x != 0 || r.y != 0 || r.w != img->w || r.h != img->h) {
+		vis_image_release(&w->roi);
+		rc = vis_image_init(&w->roi, r.w, r.h);
 		if (rc)
 			return rc;
-		if (shrink > 1.0) {
-			sp.min_size = (int)(p->min_size / shrink);
-			sp.max_size = (int)(p->max_size / shrink);
-		}
-		rc = vis_detect(w->det, &w->roi, &sp, boxes, SRV_MAX_FACES, &n);
+		for (int y = 0; y < r.h; y++)
+			memcpy(w->roi.px + (size_t)y * r.w,
+			       img->px + (size_t)(r.y + y) * img->w + r.x,
+			       (size_t)r.w);
+		src = &w->roi;
 	}
+	rc = vis_detect(w->det, src, p, boxes, SRV_MAX_FACES, &n);
 	if (rc)
 		return rc;
 	n = MS_MIN(n, SRV_MAX_FACES);
 	for (int i = 0; i < n; i++) {
-		struct ms_rect b = boxes[i];
-		double s = shrink > 1.0 ? shrink : 1.0;
-
-		out->faces[i].box.x = r.x + (int)(b.x * s + 0.5);
-		out->faces[i].box.y = r.y + (int)(b.y * s + 0.5);
-		out->faces[i].box.w = (int)(b.w * s + 0.5);
-		out->faces[i].box.h = (int)(b.h * s + 0.5);
+		out->faces[i].box = boxes[i];
+		out->faces[i].box.x += r.x;
+		out->faces[i].box.y += r.y;
 	}
 	out->nfaces = n;
 	return MS_OK;
@@ -183,8 +153,8 @@ static struct ms_rect rect_clamp(struct ms_rect r, int w, int h)
 	return r;
 }
 
-/* The webcam fast path: near the hint first, then the whole (shrunk)
- * frame, each restricted to plausible face sizes. */
+/* The webcam fast path: near the hint first, then the whole frame, each
+ * restricted to plausible face sizes. */
 static int detect_fast(struct srv_worker *w, const struct vis_image *img,
 		       const struct srv_frame_opts *opts,
 		       const struct vis_detect_params *base,
@@ -193,7 +163,6 @@ static int detect_fast(struct srv_worker *w, const struct vis_image *img,
 	struct vis_detect_params p = *base;
 	struct ms_rect whole = {0, 0, img->w, img->h};
 	int side = MS_MIN(img->w, img->h);
-	double shrink = img->w > FAST_WIDTH ? (double)img->w / FAST_WIDTH : 1;
 	int rc;
 
 	p.min_size = MS_MAX(p.min_size, side / FAST_MIN_FRAC);
@@ -203,21 +172,20 @@ static int detect_fast(struct srv_worker *w, const struct vis_image *img,
 		struct ms_rect r = {h->x - g, h->y - g, h->w + 2 * g,
 				    h->h + 2 * g};
 		struct vis_detect_params hp = p;
-		double hs;
 
 		r = rect_clamp(r, img->w, img->h);
 		hp.min_size = MS_MAX(p.min_size,
 				     (int)(MS_MIN(h->w, h->h) * HINT_MIN_SCALE));
 		hp.max_size = (int)(MS_MAX(h->w, h->h) * HINT_MAX_SCALE);
-		/* keep the smallest searched face >= ~2 windows at 1/hs */
-		hs = MS_MAX(1.0, hp.min_size / 48.0);
 		if (r.w > 0 && r.h > 0) {
-			rc = detect_region(w, img, r, hs, &hp, out);
+			/* full resolution: the detector's pyramid starts at
+			 * min_size anyway, a shrunk copy first only costs */
+			rc = detect_region(w, img, r, &hp, out);
 			if (rc || out->nfaces > 0)
 				return rc;
 		}
 	}
-	return detect_region(w, img, whole, shrink, &p, out);
+	return detect_region(w, img, whole, &p, out);
 }
 
 static int classify(struct srv_worker *w, const struct vis_image *img,
@@ -264,7 +232,7 @@ int srv_frame_run_image(struct srv_worker *w, const struct vis_image *img,
 		rc = detect_fast(w, img, opts, p, out);
 	else
 		rc = detect_region(w, img, (struct ms_rect){0, 0, img->w, img->h},
-				   1.0, p, out);
+				   p, out);
 	t1 = ms_now_ms();
 	out->ms_detect = t1 - t0;
 	if (rc)
