@@ -1,0 +1,21 @@
+#!/bin/sh
+# crop_margin.sh [BUILD] - which crop margin around a Haar box suits the
+# emotion model (the FACE_MARGIN of src/server/pipeline.c): PublicTest faces
+# re-found by the cascade, re-cropped with each margin, classified.
+# Env: MODEL (default models/emotion.msnn), N (faces, default all 3,589).
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/release}
+DATA=${MOODSYNC_DATA:-$(cd .. && pwd)/shared/data}
+MODEL=${MODEL:-models/emotion.msnn}
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+# shellcheck disable=SC2046
+cc -std=c11 -O2 -march=native -Iinclude -Isrc -include src/common/prelude.h \
+	-D_GNU_SOURCE -pthread -o "$OUT/crop_margin" bench/crop_margin.c \
+	$(ls $BUILD/vision/*.o $BUILD/nn/*.o $BUILD/common/*.o) \
+	$(pkg-config --libs libjpeg libpng openblas) -lm
+# shellcheck disable=SC2086
+OPENBLAS_NUM_THREADS=1 "$OUT/crop_margin" \
+	/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml \
+	"$MODEL" "$DATA/fer2013/publictest.bin" ${N:-}
