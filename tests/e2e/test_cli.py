@@ -20,6 +20,38 @@ def run(args, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
+def fer_eval(t, model):
+    """`moodsync eval` on every 12th PublicTest face: its counts must match
+    the file, its accuracy must agree with its own per-class recalls, and
+    the shipped model must be far above chance; bad files are refused."""
+    rec = 2305
+    with open(os.path.join(data_dir(), "fer2013", "publictest.bin"), "rb") as f:
+        data = f.read()
+    picked = [data[i:i + rec] for i in range(0, len(data), 12 * rec)]
+    support = [sum(1 for r in picked if r[0] == k) for k in range(7)]
+    with tempfile.TemporaryDirectory() as tmp:
+        small = os.path.join(tmp, "small.bin")
+        with open(small, "wb") as f:
+            f.write(b"".join(picked))
+        args = ["eval", "--fer", small, "--json"] + (["--model", model] if model else [])
+        rc, out, err = run(args, timeout=300)
+        res = json.loads(out) if rc == 0 else {}
+        classes = res.get("classes", [])
+        t.ok(res.get("faces") == len(picked) and [c.get("support") for c in classes] == support,
+             "eval counts the faces of each class in the file", err)
+        hits = sum(c["recall"] * c["support"] for c in classes)
+        t.ok(abs(hits / max(1, len(picked)) - res.get("accuracy", -1)) < 1e-4,
+             "eval accuracy agrees with its per-class recalls")
+        if model and model.endswith("emotion.msnn"):
+            t.ok(res.get("accuracy", 0) > 0.6, "the shipped model reads emotions far above "
+                 "chance (%.3f on %d faces)" % (res.get("accuracy", 0), len(picked)))
+        bad = os.path.join(tmp, "bad.bin")
+        with open(bad, "wb") as f:
+            f.write(b"".join(picked[:3]) + b"\x09" + picked[3][1:] + b"xyz")
+        rc, _, err = run(["eval", "--fer", bad])
+        t.ok(rc != 0 and err.count("\n") == 1, "eval refuses a malformed FER file in one line", err)
+
+
 def main():
     t = Tap()
     rc, out, _ = run(["--help"])
@@ -77,6 +109,8 @@ def main():
         t.ok(len(errs) == 3 and all(e.startswith("moodsync detect: ") for e in errs),
              "each bad image gets one error line", err)
         t.ok(len(out.splitlines()) == 1 and photos[1] in out, "the good image is still done")
+
+    fer_eval(t, model)
 
     rc, out, err = run(["eval-faces", "--json"], timeout=300)
     res = json.loads(out) if rc == 0 else {}
