@@ -21,16 +21,6 @@ static const float margins[] = {-0.10f, -0.05f, 0.0f, 0.05f, 0.10f,
 				0.15f, 0.20f, 0.25f, 0.30f};
 #define NM (sizeof(margins) / sizeof(margins[0]))
 
-static int argmax(const float *p)
-{
-	int best = 0;
-
-	for (int k = 1; k < NN_CLASSES; k++)
-		if (p[k] > p[best])
-			best = k;
-	return best;
-}
-
 int main(int argc, char **argv)
 {
 	struct vis_cascade *cascade = NULL;
@@ -92,7 +82,7 @@ int main(int argc, char **argv)
 		vis_crop_resize(&face, (struct ms_rect){0, 0, FER_SIDE, FER_SIDE},
 				0.0f, side, side, in);
 		nn_classify(ctx, in, 0, probs);
-		ok = argmax(probs) == p[0];
+		ok = nn_argmax(probs) == p[0];
 		direct += ok;
 		/* the canvas: the face upscaled, its edges repeated outward */
 		vis_image_release(&up);
@@ -109,7 +99,7 @@ int main(int argc, char **argv)
 		for (size_t m = 0; m < NM; m++) {
 			vis_crop_resize(&canvas, box, margins[m], side, side, in);
 			nn_classify(ctx, in, 0, probs);
-			correct[m] += argmax(probs) == p[0];
+			correct[m] += nn_argmax(probs) == p[0];
 		}
 	}
 	printf("faces %ld, found by the cascade %ld (%.1f%%)\n", used, found,

@@ -52,6 +52,9 @@ void nn_ctx_free(struct nn_ctx *ctx);
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
 		float probs[NN_CLASSES]);
 
+/* The most probable class of `probs` (the first on a tie). */
+int nn_argmax(const float probs[NN_CLASSES]);
+
 /* Sets the number of OpenBLAS threads for the whole process (inference
  * and training GEMMs). One thread gives the lowest batch-1 latency when
  * several server threads classify at once. */

@@ -8,7 +8,6 @@
 #include "cli/cli.h"
 #include "moodsync/nn.h"
 
-#define MS_DEFAULT_MODEL "models/emotion.msnn"
 
 struct class_score {
 	double precision, recall, f1;
@@ -200,9 +199,9 @@ static void usage(FILE *f)
 
 int cmd_eval(int argc, char **argv)
 {
-	const char *fer = NULL, *model = getenv("MOODSYNC_MODEL"), *svg = NULL;
+	const char *fer = NULL, *model, *svg = NULL;
 	char err[MS_ERRLEN], def[4096];
-	int json = 0, tta = 0, threads = 2, rc = 1;
+	int json = 0, tta = 0, threads = 2, rc = 1, explicit_model;
 	int conf[NN_CLASSES][NN_CLASSES];
 	struct nn_model *m = NULL;
 	struct nn_model_info info;
@@ -211,8 +210,7 @@ int cmd_eval(int argc, char **argv)
 	double acc;
 	int n;
 
-	if (!model || !*model)
-		model = MS_DEFAULT_MODEL;
+	model = cli_default_model(&explicit_model);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 

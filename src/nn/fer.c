@@ -80,14 +80,10 @@ static void *eval_main(void *arg)
 	}
 	for (size_t i = (size_t)j->id; i < j->set->n; i += (size_t)j->n) {
 		float p[NN_CLASSES];
-		int best = 0;
 
 		nn_classify(ctx, j->set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
 			    j->flip, p);
-		for (int c = 1; c < NN_CLASSES; c++)
-			if (p[c] > p[best])
-				best = c;
-		j->conf[j->set->labels[i]][best]++;
+		j->conf[j->set->labels[i]][nn_argmax(p)]++;
 	}
 	nn_ctx_free(ctx);
 	return NULL;

@@ -313,6 +313,16 @@ static void softmax(const float *z, float *p)
 		p[c] /= s;
 }
 
+int nn_argmax(const float probs[NN_CLASSES])
+{
+	int best = 0;
+
+	for (int c = 1; c < NN_CLASSES; c++)
+		if (probs[c] > probs[best])
+			best = c;
+	return best;
+}
+
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
 		float probs[NN_CLASSES])
 {

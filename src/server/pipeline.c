@@ -202,16 +202,13 @@ static int classify(struct srv_worker *w, const struct vis_image *img,
 	side = nn_model_input_size(w->p->model);
 	for (int i = 0; i < out->nfaces; i++) {
 		struct srv_face *f = &out->faces[i];
-		int rc, best = 0;
+		int rc;
 
 		vis_crop_resize(img, f->box, FACE_MARGIN, side, side, w->face);
 		rc = nn_classify(w->nn, w->face, flip_tta, f->probs);
 		if (rc)
 			return rc;
-		for (int k = 1; k < NN_CLASSES; k++)
-			if (f->probs[k] > f->probs[best])
-				best = k;
-		f->emotion = best;
+		f->emotion = nn_argmax(f->probs);
 	}
 	return MS_OK;
 }
