@@ -4,7 +4,7 @@
 #   make check                        run tests already built (tests/run.sh)
 #   make unit                         unit test binaries only
 #   make bench | fuzz | format | clean
-# Components link one way: server -> {vision, nn, music, store} -> common,
+# Components link one way: server -> {vision, nn, text, music, store} -> common,
 # so every unit test binary links only its component and what it depends on.
 
 MODE ?= release
@@ -33,7 +33,7 @@ CFLAGS += -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(PKG_CFLAGS) -pthread
 LDFLAGS += $(LDFLAGS_$(MODE)) -pthread
 LDLIBS += $(PKG_LIBS) -lm
 
-COMPONENTS := common vision nn music store server cli
+COMPONENTS := common vision nn text music store server cli
 $(foreach c,$(COMPONENTS),$(eval $(c)_OBJS := \
 	$(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(c)/*.c))))
 
@@ -48,6 +48,7 @@ test_common_DEPS := $(common_OBJS)
 test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
 test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
+test_text_DEPS := $(text_OBJS) $(common_OBJS)
 test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
@@ -103,6 +104,7 @@ fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(wildcard src/music/spotify*.c)
 fuzz_imghdr_SRCS := src/server/imghdr.c
+fuzz_text_SRCS := $(wildcard src/text/*.c)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -21,6 +21,9 @@ static const struct command commands[] = {
 	 "score face detection against annotated photos"},
 	{"train", cmd_train, "train the emotion CNN on FER-2013"},
 	{"eval", cmd_eval, "score an emotion model on a FER-2013 split"},
+	{"text", cmd_text, "read the mood of a text (or of each stdin line)"},
+	{"train-text", cmd_train_text, "train the text mood model on GoEmotions"},
+	{"eval-text", cmd_eval_text, "score the text mood model on a split"},
 };
 
 static void usage(FILE *f)

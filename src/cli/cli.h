@@ -9,12 +9,16 @@ int cmd_eval_faces(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_text(int argc, char **argv);
+int cmd_eval_text(int argc, char **argv);
+int cmd_train_text(int argc, char **argv);
 
 /* Default paths, overridable by flags and environment. */
 #define MS_DEFAULT_CASCADE \
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #define MS_DEFAULT_DATA "../shared/data"
 #define MS_DEFAULT_MODEL "models/emotion.msnn"
+#define MS_DEFAULT_TEXT_MODEL "models/text.mstx"
 
 /* $MOODSYNC_DATA or MS_DEFAULT_DATA. */
 const char *cli_data_dir(void);
@@ -24,5 +28,10 @@ const char *cli_data_dir(void);
  * the repository the binary was built in (build/MODE/moodsync -> ../..).
  * The returned path lives until the next call. */
 const char *cli_default_model(int *explicit_model);
+
+/* The shipped text model: $MOODSYNC_TEXT_MODEL if set, else
+ * models/text.mstx under the working directory or beside the emotion model
+ * cli_default_model finds. The returned path lives until the next call. */
+const char *cli_default_text_model(void);
 
 #endif
