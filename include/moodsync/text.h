@@ -62,7 +62,7 @@ struct txt_config {
 #define TXT_MAX_NGRAM 6
 #define TXT_MAX_FEATURES 8192
 
-/* buckets 2^18, character 3..5-grams, bigrams, negation to punctuation. */
+/* buckets 2^17, character 3..5-grams, bigrams, negation to punctuation. */
 void txt_config_default(struct txt_config *c);
 /* MS_EINVAL with a reason when a field is out of range. */
 int txt_config_check(const struct txt_config *c, char *err, size_t errlen);

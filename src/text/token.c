@@ -89,7 +89,8 @@ static enum cp_kind classify(uint32_t cp)
 		return CP_CLAUSE;
 	if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7 ||
 	    (cp >= 0x2000 && cp <= 0x206F) || (cp >= 0x3000 && cp <= 0x303F) ||
-	    (cp >= 0xE000 && cp <= 0xF8FF) || cp >= 0xFFF0 ||
+	    (cp >= 0xE000 && cp <= 0xF8FF) || (cp >= 0xFFF0 && cp <= 0xFFFF) ||
+	    cp >= 0xF0000 ||
 	    (cp >= 0xFE10 && cp <= 0xFE6F))
 		return CP_SEP;
 	if ((cp >= 0x2100 && cp <= 0x2BFF) || (cp >= 0x1F000 && cp <= 0x1FAFF))
@@ -283,7 +284,7 @@ static uint32_t mix(uint32_t h)
 
 void txt_config_default(struct txt_config *c)
 {
-	c->buckets = 1u << 18;
+	c->buckets = 1u << 17;
 	c->ngram_min = 3;
 	c->ngram_max = 5;
 	c->bigrams = 1;

@@ -10,7 +10,7 @@
 
 void txt_train_params_default(struct txt_train_params *p)
 {
-	p->epochs = 8;
+	p->epochs = 5;
 	p->lr = 0.5;
 	p->class_power = 0.5;
 	p->l2 = 0;
