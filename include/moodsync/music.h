@@ -134,4 +134,65 @@ extern const char *const music_feeling_names[MUSIC_FEELINGS];
  * and its point `p`. The rules are documented in src/music/affect.c. */
 enum music_feeling music_feeling_of(const float *probs, struct music_va p);
 
+/* ---- Fusion: one mood from several sources ----------------------------
+ * Each source (the face's smoothed mood, the listener's words, a manual
+ * override; a voice source would be one more row) gives seven
+ * probabilities and their age. A source counts with weight
+ * w * exp(-age / tau), and not at all past max_age; the fused vector is the
+ * weighted mean. An exclusive source (the override), when present, decides
+ * alone. The numbers are documented in src/music/fusion.c. Pure, thread-
+ * safe. */
+enum music_source {
+	MUSIC_SRC_FACE,
+	MUSIC_SRC_TEXT,
+	MUSIC_SRC_OVERRIDE,
+	MUSIC_SOURCES
+};
+
+/* "face", "text", "override", indexed by enum music_source. */
+extern const char *const music_source_names[MUSIC_SOURCES];
+
+struct music_source_params {
+	double weight;    /* weight of a fresh reading, > 0 */
+	double tau_s;     /* decay time constant, seconds; 0 = no decay */
+	double max_age_s; /* older readings are ignored; 0 = never */
+	int exclusive;    /* 1: when present it alone decides */
+};
+
+struct music_fusion_params {
+	struct music_source_params src[MUSIC_SOURCES];
+};
+
+/* face: weight 1, tau 60 s, ignored after 5 min; text: weight 2, tau
+ * 180 s, ignored after 15 min; override: exclusive, no decay. */
+void music_fusion_params_default(struct music_fusion_params *p);
+
+/* One source's latest reading. */
+struct music_reading {
+	int present;              /* 0: the source has said nothing */
+	float probs[MUSIC_MOODS]; /* >= 0, normalised by the fusion */
+	double age_s;             /* seconds since it was read, >= 0 */
+};
+
+struct music_fused {
+	int any;                    /* 0: no source counts (then neutral) */
+	int source;                 /* enum music_source, or -1 = fused */
+	float probs[MUSIC_MOODS];   /* fused, sums to 1 */
+	double share[MUSIC_SOURCES]; /* each source's part of the weight */
+	int mood;                   /* most probable of the seven */
+	struct music_va va;         /* music_affect_point(probs) */
+	enum music_feeling feeling; /* music_feeling_of(probs, va) */
+};
+
+/* Fuses `in` (MUSIC_SOURCES readings, indexed by enum music_source). A
+ * source whose share is at least 0.9 names the result (out->source), else
+ * it is -1 ("fused"). Readings with non-finite, negative or all-zero
+ * probabilities are skipped. Never fails. */
+void music_fusion_fuse(const struct music_fusion_params *p,
+		       const struct music_reading in[MUSIC_SOURCES],
+		       struct music_fused *out);
+
+/* "face", "text", "override" or "fused" for out->source. */
+const char *music_fused_source_name(const struct music_fused *f);
+
 #endif
