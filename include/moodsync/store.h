@@ -98,6 +98,8 @@ struct store_mood_row {
 	int64_t t;        /* unix ms */
 	char mood[16];    /* stable mood name */
 	float confidence; /* smoothed probability of that mood, 0..1 */
+	char feeling[16]; /* named feeling of the fused mood (music_feeling_
+			   * names), "" when unknown (stored as NULL) */
 };
 
 /* Appends rows (one transaction; the session row is created when

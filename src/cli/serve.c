@@ -29,6 +29,9 @@ static void usage(FILE *f)
 		MS_DEFAULT_MODEL ";\n"
 		"               when the default is missing the app runs "
 		"without emotions)\n"
+		"  --text-model F  text mood model for POST /api/text (default\n"
+		"               $MOODSYNC_TEXT_MODEL or " MS_DEFAULT_TEXT_MODEL
+		"; none: off)\n"
 		"  --cascade F  Haar cascade XML (default " MS_DEFAULT_CASCADE
 		")\n"
 		"  --db F       SQLite database (default $MOODSYNC_DB, else\n"
@@ -95,6 +98,8 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		} else if (strcmp(a, "--model") == 0) {
 			*model = v;
 			*model_explicit = 1;
+		} else if (strcmp(a, "--text-model") == 0) {
+			c->text_model_path = v;
 		} else if (strcmp(a, "--cascade") == 0) {
 			c->cascade_path = v;
 		} else if (strcmp(a, "--db") == 0) {
@@ -158,6 +163,17 @@ int cmd_serve(int argc, char **argv)
 		model = NULL;
 	}
 	cfg.model_path = model;
+	if (!cfg.text_model_path) {
+		cfg.text_model_path = cli_default_text_model();
+		if (!file_exists(cfg.text_model_path)) {
+			ms_warn("serve: no text model at %s; POST /api/text "
+				"answers 503",
+				cfg.text_model_path);
+			cfg.text_model_path = NULL;
+		}
+	} else if (strcmp(cfg.text_model_path, "none") == 0) {
+		cfg.text_model_path = NULL;
+	}
 
 	/* Block the signals before any thread starts, so every thread
 	 * inherits the mask and only sigwait() below sees them. */

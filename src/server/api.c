@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "server/api.h"
+#include "server/api_text.h"
 #include "server/app.h"
 #include "server/imghdr.h"
 
@@ -207,6 +208,7 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 	if (s->mood.stable >= 0 &&
 	    (s->hist_ms == 0.0 || now - s->hist_ms >= app->cfg.history_ms)) {
 		struct store_mood_row row;
+		struct api_fusion fu;
 
 		memset(&row, 0, sizeof(row));
 		snprintf(row.session, sizeof(row.session), "%s", s->id);
@@ -216,6 +218,9 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 		row.confidence = s->mood.probs[s->mood.stable];
 		if (row.confidence > 1.0f)
 			row.confidence = 1.0f;
+		api_session_fuse(app, s, now, &fu);
+		snprintf(row.feeling, sizeof(row.feeling), "%s",
+			 music_feeling_names[fu.fused.feeling]);
 		srv_bg_history(app->bg, &row);
 		s->hist_ms = now;
 	}
@@ -329,12 +334,12 @@ int api_frame(struct srv_req *req)
 
 /* ---- GET /api/mood ---------------------------------------------------- */
 
-int api_mood(struct srv_req *req)
+int api_mood_json(struct srv_req *req, struct ms_buf *b)
 {
 	struct srv_app *app = srv_req_app(req);
 	struct srv_session *s;
+	struct api_fusion fu;
 	struct mood_view v;
-	struct ms_buf b;
 	int nfaces = 0, rc;
 	int64_t last = 0;
 
@@ -344,18 +349,31 @@ int api_mood(struct srv_req *req)
 		mood_view_fill(s, &v);
 		nfaces = s->last_nfaces;
 		last = s->last_frame;
+		api_session_fuse(app, s, ms_now_ms(), &fu);
 	}
 	srv_sessions_unlock(app->sessions);
 	if (!s)
 		return MS_ENOMEM;
-	ms_buf_init(&b, JSON_MAX);
-	rc = json_mood(&b, &v);
-	if (!rc) { /* splice two more fields before the closing brace */
-		b.len--;
-		rc = ms_buf_printf(&b, ",\"faces\":%d,\"last_face\":%lld}",
-				   nfaces, (long long)last);
+	rc = json_mood(b, &v);
+	if (!rc) { /* splice more fields before the closing brace */
+		b->len--;
+		rc = ms_buf_printf(b,
+				   ",\"faces\":%d,\"group\":%s,"
+				   "\"last_face\":%lld,",
+				   nfaces, nfaces > 1 ? "true" : "false",
+				   (long long)last);
 	}
-	return reply_buf(req, rc, &b);
+	if (!rc)
+		rc = api_fusion_json(b, &fu);
+	return rc ? rc : ms_buf_puts(b, "}");
+}
+
+int api_mood(struct srv_req *req)
+{
+	struct ms_buf b;
+
+	ms_buf_init(&b, JSON_MAX);
+	return reply_buf(req, api_mood_json(req, &b), &b);
 }
 
 /* ---- GET /api/history ------------------------------------------------- */
@@ -391,9 +409,11 @@ int api_history(struct srv_req *req)
 	for (int i = 0; !rc && i < n; i++)
 		rc = ms_buf_printf(&b,
 				   "%s{\"t\":%lld,\"mood\":\"%s\","
-				   "\"confidence\":%.3f}",
+				   "\"confidence\":%.3f,\"feeling\":\"%s\"}",
 				   i ? "," : "", (long long)rows[i].t,
-				   rows[i].mood, (double)rows[i].confidence);
+				   rows[i].mood, (double)rows[i].confidence,
+				   rows[i].feeling[0] ? rows[i].feeling
+						      : "neutral");
 	if (!rc)
 		rc = ms_buf_puts(&b, "]}");
 	free(rows);

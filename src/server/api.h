@@ -24,5 +24,13 @@ int api_recommendation(struct srv_req *req); /* GET /api/recommendation */
 int api_settings_get(struct srv_req *req);   /* GET /api/settings */
 int api_settings_post(struct srv_req *req);  /* POST /api/settings */
 int api_healthz(struct srv_req *req);        /* GET /healthz */
+int api_text(struct srv_req *req);           /* POST /api/text */
+
+/* Largest accepted POST /api/text body, bytes (the model reads the first
+ * TXT_MAX_INPUT bytes of the text; JSON escapes can take 6 per byte). */
+#define SRV_MAX_TEXT_BODY (32u << 10)
+
+/* The GET /api/mood object of the request's session into `b`. */
+int api_mood_json(struct srv_req *req, struct ms_buf *b);
 
 #endif

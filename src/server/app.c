@@ -57,6 +57,13 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 	if (rc)
 		goto out_free;
 	app->has_model = srv_pipeline_has_model(app->pipe);
+	music_fusion_params_default(&app->fusion);
+	if (cfg->text_model_path) {
+		rc = txt_model_load(cfg->text_model_path, &app->text_model, err,
+				    errlen);
+		if (rc)
+			goto out_free;
+	}
 	rc = store_open(cfg->db_path, &app->store, err, errlen);
 	if (rc)
 		goto out_free;
@@ -166,6 +173,7 @@ void srv_app_free(struct srv_app *app)
 	srv_sessions_free(app->sessions);
 	store_close(app->store);
 	srv_pipeline_free(app->pipe);
+	txt_model_free(app->text_model);
 	pthread_mutex_destroy(&app->slot_lock);
 	pthread_cond_destroy(&app->slot_cond);
 	pthread_mutex_destroy(&app->workers_lock);

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "moodsync/music.h"
+#include "moodsync/text.h"
 #include "moodsync/store.h"
 #include "server/http.h"
 #include "server/pipeline.h"
@@ -41,6 +42,11 @@ struct srv_session {
 	int last_nfaces;         /* faces in the last frame */
 	double seen_ms;          /* last request, monotonic ms (LRU) */
 	struct srv_kv *kv;       /* SRV_KV_MAX slots, NULL until used */
+	/* Mood sources other than the face (whose reading is `mood`), in
+	 * enum music_source order: the latest probabilities of each and when
+	 * they were given (monotonic ms; 0 = none). See api_text.c. */
+	float src_probs[MUSIC_SOURCES][MUSIC_MOODS];
+	double src_ms[MUSIC_SOURCES];
 	struct srv_session *hnext;         /* hash chain */
 	struct srv_session *lprev, *lnext; /* LRU list, head = newest */
 };
@@ -100,6 +106,8 @@ struct srv_app {
 	struct srv_config cfg;        /* copy; strings borrowed from caller */
 	struct srv_pipeline *pipe;    /* shared, immutable */
 	int has_model;                /* 1 when emotions are classified */
+	struct txt_model *text_model; /* shared, immutable; NULL: no text */
+	struct music_fusion_params fusion; /* weights of the mood sources */
 	struct store *store;
 	struct srv_sessions *sessions;
 	struct srv_bg *bg;

@@ -18,6 +18,7 @@ const struct srv_route srv_routes[] = {
 	{"GET", "/api/settings", api_settings_get, 0, NULL},
 	{"POST", "/api/settings", api_settings_post, SRV_MAX_JSON_BODY, NULL},
 	{"GET", "/healthz", api_healthz, 0, NULL},
+	{"POST", "/api/text", api_text, SRV_MAX_TEXT_BODY, NULL},
 	/* Spotify (issue 5): rows for handlers in routes_spotify.c go here. */
 	{"GET", "/login", spotify_login, 0, NULL},
 	{"GET", "/callback", spotify_callback, 0, NULL},

@@ -36,6 +36,12 @@ const struct store_migration store_migrations[] = {
 	 "CREATE INDEX history_session_t ON history (session, t);"},
 	/* Spotify (issue 5): tokens, search cache, prefs. */
 	{STORE_SPOTIFY_MIGRATION_NAME, STORE_SPOTIFY_MIGRATION_SQL},
+	/* The finer feeling of the fused mood (face + words) with each row;
+	 * NULL for rows written before it existed. */
+	{"history: fused feeling",
+	 "ALTER TABLE history ADD COLUMN feeling TEXT CHECK (feeling IS NULL"
+	 " OR feeling IN ('excited','happy','calm','tired','sad','anxious',"
+	 "'tense','surprised','neutral'));"},
 };
 
 const size_t store_migrations_count =

@@ -48,11 +48,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"ON CONFLICT (id) DO UPDATE SET last_seen = "
 		"max(last_seen, excluded.last_seen)",
 	[ST_HISTORY_ADD] = "INSERT INTO history (session, t, mood, "
-			   "confidence) VALUES (?,?,?,?)",
-	[ST_HISTORY_LIST] = "SELECT session, t, mood, confidence FROM ("
-			    "SELECT id, session, t, mood, confidence FROM "
-			    "history WHERE session = ? AND t >= ? ORDER BY t "
-			    "DESC, id DESC LIMIT ?) ORDER BY t, id",
+			   "confidence, feeling) VALUES (?,?,?,?,?)",
+	[ST_HISTORY_LIST] = "SELECT session, t, mood, confidence, feeling "
+			    "FROM (SELECT id, session, t, mood, confidence, "
+			    "feeling FROM history WHERE session = ? AND t >= ? "
+			    "ORDER BY t DESC, id DESC LIMIT ?) ORDER BY t, id",
 	[ST_HISTORY_PRUNE] = "DELETE FROM history WHERE t < ?",
 };
 
@@ -425,6 +425,10 @@ static int history_add_one(struct store *s, const struct store_mood_row *r)
 	sqlite3_bind_int64(st, 2, r->t);
 	sqlite3_bind_text(st, 3, r->mood, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 4, r->confidence);
+	if (r->feeling[0])
+		sqlite3_bind_text(st, 5, r->feeling, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
 	rc = write_rc(sqlite3_step(st));
 	stmt_give(s, st);
 	return rc;
@@ -466,6 +470,7 @@ int store_history_list(struct store *s, const char *session, int64_t since,
 		r->t = sqlite3_column_int64(st, 1);
 		copy_col(st, 2, r->mood, sizeof(r->mood));
 		r->confidence = (float)sqlite3_column_double(st, 3);
+		copy_col(st, 4, r->feeling, sizeof(r->feeling));
 	}
 	stmt_give(s, st);
 	*n = k;

@@ -1,0 +1,24 @@
+/* api_text.h - the session's fused mood (face, words, override), shared by
+ * the mood, frame and text handlers (src/server/api_text.c). */
+#ifndef MOODSYNC_SERVER_API_TEXT_H
+#define MOODSYNC_SERVER_API_TEXT_H
+
+#include "moodsync/music.h"
+#include "server/app.h"
+
+struct api_fusion {
+	struct music_reading in[MUSIC_SOURCES]; /* what each source said */
+	struct music_fused fused;
+};
+
+/* Under the session lock: the readings of `s` at `now_ms` (monotonic) and
+ * their fusion with the app's weights. */
+void api_session_fuse(const struct srv_app *app, const struct srv_session *s,
+		      double now_ms, struct api_fusion *out);
+
+/* Appends the fused fields of the mood object, without braces:
+ * "valence", "arousal", "feeling", "fused_mood", "source" and "sources"
+ * (one object per source that has spoken: mood, probs, age_s, share). */
+int api_fusion_json(struct ms_buf *b, const struct api_fusion *f);
+
+#endif
