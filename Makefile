@@ -33,7 +33,7 @@ CFLAGS += -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(PKG_CFLAGS) -pthread
 LDFLAGS += $(LDFLAGS_$(MODE)) -pthread
 LDLIBS += $(PKG_LIBS) -lm
 
-COMPONENTS := common vision nn music store server cli
+COMPONENTS := common vision nn pipeline music store server cli
 $(foreach c,$(COMPONENTS),$(eval $(c)_OBJS := \
 	$(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(c)/*.c))))
 
@@ -101,7 +101,7 @@ fuzz_cascade_SRCS := $(wildcard src/vision/*.c)
 fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(wildcard src/music/spotify*.c)
-fuzz_imghdr_SRCS := src/server/imghdr.c
+fuzz_imghdr_SRCS := src/pipeline/imghdr.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -10,7 +10,7 @@
 
 #include "server/api.h"
 #include "server/app.h"
-#include "server/imghdr.h"
+#include "moodsync/pipeline.h"
 
 _Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes");
 
@@ -136,7 +136,7 @@ int api_frame_precheck(struct srv_req *req)
 			       app->cfg.rate_per_s);
 }
 
-static int frame_json(struct ms_buf *b, const struct srv_frame *f,
+static int frame_json(struct ms_buf *b, const struct pipe_frame *f,
 		      int has_model, const struct mood_view *v,
 		      double total_ms)
 {
@@ -146,7 +146,7 @@ static int frame_json(struct ms_buf *b, const struct srv_frame *f,
 			       has_model ? "true" : "false");
 
 	for (int i = 0; !rc && i < f->nfaces; i++) {
-		const struct srv_face *fc = &f->faces[i];
+		const struct pipe_face *fc = &f->faces[i];
 
 		rc = ms_buf_printf(b,
 				   "%s{\"box\":{\"x\":%d,\"y\":%d,\"w\":%d,"
@@ -185,7 +185,7 @@ static int frame_json(struct ms_buf *b, const struct srv_frame *f,
 /* Feeds a frame's result into the session; fills the view for the reply
  * and *ev (returns 1) when the stable mood changed. */
 static int session_update(struct srv_app *app, struct srv_session *s,
-			  const struct srv_frame *f, struct mood_view *v,
+			  const struct pipe_frame *f, struct mood_view *v,
 			  struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
@@ -236,18 +236,17 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 int api_frame(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
-	struct srv_frame_opts opts;
-	struct srv_frame *f = NULL;
+	struct pipe_frame_opts opts;
+	struct pipe_frame *f = NULL;
 	struct srv_mood_event ev;
 	struct mood_view view;
-	struct srv_worker *w;
+	struct pipe_worker *w;
 	struct srv_session *s;
 	struct ms_rect hint;
 	struct ms_buf b;
 	char err[MS_ERRLEN];
 	const uint8_t *body;
 	size_t len;
-	uint32_t iw, ih;
 	double t0 = ms_now_ms();
 	int rc, have_hint = 0, changed = 0;
 
@@ -256,15 +255,8 @@ int api_frame(struct srv_req *req)
 		return srv_req_fail(req, MS_EINVAL, "empty body: send a JPEG "
 						    "or PNG image");
 	/* refuse a huge image before the decoder allocates it */
-	if (srv_image_dims(body, len, &iw, &ih) &&
-	    (iw > SRV_FRAME_MAX_SIDE || ih > SRV_FRAME_MAX_SIDE ||
-	     (uint64_t)iw * ih > SRV_FRAME_MAX_PIXELS))
-		return srv_req_fail(req, MS_ELIMIT,
-				    "image too large: %ux%u (at most %u px a "
-				    "side, %u pixels)",
-				    (unsigned)iw, (unsigned)ih,
-				    (unsigned)SRV_FRAME_MAX_SIDE,
-				    (unsigned)SRV_FRAME_MAX_PIXELS);
+	if (pipe_frame_check_size(body, len, err, sizeof(err)))
+		return srv_req_fail(req, MS_ELIMIT, "%s", err);
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s && s->hint_ms > 0.0 && t0 - s->hint_ms < HINT_TTL_MS &&
@@ -294,7 +286,7 @@ int api_frame(struct srv_req *req)
 	memset(&opts, 0, sizeof(opts));
 	opts.fast = 1;
 	opts.hint = have_hint ? &hint : NULL;
-	rc = srv_frame_run(w, body, len, &opts, f, err, sizeof(err));
+	rc = pipe_frame_run(w, body, len, &opts, f, err, sizeof(err));
 	srv_app_slot_release(app);
 	if (rc) {
 		free(f);

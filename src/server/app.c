@@ -52,11 +52,11 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 	pthread_cond_init(&app->slot_cond, NULL);
 	pthread_mutex_init(&app->workers_lock, NULL);
 	pthread_mutex_init(&app->slots_lock, NULL);
-	rc = srv_pipeline_new(cfg->cascade_path, cfg->model_path, &app->pipe,
+	rc = pipe_load(cfg->cascade_path, cfg->model_path, &app->pipe,
 			      err, errlen);
 	if (rc)
 		goto out_free;
-	app->has_model = srv_pipeline_has_model(app->pipe);
+	app->has_model = pipe_has_model(app->pipe);
 	rc = store_open(cfg->db_path, &app->store, err, errlen);
 	if (rc)
 		goto out_free;
@@ -161,11 +161,11 @@ void srv_app_free(struct srv_app *app)
 		return;
 	srv_app_stop(app);
 	for (int i = 0; i < app->nworkers; i++)
-		srv_worker_free(app->workers[i]);
+		pipe_worker_free(app->workers[i]);
 	free(app->workers);
 	srv_sessions_free(app->sessions);
 	store_close(app->store);
-	srv_pipeline_free(app->pipe);
+	pipe_free(app->pipe);
 	pthread_mutex_destroy(&app->slot_lock);
 	pthread_cond_destroy(&app->slot_cond);
 	pthread_mutex_destroy(&app->workers_lock);
@@ -215,27 +215,27 @@ void srv_app_slot_release(struct srv_app *app)
 
 /* A thread's worker belongs to the app of generation tls_gen (an address
  * could be reused by a later app; a generation is not). */
-static _Thread_local struct srv_worker *tls_worker;
+static _Thread_local struct pipe_worker *tls_worker;
 static _Thread_local long tls_gen;
 
-struct srv_worker *srv_app_worker(struct srv_app *app)
+struct pipe_worker *srv_app_worker(struct srv_app *app)
 {
-	struct srv_worker *w;
+	struct pipe_worker *w;
 
 	if (tls_worker && tls_gen == app->generation)
 		return tls_worker;
-	w = srv_worker_new(app->pipe);
+	w = pipe_worker_new(app->pipe);
 	if (!w)
 		return NULL;
 	pthread_mutex_lock(&app->workers_lock);
 	if (app->nworkers == app->cap_workers) {
 		int cap = app->cap_workers ? 2 * app->cap_workers : 8;
-		struct srv_worker **p =
+		struct pipe_worker **p =
 			realloc(app->workers, (size_t)cap * sizeof(*p));
 
 		if (!p) {
 			pthread_mutex_unlock(&app->workers_lock);
-			srv_worker_free(w);
+			pipe_worker_free(w);
 			return NULL;
 		}
 		app->workers = p;
