@@ -1,5 +1,5 @@
 /* detect.c - `moodsync detect`: finds faces in image files, reads each
- * face's emotion (src/server/pipeline.c, the path POST /api/frame takes)
+ * face's emotion (src/pipeline/pipeline.c, the path POST /api/frame takes)
  * and prints them, one line per image (JSON with --json). A bad image gets a one-line error
  * on stderr and the others still run; the exit status is 1 if any failed. */
 #include <stdio.h>

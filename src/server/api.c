@@ -19,7 +19,6 @@ _Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes")
 #define HINT_RESCAN 10        /* every 10th frame scans the whole frame */
 #define HISTORY_DEFAULT 600
 #define HISTORY_MAX 3600
-#define RECOMMEND_MAX 8
 
 /* What a frame or /api/mood reports about the session's mood. */
 struct mood_view {
@@ -397,11 +396,12 @@ int api_history(struct srv_req *req)
 int api_recommendation(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
-	struct store_playlist *list;
+	struct music_rec *rec;
 	struct srv_session *s;
 	const char *qs = srv_req_query(req, "strategy");
-	int mood = -1, strategy = MUSIC_MATCH, n = 0, pick = 0, rc;
+	int mood = -1, strategy = MUSIC_MATCH, rc;
 	int64_t since = 0;
+	char err[MS_ERRLEN];
 	struct ms_buf b;
 
 	srv_sessions_lock(app->sessions);
@@ -415,61 +415,56 @@ int api_recommendation(struct srv_req *req)
 	if (qs && music_strategy_parse(qs, &strategy))
 		return srv_req_fail(req, MS_EINVAL,
 				    "strategy must be \"match\" or \"lift\"");
-	list = ms_calloc(RECOMMEND_MAX, sizeof(*list));
-	if (!list)
+	rec = malloc(sizeof(*rec));
+	if (!rec)
 		return MS_ENOMEM;
-	rc = store_catalog_list(app->store,
-				music_mood_names[mood >= 0 ? mood
-							   : MUSIC_NEUTRAL],
-				music_strategy_names[strategy], list,
-				RECOMMEND_MAX, &n);
+	rc = music_recommend(app->store, mood, strategy, since, rec, err,
+			     sizeof(err));
 	if (rc) {
-		free(list);
-		return srv_req_fail(req, rc, "catalog unavailable");
+		free(rec);
+		return srv_req_fail(req, rc, "%s", err);
 	}
-	if (n > 0) /* a different pick for each mood change, stable between */
-		pick = (int)((since / 1000) % n);
 	ms_buf_init(&b, JSON_MAX);
 	rc = ms_buf_puts(&b, "{\"mood\":");
 	if (!rc)
-		rc = json_name_or_null(&b, mood, music_mood_names, MUSIC_MOODS);
+		rc = json_name_or_null(&b, rec->mood, music_mood_names,
+				       MUSIC_MOODS);
 	if (!rc)
 		rc = ms_buf_printf(&b,
 				   ",\"based_on\":\"%s\",\"strategy\":\"%s\","
 				   "\"target\":",
-				   music_mood_names[mood >= 0 ? mood
-							      : MUSIC_NEUTRAL],
-				   music_strategy_names[strategy]);
+				   music_mood_names[rec->based_on],
+				   music_strategy_names[rec->strategy]);
 	if (!rc)
-		rc = ms_buf_json_str(
-			&b, music_target_describe(mood >= 0 ? mood
-							    : MUSIC_NEUTRAL,
-						  strategy));
+		rc = ms_buf_json_str(&b, music_target_describe(rec->based_on,
+							       rec->strategy));
 	if (!rc)
 		rc = ms_buf_printf(&b, ",\"primary\":%d,\"playlists\":[",
-				   n > 0 ? pick : -1);
-	for (int i = 0; !rc && i < n; i++) {
+				   rec->primary);
+	for (int i = 0; !rc && i < rec->n; i++) {
+		const struct store_playlist *pl = &rec->items[i];
+
 		rc = ms_buf_printf(&b, "%s{\"id\":%lld,\"name\":", i ? "," : "",
-				   (long long)list[i].id);
+				   (long long)pl->id);
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].name);
+			rc = ms_buf_json_str(&b, pl->name);
 		if (!rc)
 			rc = ms_buf_puts(&b, ",\"description\":");
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].description);
+			rc = ms_buf_json_str(&b, pl->description);
 		if (!rc)
 			rc = ms_buf_puts(&b, ",\"query\":");
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].query);
+			rc = ms_buf_json_str(&b, pl->query);
 		if (!rc)
 			rc = ms_buf_puts(&b, ",\"url\":");
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].url);
+			rc = ms_buf_json_str(&b, pl->url);
 		if (!rc)
 			rc = ms_buf_puts(&b, "}");
 	}
 	if (!rc)
 		rc = ms_buf_puts(&b, "]}");
-	free(list);
+	free(rec);
 	return reply_buf(req, rc, &b);
 }

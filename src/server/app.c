@@ -51,7 +51,6 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 	pthread_mutex_init(&app->slot_lock, NULL);
 	pthread_cond_init(&app->slot_cond, NULL);
 	pthread_mutex_init(&app->workers_lock, NULL);
-	pthread_mutex_init(&app->slots_lock, NULL);
 	rc = pipe_load(cfg->cascade_path, cfg->model_path, &app->pipe,
 			      err, errlen);
 	if (rc)
@@ -148,11 +147,11 @@ void srv_app_stop(struct srv_app *app)
 		return;
 	MHD_stop_daemon(app->daemon); /* joins the worker threads */
 	app->daemon = NULL;
+	srv_bg_stop(app->bg); /* writes pending history, delivers moods */
+	app->bg = NULL;
 	for (const struct srv_module *m = srv_modules; m->name; m++)
 		if (m->stop)
-			m->stop(app);
-	srv_bg_stop(app->bg); /* writes pending history */
-	app->bg = NULL;
+			m->stop(app); /* no handler and no mood thread runs */
 }
 
 void srv_app_free(struct srv_app *app)
@@ -169,7 +168,6 @@ void srv_app_free(struct srv_app *app)
 	pthread_mutex_destroy(&app->slot_lock);
 	pthread_cond_destroy(&app->slot_cond);
 	pthread_mutex_destroy(&app->workers_lock);
-	pthread_mutex_destroy(&app->slots_lock);
 	free(app);
 }
 
@@ -260,35 +258,14 @@ const char *srv_app_base_url(const struct srv_app *app)
 	return app->base_url;
 }
 
-int srv_app_slot_set(struct srv_app *app, const char *name, void *ptr)
+struct music_spotify_svc *srv_app_spotify(const struct srv_app *app)
 {
-	int rc = MS_ELIMIT;
-
-	pthread_mutex_lock(&app->slots_lock);
-	for (size_t i = 0; i < MS_ARRAY_LEN(app->slots); i++) {
-		struct srv_slot *s = &app->slots[i];
-
-		if (s->name[0] && strcmp(s->name, name) != 0)
-			continue;
-		snprintf(s->name, sizeof(s->name), "%s", name);
-		s->ptr = ptr;
-		rc = MS_OK;
-		break;
-	}
-	pthread_mutex_unlock(&app->slots_lock);
-	return rc;
+	return app->spotify;
 }
 
-void *srv_app_slot_get(struct srv_app *app, const char *name)
+void srv_app_spotify_set(struct srv_app *app, struct music_spotify_svc *sp)
 {
-	void *p = NULL;
-
-	pthread_mutex_lock(&app->slots_lock);
-	for (size_t i = 0; i < MS_ARRAY_LEN(app->slots); i++)
-		if (strcmp(app->slots[i].name, name) == 0)
-			p = app->slots[i].ptr;
-	pthread_mutex_unlock(&app->slots_lock);
-	return p;
+	app->spotify = sp;
 }
 
 static void info_fill(const struct srv_session *s, struct srv_session_info *o)

@@ -9,10 +9,10 @@
 #include <stdatomic.h>
 
 #include "moodsync/music.h"
+#include "moodsync/pipeline.h"
+#include "moodsync/server.h"
 #include "moodsync/store.h"
 #include "server/http.h"
-#include "moodsync/pipeline.h"
-#include "server/server.h"
 
 /* ---- Sessions (session.c) -------------------------------------------- */
 
@@ -91,11 +91,6 @@ long srv_bg_dropped(const struct srv_bg *bg);
 
 /* ---- The application ------------------------------------------------- */
 
-struct srv_slot {
-	char name[32];
-	void *ptr;
-};
-
 struct srv_app {
 	struct srv_config cfg;        /* copy; strings borrowed from caller */
 	struct pipeline *pipe;    /* shared, immutable */
@@ -118,8 +113,9 @@ struct srv_app {
 	struct pipe_worker **workers;
 	int nworkers, cap_workers;
 
-	pthread_mutex_t slots_lock;
-	struct srv_slot slots[8];
+	/* written by the Spotify module's start() before any thread runs
+	 * and by its stop() after they all stopped: read without a lock */
+	struct music_spotify_svc *spotify;
 
 	atomic_long n_requests, n_frames, n_rejected_429, n_rejected_503;
 };
