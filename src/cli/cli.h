@@ -29,9 +29,9 @@ const char *cli_data_dir(void);
  * The returned path lives until the next call. */
 const char *cli_default_model(int *explicit_model);
 
-/* The shipped text model: $MOODSYNC_TEXT_MODEL if set, else
- * models/text.mstx under the working directory or beside the emotion model
- * cli_default_model finds. The returned path lives until the next call. */
+/* The shipped text model, found the same way: $MOODSYNC_TEXT_MODEL, else
+ * models/text.mstx under the working directory or the build's repository.
+ * The returned path lives until the next call. */
 const char *cli_default_text_model(void);
 
 #endif

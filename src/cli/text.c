@@ -1,10 +1,8 @@
 /* text.c - `moodsync text`: the mood of a sentence from the text model,
  * as seven probabilities (text) or one JSON object (--json), for the
- * arguments or for each line of standard input ("-"), plus the shared
- * lookup of the shipped text model. */
+ * arguments or for each line of standard input ("-"). */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "moodsync/music.h"
@@ -13,27 +11,6 @@
 /* Bytes of a line kept: a little past what the model reads, so that a
  * longer line is still reported as truncated. */
 #define LINE_KEEP (TXT_MAX_INPUT + 8)
-
-const char *cli_default_text_model(void)
-{
-	static char path[4096];
-	const char *env = getenv("MOODSYNC_TEXT_MODEL");
-	const char *face, *slash;
-	int explicit_model;
-
-	if (env && *env)
-		return env;
-	if (access(MS_DEFAULT_TEXT_MODEL, R_OK) == 0)
-		return MS_DEFAULT_TEXT_MODEL;
-	/* Beside the emotion model the shared lookup finds. */
-	face = cli_default_model(&explicit_model);
-	slash = strrchr(face, '/');
-	if (slash && snprintf(path, sizeof(path), "%.*s/text.mstx",
-			      (int)(slash - face), face) < (int)sizeof(path) &&
-	    access(path, R_OK) == 0)
-		return path;
-	return MS_DEFAULT_TEXT_MODEL;
-}
 
 static void usage(FILE *f)
 {
