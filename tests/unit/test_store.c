@@ -246,6 +246,30 @@ static void test_history(void **state)
 	store_close(s);
 }
 
+/* Rows carry the fused feeling; none reads back as "", a bad one fails. */
+static void test_history_feeling(void **state)
+{
+	struct store *s = open_mem();
+	struct store_mood_row rows[2], out[4];
+	int n = 0;
+
+	(void)state;
+	rows[0] = row(SID, 1000, "sad", 0.7f);
+	snprintf(rows[0].feeling, sizeof(rows[0].feeling), "tired");
+	rows[1] = row(SID, 2000, "happy", 0.6f);
+	assert_int_equal(store_history_add(s, rows, 2), MS_OK);
+	assert_int_equal(store_history_list(s, SID, 0, out, 4, &n), MS_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(out[0].feeling, "tired");
+	assert_string_equal(out[1].feeling, "");
+	rows[0] = row(SID, 3000, "sad", 0.7f);
+	snprintf(rows[0].feeling, sizeof(rows[0].feeling), "gloomy");
+	assert_int_equal(store_history_add(s, rows, 1), MS_EINVAL);
+	assert_int_equal(store_history_list(s, SID, 0, out, 4, &n), MS_OK);
+	assert_int_equal(n, 2);
+	store_close(s);
+}
+
 static void test_sessions(void **state)
 {
 	struct store *s = open_mem();
@@ -282,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_not_a_database),
 		cmocka_unit_test(test_catalog_bad_input),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_history_feeling),
 		cmocka_unit_test(test_sessions),
 	};
 
