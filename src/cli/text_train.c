@@ -223,8 +223,15 @@ static int train_opt(const char *a, const char *v, struct txt_config *c,
 			return -1;
 		c->neg_window = (uint32_t)n;
 	} else if (!strcmp(a, "--ngrams")) {
-		if (sscanf(v, "%d-%d", &lo, &hi) != 2 || lo < 0 || hi < lo ||
-		    hi > TXT_MAX_NGRAM || (lo == 0 && hi != 0))
+		const char *dash = strchr(v, '-');
+
+		if (!dash ||
+		    ms_parse_i64_n(v, (size_t)(dash - v), 0, TXT_MAX_NGRAM,
+				   &n) ||
+		    ms_parse_int(dash + 1, 0, TXT_MAX_NGRAM, &hi))
+			return -1;
+		lo = (int)n;
+		if (hi < lo || (lo == 0 && hi != 0))
 			return -1;
 		c->ngram_min = (uint32_t)lo;
 		c->ngram_max = (uint32_t)hi;
