@@ -6,6 +6,7 @@ GoEmotions-format file the test writes, and the server's POST /api/text
 (the fused mood follows the words; bad bodies get 4xx JSON)."""
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -147,6 +148,30 @@ def eval_tests(t):
         t.ok(rc == 1 and b"line 7" in err, "malformed TSV: error names the line", err)
     finally:
         os.unlink(path)
+
+    # the recipe in models/TEXT.md rebuilds the shipped model (byte for byte
+    # with the same compiler and CPU; other float contraction may move
+    # weights by rounding, so allow a little)
+    shipped = os.path.join(REPO, "models", "text.mstx")
+    with tempfile.TemporaryDirectory() as d:
+        out_path = os.path.join(d, "text.mstx")
+        rc, out, err = run(["train-text", "--out", out_path, "--dev", "none"], timeout=900)
+        a = open(out_path, "rb").read() if rc == 0 else b""
+        b = open(shipped, "rb").read()
+        diff = None
+        if len(a) == len(b) and a[:32] == b[:32]:
+            n = (len(a) - 60) // 2
+            wa = struct.unpack("<%de" % n, a[60:])
+            wb = struct.unpack("<%de" % n, b[60:])
+            diff = max(abs(x - y) for x, y in zip(wa, wb))
+        t.ok(diff is not None and diff < 0.02,
+             "train-text with the defaults reproduces models/text.mstx (identical: %s, "
+             "largest weight difference %s)" % (a == b, diff), err[-500:])
+    rc, out, err = run(["eval-text", "--json"], timeout=300)
+    obj = json.loads(out) if rc == 0 else {}
+    t.ok(obj.get("texts") == 5426 and obj.get("macro_f1", 0) > 0.5,
+         "shipped model on dev: macro-F1 %.4f, accuracy %.4f"
+         % (obj.get("macro_f1", 0), obj.get("accuracy", 0)), err)
 
 
 def server_tests(t):
