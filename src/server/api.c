@@ -26,10 +26,14 @@ struct mood_view {
 	int stable, leader, candidate, strategy, changed;
 	float probs[MUSIC_MOODS];
 	int64_t since;
+	struct api_fusion fu; /* the fused mood of every source */
 };
 
-static void mood_view_fill(const struct srv_session *s, struct mood_view *v)
+static void mood_view_fill(const struct srv_app *app,
+			   const struct srv_session *s, double now_ms,
+			   struct mood_view *v)
 {
+	api_session_fuse(app, s, now_ms, &v->fu);
 	v->stable = s->mood.stable;
 	v->leader = music_mood_leader(&s->mood);
 	v->candidate = s->mood.candidate;
@@ -84,11 +88,13 @@ static int json_mood(struct ms_buf *b, const struct mood_view *v)
 	if (!rc)
 		rc = ms_buf_printf(b,
 				   ",\"since\":%lld,\"changed\":%s,"
-				   "\"strategy\":\"%s\"}",
+				   "\"strategy\":\"%s\",",
 				   (long long)v->since,
 				   v->changed ? "true" : "false",
 				   music_strategy_names[v->strategy]);
-	return rc;
+	if (!rc)
+		rc = api_fusion_json(b, &v->fu);
+	return rc ? rc : ms_buf_puts(b, "}");
 }
 
 static int reply_buf(struct srv_req *req, int rc, struct ms_buf *b)
@@ -207,7 +213,6 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 	if (s->mood.stable >= 0 &&
 	    (s->hist_ms == 0.0 || now - s->hist_ms >= app->cfg.history_ms)) {
 		struct store_mood_row row;
-		struct api_fusion fu;
 
 		memset(&row, 0, sizeof(row));
 		snprintf(row.session, sizeof(row.session), "%s", s->id);
@@ -217,13 +222,13 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 		row.confidence = s->mood.probs[s->mood.stable];
 		if (row.confidence > 1.0f)
 			row.confidence = 1.0f;
-		api_session_fuse(app, s, now, &fu);
+		api_session_fuse(app, s, now, &v->fu);
 		snprintf(row.feeling, sizeof(row.feeling), "%s",
-			 music_feeling_names[fu.fused.feeling]);
+			 music_feeling_names[v->fu.fused.feeling]);
 		srv_bg_history(app->bg, &row);
 		s->hist_ms = now;
 	}
-	mood_view_fill(s, v);
+	mood_view_fill(app, s, now, v);
 	v->changed = changed;
 	if (changed) {
 		memset(ev, 0, sizeof(*ev));
@@ -329,7 +334,6 @@ int api_mood_json(struct srv_req *req, struct ms_buf *b)
 {
 	struct srv_app *app = srv_req_app(req);
 	struct srv_session *s;
-	struct api_fusion fu;
 	struct mood_view v;
 	int nfaces = 0, rc;
 	int64_t last = 0;
@@ -337,10 +341,9 @@ int api_mood_json(struct srv_req *req, struct ms_buf *b)
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s) {
-		mood_view_fill(s, &v);
+		mood_view_fill(app, s, ms_now_ms(), &v);
 		nfaces = s->last_nfaces;
 		last = s->last_frame;
-		api_session_fuse(app, s, ms_now_ms(), &fu);
 	}
 	srv_sessions_unlock(app->sessions);
 	if (!s)
@@ -350,13 +353,11 @@ int api_mood_json(struct srv_req *req, struct ms_buf *b)
 		b->len--;
 		rc = ms_buf_printf(b,
 				   ",\"faces\":%d,\"group\":%s,"
-				   "\"last_face\":%lld,",
+				   "\"last_face\":%lld}",
 				   nfaces, nfaces > 1 ? "true" : "false",
 				   (long long)last);
 	}
-	if (!rc)
-		rc = api_fusion_json(b, &fu);
-	return rc ? rc : ms_buf_puts(b, "}");
+	return rc;
 }
 
 int api_mood(struct srv_req *req)
