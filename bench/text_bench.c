@@ -34,8 +34,10 @@ int main(int argc, char **argv)
 	text = malloc(cap * sizeof(*text));
 	tlen = malloc(cap * sizeof(*tlen));
 	for (size_t i = 0; i < len && ntext < cap && text && tlen;) {
-		char *line = (char *)data + i, *nl = memchr(line, '\n', len - i);
-		char *tab = memchr(line, '\t', nl ? (size_t)(nl - line) : len - i);
+		char *line = (char *)data + i,
+		     *nl = memchr(line, '\n', len - i);
+		char *tab =
+		    memchr(line, '\t', nl ? (size_t)(nl - line) : len - i);
 
 		if (tab) {
 			text[ntext] = line;

@@ -32,12 +32,12 @@ extern const char *const txt_class_names[TXT_CLASSES];
 #define TXT_MAX_TOKEN_BYTES 48 /* longer words are cut (code-point safe) */
 
 struct txt_tokens {
-	int n;                           /* tokens */
-	uint16_t off[TXT_MAX_TOKENS];    /* start of token i in buf */
-	uint8_t len[TXT_MAX_TOKENS];     /* its length in bytes */
-	uint8_t neg[TXT_MAX_TOKENS];     /* 1 when inside a negation scope */
-	uint8_t word[TXT_MAX_TOKENS];    /* 1 word, 0 symbol/emoji/punct */
-	size_t used;                     /* input bytes read (<= max input) */
+	int n;			      /* tokens */
+	uint16_t off[TXT_MAX_TOKENS]; /* start of token i in buf */
+	uint8_t len[TXT_MAX_TOKENS];  /* its length in bytes */
+	uint8_t neg[TXT_MAX_TOKENS];  /* 1 when inside a negation scope */
+	uint8_t word[TXT_MAX_TOKENS]; /* 1 word, 0 symbol/emoji/punct */
+	size_t used;		      /* input bytes read (<= max input) */
 	char buf[TXT_MAX_INPUT + TXT_MAX_TOKENS]; /* token bytes */
 };
 
@@ -52,10 +52,10 @@ void txt_tokenize(const char *text, size_t len, int neg_window,
  * n-grams of each word wrapped in '<' '>' (n in [ngram_min, ngram_max],
  * counted in code points), hashed (FNV-1a) into `buckets` rows. */
 struct txt_config {
-	uint32_t buckets;   /* hash rows, 1 .. TXT_MAX_BUCKETS */
-	uint32_t ngram_min; /* character n-grams, 0 = none */
-	uint32_t ngram_max; /* <= TXT_MAX_NGRAM */
-	uint32_t bigrams;   /* 1 = word pairs too */
+	uint32_t buckets;    /* hash rows, 1 .. TXT_MAX_BUCKETS */
+	uint32_t ngram_min;  /* character n-grams, 0 = none */
+	uint32_t ngram_max;  /* <= TXT_MAX_NGRAM */
+	uint32_t bigrams;    /* 1 = word pairs too */
 	uint32_t neg_window; /* see txt_tokenize, <= 64 */
 };
 #define TXT_MAX_BUCKETS (1u << 22)
@@ -93,9 +93,9 @@ int txt_model_save(const struct txt_model *m, const char *path, char *err,
 /* The reading of one text. */
 struct txt_result {
 	float probs[TXT_CLASSES]; /* softmax, sums to 1 */
-	int top;                  /* most probable class */
-	int tokens;               /* tokens read (0: nothing to read) */
-	int truncated;            /* 1 when the input was longer than used */
+	int top;		  /* most probable class */
+	int tokens;		  /* tokens read (0: nothing to read) */
+	int truncated;		  /* 1 when the input was longer than used */
 };
 
 /* Reads `len` bytes of `text`. With no tokens at all (empty, blank, only
@@ -115,8 +115,8 @@ struct txt_example {
 	uint32_t *feat; /* owned by the set */
 	int nfeat;
 	float target[TXT_CLASSES]; /* sums to 1 */
-	uint8_t gold;              /* bit c set when class c is a gold label */
-	uint8_t first;             /* the class of the first listed label */
+	uint8_t gold;		   /* bit c set when class c is a gold label */
+	uint8_t first;		   /* the class of the first listed label */
 };
 
 struct txt_set {
@@ -137,11 +137,11 @@ int txt_set_load_goemotions(const char *tsv, const char *emotions,
 			    struct txt_set *out, char *err, size_t errlen);
 
 struct txt_train_params {
-	int epochs;         /* passes over the data */
-	double lr;          /* initial learning rate, decays linearly to 0 */
+	int epochs;	    /* passes over the data */
+	double lr;	    /* initial learning rate, decays linearly to 0 */
 	double class_power; /* class weight = (prior / max prior)^-power */
-	double l2;          /* L2 decay per step on touched rows */
-	uint64_t seed;      /* shuffling */
+	double l2;	    /* L2 decay per step on touched rows */
+	uint64_t seed;	    /* shuffling */
 };
 
 void txt_train_params_default(struct txt_train_params *p);

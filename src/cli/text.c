@@ -14,20 +14,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: moodsync text [--json] [--model F] TEXT...\n"
-		"       moodsync text [--json] [--model F] -\n"
-		"Reads the mood of a text: the seven probabilities (angry "
-		"disgust fear happy sad\nsurprise neutral), the valence/arousal "
-		"point and the named feeling.\n"
-		"With '-', reads one text per line from standard input and "
-		"answers each line\nin order (a line with no words gets an "
-		"error object in --json mode).\n"
-		"Only the first %d bytes of a text are read.\n"
-		"  --json     one JSON object per text\n"
-		"  --model F  text model (default $MOODSYNC_TEXT_MODEL or "
-		MS_DEFAULT_TEXT_MODEL ")\n",
-		TXT_MAX_INPUT);
+	fprintf(
+	    f,
+	    "usage: moodsync text [--json] [--model F] TEXT...\n"
+	    "       moodsync text [--json] [--model F] -\n"
+	    "Reads the mood of a text: the seven probabilities (angry "
+	    "disgust fear happy sad\nsurprise neutral), the valence/arousal "
+	    "point and the named feeling.\n"
+	    "With '-', reads one text per line from standard input and "
+	    "answers each line\nin order (a line with no words gets an "
+	    "error object in --json mode).\n"
+	    "Only the first %d bytes of a text are read.\n"
+	    "  --json     one JSON object per text\n"
+	    "  --model F  text model (default $MOODSYNC_TEXT_MODEL "
+	    "or " MS_DEFAULT_TEXT_MODEL ")\n",
+	    TXT_MAX_INPUT);
 }
 
 static int print_json(const struct txt_result *r, long line)
@@ -119,8 +120,7 @@ static int run_stdin(const struct txt_model *m, int json)
 }
 
 /* The arguments joined by spaces, cut to what the model reads. */
-static size_t join_args(int argc, char **argv, int from, char *out,
-			size_t cap)
+static size_t join_args(int argc, char **argv, int from, char *out, size_t cap)
 {
 	size_t len = 0;
 
@@ -157,8 +157,9 @@ int cmd_text(int argc, char **argv)
 			i++;
 			break;
 		} else {
-			fprintf(stderr, "moodsync text: unknown option '%s' "
-					"(see --help)\n",
+			fprintf(stderr,
+				"moodsync text: unknown option '%s' "
+				"(see --help)\n",
 				argv[i]);
 			return 2;
 		}
@@ -178,7 +179,8 @@ int cmd_text(int argc, char **argv)
 	}
 	txt_predict(m, text, join_args(argc, argv, i, text, sizeof(text)), &r);
 	if (r.tokens == 0) {
-		fprintf(stderr, "moodsync text: no words to read in the text\n");
+		fprintf(stderr,
+			"moodsync text: no words to read in the text\n");
 		goto out;
 	}
 	rc = json ? print_json(&r, 0) != 0 : (print_text(&r), 0);

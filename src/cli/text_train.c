@@ -29,7 +29,7 @@ static int split_paths(const char *split, struct split_paths *p)
 	c = snprintf(p->mapping, sizeof(p->mapping),
 		     "%s/text/goemotions/ekman_mapping.json", d);
 	return a < (int)sizeof(p->tsv) && b < (int)sizeof(p->emotions) &&
-			       c < (int)sizeof(p->mapping)
+		       c < (int)sizeof(p->mapping)
 		   ? 0
 		   : -1;
 }
@@ -135,8 +135,9 @@ int cmd_eval_text(int argc, char **argv)
 		} else if (!strcmp(a, "--model") && has_v) {
 			model = argv[++i];
 		} else {
-			fprintf(stderr, "moodsync eval-text: unknown option or "
-					"missing value '%s' (see --help)\n",
+			fprintf(stderr,
+				"moodsync eval-text: unknown option or "
+				"missing value '%s' (see --help)\n",
 				a);
 			return 2;
 		}
@@ -311,8 +312,9 @@ int cmd_train_text(int argc, char **argv)
 		}
 		r = i + 1 < argc ? train_opt(a, argv[i + 1], &c, &p, paths) : 1;
 		if (r) {
-			fprintf(stderr, "moodsync train-text: %s '%s' (see "
-					"--help)\n",
+			fprintf(stderr,
+				"moodsync train-text: %s '%s' (see "
+				"--help)\n",
 				r > 0 ? "unknown option or missing value for"
 				      : "bad value for",
 				a);

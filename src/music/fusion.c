@@ -17,7 +17,9 @@
 #include "moodsync/music.h"
 
 const char *const music_source_names[MUSIC_SOURCES] = {
-	"face", "text", "override",
+    "face",
+    "text",
+    "override",
 };
 
 void music_fusion_params_default(struct music_fusion_params *p)
@@ -25,8 +27,7 @@ void music_fusion_params_default(struct music_fusion_params *p)
 	memset(p, 0, sizeof(*p));
 	p->src[MUSIC_SRC_FACE] = (struct music_source_params){1.0, 60, 300, 0};
 	p->src[MUSIC_SRC_TEXT] = (struct music_source_params){2.0, 180, 900, 0};
-	p->src[MUSIC_SRC_OVERRIDE] =
-	    (struct music_source_params){1.0, 0, 0, 1};
+	p->src[MUSIC_SRC_OVERRIDE] = (struct music_source_params){1.0, 0, 0, 1};
 }
 
 /* The normalised probabilities of a reading; 0 when unusable. */

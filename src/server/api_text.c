@@ -62,22 +62,21 @@ int api_fusion_json(struct ms_buf *b, const struct api_fusion *f)
 	const struct music_fused *u = &f->fused;
 	int rc, first = 1;
 
-	rc = ms_buf_printf(b,
-			   "\"valence\":%.3f,\"arousal\":%.3f,"
-			   "\"feeling\":\"%s\",\"fused_mood\":\"%s\","
-			   "\"source\":\"%s\",\"sources\":{",
-			   u->va.valence, u->va.arousal,
-			   music_feeling_names[u->feeling],
-			   music_mood_names[u->mood],
-			   music_fused_source_name(u));
+	rc = ms_buf_printf(
+	    b,
+	    "\"valence\":%.3f,\"arousal\":%.3f,"
+	    "\"feeling\":\"%s\",\"fused_mood\":\"%s\","
+	    "\"source\":\"%s\",\"sources\":{",
+	    u->va.valence, u->va.arousal, music_feeling_names[u->feeling],
+	    music_mood_names[u->mood], music_fused_source_name(u));
 	for (int k = 0; k < MUSIC_SOURCES; k++) {
 		const struct music_reading *r = &f->in[k];
 
 		if (!r->present)
 			continue;
-		rc |= ms_buf_printf(b, "%s\"%s\":{\"mood\":\"%s\",\"probs\":",
-				    first ? "" : ",", music_source_names[k],
-				    music_mood_names[top_of(r->probs)]);
+		rc |= ms_buf_printf(
+		    b, "%s\"%s\":{\"mood\":\"%s\",\"probs\":", first ? "" : ",",
+		    music_source_names[k], music_mood_names[top_of(r->probs)]);
 		rc |= json_probs(b, r->probs);
 		rc |= ms_buf_printf(b, ",\"age_s\":%.1f,\"share\":%.3f}",
 				    r->age_s, u->share[k]);
@@ -110,8 +109,7 @@ static int parse_body(struct srv_req *req, struct txt_model *m,
 	}
 	jt = cJSON_GetObjectItemCaseSensitive(root, "text");
 	if (!cJSON_IsString(jt)) {
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "\"text\" must be a string");
+		rc = srv_req_fail(req, MS_EINVAL, "\"text\" must be a string");
 		goto out;
 	}
 	txt_predict(m, jt->valuestring, strlen(jt->valuestring), out);

@@ -14,7 +14,7 @@
 
 /* Ekman names in the mapping file, in FER class order. */
 static const char *const ekman_names[TXT_CLASSES - 1] = {
-	"anger", "disgust", "fear", "joy", "sadness", "surprise",
+    "anger", "disgust", "fear", "joy", "sadness", "surprise",
 };
 
 struct labels {
@@ -74,8 +74,8 @@ static int read_mapping(const char *path, struct labels *l, char *err,
 	free(data);
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		return ms_errf(err, errlen, MS_EFORMAT,
-			       "%s: not a JSON object", path);
+		return ms_errf(err, errlen, MS_EFORMAT, "%s: not a JSON object",
+			       path);
 	}
 	for (int c = 0; c < TXT_CLASSES - 1; c++) {
 		const cJSON *arr = cJSON_GetObjectItem(root, ekman_names[c]);
@@ -205,8 +205,8 @@ static int load_lines(char *data, size_t len, const char *tsv,
 			rc = load_line(data + i, e - i, l, c, tok, feat,
 				       &out->ex[out->n]);
 			if (rc) {
-				ms_errf(err, errlen, rc, "%s: line %zu: %s", tsv,
-					out->n + 1,
+				ms_errf(err, errlen, rc, "%s: line %zu: %s",
+					tsv, out->n + 1,
 					rc == MS_ENOMEM ? "out of memory"
 							: "malformed");
 				goto out;

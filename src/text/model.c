@@ -89,7 +89,7 @@ static uint16_t float_to_half(float f)
 	sign = (bits >> 16) & 0x8000;
 	exp = (int)((bits >> 23) & 0xFF) - 127 + 15;
 	man = bits & 0x7FFFFF;
-	if (exp <= 0) { /* subnormal half or zero */
+	if (exp <= 0) {				 /* subnormal half or zero */
 		float a = fabsf(f) * 16777216.f; /* / 2^-24 */
 		uint32_t q = (uint32_t)lrintf(a);
 
@@ -124,7 +124,8 @@ static uint32_t get_u32(const uint8_t *p)
 int txt_model_save(const struct txt_model *m, const char *path, char *err,
 		   size_t errlen)
 {
-	size_t n = (size_t)m->cfg.buckets * TXT_CLASSES, size = TXT_HEADER + 2 * n;
+	size_t n = (size_t)m->cfg.buckets * TXT_CLASSES,
+	       size = TXT_HEADER + 2 * n;
 	uint8_t *b = malloc(size);
 	FILE *f = NULL;
 	int rc = MS_OK;

@@ -7,14 +7,14 @@
 #include "moodsync/text.h"
 
 const char *const txt_class_names[TXT_CLASSES] = {
-	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
 /* What a code point does to the token stream. */
 enum cp_kind {
 	CP_WORD,   /* part of a word */
 	CP_APOS,   /* apostrophe: inside a word only */
-	CP_SEP,    /* separates words */
+	CP_SEP,	   /* separates words */
 	CP_CLAUSE, /* separates words and ends a negation scope */
 	CP_MARK,   /* a token of its own that ends a negation scope (! ?) */
 	CP_SYMBOL, /* a token of its own (emoji, pictographs) */
@@ -83,15 +83,15 @@ static enum cp_kind classify(uint32_t cp)
 	if (cp == 0x2019 || cp == 0x02BC)
 		return CP_APOS;
 	if (cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F) ||
-	    (cp >= 0x1F3FB && cp <= 0x1F3FF) || (cp >= 0xE0000 && cp <= 0xE007F))
+	    (cp >= 0x1F3FB && cp <= 0x1F3FF) ||
+	    (cp >= 0xE0000 && cp <= 0xE007F))
 		return CP_IGNORE;
 	if (cp == 0x2026)
 		return CP_CLAUSE;
 	if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7 ||
 	    (cp >= 0x2000 && cp <= 0x206F) || (cp >= 0x3000 && cp <= 0x303F) ||
 	    (cp >= 0xE000 && cp <= 0xF8FF) || (cp >= 0xFFF0 && cp <= 0xFFFF) ||
-	    cp >= 0xF0000 ||
-	    (cp >= 0xFE10 && cp <= 0xFE6F))
+	    cp >= 0xF0000 || (cp >= 0xFE10 && cp <= 0xFE6F))
 		return CP_SEP;
 	if ((cp >= 0x2100 && cp <= 0x2BFF) || (cp >= 0x1F000 && cp <= 0x1FAFF))
 		return CP_SYMBOL;
@@ -100,11 +100,10 @@ static enum cp_kind classify(uint32_t cp)
 
 /* Words that open a negation scope (besides any word ending in "n't"). */
 static const char *const negators[] = {
-	"not",	   "no",      "never",	"without", "nothing", "nobody",
-	"none",	   "nowhere", "neither", "nor",	    "cannot",  "cant",
-	"dont",	   "wont",    "isnt",	"didnt",   "doesnt",  "wasnt",
-	"couldnt", "wouldnt", "shouldnt", "havent", "hasnt",   "arent",
-	"werent",  "aint",    "hardly",
+    "not",     "no",	  "never",  "without", "nothing", "nobody",  "none",
+    "nowhere", "neither", "nor",    "cannot",  "cant",	  "dont",    "wont",
+    "isnt",    "didnt",	  "doesnt", "wasnt",   "couldnt", "wouldnt", "shouldnt",
+    "havent",  "hasnt",	  "arent",  "werent",  "aint",	  "hardly",
 };
 
 static int is_negator(const char *w, size_t n)
@@ -120,11 +119,11 @@ static int is_negator(const char *w, size_t n)
 /* Tokeniser state while scanning. */
 struct scan {
 	struct txt_tokens *t;
-	size_t pos;    /* bytes used in t->buf */
-	size_t start;  /* start of the open word in t->buf */
-	int open;      /* a word is open */
-	int neg_left;  /* words still to negate; -1 = until punctuation */
-	int neg_on;    /* a negation scope is open */
+	size_t pos;   /* bytes used in t->buf */
+	size_t start; /* start of the open word in t->buf */
+	int open;     /* a word is open */
+	int neg_left; /* words still to negate; -1 = until punctuation */
+	int neg_on;   /* a negation scope is open */
 	int window;
 };
 
@@ -294,8 +293,9 @@ void txt_config_default(struct txt_config *c)
 int txt_config_check(const struct txt_config *c, char *err, size_t errlen)
 {
 	if (c->buckets < 1 || c->buckets > TXT_MAX_BUCKETS)
-		return ms_errf(err, errlen, MS_EINVAL, "buckets %u not in 1..%u",
-			       c->buckets, TXT_MAX_BUCKETS);
+		return ms_errf(err, errlen, MS_EINVAL,
+			       "buckets %u not in 1..%u", c->buckets,
+			       TXT_MAX_BUCKETS);
 	if (c->ngram_max > TXT_MAX_NGRAM || c->ngram_min > c->ngram_max ||
 	    (c->ngram_min == 0 && c->ngram_max != 0))
 		return ms_errf(err, errlen, MS_EINVAL,

@@ -82,8 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 		return 0;
 	}
 	if (txt_model_parse(buf + 1, len - 1, &m, err, sizeof(err)) == MS_OK) {
-		txt_predict(m, "I am not happy today \xf0\x9f\x98\xa2", 25,
-			    &r);
+		txt_predict(m, "I am not happy today \xf0\x9f\x98\xa2", 25, &r);
 		txt_model_free(m);
 	}
 	return 0;
