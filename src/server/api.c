@@ -428,7 +428,14 @@ int api_recommendation(struct srv_req *req)
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s) {
-		mood = s->mood.stable;
+		struct api_fusion fu;
+
+		/* Words or an override steer the music; the face alone keeps
+		 * its stable (hysteresis) mood. */
+		api_session_fuse(app, s, ms_now_ms(), &fu);
+		mood = fu.fused.any && fu.fused.source != MUSIC_SRC_FACE
+			   ? fu.fused.mood
+			   : s->mood.stable;
 		strategy = s->strategy;
 		since = s->mood_since;
 	}

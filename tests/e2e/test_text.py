@@ -191,6 +191,8 @@ def server_tests(t):
         t.ok(fused.get("source") == "text" and fused.get("feeling") == "sad"
              and fused.get("valence", 0) < 0 and "text" in fused.get("sources", {}),
              "the fused mood follows the words", fused)
+        rec = c.get("/api/recommendation").json()
+        t.ok(rec.get("mood") == "sad", "the music choice follows the words", rec)
         m1 = c.get("/api/mood").json()
         t.ok(m1.get("feeling") == "sad" and m1["sources"]["text"]["mood"] == "sad"
              and m1["sources"]["text"]["age_s"] < 60,
