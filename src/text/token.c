@@ -122,7 +122,8 @@ struct scan {
 	size_t pos;   /* bytes used in t->buf */
 	size_t start; /* start of the open word in t->buf */
 	int open;     /* a word is open */
-	int neg_left; /* words still to negate; -1 = until punctuation */
+	int full;     /* the open word reached TXT_MAX_TOKEN_BYTES */
+	int neg_left; /* words still to negate when window > 0 */
 	int neg_on;   /* a negation scope is open */
 	int window;
 };
@@ -178,10 +179,13 @@ static void word_add(struct scan *s, const uint8_t *p, size_t n, uint32_t cp)
 
 	if (!s->open) {
 		s->open = 1;
+		s->full = 0;
 		s->start = s->pos;
 	}
-	if (s->pos - s->start + n > TXT_MAX_TOKEN_BYTES)
+	if (s->full || s->pos - s->start + n > TXT_MAX_TOKEN_BYTES) {
+		s->full = 1; /* the rest of the word is dropped */
 		return;
+	}
 	memcpy(lower, p, n);
 	if (cp < 0x80 && cp >= 'A' && cp <= 'Z')
 		lower[0] = (char)(cp + 32);

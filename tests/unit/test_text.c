@@ -145,6 +145,14 @@ static void test_input_cap(void **state)
 	tokens(big, sizeof(big));
 	assert_int_equal(tok.n, 1);
 	assert_int_equal(tok.len[0], TXT_MAX_TOKEN_BYTES);
+	/* a word cut at the cap keeps its head only: 47 x's, then a 2-byte
+	 * letter that does not fit, then 'y' that would */
+	memset(big, 'x', TXT_MAX_TOKEN_BYTES - 1);
+	memcpy(big + TXT_MAX_TOKEN_BYTES - 1, "\xc3\xa9y z", 5);
+	tokens(big, TXT_MAX_TOKEN_BYTES - 1 + 5);
+	assert_int_equal(tok.n, 2);
+	assert_int_equal(tok.len[0], TXT_MAX_TOKEN_BYTES - 1);
+	assert_string_equal(tk(1), "z");
 	/* many short words stop at TXT_MAX_TOKENS */
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = i % 2 ? ' ' : 'a';
