@@ -217,7 +217,8 @@ void music_fusion_fuse(const struct music_fusion_params *p,
 		       const struct music_reading in[MUSIC_SOURCES],
 		       struct music_fused *out);
 
-/* "face", "text", "override" or "fused" for out->source. */
+/* "face", "text", "override" or "fused" for out->source; "none" when no
+ * source counts (out->any is 0). */
 const char *music_fused_source_name(const struct music_fused *f);
 
 #endif

@@ -104,6 +104,8 @@ void music_fusion_fuse(const struct music_fusion_params *p,
 
 const char *music_fused_source_name(const struct music_fused *f)
 {
+	if (!f->any)
+		return "none";
 	if (f->source >= 0 && f->source < MUSIC_SOURCES)
 		return music_source_names[f->source];
 	return "fused";

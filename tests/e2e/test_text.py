@@ -180,6 +180,7 @@ def server_tests(t):
         r = c.get("/api/mood")
         m0 = r.json()
         t.ok(r.status == 200 and m0.get("feeling") == "neutral" and m0.get("sources") == {}
+             and m0.get("source") == "none"
              and "valence" in m0 and m0.get("group") is False,
              "GET /api/mood before any source: neutral, no sources", r.body)
         r = c.post("/api/text", json.dumps({"text": "I feel so sad and lonely, I miss her"}),

@@ -32,7 +32,7 @@ static void test_nothing_is_neutral(void **state)
 	assert_int_equal(f.any, 0);
 	assert_int_equal(f.mood, MUSIC_NEUTRAL);
 	assert_int_equal(f.feeling, MUSIC_FEEL_NEUTRAL);
-	assert_string_equal(music_fused_source_name(&f), "fused");
+	assert_string_equal(music_fused_source_name(&f), "none");
 }
 
 static void test_single_source_names_itself(void **state)
