@@ -433,9 +433,7 @@ int api_recommendation(struct srv_req *req)
 		/* Words or an override steer the music; the face alone keeps
 		 * its stable (hysteresis) mood. */
 		api_session_fuse(app, s, ms_now_ms(), &fu);
-		mood = fu.fused.any && fu.fused.source != MUSIC_SRC_FACE
-			   ? fu.fused.mood
-			   : s->mood.stable;
+		mood = api_session_music_mood(&fu, s);
 		strategy = s->strategy;
 		since = s->mood_since;
 	}

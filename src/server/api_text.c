@@ -36,6 +36,14 @@ void api_session_fuse(const struct srv_app *app, const struct srv_session *s,
 	music_fusion_fuse(&app->fusion, out->in, &out->fused);
 }
 
+int api_session_music_mood(const struct api_fusion *f,
+			   const struct srv_session *s)
+{
+	if (f->fused.any && f->fused.source != MUSIC_SRC_FACE)
+		return f->fused.mood;
+	return s->mood.stable;
+}
+
 static int json_probs(struct ms_buf *b, const float *p)
 {
 	int rc = ms_buf_puts(b, "{");
@@ -121,30 +129,43 @@ out:
 	return rc;
 }
 
-/* Keeps the reading as the session's text source and queues a history
- * row of the fused mood. MS_ENOMEM when the session is gone. */
+/* Keeps the reading as the session's text source, queues a history row
+ * of the fused mood and, when the mood the music follows changed, a mood
+ * event for the modules (Spotify auto-play). MS_ENOMEM when the session
+ * is gone. */
 static int remember(struct srv_req *req, const struct txt_result *r)
 {
 	struct srv_app *app = srv_req_app(req);
 	double now = ms_now_ms();
+	struct srv_mood_event ev;
 	struct store_mood_row row;
 	struct srv_session *s;
 	struct api_fusion fu;
 
 	memset(&row, 0, sizeof(row));
+	memset(&ev, 0, sizeof(ev));
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s) {
+		api_session_fuse(app, s, now, &fu);
+		ev.previous = api_session_music_mood(&fu, s);
 		memcpy(s->src_probs[MUSIC_SRC_TEXT], r->probs,
 		       sizeof(s->src_probs[0]));
 		s->src_ms[MUSIC_SRC_TEXT] = now;
 		api_session_fuse(app, s, now, &fu);
+		ev.mood = api_session_music_mood(&fu, s);
+		ev.strategy = s->strategy;
+		ev.autoplay = s->autoplay;
 		snprintf(row.session, sizeof(row.session), "%s", s->id);
+		snprintf(ev.session_id, sizeof(ev.session_id), "%s", s->id);
 	}
 	srv_sessions_unlock(app->sessions);
 	if (!s)
 		return MS_ENOMEM;
 	row.t = (int64_t)ms_unix_time() * 1000;
+	ev.unix_ms = row.t;
+	if (ev.mood >= 0 && ev.mood != ev.previous)
+		srv_bg_mood(app->bg, &ev);
 	snprintf(row.mood, sizeof(row.mood), "%s",
 		 music_mood_names[fu.fused.mood]);
 	row.confidence = MS_MIN(1.0f, fu.fused.probs[fu.fused.mood]);

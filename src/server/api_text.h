@@ -16,6 +16,12 @@ struct api_fusion {
 void api_session_fuse(const struct srv_app *app, const struct srv_session *s,
 		      double now_ms, struct api_fusion *out);
 
+/* The mood the music follows: the fused top mood when words or an override
+ * weigh in (the fused source is not the face alone), else the face's
+ * stable mood; -1 before any. Under the session lock. */
+int api_session_music_mood(const struct api_fusion *f,
+			   const struct srv_session *s);
+
 /* Appends the fused fields of the mood object, without braces:
  * "valence", "arousal", "feeling", "fused_mood", "source" and "sources"
  * (one object per source that has spoken: mood, probs, age_s, share). */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cli/cli.h"
+#include "server/api_text.h"
 #include "server/app.h"
 #include "moodsync/pipeline.h"
 
@@ -86,6 +87,53 @@ static void test_session_lru(void **state)
 	assert_non_null(srv_sessions_ensure(t, ids[4], 1300));
 	srv_sessions_unlock(t);
 	assert_int_equal(srv_sessions_count(t), 3);
+	srv_sessions_free(t);
+}
+
+/* The mood the music follows: the face's stable mood alone, the fused
+ * mood once words weigh in, the face again when the words are stale. */
+static void test_session_music_mood(void **state)
+{
+	struct srv_sessions *t = srv_sessions_new(2, 1e12);
+	struct srv_app app;
+	struct srv_session *s;
+	struct api_fusion fu;
+	double now = 1e6;
+
+	(void)state;
+	memset(&app, 0, sizeof(app));
+	music_fusion_params_default(&app.fusion);
+	srv_sessions_lock(t);
+	s = srv_sessions_add(t, "0123456789abcdef0123456789abcdef", 0);
+	assert_non_null(s);
+	api_session_fuse(&app, s, now, &fu);
+	assert_int_equal(fu.fused.any, 0);
+	assert_int_equal(api_session_music_mood(&fu, s), -1);
+	/* a face that reads happy */
+	s->mood.samples = 10;
+	s->mood.stable = MUSIC_HAPPY;
+	s->mood.last_ms = now;
+	memset(s->mood.probs, 0, sizeof(s->mood.probs));
+	s->mood.probs[MUSIC_HAPPY] = 0.6f;
+	s->mood.probs[MUSIC_SAD] = 0.4f;
+	api_session_fuse(&app, s, now, &fu);
+	assert_int_equal(fu.fused.source, MUSIC_SRC_FACE);
+	assert_int_equal(api_session_music_mood(&fu, s), MUSIC_HAPPY);
+	/* sad words just now: they weigh in and lead */
+	memset(s->src_probs[MUSIC_SRC_TEXT], 0, sizeof(s->src_probs[0]));
+	s->src_probs[MUSIC_SRC_TEXT][MUSIC_SAD] = 1.0f;
+	s->src_ms[MUSIC_SRC_TEXT] = now - 1000;
+	api_session_fuse(&app, s, now, &fu);
+	assert_int_equal(fu.fused.source, -1);
+	assert_true(fu.in[MUSIC_SRC_TEXT].present);
+	assert_float_equal(fu.in[MUSIC_SRC_TEXT].age_s, 1.0, 1e-9);
+	assert_int_equal(api_session_music_mood(&fu, s), MUSIC_SAD);
+	/* 20 minutes later (the face still fresh), the words no longer count */
+	s->mood.last_ms = now + 1200e3;
+	api_session_fuse(&app, s, now + 1200e3, &fu);
+	assert_int_equal(fu.fused.source, MUSIC_SRC_FACE);
+	assert_int_equal(api_session_music_mood(&fu, s), MUSIC_HAPPY);
+	srv_sessions_unlock(t);
 	srv_sessions_free(t);
 }
 
@@ -293,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_session_ids),
 		cmocka_unit_test(test_session_lru),
+		cmocka_unit_test(test_session_music_mood),
 		cmocka_unit_test(test_token_bucket),
 		cmocka_unit_test(test_image_dims),
 		cmocka_unit_test(test_app_http),
