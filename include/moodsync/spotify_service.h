@@ -80,18 +80,20 @@ int music_spotify_svc_set_device(struct music_spotify_svc *sp, const char *sid,
  * the reason's code ("rate_limited", "quota_exceeded", ...). */
 int64_t music_spotify_svc_paused_ms(struct music_spotify_svc *sp, const char **code);
 
-/* Appends the session's state as one JSON object (see docs/spotify.md):
- * configured, connected, state, device_id, devices, now_playing,
- * recommendation, last_play, error, paused_s, seq. `autoplay` is the
- * session setting (included as is). */
-int music_spotify_svc_status_json(struct music_spotify_svc *sp, const char *sid,
-			    int autoplay, struct ms_buf *out);
+/* Writes the session's state as one JSON object (see docs/spotify.md):
+ * configured, connected, state, autoplay, paused_s, paused_reason,
+ * device_id, devices, now_playing, recommendation, last_play, error, seq.
+ * `autoplay` is the session setting (included as is). Errors stick in
+ * the writer. */
+void music_spotify_svc_status_json(struct music_spotify_svc *sp,
+				   const char *sid, int autoplay,
+				   struct ms_json *j);
 /* {"devices": [...], "device_id": "...", "updated": unix_s} */
-int music_spotify_svc_devices_json(struct music_spotify_svc *sp, const char *sid,
-			     struct ms_buf *out);
+void music_spotify_svc_devices_json(struct music_spotify_svc *sp,
+				    const char *sid, struct ms_json *j);
 /* {"now_playing": {...}|null, "updated": unix_s} */
-int music_spotify_svc_now_json(struct music_spotify_svc *sp, const char *sid,
-			 struct ms_buf *out);
+void music_spotify_svc_now_json(struct music_spotify_svc *sp, const char *sid,
+				struct ms_json *j);
 /* Seconds since the session's devices / now-playing were fetched
  * (a large number when never). */
 int64_t music_spotify_svc_devices_age(struct music_spotify_svc *sp, const char *sid);

@@ -69,51 +69,62 @@ static int parse_param(int argc, char **argv, int i,
 	return -1;
 }
 
-static void print_result(const char *path, const struct pipe_frame *fr,
-			 int json)
+/* "photo.jpg: 640x480, 1 face: 10,20 30x30 happy 91%" */
+static void print_text(const char *path, const struct pipe_frame *fr)
 {
-	struct ms_buf b;
-
-	ms_buf_init(&b, 1 << 20);
-	if (json) {
-		ms_buf_puts(&b, "{\"image\":");
-		ms_buf_json_str(&b, path);
-		ms_buf_printf(&b, ",\"width\":%d,\"height\":%d,\"faces\":[",
-			      fr->width, fr->height);
-	} else {
-		ms_buf_printf(&b, "%s: %dx%d, %d face%s", path, fr->width,
-			      fr->height, fr->nfaces,
-			      fr->nfaces == 1 ? "" : "s");
-	}
+	printf("%s: %dx%d, %d face%s", path, fr->width, fr->height,
+	       fr->nfaces, fr->nfaces == 1 ? "" : "s");
 	for (int i = 0; i < fr->nfaces; i++) {
 		const struct pipe_face *f = &fr->faces[i];
 
-		if (!json) {
-			ms_buf_printf(&b, "%s %d,%d %dx%d", i ? ";" : ":",
-				      f->box.x, f->box.y, f->box.w, f->box.h);
-			if (f->emotion >= 0)
-				ms_buf_printf(&b, " %s %.0f%%",
-					      nn_emotion_names[f->emotion],
-					      100.0 * f->probs[f->emotion]);
-			continue;
-		}
-		ms_buf_printf(&b, "%s{\"x\":%d,\"y\":%d,\"w\":%d,\"h\":%d",
-			      i ? "," : "", f->box.x, f->box.y, f->box.w,
-			      f->box.h);
-		if (f->emotion >= 0) {
-			ms_buf_printf(&b, ",\"emotion\":\"%s\",\"probs\":{",
-				      nn_emotion_names[f->emotion]);
-			for (int k = 0; k < NN_CLASSES; k++)
-				ms_buf_printf(&b, "%s\"%s\":%.4f", k ? "," : "",
-					      nn_emotion_names[k],
-					      (double)f->probs[k]);
-			ms_buf_puts(&b, "}");
-		}
-		ms_buf_puts(&b, "}");
+		printf("%s %d,%d %dx%d", i ? ";" : ":", f->box.x, f->box.y,
+		       f->box.w, f->box.h);
+		if (f->emotion >= 0)
+			printf(" %s %.0f%%", nn_emotion_names[f->emotion],
+			       100.0 * f->probs[f->emotion]);
 	}
-	ms_buf_puts(&b, json ? "]}" : "");
-	printf("%s\n", b.data ? b.data : "");
+	printf("\n");
+}
+
+/* One JSON object per image and line. MS_OK, or the writer's error. */
+static int print_json(const char *path, const struct pipe_frame *fr)
+{
+	struct ms_json j;
+	struct ms_buf b;
+	int rc;
+
+	ms_buf_init(&b, 1 << 20);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "image", path);
+	ms_json_int(&j, "width", fr->width);
+	ms_json_int(&j, "height", fr->height);
+	ms_json_arr_open(&j, "faces");
+	for (int i = 0; i < fr->nfaces; i++) {
+		const struct pipe_face *f = &fr->faces[i];
+
+		ms_json_obj_open(&j, NULL);
+		ms_json_int(&j, "x", f->box.x);
+		ms_json_int(&j, "y", f->box.y);
+		ms_json_int(&j, "w", f->box.w);
+		ms_json_int(&j, "h", f->box.h);
+		if (f->emotion >= 0) {
+			ms_json_str(&j, "emotion", nn_emotion_names[f->emotion]);
+			ms_json_obj_open(&j, "probs");
+			for (int k = 0; k < NN_CLASSES; k++)
+				ms_json_num(&j, nn_emotion_names[k],
+					    (double)f->probs[k], 4);
+			ms_json_obj_close(&j);
+		}
+		ms_json_obj_close(&j);
+	}
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
+	if (!rc)
+		printf("%s\n", b.data);
 	ms_buf_release(&b);
+	return rc;
 }
 
 int cmd_detect(int argc, char **argv)
@@ -199,8 +210,12 @@ int cmd_detect(int argc, char **argv)
 			fprintf(stderr, "moodsync detect: %s: %s\n", argv[i],
 				ms_strerror(rc));
 			failed++;
-		} else {
-			print_result(argv[i], fr, json);
+		} else if (!json) {
+			print_text(argv[i], fr);
+		} else if ((rc = print_json(argv[i], fr)) != MS_OK) {
+			fprintf(stderr, "moodsync detect: %s: %s\n", argv[i],
+				ms_strerror(rc));
+			failed++;
 		}
 		vis_image_release(&img);
 	}

@@ -85,39 +85,45 @@ static int print_json(const char *model, const char *fer,
 		      int conf[NN_CLASSES][NN_CLASSES])
 {
 	struct class_score s[NN_CLASSES];
+	struct ms_json j;
 	struct ms_buf b;
 	double acc;
-	int n, rc = 0;
+	int n, rc;
 
 	score(conf, s, &acc, &n);
 	ms_buf_init(&b, 1 << 20);
-	rc |= ms_buf_puts(&b, "{\"model\":");
-	rc |= ms_buf_json_str(&b, model);
-	rc |= ms_buf_puts(&b, ",\"data\":");
-	rc |= ms_buf_json_str(&b, fer);
-	rc |= ms_buf_printf(&b,
-			    ",\"params\":%zu,\"macs\":%.0f,\"faces\":%d,"
-			    "\"tta\":%s,\"accuracy\":%.6f,\"classes\":[",
-			    info->params, info->macs, n, tta ? "true" : "false",
-			    acc);
-	for (int c = 0; c < NN_CLASSES; c++)
-		rc |= ms_buf_printf(
-		    &b,
-		    "%s{\"name\":\"%s\",\"precision\":%.6f,"
-		    "\"recall\":%.6f,\"f1\":%.6f,\"support\":%d}",
-		    c ? "," : "", nn_emotion_names[c], s[c].precision,
-		    s[c].recall, s[c].f1, s[c].support);
-	rc |= ms_buf_puts(&b, "],\"confusion\":[");
-	for (int r = 0; r < NN_CLASSES; r++) {
-		rc |= ms_buf_puts(&b, r ? ",[" : "[");
-		for (int c = 0; c < NN_CLASSES; c++)
-			rc |=
-			    ms_buf_printf(&b, "%s%d", c ? "," : "", conf[r][c]);
-		rc |= ms_buf_puts(&b, "]");
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "model", model);
+	ms_json_str(&j, "data", fer);
+	ms_json_int(&j, "params", (long long)info->params);
+	ms_json_num(&j, "macs", info->macs, 0);
+	ms_json_int(&j, "faces", n);
+	ms_json_bool(&j, "tta", tta);
+	ms_json_num(&j, "accuracy", acc, 6);
+	ms_json_arr_open(&j, "classes");
+	for (int c = 0; c < NN_CLASSES; c++) {
+		ms_json_obj_open(&j, NULL);
+		ms_json_str(&j, "name", nn_emotion_names[c]);
+		ms_json_num(&j, "precision", s[c].precision, 6);
+		ms_json_num(&j, "recall", s[c].recall, 6);
+		ms_json_num(&j, "f1", s[c].f1, 6);
+		ms_json_int(&j, "support", s[c].support);
+		ms_json_obj_close(&j);
 	}
-	rc |= ms_buf_puts(&b, "]}\n");
+	ms_json_arr_close(&j);
+	ms_json_arr_open(&j, "confusion");
+	for (int r = 0; r < NN_CLASSES; r++) {
+		ms_json_arr_open(&j, NULL);
+		for (int c = 0; c < NN_CLASSES; c++)
+			ms_json_int(&j, NULL, conf[r][c]);
+		ms_json_arr_close(&j);
+	}
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
 	if (!rc)
-		fputs(b.data, stdout);
+		printf("%s\n", b.data);
 	ms_buf_release(&b);
 	return rc ? -1 : 0;
 }

@@ -22,11 +22,12 @@ static struct music_spotify_svc *service(struct srv_req *req)
 	return srv_app_spotify(srv_req_app(req));
 }
 
-static int reply_buf(struct srv_req *req, int status, struct ms_buf *b,
-		     int rc)
+/* Sends the document `j` wrote into `b` with `status`, and frees `b`. */
+static int reply_doc(struct srv_req *req, int status, struct ms_json *j,
+		     struct ms_buf *b)
 {
-	if (!rc)
-		rc = srv_reply_json(req, status, b->data, b->len);
+	int rc = srv_reply_doc(req, status, j);
+
 	ms_buf_release(b);
 	return rc;
 }
@@ -69,39 +70,19 @@ static int wants_html(struct srv_req *req)
 	       (strcmp(path, "/login") == 0 || strcmp(path, "/callback") == 0);
 }
 
-/* {"error": message, "code": code[, "retry_after_s": n]} */
-static int reply_err(struct srv_req *req, int status, const char *code,
-		     const char *message, int64_t retry_after_s)
+/* The server's one error reply (srv_reply_err), except that a browser
+ * navigating to /login or /callback gets the same message as a page. */
+static int reply_err(struct srv_req *req, int err, const char *code,
+		     const char *message, int retry_after_s)
 {
-	struct ms_buf b;
-	char ra[24];
-	int rc;
-
 	if (wants_html(req))
-		return reply_page(req, status, message);
-	ms_buf_init(&b, 4096);
-	rc = ms_buf_puts(&b, "{\"error\":");
-	if (!rc)
-		rc = ms_buf_json_str(&b, message);
-	if (!rc)
-		rc = ms_buf_puts(&b, ",\"code\":");
-	if (!rc)
-		rc = ms_buf_json_str(&b, code);
-	if (!rc && retry_after_s > 0) {
-		rc = ms_buf_printf(&b, ",\"retry_after_s\":%lld",
-				   (long long)retry_after_s);
-		snprintf(ra, sizeof(ra), "%lld", (long long)retry_after_s);
-		if (!rc)
-			srv_req_header_add(req, "Retry-After", ra);
-	}
-	if (!rc)
-		rc = ms_buf_puts(&b, "}");
-	return reply_buf(req, status, &b, rc);
+		return reply_page(req, srv_http_status(err), message);
+	return srv_reply_err(req, err, code, retry_after_s, "%s", message);
 }
 
 static int not_configured(struct srv_req *req)
 {
-	return reply_err(req, 503, "not_configured",
+	return reply_err(req, MS_EBUSY, "not_configured",
 			 "Spotify is not set up: put MOODSYNC_SPOTIFY_CLIENT_ID"
 			 "=<your app's client ID> in .env and restart (see "
 			 "docs/spotify.md). Recommendations work offline.",
@@ -230,12 +211,12 @@ int spotify_callback(struct srv_req *req)
 	if (!music_spotify_svc_configured(sp))
 		return not_configured(req);
 	if (srv_session_kv_get(app, sid, KV_STATE, want, sizeof(want)) != MS_OK)
-		return reply_err(req, 400, "bad_state",
+		return reply_err(req, MS_EINVAL, "bad_state",
 				 "This Spotify sign-in link was already used "
 				 "or is not from this browser. Go back to "
 				 "MoodSync and click Connect again.", 0);
 	if (!state || !same_secret(state, want))
-		return reply_err(req, 400, "bad_state",
+		return reply_err(req, MS_EINVAL, "bad_state",
 				 "Spotify sign-in refused: the state does not "
 				 "match the sign-in this browser started (a "
 				 "stale or forged link). Click Connect again.",
@@ -265,7 +246,7 @@ int spotify_callback(struct srv_req *req)
 		goto out;
 	}
 	if (!code || !code_ok(code) || !job->verifier[0]) {
-		rc = reply_err(req, 400, "bad_callback",
+		rc = reply_err(req, MS_EINVAL, "bad_callback",
 			       "Spotify sign-in: the answer has no usable "
 			       "authorization code. Click Connect again.", 0);
 		goto out;
@@ -276,7 +257,7 @@ int spotify_callback(struct srv_req *req)
 	if (music_spotify_svc_submit(sp, job) != MS_OK) {
 		music_spotify_svc_note_error(sp, sid, "signin", "busy",
 				       "MoodSync is busy; click Connect again.");
-		rc = reply_err(req, 503, "busy",
+		rc = reply_err(req, MS_EBUSY, "busy",
 			       "MoodSync is busy; click Connect again.", 1);
 		goto out;
 	}
@@ -296,7 +277,7 @@ int spotify_disconnect(struct srv_req *req)
 		return not_configured(req);
 	if (music_spotify_svc_disconnect(sp, srv_req_session_id(req)))
 		return srv_req_fail(req, MS_EDB, "could not forget the tokens");
-	return srv_reply_json(req, 200, body, sizeof(body) - 1);
+	return srv_reply_json(req, SRV_HTTP_OK, body, sizeof(body) - 1);
 }
 
 /* ---- snapshots -------------------------------------------------------- */
@@ -322,6 +303,7 @@ int spotify_status(struct srv_req *req)
 	struct music_spotify_svc *sp = service(req);
 	struct srv_session_info info;
 	const char *sid = srv_req_session_id(req);
+	struct ms_json j;
 	struct ms_buf b;
 	int autoplay = 1;
 
@@ -333,8 +315,9 @@ int spotify_status(struct srv_req *req)
 		refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
 			       music_spotify_svc_devices_age(sp, sid), 30);
 	ms_buf_init(&b, 64 * 1024);
-	return reply_buf(req, 200, &b,
-			 music_spotify_svc_status_json(sp, sid, autoplay, &b));
+	ms_json_init(&j, &b);
+	music_spotify_svc_status_json(sp, sid, autoplay, &j);
+	return reply_doc(req, SRV_HTTP_OK, &j, &b);
 }
 
 /* 1 when the session is signed in; otherwise the reply (503 not set up or
@@ -347,7 +330,7 @@ static int connected_or_reply(struct srv_req *req, struct music_spotify_svc *sp,
 		return 0;
 	}
 	if (!music_spotify_svc_connected(sp, srv_req_session_id(req))) {
-		*rc = reply_err(req, 401, "not_connected",
+		*rc = reply_err(req, MS_EAUTH, "not_connected",
 				"Connect Spotify first (the Connect button).",
 				0);
 		return 0;
@@ -359,6 +342,7 @@ int spotify_devices(struct srv_req *req)
 {
 	struct music_spotify_svc *sp = service(req);
 	const char *sid = srv_req_session_id(req);
+	struct ms_json j;
 	struct ms_buf b;
 	int rc = MS_OK;
 
@@ -367,13 +351,16 @@ int spotify_devices(struct srv_req *req)
 	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
 		       music_spotify_svc_devices_age(sp, sid), 2);
 	ms_buf_init(&b, 16 * 1024);
-	return reply_buf(req, 200, &b, music_spotify_svc_devices_json(sp, sid, &b));
+	ms_json_init(&j, &b);
+	music_spotify_svc_devices_json(sp, sid, &j);
+	return reply_doc(req, SRV_HTTP_OK, &j, &b);
 }
 
 int spotify_now(struct srv_req *req)
 {
 	struct music_spotify_svc *sp = service(req);
 	const char *sid = srv_req_session_id(req);
+	struct ms_json j;
 	struct ms_buf b;
 	int rc = MS_OK;
 
@@ -381,7 +368,9 @@ int spotify_now(struct srv_req *req)
 		return rc;
 	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_NOW, music_spotify_svc_now_age(sp, sid), 3);
 	ms_buf_init(&b, 4096);
-	return reply_buf(req, 200, &b, music_spotify_svc_now_json(sp, sid, &b));
+	ms_json_init(&j, &b);
+	music_spotify_svc_now_json(sp, sid, &j);
+	return reply_doc(req, SRV_HTTP_OK, &j, &b);
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -414,6 +403,7 @@ int spotify_device(struct srv_req *req)
 	struct music_spotify_svc *sp = service(req);
 	const cJSON *d;
 	cJSON *root;
+	struct ms_json j;
 	struct ms_buf b;
 	int rc = MS_OK;
 
@@ -429,20 +419,19 @@ int spotify_device(struct srv_req *req)
 		return srv_req_fail(req, MS_EINVAL,
 				    "device_id must be a device id or \"\"");
 	}
-	rc = music_spotify_svc_set_device(sp, srv_req_session_id(req), d->valuestring);
+	rc = music_spotify_svc_set_device(sp, srv_req_session_id(req),
+					  d->valuestring);
 	ms_buf_init(&b, 256);
-	if (!rc)
-		rc = ms_buf_puts(&b, "{\"device_id\":");
-	if (!rc)
-		rc = ms_buf_json_str(&b, d->valuestring);
-	if (!rc)
-		rc = ms_buf_puts(&b, "}");
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "device_id", d->valuestring);
+	ms_json_obj_close(&j);
 	cJSON_Delete(root);
 	if (rc) {
 		ms_buf_release(&b);
 		return srv_req_fail(req, rc, "could not save the device");
 	}
-	return reply_buf(req, 200, &b, MS_OK);
+	return reply_doc(req, SRV_HTTP_OK, &j, &b);
 }
 
 static int player(struct srv_req *req, enum music_spotify_job_kind kind,
@@ -453,6 +442,7 @@ static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 	const char *code = NULL;
 	const cJSON *u;
 	cJSON *root = NULL;
+	struct ms_json j;
 	struct ms_buf b;
 	int64_t paused;
 	int rc = MS_OK;
@@ -479,18 +469,21 @@ static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 	}
 	paused = music_spotify_svc_paused_ms(sp, &code);
 	if (paused > 0)
-		return reply_err(req, 503, code,
+		return reply_err(req, MS_EBUSY, code,
 				 "Spotify asked us to wait; playback commands "
 				 "resume after the pause.",
-				 (paused + 999) / 1000);
+				 (int)MS_MIN((paused + 999) / 1000, 86400 * 7));
 	if (music_spotify_svc_submit(sp, &job))
-		return reply_err(req, 503, "busy",
+		return reply_err(req, MS_EBUSY, "busy",
 				 "Too many Spotify requests queued; try again "
 				 "in a moment.", 1);
 	ms_buf_init(&b, 128);
-	return reply_buf(req, 202, &b,
-			 ms_buf_printf(&b, "{\"queued\":true,\"action\":\"%s\"}",
-				       action));
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_bool(&j, "queued", 1);
+	ms_json_str(&j, "action", action);
+	ms_json_obj_close(&j);
+	return reply_doc(req, SRV_HTTP_ACCEPTED, &j, &b);
 }
 
 int spotify_play(struct srv_req *req)

@@ -161,6 +161,31 @@ class Response:
         import json
         return json.loads(self.body.decode("utf-8"))
 
+    def error(self):
+        """(message, code) when the body is the one error shape every route
+        answers ({"error": message, "code": snake_case_code} plus
+        "retry_after_s" exactly when a Retry-After header is sent, see
+        docs/api.md); None for any other body."""
+        import re
+        try:
+            j = self.json()
+        except ValueError:
+            return None
+        if not isinstance(j, dict):
+            return None
+        msg, code = j.get("error"), j.get("code")
+        if not (isinstance(msg, str) and msg and isinstance(code, str) and
+                re.fullmatch(r"[a-z]+(_[a-z]+)*", code)):
+            return None
+        retry = self.header("Retry-After")
+        extra = set(j) - {"error", "code"}
+        if retry is None and extra:
+            return None
+        if retry is not None and (extra != {"retry_after_s"} or
+                                  str(j["retry_after_s"]) != retry):
+            return None
+        return msg, code
+
 
 class Client:
     """One browser: its own cookie jar (the session)."""
