@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/nn.h"
 
 
@@ -188,21 +189,6 @@ static int write_svg(const char *path, double acc, int tta,
 	return fclose(f) ? -1 : 0;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: moodsync eval --fer FILE.bin [options]\n"
-		   "Scores an emotion model on a FER-2013 split (records of a "
-		   "label byte + 48x48 pixels).\n"
-		   "  --fer FILE      split to score (default "
-		   "$MOODSYNC_DATA/fer2013/publictest.bin)\n"
-		   "  --model FILE    model (default $MOODSYNC_MODEL "
-		   "or " MS_DEFAULT_MODEL ")\n"
-		   "  --tta           average with the mirrored face\n"
-		   "  --json          print JSON instead of text\n"
-		   "  --svg FILE      write the confusion matrix as SVG\n"
-		   "  --threads N     classification threads (default 2)\n");
-}
-
 int cmd_eval(int argc, char **argv)
 {
 	const char *fer = NULL, *model, *svg = NULL;
@@ -217,42 +203,30 @@ int cmd_eval(int argc, char **argv)
 	int n;
 
 	model = cli_default_model(&explicit_model);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--fer", "FILE", &fer,
+			    "split to score (default "
+			    "$MOODSYNC_DATA/fer2013/publictest.bin)"),
+		CLI_OPT_STR("--model", "FILE", &model,
+			    "model (default $MOODSYNC_MODEL or " MS_DEFAULT_MODEL
+			    ")"),
+		CLI_OPT_FLAG("--tta", &tta, "average with the mirrored face"),
+		CLI_OPT_FLAG("--json", &json, "print JSON instead of text"),
+		CLI_OPT_STR("--svg", "FILE",
+			    &svg, "write the confusion matrix as SVG"),
+		CLI_OPT_INT("--threads", "N", &threads, 1, 64,
+			    "classification threads"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"eval", "[options]",
+		"Scores an emotion model on a FER-2013 split (records of a "
+		"label byte + 48x48 pixels).",
+		opts, NULL, 0, 0};
+	int parsed = cli_parse(&cmd, argc, argv);
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--json")) {
-			json = 1;
-		} else if (!strcmp(a, "--tta")) {
-			tta = 1;
-		} else if (!v) {
-			fprintf(stderr,
-				"moodsync eval: unknown option or missing "
-				"value '%s' (see --help)\n",
-				a);
-			return 2;
-		} else if (!strcmp(a, "--fer")) {
-			fer = argv[++i];
-		} else if (!strcmp(a, "--model")) {
-			model = argv[++i];
-		} else if (!strcmp(a, "--svg")) {
-			svg = argv[++i];
-		} else if (!strcmp(a, "--threads")) {
-			if (ms_parse_int(argv[++i], 1, 64, &threads)) {
-				fprintf(stderr,
-					"moodsync eval: bad --threads\n");
-				return 2;
-			}
-		} else {
-			fprintf(stderr,
-				"moodsync eval: unknown option '%s' "
-				"(see --help)\n",
-				a);
-			return 2;
-		}
-	}
+	if (parsed < 0)
+		return cli_parse_status(parsed);
 	if (!fer) {
 		if (snprintf(def, sizeof(def), "%s/fer2013/publictest.bin",
 			     cli_data_dir()) >= (int)sizeof(def)) {
