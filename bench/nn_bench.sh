@@ -1,5 +1,5 @@
 #!/bin/sh
-# nn_bench.sh [BUILD] - the emotion CNN's speed goals (issue 6): ours vs
+# nn_bench.sh [BUILD] - the emotion CNN's speed goals: ours vs
 # PyTorch (Debian python3-torch, CPU) on the same architecture: batch-1
 # latency, training images/s at 2 threads, shipped-model latency on 1 core.
 # Env: MODEL (default models/emotion.msnn), ARCH (default large, must match

@@ -1,5 +1,5 @@
 #!/bin/sh
-# server_bench.sh [BUILD] - the web server's goals (issue 4), printed as
+# server_bench.sh [BUILD] - the web server's goals, printed as
 # measured: per-frame server time for a 640x480 JPEG on one core, webcam
 # fast path vs full scan recall on the shared photos, throughput with wrk
 # at 320x240 (server pinned to 2 cores), and server RSS over a 60 s load.

@@ -1,6 +1,7 @@
-/* api.h - the core JSON API handlers (src/server/api.c) and the static
- * file handler (src/server/static.c), wired into srv_routes[] by routes.c.
- * Each follows the srv_handler contract of server/http.h. */
+/* api.h - the core JSON API handlers (src/server/api.c, api_settings.c),
+ * wired into srv_routes[] by routes.c; static files are served by http.c
+ * for any GET no route matches. Each follows the srv_handler contract of
+ * server/http.h. */
 #ifndef MOODSYNC_SERVER_API_H
 #define MOODSYNC_SERVER_API_H
 

@@ -1,20 +1,22 @@
 /* http.h - the server's internal contract for route handlers: requests,
  * replies, sessions, the routing table and module hooks. The core routes
- * (src/server/api.c) and the Spotify routes (src/server/routes_spotify.c,
- * issue 5) are written against this header only; libmicrohttpd stays
- * inside src/server/http.c.
+ * (src/server/api.c) and the Spotify routes (src/server/routes_spotify.c)
+ * are written against this header only; libmicrohttpd stays inside
+ * src/server/http.c.
  *
- * CONTRACT (for the Spotify engineer, short version):
+ * The contract, short version:
  *  - Add a route: declare `int my_handler(struct srv_req *req);` in your
  *    own header (e.g. src/server/routes_spotify.h), include it from
- *    src/server/routes.c and add a row {"GET", "/api/spotify/x", my_handler,
- *    max_body, NULL} in the marked block of srv_routes[] there.
+ *    src/server/routes.c and add a row {"GET", "/api/x", my_handler,
+ *    max_body, NULL} to srv_routes[] there.
  *  - A handler runs on an HTTP worker thread. It either sends exactly one
- *    reply (srv_reply_json, srv_reply_error, srv_reply_redirect,
- *    srv_reply_bytes) and returns MS_OK, or returns a negative ms_err after
- *    srv_req_fail() (or with no message) and the dispatcher answers
- *    {"error": "..."} with srv_http_status(err). Never block on Spotify for
- *    long in a handler that the page polls; never block the frame path.
+ *    reply (srv_reply_doc, srv_reply_json, srv_reply_err,
+ *    srv_reply_redirect, srv_reply_bytes) and returns MS_OK, or returns a
+ *    negative error code after srv_req_fail() (or with no message) and the
+ *    dispatcher answers through srv_reply_err: {"error": "...", "code":
+ *    "..."} with srv_http_status(err). Build JSON with the ms_json writer
+ *    (moodsync/common.h). Never block on Spotify in a handler that the
+ *    page polls; never block the frame path.
  *  - Every request has a session (cookie "ms_sid", created on first
  *    visit). srv_req_session_id() is stable for a browser and across
  *    restarts (sessions are persisted); use it as the key of per-user rows.

@@ -1,4 +1,4 @@
-/* routes_spotify.h - the Spotify routes and module hooks (issue 5), wired
+/* routes_spotify.h - the Spotify routes and module hooks, wired
  * into srv_routes[] / srv_modules[] by routes.c. Handlers follow the
  * srv_handler contract of server/http.h and never wait on Spotify: they
  * read the service's snapshot and queue jobs for its worker. */
