@@ -1,7 +1,8 @@
 /* detect.c - `moodsync detect`: finds faces in image files, reads each
  * face's emotion (src/pipeline/pipeline.c, the path POST /api/frame takes)
- * and prints them, one line per image (JSON with --json). A bad image gets a one-line error
- * on stderr and the others still run; the exit status is 1 if any failed. */
+ * and prints them, one line per image (JSON with --json). A bad image gets a
+ * one-line error on stderr and the others still run; the exit status is 1 if
+ * any failed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,8 @@
 /* "photo.jpg: 640x480, 1 face: 10,20 30x30 happy 91%" */
 static void print_text(const char *path, const struct pipe_frame *fr)
 {
-	printf("%s: %dx%d, %d face%s", path, fr->width, fr->height,
-	       fr->nfaces, fr->nfaces == 1 ? "" : "s");
+	printf("%s: %dx%d, %d face%s", path, fr->width, fr->height, fr->nfaces,
+	       fr->nfaces == 1 ? "" : "s");
 	for (int i = 0; i < fr->nfaces; i++) {
 		const struct pipe_face *f = &fr->faces[i];
 
@@ -53,7 +54,8 @@ static int print_json(const char *path, const struct pipe_frame *fr)
 		ms_json_int(&j, "w", f->box.w);
 		ms_json_int(&j, "h", f->box.h);
 		if (f->emotion >= 0) {
-			ms_json_str(&j, "emotion", nn_emotion_names[f->emotion]);
+			ms_json_str(&j, "emotion",
+				    nn_emotion_names[f->emotion]);
 			ms_json_obj_open(&j, "probs");
 			for (int k = 0; k < NN_CLASSES; k++)
 				ms_json_num(&j, nn_emotion_names[k],
@@ -77,8 +79,10 @@ static const char *model_or_null(const char *model, int explicit_model)
 	if (strcmp(model, "none") == 0)
 		return NULL;
 	if (!explicit_model && access(model, R_OK) != 0) {
-		fprintf(stderr, "moodsync detect: no emotion model at %s; "
-				"faces only (--model FILE)\n", model);
+		fprintf(stderr,
+			"moodsync detect: no emotion model at %s; "
+			"faces only (--model FILE)\n",
+			model);
 		return NULL;
 	}
 	return model;
@@ -132,10 +136,11 @@ int cmd_detect(int argc, char **argv)
 	vis_detect_params_default(&params);
 	model = cli_default_model(&model_explicit);
 	const struct cli_opt opts_table[] = {
-		CLI_OPT_FLAG("--json", &json,
-			     "one JSON object per image and line: {\"image\", "
-			     "\"width\", \"height\", \"faces\": [{\"x\", \"y\", "
-			     "\"w\", \"h\", \"emotion\", \"probs\"}]}"),
+		CLI_OPT_FLAG(
+			"--json", &json,
+			"one JSON object per image and line: {\"image\", "
+			"\"width\", \"height\", \"faces\": [{\"x\", \"y\", "
+			"\"w\", \"h\", \"emotion\", \"probs\"}]}"),
 		CLI_DETECT_OPTS(&params),
 		CLI_OPT_STR("--cascade", "FILE", &cascade_path,
 			    "OpenCV cascade XML"),
@@ -148,13 +153,15 @@ int cmd_detect(int argc, char **argv)
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
-		"detect", "[options] IMAGE...",
+		"detect",
+		"[options] IMAGE...",
 		"Finds faces in JPEG/PNG files with a Haar cascade and reads "
 		"each face's emotion.",
 		opts_table,
 		"Boxes are pixels, top-left origin, largest first. Exit status "
 		"1 if any image failed.",
-		1, -1};
+		1,
+		-1};
 
 	first = cli_parse(&cmd, argc, argv);
 	if (first < 0)
@@ -171,9 +178,8 @@ int cmd_detect(int argc, char **argv)
 		goto out_free;
 	}
 	opts.params = &params;
-	status = detect_all(w, &opts, argv + first, argc - first, json, fr)
-			 ? 1
-			 : 0;
+	status = detect_all(w, &opts, argv + first, argc - first, json, fr) ? 1
+									    : 0;
 out_free:
 	free(fr);
 	pipe_worker_free(w);

@@ -9,7 +9,6 @@
 #include "cli/opt.h"
 #include "moodsync/nn.h"
 
-
 struct class_score {
 	double precision, recall, f1;
 	int support;
@@ -31,9 +30,9 @@ static void score(int conf[NN_CLASSES][NN_CLASSES],
 		out[c].precision = col ? (double)tp / col : 0;
 		out[c].recall = row ? (double)tp / row : 0;
 		out[c].f1 = out[c].precision + out[c].recall > 0
-				? 2 * out[c].precision * out[c].recall /
-				      (out[c].precision + out[c].recall)
-				: 0;
+				    ? 2 * out[c].precision * out[c].recall /
+					      (out[c].precision + out[c].recall)
+				    : 0;
 		hits += tp;
 		n += row;
 	}
@@ -152,11 +151,11 @@ static int write_svg(const char *path, double acc, int tta,
 			"text-anchor=\"middle\">%s</text>\n",
 			left + c * cell + cell / 2, top - 8,
 			nn_emotion_names[c]);
-		fprintf(
-		    f,
-		    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
-		    left - 8, top + c * cell + cell / 2 + 4,
-		    nn_emotion_names[c]);
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\" "
+			"text-anchor=\"end\">%s</text>\n",
+			left - 8, top + c * cell + cell / 2 + 4,
+			nn_emotion_names[c]);
 	}
 	for (int r = 0; r < NN_CLASSES; r++) {
 		int row = 0;
@@ -167,22 +166,23 @@ static int write_svg(const char *path, double acc, int tta,
 			double v = row ? (double)conf[r][c] / row : 0;
 			int shade = 255 - (int)(v * 200);
 
-			fprintf(
-			    f,
-			    "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
-			    "height=\"%d\" "
-			    "fill=\"rgb(%d,%d,255)\" stroke=\"#888\"/>\n"
-			    "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-			    "fill=\"%s\">%d</text>\n"
-			    "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-			    "font-size=\"10\" fill=\"%s\">%.0f%%</text>\n",
-			    left + c * cell, top + r * cell, cell, cell, shade,
-			    shade, left + c * cell + cell / 2,
-			    top + r * cell + cell / 2 - 2,
-			    v > 0.5 ? "white" : "black", conf[r][c],
-			    left + c * cell + cell / 2,
-			    top + r * cell + cell / 2 + 14,
-			    v > 0.5 ? "white" : "black", 100 * v);
+			fprintf(f,
+				"<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+				"height=\"%d\" "
+				"fill=\"rgb(%d,%d,255)\" stroke=\"#888\"/>\n"
+				"<text x=\"%d\" y=\"%d\" "
+				"text-anchor=\"middle\" "
+				"fill=\"%s\">%d</text>\n"
+				"<text x=\"%d\" y=\"%d\" "
+				"text-anchor=\"middle\" "
+				"font-size=\"10\" fill=\"%s\">%.0f%%</text>\n",
+				left + c * cell, top + r * cell, cell, cell,
+				shade, shade, left + c * cell + cell / 2,
+				top + r * cell + cell / 2 - 2,
+				v > 0.5 ? "white" : "black", conf[r][c],
+				left + c * cell + cell / 2,
+				top + r * cell + cell / 2 + 14,
+				v > 0.5 ? "white" : "black", 100 * v);
 		}
 	}
 	fprintf(f, "</svg>\n");
@@ -207,22 +207,27 @@ int cmd_eval(int argc, char **argv)
 		CLI_OPT_STR("--fer", "FILE", &fer,
 			    "split to score (default "
 			    "$MOODSYNC_DATA/fer2013/publictest.bin)"),
-		CLI_OPT_STR("--model", "FILE", &model,
-			    "model (default $MOODSYNC_MODEL or " MS_DEFAULT_MODEL
-			    ")"),
+		CLI_OPT_STR(
+			"--model", "FILE", &model,
+			"model (default $MOODSYNC_MODEL or " MS_DEFAULT_MODEL
+			")"),
 		CLI_OPT_FLAG("--tta", &tta, "average with the mirrored face"),
 		CLI_OPT_FLAG("--json", &json, "print JSON instead of text"),
-		CLI_OPT_STR("--svg", "FILE",
-			    &svg, "write the confusion matrix as SVG"),
+		CLI_OPT_STR("--svg", "FILE", &svg,
+			    "write the confusion matrix as SVG"),
 		CLI_OPT_INT("--threads", "N", &threads, 1, 64,
 			    "classification threads"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
-		"eval", "[options]",
+		"eval",
+		"[options]",
 		"Scores an emotion model on a FER-2013 split (records of a "
 		"label byte + 48x48 pixels).",
-		opts, NULL, 0, 0};
+		opts,
+		NULL,
+		0,
+		0};
 	int parsed = cli_parse(&cmd, argc, argv);
 
 	if (parsed < 0)

@@ -13,14 +13,14 @@
 #include "moodsync/common.h"
 #include "moodsync/vision.h"
 
-#define MAX_GT 4096      /* annotation lines */
+#define MAX_GT 4096 /* annotation lines */
 #define MAX_SOURCES 16
 #define MAX_FACES 1024
 #define MIN_IOU 0.4
 
 struct gt_face {
-	char path[512];   /* relative to faces/ */
-	char source[64];  /* path component after images/ */
+	char path[512];	 /* relative to faces/ */
+	char source[64]; /* path component after images/ */
 	struct ms_rect box;
 };
 
@@ -45,8 +45,10 @@ static int read_annotations(const char *file, struct gt_face *gt, int max)
 	int n = 0, lineno = 0;
 
 	if (!f) {
-		fprintf(stderr, "moodsync eval-faces: cannot open %s (set "
-				"MOODSYNC_DATA or --data)\n", file);
+		fprintf(stderr,
+			"moodsync eval-faces: cannot open %s (set "
+			"MOODSYNC_DATA or --data)\n",
+			file);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -61,8 +63,8 @@ static int read_annotations(const char *file, struct gt_face *gt, int max)
 		if (k == 0 || tok[0][0] == '#')
 			continue;
 		if (k < 5 || n >= max) {
-			snprintf(err, sizeof(err), k < 5 ? "bad line"
-							 : "too many lines");
+			snprintf(err, sizeof(err),
+				 k < 5 ? "bad line" : "too many lines");
 			goto bad;
 		}
 		for (int j = 0; j < 4; j++)
@@ -98,8 +100,7 @@ static struct tally *tally_for(struct tally *t, int *nt, const char *name)
 	return &t[(*nt)++];
 }
 
-static void tally_rates(const struct tally *t, double *r, double *p,
-			double *fp)
+static void tally_rates(const struct tally *t, double *r, double *p, double *fp)
 {
 	*r = t->gt ? (double)t->tp / t->gt : 0;
 	*p = t->det ? (double)t->tp / t->det : 0;
@@ -149,9 +150,9 @@ struct report {
  * tally; `gt` holds its `ngt` annotated faces. MS_OK or 1 (message
  * printed). */
 static int score_image(struct vis_detector *det,
-		       const struct vis_detect_params *params,
-		       const char *data, const struct gt_face *gt, int ngt,
-		       int dump, struct ms_rect *faces, struct report *rep)
+		       const struct vis_detect_params *params, const char *data,
+		       const struct gt_face *gt, int ngt, int dump,
+		       struct ms_rect *faces, struct report *rep)
 {
 	struct ms_rect boxes[256];
 	struct tally *t = tally_for(rep->src, &rep->nsrc, gt[0].source);
@@ -251,8 +252,8 @@ int cmd_eval_faces(int argc, char **argv)
 	vis_detect_params_default(&params);
 	const struct cli_opt opts[] = {
 		CLI_OPT_STR("--data", "DIR", &data,
-			    "shared data (default $MOODSYNC_DATA or "
-			    MS_DEFAULT_DATA ")"),
+			    "shared data (default $MOODSYNC_DATA "
+			    "or " MS_DEFAULT_DATA ")"),
 		CLI_DETECT_OPTS(&params),
 		CLI_OPT_STR("--cascade", "FILE", &cascade_path,
 			    "OpenCV cascade XML"),
@@ -263,12 +264,16 @@ int cmd_eval_faces(int argc, char **argv)
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
-		"eval-faces", "[options]",
+		"eval-faces",
+		"[options]",
 		"Scores face detection on DIR/faces/annotations.txt: recall, "
 		"precision and false positives per image, per source and "
 		"overall; a detection matches a face at IoU >= 0.4 (greedy, "
 		"best first).",
-		opts, NULL, 0, 0};
+		opts,
+		NULL,
+		0,
+		0};
 
 	parsed = cli_parse(&cmd, argc, argv);
 	if (parsed < 0)

@@ -97,8 +97,8 @@ static int opt_set(const struct cli_command *cmd, const struct cli_opt *o,
 		break;
 	}
 	opt_accepts(o, accepts, sizeof(accepts));
-	fprintf(stderr, "moodsync %s: bad value for %s: '%s' (%s)\n",
-		cmd->name, o->name, v, accepts);
+	fprintf(stderr, "moodsync %s: bad value for %s: '%s' (%s)\n", cmd->name,
+		o->name, v, accepts);
 	return MS_EINVAL;
 }
 
@@ -117,8 +117,10 @@ static int parse_one(const struct cli_command *cmd, int argc, char **argv,
 	const char *v = eq ? eq + 1 : NULL;
 
 	if (!o) {
-		fprintf(stderr, "moodsync %s: unknown option '%.*s' (try "
-				"--help)\n", cmd->name, (int)len, a);
+		fprintf(stderr,
+			"moodsync %s: unknown option '%.*s' (try "
+			"--help)\n",
+			cmd->name, (int)len, a);
 		return MS_EINVAL;
 	}
 	if (o->given)
@@ -164,7 +166,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
 			return CLI_PARSE_ERROR;
 	}
 	npos = argc - i;
-	if (npos < cmd->min_args || (cmd->max_args >= 0 && npos > cmd->max_args)) {
+	if (npos < cmd->min_args ||
+	    (cmd->max_args >= 0 && npos > cmd->max_args)) {
 		fprintf(stderr, "moodsync %s: %s; usage: moodsync %s %s\n",
 			cmd->name,
 			npos < cmd->min_args ? "missing arguments"

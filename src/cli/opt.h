@@ -40,34 +40,47 @@ enum cli_opt_kind {
 
 struct cli_opt {
 	enum cli_opt_kind kind;
-	const char *name;         /* "--min-size"; NULL ends the table */
-	const char *arg;          /* the value's name in --help ("PX") */
-	void *out;                /* see enum cli_opt_kind */
-	double min, max;          /* CLI_INT, CLI_NUM: inclusive range */
+	const char *name;	  /* "--min-size"; NULL ends the table */
+	const char *arg;	  /* the value's name in --help ("PX") */
+	void *out;		  /* see enum cli_opt_kind */
+	double min, max;	  /* CLI_INT, CLI_NUM: inclusive range */
 	const char *const *names; /* CLI_ENUM: NULL-terminated */
-	const char *help;         /* one line */
-	int *given;               /* NULL, or set to 1 when the option is used */
+	const char *help;	  /* one line */
+	int *given; /* NULL, or set to 1 when the option is used */
 };
 
-#define CLI_OPT_FLAG(name, out, help) \
-	{CLI_FLAG, name, NULL, out, 0, 0, NULL, help, NULL}
-#define CLI_OPT_STR(name, arg, out, help) \
-	{CLI_STR, name, arg, out, 0, 0, NULL, help, NULL}
-#define CLI_OPT_INT(name, arg, out, lo, hi, help) \
-	{CLI_INT, name, arg, out, lo, hi, NULL, help, NULL}
-#define CLI_OPT_NUM(name, arg, out, lo, hi, help) \
-	{CLI_NUM, name, arg, out, lo, hi, NULL, help, NULL}
-#define CLI_OPT_ENUM(name, out, names, help) \
-	{CLI_ENUM, name, NULL, out, 0, 0, names, help, NULL}
-#define CLI_OPT_END {CLI_FLAG, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
+#define CLI_OPT_FLAG(name, out, help)                                          \
+	{                                                                      \
+		CLI_FLAG, name, NULL, out, 0, 0, NULL, help, NULL              \
+	}
+#define CLI_OPT_STR(name, arg, out, help)                                      \
+	{                                                                      \
+		CLI_STR, name, arg, out, 0, 0, NULL, help, NULL                \
+	}
+#define CLI_OPT_INT(name, arg, out, lo, hi, help)                              \
+	{                                                                      \
+		CLI_INT, name, arg, out, lo, hi, NULL, help, NULL              \
+	}
+#define CLI_OPT_NUM(name, arg, out, lo, hi, help)                              \
+	{                                                                      \
+		CLI_NUM, name, arg, out, lo, hi, NULL, help, NULL              \
+	}
+#define CLI_OPT_ENUM(name, out, names, help)                                   \
+	{                                                                      \
+		CLI_ENUM, name, NULL, out, 0, 0, names, help, NULL             \
+	}
+#define CLI_OPT_END                                                            \
+	{                                                                      \
+		CLI_FLAG, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL             \
+	}
 
 struct cli_command {
-	const char *name;           /* "detect", as typed after `moodsync` */
-	const char *usage;          /* what follows the name on the usage line */
-	const char *about;          /* a paragraph under the usage line */
+	const char *name;  /* "detect", as typed after `moodsync` */
+	const char *usage; /* what follows the name on the usage line */
+	const char *about; /* a paragraph under the usage line */
 	const struct cli_opt *opts; /* terminated by CLI_OPT_END */
-	const char *footer;         /* printed after the options; may be NULL */
-	int min_args, max_args;     /* positional arguments; max -1: any */
+	const char *footer;	    /* printed after the options; may be NULL */
+	int min_args, max_args;	    /* positional arguments; max -1: any */
 };
 
 #define CLI_PARSE_HELP (-1)  /* --help or -h: help printed to stdout */

@@ -46,12 +46,14 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 	double rate = c->rate_per_s;
 	int parsed;
 	const struct cli_opt opts[] = {
-		CLI_OPT_STR("--host", "A", &c->host, "IPv4 address to listen on"),
+		CLI_OPT_STR("--host", "A", &c->host,
+			    "IPv4 address to listen on"),
 		CLI_OPT_INT("--port", "N", &c->port, 0, 65535,
 			    "TCP port, 0 picks a free one"),
 		{CLI_STR, "--model", "F", model, 0, 0, NULL,
-		 "emotion model, none: faces only (default $MOODSYNC_MODEL or "
-		 MS_DEFAULT_MODEL "; when the default is missing the app runs "
+		 "emotion model, none: faces only (default $MOODSYNC_MODEL "
+		 "or " MS_DEFAULT_MODEL
+		 "; when the default is missing the app runs "
 		 "without emotions)",
 		 model_explicit},
 		CLI_OPT_STR("--cascade", "F", &c->cascade_path,
@@ -73,10 +75,14 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
-		"serve", "[options]",
+		"serve",
+		"[options]",
 		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
 		"Start.",
-		opts, NULL, 0, 0};
+		opts,
+		NULL,
+		0,
+		0};
 
 	parsed = cli_parse(&cmd, argc, argv);
 	if (parsed < 0)

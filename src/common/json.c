@@ -86,7 +86,8 @@ void ms_json_str(struct ms_json *j, const char *key, const char *v)
 {
 	value_prefix(j, key);
 	if (!j->err)
-		put(j, v ? ms_buf_json_str(j->b, v) : ms_buf_puts(j->b, "null"));
+		put(j,
+		    v ? ms_buf_json_str(j->b, v) : ms_buf_puts(j->b, "null"));
 }
 
 void ms_json_int(struct ms_json *j, const char *key, long long v)
@@ -104,8 +105,8 @@ void ms_json_num(struct ms_json *j, const char *key, double v, int decimals)
 	if (!isfinite(v))
 		put(j, ms_buf_puts(j->b, "null"));
 	else
-		put(j, ms_buf_printf(j->b, "%.*f", MS_MIN(MS_MAX(decimals, 0), 9),
-				     v));
+		put(j, ms_buf_printf(j->b, "%.*f",
+				     MS_MIN(MS_MAX(decimals, 0), 9), v));
 }
 
 void ms_json_bool(struct ms_json *j, const char *key, int v)

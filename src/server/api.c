@@ -1,8 +1,8 @@
 /* api.c - the core JSON API: POST /api/frame (image -> faces, emotions,
  * smoothed mood), GET /api/mood, /api/history, /api/recommendation (the
  * settings and health handlers are in api_settings.c). Responses are built
- * with the ms_json writer. Every handler touches only its own session, under the
- * session table's lock. */
+ * with the ms_json writer. Every handler touches only its own session, under
+ * the session table's lock. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +12,12 @@
 #include "server/app.h"
 #include "moodsync/pipeline.h"
 
-_Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes");
+_Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES,
+	       "moods are the FER classes");
 
 #define JSON_MAX (256u << 10) /* bytes of one response */
 #define HINT_TTL_MS 1500.0    /* forget the last face after this */
-#define HINT_RESCAN 10        /* every 10th frame scans the whole frame */
+#define HINT_RESCAN 10	      /* every 10th frame scans the whole frame */
 #define HISTORY_DEFAULT 600
 #define HISTORY_MAX 3600
 
@@ -288,8 +289,9 @@ int api_frame(struct srv_req *req)
 
 	body = srv_req_body(req, &len);
 	if (len == 0)
-		return srv_req_fail(req, MS_EINVAL, "empty body: send a JPEG "
-						    "or PNG image");
+		return srv_req_fail(req, MS_EINVAL,
+				    "empty body: send a JPEG "
+				    "or PNG image");
 	/* refuse a huge image before the decoder allocates it */
 	if (pipe_frame_check_size(body, len, err, sizeof(err)))
 		return srv_req_fail(req, MS_ELIMIT, "%s", err);
@@ -375,8 +377,8 @@ int api_history(struct srv_req *req)
 		return srv_req_fail(req, MS_EINVAL,
 				    "since must be unix milliseconds");
 	if (ql && ms_parse_int(ql, 1, HISTORY_MAX, &limit))
-		return srv_req_fail(req, MS_EINVAL,
-				    "limit must be 1..%d", HISTORY_MAX);
+		return srv_req_fail(req, MS_EINVAL, "limit must be 1..%d",
+				    HISTORY_MAX);
 	rows = ms_calloc((size_t)limit, sizeof(*rows));
 	if (!rows)
 		return MS_ENOMEM;

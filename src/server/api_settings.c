@@ -126,8 +126,9 @@ int api_healthz(struct srv_req *req)
 	ms_json_str(&j, "status", "ok");
 	ms_json_bool(&j, "model", app->has_model);
 	ms_json_bool(&j, "emotions", app->has_model);
-	ms_json_str(&j, "note", app->has_model ? "emotion model loaded"
-					       : "no emotion model: faces only");
+	ms_json_str(&j, "note",
+		    app->has_model ? "emotion model loaded"
+				   : "no emotion model: faces only");
 	ms_json_int(&j, "sessions", srv_sessions_count(app->sessions));
 	ms_json_int(&j, "frames", atomic_load(&app->n_frames));
 	ms_json_int(&j, "rejected_429", atomic_load(&app->n_rejected_429));

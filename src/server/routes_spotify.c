@@ -47,13 +47,14 @@ static int reply_page(struct srv_req *req, int status, const char *message)
 			     "<main><section><h1>Spotify sign-in</h1><p "
 			     "class=\"status error\" role=\"alert\">");
 	for (p = message; !rc && *p; p++) /* escape, though it is ours */
-		rc = *p == '<' ? ms_buf_puts(&b, "&lt;")
+		rc = *p == '<'	 ? ms_buf_puts(&b, "&lt;")
 		     : *p == '&' ? ms_buf_puts(&b, "&amp;")
 				 : ms_buf_append(&b, p, 1);
 	if (!rc)
-		rc = ms_buf_puts(&b, "</p><p><a class=\"button-link\" href=\"/\">"
-				     "Back to MoodSync</a></p></section></main>"
-				     "</html>\n");
+		rc = ms_buf_puts(&b,
+				 "</p><p><a class=\"button-link\" href=\"/\">"
+				 "Back to MoodSync</a></p></section></main>"
+				 "</html>\n");
 	if (!rc)
 		rc = srv_reply_bytes(req, status, "text/html; charset=utf-8",
 				     b.data, b.len);
@@ -191,7 +192,8 @@ static int code_ok(const char *code)
 	if (n == 0 || n > MUSIC_SPOTIFY_CODE_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((unsigned char)code[i] <= ' ' || (unsigned char)code[i] >= 127)
+		if ((unsigned char)code[i] <= ' ' ||
+		    (unsigned char)code[i] >= 127)
 			return 0;
 	return 1;
 }
@@ -214,7 +216,8 @@ int spotify_callback(struct srv_req *req)
 		return reply_err(req, MS_EINVAL, "bad_state",
 				 "This Spotify sign-in link was already used "
 				 "or is not from this browser. Go back to "
-				 "MoodSync and click Connect again.", 0);
+				 "MoodSync and click Connect again.",
+				 0);
 	if (!state || !same_secret(state, want))
 		return reply_err(req, MS_EINVAL, "bad_state",
 				 "Spotify sign-in refused: the state does not "
@@ -235,9 +238,11 @@ int spotify_callback(struct srv_req *req)
 	if (error) {
 		int denied = strcmp(error, "access_denied") == 0;
 		music_spotify_svc_note_error(
-			sp, sid, "signin", denied ? "access_denied" : "signin_failed",
+			sp, sid, "signin",
+			denied ? "access_denied" : "signin_failed",
 			denied ? "You declined access on Spotify, so MoodSync "
-				 "cannot play music there. Click Connect to try "
+				 "cannot play music there. Click Connect to "
+				 "try "
 				 "again; recommendations keep working offline."
 			       : "Spotify sign-in failed. Click Connect to try "
 				 "again.");
@@ -248,15 +253,17 @@ int spotify_callback(struct srv_req *req)
 	if (!code || !code_ok(code) || !job->verifier[0]) {
 		rc = reply_err(req, MS_EINVAL, "bad_callback",
 			       "Spotify sign-in: the answer has no usable "
-			       "authorization code. Click Connect again.", 0);
+			       "authorization code. Click Connect again.",
+			       0);
 		goto out;
 	}
 	snprintf(job->code, sizeof(job->code), "%s", code);
 	redirect_uri(sp, app, job->redirect, sizeof(job->redirect));
 	music_spotify_svc_mark_connecting(sp, sid);
 	if (music_spotify_svc_submit(sp, job) != MS_OK) {
-		music_spotify_svc_note_error(sp, sid, "signin", "busy",
-				       "MoodSync is busy; click Connect again.");
+		music_spotify_svc_note_error(
+			sp, sid, "signin", "busy",
+			"MoodSync is busy; click Connect again.");
 		rc = reply_err(req, MS_EBUSY, "busy",
 			       "MoodSync is busy; click Connect again.", 1);
 		goto out;
@@ -311,7 +318,8 @@ int spotify_status(struct srv_req *req)
 		return not_configured(req);
 	if (srv_session_info_get(req, &info) == MS_OK)
 		autoplay = info.autoplay;
-	if (music_spotify_svc_configured(sp) && music_spotify_svc_connected(sp, sid))
+	if (music_spotify_svc_configured(sp) &&
+	    music_spotify_svc_connected(sp, sid))
 		refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
 			       music_spotify_svc_devices_age(sp, sid), 30);
 	ms_buf_init(&b, 64 * 1024);
@@ -366,7 +374,8 @@ int spotify_now(struct srv_req *req)
 
 	if (!connected_or_reply(req, sp, &rc))
 		return rc;
-	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_NOW, music_spotify_svc_now_age(sp, sid), 3);
+	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_NOW,
+		       music_spotify_svc_now_age(sp, sid), 3);
 	ms_buf_init(&b, 4096);
 	ms_json_init(&j, &b);
 	music_spotify_svc_now_json(sp, sid, &j);
@@ -393,7 +402,8 @@ static int json_body(struct srv_req *req, cJSON **root)
 	if (!cJSON_IsObject(*root)) {
 		cJSON_Delete(*root);
 		*root = NULL;
-		return srv_req_fail(req, MS_EINVAL, "body must be a JSON object");
+		return srv_req_fail(req, MS_EINVAL,
+				    "body must be a JSON object");
 	}
 	return MS_OK;
 }
@@ -414,7 +424,8 @@ int spotify_device(struct srv_req *req)
 		return rc;
 	d = cJSON_GetObjectItemCaseSensitive(root, "device_id");
 	if (!cJSON_IsString(d) ||
-	    (d->valuestring[0] && !music_spotify_device_id_valid(d->valuestring))) {
+	    (d->valuestring[0] &&
+	     !music_spotify_device_id_valid(d->valuestring))) {
 		cJSON_Delete(root);
 		return srv_req_fail(req, MS_EINVAL,
 				    "device_id must be a device id or \"\"");
@@ -460,11 +471,13 @@ static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 		if (u && (!cJSON_IsString(u) ||
 			  !music_spotify_uri_valid(u->valuestring))) {
 			cJSON_Delete(root);
-			return srv_req_fail(req, MS_EINVAL,
-					    "uri must be spotify:playlist:<id>");
+			return srv_req_fail(
+				req, MS_EINVAL,
+				"uri must be spotify:playlist:<id>");
 		}
 		if (u)
-			snprintf(job.uri, sizeof(job.uri), "%s", u->valuestring);
+			snprintf(job.uri, sizeof(job.uri), "%s",
+				 u->valuestring);
 		cJSON_Delete(root);
 	}
 	paused = music_spotify_svc_paused_ms(sp, &code);
@@ -476,7 +489,8 @@ static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 	if (music_spotify_svc_submit(sp, &job))
 		return reply_err(req, MS_EBUSY, "busy",
 				 "Too many Spotify requests queued; try again "
-				 "in a moment.", 1);
+				 "in a moment.",
+				 1);
 	ms_buf_init(&b, 128);
 	ms_json_init(&j, &b);
 	ms_json_obj_open(&j, NULL);
@@ -525,7 +539,8 @@ int spotify_module_start(struct srv_app *app, char *err, size_t errlen)
 	if (cfg.client_id[0]) {
 		rc = music_spotify_global_init();
 		if (rc)
-			return ms_errf(err, errlen, rc, "spotify: curl init failed");
+			return ms_errf(err, errlen, rc,
+				       "spotify: curl init failed");
 	}
 	rc = music_spotify_svc_new(srv_app_store(app), &cfg, &sp, err, errlen);
 	if (rc)
@@ -561,6 +576,7 @@ void spotify_module_mood(struct srv_app *app, const struct srv_mood_event *ev)
 	job.mood = ev->mood;
 	job.strategy = ev->strategy;
 	job.autoplay = ev->autoplay;
-	if (music_spotify_svc_configured(sp) && music_spotify_svc_submit(sp, &job))
+	if (music_spotify_svc_configured(sp) &&
+	    music_spotify_svc_submit(sp, &job))
 		ms_debug("spotify: mood change dropped (queue full)");
 }

@@ -32,8 +32,8 @@ static int parse(struct vals *v, int argc, const char **args)
 		CLI_OPT_ENUM("--shape", &v->shape, shapes, "a shape"),
 		CLI_OPT_END,
 	};
-	const struct cli_command cmd = {"test", "[options] FILE...", "Tests.",
-					opts, NULL, 1, 2};
+	const struct cli_command cmd = {
+		"test", "[options] FILE...", "Tests.", opts, NULL, 1, 2};
 
 	memset(v, 0, sizeof(*v));
 	v->n = 3;
@@ -46,8 +46,8 @@ static int parse(struct vals *v, int argc, const char **args)
 
 static void test_values(void **state)
 {
-	const char *a[] = {"--flag", "--n", "7", "--x=1.5", "--s", "hi",
-			   "--shape", "large", "f1"};
+	const char *a[] = {"--flag", "--n",	"7",	 "--x=1.5", "--s",
+			   "hi",     "--shape", "large", "f1"};
 	struct vals v;
 
 	(void)state;
@@ -82,15 +82,15 @@ static void test_defaults_and_positionals(void **state)
 static void test_bad_values(void **state)
 {
 	const char *cases[][3] = {
-		{"--n", "0", "f"},        /* below the range */
-		{"--n", "11", "f"},       /* above */
-		{"--n", "3x", "f"},       /* not a number */
-		{"--x", "nan", "f"},      /* not finite */
-		{"--x", "2.5", "f"},      /* out of range */
+		{"--n", "0", "f"},	  /* below the range */
+		{"--n", "11", "f"},	  /* above */
+		{"--n", "3x", "f"},	  /* not a number */
+		{"--x", "nan", "f"},	  /* not finite */
+		{"--x", "2.5", "f"},	  /* out of range */
 		{"--shape", "huge", "f"}, /* not one of the names */
-		{"--bogus", "1", "f"},    /* unknown option */
-		{"--flag=1", "f", "g"},   /* a flag takes no value */
-		{"f", "--n", ""},         /* options come first: 3 files */
+		{"--bogus", "1", "f"},	  /* unknown option */
+		{"--flag=1", "f", "g"},	  /* a flag takes no value */
+		{"f", "--n", ""},	  /* options come first: 3 files */
 	};
 	const char *missing[] = {"--s"};
 	struct vals v;
