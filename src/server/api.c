@@ -63,15 +63,6 @@ static void json_mood_members(struct ms_json *j, const struct mood_view *v)
 	ms_json_str(j, "strategy", music_strategy_names[v->strategy]);
 }
 
-/* Sends the document in `b` (or the writer's error) and frees `b`. */
-static int reply_doc(struct srv_req *req, struct ms_json *j, struct ms_buf *b)
-{
-	int rc = srv_reply_doc(req, SRV_HTTP_OK, j);
-
-	ms_buf_release(b);
-	return rc;
-}
-
 /* ---- POST /api/frame ---------------------------------------------------- */
 
 int api_content_type_is(const char *ct, const char *want)
@@ -322,7 +313,7 @@ int api_frame(struct srv_req *req)
 	ms_buf_init(&b, JSON_MAX);
 	ms_json_init(&j, &b);
 	frame_json(&j, f, app->has_model, &view, ms_now_ms() - t0);
-	rc = reply_doc(req, &j, &b);
+	rc = srv_reply_doc(req, SRV_HTTP_OK, &j);
 out_free:
 	free(f);
 	return rc;
@@ -357,7 +348,7 @@ int api_mood(struct srv_req *req)
 	ms_json_int(&j, "faces", nfaces);
 	ms_json_int(&j, "last_face", last);
 	ms_json_obj_close(&j);
-	return reply_doc(req, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 /* ---- GET /api/history ------------------------------------------------- */
@@ -403,7 +394,7 @@ int api_history(struct srv_req *req)
 	ms_json_arr_close(&j);
 	ms_json_obj_close(&j);
 	free(rows);
-	return reply_doc(req, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 /* ---- GET /api/recommendation ------------------------------------------ */
@@ -464,5 +455,5 @@ int api_recommendation(struct srv_req *req)
 	ms_json_arr_close(&j);
 	ms_json_obj_close(&j);
 	free(rec);
-	return reply_doc(req, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }

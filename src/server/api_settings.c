@@ -17,7 +17,6 @@ static int settings_reply(struct srv_req *req, int strategy, int autoplay)
 {
 	struct ms_json j;
 	struct ms_buf b;
-	int rc;
 
 	ms_buf_init(&b, JSON_MAX);
 	ms_json_init(&j, &b);
@@ -25,9 +24,7 @@ static int settings_reply(struct srv_req *req, int strategy, int autoplay)
 	ms_json_str(&j, "strategy", music_strategy_names[strategy]);
 	ms_json_bool(&j, "autoplay", autoplay);
 	ms_json_obj_close(&j);
-	rc = srv_reply_doc(req, SRV_HTTP_OK, &j);
-	ms_buf_release(&b);
-	return rc;
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 int api_settings_get(struct srv_req *req)
@@ -117,7 +114,6 @@ int api_healthz(struct srv_req *req)
 	int64_t catalog = -1;
 	struct ms_json j;
 	struct ms_buf b;
-	int rc;
 
 	store_catalog_count(app->store, &catalog);
 	ms_buf_init(&b, JSON_MAX);
@@ -140,7 +136,5 @@ int api_healthz(struct srv_req *req)
 	ms_json_num(&j, "uptime_s", (ms_now_ms() - app->started_ms) / 1000.0,
 		    1);
 	ms_json_obj_close(&j);
-	rc = srv_reply_doc(req, SRV_HTTP_OK, &j);
-	ms_buf_release(&b);
-	return rc;
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }

@@ -193,7 +193,10 @@ int srv_reply_doc(struct srv_req *req, int status, struct ms_json *j)
 {
 	int rc = ms_json_finish(j);
 
-	return rc ? rc : srv_reply_json(req, status, j->b->data, j->b->len);
+	if (!rc)
+		rc = srv_reply_json(req, status, j->b->data, j->b->len);
+	ms_buf_release(j->b);
+	return rc;
 }
 
 int srv_reply_err(struct srv_req *req, int err, const char *code,

@@ -93,7 +93,8 @@ int srv_reply_json(struct srv_req *req, int status, const char *json,
 		   size_t len);
 /* Finishes the document `j` wrote and sends it with `status` (as
  * srv_reply_json). When the writer failed, sends nothing and returns its
- * error, so the dispatcher answers 500. The buffer stays the caller's. */
+ * error, so the dispatcher answers 500. Releases the writer's buffer
+ * either way. */
 int srv_reply_doc(struct srv_req *req, int status, struct ms_json *j);
 /* The one error reply: status srv_http_status(err) and the body
  * {"error": "<formatted message>", "code": code} where `code` NULL means

@@ -22,16 +22,6 @@ static struct music_spotify_svc *service(struct srv_req *req)
 	return srv_app_spotify(srv_req_app(req));
 }
 
-/* Sends the document `j` wrote into `b` with `status`, and frees `b`. */
-static int reply_doc(struct srv_req *req, int status, struct ms_json *j,
-		     struct ms_buf *b)
-{
-	int rc = srv_reply_doc(req, status, j);
-
-	ms_buf_release(b);
-	return rc;
-}
-
 /* A browser that lands on /login or /callback gets a short page with a way
  * back instead of raw JSON. `message` is one of our own sentences. */
 static int reply_page(struct srv_req *req, int status, const char *message)
@@ -325,7 +315,7 @@ int spotify_status(struct srv_req *req)
 	ms_buf_init(&b, 64 * 1024);
 	ms_json_init(&j, &b);
 	music_spotify_svc_status_json(sp, sid, autoplay, &j);
-	return reply_doc(req, SRV_HTTP_OK, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 /* 1 when the session is signed in; otherwise the reply (503 not set up or
@@ -361,7 +351,7 @@ int spotify_devices(struct srv_req *req)
 	ms_buf_init(&b, 16 * 1024);
 	ms_json_init(&j, &b);
 	music_spotify_svc_devices_json(sp, sid, &j);
-	return reply_doc(req, SRV_HTTP_OK, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 int spotify_now(struct srv_req *req)
@@ -379,7 +369,7 @@ int spotify_now(struct srv_req *req)
 	ms_buf_init(&b, 4096);
 	ms_json_init(&j, &b);
 	music_spotify_svc_now_json(sp, sid, &j);
-	return reply_doc(req, SRV_HTTP_OK, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -442,7 +432,7 @@ int spotify_device(struct srv_req *req)
 		ms_buf_release(&b);
 		return srv_req_fail(req, rc, "could not save the device");
 	}
-	return reply_doc(req, SRV_HTTP_OK, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 static int player(struct srv_req *req, enum music_spotify_job_kind kind,
@@ -497,7 +487,7 @@ static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 	ms_json_bool(&j, "queued", 1);
 	ms_json_str(&j, "action", action);
 	ms_json_obj_close(&j);
-	return reply_doc(req, SRV_HTTP_ACCEPTED, &j, &b);
+	return srv_reply_doc(req, SRV_HTTP_ACCEPTED, &j);
 }
 
 int spotify_play(struct srv_req *req)
