@@ -236,7 +236,8 @@ int srv_reply_redirect(struct srv_req *req, const char *location)
 
 	if (strchr(location, '\r') || strchr(location, '\n'))
 		return MS_EINVAL;
-	rc = srv_reply_bytes(req, 302, "text/plain; charset=utf-8", "", 0);
+	rc = srv_reply_bytes(req, SRV_HTTP_FOUND, "text/plain; charset=utf-8",
+			     "", 0);
 	if (!rc)
 		rc = srv_req_header_add(req, MHD_HTTP_HEADER_LOCATION,
 					location);
@@ -303,7 +304,7 @@ static int serve_static(struct srv_req *req)
 			a->len, (void *)(uintptr_t)a->data,
 			MHD_RESPMEM_PERSISTENT);
 		req->is_static = 1;
-		if (reply_set(req, 200, r, a->type))
+		if (reply_set(req, SRV_HTTP_OK, r, a->type))
 			return MS_ENOMEM;
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-cache");

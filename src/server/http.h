@@ -55,6 +55,7 @@ enum srv_err {
 /* Success statuses a handler may send. */
 #define SRV_HTTP_OK 200
 #define SRV_HTTP_ACCEPTED 202 /* queued for a worker */
+#define SRV_HTTP_FOUND 302    /* redirect (srv_reply_redirect) */
 
 /* The one mapping from an error code to an HTTP status (MS_OK -> 200,
  * MS_EINVAL/MS_EFORMAT -> 400, MS_EAUTH -> 401, MS_ENOTFOUND -> 404,
