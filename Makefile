@@ -125,6 +125,7 @@ fuzz_model_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(addprefix src/music/,spotify_auth.c spotify_http.c \
 	spotify_json.c)
 fuzz_imghdr_SRCS := src/pipeline/imghdr.c
+fuzz_cli_opts_SRCS := src/cli/opt.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
