@@ -12,7 +12,6 @@ void ms_json_init(struct ms_json *j, struct ms_buf *out)
 {
 	memset(j, 0, sizeof(*j));
 	j->b = out;
-	j->has_member[0] = 0;
 }
 
 static void put(struct ms_json *j, int rc)
