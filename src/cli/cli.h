@@ -20,7 +20,8 @@ int cmd_serve(int argc, char **argv);
 #define MS_DEFAULT_MODEL "models/emotion.msnn"
 
 /* The detection options `detect` and `eval-faces` share, as rows of a
- * cli_opt table (cli/opt.h) writing into struct vis_detect_params *p. */
+ * cli_opt table writing into struct vis_detect_params *p (the file needs
+ * cli/opt.h and moodsync/vision.h). */
 #define CLI_DETECT_OPTS(p)                                                     \
 	CLI_OPT_NUM("--scale", "F", &(p)->scale, 1.01, 4.0, "pyramid step"),   \
 		CLI_OPT_INT("--neighbors", "N", &(p)->min_neighbors, 0, 1000,  \
