@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 		char *line = (char *)data + i,
 		     *nl = memchr(line, '\n', len - i);
 		char *tab =
-		    memchr(line, '\t', nl ? (size_t)(nl - line) : len - i);
+			memchr(line, '\t', nl ? (size_t)(nl - line) : len - i);
 
 		if (tab) {
 			text[ntext] = line;

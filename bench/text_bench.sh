@@ -3,8 +3,9 @@
 # GoEmotions dev split against a TF-IDF + logistic-regression peer
 # (bench/text_peer.py, Debian python3-sklearn) trained on the same train
 # split in this run, our training time (goal <= 10 min) and inference time
-# per sentence on one core (goal <= 0.2 ms). Needs `make` (BUILD's text and
-# common objects, moodsync) and $MOODSYNC_DATA.
+# per sentence on one core (goal <= 0.2 ms). Needs `make` (moodsync; the
+# bench program is built by the Makefile: make bench-build) and
+# $MOODSYNC_DATA.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/release}
@@ -13,10 +14,7 @@ export MOODSYNC_DATA
 GO=$MOODSYNC_DATA/text/goemotions
 OUT=$BUILD/bench
 mkdir -p "$OUT"
-# shellcheck disable=SC2046
-cc -std=c11 -O2 -march=native -Iinclude -Isrc -D_GNU_SOURCE -pthread \
-	-o "$OUT/text_bench" bench/text_bench.c \
-	$(ls $BUILD/text/*.o $BUILD/common/*.o) $(pkg-config --libs libcjson) -lm
+make -s MODE="$(basename "$BUILD")" "$BUILD/bench/text_bench"
 
 echo "training ours (moodsync train-text, defaults) ..."
 t0=$(date +%s.%N)

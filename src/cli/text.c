@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/music.h"
 #include "moodsync/text.h"
 
@@ -12,55 +13,38 @@
  * longer line is still reported as truncated. */
 #define LINE_KEEP (TXT_MAX_INPUT + 8)
 
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: moodsync text [--json] [--model F] TEXT...\n"
-	    "       moodsync text [--json] [--model F] -\n"
-	    "Reads the mood of a text: the seven probabilities (angry "
-	    "disgust fear happy sad\nsurprise neutral), the valence/arousal "
-	    "point and the named feeling.\n"
-	    "With '-', reads one text per line from standard input and "
-	    "answers each line\nin order (a line with no words gets an "
-	    "error object in --json mode).\n"
-	    "Only the first %d bytes of a text are read.\n"
-	    "  --json     one JSON object per text\n"
-	    "  --model F  text model (default $MOODSYNC_TEXT_MODEL "
-	    "or " MS_DEFAULT_TEXT_MODEL ")\n",
-	    TXT_MAX_INPUT);
-}
-
 static int print_json(const struct txt_result *r, long line)
 {
 	struct music_va va = music_affect_point(r->probs);
 	enum music_feeling fe = music_feeling_of(r->probs, va);
 	struct ms_buf b;
-	int rc = 0;
+	struct ms_json j;
+	int rc;
 
 	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
 	if (r->tokens == 0) {
-		rc |= ms_buf_puts(&b, "{\"error\":\"no words to read in the "
-				      "text\",\"code\":\"empty_text\"");
+		ms_json_str(&j, "error", "no words to read in the text");
+		ms_json_str(&j, "code", "empty_text");
 		if (line > 0)
-			rc |= ms_buf_printf(&b, ",\"line\":%ld", line);
-		rc |= ms_buf_puts(&b, "}\n");
-		goto out;
+			ms_json_int(&j, "line", line);
+	} else {
+		ms_json_obj_open(&j, "probs");
+		for (int c = 0; c < TXT_CLASSES; c++)
+			ms_json_num(&j, txt_class_names[c], r->probs[c], 4);
+		ms_json_obj_close(&j);
+		ms_json_str(&j, "mood", txt_class_names[r->top]);
+		ms_json_str(&j, "feeling", music_feeling_names[fe]);
+		ms_json_num(&j, "valence", va.valence, 3);
+		ms_json_num(&j, "arousal", va.arousal, 3);
+		ms_json_int(&j, "tokens", r->tokens);
+		ms_json_bool(&j, "truncated", r->truncated);
 	}
-	rc |= ms_buf_puts(&b, "{\"probs\":{");
-	for (int c = 0; c < TXT_CLASSES; c++)
-		rc |= ms_buf_printf(&b, "%s\"%s\":%.4f", c ? "," : "",
-				    txt_class_names[c], r->probs[c]);
-	rc |= ms_buf_printf(&b,
-			    "},\"mood\":\"%s\",\"feeling\":\"%s\","
-			    "\"valence\":%.3f,\"arousal\":%.3f,\"tokens\":%d,"
-			    "\"truncated\":%s}\n",
-			    txt_class_names[r->top], music_feeling_names[fe],
-			    va.valence, va.arousal, r->tokens,
-			    r->truncated ? "true" : "false");
-out:
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
 	if (!rc)
-		fputs(b.data, stdout);
+		printf("%s\n", b.data);
 	ms_buf_release(&b);
 	return rc;
 }
@@ -143,41 +127,42 @@ int cmd_text(int argc, char **argv)
 	char err[MS_ERRLEN];
 	struct txt_model *m = NULL;
 	struct txt_result r;
-	int json = 0, i, rc = 1;
+	int json = 0, first, rc = 1;
+	const struct cli_opt opts[] = {
+		CLI_OPT_FLAG("--json", &json, "one JSON object per text"),
+		CLI_OPT_STR("--model", "F", &model,
+			    "text model (default $MOODSYNC_TEXT_MODEL "
+			    "or " MS_DEFAULT_TEXT_MODEL ")"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"text",
+		"[options] TEXT... | -",
+		"Reads the mood of a text: the seven probabilities (angry "
+		"disgust fear happy sad surprise neutral), the valence/arousal "
+		"point and the named feeling. With '-', reads one text per "
+		"line from standard input and answers each line in order (a "
+		"line with no words gets an error object in --json mode). Only "
+		"the first 4096 bytes of a text are read; a text that starts "
+		"with '-' follows '--'.",
+		opts,
+		NULL,
+		1,
+		-1};
 
-	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-			model = argv[++i];
-		} else if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		} else {
-			fprintf(stderr,
-				"moodsync text: unknown option '%s' "
-				"(see --help)\n",
-				argv[i]);
-			return 2;
-		}
-	}
-	if (i >= argc) {
-		fprintf(stderr, "moodsync text: no text given (pass TEXT, or "
-				"- to read lines from standard input)\n");
-		return 2;
-	}
+	first = cli_parse(&cmd, argc, argv);
+	if (first < 0)
+		return cli_parse_status(first);
 	if (txt_model_load(model, &m, err, sizeof(err))) {
 		fprintf(stderr, "moodsync text: %s\n", err);
 		return 1;
 	}
-	if (i == argc - 1 && !strcmp(argv[i], "-")) {
+	if (first == argc - 1 && !strcmp(argv[first], "-")) {
 		rc = run_stdin(m, json);
 		goto out;
 	}
-	txt_predict(m, text, join_args(argc, argv, i, text, sizeof(text)), &r);
+	txt_predict(m, text, join_args(argc, argv, first, text, sizeof(text)),
+		    &r);
 	if (r.tokens == 0) {
 		fprintf(stderr,
 			"moodsync text: no words to read in the text\n");

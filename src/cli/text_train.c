@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/text.h"
 
 /* A split's paths: $MOODSYNC_DATA/text/goemotions/{NAME.tsv, ...}, or a
@@ -29,9 +30,9 @@ static int split_paths(const char *split, struct split_paths *p)
 	c = snprintf(p->mapping, sizeof(p->mapping),
 		     "%s/text/goemotions/ekman_mapping.json", d);
 	return a < (int)sizeof(p->tsv) && b < (int)sizeof(p->emotions) &&
-		       c < (int)sizeof(p->mapping)
-		   ? 0
-		   : -1;
+			       c < (int)sizeof(p->mapping)
+		       ? 0
+		       : -1;
 }
 
 static int load_split(const char *cmd, const char *split,
@@ -77,39 +78,33 @@ static void print_score(const char *name, const struct txt_score *s)
 static int print_score_json(const char *name, const struct txt_score *s)
 {
 	struct ms_buf b;
-	int rc = 0;
+	struct ms_json j;
+	int rc;
 
 	ms_buf_init(&b, 1 << 16);
-	rc |= ms_buf_puts(&b, "{\"split\":");
-	rc |= ms_buf_json_str(&b, name);
-	rc |= ms_buf_printf(&b,
-			    ",\"texts\":%d,\"accuracy\":%.6f,"
-			    "\"macro_f1\":%.6f,\"classes\":[",
-			    s->n, s->accuracy, s->macro_f1);
-	for (int c = 0; c < TXT_CLASSES; c++)
-		rc |= ms_buf_printf(
-		    &b,
-		    "%s{\"name\":\"%s\",\"precision\":%.6f,"
-		    "\"recall\":%.6f,\"f1\":%.6f,\"support\":%d}",
-		    c ? "," : "", txt_class_names[c], s->precision[c],
-		    s->recall[c], s->f1[c], s->support[c]);
-	rc |= ms_buf_puts(&b, "]}\n");
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "split", name);
+	ms_json_int(&j, "texts", s->n);
+	ms_json_num(&j, "accuracy", s->accuracy, 6);
+	ms_json_num(&j, "macro_f1", s->macro_f1, 6);
+	ms_json_arr_open(&j, "classes");
+	for (int c = 0; c < TXT_CLASSES; c++) {
+		ms_json_obj_open(&j, NULL);
+		ms_json_str(&j, "name", txt_class_names[c]);
+		ms_json_num(&j, "precision", s->precision[c], 6);
+		ms_json_num(&j, "recall", s->recall[c], 6);
+		ms_json_num(&j, "f1", s->f1[c], 6);
+		ms_json_int(&j, "support", s->support[c]);
+		ms_json_obj_close(&j);
+	}
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
 	if (!rc)
-		fputs(b.data, stdout);
+		printf("%s\n", b.data);
 	ms_buf_release(&b);
 	return rc ? 1 : 0;
-}
-
-static void eval_usage(FILE *f)
-{
-	fprintf(f, "usage: moodsync eval-text [--split dev|train|FILE.tsv] "
-		   "[--model F] [--json]\n"
-		   "Scores the text mood model on a GoEmotions split "
-		   "($MOODSYNC_DATA/text/goemotions):\n"
-		   "a text with labels in several classes counts as right when "
-		   "the top class is\nany of them (per-class F1 then counts it "
-		   "as that class; a wrong answer counts\nagainst the first "
-		   "listed label's class).\n");
 }
 
 int cmd_eval_text(int argc, char **argv)
@@ -119,29 +114,33 @@ int cmd_eval_text(int argc, char **argv)
 	struct txt_set set = {0};
 	struct txt_score s;
 	char err[MS_ERRLEN];
-	int json = 0, rc = 1;
+	int json = 0, rc = 1, parsed;
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--split", "NAME", &split,
+			    "dev, train, or a TSV file in the GoEmotions "
+			    "format"),
+		CLI_OPT_STR("--model", "F", &model,
+			    "text model (default $MOODSYNC_TEXT_MODEL "
+			    "or " MS_DEFAULT_TEXT_MODEL ")"),
+		CLI_OPT_FLAG("--json", &json, "print JSON instead of text"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"eval-text",
+		"[options]",
+		"Scores the text mood model on a GoEmotions split "
+		"($MOODSYNC_DATA/text/goemotions): a text with labels in "
+		"several classes counts as right when the top class is any of "
+		"them (per-class F1 then counts it as that class; a wrong "
+		"answer counts against the first listed label's class).",
+		opts,
+		NULL,
+		0,
+		0};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int has_v = i + 1 < argc;
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			eval_usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--json")) {
-			json = 1;
-		} else if (!strcmp(a, "--split") && has_v) {
-			split = argv[++i];
-		} else if (!strcmp(a, "--model") && has_v) {
-			model = argv[++i];
-		} else {
-			fprintf(stderr,
-				"moodsync eval-text: unknown option or "
-				"missing value '%s' (see --help)\n",
-				a);
-			return 2;
-		}
-	}
+	parsed = cli_parse(&cmd, argc, argv);
+	if (parsed < 0)
+		return cli_parse_status(parsed);
 	if (txt_model_load(model, &m, err, sizeof(err))) {
 		fprintf(stderr, "moodsync eval-text: %s\n", err);
 		return 1;
@@ -158,31 +157,6 @@ out:
 
 /* ---- train-text ---- */
 
-static void train_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: moodsync train-text [--out F] [options]\n"
-		"Trains the text mood model on GoEmotions train "
-		"($MOODSYNC_DATA/text/goemotions)\nand scores it on dev.\n"
-		"  --out F          model file (default " MS_DEFAULT_TEXT_MODEL
-		")\n"
-		"  --train SPLIT    training split (default train)\n"
-		"  --dev SPLIT      split scored after training (default dev; "
-		"'none' skips)\n"
-		"  --epochs N       passes (default 5)\n"
-		"  --lr X           initial learning rate (default 0.5)\n"
-		"  --class-power X  class weight = (prior/max)^-X (default "
-		"0.5)\n"
-		"  --l2 X           weight decay per step (default 0)\n"
-		"  --buckets N      hash rows (default 131072)\n"
-		"  --ngrams A-B     character n-gram lengths (default 3-5; "
-		"0-0 none)\n"
-		"  --no-bigrams     no word-pair features\n"
-		"  --neg-window N   negated words after a negator (default 0 = "
-		"to punctuation)\n"
-		"  --seed N         shuffling seed (default 13)\n");
-}
-
 static void on_epoch(int epoch, double loss, void *ctx)
 {
 	(void)ctx;
@@ -190,54 +164,20 @@ static void on_epoch(int epoch, double loss, void *ctx)
 	fflush(stdout);
 }
 
-/* Parses one option with a value; 1 when `a` is not one of them. */
-static int train_opt(const char *a, const char *v, struct txt_config *c,
-		     struct txt_train_params *p, const char **paths)
+/* "A-B" into the n-gram range of `c`; -1 when malformed or out of range. */
+static int parse_ngrams(const char *v, struct txt_config *c)
 {
-	int64_t n;
-	int lo, hi;
+	const char *dash = strchr(v, '-');
+	int64_t lo;
+	int hi;
 
-	if (!strcmp(a, "--out"))
-		paths[0] = v;
-	else if (!strcmp(a, "--train"))
-		paths[1] = v;
-	else if (!strcmp(a, "--dev"))
-		paths[2] = v;
-	else if (!strcmp(a, "--epochs"))
-		return ms_parse_int(v, 1, 1000, &p->epochs) ? -1 : 0;
-	else if (!strcmp(a, "--lr"))
-		return ms_parse_double(v, 1e-6, 100, &p->lr) ? -1 : 0;
-	else if (!strcmp(a, "--class-power"))
-		return ms_parse_double(v, 0, 2, &p->class_power) ? -1 : 0;
-	else if (!strcmp(a, "--l2"))
-		return ms_parse_double(v, 0, 1, &p->l2) ? -1 : 0;
-	else if (!strcmp(a, "--seed")) {
-		if (ms_parse_i64(v, 0, INT64_MAX, &n))
-			return -1;
-		p->seed = (uint64_t)n;
-	} else if (!strcmp(a, "--buckets")) {
-		if (ms_parse_i64(v, 1, TXT_MAX_BUCKETS, &n))
-			return -1;
-		c->buckets = (uint32_t)n;
-	} else if (!strcmp(a, "--neg-window")) {
-		if (ms_parse_i64(v, 0, 64, &n))
-			return -1;
-		c->neg_window = (uint32_t)n;
-	} else if (!strcmp(a, "--ngrams")) {
-		const char *dash = strchr(v, '-');
-
-		if (!dash ||
-		    ms_parse_i64_n(v, (size_t)(dash - v), 0, TXT_MAX_NGRAM,
-				   &n) ||
-		    ms_parse_int(dash + 1, 0, TXT_MAX_NGRAM, &hi))
-			return -1;
-		lo = (int)n;
-		if (hi < lo || (lo == 0 && hi != 0))
-			return -1;
-		c->ngram_min = (uint32_t)lo;
-		c->ngram_max = (uint32_t)hi;
-	} else
-		return 1;
+	if (!dash ||
+	    ms_parse_i64_n(v, (size_t)(dash - v), 0, TXT_MAX_NGRAM, &lo) ||
+	    ms_parse_int(dash + 1, 0, TXT_MAX_NGRAM, &hi) || hi < lo ||
+	    (lo == 0 && hi != 0))
+		return -1;
+	c->ngram_min = (uint32_t)lo;
+	c->ngram_max = (uint32_t)hi;
 	return 0;
 }
 
@@ -293,34 +233,64 @@ out:
 int cmd_train_text(int argc, char **argv)
 {
 	const char *paths[3] = {MS_DEFAULT_TEXT_MODEL, "train", "dev"};
+	const char *ngrams = "3-5";
 	struct txt_train_params p;
 	struct txt_config c;
+	int buckets, neg_window, seed, no_bigrams = 0, parsed;
 
 	txt_config_default(&c);
 	txt_train_params_default(&p);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int r;
+	buckets = (int)c.buckets;
+	neg_window = (int)c.neg_window;
+	seed = (int)p.seed;
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--out", "F", &paths[0], "model file to write"),
+		CLI_OPT_STR("--train", "SPLIT", &paths[1], "training split"),
+		CLI_OPT_STR("--dev", "SPLIT", &paths[2],
+			    "split scored after training, none: skip"),
+		CLI_OPT_INT("--epochs", "N", &p.epochs, 1, 1000, "passes"),
+		CLI_OPT_NUM("--lr", "X", &p.lr, 1e-6, 100,
+			    "initial learning rate (falls linearly to 0)"),
+		CLI_OPT_NUM("--class-power", "X", &p.class_power, 0, 2,
+			    "class weight = (prior / largest prior)^-X"),
+		CLI_OPT_NUM("--l2", "X", &p.l2, 0, 1, "weight decay per step"),
+		CLI_OPT_INT("--buckets", "N", &buckets, 1, TXT_MAX_BUCKETS,
+			    "hash rows"),
+		CLI_OPT_STR("--ngrams", "A-B", &ngrams,
+			    "character n-gram lengths, 0-0: none"),
+		CLI_OPT_FLAG("--no-bigrams", &no_bigrams,
+			     "no word-pair features"),
+		CLI_OPT_INT("--neg-window", "N", &neg_window, 0, 64,
+			    "negated words after a negator, 0: to the "
+			    "punctuation"),
+		CLI_OPT_INT("--seed", "N", &seed, 0, 2147483647,
+			    "shuffling seed"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"train-text",
+		"[options]",
+		"Trains the text mood model on GoEmotions train "
+		"($MOODSYNC_DATA/text/goemotions) and scores it on dev. The "
+		"defaults rebuild the shipped " MS_DEFAULT_TEXT_MODEL ".",
+		opts,
+		NULL,
+		0,
+		0};
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			train_usage(stdout);
-			return 0;
-		}
-		if (!strcmp(a, "--no-bigrams")) {
-			c.bigrams = 0;
-			continue;
-		}
-		r = i + 1 < argc ? train_opt(a, argv[i + 1], &c, &p, paths) : 1;
-		if (r) {
-			fprintf(stderr,
-				"moodsync train-text: %s '%s' (see "
-				"--help)\n",
-				r > 0 ? "unknown option or missing value for"
-				      : "bad value for",
-				a);
-			return 2;
-		}
-		i++;
+	parsed = cli_parse(&cmd, argc, argv);
+	if (parsed < 0)
+		return cli_parse_status(parsed);
+	if (parse_ngrams(ngrams, &c)) {
+		fprintf(stderr,
+			"moodsync train-text: --ngrams takes A-B with "
+			"0 <= A <= B <= %d (0-0: none)\n",
+			TXT_MAX_NGRAM);
+		return 2;
 	}
+	c.buckets = (uint32_t)buckets;
+	c.neg_window = (uint32_t)neg_window;
+	c.bigrams = !no_bigrams;
+	p.seed = (uint64_t)seed;
 	return train_run(&c, &p, paths);
 }

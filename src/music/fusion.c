@@ -17,9 +17,9 @@
 #include "moodsync/music.h"
 
 const char *const music_source_names[MUSIC_SOURCES] = {
-    "face",
-    "text",
-    "override",
+	"face",
+	"text",
+	"override",
 };
 
 void music_fusion_params_default(struct music_fusion_params *p)

@@ -44,15 +44,13 @@ int api_session_music_mood(const struct api_fusion *f,
 	return s->mood.stable;
 }
 
-static int json_probs(struct ms_buf *b, const float *p)
+static void json_probs(struct ms_json *j, const char *key, const float *p)
 {
-	int rc = ms_buf_puts(b, "{");
-
+	ms_json_obj_open(j, key);
 	for (int i = 0; i < MUSIC_MOODS; i++)
-		rc |= ms_buf_printf(b, "%s\"%s\":%.4f", i ? "," : "",
-				    music_mood_names[i],
-				    isfinite(p[i]) ? (double)p[i] : 0.0);
-	return rc | ms_buf_puts(b, "}");
+		ms_json_num(j, music_mood_names[i],
+			    isfinite(p[i]) ? (double)p[i] : 0.0, 4);
+	ms_json_obj_close(j);
 }
 
 static int top_of(const float *p)
@@ -65,37 +63,36 @@ static int top_of(const float *p)
 	return top;
 }
 
-int api_fusion_json(struct ms_buf *b, const struct api_fusion *f)
+void api_fusion_members(struct ms_json *j, const struct api_fusion *f)
 {
 	const struct music_fused *u = &f->fused;
-	int rc, first = 1;
 
-	rc = ms_buf_printf(
-	    b,
-	    "\"valence\":%.3f,\"arousal\":%.3f,"
-	    "\"feeling\":\"%s\",\"fused_mood\":\"%s\","
-	    "\"source\":\"%s\",\"sources\":{",
-	    u->va.valence, u->va.arousal, music_feeling_names[u->feeling],
-	    music_mood_names[u->mood], music_fused_source_name(u));
+	ms_json_num(j, "valence", u->va.valence, 3);
+	ms_json_num(j, "arousal", u->va.arousal, 3);
+	ms_json_str(j, "feeling", music_feeling_names[u->feeling]);
+	ms_json_str(j, "fused_mood", music_mood_names[u->mood]);
+	ms_json_str(j, "source", music_fused_source_name(u));
+	ms_json_obj_open(j, "sources");
 	for (int k = 0; k < MUSIC_SOURCES; k++) {
 		const struct music_reading *r = &f->in[k];
 
 		if (!r->present)
 			continue;
-		rc |= ms_buf_printf(
-		    b, "%s\"%s\":{\"mood\":\"%s\",\"probs\":", first ? "" : ",",
-		    music_source_names[k], music_mood_names[top_of(r->probs)]);
-		rc |= json_probs(b, r->probs);
-		rc |= ms_buf_printf(b, ",\"age_s\":%.1f,\"share\":%.3f}",
-				    r->age_s, u->share[k]);
-		first = 0;
+		ms_json_obj_open(j, music_source_names[k]);
+		ms_json_str(j, "mood", music_mood_names[top_of(r->probs)]);
+		json_probs(j, "probs", r->probs);
+		ms_json_num(j, "age_s", r->age_s, 1);
+		ms_json_num(j, "share", u->share[k], 3);
+		ms_json_obj_close(j);
 	}
-	return rc | ms_buf_puts(b, "}");
+	ms_json_obj_close(j);
 }
 
-/* Reads the body's "text" into *out; a reply-ready error otherwise. */
+/* Reads the body's "text" into *out. MS_OK to go on; otherwise the error
+ * (a negative code) and *replied = 1 when the error reply, with its own
+ * code, was already sent. */
 static int parse_body(struct srv_req *req, struct txt_model *m,
-		      struct txt_result *out)
+		      struct txt_result *out, int *replied)
 {
 	const uint8_t *body;
 	const cJSON *jt;
@@ -103,12 +100,17 @@ static int parse_body(struct srv_req *req, struct txt_model *m,
 	size_t len;
 	int rc = MS_OK;
 
+	*replied = 0;
 	if (!api_content_type_is(srv_req_header(req, "Content-Type"),
 				 "application/json"))
 		return srv_req_fail(req, MS_EUNSUPPORTED,
 				    "Content-Type must be application/json");
-	if (!m)
-		return srv_req_fail(req, MS_EBUSY, "no text model loaded");
+	if (!m) {
+		*replied = srv_reply_err(req, MS_EBUSY, "no_text_model", 0,
+					 "this server runs without a text "
+					 "model") == MS_OK;
+		return MS_EBUSY;
+	}
 	body = srv_req_body(req, &len);
 	root = cJSON_ParseWithLength((const char *)body, len);
 	if (!cJSON_IsObject(root)) {
@@ -121,9 +123,12 @@ static int parse_body(struct srv_req *req, struct txt_model *m,
 		goto out;
 	}
 	txt_predict(m, jt->valuestring, strlen(jt->valuestring), out);
-	if (out->tokens == 0)
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "no words to read in the text");
+	if (out->tokens == 0) {
+		*replied =
+			srv_reply_err(req, MS_EINVAL, "empty_text", 0,
+				      "no words to read in the text") == MS_OK;
+		rc = MS_EINVAL;
+	}
 out:
 	cJSON_Delete(root);
 	return rc;
@@ -180,31 +185,33 @@ int api_text(struct srv_req *req)
 	struct srv_app *app = srv_req_app(req);
 	struct txt_result r;
 	struct music_va va;
+	struct ms_json j;
 	struct ms_buf b;
-	int rc = parse_body(req, app->text_model, &r);
+	int replied, rc = parse_body(req, app->text_model, &r, &replied);
 
 	if (rc)
-		return rc;
+		return replied ? MS_OK : rc;
 	rc = remember(req, &r);
 	if (rc)
 		return rc;
 	va = music_affect_point(r.probs);
 	ms_buf_init(&b, JSON_MAX);
-	rc = ms_buf_puts(&b, "{\"probs\":");
-	rc |= json_probs(&b, r.probs);
-	rc |= ms_buf_printf(&b,
-			    ",\"mood\":\"%s\",\"feeling\":\"%s\","
-			    "\"valence\":%.3f,\"arousal\":%.3f,"
-			    "\"truncated\":%s,\"fused\":",
-			    music_mood_names[r.top],
-			    music_feeling_names[music_feeling_of(r.probs, va)],
-			    va.valence, va.arousal,
-			    r.truncated ? "true" : "false");
-	if (!rc)
-		rc = api_mood_json(req, &b);
-	rc = rc ? rc : ms_buf_puts(&b, "}");
-	if (!rc)
-		rc = srv_reply_json(req, 200, b.data, b.len);
-	ms_buf_release(&b);
-	return rc;
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	json_probs(&j, "probs", r.probs);
+	ms_json_str(&j, "mood", music_mood_names[r.top]);
+	ms_json_str(&j, "feeling",
+		    music_feeling_names[music_feeling_of(r.probs, va)]);
+	ms_json_num(&j, "valence", va.valence, 3);
+	ms_json_num(&j, "arousal", va.arousal, 3);
+	ms_json_bool(&j, "truncated", r.truncated);
+	ms_json_obj_open(&j, "fused");
+	rc = api_mood_members(req, &j);
+	ms_json_obj_close(&j);
+	ms_json_obj_close(&j);
+	if (rc) {
+		ms_buf_release(&b);
+		return rc;
+	}
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }

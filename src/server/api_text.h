@@ -22,9 +22,10 @@ void api_session_fuse(const struct srv_app *app, const struct srv_session *s,
 int api_session_music_mood(const struct api_fusion *f,
 			   const struct srv_session *s);
 
-/* Appends the fused fields of the mood object, without braces:
- * "valence", "arousal", "feeling", "fused_mood", "source" and "sources"
- * (one object per source that has spoken: mood, probs, age_s, share). */
-int api_fusion_json(struct ms_buf *b, const struct api_fusion *f);
+/* Writes the fused members of a mood object (inside an object the caller
+ * opened): "valence", "arousal", "feeling", "fused_mood", "source" and
+ * "sources" (one object per source that has spoken: mood, probs, age_s,
+ * share). */
+void api_fusion_members(struct ms_json *j, const struct api_fusion *f);
 
 #endif

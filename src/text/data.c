@@ -14,7 +14,7 @@
 
 /* Ekman names in the mapping file, in FER class order. */
 static const char *const ekman_names[TXT_CLASSES - 1] = {
-    "anger", "disgust", "fear", "joy", "sadness", "surprise",
+	"anger", "disgust", "fear", "joy", "sadness", "surprise",
 };
 
 struct labels {

@@ -7,7 +7,7 @@
 #include "moodsync/text.h"
 
 const char *const txt_class_names[TXT_CLASSES] = {
-    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
 /* What a code point does to the token stream. */
@@ -100,10 +100,11 @@ static enum cp_kind classify(uint32_t cp)
 
 /* Words that open a negation scope (besides any word ending in "n't"). */
 static const char *const negators[] = {
-    "not",     "no",	  "never",  "without", "nothing", "nobody",  "none",
-    "nowhere", "neither", "nor",    "cannot",  "cant",	  "dont",    "wont",
-    "isnt",    "didnt",	  "doesnt", "wasnt",   "couldnt", "wouldnt", "shouldnt",
-    "havent",  "hasnt",	  "arent",  "werent",  "aint",	  "hardly",
+	"not",	   "no",      "never",	  "without", "nothing", "nobody",
+	"none",	   "nowhere", "neither",  "nor",     "cannot",	"cant",
+	"dont",	   "wont",    "isnt",	  "didnt",   "doesnt",	"wasnt",
+	"couldnt", "wouldnt", "shouldnt", "havent",  "hasnt",	"arent",
+	"werent",  "aint",    "hardly",
 };
 
 static int is_negator(const char *w, size_t n)

@@ -223,11 +223,15 @@ def server_tests(t):
             r = c.post("/api/text", body, ctype)
             ok = r.status == want
             try:
-                ok = ok and isinstance(r.json().get("error"), str)
+                ok = (ok and isinstance(r.json().get("error"), str)
+                      and isinstance(r.json().get("code"), str))
             except ValueError:
                 ok = False
             t.ok(ok, "bad body %r -> %d JSON error (got %d)" % (body[:30], want, r.status),
                  r.body[:200])
+        r = c.post("/api/text", json.dumps({"text": " \u0007 "}), "application/json")
+        t.ok(r.status == 400 and r.json().get("code") == "empty_text",
+             "no words: 400 with code empty_text", r.body)
         r = c.post("/api/text", json.dumps({"text": "I am happy " * 2000}), "application/json")
         t.ok(r.status == 200 and r.json().get("truncated") is True,
              "a long text within the body cap is read truncated", r.body[:200])
@@ -235,7 +239,8 @@ def server_tests(t):
 
     with Server(args=["--text-model", "none"]) as srv:
         r = srv.client().post("/api/text", json.dumps({"text": "hi"}), "application/json")
-        t.ok(r.status == 503 and "error" in r.json(), "no text model: 503 JSON", r.body)
+        t.ok(r.status == 503 and r.json().get("code") == "no_text_model",
+             "no text model: 503 JSON, code no_text_model", r.body)
 
 
 def main():

@@ -211,14 +211,14 @@ static void test_source_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_nothing_is_neutral),
-	    cmocka_unit_test(test_single_source_names_itself),
-	    cmocka_unit_test(test_weights),
-	    cmocka_unit_test(test_decay),
-	    cmocka_unit_test(test_override_is_exclusive),
-	    cmocka_unit_test(test_bad_readings_skipped),
-	    cmocka_unit_test(test_naming_via_affect),
-	    cmocka_unit_test(test_source_table),
+		cmocka_unit_test(test_nothing_is_neutral),
+		cmocka_unit_test(test_single_source_names_itself),
+		cmocka_unit_test(test_weights),
+		cmocka_unit_test(test_decay),
+		cmocka_unit_test(test_override_is_exclusive),
+		cmocka_unit_test(test_bad_readings_skipped),
+		cmocka_unit_test(test_naming_via_affect),
+		cmocka_unit_test(test_source_table),
 	};
 	return cmocka_run_group_tests_name("fusion", tests, NULL, NULL);
 }

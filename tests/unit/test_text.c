@@ -238,12 +238,12 @@ static const struct {
 	const char *text;
 	int cls;
 } tiny[] = {
-    {"i am happy", 3},	    {"so happy today", 3},
-    {"happy happy day", 3}, {"we are happy now", 3},
-    {"i am sad", 4},	    {"so sad today", 4},
-    {"sad and lonely", 4},  {"i feel sad", 4},
-    {"i am not happy", 4},  {"not happy at all", 4},
-    {"it is a table", 6},   {"the bus comes at noon", 6},
+	{"i am happy", 3},	{"so happy today", 3},
+	{"happy happy day", 3}, {"we are happy now", 3},
+	{"i am sad", 4},	{"so sad today", 4},
+	{"sad and lonely", 4},	{"i feel sad", 4},
+	{"i am not happy", 4},	{"not happy at all", 4},
+	{"it is a table", 6},	{"the bus comes at noon", 6},
 };
 
 static struct txt_model *train_tiny(struct txt_set *set)
@@ -398,8 +398,8 @@ static void test_hostile_files(void **state)
 	memcpy(b + 32, &(float){NAN}, 4);
 	assert_int_equal(txt_model_parse(b, len, &m, err, sizeof(err)),
 			 MS_EFORMAT);
-	assert_true(
-	    txt_model_load("/nonexistent/x.mstx", &m, err, sizeof(err)) < 0);
+	assert_true(txt_model_load("/nonexistent/x.mstx", &m, err,
+				   sizeof(err)) < 0);
 	assert_true(strlen(err) > 0);
 	free(b);
 }
@@ -407,18 +407,18 @@ static void test_hostile_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ascii),
-	    cmocka_unit_test(test_utf8_kept_and_folded),
-	    cmocka_unit_test(test_invalid_bytes_dropped),
-	    cmocka_unit_test(test_controls_and_nul),
-	    cmocka_unit_test(test_emoji_tokens),
-	    cmocka_unit_test(test_input_cap),
-	    cmocka_unit_test(test_negation_scope),
-	    cmocka_unit_test(test_features),
-	    cmocka_unit_test(test_config_check),
-	    cmocka_unit_test(test_train_and_negation),
-	    cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_hostile_files),
+		cmocka_unit_test(test_ascii),
+		cmocka_unit_test(test_utf8_kept_and_folded),
+		cmocka_unit_test(test_invalid_bytes_dropped),
+		cmocka_unit_test(test_controls_and_nul),
+		cmocka_unit_test(test_emoji_tokens),
+		cmocka_unit_test(test_input_cap),
+		cmocka_unit_test(test_negation_scope),
+		cmocka_unit_test(test_features),
+		cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_train_and_negation),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_hostile_files),
 	};
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
