@@ -102,6 +102,30 @@ void music_fusion_fuse(const struct music_fusion_params *p,
 				: MUSIC_FEEL_NEUTRAL;
 }
 
+/* Mixes chosen so that affect.c's naming rules give back each feeling
+ * (checked for every feeling by the unit tests). */
+static const struct {
+	float p[MUSIC_MOODS]; /* angry disgust fear happy sad surprise neutral
+			       */
+} feeling_mix[MUSIC_FEELINGS] = {
+	[MUSIC_FEEL_EXCITED] = {{0, 0, 0, 0.7f, 0, 0.3f, 0}},
+	[MUSIC_FEEL_HAPPY] = {{0, 0, 0, 0.6f, 0, 0, 0.4f}},
+	[MUSIC_FEEL_CALM] = {{0, 0, 0, 0, 0, 0, 1.0f}},
+	[MUSIC_FEEL_TIRED] = {{0, 0, 0, 0, 0.45f, 0, 0.55f}},
+	[MUSIC_FEEL_SAD] = {{0, 0, 0, 0, 1.0f, 0, 0}},
+	[MUSIC_FEEL_ANXIOUS] = {{0, 0, 1.0f, 0, 0, 0, 0}},
+	[MUSIC_FEEL_TENSE] = {{1.0f, 0, 0, 0, 0, 0, 0}},
+	[MUSIC_FEEL_SURPRISED] = {{0, 0, 0, 0, 0, 1.0f, 0}},
+	[MUSIC_FEEL_NEUTRAL] = {{0, 0, 0, 0.1f, 0.1f, 0, 0.8f}},
+};
+
+void music_feeling_probs(enum music_feeling f, float probs[MUSIC_MOODS])
+{
+	if ((int)f < 0 || f >= MUSIC_FEELINGS)
+		f = MUSIC_FEEL_NEUTRAL;
+	memcpy(probs, feeling_mix[f].p, sizeof(feeling_mix[f].p));
+}
+
 const char *music_fused_source_name(const struct music_fused *f)
 {
 	if (!f->any)

@@ -181,6 +181,35 @@ static void test_naming_via_affect(void **state)
 	assert_true(f.va.valence > 0);
 }
 
+/* Each feeling's mix is named that feeling, and fused alone as an
+ * override it stays so. */
+static void test_feeling_probs(void **state)
+{
+	struct music_fusion_params p;
+	struct music_reading in[MUSIC_SOURCES] = {{0}};
+	struct music_fused f;
+
+	(void)state;
+	music_fusion_params_default(&p);
+	one_hot(&in[MUSIC_SRC_FACE], MUSIC_HAPPY, 0);
+	for (int k = 0; k < MUSIC_FEELINGS; k++) {
+		float probs[MUSIC_MOODS], sum = 0;
+
+		music_feeling_probs((enum music_feeling)k, probs);
+		for (int i = 0; i < MUSIC_MOODS; i++)
+			sum += probs[i];
+		assert_float_equal(sum, 1.0, 1e-6);
+		assert_int_equal(
+			music_feeling_of(probs, music_affect_point(probs)), k);
+		in[MUSIC_SRC_OVERRIDE].present = 1;
+		memcpy(in[MUSIC_SRC_OVERRIDE].probs, probs, sizeof(probs));
+		music_fusion_fuse(&p, in, &f);
+		assert_int_equal(f.feeling, k);
+	}
+	music_feeling_probs((enum music_feeling)99, in[0].probs);
+	assert_float_equal(in[0].probs[MUSIC_NEUTRAL], 0.8, 1e-6);
+}
+
 static void test_source_table(void **state)
 {
 	struct music_fusion_params p;
@@ -218,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_override_is_exclusive),
 		cmocka_unit_test(test_bad_readings_skipped),
 		cmocka_unit_test(test_naming_via_affect),
+		cmocka_unit_test(test_feeling_probs),
 		cmocka_unit_test(test_source_table),
 	};
 	return cmocka_run_group_tests_name("fusion", tests, NULL, NULL);
