@@ -151,15 +151,17 @@ static void frame_json(struct ms_json *j, const struct pipe_frame *f,
 }
 
 /* Feeds a frame's result into the session; fills the view for the reply
- * and *ev (returns 1) when the stable mood changed. */
+ * and *ev (returns 1) when the mood the music follows changed. */
 static int session_update(struct srv_app *app, struct srv_session *s,
 			  const struct pipe_frame *f, struct mood_view *v,
 			  struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
 	int64_t unix_ms = (int64_t)ms_unix_time() * 1000;
-	int prev = s->mood.stable, changed = 0;
+	int prev, changed = 0, music;
 
+	api_session_fuse(app, s, now, &v->fu);
+	prev = api_session_music_mood(&v->fu, s);
 	s->frames++;
 	s->last_nfaces = f->nfaces;
 	if (f->nfaces > 0) {
@@ -192,10 +194,15 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 	}
 	mood_view_fill(app, s, now, v);
 	v->changed = changed;
+	/* The modules follow the music's mood: the face's stable mood, or
+	 * the fused one while words weigh in; a frame moves it only when the
+	 * face's stable mood changed (hysteresis), never on every flicker. */
+	music = api_session_music_mood(&v->fu, s);
+	changed = changed && music != prev && music >= 0;
 	if (changed) {
 		memset(ev, 0, sizeof(*ev));
 		snprintf(ev->session_id, sizeof(ev->session_id), "%s", s->id);
-		ev->mood = s->mood.stable;
+		ev->mood = music;
 		ev->previous = prev;
 		ev->strategy = s->strategy;
 		ev->autoplay = s->autoplay;
