@@ -227,6 +227,7 @@ out_bad:
 int txt_model_load(const char *path, struct txt_model **out, char *err,
 		   size_t errlen)
 {
+	char why[MS_ERRLEN];
 	uint8_t *data;
 	size_t len;
 	int rc = ms_file_read(path, TXT_HEADER + 14u * TXT_MAX_BUCKETS, &data,
@@ -234,8 +235,10 @@ int txt_model_load(const char *path, struct txt_model **out, char *err,
 
 	if (rc)
 		return rc;
-	rc = txt_model_parse(data, len, out, err, errlen);
+	rc = txt_model_parse(data, len, out, why, sizeof(why));
 	free(data);
+	if (rc)
+		ms_errf(err, errlen, rc, "%s: %s", path, why);
 	return rc;
 }
 
