@@ -422,14 +422,17 @@ int api_recommendation(struct srv_req *req)
 	srv_sessions_unlock(app->sessions);
 	if (qs && music_strategy_parse(qs, &strategy))
 		return srv_req_fail(req, MS_EINVAL,
-				    "strategy must be \"match\" or \"lift\"");
+				    "strategy must be match, lift, calm or "
+				    "energise");
 	list = ms_calloc(RECOMMEND_MAX, sizeof(*list));
 	if (!list)
 		return MS_ENOMEM;
 	rc = store_catalog_list(app->store,
 				music_mood_names[mood >= 0 ? mood
 							   : MUSIC_NEUTRAL],
-				music_strategy_names[strategy], list,
+				music_strategy_names[music_strategy_catalog(
+					strategy)],
+				list,
 				RECOMMEND_MAX, &n);
 	if (rc) {
 		free(list);

@@ -67,7 +67,8 @@ int api_settings_post(struct srv_req *req)
 	if (js && (!cJSON_IsString(js) ||
 		   music_strategy_parse(js->valuestring, &strategy)))
 		rc = srv_req_fail(req, MS_EINVAL,
-				  "strategy must be \"match\" or \"lift\"");
+				  "strategy must be match, lift, calm or "
+				  "energise");
 	if (ja && !cJSON_IsBool(ja))
 		rc = srv_req_fail(req, MS_EINVAL,
 				  "autoplay must be true or false");

@@ -444,7 +444,9 @@ static void job_mood(struct srv_spotify *sp, const struct srv_spotify_job *job)
 	if (!s)
 		return;
 	if (store_catalog_list(sp->store, music_mood_names[job->mood],
-			       music_strategy_names[job->strategy], cat,
+			       music_strategy_names[music_strategy_catalog(
+				       job->strategy)],
+			       cat,
 			       MOOD_QUERIES, &ncat))
 		ncat = 0;
 	memset(&res, 0, sizeof(res));
