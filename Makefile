@@ -51,6 +51,7 @@ test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
+test_library_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_spotify_DEPS := $(filter $(BUILD)/music/spotify%,$(music_OBJS)) \
 	$(store_OBJS) $(common_OBJS)
 test_server_DEPS := $(filter-out $(BUILD)/main.o $(cli_OBJS),$(ALL_OBJS))

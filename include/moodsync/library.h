@@ -15,6 +15,7 @@
 #include "moodsync/music.h"
 
 struct store;
+struct store_track;
 
 /* ---- Analysing one file -------------------------------------------------- */
 
@@ -171,5 +172,63 @@ void music_queue_reset_played(struct music_queue *q);
 
 /* 32-bit FNV-1a of an artist name folded to lower case; 0 for "". */
 uint32_t music_artist_hash(const char *name);
+
+/* ---- The player: the library as the server uses it ---------------------- */
+
+/* The analyser the program uses (src/music/analyze.c): decodes and
+ * analyses with the audio component. A music_analyze_fn; ctx unused. */
+int music_analyze_file(void *ctx, const char *path,
+		       struct music_track_info *out, char *err, size_t errlen);
+
+struct music_player;
+
+/* A library over store `s` (borrowed, must outlive the player) scanning
+ * opts->dirs (copied). No scan starts yet. */
+int music_player_new(struct store *s, const struct music_scan_opts *opts,
+		     struct music_player **out, char *err, size_t errlen);
+/* Cancels a running scan, waits for it, frees. NULL is a no-op. */
+void music_player_free(struct music_player *p);
+
+/* Starts a background scan of the folders; MS_EBUSY when one runs. */
+int music_player_scan(struct music_player *p);
+
+struct music_library_status {
+	int64_t tracks;   /* playable tracks in the store */
+	int64_t skipped;  /* files that could not be analysed */
+	struct music_scan_progress scan; /* the last or running scan */
+	int ndirs;
+	const char *dirs[MUSIC_SCAN_DIRS]; /* borrowed from the player */
+};
+void music_player_status(struct music_player *p,
+			 struct music_library_status *out);
+
+#define MUSIC_NEXT_MAX 5 /* upcoming tracks shown */
+
+/* A listener's queue as the page shows it: the playing track and what
+ * follows, each with its reason. Track ids 0: the library is empty. */
+struct music_queue_view {
+	struct music_va target;     /* where the journey aims now */
+	int64_t now;
+	char why[MUSIC_QUEUE_WHY];
+	int nnext;
+	int64_t next[MUSIC_NEXT_MAX];
+	char next_why[MUSIC_NEXT_MAX][MUSIC_QUEUE_WHY];
+};
+
+/* The queue of `user` (a session id) for listener `l`. advance = 0:
+ * the current state (the first call starts the first track); 1: a track
+ * boundary, the next track plays. Thread-safe. MS_OK (view->now 0 when
+ * the library has no playable track), MS_ENOMEM, MS_EDB. */
+int music_player_queue(struct music_player *p, const char *user,
+		       const struct music_listener *l, int advance,
+		       struct music_queue_view *view);
+/* The track `user` is playing now (0 none). */
+int64_t music_player_now(struct music_player *p, const char *user);
+
+/* A track's point as `user` sees it (their own point when they placed
+ * it) and whether they liked it. MS_ENOTFOUND for an unknown track. */
+int music_player_track(struct music_player *p, const char *user,
+		       int64_t id, struct store_track *out,
+		       struct music_va *point, int *liked);
 
 #endif

@@ -13,7 +13,7 @@
  *   - each candidate scores its distance to that target, plus:
  *       played in this queue             excluded (until all are played)
  *       more than 1.6 steps from `pos`   +1.0 (only when nothing is near)
- *       same artist as the last two      +0.35
+ *       same artist as the last track    +0.35 (the one before: +0.20)
  *       liked                            -0.15
  *       each late skip (max 3)           +0.10
  *       each early skip (max 3)          +0.30 (a skip in the first 30 s)
@@ -32,6 +32,7 @@
 #define FAR_STEPS 1.6     /* candidates beyond this many steps are "far" */
 #define FAR_PENALTY 1.0
 #define ARTIST_PENALTY 0.35
+#define ARTIST_PENALTY2 0.20
 #define LIKE_PULL 0.15
 #define SKIP_PUSH 0.10
 #define EARLY_SKIP_PUSH 0.30
@@ -126,9 +127,10 @@ static double score(const struct music_queue *q, const struct music_cand *c,
 	if (dist(c->point, q->pos) > FAR_STEPS * MUSIC_STEP &&
 	    l->goal != MUSIC_MATCH)
 		s += FAR_PENALTY;
-	if (c->artist && (c->artist == q->recent[0] ||
-			  c->artist == q->recent[1]))
+	if (c->artist && c->artist == q->recent[0])
 		s += ARTIST_PENALTY;
+	else if (c->artist && c->artist == q->recent[1])
+		s += ARTIST_PENALTY2;
 	if (c->liked)
 		s -= LIKE_PULL;
 	s += SKIP_PUSH * MS_MIN(c->skips, 3);
