@@ -52,6 +52,8 @@ struct music_scan_opts {
 	int jobs;              /* analyser threads; 0: online cores (<= 8) */
 	music_analyze_fn analyze;
 	void *analyze_ctx;
+	const char *analyser; /* its version: rows analysed by another one
+			       * are analysed again ("" allowed) */
 };
 
 /* Progress and outcome; every field readable while the scan runs. */
@@ -66,6 +68,7 @@ struct music_scan_progress {
 	int64_t problems;   /* unreadable folders, loops, vanished files */
 	double elapsed_s;   /* since the start */
 	double eta_s;       /* seconds left (estimate), 0 when done */
+	int rc;             /* MS_OK, or why the scan could not go on */
 };
 
 struct music_scan;
@@ -179,6 +182,8 @@ uint32_t music_artist_hash(const char *name);
  * analyses with the audio component. A music_analyze_fn; ctx unused. */
 int music_analyze_file(void *ctx, const char *path,
 		       struct music_track_info *out, char *err, size_t errlen);
+/* Its version, for music_scan_opts.analyser. */
+extern const char music_analyser_version[];
 
 struct music_player;
 

@@ -138,6 +138,7 @@ struct store_track {
 	double mode;                /* -1 minor .. +1 major, 0 unknown */
 	char features[1024];        /* JSON object behind the point, "{}" */
 	int64_t analysed_at;        /* unix s */
+	char analyser[32];          /* version of the analyser that ran */
 	char error[256];            /* "" playable; else why it was skipped */
 };
 
@@ -184,7 +185,8 @@ enum store_feedback_kind {
 
 /* Records feedback of `user` on `track` at unix time `now`. v and a are
  * used by NOT_MOOD and POINT and must lie in [-1, 1]. MS_EINVAL on a bad
- * user id, kind or point; MS_ENOTFOUND when the track does not exist. */
+ * user id, kind or point; MS_ENOTFOUND when the track does not exist or
+ * is a skipped (unplayable) file. */
 int store_feedback_add(struct store *s, const char *user, int64_t track,
 		       enum store_feedback_kind kind, double v, double a,
 		       int64_t now);

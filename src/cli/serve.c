@@ -20,7 +20,8 @@ static void usage(FILE *f)
 		"[--model F|none]\n"
 		"                      [--cascade F] [--db F] [--threads N] "
 		"[--frames N] [--queue-ms N]\n"
-		"                      [--rate R]\n\n"
+		"                      [--rate R] [--music DIR|none]... "
+		"[--scan-jobs N]\n\n"
 		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
 		"Start.\n\n"
 		"  --host A     IPv4 address to listen on (default 127.0.0.1)\n"
@@ -40,7 +41,15 @@ static void usage(FILE *f)
 		"  --queue-ms N ... at most N ms (default 250), then get 503\n"
 		"  --rate R     frames per second per browser before 429 "
 		"(default 30,\n"
-		"               0 = unlimited)\n");
+		"               0 = unlimited)\n"
+		"  --music DIR  a music library folder (repeatable; default "
+		"the XDG music\n"
+		"               folder and the demo library; `none`: no "
+		"library). The\n"
+		"               folders are scanned in the background at "
+		"start.\n"
+		"  --scan-jobs N  analyser threads for scans (default: "
+		"cores)\n");
 }
 
 static int file_exists(const char *p)
@@ -108,6 +117,23 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		} else if (strcmp(a, "--queue-ms") == 0) {
 			if (ms_parse_int(v, 0, 60000, &c->queue_ms))
 				goto bad;
+		} else if (strcmp(a, "--music") == 0) {
+			if (strcmp(v, "none") == 0) {
+				c->music_ndirs = 0;
+				continue;
+			}
+			if (c->music_ndirs < 0)
+				c->music_ndirs = 0;
+			if (c->music_ndirs >= (int)MS_ARRAY_LEN(c->music_dirs)) {
+				fprintf(stderr, "moodsync serve: at most %zu "
+						"--music folders\n",
+					MS_ARRAY_LEN(c->music_dirs));
+				return 2;
+			}
+			c->music_dirs[c->music_ndirs++] = v;
+		} else if (strcmp(a, "--scan-jobs") == 0) {
+			if (ms_parse_int(v, 1, 8, &c->music_jobs))
+				goto bad;
 		} else if (strcmp(a, "--rate") == 0) {
 			if (ms_parse_double(v, 0.0, 10000.0, &rate))
 				goto bad;
@@ -141,6 +167,7 @@ int cmd_serve(int argc, char **argv)
 	srv_config_default(&cfg, ncpu > 0 ? (int)ncpu : 1);
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
 	cfg.db_path = default_db(dbbuf, sizeof(dbbuf));
+	cfg.music_ndirs = -1; /* the default folders */
 	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
 	if (rc)

@@ -8,6 +8,8 @@
 
 #include "moodsync/library.h"
 
+const char music_analyser_version[] = "wav-header-0";
+
 static uint32_t le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |

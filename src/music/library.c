@@ -49,7 +49,7 @@ struct music_scan {
 	atomic_int running, cancel;
 	atomic_llong found, total, done, skipped, unchanged, removed, problems;
 	_Atomic double start_ms, analyse_ms, end_ms; /* monotonic ms */
-	int rc;                  /* outcome of a background run */
+	atomic_int rc;           /* outcome of a background run */
 };
 
 const char *music_mime_of(const char *path)
@@ -230,12 +230,14 @@ static int walk_roots(struct music_scan *sc, char *err, size_t errlen)
 struct stored_row {
 	char *path;
 	int64_t id, size, mtime_ns;
+	int same_analyser;
 	int matched;
 };
 
 struct stored_rows {
 	struct stored_row *rows;
 	size_t n, cap;
+	const char *analyser; /* the scan's analyser version */
 };
 
 static int stored_collect(const struct store_track *t, void *ctx)
@@ -262,6 +264,7 @@ static int stored_collect(const struct store_track *t, void *ctx)
 	row->id = t->id;
 	row->size = t->size;
 	row->mtime_ns = t->mtime_ns;
+	row->same_analyser = strcmp(t->analyser, r->analyser) == 0;
 	row->matched = 0;
 	r->n++;
 	return MS_OK;
@@ -312,7 +315,8 @@ static int plan_work(struct music_scan *sc, struct stored_rows *rows)
 		if (r) {
 			r->matched = 1;
 			if (r->size == sc->files[i].size &&
-			    r->mtime_ns == sc->files[i].mtime_ns) {
+			    r->mtime_ns == sc->files[i].mtime_ns &&
+			    r->same_analyser) {
 				atomic_fetch_add(&sc->unchanged, 1);
 				continue;
 			}
@@ -377,6 +381,8 @@ static void analyse_one(struct music_scan *sc, const struct scan_file *f,
 	t->size = f->size;
 	t->mtime_ns = f->mtime_ns;
 	t->analysed_at = ms_unix_time();
+	snprintf(t->analyser, sizeof(t->analyser), "%s",
+		 sc->opts.analyser ? sc->opts.analyser : "");
 	rc = sc->opts.analyze(sc->opts.analyze_ctx, f->path, info, reason,
 			      sizeof(reason));
 	if (rc == MS_OK && !(info->duration_s > 0 &&
@@ -444,6 +450,7 @@ int music_scan_run(struct music_scan *sc, char *err, size_t errlen)
 	struct stored_rows rows = {0};
 	int rc;
 
+	rows.analyser = sc->opts.analyser ? sc->opts.analyser : "";
 	atomic_store(&sc->running, 1);
 	atomic_store(&sc->start_ms, ms_now_ms());
 	rc = music_idset_init(&sc->seen, 1024);
@@ -479,8 +486,8 @@ static void *scan_main(void *arg)
 	struct music_scan *sc = arg;
 	char err[MS_ERRLEN];
 
-	sc->rc = music_scan_run(sc, err, sizeof(err));
-	if (sc->rc)
+	atomic_store(&sc->rc, music_scan_run(sc, err, sizeof(err)));
+	if (atomic_load(&sc->rc))
 		ms_warn("library: scan stopped: %s", err);
 	return NULL;
 }
@@ -517,6 +524,7 @@ void music_scan_progress(const struct music_scan *sc,
 	p->unchanged = atomic_load(&sc->unchanged);
 	p->removed = atomic_load(&sc->removed);
 	p->problems = atomic_load(&sc->problems);
+	p->rc = atomic_load(&sc->rc);
 	if (start > 0)
 		p->elapsed_s =
 			((p->running || end <= 0 ? now : end) - start) / 1000.0;

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "moodsync/library.h"
 #include "server/app.h"
 #include "server/http_internal.h"
 
@@ -164,6 +165,7 @@ void srv_app_free(struct srv_app *app)
 		srv_worker_free(app->workers[i]);
 	free(app->workers);
 	srv_sessions_free(app->sessions);
+	music_player_free(app->player); /* when stop() did not run */
 	store_close(app->store);
 	srv_pipeline_free(app->pipe);
 	pthread_mutex_destroy(&app->slot_lock);
@@ -253,6 +255,11 @@ struct srv_worker *srv_app_worker(struct srv_app *app)
 struct store *srv_app_store(struct srv_app *app)
 {
 	return app->store;
+}
+
+struct music_player *srv_app_player(const struct srv_app *app)
+{
+	return app->player;
 }
 
 const char *srv_app_base_url(const struct srv_app *app)

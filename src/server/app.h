@@ -121,6 +121,11 @@ struct srv_app {
 	pthread_mutex_t slots_lock;
 	struct srv_slot slots[8];
 
+	/* the music library: set by the library module's start() before
+	 * the server listens, cleared by its stop() after every handler
+	 * stopped, so handlers read it without a lock */
+	struct music_player *player;
+
 	atomic_long n_requests, n_frames, n_rejected_429, n_rejected_503;
 };
 

@@ -40,6 +40,7 @@
 struct srv_app;
 struct srv_req;
 struct store;
+struct music_player;
 
 /* ---- Status codes ------------------------------------------------------ */
 
@@ -81,8 +82,14 @@ int srv_reply_redirect(struct srv_req *req, const char *location);
 /* Any body with an explicit Content-Type (copied). */
 int srv_reply_bytes(struct srv_req *req, int status, const char *type,
 		    const void *data, size_t len);
+/* Sends `len` bytes of the open file `fd` from `offset` with Content-Type
+ * `type`, straight from the file (sendfile; never read into memory). The
+ * reply owns fd and closes it, also on failure. HEAD gets the headers. */
+int srv_reply_fd(struct srv_req *req, int status, const char *type, int fd,
+		 uint64_t offset, uint64_t len);
 /* Adds a response header to the reply sent later by this request (e.g.
- * "Retry-After"). Up to 8 extra headers; MS_ELIMIT past that. */
+ * "Retry-After"). Up to 8 extra headers; MS_ELIMIT past that. A handler's
+ * own Cache-Control replaces the default "no-store". */
 int srv_req_header_add(struct srv_req *req, const char *name,
 		       const char *value);
 /* Adds a Set-Cookie for `name`=`value` with Path=/; HttpOnly;
@@ -105,7 +112,7 @@ const char *srv_req_session_id(const struct srv_req *req);
 /* A copy of a session's public state. */
 struct srv_session_info {
 	char id[SRV_SID_LEN + 1];
-	int strategy;        /* enum music_strategy (MUSIC_MATCH/MUSIC_LIFT) */
+	int strategy;        /* enum music_strategy (the session's goal) */
 	int autoplay;        /* 1: the user wants music to follow the mood */
 	int mood;            /* stable mood (enum music_mood_id), -1 none yet */
 	int leader;          /* mood leading the smoothed probs, -1 none */
@@ -140,6 +147,9 @@ struct store *srv_app_store(struct srv_app *app);
  * read in handlers. At most 8 names; the app does not free them. */
 int srv_app_slot_set(struct srv_app *app, const char *name, void *ptr);
 void *srv_app_slot_get(struct srv_app *app, const char *name);
+/* The music library player, NULL when the library module did not start
+ * one. Read without a lock (see struct srv_app). */
+struct music_player *srv_app_player(const struct srv_app *app);
 /* The address the server listens on, e.g. "http://127.0.0.1:5000" (for
  * building redirect URIs). */
 const char *srv_app_base_url(const struct srv_app *app);
@@ -150,7 +160,8 @@ typedef int (*srv_handler)(struct srv_req *req);
 
 struct srv_route {
 	const char *method;  /* "GET", "POST", ... */
-	const char *path;    /* exact path, no query string */
+	const char *path;    /* path, no query string; a segment that is
+			      * a lone '*' matches any one segment */
 	srv_handler handler;
 	size_t max_body;     /* bytes of body accepted, 0: none (413 past) */
 	/* NULL, or runs once the headers are in and before the body is read:

@@ -23,6 +23,9 @@ struct srv_config {
 	double rate_per_s;       /* frames per second per session (bucket) */
 	double burst;            /* bucket size, frames */
 	int history_ms;          /* at most one history row per session per */
+	const char *music_dirs[16]; /* music library folders (borrowed) */
+	int music_ndirs;         /* -1: the default folders, 0: no library */
+	int music_jobs;          /* analyser threads, 0: cores */
 };
 
 /* Sensible defaults for `ncpu` cores (threads 2*ncpu, slots ncpu, ...). */

@@ -64,7 +64,7 @@ static int valid_user(const char *id)
 #define TRACK_COLS \
 	"id, path, size, mtime_ns, title, artist, album, genre, mime, " \
 	"duration_s, valence, arousal, tempo_bpm, mode, features, " \
-	"analysed_at, error"
+	"analysed_at, error, analyser"
 
 static void track_read(sqlite3_stmt *st, struct store_track *t)
 {
@@ -85,6 +85,7 @@ static void track_read(sqlite3_stmt *st, struct store_track *t)
 	col_copy(st, 14, t->features, sizeof(t->features));
 	t->analysed_at = sqlite3_column_int64(st, 15);
 	col_copy(st, 16, t->error, sizeof(t->error));
+	col_copy(st, 17, t->analyser, sizeof(t->analyser));
 }
 
 int store_track_put(struct store *s, struct store_track *t)
@@ -99,8 +100,9 @@ int store_track_put(struct store *s, struct store_track *t)
 		return MS_EINVAL;
 	st = prep(s, "INSERT INTO tracks (path, size, mtime_ns, title, artist,"
 		     " album, genre, mime, duration_s, valence, arousal,"
-		     " tempo_bpm, mode, features, analysed_at, error) VALUES"
-		     " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+		     " tempo_bpm, mode, features, analysed_at, error, analyser)"
+		     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+		     "?15,?16,?17)"
 		     " ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
 		     " mtime_ns = excluded.mtime_ns, title = excluded.title,"
 		     " artist = excluded.artist, album = excluded.album,"
@@ -110,7 +112,8 @@ int store_track_put(struct store *s, struct store_track *t)
 		     " tempo_bpm = excluded.tempo_bpm, mode = excluded.mode,"
 		     " features = excluded.features,"
 		     " analysed_at = excluded.analysed_at,"
-		     " error = excluded.error RETURNING id");
+		     " error = excluded.error, analyser = excluded.analyser"
+		     " RETURNING id");
 	if (!st)
 		return MS_EDB;
 	sqlite3_bind_text(st, 1, t->path, -1, SQLITE_STATIC);
@@ -130,6 +133,7 @@ int store_track_put(struct store *s, struct store_track *t)
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 15, t->analysed_at);
 	sqlite3_bind_text(st, 16, t->error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, t->analyser, -1, SQLITE_STATIC);
 	src = sqlite3_step(st);
 	rc = write_rc(src);
 	if (src == SQLITE_ROW) {
@@ -297,6 +301,8 @@ int store_feedback_add(struct store *s, const char *user, int64_t track,
 	if (!t)
 		return MS_ENOMEM;
 	exists = store_track_get(s, track, t);
+	if (!exists && t->error[0])
+		exists = MS_ENOTFOUND; /* not a playable track */
 	free(t);
 	if (exists)
 		return exists;

@@ -2,8 +2,9 @@
  * appended to store_migrations[] by src/store/schema.c; the queries are
  * declared in moodsync/store.h and live in src/store/library.c.
  *
- * tracks: one row per audio file, keyed by its absolute path; size and
- * mtime (ns) decide whether a rescan must analyse it again. A row with a
+ * tracks: one row per audio file, keyed by its absolute path; size, mtime
+ * (ns) and the analyser's version decide whether a rescan must analyse it
+ * again. A row with a
  * non-empty `error` is a file that could not be analysed (kept so the
  * rescan does not retry it until it changes; never played).
  * track_feedback: per listener (session id) and track: like, skips, early
@@ -39,6 +40,7 @@ void store_unlock(struct store *s);
 	" mode REAL NOT NULL DEFAULT 0," \
 	" features TEXT NOT NULL DEFAULT '{}'," \
 	" analysed_at INTEGER NOT NULL," \
+	" analyser TEXT NOT NULL DEFAULT ''," \
 	" error TEXT NOT NULL DEFAULT '');" \
 	"CREATE TABLE track_feedback (" \
 	" user TEXT NOT NULL CHECK (length(user) BETWEEN 16 AND 39)," \

@@ -220,6 +220,8 @@ static void write_file(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+static const char *analyser_version = "fake-1";
+
 static int scan(struct store *s, const char *dir, int *calls,
 		struct music_scan_progress *p)
 {
@@ -235,6 +237,7 @@ static int scan(struct store *s, const char *dir, int *calls,
 	o.jobs = 2;
 	o.analyze = fake_analyze;
 	o.analyze_ctx = calls;
+	o.analyser = analyser_version;
 	*calls = 0;
 	assert_int_equal(music_scan_new(s, &o, &sc, err, sizeof(err)), MS_OK);
 	rc = music_scan_run(sc, err, sizeof(err));
@@ -294,6 +297,13 @@ static void test_scan(void **state)
 	assert_int_equal(p.removed, 1);
 	assert_int_equal(store_track_count(s, &n, &skipped), MS_OK);
 	assert_int_equal(n, 4);
+
+	/* a new analyser version analyses everything again */
+	analyser_version = "fake-2";
+	assert_int_equal(scan(s, dir, &calls, &p), MS_OK);
+	assert_int_equal(calls, 4);
+	assert_int_equal(scan(s, dir, &calls, &p), MS_OK);
+	assert_int_equal(calls, 0);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
