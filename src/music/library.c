@@ -304,7 +304,8 @@ static int plan_work(struct music_scan *sc, struct stored_rows *rows)
 				  sizeof(*sc->work));
 	if (!sc->work)
 		return MS_ENOMEM;
-	qsort(rows->rows, rows->n, sizeof(*rows->rows), row_cmp);
+	if (rows->n)
+		qsort(rows->rows, rows->n, sizeof(*rows->rows), row_cmp);
 	for (size_t i = 0; i < sc->nfiles; i++) {
 		struct stored_row key = {.path = sc->files[i].path};
 		struct stored_row *r = rows->n ? bsearch(&key, rows->rows,
