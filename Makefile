@@ -52,6 +52,7 @@ test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
 test_library_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
+test_range_DEPS := $(BUILD)/server/range.o $(common_OBJS)
 test_spotify_DEPS := $(filter $(BUILD)/music/spotify%,$(music_OBJS)) \
 	$(store_OBJS) $(common_OBJS)
 test_server_DEPS := $(filter-out $(BUILD)/main.o $(cli_OBJS),$(ALL_OBJS))
