@@ -32,26 +32,6 @@ static void usage(FILE *f)
 		"  --quiet    no progress bar\n");
 }
 
-/* The default database path into buf (as `serve` picks it). */
-static const char *default_db(char *buf, size_t len)
-{
-	const char *env = getenv("MOODSYNC_DB");
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (env && *env)
-		return env;
-	if (xdg && *xdg == '/')
-		n = snprintf(buf, len, "%s/moodsync/moodsync.db", xdg);
-	else if (home && *home)
-		n = snprintf(buf, len, "%s/.local/share/moodsync/moodsync.db",
-			     home);
-	else
-		return NULL;
-	return n > 0 && (size_t)n < len ? buf : NULL;
-}
-
 static void draw_bar(const struct music_scan_progress *p)
 {
 	char bar[BAR_WIDTH + 1];
@@ -134,7 +114,7 @@ int cmd_library_scan(int argc, char **argv)
 	struct music_scan_progress p;
 	struct music_scan *sc = NULL;
 	struct store *s = NULL;
-	const char *db = default_db(dbbuf, sizeof(dbbuf));
+	const char *db = cli_default_db(dbbuf, sizeof(dbbuf));
 	int rc, quiet = !isatty(2), n = 0, status = 1;
 
 	memset(&o, 0, sizeof(o));

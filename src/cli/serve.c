@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "moodsync/common.h"
-#include "server/server.h"
+#include "moodsync/server.h"
 
 
 static void usage(FILE *f)
@@ -55,26 +55,6 @@ static void usage(FILE *f)
 static int file_exists(const char *p)
 {
 	return access(p, R_OK) == 0;
-}
-
-/* The default database path into buf; NULL when no home is known. */
-static const char *default_db(char *buf, size_t len)
-{
-	const char *env = getenv("MOODSYNC_DB");
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (env && *env)
-		return env;
-	if (xdg && *xdg == '/')
-		n = snprintf(buf, len, "%s/moodsync/moodsync.db", xdg);
-	else if (home && *home)
-		n = snprintf(buf, len, "%s/.local/share/moodsync/moodsync.db",
-			     home);
-	else
-		return NULL;
-	return n > 0 && (size_t)n < len ? buf : NULL;
 }
 
 static int parse_args(int argc, char **argv, struct srv_config *c,
@@ -166,7 +146,7 @@ int cmd_serve(int argc, char **argv)
 
 	srv_config_default(&cfg, ncpu > 0 ? (int)ncpu : 1);
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
-	cfg.db_path = default_db(dbbuf, sizeof(dbbuf));
+	cfg.db_path = cli_default_db(dbbuf, sizeof(dbbuf));
 	cfg.music_ndirs = -1; /* the default folders */
 	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
