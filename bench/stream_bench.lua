@@ -1,11 +1,14 @@
 -- stream_bench.lua - wrk script for bench/stream_bench.sh: each request
 -- asks for a random 64 KiB byte range of one of the library's tracks
--- (arguments: "ID:SIZE" pairs), as audio elements seeking around do.
+-- (arguments: the session cookie "ms_sid=...", then "ID:SIZE" pairs), as
+-- audio elements seeking around do, all in one browser session.
 -- wrk counts socket errors and statuses >= 400 (a 416 would be one).
 local tracks = {}
+local cookie = ""
 
 function init(args)
-  for i = 1, #args do
+  cookie = args[1]
+  for i = 2, #args do
     local id, size = args[i]:match("(%d+):(%d+)")
     tracks[#tracks + 1] = { id = id, size = tonumber(size) }
   end
@@ -17,7 +20,8 @@ function request()
   local first = math.random(0, math.max(t.size - 65536, 0))
   local last = math.min(first + 65535, t.size - 1)
   return wrk.format("GET", "/api/tracks/" .. t.id .. "/audio",
-                    { ["Range"] = "bytes=" .. first .. "-" .. last })
+                    { ["Range"] = "bytes=" .. first .. "-" .. last,
+                      ["Cookie"] = cookie })
 end
 
 function done(summary, latency, requests)

@@ -66,6 +66,8 @@ done
 [ -n "$port" ] || { echo "stream_bench: server did not start" >&2; cat "$TMP/serve.err" >&2; exit 1; }
 URL=http://127.0.0.1:$port
 until curl -s "$URL/api/library" | grep -q '"scanning":false'; do sleep 0.2; done
+cookie=$(curl -s -o /dev/null -D - "$URL/api/library" | tr -d '\r' |
+	sed -n 's/^[Ss]et-[Cc]ookie: \(ms_sid=[0-9a-f]*\).*/\1/p' | head -1)
 pairs=
 for id in $(sqlite3 "$TMP/scan.db" "SELECT id FROM tracks WHERE error = '' ORDER BY id"); do
 	size=$(curl -sI "$URL/api/tracks/$id/audio" | tr -d '\r' | awk 'tolower($1) == "content-length:" {print $2}')
@@ -77,7 +79,7 @@ rss0=$(rss_kib "$PID")
 MID=$!
 # shellcheck disable=SC2086
 wrk -t"$THREADS" -c"$CONNS" -d"${LOAD_S}s" --timeout 10s -s bench/stream_bench.lua "$URL" \
-	-- $pairs >"$TMP/wrk.txt" 2>&1 || true
+	-- "$cookie" $pairs >"$TMP/wrk.txt" 2>&1 || true
 wait "$MID"
 rss1=$(rss_kib "$PID")
 reqs=$(awk '/requests in/ {print $1}' "$TMP/wrk.txt")
