@@ -27,6 +27,7 @@ struct music_track_info {
 	double tempo_bpm;          /* 0 unknown */
 	double mode;               /* -1 minor .. +1 major, 0 unknown */
 	char features[1024];       /* JSON object of the features, or "" */
+	char mime[32];             /* from the content; "": by extension */
 };
 
 /* Decodes and analyses `path` into *out. Returns MS_OK or an ms_err with
@@ -54,6 +55,8 @@ struct music_scan_opts {
 	void *analyze_ctx;
 	const char *analyser; /* its version: rows analysed by another one
 			       * are analysed again ("" allowed) */
+	int background;       /* 1: analyser threads run at nice 10, so a
+			       * scan in a serving process yields the CPU */
 };
 
 /* Progress and outcome; every field readable while the scan runs. */

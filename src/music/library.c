@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "music/library_internal.h"
 
 #define MAX_JOBS 8
+#define SCAN_NICE 10 /* niceness of background analyser threads */
 
 struct scan_file {
 	char *path;       /* absolute, heap */
@@ -364,6 +366,8 @@ static void info_to_track(const struct music_track_info *in,
 	t->arousal = in->arousal;
 	t->tempo_bpm = in->tempo_bpm;
 	t->mode = in->mode;
+	if (in->mime[0])
+		snprintf(t->mime, sizeof(t->mime), "%s", in->mime);
 }
 
 /* Analyses and stores one file; `t` and `info` are the thread's scratch. */
@@ -421,6 +425,8 @@ static void *worker_main(void *arg)
 	struct music_track_info *info = malloc(sizeof(*info));
 	size_t i;
 
+	if (sc->opts.background) /* Linux: nice of the calling thread only */
+		setpriority(PRIO_PROCESS, (id_t)gettid(), SCAN_NICE);
 	while (t && info && !atomic_load(&sc->cancel) &&
 	       (i = atomic_fetch_add(&sc->next_work, 1)) < sc->nwork) {
 		analyse_one(sc, &sc->files[sc->work[i]], t, info);

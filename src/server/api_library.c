@@ -36,6 +36,7 @@ int library_module_start(struct srv_app *app, char *err, size_t errlen)
 	memset(&o, 0, sizeof(o));
 	o.analyze = music_analyze_file;
 	o.analyser = music_analyser_version;
+	o.background = 1; /* frames first */
 	o.jobs = app->cfg.music_jobs;
 	if (app->cfg.music_ndirs < 0) {
 		defaults = ms_calloc(MUSIC_SCAN_DIRS, sizeof(*defaults));
