@@ -22,12 +22,12 @@ struct store_track;
 /* What an analyser reports for one audio file. */
 struct music_track_info {
 	char title[256], artist[256], album[256], genre[256]; /* "" absent */
-	double duration_s;         /* seconds, > 0 */
-	double valence, arousal;   /* the track's point, each in [-1, 1] */
-	double tempo_bpm;          /* 0 unknown */
-	double mode;               /* -1 minor .. +1 major, 0 unknown */
-	char features[1024];       /* JSON object of the features, or "" */
-	char mime[32];             /* from the content; "": by extension */
+	double duration_s;				      /* seconds, > 0 */
+	double valence, arousal; /* the track's point, each in [-1, 1] */
+	double tempo_bpm;	 /* 0 unknown */
+	double mode;		 /* -1 minor .. +1 major, 0 unknown */
+	char features[1024];	 /* JSON object of the features, or "" */
+	char mime[32];		 /* from the content; "": by extension */
 };
 
 /* Decodes and analyses `path` into *out. Returns MS_OK or an ms_err with
@@ -43,35 +43,35 @@ const char *music_mime_of(const char *path);
 
 /* ---- Scanning ------------------------------------------------------------ */
 
-#define MUSIC_SCAN_DIRS 16      /* folders per scan */
-#define MUSIC_SCAN_DEPTH 16     /* folder depth below each root */
+#define MUSIC_SCAN_DIRS 16	/* folders per scan */
+#define MUSIC_SCAN_DEPTH 16	/* folder depth below each root */
 #define MUSIC_SCAN_FILES 100000 /* audio files per scan */
 
 struct music_scan_opts {
 	const char *dirs[MUSIC_SCAN_DIRS]; /* roots, borrowed for the scan */
 	int ndirs;
-	int jobs;              /* analyser threads; 0: online cores (<= 8) */
+	int jobs; /* analyser threads; 0: online cores (<= 8) */
 	music_analyze_fn analyze;
 	void *analyze_ctx;
 	const char *analyser; /* its version: rows analysed by another one
 			       * are analysed again ("" allowed) */
-	int background;       /* 1: analyser threads run at nice 10, so a
+	int background;	      /* 1: analyser threads run at nice 10, so a
 			       * scan in a serving process yields the CPU */
 };
 
 /* Progress and outcome; every field readable while the scan runs. */
 struct music_scan_progress {
-	int running;        /* 1 while walking or analysing */
-	int64_t found;      /* audio files found so far */
-	int64_t total;      /* files needing analysis (new or changed) */
-	int64_t done;       /* ... analysed so far (including skipped) */
-	int64_t skipped;    /* files that failed (one-line reasons logged) */
-	int64_t unchanged;  /* files whose size and mtime match their row */
-	int64_t removed;    /* rows deleted: their file is gone */
-	int64_t problems;   /* unreadable folders, loops, vanished files */
-	double elapsed_s;   /* since the start */
-	double eta_s;       /* seconds left (estimate), 0 when done */
-	int rc;             /* MS_OK, or why the scan could not go on */
+	int running;	   /* 1 while walking or analysing */
+	int64_t found;	   /* audio files found so far */
+	int64_t total;	   /* files needing analysis (new or changed) */
+	int64_t done;	   /* ... analysed so far (including skipped) */
+	int64_t skipped;   /* files that failed (one-line reasons logged) */
+	int64_t unchanged; /* files whose size and mtime match their row */
+	int64_t removed;   /* rows deleted: their file is gone */
+	int64_t problems;  /* unreadable folders, loops, vanished files */
+	double elapsed_s;  /* since the start */
+	double eta_s;	   /* seconds left (estimate), 0 when done */
+	int rc;		   /* MS_OK, or why the scan could not go on */
 };
 
 struct music_scan;
@@ -115,29 +115,29 @@ int music_user_dirs_parse(const char *text, size_t len, const char *home,
 /* A track as the queue sees it, with one listener's feedback applied. */
 struct music_cand {
 	int64_t id;
-	uint32_t artist;          /* hash of the artist name, 0 unknown */
-	struct music_va point;    /* analysed point, or the listener's own */
-	double tempo_bpm, mode;   /* for the "why"; 0 unknown */
+	uint32_t artist;	/* hash of the artist name, 0 unknown */
+	struct music_va point;	/* analysed point, or the listener's own */
+	double tempo_bpm, mode; /* for the "why"; 0 unknown */
 	int liked, skips, early_skips, not_mood;
 	struct music_va not_mood_at; /* listener's point at "not this mood" */
 };
 
 #define MUSIC_QUEUE_PLAYED 512 /* tracks remembered against repeats */
 #define MUSIC_QUEUE_WHY 200    /* bytes of a "why" sentence */
-#define MUSIC_STEP 0.25        /* largest move per track on the plane */
+#define MUSIC_STEP 0.25	       /* largest move per track on the plane */
 
 /* One listener's queue; a plain value (copy it freely). */
 struct music_queue {
-	int started;              /* 0 until the first track */
-	struct music_va pos;      /* the journey's position (last target) */
-	struct music_va origin;   /* listener's point the journey began at */
-	int64_t now;              /* playing track id, 0 none */
+	int started;		/* 0 until the first track */
+	struct music_va pos;	/* the journey's position (last target) */
+	struct music_va origin; /* listener's point the journey began at */
+	int64_t now;		/* playing track id, 0 none */
 	struct music_va now_target;
 	char why[MUSIC_QUEUE_WHY];
 	int64_t played[MUSIC_QUEUE_PLAYED]; /* ring of played ids */
-	int nplayed;              /* ids in the ring (<= MUSIC_QUEUE_PLAYED) */
-	int played_head;          /* next slot of the ring */
-	uint32_t recent[2];       /* artists of the last two tracks */
+	int nplayed;	    /* ids in the ring (<= MUSIC_QUEUE_PLAYED) */
+	int played_head;    /* next slot of the ring */
+	uint32_t recent[2]; /* artists of the last two tracks */
 };
 
 /* A choice: the candidate's index, where the journey aimed, and why. */
@@ -151,7 +151,9 @@ struct music_pick {
 struct music_listener {
 	struct music_va point;
 	enum music_feeling feeling;
-	int goal; /* enum music_strategy */
+	int goal;	       /* enum music_strategy */
+	int mood;	       /* stable mood (enum music_mood_id), -1 none */
+	int64_t mood_since_ms; /* unix ms it became stable, 0 none */
 };
 
 void music_queue_init(struct music_queue *q);
@@ -169,10 +171,9 @@ int music_queue_advance(struct music_queue *q, const struct music_cand *c,
 			struct music_pick *pick);
 /* What would play after the current track: up to `max` picks, the queue
  * left unchanged. *nout gets how many. */
-void music_queue_peek(const struct music_queue *q,
-		      const struct music_cand *c, int n,
-		      const struct music_listener *l, struct music_pick *out,
-		      int max, int *nout);
+void music_queue_peek(const struct music_queue *q, const struct music_cand *c,
+		      int n, const struct music_listener *l,
+		      struct music_pick *out, int max, int *nout);
 /* Forgets the played set (a new session, or the library ran out). */
 void music_queue_reset_played(struct music_queue *q);
 
@@ -201,8 +202,8 @@ void music_player_free(struct music_player *p);
 int music_player_scan(struct music_player *p);
 
 struct music_library_status {
-	int64_t tracks;   /* playable tracks in the store */
-	int64_t skipped;  /* files that could not be analysed */
+	int64_t tracks;			 /* playable tracks in the store */
+	int64_t skipped;		 /* files that could not be analysed */
 	struct music_scan_progress scan; /* the last or running scan */
 	int ndirs;
 	const char *dirs[MUSIC_SCAN_DIRS]; /* borrowed from the player */
@@ -215,18 +216,24 @@ void music_player_status(struct music_player *p,
 /* A listener's queue as the page shows it: the playing track and what
  * follows, each with its reason. Track ids 0: the library is empty. */
 struct music_queue_view {
-	struct music_va target;     /* where the journey aims now */
+	struct music_va target; /* where the journey aims now */
 	int64_t now;
 	char why[MUSIC_QUEUE_WHY];
 	int nnext;
 	int64_t next[MUSIC_NEXT_MAX];
 	char next_why[MUSIC_NEXT_MAX][MUSIC_QUEUE_WHY];
+	int has_rec; /* 1: no playable track; rec holds the catalog's
+		      * answer (music_recommend) instead */
+	struct music_rec rec;
 };
 
-/* The queue of `user` (a session id) for listener `l`. advance = 0:
- * the current state (the first call starts the first track); 1: a track
- * boundary, the next track plays. Thread-safe. MS_OK (view->now 0 when
- * the library has no playable track), MS_ENOMEM, MS_EDB. */
+/* What plays for `user` (a session id), listener `l`: the one entry point
+ * of the music policy. With playable tracks, the listener's queue:
+ * advance = 0 gives the current state (the first call starts the first
+ * track), 1 a track boundary (the next track plays). Without, view->now
+ * is 0 and view->rec holds the playlist catalog's answer for the
+ * listener's mood and goal (music_recommend, as the Spotify service
+ * uses). Thread-safe. MS_OK, MS_ENOMEM, MS_EDB. */
 int music_player_queue(struct music_player *p, const char *user,
 		       const struct music_listener *l, int advance,
 		       struct music_queue_view *view);
@@ -235,8 +242,8 @@ int64_t music_player_now(struct music_player *p, const char *user);
 
 /* A track's point as `user` sees it (their own point when they placed
  * it) and whether they liked it. MS_ENOTFOUND for an unknown track. */
-int music_player_track(struct music_player *p, const char *user,
-		       int64_t id, struct store_track *out,
-		       struct music_va *point, int *liked);
+int music_player_track(struct music_player *p, const char *user, int64_t id,
+		       struct store_track *out, struct music_va *point,
+		       int *liked);
 
 #endif

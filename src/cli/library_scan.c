@@ -18,18 +18,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: moodsync library scan [--db F] [--jobs N] [--quiet] "
-		"[DIR...]\n\n"
-		"Finds audio files (.ogg .opus .mp3 .flac .wav) under each "
-		"DIR (default: the\nXDG music folder and the demo library), "
-		"analyses the new and changed ones\n(size and mtime decide) "
-		"and stores them; rows of removed files are deleted.\n"
-		"  --db F     SQLite database (default as for `serve`: "
-		"$MOODSYNC_DB, else\n"
-		"             ~/.local/share/moodsync/moodsync.db)\n"
-		"  --jobs N   analyser threads, 1..8 (default: cores)\n"
-		"  --quiet    no progress bar\n");
+	fprintf(f, "usage: moodsync library scan [--db F] [--jobs N] [--quiet] "
+		   "[DIR...]\n\n"
+		   "Finds audio files (.ogg .opus .mp3 .flac .wav) under each "
+		   "DIR (default: the\nXDG music folder and the demo library), "
+		   "analyses the new and changed ones\n(size and mtime decide) "
+		   "and stores them; rows of removed files are deleted.\n"
+		   "  --db F     SQLite database (default as for `serve`: "
+		   "$MOODSYNC_DB, else\n"
+		   "             ~/.local/share/moodsync/moodsync.db)\n"
+		   "  --jobs N   analyser threads, 1..8 (default: cores)\n"
+		   "  --quiet    no progress bar\n");
 }
 
 static void draw_bar(const struct music_scan_progress *p)
@@ -71,13 +70,15 @@ static int parse_args(int argc, char **argv, struct music_scan_opts *o,
 				return 2;
 			}
 		} else if (a[0] == '-') {
-			fprintf(stderr, "moodsync library scan: unknown option "
-					"'%s' (try --help)\n",
+			fprintf(stderr,
+				"moodsync library scan: unknown option "
+				"'%s' (try --help)\n",
 				a);
 			return 2;
 		} else if (o->ndirs >= MUSIC_SCAN_DIRS) {
-			fprintf(stderr, "moodsync library scan: at most %d "
-					"folders\n",
+			fprintf(stderr,
+				"moodsync library scan: at most %d "
+				"folders\n",
 				MUSIC_SCAN_DIRS);
 			return 2;
 		} else {
@@ -108,7 +109,7 @@ static int run_scan(struct music_scan *sc, int quiet)
 
 int cmd_library_scan(int argc, char **argv)
 {
-	char (*defaults)[4096] = ms_calloc(MUSIC_SCAN_DIRS, sizeof(*defaults));
+	char(*defaults)[4096] = ms_calloc(MUSIC_SCAN_DIRS, sizeof(*defaults));
 	char err[MS_ERRLEN], dbbuf[4096];
 	struct music_scan_opts o;
 	struct music_scan_progress p;

@@ -28,7 +28,7 @@
 #define SCAN_NICE 10 /* niceness of background analyser threads */
 
 struct scan_file {
-	char *path;       /* absolute, heap */
+	char *path; /* absolute, heap */
 	int64_t size, mtime_ns;
 };
 
@@ -36,22 +36,22 @@ struct music_scan {
 	struct store *store;
 	struct music_scan_opts opts;
 	char roots[MUSIC_SCAN_DIRS][PATH_MAX]; /* canonical roots */
-	int walked[MUSIC_SCAN_DIRS];          /* 1: root walked */
+	int walked[MUSIC_SCAN_DIRS];	       /* 1: root walked */
 	int nroots;
 
 	struct scan_file *files; /* found audio files */
 	size_t nfiles, capfiles;
 	struct music_idset seen; /* device/inode of folders and files */
-	size_t *work;            /* indices into files needing analysis */
+	size_t *work;		 /* indices into files needing analysis */
 	size_t nwork;
 	atomic_size_t next_work;
 
-	pthread_t thread;        /* background run */
+	pthread_t thread; /* background run */
 	int thread_started;
 	atomic_int running, cancel;
 	atomic_llong found, total, done, skipped, unchanged, removed, problems;
 	_Atomic double start_ms, analyse_ms, end_ms; /* monotonic ms */
-	atomic_int rc;           /* outcome of a background run */
+	atomic_int rc; /* outcome of a background run */
 };
 
 const char *music_mime_of(const char *path)
@@ -59,9 +59,9 @@ const char *music_mime_of(const char *path)
 	static const struct {
 		const char *ext, *mime;
 	} types[] = {
-		{".ogg", "audio/ogg"},   {".oga", "audio/ogg"},
-		{".opus", "audio/ogg"},  {".mp3", "audio/mpeg"},
-		{".flac", "audio/flac"}, {".wav", "audio/wav"},
+	    {".ogg", "audio/ogg"},   {".oga", "audio/ogg"},
+	    {".opus", "audio/ogg"},  {".mp3", "audio/mpeg"},
+	    {".flac", "audio/flac"}, {".wav", "audio/wav"},
 	};
 	const char *dot = strrchr(path, '.');
 
@@ -79,8 +79,7 @@ int music_scan_new(struct store *s, const struct music_scan_opts *opts,
 	struct music_scan *sc;
 	long ncpu;
 
-	if (!opts->analyze || opts->ndirs <= 0 ||
-	    opts->ndirs > MUSIC_SCAN_DIRS)
+	if (!opts->analyze || opts->ndirs <= 0 || opts->ndirs > MUSIC_SCAN_DIRS)
 		return ms_errf(err, errlen, MS_EINVAL,
 			       "a scan needs 1 to %d folders and an analyser",
 			       MUSIC_SCAN_DIRS);
@@ -130,8 +129,8 @@ static int file_add(struct music_scan *sc, const char *path,
 	if (!f->path)
 		return MS_ENOMEM;
 	f->size = (int64_t)st->st_size;
-	f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
-		      st->st_mtim.tv_nsec;
+	f->mtime_ns =
+	    (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 	sc->nfiles++;
 	atomic_fetch_add(&sc->found, 1);
 	return MS_OK;
@@ -162,8 +161,9 @@ static int walk_entry(struct music_scan *sc, const char *path, int depth)
 		return MS_ENOMEM;
 	if (!fresh) {
 		if (S_ISDIR(st.st_mode))
-			problem(sc, path, "folder seen before (a symlink "
-					  "loop or a second link); skipped");
+			problem(sc, path,
+				"folder seen before (a symlink "
+				"loop or a second link); skipped");
 		return MS_OK;
 	}
 	if (S_ISREG(st.st_mode))
@@ -302,18 +302,18 @@ static int under_walked_root(const struct music_scan *sc, const char *path)
 /* Fills sc->work with the files whose row is missing or differs. */
 static int plan_work(struct music_scan *sc, struct stored_rows *rows)
 {
-	sc->work = ms_mallocarray(sc->nfiles ? sc->nfiles : 1,
-				  sizeof(*sc->work));
+	sc->work =
+	    ms_mallocarray(sc->nfiles ? sc->nfiles : 1, sizeof(*sc->work));
 	if (!sc->work)
 		return MS_ENOMEM;
 	if (rows->n)
 		qsort(rows->rows, rows->n, sizeof(*rows->rows), row_cmp);
 	for (size_t i = 0; i < sc->nfiles; i++) {
 		struct stored_row key = {.path = sc->files[i].path};
-		struct stored_row *r = rows->n ? bsearch(&key, rows->rows,
-							 rows->n,
-							 sizeof(key), row_cmp)
-					       : NULL;
+		struct stored_row *r = rows->n
+					   ? bsearch(&key, rows->rows, rows->n,
+						     sizeof(key), row_cmp)
+					   : NULL;
 
 		if (r) {
 			r->matched = 1;
@@ -350,7 +350,8 @@ static void remove_gone(struct music_scan *sc, struct stored_rows *rows)
 	}
 }
 
-/* ---- analysing ------------------------------------------------------------ */
+/* ---- analysing ------------------------------------------------------------
+ */
 
 static void info_to_track(const struct music_track_info *in,
 			  struct store_track *t)
@@ -390,9 +391,9 @@ static void analyse_one(struct music_scan *sc, const struct scan_file *f,
 		 sc->opts.analyser ? sc->opts.analyser : "");
 	rc = sc->opts.analyze(sc->opts.analyze_ctx, f->path, info, reason,
 			      sizeof(reason));
-	if (rc == MS_OK && !(info->duration_s > 0 &&
-			     info->valence >= -1 && info->valence <= 1 &&
-			     info->arousal >= -1 && info->arousal <= 1)) {
+	if (rc == MS_OK && !(info->duration_s > 0 && info->valence >= -1 &&
+			     info->valence <= 1 && info->arousal >= -1 &&
+			     info->arousal <= 1)) {
 		rc = MS_EFORMAT;
 		snprintf(reason, sizeof(reason),
 			 "analyser gave no duration or a point off the plane");
@@ -534,10 +535,11 @@ void music_scan_progress(const struct music_scan *sc,
 	p->rc = atomic_load(&sc->rc);
 	if (start > 0)
 		p->elapsed_s =
-			((p->running || end <= 0 ? now : end) - start) / 1000.0;
+		    ((p->running || end <= 0 ? now : end) - start) / 1000.0;
 	t_an = an > 0 ? (now - an) / 1000.0 : 0;
 	if (p->running && p->done > 0 && p->total > p->done)
-		p->eta_s = t_an / (double)p->done * (double)(p->total - p->done);
+		p->eta_s =
+		    t_an / (double)p->done * (double)(p->total - p->done);
 }
 
 void music_scan_free(struct music_scan *sc)

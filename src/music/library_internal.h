@@ -9,8 +9,8 @@
 /* Open-addressing hash set of (dev, ino); grows by doubling. */
 struct music_idset {
 	uint64_t *keys; /* 2 words per slot: dev, ino + 1 (0 = empty) */
-	size_t cap;     /* slots, a power of two */
-	size_t n;       /* pairs stored */
+	size_t cap;	/* slots, a power of two */
+	size_t n;	/* pairs stored */
 };
 
 int music_idset_init(struct music_idset *s, size_t cap);

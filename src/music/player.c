@@ -12,10 +12,11 @@
 #include "moodsync/library.h"
 #include "moodsync/store.h"
 
-#define MAX_QUEUES 1024      /* listeners remembered */
-#define MAX_FEEDBACK 4096    /* feedback rows applied per listener */
-#define SNAP_TTL_MS 5000.0   /* rebuilt at least this often (another
-			      * process may scan into the same store) */
+#define MAX_QUEUES 1024	  /* listeners remembered */
+#define MAX_FEEDBACK 4096 /* feedback rows applied per listener */
+#define SNAP_TTL_MS                                                            \
+	5000.0 /* rebuilt at least this often (another                         \
+		* process may scan into the same store) */
 
 struct listener_queue {
 	char user[40];
@@ -28,14 +29,14 @@ struct music_player {
 	struct music_scan_opts opts;
 	char dirs[MUSIC_SCAN_DIRS][4096];
 
-	pthread_mutex_t lock;   /* everything below */
+	pthread_mutex_t lock;	 /* everything below */
 	struct music_scan *scan; /* last or running scan, NULL none */
-	long scan_seen;         /* scan generation the snapshot reflects */
-	long scan_gen;          /* bumped when a scan starts */
+	long scan_seen;		 /* scan generation the snapshot reflects */
+	long scan_gen;		 /* bumped when a scan starts */
 	struct music_cand *snap; /* playable tracks, by id */
 	int nsnap;
 	int snap_valid;
-	double snap_ms;         /* when it was built, monotonic ms */
+	double snap_ms; /* when it was built, monotonic ms */
 	struct listener_queue *queues[MAX_QUEUES];
 };
 
@@ -121,7 +122,8 @@ void music_player_status(struct music_player *p,
 		out->dirs[i] = p->dirs[i];
 }
 
-/* ---- the snapshot ---------------------------------------------------------- */
+/* ---- the snapshot ----------------------------------------------------------
+ */
 
 struct snap_build {
 	struct music_cand *c;
@@ -135,7 +137,8 @@ static int snap_add(const struct store_track *t, void *ctx)
 
 	if (b->n == b->cap) {
 		int cap = b->cap ? b->cap * 2 : 256;
-		struct music_cand *nc = ms_mallocarray((size_t)cap, sizeof(*nc));
+		struct music_cand *nc =
+		    ms_mallocarray((size_t)cap, sizeof(*nc));
 
 		if (!nc)
 			return MS_ENOMEM;
@@ -198,8 +201,8 @@ static int cands_for(struct music_player *p, const char *user,
 		     struct music_cand **out, int *n)
 {
 	struct store_feedback *fb = ms_calloc(MAX_FEEDBACK, sizeof(*fb));
-	struct music_cand *c = ms_mallocarray(p->nsnap ? (size_t)p->nsnap : 1,
-					      sizeof(*c));
+	struct music_cand *c =
+	    ms_mallocarray(p->nsnap ? (size_t)p->nsnap : 1, sizeof(*c));
 	int nfb = 0, rc = MS_ENOMEM;
 
 	if (!fb || !c)
@@ -238,7 +241,8 @@ out_free:
 	return rc;
 }
 
-/* ---- queues ----------------------------------------------------------------- */
+/* ---- queues -----------------------------------------------------------------
+ */
 
 /* Under p->lock: the listener's queue, created (evicting the least
  * recently used) when missing. */
@@ -307,15 +311,22 @@ int music_player_queue(struct music_player *p, const char *user,
 	}
 	if (n > 0 && (advance || !in_cands(c, n, q->now)))
 		music_queue_advance(q, c, n, l, &pick);
-	if (n == 0)
+	if (n == 0) {
+		char err[MS_ERRLEN];
+
 		music_queue_init(q);
+		view->has_rec = music_recommend(p->store, l->mood, l->goal,
+						l->mood_since_ms, &view->rec,
+						err, sizeof(err)) == MS_OK;
+	}
 	view->now = q->now;
 	view->target = q->now_target;
 	snprintf(view->why, sizeof(view->why), "%s", q->why);
 	music_queue_peek(q, c, n, l, next, MUSIC_NEXT_MAX, &nnext);
 	for (int i = 0; i < nnext; i++) {
 		if (c[next[i].index].id == q->now)
-			break; /* the round starts again: stop before a repeat */
+			break; /* the round starts again: stop before a repeat
+				*/
 		view->next[view->nnext] = c[next[i].index].id;
 		snprintf(view->next_why[view->nnext], MUSIC_QUEUE_WHY, "%s",
 			 next[i].why);
@@ -339,9 +350,9 @@ int64_t music_player_now(struct music_player *p, const char *user)
 	return id;
 }
 
-int music_player_track(struct music_player *p, const char *user,
-		       int64_t id, struct store_track *out,
-		       struct music_va *point, int *liked)
+int music_player_track(struct music_player *p, const char *user, int64_t id,
+		       struct store_track *out, struct music_va *point,
+		       int *liked)
 {
 	struct store_feedback fb;
 	int rc = store_track_get(p->store, id, out);

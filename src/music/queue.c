@@ -28,8 +28,8 @@
 
 #include "moodsync/library.h"
 
-#define RESTART 0.45      /* listener moved this far: journey restarts */
-#define FAR_STEPS 1.6     /* candidates beyond this many steps are "far" */
+#define RESTART 0.45  /* listener moved this far: journey restarts */
+#define FAR_STEPS 1.6 /* candidates beyond this many steps are "far" */
 #define FAR_PENALTY 1.0
 #define ARTIST_PENALTY 0.35
 #define ARTIST_PENALTY2 0.20
@@ -38,7 +38,7 @@
 #define EARLY_SKIP_PUSH 0.30
 #define NOT_MOOD_PUSH 0.60
 #define NOT_MOOD_NEAR 0.5
-#define AT_GOAL 0.08      /* closer than this to the goal: holding there */
+#define AT_GOAL 0.08 /* closer than this to the goal: holding there */
 
 void music_queue_init(struct music_queue *q)
 {
@@ -105,8 +105,10 @@ static struct music_va step_toward(struct music_va from, struct music_va to,
 	struct music_va r = to;
 
 	if (d > step) {
-		r.valence = from.valence + (to.valence - from.valence) * step / d;
-		r.arousal = from.arousal + (to.arousal - from.arousal) * step / d;
+		r.valence =
+		    from.valence + (to.valence - from.valence) * step / d;
+		r.arousal =
+		    from.arousal + (to.arousal - from.arousal) * step / d;
 	}
 	return r;
 }
@@ -142,8 +144,8 @@ static double score(const struct music_queue *q, const struct music_cand *c,
 
 /* Index of the best unplayed candidate for `target`, -1 when all are
  * played (or n == 0). */
-static int best(const struct music_queue *q, const struct music_cand *c,
-		int n, const struct music_listener *l, struct music_va target)
+static int best(const struct music_queue *q, const struct music_cand *c, int n,
+		const struct music_listener *l, struct music_va target)
 {
 	double bs = INFINITY;
 	int bi = -1;
@@ -164,14 +166,18 @@ static int best(const struct music_queue *q, const struct music_cand *c,
 
 static const char *energy_word(double a)
 {
-	return a < -0.45 ? "calm" : a < -0.1 ? "gentle" : a < 0.35 ? "steady"
-								 : "energetic";
+	return a < -0.45  ? "calm"
+	       : a < -0.1 ? "gentle"
+	       : a < 0.35 ? "steady"
+			  : "energetic";
 }
 
 static const char *valence_word(double v)
 {
-	return v < -0.45 ? "dark" : v < -0.1 ? "wistful" : v < 0.35 ? "warm"
-								: "bright";
+	return v < -0.45  ? "dark"
+	       : v < -0.1 ? "wistful"
+	       : v < 0.35 ? "warm"
+			  : "bright";
 }
 
 static const char *goal_phrase(int goal)
@@ -194,21 +200,25 @@ static void why_write(char *out, size_t len, const struct music_cand *c,
 		      struct music_va goal_pt)
 {
 	char desc[96];
-	const char *mode = c->mode < -0.2 ? ", minor"
-			   : c->mode > 0.2 ? ", major" : "";
-	const char *tempo = c->tempo_bpm <= 0	? ""
-			    : c->tempo_bpm < 90 ? ", slow"
-			    : c->tempo_bpm > 125 ? ", fast" : ", mid-tempo";
+	const char *mode = c->mode < -0.2  ? ", minor"
+			   : c->mode > 0.2 ? ", major"
+					   : "";
+	const char *tempo = c->tempo_bpm <= 0	 ? ""
+			    : c->tempo_bpm < 90	 ? ", slow"
+			    : c->tempo_bpm > 125 ? ", fast"
+						 : ", mid-tempo";
 	const char *feel = music_feeling_names[l->feeling < MUSIC_FEELINGS
-						       ? l->feeling
-						       : MUSIC_FEEL_NEUTRAL];
+						   ? l->feeling
+						   : MUSIC_FEEL_NEUTRAL];
 	double dl = dist(c->point, l->point);
-	const char *rel = dl < 0.35 ? "matches" : dl < 0.7 ? "close to"
-							   : "a step from";
+	const char *rel = dl < 0.35  ? "matches"
+			  : dl < 0.7 ? "close to"
+				     : "a step from";
 	const char *extra = c->liked ? " (you liked it)" : "";
 
-	snprintf(desc, sizeof(desc), "%s, %s%s%s", energy_word(c->point.arousal),
-		 valence_word(c->point.valence), mode, tempo);
+	snprintf(desc, sizeof(desc), "%s, %s%s%s",
+		 energy_word(c->point.arousal), valence_word(c->point.valence),
+		 mode, tempo);
 	if (l->goal == MUSIC_MATCH)
 		snprintf(out, len, "%s: %s your %s mood; staying with it%s",
 			 desc, rel, feel, extra);
@@ -273,10 +283,9 @@ int music_queue_advance(struct music_queue *q, const struct music_cand *c,
 	return MS_OK;
 }
 
-void music_queue_peek(const struct music_queue *q,
-		      const struct music_cand *c, int n,
-		      const struct music_listener *l, struct music_pick *out,
-		      int max, int *nout)
+void music_queue_peek(const struct music_queue *q, const struct music_cand *c,
+		      int n, const struct music_listener *l,
+		      struct music_pick *out, int max, int *nout)
 {
 	struct music_queue sim = *q;
 	int k = 0;

@@ -49,8 +49,7 @@ static int audio_open(struct srv_req *req, int64_t id, struct audio_file *f)
 		rc = MS_ENOTFOUND; /* a file the scan could not analyse */
 	if (!rc) {
 		f->fd = open(t->path, O_RDONLY | O_CLOEXEC);
-		if (f->fd < 0 || fstat(f->fd, &st) != 0 ||
-		    !S_ISREG(st.st_mode))
+		if (f->fd < 0 || fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode))
 			rc = MS_ENOTFOUND;
 	}
 	if (!rc) {
@@ -58,7 +57,7 @@ static int audio_open(struct srv_req *req, int64_t id, struct audio_file *f)
 		snprintf(f->etag, sizeof(f->etag), "\"%llx-%llx\"",
 			 (unsigned long long)st.st_size,
 			 (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
-				 (unsigned long long)st.st_mtim.tv_nsec);
+			     (unsigned long long)st.st_mtim.tv_nsec);
 		gmtime_r(&st.st_mtim.tv_sec, &tm);
 		strftime(f->last_modified, sizeof(f->last_modified),
 			 "%a, %d %b %Y %H:%M:%S GMT", &tm);

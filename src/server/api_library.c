@@ -15,14 +15,14 @@
 #include "server/api_library.h"
 #include "server/app.h"
 
-#define JSON_MAX (64u << 10)  /* bytes of one response */
-#define EARLY_SKIP_S 30.0     /* a skip before this is a strong no */
+#define JSON_MAX (64u << 10) /* bytes of one response */
+#define EARLY_SKIP_S 30.0    /* a skip before this is a strong no */
 
 /* Appends while no earlier append failed; the first error sticks in rc. */
-#define J(call) \
-	do { \
-		if (!rc) \
-			rc = (call); \
+#define J(call)                                                                \
+	do {                                                                   \
+		if (!rc)                                                       \
+			rc = (call);                                           \
 	} while (0)
 
 /* ---- the module -------------------------------------------------------- */
@@ -30,7 +30,7 @@
 int library_module_start(struct srv_app *app, char *err, size_t errlen)
 {
 	struct music_scan_opts o;
-	char (*defaults)[4096] = NULL;
+	char(*defaults)[4096] = NULL;
 	int rc, n = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -87,6 +87,8 @@ static void listener_of(struct srv_req *req, struct music_listener *l)
 	l->point = music_affect_point(info.probs);
 	l->feeling = music_feeling_of(info.probs, l->point);
 	l->goal = info.strategy;
+	l->mood = info.mood;
+	l->mood_since_ms = info.mood_since;
 }
 
 /* The track id in /api/tracks/{id}/...; 0 when it is not a number. */
@@ -96,8 +98,7 @@ static int64_t track_id_of(struct srv_req *req)
 	const char *slash = strchr(p, '/');
 	int64_t id = 0;
 
-	if (!slash || ms_parse_i64_n(p, (size_t)(slash - p), 1, INT64_MAX,
-				     &id))
+	if (!slash || ms_parse_i64_n(p, (size_t)(slash - p), 1, INT64_MAX, &id))
 		return 0;
 	return id;
 }
@@ -121,8 +122,8 @@ static cJSON *json_body(struct srv_req *req, int *rc)
 		   : cJSON_CreateObject();
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		*rc = srv_req_fail(req, MS_EINVAL,
-				   "body must be a JSON object");
+		*rc =
+		    srv_req_fail(req, MS_EINVAL, "body must be a JSON object");
 		return NULL;
 	}
 	*rc = MS_OK;
@@ -191,17 +192,17 @@ static int library_reply(struct srv_req *req)
 
 	music_player_status(player_of(req), &st);
 	ms_buf_init(&b, JSON_MAX);
-	J(ms_buf_printf(&b,
-			"{\"tracks\":%lld,\"scanning\":%s,\"done\":%lld,"
-			"\"total\":%lld,\"eta_s\":%.1f,\"skipped\":%lld,"
-			"\"found\":%lld,\"unchanged\":%lld,\"removed\":%lld,"
-			"\"problems\":%lld,\"elapsed_s\":%.1f,\"folders\":[",
-			(long long)st.tracks, st.scan.running ? "true" : "false",
-			(long long)st.scan.done, (long long)st.scan.total,
-			st.scan.eta_s, (long long)st.skipped,
-			(long long)st.scan.found, (long long)st.scan.unchanged,
-			(long long)st.scan.removed, (long long)st.scan.problems,
-			st.scan.elapsed_s));
+	J(ms_buf_printf(
+	    &b,
+	    "{\"tracks\":%lld,\"scanning\":%s,\"done\":%lld,"
+	    "\"total\":%lld,\"eta_s\":%.1f,\"skipped\":%lld,"
+	    "\"found\":%lld,\"unchanged\":%lld,\"removed\":%lld,"
+	    "\"problems\":%lld,\"elapsed_s\":%.1f,\"folders\":[",
+	    (long long)st.tracks, st.scan.running ? "true" : "false",
+	    (long long)st.scan.done, (long long)st.scan.total, st.scan.eta_s,
+	    (long long)st.skipped, (long long)st.scan.found,
+	    (long long)st.scan.unchanged, (long long)st.scan.removed,
+	    (long long)st.scan.problems, st.scan.elapsed_s));
 	for (int i = 0; i < st.ndirs; i++) {
 		J(ms_buf_puts(&b, i ? "," : ""));
 		J(ms_buf_json_str(&b, st.dirs[i]));
@@ -229,7 +230,31 @@ int api_library_scan(struct srv_req *req)
 	return library_reply(req);
 }
 
-/* ---- GET /api/queue, POST /api/queue/next ---------------------------------- */
+/* ---- GET /api/queue, POST /api/queue/next ----------------------------------
+ */
+
+/* ,"fallback":{...}: the catalog's playlists when nothing can play. */
+static int json_fallback(struct ms_buf *b, const struct music_rec *r)
+{
+	int rc = MS_OK;
+
+	J(ms_buf_printf(b,
+			",\"fallback\":{\"based_on\":\"%s\",\"strategy\":"
+			"\"%s\",\"primary\":%d,\"playlists\":[",
+			music_mood_names[r->based_on],
+			music_strategy_names[r->strategy], r->primary));
+	for (int i = 0; i < r->n; i++) {
+		J(ms_buf_puts(b, i ? ",{\"name\":" : "{\"name\":"));
+		J(ms_buf_json_str(b, r->items[i].name));
+		J(ms_buf_puts(b, ",\"description\":"));
+		J(ms_buf_json_str(b, r->items[i].description));
+		J(ms_buf_puts(b, ",\"url\":"));
+		J(ms_buf_json_str(b, r->items[i].url));
+		J(ms_buf_puts(b, "}"));
+	}
+	J(ms_buf_puts(b, "]}"));
+	return rc;
+}
 
 static int queue_reply(struct srv_req *req, const struct music_listener *l,
 		       const struct music_queue_view *v)
@@ -238,8 +263,9 @@ static int queue_reply(struct srv_req *req, const struct music_listener *l,
 	int rc = MS_OK;
 
 	ms_buf_init(&b, JSON_MAX);
-	J(ms_buf_printf(&b, "{\"goal\":\"%s\",\"listener\":{\"valence\":%.3f,"
-			    "\"arousal\":%.3f,\"feeling\":\"%s\"},\"target\":",
+	J(ms_buf_printf(&b,
+			"{\"goal\":\"%s\",\"listener\":{\"valence\":%.3f,"
+			"\"arousal\":%.3f,\"feeling\":\"%s\"},\"target\":",
 			music_strategy_names[l->goal], l->point.valence,
 			l->point.arousal, music_feeling_names[l->feeling]));
 	J(json_va(&b, v->now ? v->target : l->point));
@@ -253,7 +279,10 @@ static int queue_reply(struct srv_req *req, const struct music_listener *l,
 		J(ms_buf_puts(&b, i ? "," : ""));
 		J(json_track(&b, req, v->next[i], v->next_why[i]));
 	}
-	J(ms_buf_puts(&b, "]}"));
+	J(ms_buf_puts(&b, "]"));
+	if (v->has_rec)
+		J(json_fallback(&b, &v->rec));
+	J(ms_buf_puts(&b, "}"));
 	return reply_buf(req, &b, rc);
 }
 
@@ -313,23 +342,24 @@ int api_queue_next(struct srv_req *req)
 		rc = srv_req_fail(req, MS_EINVAL,
 				  "reason must be ended, skip or user");
 	else if (!rc && jr)
-		reason = strcmp(jr->valuestring, "skip") == 0 ? "skip" : "other";
+		reason =
+		    strcmp(jr->valuestring, "skip") == 0 ? "skip" : "other";
 	cJSON_Delete(root);
 	if (rc)
 		return rc;
 	now = music_player_now(player_of(req), srv_req_session_id(req));
 	if (now && strcmp(reason, "skip") == 0 &&
-	    store_feedback_add(srv_app_store(srv_req_app(req)),
-			       srv_req_session_id(req), now,
-			       pos >= 0 && pos < EARLY_SKIP_S
-				       ? STORE_FB_EARLY_SKIP
-				       : STORE_FB_SKIP,
-			       0, 0, ms_unix_time()) != MS_OK)
+	    store_feedback_add(
+		srv_app_store(srv_req_app(req)), srv_req_session_id(req), now,
+		pos >= 0 && pos < EARLY_SKIP_S ? STORE_FB_EARLY_SKIP
+					       : STORE_FB_SKIP,
+		0, 0, ms_unix_time()) != MS_OK)
 		ms_warn("library: a skip was not recorded");
 	return queue_run(req, 1);
 }
 
-/* ---- POST /api/tracks/{id}/feedback and /point ----------------------------- */
+/* ---- POST /api/tracks/{id}/feedback and /point -----------------------------
+ */
 
 int api_track_feedback(struct srv_req *req)
 {
@@ -337,10 +367,10 @@ int api_track_feedback(struct srv_req *req)
 		const char *name;
 		enum store_feedback_kind kind;
 	} kinds[] = {
-		{"like", STORE_FB_LIKE},
-		{"unlike", STORE_FB_UNLIKE},
-		{"skip", STORE_FB_SKIP},
-		{"not_mood", STORE_FB_NOT_MOOD},
+	    {"like", STORE_FB_LIKE},
+	    {"unlike", STORE_FB_UNLIKE},
+	    {"skip", STORE_FB_SKIP},
+	    {"not_mood", STORE_FB_NOT_MOOD},
 	};
 	struct music_listener l;
 	int64_t id = track_id_of(req);
@@ -408,8 +438,8 @@ int api_track_point(struct srv_req *req)
 	root = json_body(req, &rc);
 	if (!root)
 		return rc;
-	ok = unit_number(root, "valence", &v) && unit_number(root, "arousal",
-							      &a);
+	ok = unit_number(root, "valence", &v) &&
+	     unit_number(root, "arousal", &a);
 	cJSON_Delete(root);
 	if (!ok)
 		return srv_req_fail(req, MS_EINVAL,

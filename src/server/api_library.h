@@ -10,9 +10,9 @@
 
 #define LIBRARY_MAX_BODY 1024 /* bytes of a library request's JSON body */
 
-int api_library(struct srv_req *req);        /* GET /api/library */
+int api_library(struct srv_req *req);	     /* GET /api/library */
 int api_library_scan(struct srv_req *req);   /* POST /api/library/scan */
-int api_queue(struct srv_req *req);          /* GET /api/queue */
+int api_queue(struct srv_req *req);	     /* GET /api/queue */
 int api_queue_next(struct srv_req *req);     /* POST /api/queue/next */
 int api_track_feedback(struct srv_req *req); /* POST .../{id}/feedback */
 int api_track_point(struct srv_req *req);    /* POST .../{id}/point */

@@ -56,7 +56,7 @@ enum srv_range srv_range_parse(const char *value, uint64_t size,
 	p = skip_ws(p);
 	if (*p != '\0' || (!has_first && !has_last))
 		return SRV_RANGE_NONE; /* several ranges, junk, or "-" */
-	if (!has_first) { /* suffix: the last `last` bytes */
+	if (!has_first) {	       /* suffix: the last `last` bytes */
 		if (last == 0 || size == 0)
 			return SRV_RANGE_UNSATISFIABLE;
 		*len = last < size ? last : size;

@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 enum srv_range {
-	SRV_RANGE_NONE,          /* no header, or one we ignore: send it all */
-	SRV_RANGE_OK,            /* one satisfiable range: 206 */
+	SRV_RANGE_NONE,		 /* no header, or one we ignore: send it all */
+	SRV_RANGE_OK,		 /* one satisfiable range: 206 */
 	SRV_RANGE_UNSATISFIABLE, /* well-formed, but past the end: 416 */
 };
 

@@ -61,9 +61,9 @@ static int valid_user(const char *id)
 
 /* ---- tracks ------------------------------------------------------------- */
 
-#define TRACK_COLS \
-	"id, path, size, mtime_ns, title, artist, album, genre, mime, " \
-	"duration_s, valence, arousal, tempo_bpm, mode, features, " \
+#define TRACK_COLS                                                             \
+	"id, path, size, mtime_ns, title, artist, album, genre, mime, "        \
+	"duration_s, valence, arousal, tempo_bpm, mode, features, "            \
 	"analysed_at, error, analyser"
 
 static void track_read(sqlite3_stmt *st, struct store_track *t)
@@ -95,8 +95,7 @@ int store_track_put(struct store *s, struct store_track *t)
 
 	if (t->path[0] != '/' || t->size < 0 || !in_unit(t->valence) ||
 	    !in_unit(t->arousal) || !isfinite(t->duration_s) ||
-	    t->duration_s < 0 || !isfinite(t->tempo_bpm) ||
-	    !isfinite(t->mode))
+	    t->duration_s < 0 || !isfinite(t->tempo_bpm) || !isfinite(t->mode))
 		return MS_EINVAL;
 	st = prep(s, "INSERT INTO tracks (path, size, mtime_ns, title, artist,"
 		     " album, genre, mime, duration_s, valence, arousal,"
@@ -150,8 +149,8 @@ int store_track_put(struct store *s, struct store_track *t)
 
 int store_track_get(struct store *s, int64_t id, struct store_track *out)
 {
-	sqlite3_stmt *st = prep(s, "SELECT " TRACK_COLS
-				   " FROM tracks WHERE id = ?1");
+	sqlite3_stmt *st =
+	    prep(s, "SELECT " TRACK_COLS " FROM tracks WHERE id = ?1");
 	int src, rc;
 
 	if (!st)
@@ -237,14 +236,14 @@ out_unlock:
 
 /* One upsert per kind; ?1 user, ?2 track, ?3 v, ?4 a, ?5 now. */
 static const char *const feedback_sql[] = {
-	[STORE_FB_LIKE] = "liked = 1",
-	[STORE_FB_UNLIKE] = "liked = 0",
-	[STORE_FB_SKIP] = "skips = skips + 1",
-	[STORE_FB_EARLY_SKIP] = "early_skips = early_skips + 1",
-	[STORE_FB_NOT_MOOD] = "not_mood = not_mood + 1, "
-			      "not_mood_valence = ?3, not_mood_arousal = ?4",
-	[STORE_FB_POINT] = "has_point = 1, point_valence = ?3, "
-			   "point_arousal = ?4",
+    [STORE_FB_LIKE] = "liked = 1",
+    [STORE_FB_UNLIKE] = "liked = 0",
+    [STORE_FB_SKIP] = "skips = skips + 1",
+    [STORE_FB_EARLY_SKIP] = "early_skips = early_skips + 1",
+    [STORE_FB_NOT_MOOD] = "not_mood = not_mood + 1, "
+			  "not_mood_valence = ?3, not_mood_arousal = ?4",
+    [STORE_FB_POINT] = "has_point = 1, point_valence = ?3, "
+		       "point_arousal = ?4",
 };
 
 /* Creates the row when missing (defaults), then applies `kind`: the
@@ -317,8 +316,8 @@ int store_feedback_add(struct store *s, const char *user, int64_t track,
 	return store_commit(s);
 }
 
-#define FEEDBACK_COLS \
-	"track, liked, skips, early_skips, not_mood, not_mood_valence, " \
+#define FEEDBACK_COLS                                                          \
+	"track, liked, skips, early_skips, not_mood, not_mood_valence, "       \
 	"not_mood_arousal, has_point, point_valence, point_arousal"
 
 static void feedback_read(sqlite3_stmt *st, struct store_feedback *f)

@@ -46,7 +46,8 @@ static void track_fill(struct store_track *t, const char *path, double v,
 	t->arousal = a;
 }
 
-/* ---- store ---------------------------------------------------------------- */
+/* ---- store ----------------------------------------------------------------
+ */
 
 static void test_store_tracks(void **state)
 {
@@ -104,24 +105,22 @@ static void test_store_feedback(void **state)
 	assert_int_equal(store_track_put(s, &t), MS_OK);
 	assert_int_equal(store_feedback_get(s, USER, t.id, &f), MS_OK);
 	assert_int_equal(f.liked + f.skips + f.has_point, 0);
-	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_LIKE, 0, 0,
-					    1),
-			 MS_OK);
-	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_SKIP, 0, 0,
-					    2),
-			 MS_OK);
-	assert_int_equal(store_feedback_add(s, USER, t.id,
-					    STORE_FB_EARLY_SKIP, 0, 0, 3),
-			 MS_OK);
-	assert_int_equal(store_feedback_add(s, USER, t.id,
-					    STORE_FB_EARLY_SKIP, 0, 0, 3),
-			 MS_OK);
-	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_NOT_MOOD,
-					    -0.7, -0.4, 4),
-			 MS_OK);
-	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_POINT,
-					    0.9, -0.9, 5),
-			 MS_OK);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_LIKE, 0, 0, 1), MS_OK);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_SKIP, 0, 0, 2), MS_OK);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_EARLY_SKIP, 0, 0, 3),
+	    MS_OK);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_EARLY_SKIP, 0, 0, 3),
+	    MS_OK);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_NOT_MOOD, -0.7, -0.4, 4),
+	    MS_OK);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_POINT, 0.9, -0.9, 5),
+	    MS_OK);
 	assert_int_equal(store_feedback_get(s, USER, t.id, &f), MS_OK);
 	assert_int_equal(f.liked, 1);
 	assert_int_equal(f.skips, 1);
@@ -130,25 +129,24 @@ static void test_store_feedback(void **state)
 	assert_true(fabs(f.not_mood_valence + 0.7) < 1e-9);
 	assert_int_equal(f.has_point, 1);
 	assert_true(fabs(f.point_arousal + 0.9) < 1e-9);
-	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_UNLIKE, 0,
-					    0, 6),
-			 MS_OK);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_UNLIKE, 0, 0, 6), MS_OK);
 	assert_int_equal(store_feedback_get(s, USER, t.id, &f), MS_OK);
 	assert_int_equal(f.liked, 0);
 	assert_int_equal(f.skips, 1); /* the rest stays */
 	/* bad input: nothing recorded */
-	assert_int_equal(store_feedback_add(s, "nope", t.id, STORE_FB_LIKE, 0,
-					    0, 7),
-			 MS_EINVAL);
-	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_POINT, 2,
-					    0, 7),
-			 MS_EINVAL);
-	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_POINT,
-					    NAN, 0, 7),
-			 MS_EINVAL);
-	assert_int_equal(store_feedback_add(s, USER, 777, STORE_FB_LIKE, 0, 0,
-					    7),
-			 MS_ENOTFOUND);
+	assert_int_equal(
+	    store_feedback_add(s, "nope", t.id, STORE_FB_LIKE, 0, 0, 7),
+	    MS_EINVAL);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_POINT, 2, 0, 7),
+	    MS_EINVAL);
+	assert_int_equal(
+	    store_feedback_add(s, USER, t.id, STORE_FB_POINT, NAN, 0, 7),
+	    MS_EINVAL);
+	assert_int_equal(
+	    store_feedback_add(s, USER, 777, STORE_FB_LIKE, 0, 0, 7),
+	    MS_ENOTFOUND);
 	assert_int_equal(store_feedback_add(s, USER, t.id,
 					    (enum store_feedback_kind)99, 0, 0,
 					    7),
@@ -182,13 +180,13 @@ static void test_store_goal(void **state)
 	store_close(s);
 }
 
-/* ---- scan ------------------------------------------------------------------ */
+/* ---- scan ------------------------------------------------------------------
+ */
 
 /* Fake analyser: the file holds "valence arousal duration [artist]";
  * "bad..." is a corrupt file. */
 static int fake_analyze(void *ctx, const char *path,
-			struct music_track_info *out, char *err,
-			size_t errlen)
+			struct music_track_info *out, char *err, size_t errlen)
 {
 	char buf[256] = "";
 	FILE *f = fopen(path, "r");
@@ -337,13 +335,13 @@ static void test_user_dirs(void **state)
 	const char *t2 = "XDG_MUSIC_DIR=\"/srv/music\"";
 
 	(void)state;
-	assert_int_equal(music_user_dirs_parse(t1, strlen(t1), "/home/u", out,
-					       sizeof(out)),
-			 MS_OK);
+	assert_int_equal(
+	    music_user_dirs_parse(t1, strlen(t1), "/home/u", out, sizeof(out)),
+	    MS_OK);
 	assert_string_equal(out, "/home/u/My \"Music\"");
-	assert_int_equal(music_user_dirs_parse(t2, strlen(t2), "/h", out,
-					       sizeof(out)),
-			 MS_OK);
+	assert_int_equal(
+	    music_user_dirs_parse(t2, strlen(t2), "/h", out, sizeof(out)),
+	    MS_OK);
 	assert_string_equal(out, "/srv/music");
 	assert_int_equal(music_user_dirs_parse("XDG_MUSIC_DIR=\"$HOME/\"", 22,
 					       "/h", out, sizeof(out)),
@@ -389,7 +387,10 @@ static double d2(struct music_va a, struct music_va b)
 
 static void journey(int goal, struct music_va start)
 {
-	struct music_listener l = {start, MUSIC_FEEL_SAD, goal};
+	struct music_listener l = {.point = start,
+				   .feeling = MUSIC_FEEL_SAD,
+				   .goal = goal,
+				   .mood = -1};
 	struct music_va g = music_goal_point(goal, start), prev = start;
 	struct music_queue q;
 	struct music_pick pk;
@@ -431,7 +432,8 @@ static void test_journeys(void **state)
 
 static void test_no_repeats_and_artists(void **state)
 {
-	struct music_listener l = {{0, 0}, MUSIC_FEEL_NEUTRAL, MUSIC_MATCH};
+	struct music_listener l = {
+	    .feeling = MUSIC_FEEL_NEUTRAL, .goal = MUSIC_MATCH, .mood = -1};
 	struct music_cand c[12];
 	struct music_queue q;
 	struct music_pick pk;
@@ -447,7 +449,8 @@ static void test_no_repeats_and_artists(void **state)
 	}
 	music_queue_init(&q);
 	for (int k = 0; k < 12; k++) {
-		assert_int_equal(music_queue_advance(&q, c, 12, &l, &pk), MS_OK);
+		assert_int_equal(music_queue_advance(&q, c, 12, &l, &pk),
+				 MS_OK);
 		assert_int_equal(seen[pk.index], 0);
 		seen[pk.index] = 1;
 		assert_int_equal(q.now, c[pk.index].id);
@@ -462,8 +465,10 @@ static void test_no_repeats_and_artists(void **state)
 
 static void test_feedback_effects(void **state)
 {
-	struct music_listener l = {{0.5, 0.5}, MUSIC_FEEL_EXCITED,
-				   MUSIC_MATCH};
+	struct music_listener l = {.point = {0.5, 0.5},
+				   .feeling = MUSIC_FEEL_EXCITED,
+				   .goal = MUSIC_MATCH,
+				   .mood = -1};
 	struct music_cand c[2];
 	struct music_queue q;
 	struct music_pick pk;
@@ -514,8 +519,10 @@ static void test_feedback_effects(void **state)
 
 static void test_match_follows_mood(void **state)
 {
-	struct music_listener l = {{0.8, 0.45}, MUSIC_FEEL_EXCITED,
-				   MUSIC_MATCH};
+	struct music_listener l = {.point = {0.8, 0.45},
+				   .feeling = MUSIC_FEEL_EXCITED,
+				   .goal = MUSIC_MATCH,
+				   .mood = -1};
 	struct music_queue q;
 	struct music_pick pk, next[3];
 	int n, k = 0;
@@ -549,16 +556,16 @@ static void test_match_follows_mood(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_store_tracks),
-		cmocka_unit_test(test_store_feedback),
-		cmocka_unit_test(test_store_goal),
-		cmocka_unit_test(test_scan),
-		cmocka_unit_test(test_scan_bad_opts),
-		cmocka_unit_test(test_user_dirs),
-		cmocka_unit_test(test_journeys),
-		cmocka_unit_test(test_no_repeats_and_artists),
-		cmocka_unit_test(test_feedback_effects),
-		cmocka_unit_test(test_match_follows_mood),
+	    cmocka_unit_test(test_store_tracks),
+	    cmocka_unit_test(test_store_feedback),
+	    cmocka_unit_test(test_store_goal),
+	    cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_scan_bad_opts),
+	    cmocka_unit_test(test_user_dirs),
+	    cmocka_unit_test(test_journeys),
+	    cmocka_unit_test(test_no_repeats_and_artists),
+	    cmocka_unit_test(test_feedback_effects),
+	    cmocka_unit_test(test_match_follows_mood),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

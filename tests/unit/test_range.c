@@ -28,7 +28,7 @@ static void test_forms(void **state)
 	expect("bytes=0-99", 1000, SRV_RANGE_OK, 0, 100);
 	expect("bytes=100-", 1000, SRV_RANGE_OK, 100, 900);
 	expect("bytes=-200", 1000, SRV_RANGE_OK, 800, 200);
-	expect("bytes=-5000", 1000, SRV_RANGE_OK, 0, 1000); /* whole file */
+	expect("bytes=-5000", 1000, SRV_RANGE_OK, 0, 1000);    /* whole file */
 	expect("bytes=990-5000", 1000, SRV_RANGE_OK, 990, 10); /* clipped */
 	expect("bytes=999-999", 1000, SRV_RANGE_OK, 999, 1);
 	expect(" Bytes = 5-9 ", 1000, SRV_RANGE_OK, 5, 5);
@@ -65,9 +65,9 @@ static void test_ignored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_forms),
-		cmocka_unit_test(test_unsatisfiable),
-		cmocka_unit_test(test_ignored),
+	    cmocka_unit_test(test_forms),
+	    cmocka_unit_test(test_unsatisfiable),
+	    cmocka_unit_test(test_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
