@@ -269,12 +269,30 @@ def check_rescan(c, files):
     t.ok("tone3" not in names, "the removed track is not queued", names)
 
 
+def check_no_library():
+    with L.Server(model=None) as srv:
+        c = srv.client()
+        j = c.get("/api/library").json()
+        t.ok(j.get("tracks") == 0 and j.get("folders") == [], "no library: 0 tracks, no folders",
+             json.dumps(j))
+        q = c.get("/api/queue").json()
+        fb = q.get("fallback") or {}
+        t.ok(q.get("now") is None and q.get("next") == [] and len(fb.get("playlists", [])) >= 3 and
+             all(p["url"].startswith("https://open.spotify.com/search/") for p in fb["playlists"]),
+             "no library: the queue falls back to the catalog's playlists", json.dumps(q)[:400])
+        r = c.post("/api/queue/next", b"{}", None, headers=JSON)
+        t.ok(r.status == 200 and r.json().get("now") is None, "no library: next is harmless")
+        r = c.get("/api/tracks/1/audio")
+        t.ok(r.status == 404, "no library: no audio")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="moodsync-lib-")
     root = os.path.join(tmp, "music")
     os.makedirs(root)
     db = os.path.join(tmp, "db", "moodsync.db")
     try:
+        check_no_library()
         files = make_library(root)
         check_cli(db, root)
         with L.Server(db=db, music=[root], model=None) as srv:
