@@ -22,6 +22,7 @@
 #include "moodsync/store.h"
 
 #define USER "0123456789abcdef0123456789abcdef"
+#define USER2 "fedcba9876543210fedcba9876543210"
 
 static struct store *open_mem(void)
 {
@@ -553,6 +554,76 @@ static void test_match_follows_mood(void **state)
 	free(c);
 }
 
+/* ---- the player: the store's tracks and feedback feed the queue -------- */
+
+static void add_track(struct store *s, const char *path, double v, double a,
+		      int64_t *id)
+{
+	struct store_track *t = malloc(sizeof(*t));
+
+	track_fill(t, path, v, a);
+	assert_int_equal(store_track_put(s, t), MS_OK);
+	*id = t->id;
+	free(t);
+}
+
+static void test_player(void **state)
+{
+	struct store *s = open_mem();
+	struct music_scan_opts o;
+	struct music_player *p = NULL;
+	struct music_queue_view *v = malloc(sizeof(*v));
+	struct music_listener l = {.point = {0.5, 0.5},
+				   .feeling = MUSIC_FEEL_EXCITED,
+				   .goal = MUSIC_MATCH,
+				   .mood = MUSIC_HAPPY};
+	char err[MS_ERRLEN];
+	int64_t near, mid, far, added;
+	int seeded;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(music_player_new(s, &o, &p, err, sizeof(err)), MS_OK);
+	/* empty library: the catalog answers */
+	assert_int_equal(music_catalog_seed(s, &seeded, err, sizeof(err)),
+			 MS_OK);
+	assert_int_equal(music_player_queue(p, USER, &l, 0, v), MS_OK);
+	assert_int_equal(v->now, 0);
+	assert_true(v->has_rec && v->rec.n >= 3);
+	add_track(s, "/m/near.ogg", 0.5, 0.45, &near);
+	add_track(s, "/m/mid.ogg", 0.2, 0.2, &mid);
+	add_track(s, "/m/far.ogg", -0.8, -0.8, &far);
+	/* a fresh player sees them (a running one after a scan, or 5 s) */
+	music_player_free(p);
+	assert_int_equal(music_player_new(s, &o, &p, err, sizeof(err)), MS_OK);
+	assert_int_equal(music_player_queue(p, USER, &l, 0, v), MS_OK);
+	assert_int_equal(v->now, near);
+	assert_false(v->has_rec);
+	assert_int_equal(music_player_now(p, USER), near);
+	assert_int_equal(music_player_queue(p, USER, &l, 0, v), MS_OK);
+	assert_int_equal(v->now, near); /* no boundary, no change */
+	assert_int_equal(v->nnext, 2);
+	assert_int_equal(v->next[0], mid);
+	/* the listener drags the far track onto their mood: it comes next */
+	assert_int_equal(store_feedback_add(s, USER, far, STORE_FB_POINT, 0.5,
+					    0.5, 1),
+			 MS_OK);
+	assert_int_equal(music_player_queue(p, USER, &l, 1, v), MS_OK);
+	assert_int_equal(v->now, far);
+	assert_true(strstr(v->why, "matches your excited mood") != NULL);
+	/* ... for them only: another listener's queue is untouched */
+	assert_int_equal(music_player_queue(p, USER2, &l, 0, v), MS_OK);
+	assert_int_equal(v->now, near);
+	assert_int_equal(music_player_queue(p, USER2, &l, 1, v), MS_OK);
+	assert_int_equal(v->now, mid);
+	added = 0;
+	assert_int_equal(store_track_count(s, &added, NULL), MS_OK);
+	assert_int_equal(added, 3);
+	music_player_free(p);
+	free(v);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +637,7 @@ int main(void)
 	    cmocka_unit_test(test_no_repeats_and_artists),
 	    cmocka_unit_test(test_feedback_effects),
 	    cmocka_unit_test(test_match_follows_mood),
+	    cmocka_unit_test(test_player),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
