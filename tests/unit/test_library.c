@@ -185,7 +185,7 @@ static void test_store_goal(void **state)
  */
 
 /* Fake analyser: the file holds "valence arousal duration [artist]";
- * "bad..." is a corrupt file. */
+ * "bad..." is a corrupt file, "vanish" one deleted while it is read. */
 static int fake_analyze(void *ctx, const char *path,
 			struct music_track_info *out, char *err, size_t errlen)
 {
@@ -199,6 +199,10 @@ static int fake_analyze(void *ctx, const char *path,
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
+	if (strncmp(buf, "vanish", 6) == 0) { /* gone while we read it */
+		unlink(path);
+		return ms_errf(err, errlen, MS_EIO, "read error");
+	}
 	if (strncmp(buf, "bad", 3) == 0 || n == 0)
 		return ms_errf(err, errlen, MS_EFORMAT, "not audio");
 	if (sscanf(buf, "%lf %lf %lf %255s", &out->valence, &out->arousal,
@@ -264,19 +268,21 @@ static void test_scan(void **state)
 	write_file(sub, "c.mp3", "bad file");
 	write_file(sub, "empty.flac", "");
 	write_file(sub, "d.flac", "0.1 0.9 10");
+	write_file(sub, "gone.ogg", "vanish");
 	snprintf(cmd, sizeof(cmd), "%s/loop", sub);
 	assert_int_equal(symlink(dir, cmd), 0); /* a loop back to the root */
 	snprintf(cmd, sizeof(cmd), "%s/dangling.ogg", sub);
 	assert_int_equal(symlink("/nonexistent/x.ogg", cmd), 0);
 
 	assert_int_equal(scan(s, dir, &calls, &p), MS_OK);
-	assert_int_equal(p.found, 5);
-	assert_int_equal(p.total, 5);
-	assert_int_equal(p.done, 5);
+	assert_int_equal(p.found, 6);
+	assert_int_equal(p.total, 6);
+	assert_int_equal(p.done, 6);
 	assert_int_equal(p.skipped, 2);
-	assert_true(p.problems >= 3); /* loop, dangling link, missing root */
+	/* loop, dangling link, missing root, the file that vanished */
+	assert_int_equal(p.problems, 4);
 	assert_int_equal(p.running, 0);
-	assert_int_equal(calls, 5);
+	assert_int_equal(calls, 6);
 	assert_int_equal(store_track_count(s, &n, &skipped), MS_OK);
 	assert_int_equal(n, 5);
 	assert_int_equal(skipped, 2);
