@@ -49,12 +49,8 @@ awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$audio_s" -v n="$tracks" -v cores="$(
 sed 's/^/scan: /' "$TMP/full.txt" "$TMP/re.txt"
 
 # ---- stream ---------------------------------------------------------------
-# shellcheck disable=SC2086
-set -- $MUSIC
-args=
-for d in "$@"; do args="$args --music $d"; done
-# shellcheck disable=SC2086
-"$BIN" --log-level warn serve --port 0 --model none --db "$TMP/scan.db" $args \
+dirs=$(echo $MUSIC | tr ' ' ':')
+"$BIN" --log-level warn serve --port 0 --model none --db "$TMP/scan.db" --music "$dirs" \
 	>"$TMP/serve.out" 2>"$TMP/serve.err" &
 PID=$!
 port=

@@ -13,7 +13,7 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-    {"scan", cmd_library_scan, "scan music folders into the library"},
+	{"scan", cmd_library_scan, "scan music folders into the library"},
 };
 
 static void usage(FILE *f)

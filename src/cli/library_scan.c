@@ -11,25 +11,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/library.h"
 #include "moodsync/store.h"
 
 #define BAR_WIDTH 30
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: moodsync library scan [--db F] [--jobs N] [--quiet] "
-		   "[DIR...]\n\n"
-		   "Finds audio files (.ogg .opus .mp3 .flac .wav) under each "
-		   "DIR (default: the\nXDG music folder and the demo library), "
-		   "analyses the new and changed ones\n(size and mtime decide) "
-		   "and stores them; rows of removed files are deleted.\n"
-		   "  --db F     SQLite database (default as for `serve`: "
-		   "$MOODSYNC_DB, else\n"
-		   "             ~/.local/share/moodsync/moodsync.db)\n"
-		   "  --jobs N   analyser threads, 1..8 (default: cores)\n"
-		   "  --quiet    no progress bar\n");
-}
 
 static void draw_bar(const struct music_scan_progress *p)
 {
@@ -47,44 +33,40 @@ static void draw_bar(const struct music_scan_progress *p)
 			(long long)p->found);
 }
 
-/* Parses flags into the scan options; DIRs are left in opts->dirs.
- * Returns 0 to go on, 1 for --help, 2 on a usage error. */
+/* Parses the options into `o`, `db` and `quiet`; the folders named go
+ * into o->dirs. Returns 0 to go on, else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct music_scan_opts *o,
 		      const char **db, int *quiet)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--db", "F", db,
+			    "SQLite database (default as for serve: "
+			    "$MOODSYNC_DB, else "
+			    "~/.local/share/moodsync/moodsync.db)"),
+		CLI_OPT_INT("--jobs", "N", &o->jobs, 1, 8,
+			    "analyser threads (default: cores)"),
+		CLI_OPT_FLAG("--quiet", quiet, "no progress bar"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"library scan",
+		"[options] [DIR...]",
+		"Finds audio files (.ogg .opus .mp3 .flac .wav) under each DIR "
+		"(default: the XDG music folder and the demo library), "
+		"analyses "
+		"the new and changed ones (size, mtime and the analyser's "
+		"version decide) and stores them in the database serve uses; "
+		"rows of removed files are deleted.",
+		opts,
+		NULL,
+		0,
+		MUSIC_SCAN_DIRS};
+	int first = cli_parse(&cmd, argc, argv);
 
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 1;
-		}
-		if (strcmp(a, "--quiet") == 0) {
-			*quiet = 1;
-		} else if (strcmp(a, "--db") == 0 && i + 1 < argc) {
-			*db = argv[++i];
-		} else if (strcmp(a, "--jobs") == 0 && i + 1 < argc) {
-			if (ms_parse_int(argv[++i], 1, 8, &o->jobs)) {
-				fprintf(stderr, "moodsync library scan: --jobs "
-						"takes 1..8\n");
-				return 2;
-			}
-		} else if (a[0] == '-') {
-			fprintf(stderr,
-				"moodsync library scan: unknown option "
-				"'%s' (try --help)\n",
-				a);
-			return 2;
-		} else if (o->ndirs >= MUSIC_SCAN_DIRS) {
-			fprintf(stderr,
-				"moodsync library scan: at most %d "
-				"folders\n",
-				MUSIC_SCAN_DIRS);
-			return 2;
-		} else {
-			o->dirs[o->ndirs++] = a;
-		}
-	}
+	if (first < 0)
+		return first;
+	for (int i = first; i < argc; i++)
+		o->dirs[o->ndirs++] = argv[i];
 	return 0;
 }
 
@@ -116,15 +98,19 @@ int cmd_library_scan(int argc, char **argv)
 	struct music_scan *sc = NULL;
 	struct store *s = NULL;
 	const char *db = cli_default_db(dbbuf, sizeof(dbbuf));
-	int rc, quiet = !isatty(2), n = 0, status = 1;
+	int rc, quiet = 0, n = 0, status = 1;
 
 	memset(&o, 0, sizeof(o));
 	o.analyze = music_analyze_file;
 	o.analyser = music_analyser_version;
-	rc = defaults ? parse_args(argc, argv, &o, &db, &quiet) : 2;
+	if (!defaults) {
+		fprintf(stderr, "moodsync library scan: out of memory\n");
+		return 1;
+	}
+	rc = parse_args(argc, argv, &o, &db, &quiet);
 	if (rc) {
 		free(defaults);
-		return rc == 1 ? 0 : 2;
+		return cli_parse_status(rc);
 	}
 	if (o.ndirs == 0) {
 		music_default_dirs(defaults, MUSIC_SCAN_DIRS, &n);
@@ -142,7 +128,7 @@ int cmd_library_scan(int argc, char **argv)
 	if (!rc)
 		rc = music_scan_new(s, &o, &sc, err, sizeof(err));
 	if (!rc)
-		rc = run_scan(sc, quiet);
+		rc = run_scan(sc, quiet || !isatty(2));
 	if (rc) {
 		fprintf(stderr, "moodsync library scan: %s\n", err);
 		goto out;

@@ -1,7 +1,7 @@
 /* paths.c - where the CLI finds its inputs by default: the shared data
- * directory, the shipped emotion model and the database (see cli/cli.h). Environment
- * first, then the working directory, then the repository the binary was
- * built in. */
+ * directory, the shipped emotion model and the database (see cli/cli.h).
+ * Environment first, then the working directory, then the repository the binary
+ * was built in. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

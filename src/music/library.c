@@ -59,9 +59,9 @@ const char *music_mime_of(const char *path)
 	static const struct {
 		const char *ext, *mime;
 	} types[] = {
-	    {".ogg", "audio/ogg"},   {".oga", "audio/ogg"},
-	    {".opus", "audio/ogg"},  {".mp3", "audio/mpeg"},
-	    {".flac", "audio/flac"}, {".wav", "audio/wav"},
+		{".ogg", "audio/ogg"},	 {".oga", "audio/ogg"},
+		{".opus", "audio/ogg"},	 {".mp3", "audio/mpeg"},
+		{".flac", "audio/flac"}, {".wav", "audio/wav"},
 	};
 	const char *dot = strrchr(path, '.');
 
@@ -129,8 +129,8 @@ static int file_add(struct music_scan *sc, const char *path,
 	if (!f->path)
 		return MS_ENOMEM;
 	f->size = (int64_t)st->st_size;
-	f->mtime_ns =
-	    (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+	f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
+		      st->st_mtim.tv_nsec;
 	sc->nfiles++;
 	atomic_fetch_add(&sc->found, 1);
 	return MS_OK;
@@ -303,17 +303,17 @@ static int under_walked_root(const struct music_scan *sc, const char *path)
 static int plan_work(struct music_scan *sc, struct stored_rows *rows)
 {
 	sc->work =
-	    ms_mallocarray(sc->nfiles ? sc->nfiles : 1, sizeof(*sc->work));
+		ms_mallocarray(sc->nfiles ? sc->nfiles : 1, sizeof(*sc->work));
 	if (!sc->work)
 		return MS_ENOMEM;
 	if (rows->n)
 		qsort(rows->rows, rows->n, sizeof(*rows->rows), row_cmp);
 	for (size_t i = 0; i < sc->nfiles; i++) {
 		struct stored_row key = {.path = sc->files[i].path};
-		struct stored_row *r = rows->n
-					   ? bsearch(&key, rows->rows, rows->n,
-						     sizeof(key), row_cmp)
-					   : NULL;
+		struct stored_row *r =
+			rows->n ? bsearch(&key, rows->rows, rows->n,
+					  sizeof(key), row_cmp)
+				: NULL;
 
 		if (r) {
 			r->matched = 1;
@@ -374,9 +374,11 @@ static void info_to_track(const struct music_track_info *in,
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2
-				 : (s[0] & 0xf0) == 0xe0 ? 3
-				 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	size_t len = s[0] < 0x80	     ? 1
+		     : (s[0] & 0xe0) == 0xc0 ? 2
+		     : (s[0] & 0xf0) == 0xe0 ? 3
+		     : (s[0] & 0xf8) == 0xf0 ? 4
+					     : 0;
 
 	if (len == 0 || len > n || (len == 2 && s[0] < 0xc2))
 		return 0;
@@ -572,11 +574,11 @@ void music_scan_progress(const struct music_scan *sc,
 	p->rc = atomic_load(&sc->rc);
 	if (start > 0)
 		p->elapsed_s =
-		    ((p->running || end <= 0 ? now : end) - start) / 1000.0;
+			((p->running || end <= 0 ? now : end) - start) / 1000.0;
 	t_an = an > 0 ? (now - an) / 1000.0 : 0;
 	if (p->running && p->done > 0 && p->total > p->done)
 		p->eta_s =
-		    t_an / (double)p->done * (double)(p->total - p->done);
+			t_an / (double)p->done * (double)(p->total - p->done);
 }
 
 void music_scan_free(struct music_scan *sc)

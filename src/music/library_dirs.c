@@ -19,8 +19,8 @@
 /* The demo library: Debian's singularity-music and hyperrogue-music
  * (music only; hyperrogue's sound effects live elsewhere). */
 static const char *const demo_dirs[] = {
-    "/usr/share/games/singularity/music",
-    "/usr/share/hyperrogue/music",
+	"/usr/share/games/singularity/music",
+	"/usr/share/hyperrogue/music",
 };
 
 /* ---- user-dirs.dirs ------------------------------------------------------ */
@@ -164,7 +164,7 @@ void music_idset_release(struct music_idset *s)
 static size_t slot_of(uint64_t dev, uint64_t ino, size_t cap)
 {
 	uint64_t h =
-	    (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xc2b2ae3d27d4eb4full);
+		(dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xc2b2ae3d27d4eb4full);
 
 	return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }

@@ -138,7 +138,7 @@ static int snap_add(const struct store_track *t, void *ctx)
 	if (b->n == b->cap) {
 		int cap = b->cap ? b->cap * 2 : 256;
 		struct music_cand *nc =
-		    ms_mallocarray((size_t)cap, sizeof(*nc));
+			ms_mallocarray((size_t)cap, sizeof(*nc));
 
 		if (!nc)
 			return MS_ENOMEM;
@@ -202,7 +202,7 @@ static int cands_for(struct music_player *p, const char *user,
 {
 	struct store_feedback *fb = ms_calloc(MAX_FEEDBACK, sizeof(*fb));
 	struct music_cand *c =
-	    ms_mallocarray(p->nsnap ? (size_t)p->nsnap : 1, sizeof(*c));
+		ms_mallocarray(p->nsnap ? (size_t)p->nsnap : 1, sizeof(*c));
 	int nfb = 0, rc = MS_ENOMEM;
 
 	if (!fb || !c)

@@ -106,9 +106,9 @@ static struct music_va step_toward(struct music_va from, struct music_va to,
 
 	if (d > step) {
 		r.valence =
-		    from.valence + (to.valence - from.valence) * step / d;
+			from.valence + (to.valence - from.valence) * step / d;
 		r.arousal =
-		    from.arousal + (to.arousal - from.arousal) * step / d;
+			from.arousal + (to.arousal - from.arousal) * step / d;
 	}
 	return r;
 }
@@ -208,8 +208,8 @@ static void why_write(char *out, size_t len, const struct music_cand *c,
 			    : c->tempo_bpm > 125 ? ", fast"
 						 : ", mid-tempo";
 	const char *feel = music_feeling_names[l->feeling < MUSIC_FEELINGS
-						   ? l->feeling
-						   : MUSIC_FEEL_NEUTRAL];
+						       ? l->feeling
+						       : MUSIC_FEEL_NEUTRAL];
 	double dl = dist(c->point, l->point);
 	const char *rel = dl < 0.35  ? "matches"
 			  : dl < 0.7 ? "close to"

@@ -57,7 +57,7 @@ static int audio_open(struct srv_req *req, int64_t id, struct audio_file *f)
 		snprintf(f->etag, sizeof(f->etag), "\"%llx-%llx\"",
 			 (unsigned long long)st.st_size,
 			 (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
-			     (unsigned long long)st.st_mtim.tv_nsec);
+				 (unsigned long long)st.st_mtim.tv_nsec);
 		gmtime_r(&st.st_mtim.tv_sec, &tm);
 		strftime(f->last_modified, sizeof(f->last_modified),
 			 "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -118,7 +118,7 @@ int api_track_audio(struct srv_req *req)
 	common_headers(req, &f);
 	if (etag_listed(srv_req_header(req, "If-None-Match"), f.etag)) {
 		close(f.fd);
-		return srv_reply_bytes(req, 304, NULL, "", 0);
+		return srv_reply_bytes(req, SRV_HTTP_NOT_MODIFIED, NULL, "", 0);
 	}
 	r = srv_range_parse(srv_req_header(req, "Range"), f.size, &start, &len);
 	if (r != SRV_RANGE_NONE && if_range && strcmp(if_range, f.etag) != 0 &&
@@ -129,10 +129,10 @@ int api_track_audio(struct srv_req *req)
 		snprintf(cr, sizeof(cr), "bytes */%llu",
 			 (unsigned long long)f.size);
 		srv_req_header_add(req, "Content-Range", cr);
-		return srv_reply_error(req, 416,
-				       "range not satisfiable (the file has "
-				       "%llu bytes)",
-				       (unsigned long long)f.size);
+		return srv_reply_err(req, SRV_ERANGE, NULL, 0,
+				     "range not satisfiable (the file has "
+				     "%llu bytes)",
+				     (unsigned long long)f.size);
 	}
 	if (r == SRV_RANGE_OK) {
 		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",
@@ -140,7 +140,8 @@ int api_track_audio(struct srv_req *req)
 			 (unsigned long long)(start + len - 1),
 			 (unsigned long long)f.size);
 		srv_req_header_add(req, "Content-Range", cr);
-		return srv_reply_fd(req, 206, f.mime, f.fd, start, len);
+		return srv_reply_fd(req, SRV_HTTP_PARTIAL, f.mime, f.fd, start,
+				    len);
 	}
-	return srv_reply_fd(req, 200, f.mime, f.fd, 0, f.size);
+	return srv_reply_fd(req, SRV_HTTP_OK, f.mime, f.fd, 0, f.size);
 }

@@ -18,13 +18,6 @@
 #define JSON_MAX (64u << 10) /* bytes of one response */
 #define EARLY_SKIP_S 30.0    /* a skip before this is a strong no */
 
-/* Appends while no earlier append failed; the first error sticks in rc. */
-#define J(call)                                                                \
-	do {                                                                   \
-		if (!rc)                                                       \
-			rc = (call);                                           \
-	} while (0)
-
 /* ---- the module -------------------------------------------------------- */
 
 int library_module_start(struct srv_app *app, char *err, size_t errlen)
@@ -122,64 +115,54 @@ static cJSON *json_body(struct srv_req *req, int *rc)
 		   : cJSON_CreateObject();
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		*rc =
-		    srv_req_fail(req, MS_EINVAL, "body must be a JSON object");
+		*rc = srv_req_fail(req, MS_EINVAL,
+				   "body must be a JSON object");
 		return NULL;
 	}
 	*rc = MS_OK;
 	return root;
 }
 
-static int json_va(struct ms_buf *b, struct music_va p)
+static void json_va(struct ms_json *j, const char *key, struct music_va p)
 {
-	return ms_buf_printf(b, "{\"valence\":%.3f,\"arousal\":%.3f}",
-			     p.valence, p.arousal);
+	ms_json_obj_open(j, key);
+	ms_json_num(j, "valence", p.valence, 3);
+	ms_json_num(j, "arousal", p.arousal, 3);
+	ms_json_obj_close(j);
 }
 
-/* A track object; `why` NULL: none. */
-static int json_track(struct ms_buf *b, struct srv_req *req, int64_t id,
-		      const char *why)
+/* A track object as `key` (null when it was removed meanwhile); `why`
+ * NULL: none. */
+static void json_track(struct ms_json *j, const char *key, struct srv_req *req,
+		       int64_t id, const char *why)
 {
 	struct store_track *t = malloc(sizeof(*t));
+	char url[64];
 	struct music_va pt;
-	int liked = 0, rc;
+	int liked = 0;
 
-	if (!t)
-		return MS_ENOMEM;
-	rc = music_player_track(player_of(req), srv_req_session_id(req), id, t,
-				&pt, &liked);
-	if (rc == MS_ENOTFOUND) { /* removed by a rescan meanwhile */
+	if (!t || music_player_track(player_of(req), srv_req_session_id(req),
+				     id, t, &pt, &liked) != MS_OK) {
+		ms_json_null(j, key);
 		free(t);
-		return ms_buf_puts(b, "null");
+		return;
 	}
-	J(ms_buf_printf(b, "{\"id\":%lld,\"title\":", (long long)id));
-	J(ms_buf_json_str(b, t->title));
-	J(ms_buf_puts(b, ",\"artist\":"));
-	J(ms_buf_json_str(b, t->artist));
-	J(ms_buf_puts(b, ",\"album\":"));
-	J(ms_buf_json_str(b, t->album));
-	J(ms_buf_printf(b,
-			",\"duration_s\":%.1f,\"valence\":%.3f,\"arousal\":"
-			"%.3f,\"mime\":",
-			t->duration_s, pt.valence, pt.arousal));
-	J(ms_buf_json_str(b, t->mime));
-	J(ms_buf_printf(b, ",\"url\":\"/api/tracks/%lld/audio\",\"liked\":%s",
-			(long long)id, liked ? "true" : "false"));
-	if (why) {
-		J(ms_buf_puts(b, ",\"why\":"));
-		J(ms_buf_json_str(b, why));
-	}
-	J(ms_buf_puts(b, "}"));
+	snprintf(url, sizeof(url), "/api/tracks/%lld/audio", (long long)id);
+	ms_json_obj_open(j, key);
+	ms_json_int(j, "id", id);
+	ms_json_str(j, "title", t->title);
+	ms_json_str(j, "artist", t->artist);
+	ms_json_str(j, "album", t->album);
+	ms_json_num(j, "duration_s", t->duration_s, 1);
+	ms_json_num(j, "valence", pt.valence, 3);
+	ms_json_num(j, "arousal", pt.arousal, 3);
+	ms_json_str(j, "mime", t->mime);
+	ms_json_str(j, "url", url);
+	ms_json_bool(j, "liked", liked);
+	if (why)
+		ms_json_str(j, "why", why);
+	ms_json_obj_close(j);
 	free(t);
-	return rc;
-}
-
-static int reply_buf(struct srv_req *req, struct ms_buf *b, int rc)
-{
-	if (!rc)
-		rc = srv_reply_json(req, 200, b->data, b->len);
-	ms_buf_release(b);
-	return rc;
 }
 
 /* ---- GET /api/library, POST /api/library/scan ---------------------------- */
@@ -188,27 +171,29 @@ static int library_reply(struct srv_req *req)
 {
 	struct music_library_status st;
 	struct ms_buf b;
-	int rc = MS_OK;
+	struct ms_json j;
 
 	music_player_status(player_of(req), &st);
 	ms_buf_init(&b, JSON_MAX);
-	J(ms_buf_printf(
-	    &b,
-	    "{\"tracks\":%lld,\"scanning\":%s,\"done\":%lld,"
-	    "\"total\":%lld,\"eta_s\":%.1f,\"skipped\":%lld,"
-	    "\"found\":%lld,\"unchanged\":%lld,\"removed\":%lld,"
-	    "\"problems\":%lld,\"elapsed_s\":%.1f,\"folders\":[",
-	    (long long)st.tracks, st.scan.running ? "true" : "false",
-	    (long long)st.scan.done, (long long)st.scan.total, st.scan.eta_s,
-	    (long long)st.skipped, (long long)st.scan.found,
-	    (long long)st.scan.unchanged, (long long)st.scan.removed,
-	    (long long)st.scan.problems, st.scan.elapsed_s));
-	for (int i = 0; i < st.ndirs; i++) {
-		J(ms_buf_puts(&b, i ? "," : ""));
-		J(ms_buf_json_str(&b, st.dirs[i]));
-	}
-	J(ms_buf_puts(&b, "]}"));
-	return reply_buf(req, &b, rc);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_int(&j, "tracks", st.tracks);
+	ms_json_bool(&j, "scanning", st.scan.running);
+	ms_json_int(&j, "done", st.scan.done);
+	ms_json_int(&j, "total", st.scan.total);
+	ms_json_num(&j, "eta_s", st.scan.eta_s, 1);
+	ms_json_int(&j, "skipped", st.skipped);
+	ms_json_int(&j, "found", st.scan.found);
+	ms_json_int(&j, "unchanged", st.scan.unchanged);
+	ms_json_int(&j, "removed", st.scan.removed);
+	ms_json_int(&j, "problems", st.scan.problems);
+	ms_json_num(&j, "elapsed_s", st.scan.elapsed_s, 1);
+	ms_json_arr_open(&j, "folders");
+	for (int i = 0; i < st.ndirs; i++)
+		ms_json_str(&j, NULL, st.dirs[i]);
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 int api_library(struct srv_req *req)
@@ -230,60 +215,58 @@ int api_library_scan(struct srv_req *req)
 	return library_reply(req);
 }
 
-/* ---- GET /api/queue, POST /api/queue/next ----------------------------------
- */
+/* ---- GET /api/queue, POST /api/queue/next -------------------------------- */
 
-/* ,"fallback":{...}: the catalog's playlists when nothing can play. */
-static int json_fallback(struct ms_buf *b, const struct music_rec *r)
+/* "fallback": the catalog's playlists when nothing can play. */
+static void json_fallback(struct ms_json *j, const struct music_rec *r)
 {
-	int rc = MS_OK;
-
-	J(ms_buf_printf(b,
-			",\"fallback\":{\"based_on\":\"%s\",\"strategy\":"
-			"\"%s\",\"primary\":%d,\"playlists\":[",
-			music_mood_names[r->based_on],
-			music_strategy_names[r->strategy], r->primary));
+	ms_json_obj_open(j, "fallback");
+	ms_json_name(j, "based_on", r->based_on, music_mood_names, MUSIC_MOODS);
+	ms_json_name(j, "strategy", r->strategy, music_strategy_names,
+		     MUSIC_STRATEGIES);
+	ms_json_int(j, "primary", r->primary);
+	ms_json_arr_open(j, "playlists");
 	for (int i = 0; i < r->n; i++) {
-		J(ms_buf_puts(b, i ? ",{\"name\":" : "{\"name\":"));
-		J(ms_buf_json_str(b, r->items[i].name));
-		J(ms_buf_puts(b, ",\"description\":"));
-		J(ms_buf_json_str(b, r->items[i].description));
-		J(ms_buf_puts(b, ",\"url\":"));
-		J(ms_buf_json_str(b, r->items[i].url));
-		J(ms_buf_puts(b, "}"));
+		ms_json_obj_open(j, NULL);
+		ms_json_str(j, "name", r->items[i].name);
+		ms_json_str(j, "description", r->items[i].description);
+		ms_json_str(j, "url", r->items[i].url);
+		ms_json_obj_close(j);
 	}
-	J(ms_buf_puts(b, "]}"));
-	return rc;
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
 }
 
 static int queue_reply(struct srv_req *req, const struct music_listener *l,
 		       const struct music_queue_view *v)
 {
 	struct ms_buf b;
-	int rc = MS_OK;
+	struct ms_json j;
 
 	ms_buf_init(&b, JSON_MAX);
-	J(ms_buf_printf(&b,
-			"{\"goal\":\"%s\",\"listener\":{\"valence\":%.3f,"
-			"\"arousal\":%.3f,\"feeling\":\"%s\"},\"target\":",
-			music_strategy_names[l->goal], l->point.valence,
-			l->point.arousal, music_feeling_names[l->feeling]));
-	J(json_va(&b, v->now ? v->target : l->point));
-	J(ms_buf_puts(&b, ",\"now\":"));
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_name(&j, "goal", l->goal, music_strategy_names,
+		     MUSIC_STRATEGIES);
+	ms_json_obj_open(&j, "listener");
+	ms_json_num(&j, "valence", l->point.valence, 3);
+	ms_json_num(&j, "arousal", l->point.arousal, 3);
+	ms_json_name(&j, "feeling", (int)l->feeling, music_feeling_names,
+		     MUSIC_FEELINGS);
+	ms_json_obj_close(&j);
+	json_va(&j, "target", v->now ? v->target : l->point);
 	if (v->now)
-		J(json_track(&b, req, v->now, v->why));
+		json_track(&j, "now", req, v->now, v->why);
 	else
-		J(ms_buf_puts(&b, "null"));
-	J(ms_buf_puts(&b, ",\"next\":["));
-	for (int i = 0; i < v->nnext; i++) {
-		J(ms_buf_puts(&b, i ? "," : ""));
-		J(json_track(&b, req, v->next[i], v->next_why[i]));
-	}
-	J(ms_buf_puts(&b, "]"));
+		ms_json_null(&j, "now");
+	ms_json_arr_open(&j, "next");
+	for (int i = 0; i < v->nnext; i++)
+		json_track(&j, NULL, req, v->next[i], v->next_why[i]);
+	ms_json_arr_close(&j);
 	if (v->has_rec)
-		J(json_fallback(&b, &v->rec));
-	J(ms_buf_puts(&b, "}"));
-	return reply_buf(req, &b, rc);
+		json_fallback(&j, &v->rec);
+	ms_json_obj_close(&j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 static int queue_run(struct srv_req *req, int advance)
@@ -343,17 +326,18 @@ int api_queue_next(struct srv_req *req)
 				  "reason must be ended, skip or user");
 	else if (!rc && jr)
 		reason =
-		    strcmp(jr->valuestring, "skip") == 0 ? "skip" : "other";
+			strcmp(jr->valuestring, "skip") == 0 ? "skip" : "other";
 	cJSON_Delete(root);
 	if (rc)
 		return rc;
 	now = music_player_now(player_of(req), srv_req_session_id(req));
 	if (now && strcmp(reason, "skip") == 0 &&
-	    store_feedback_add(
-		srv_app_store(srv_req_app(req)), srv_req_session_id(req), now,
-		pos >= 0 && pos < EARLY_SKIP_S ? STORE_FB_EARLY_SKIP
-					       : STORE_FB_SKIP,
-		0, 0, ms_unix_time()) != MS_OK)
+	    store_feedback_add(srv_app_store(srv_req_app(req)),
+			       srv_req_session_id(req), now,
+			       pos >= 0 && pos < EARLY_SKIP_S
+				       ? STORE_FB_EARLY_SKIP
+				       : STORE_FB_SKIP,
+			       0, 0, ms_unix_time()) != MS_OK)
 		ms_warn("library: a skip was not recorded");
 	return queue_run(req, 1);
 }
@@ -367,10 +351,10 @@ int api_track_feedback(struct srv_req *req)
 		const char *name;
 		enum store_feedback_kind kind;
 	} kinds[] = {
-	    {"like", STORE_FB_LIKE},
-	    {"unlike", STORE_FB_UNLIKE},
-	    {"skip", STORE_FB_SKIP},
-	    {"not_mood", STORE_FB_NOT_MOOD},
+		{"like", STORE_FB_LIKE},
+		{"unlike", STORE_FB_UNLIKE},
+		{"skip", STORE_FB_SKIP},
+		{"not_mood", STORE_FB_NOT_MOOD},
 	};
 	struct music_listener l;
 	int64_t id = track_id_of(req);
@@ -408,7 +392,7 @@ int api_track_feedback(struct srv_req *req)
 		return srv_req_fail(req, rc, "no such track");
 	if (rc)
 		return srv_req_fail(req, rc, "feedback not recorded");
-	return srv_reply_json(req, 200, "{\"ok\":true}", 11);
+	return srv_reply_json(req, SRV_HTTP_OK, "{\"ok\":true}", 11);
 }
 
 /* Reads a number in [-1, 1] named `name` from obj; 0 when absent/bad. */
@@ -428,6 +412,7 @@ int api_track_point(struct srv_req *req)
 	int64_t id = track_id_of(req);
 	double v = 0, a = 0;
 	struct ms_buf b;
+	struct ms_json j;
 	cJSON *root;
 	int rc, ok;
 
@@ -453,6 +438,7 @@ int api_track_point(struct srv_req *req)
 	if (rc)
 		return srv_req_fail(req, rc, "point not recorded");
 	ms_buf_init(&b, JSON_MAX);
-	rc = json_track(&b, req, id, NULL);
-	return reply_buf(req, &b, rc);
+	ms_json_init(&j, &b);
+	json_track(&j, NULL, req, id, NULL);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }

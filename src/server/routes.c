@@ -6,8 +6,6 @@
 #include "server/api.h"
 #include "server/api_library.h"
 #include "server/http.h"
-
-/* Spotify (issue 5): include your handlers' header here. */
 #include "server/routes_spotify.h"
 
 const struct srv_route srv_routes[] = {
@@ -24,12 +22,12 @@ const struct srv_route srv_routes[] = {
 	{"POST", "/api/library/scan", api_library_scan, LIBRARY_MAX_BODY, NULL},
 	{"GET", "/api/queue", api_queue, 0, NULL},
 	{"POST", "/api/queue/next", api_queue_next, LIBRARY_MAX_BODY, NULL},
-	{"POST", "/api/tracks/*/feedback", api_track_feedback,
-	 LIBRARY_MAX_BODY, NULL},
+	{"POST", "/api/tracks/*/feedback", api_track_feedback, LIBRARY_MAX_BODY,
+	 NULL},
 	{"POST", "/api/tracks/*/point", api_track_point, LIBRARY_MAX_BODY,
 	 NULL},
 	{"GET", "/api/tracks/*/audio", api_track_audio, 0, NULL},
-	/* Spotify (issue 5): rows for handlers in routes_spotify.c go here. */
+	/* Spotify: sign-in, snapshots and player commands */
 	{"GET", "/login", spotify_login, 0, NULL},
 	{"GET", "/callback", spotify_callback, 0, NULL},
 	{"POST", "/api/spotify/disconnect", spotify_disconnect, 0, NULL},

@@ -150,7 +150,7 @@ int store_track_put(struct store *s, struct store_track *t)
 int store_track_get(struct store *s, int64_t id, struct store_track *out)
 {
 	sqlite3_stmt *st =
-	    prep(s, "SELECT " TRACK_COLS " FROM tracks WHERE id = ?1");
+		prep(s, "SELECT " TRACK_COLS " FROM tracks WHERE id = ?1");
 	int src, rc;
 
 	if (!st)
@@ -236,14 +236,14 @@ out_unlock:
 
 /* One upsert per kind; ?1 user, ?2 track, ?3 v, ?4 a, ?5 now. */
 static const char *const feedback_sql[] = {
-    [STORE_FB_LIKE] = "liked = 1",
-    [STORE_FB_UNLIKE] = "liked = 0",
-    [STORE_FB_SKIP] = "skips = skips + 1",
-    [STORE_FB_EARLY_SKIP] = "early_skips = early_skips + 1",
-    [STORE_FB_NOT_MOOD] = "not_mood = not_mood + 1, "
-			  "not_mood_valence = ?3, not_mood_arousal = ?4",
-    [STORE_FB_POINT] = "has_point = 1, point_valence = ?3, "
-		       "point_arousal = ?4",
+	[STORE_FB_LIKE] = "liked = 1",
+	[STORE_FB_UNLIKE] = "liked = 0",
+	[STORE_FB_SKIP] = "skips = skips + 1",
+	[STORE_FB_EARLY_SKIP] = "early_skips = early_skips + 1",
+	[STORE_FB_NOT_MOOD] = "not_mood = not_mood + 1, "
+			      "not_mood_valence = ?3, not_mood_arousal = ?4",
+	[STORE_FB_POINT] = "has_point = 1, point_valence = ?3, "
+			   "point_arousal = ?4",
 };
 
 /* Creates the row when missing (defaults), then applies `kind`: the

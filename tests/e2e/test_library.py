@@ -157,7 +157,8 @@ def check_queue(c, files):
                               (b'{"reason": "ended"', "application/json", 400),
                               (b'reason=ended', "text/plain", 415)):
         r = c.post("/api/queue/next", body, None, headers=dict(JSON, **{"Content-Type": ctype}))
-        t.ok(r.status == want and "error" in r.json(), "queue/next %r -> %d" % (body, want),
+        t.ok(r.status == want and "error" in r.json() and "code" in r.json(),
+             "queue/next %r -> %d" % (body, want),
              r.body[:200])
     return now
 
@@ -183,7 +184,8 @@ def check_audio(c, files, track):
     t.ok(r.status == 206 and r.body == data[-10:], "open-ended range to the end")
     r = c.get(url, headers={"Range": "bytes=%d-" % len(data)})
     t.ok(r.status == 416 and r.header("Content-Range") == "bytes */%d" % len(data) and
-         "error" in r.json(), "range past the end -> 416 with Content-Range: bytes */size",
+         r.json().get("code") == "range_not_satisfiable",
+         "range past the end -> 416 with Content-Range: bytes */size and a JSON error",
          r.headers)
     for bad in ("bytes=abc", "bytes=5-1", "lines=0-5", "bytes=0-1,4-5"):
         r = c.get(url, headers={"Range": bad})
@@ -238,7 +240,8 @@ def check_feedback(c, track):
         r = c.post(path, body, None, headers=dict(JSON, **{"Content-Type": ctype}))
         ok = r.status == want
         try:
-            ok = ok and isinstance(r.json().get("error"), str)
+            ok = ok and isinstance(r.json().get("error"), str) and \
+                isinstance(r.json().get("code"), str)
         except ValueError:
             ok = False
         t.ok(ok, "%s %r -> %d with a JSON error" % (path, body[:30], want), r.body[:200])

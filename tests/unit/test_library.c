@@ -107,21 +107,23 @@ static void test_store_feedback(void **state)
 	assert_int_equal(store_feedback_get(s, USER, t.id, &f), MS_OK);
 	assert_int_equal(f.liked + f.skips + f.has_point, 0);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_LIKE, 0, 0, 1), MS_OK);
+		store_feedback_add(s, USER, t.id, STORE_FB_LIKE, 0, 0, 1),
+		MS_OK);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_SKIP, 0, 0, 2), MS_OK);
+		store_feedback_add(s, USER, t.id, STORE_FB_SKIP, 0, 0, 2),
+		MS_OK);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_EARLY_SKIP, 0, 0, 3),
-	    MS_OK);
+		store_feedback_add(s, USER, t.id, STORE_FB_EARLY_SKIP, 0, 0, 3),
+		MS_OK);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_EARLY_SKIP, 0, 0, 3),
-	    MS_OK);
+		store_feedback_add(s, USER, t.id, STORE_FB_EARLY_SKIP, 0, 0, 3),
+		MS_OK);
+	assert_int_equal(store_feedback_add(s, USER, t.id, STORE_FB_NOT_MOOD,
+					    -0.7, -0.4, 4),
+			 MS_OK);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_NOT_MOOD, -0.7, -0.4, 4),
-	    MS_OK);
-	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_POINT, 0.9, -0.9, 5),
-	    MS_OK);
+		store_feedback_add(s, USER, t.id, STORE_FB_POINT, 0.9, -0.9, 5),
+		MS_OK);
 	assert_int_equal(store_feedback_get(s, USER, t.id, &f), MS_OK);
 	assert_int_equal(f.liked, 1);
 	assert_int_equal(f.skips, 1);
@@ -131,23 +133,24 @@ static void test_store_feedback(void **state)
 	assert_int_equal(f.has_point, 1);
 	assert_true(fabs(f.point_arousal + 0.9) < 1e-9);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_UNLIKE, 0, 0, 6), MS_OK);
+		store_feedback_add(s, USER, t.id, STORE_FB_UNLIKE, 0, 0, 6),
+		MS_OK);
 	assert_int_equal(store_feedback_get(s, USER, t.id, &f), MS_OK);
 	assert_int_equal(f.liked, 0);
 	assert_int_equal(f.skips, 1); /* the rest stays */
 	/* bad input: nothing recorded */
 	assert_int_equal(
-	    store_feedback_add(s, "nope", t.id, STORE_FB_LIKE, 0, 0, 7),
-	    MS_EINVAL);
+		store_feedback_add(s, "nope", t.id, STORE_FB_LIKE, 0, 0, 7),
+		MS_EINVAL);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_POINT, 2, 0, 7),
-	    MS_EINVAL);
+		store_feedback_add(s, USER, t.id, STORE_FB_POINT, 2, 0, 7),
+		MS_EINVAL);
 	assert_int_equal(
-	    store_feedback_add(s, USER, t.id, STORE_FB_POINT, NAN, 0, 7),
-	    MS_EINVAL);
+		store_feedback_add(s, USER, t.id, STORE_FB_POINT, NAN, 0, 7),
+		MS_EINVAL);
 	assert_int_equal(
-	    store_feedback_add(s, USER, 777, STORE_FB_LIKE, 0, 0, 7),
-	    MS_ENOTFOUND);
+		store_feedback_add(s, USER, 777, STORE_FB_LIKE, 0, 0, 7),
+		MS_ENOTFOUND);
 	assert_int_equal(store_feedback_add(s, USER, t.id,
 					    (enum store_feedback_kind)99, 0, 0,
 					    7),
@@ -342,13 +345,13 @@ static void test_user_dirs(void **state)
 	const char *t2 = "XDG_MUSIC_DIR=\"/srv/music\"";
 
 	(void)state;
-	assert_int_equal(
-	    music_user_dirs_parse(t1, strlen(t1), "/home/u", out, sizeof(out)),
-	    MS_OK);
+	assert_int_equal(music_user_dirs_parse(t1, strlen(t1), "/home/u", out,
+					       sizeof(out)),
+			 MS_OK);
 	assert_string_equal(out, "/home/u/My \"Music\"");
 	assert_int_equal(
-	    music_user_dirs_parse(t2, strlen(t2), "/h", out, sizeof(out)),
-	    MS_OK);
+		music_user_dirs_parse(t2, strlen(t2), "/h", out, sizeof(out)),
+		MS_OK);
 	assert_string_equal(out, "/srv/music");
 	assert_int_equal(music_user_dirs_parse("XDG_MUSIC_DIR=\"$HOME/\"", 22,
 					       "/h", out, sizeof(out)),
@@ -440,7 +443,7 @@ static void test_journeys(void **state)
 static void test_no_repeats_and_artists(void **state)
 {
 	struct music_listener l = {
-	    .feeling = MUSIC_FEEL_NEUTRAL, .goal = MUSIC_MATCH, .mood = -1};
+		.feeling = MUSIC_FEEL_NEUTRAL, .goal = MUSIC_MATCH, .mood = -1};
 	struct music_cand c[12];
 	struct music_queue q;
 	struct music_pick pk;
@@ -611,9 +614,9 @@ static void test_player(void **state)
 	assert_int_equal(v->nnext, 2);
 	assert_int_equal(v->next[0], mid);
 	/* the listener drags the far track onto their mood: it comes next */
-	assert_int_equal(store_feedback_add(s, USER, far, STORE_FB_POINT, 0.5,
-					    0.5, 1),
-			 MS_OK);
+	assert_int_equal(
+		store_feedback_add(s, USER, far, STORE_FB_POINT, 0.5, 0.5, 1),
+		MS_OK);
 	assert_int_equal(music_player_queue(p, USER, &l, 1, v), MS_OK);
 	assert_int_equal(v->now, far);
 	assert_true(strstr(v->why, "matches your excited mood") != NULL);
@@ -633,17 +636,17 @@ static void test_player(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_store_tracks),
-	    cmocka_unit_test(test_store_feedback),
-	    cmocka_unit_test(test_store_goal),
-	    cmocka_unit_test(test_scan),
-	    cmocka_unit_test(test_scan_bad_opts),
-	    cmocka_unit_test(test_user_dirs),
-	    cmocka_unit_test(test_journeys),
-	    cmocka_unit_test(test_no_repeats_and_artists),
-	    cmocka_unit_test(test_feedback_effects),
-	    cmocka_unit_test(test_match_follows_mood),
-	    cmocka_unit_test(test_player),
+		cmocka_unit_test(test_store_tracks),
+		cmocka_unit_test(test_store_feedback),
+		cmocka_unit_test(test_store_goal),
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_scan_bad_opts),
+		cmocka_unit_test(test_user_dirs),
+		cmocka_unit_test(test_journeys),
+		cmocka_unit_test(test_no_repeats_and_artists),
+		cmocka_unit_test(test_feedback_effects),
+		cmocka_unit_test(test_match_follows_mood),
+		cmocka_unit_test(test_player),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,9 +65,9 @@ static void test_ignored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_forms),
-	    cmocka_unit_test(test_unsatisfiable),
-	    cmocka_unit_test(test_ignored),
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_unsatisfiable),
+		cmocka_unit_test(test_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
