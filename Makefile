@@ -5,13 +5,15 @@
 #   make unit                         unit test binaries only
 #   make bench | fuzz | format | clean
 # Components link one way: server -> {vision, nn, music, store} -> common,
+# music -> audio -> common,
 # so every unit test binary links only its component and what it depends on.
 
 MODE ?= release
 BUILD := build/$(MODE)
 CC ?= cc
 
-PKGS := libjpeg libpng sqlite3 libmicrohttpd libcurl libcjson openblas
+PKGS := libjpeg libpng sqlite3 libmicrohttpd libcurl libcjson openblas \
+	sndfile libebur128
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 
@@ -33,7 +35,7 @@ CFLAGS += -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(PKG_CFLAGS) -pthread
 LDFLAGS += $(LDFLAGS_$(MODE)) -pthread
 LDLIBS += $(PKG_LIBS) -lm
 
-COMPONENTS := common vision nn music store server cli
+COMPONENTS := common vision nn audio music store server cli
 $(foreach c,$(COMPONENTS),$(eval $(c)_OBJS := \
 	$(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(c)/*.c))))
 
@@ -48,6 +50,7 @@ test_common_DEPS := $(common_OBJS)
 test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
 test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
+test_audio_DEPS := $(audio_OBJS) $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
 test_spotify_DEPS := $(filter $(BUILD)/music/spotify%,$(music_OBJS)) \
@@ -102,6 +105,7 @@ fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(wildcard src/music/spotify*.c)
 fuzz_imghdr_SRCS := src/server/imghdr.c
+fuzz_audio_SRCS := $(wildcard src/audio/*.c)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
