@@ -26,8 +26,9 @@ struct aud_limits {
 /* 2 GiB, 8 channels, 4 kHz .. 384 kHz, 6 hours, 120 s analysed. */
 void aud_limits_default(struct aud_limits *lim);
 
-/* Tags as the file states them, UTF-8 (not validated), NUL-terminated,
- * cut to fit; "" when absent. */
+/* Tags as the file states them, NUL-terminated, "" when absent. Always
+ * valid UTF-8 without control characters (a bad byte becomes '?'), cut to
+ * fit at a character boundary. */
 struct aud_tags {
 	char title[256];
 	char artist[256];

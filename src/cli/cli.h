@@ -9,6 +9,7 @@ int cmd_eval_faces(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_library(int argc, char **argv);
 
 /* Default paths, overridable by flags and environment. */
 #define MS_DEFAULT_CASCADE \
