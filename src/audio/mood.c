@@ -19,9 +19,24 @@ struct term {
 #define F(name) offsetof(struct aud_features, name)
 
 /* BEGIN fitted table (tools/fit_music_mood.py) */
-static const double b_arousal = 0.0, b_valence = 0.2;
+static const double b_arousal = -0.000100, b_valence = -0.000339;
 static const struct term terms[] = {
-	{F(loudness_lufs), 0, -14.0, 4.0, 0.2, 0.0},
+	/* feature, log, mean, scale, w_arousal, w_valence */
+	{F(loudness_lufs), 0, -15.7215, 4.1847, 0.065363, 0.049988},
+	{F(loudness_range_lu), 0, 5.8825, 4.38129, 0.077020, -0.064627},
+	{F(low_energy), 0, 0.546897, 0.0681092, 0.001558, 0.008753},
+	{F(tempo_bpm), 1, 4.68783, 0.26604, 0.002488, 0.068343},
+	{F(tempo_confidence), 0, 0.445956, 0.184245, 0.022934, 0.112468},
+	{F(onset_rate), 1, 1.14563, 0.36988, 0.042557, 0.143601},
+	{F(onset_strength), 1, 2.79987, 0.765286, 0.119383, 0.023571},
+	{F(centroid_hz), 1, 7.33983, 0.417031, -0.017416, 0.051982},
+	{F(rolloff_hz), 1, 8.007, 0.509047, 0.054881, 0.056850},
+	{F(flux), 0, 0.333699, 0.0739608, 0.310133, 0.130417},
+	{F(flatness), 1, -5.41341, 1.92684, -0.145445, 0.069815},
+	{F(bass_ratio), 0, 0.427256, 0.234318, 0.016830, -0.153470},
+	{F(mode_major), 0, 0.590806, 0.305318, 0.005348, 0.154337},
+	{F(key_strength), 0, 0.772176, 0.132702, -0.191879, 0.180144},
+	{F(roughness), 1, -2.58425, 0.291357, 0.035826, 0.064151},
 };
 /* END fitted table */
 
