@@ -1,0 +1,626 @@
+/* test_audio.c - unit tests for src/audio: the FFT against a naive DFT,
+ * the resampler on sines, tempo of synthetic click tracks, key and mode of
+ * synthetic chord sequences, EBU R128 loudness of known sines, files
+ * written here with libsndfile (WAV, FLAC, Ogg Vorbis, Opus) read back
+ * with their tags and MIME types, and hostile files (empty, truncated,
+ * garbage, huge or invalid tags, too many channels, NaN samples, a FIFO)
+ * that must fail cleanly or be analysed with finite results. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sndfile.h>
+
+#include "audio/audio_internal.h"
+#include "moodsync/audio.h"
+
+static char tmpdir[256];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_audio.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void tmp_path(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+/* Deterministic noise in [-1, 1]. */
+static float noise(uint32_t *s)
+{
+	*s = *s * 1664525u + 1013904223u;
+	return (float)((double)(*s >> 8) / (1 << 23) - 1.0);
+}
+
+/* Writes frames x[frames * channels] with libsndfile; title may be NULL. */
+static void write_audio(const char *path, int format, int channels, int rate,
+			const float *x, sf_count_t frames, const char *title)
+{
+	SF_INFO info = {.channels = channels, .samplerate = rate,
+			.format = format};
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+
+	assert_non_null(sf);
+	if (title) {
+		sf_set_string(sf, SF_STR_TITLE, title);
+		sf_set_string(sf, SF_STR_ARTIST, "Test Artist");
+	}
+	assert_int_equal(sf_writef_float(sf, x, frames), frames);
+	assert_int_equal(sf_close(sf), 0);
+}
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, n, f), n);
+	fclose(f);
+}
+
+/* ---- FFT and resampler -------------------------------------------------- */
+static void test_fft_matches_dft(void **state)
+{
+	static const int sizes[] = {2, 8, 64, 1024};
+	uint32_t seed = 1;
+
+	(void)state;
+	for (size_t s = 0; s < MS_ARRAY_LEN(sizes); s++) {
+		int n = sizes[s];
+		struct aud_fft p;
+		double *re = calloc((size_t)n, sizeof(double));
+		double *im = calloc((size_t)n, sizeof(double));
+		double *x = calloc((size_t)n, sizeof(double));
+		double *y = calloc((size_t)n, sizeof(double));
+		double worst = 0.0;
+
+		assert_int_equal(aud_fft_init(&p, n), MS_OK);
+		for (int i = 0; i < n; i++) {
+			re[i] = x[i] = noise(&seed);
+			im[i] = y[i] = noise(&seed);
+		}
+		aud_fft_run(&p, re, im);
+		for (int k = 0; k < n; k++) {
+			double sr = 0.0, si = 0.0;
+
+			for (int t = 0; t < n; t++) {
+				double a = -2.0 * M_PI * (double)k * t / n;
+
+				sr += x[t] * cos(a) - y[t] * sin(a);
+				si += x[t] * sin(a) + y[t] * cos(a);
+			}
+			worst = fmax(worst, fabs(sr - re[k]) + fabs(si - im[k]));
+		}
+		assert_true(worst < 1e-9 * n);
+		aud_fft_release(&p);
+		free(re);
+		free(im);
+		free(x);
+		free(y);
+	}
+	{
+		struct aud_fft p;
+
+		assert_int_equal(aud_fft_init(&p, 12), MS_EINVAL);
+		assert_int_equal(aud_fft_init(&p, 1 << 20), MS_EINVAL);
+	}
+}
+
+static void test_fft_two_real_frames(void **state)
+{
+	enum { N = 256 };
+	double a[N], b[N], re[N], im[N], pa[N / 2 + 1], pb[N / 2 + 1];
+	double r1[N], i1[N];
+	struct aud_fft p;
+	uint32_t seed = 7;
+
+	(void)state;
+	assert_int_equal(aud_fft_init(&p, N), MS_OK);
+	for (int i = 0; i < N; i++) {
+		re[i] = a[i] = noise(&seed);
+		im[i] = b[i] = noise(&seed);
+	}
+	aud_fft_power2(&p, re, im, pa, pb);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < N; i++) {
+			r1[i] = pass ? b[i] : a[i];
+			i1[i] = 0.0;
+		}
+		aud_fft_run(&p, r1, i1);
+		for (int k = 0; k <= N / 2; k++)
+			assert_true(fabs(r1[k] * r1[k] + i1[k] * i1[k] -
+					 (pass ? pb[k] : pa[k])) < 1e-8);
+	}
+	aud_fft_release(&p);
+}
+
+static void check_resampled_sine(int rate, double hz)
+{
+	size_t n = (size_t)rate * 2, cap = AUD_RATE * 2 + 64, got = 0;
+	float *in = malloc(n * sizeof(float)), *out = malloc(cap * sizeof(float));
+	struct aud_resampler r;
+	double worst = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		in[i] = (float)(0.5 * sin(2.0 * M_PI * hz * (double)i / rate));
+	assert_int_equal(aud_resampler_init(&r, rate), MS_OK);
+	/* in uneven blocks, as the decoder feeds it */
+	for (size_t i = 0; i < n; i += 1000)
+		aud_resampler_push(&r, in + i, MS_MIN(1000, n - i), out, cap, &got);
+	aud_resampler_release(&r);
+	assert_true(got > (size_t)(AUD_RATE * 1.9));
+	for (size_t j = 2000; j < got - 2000; j++) {
+		double want = 0.5 * sin(2.0 * M_PI * hz * (double)j / AUD_RATE);
+
+		worst = fmax(worst, fabs(out[j] - want));
+	}
+	assert_true(worst < 0.01);
+	free(in);
+	free(out);
+}
+
+static void test_resampler_sines(void **state)
+{
+	(void)state;
+	check_resampled_sine(44100, 1000.0);
+	check_resampled_sine(48000, 3000.0);
+	check_resampled_sine(8000, 440.0);
+	check_resampled_sine(96000, 5000.0);
+	check_resampled_sine(AUD_RATE, 440.0);
+}
+
+/* ---- Rhythm ------------------------------------------------------------- */
+/* A click track: a 10 ms decaying noise burst every 60 / bpm seconds. */
+static float *click_track(int rate, double bpm, double seconds, size_t *n)
+{
+	uint32_t seed = 3;
+	float *x;
+
+	*n = (size_t)(seconds * rate);
+	x = calloc(*n, sizeof(float));
+	for (double t = 0.25; t < seconds - 0.1; t += 60.0 / bpm) {
+		size_t at = (size_t)(t * rate);
+
+		for (size_t i = 0; i < (size_t)(0.01 * rate); i++)
+			x[at + i] = 0.8f * noise(&seed) *
+				    (float)exp(-(double)i / (0.002 * rate));
+	}
+	return x;
+}
+
+static void check_tempo(int rate, double bpm)
+{
+	struct aud_features f;
+	size_t n;
+	float *x = click_track(rate, bpm, 30.0, &n);
+
+	assert_int_equal(aud_analyze_samples(x, n, rate, &f, NULL, 0), MS_OK);
+	assert_true(fabs(f.tempo_bpm - bpm) < 2.0);
+	assert_true(f.tempo_confidence > 0.5);
+	assert_true(fabs(f.onset_rate - bpm / 60.0) < 0.3);
+	free(x);
+}
+
+static void test_click_tracks(void **state)
+{
+	(void)state;
+	check_tempo(22050, 120.0);
+	check_tempo(44100, 120.0);
+	check_tempo(44100, 90.0);
+	check_tempo(48000, 150.0);
+}
+
+/* ---- Key and mode ------------------------------------------------------- */
+/* Chords given as MIDI notes, 1 s each, tones with 4 decaying harmonics. */
+static float *chords(const int (*notes)[3], int nchords, int reps, size_t *n)
+{
+	int rate = 22050, len = rate;
+	float *x;
+
+	*n = (size_t)len * (size_t)(nchords * reps);
+	x = calloc(*n, sizeof(float));
+	for (int c = 0; c < nchords * reps; c++)
+		for (int v = 0; v < 3; v++) {
+			double hz = 440.0 * pow(2.0, (notes[c % nchords][v] - 69) / 12.0);
+
+			for (int i = 0; i < len; i++)
+				for (int h = 1; h <= 4; h++)
+					x[(size_t)c * len + i] += (float)(
+						0.08 / h *
+						sin(2.0 * M_PI * hz * h * i / rate) *
+						exp(-2.0 * i / rate));
+		}
+	return x;
+}
+
+static void test_major_minor(void **state)
+{
+	/* C F G C and Am Dm E Am, root position around middle C */
+	static const int cmaj[4][3] = {{60, 64, 67}, {65, 69, 72}, {67, 71, 74},
+				       {60, 64, 67}};
+	static const int amin[4][3] = {{57, 60, 64}, {62, 65, 69}, {64, 68, 71},
+				       {57, 60, 64}};
+	struct aud_features f;
+	size_t n;
+	float *x = chords(cmaj, 4, 4, &n);
+
+	(void)state;
+	assert_int_equal(aud_analyze_samples(x, n, 22050, &f, NULL, 0), MS_OK);
+	assert_int_equal(f.key, 0);
+	assert_true(f.mode_major > 0.6);
+	assert_true(f.key_strength > 0.6);
+	free(x);
+	x = chords(amin, 4, 4, &n);
+	assert_int_equal(aud_analyze_samples(x, n, 22050, &f, NULL, 0), MS_OK);
+	assert_int_equal(f.key, 9);
+	assert_true(f.mode_major < 0.4);
+	free(x);
+}
+
+static void test_roughness_orders_intervals(void **state)
+{
+	double f1[2] = {440.0, 440.0 * 16.0 / 15.0}; /* minor second */
+	double f2[2] = {440.0, 660.0};               /* fifth */
+	double a[2] = {1.0, 1.0};
+
+	(void)state;
+	assert_true(aud_dissonance(f1, a, 2) > 4.0 * aud_dissonance(f2, a, 2));
+	assert_true(aud_dissonance(f1, a, 0) == 0.0);
+}
+
+/* ---- Loudness and files ------------------------------------------------- */
+static float *sine(int rate, int channels, double hz, double amp, double s,
+		   size_t *frames)
+{
+	float *x;
+
+	*frames = (size_t)(s * rate);
+	x = malloc(*frames * (size_t)channels * sizeof(float));
+	for (size_t i = 0; i < *frames; i++)
+		for (int c = 0; c < channels; c++)
+			x[i * channels + c] =
+				(float)(amp * sin(2.0 * M_PI * hz * i / rate));
+	return x;
+}
+
+static void test_sine_loudness(void **state)
+{
+	struct aud_features f;
+	size_t n;
+	float *x = sine(48000, 1, 997.0, 0.1, 10.0, &n);
+
+	(void)state;
+	/* one channel at -20 dBFS peak: -3.01 - 20 = -23.0 LUFS */
+	assert_int_equal(aud_analyze_samples(x, n, 48000, &f, NULL, 0), MS_OK);
+	assert_true(fabs(f.loudness_lufs - -23.0) < 0.5);
+	assert_true(fabs(f.true_peak_dbtp - -20.0) < 0.5);
+	assert_true(f.loudness_range_lu < 1.0);
+	assert_true(fabs(f.centroid_hz - 997.0) < 50.0);
+	free(x);
+}
+
+static void test_formats_round_trip(void **state)
+{
+	static const struct {
+		const char *name;
+		int format;
+		const char *mime;
+	} fmts[] = {
+		{"a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, "audio/wav"},
+		{"a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, "audio/flac"},
+		{"a.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, "audio/ogg"},
+		{"a.opus", SF_FORMAT_OGG | SF_FORMAT_OPUS, "audio/opus"},
+		/* content decides, not the name */
+		{"wav-named.mp3", SF_FORMAT_WAV | SF_FORMAT_FLOAT, "audio/wav"},
+	};
+	size_t frames;
+	float *x = sine(48000, 2, 997.0, 0.1, 5.0, &frames);
+
+	(void)state;
+	for (size_t i = 0; i < MS_ARRAY_LEN(fmts); i++) {
+		char path[300], err[MS_ERRLEN];
+		struct aud_tags t;
+		struct aud_features f;
+		struct aud_mood m;
+		const char *mime = NULL;
+
+		tmp_path(path, sizeof(path), fmts[i].name);
+		write_audio(path, fmts[i].format, 2, 48000, x,
+			    (sf_count_t)frames, "Round Trip \xc3\xa9");
+		assert_int_equal(aud_analyze_file(path, NULL, &t, &f, &m, err,
+						  sizeof(err)),
+				 MS_OK);
+		assert_true(fabs(f.duration_s - 5.0) < 0.1);
+		assert_int_equal(f.channels, 2);
+		assert_int_equal(f.sample_rate, 48000);
+		/* both channels at -20 dBFS: -20 LUFS (lossy codecs: near) */
+		assert_true(fabs(f.loudness_lufs - -20.0) < 0.5);
+		assert_true(m.valence >= -1.0 && m.valence <= 1.0);
+		assert_true(m.arousal >= -1.0 && m.arousal <= 1.0);
+		if (i == 0) {
+			assert_string_equal(t.title, "Round Trip \xc3\xa9");
+			assert_string_equal(t.artist, "Test Artist");
+		}
+		assert_int_equal(aud_probe_mime(path, &mime), MS_OK);
+		assert_string_equal(mime, fmts[i].mime);
+	}
+	free(x);
+}
+
+static void test_long_track_is_sampled(void **state)
+{
+	struct aud_limits lim;
+	struct aud_features f;
+	char path[300], err[MS_ERRLEN];
+	size_t frames;
+	float *x = sine(8000, 1, 440.0, 0.3, 200.0, &frames);
+
+	(void)state;
+	tmp_path(path, sizeof(path), "long.wav");
+	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 8000, x,
+		    (sf_count_t)frames, NULL);
+	aud_limits_default(&lim);
+	lim.max_analysis_s = 60.0;
+	assert_int_equal(aud_analyze_file(path, &lim, NULL, &f, NULL, err,
+					  sizeof(err)),
+			 MS_OK);
+	assert_true(fabs(f.duration_s - 200.0) < 0.01);
+	assert_true(fabs(f.analysed_s - 60.0) < 0.5);
+	free(x);
+}
+
+/* ---- Hostile files ------------------------------------------------------ */
+static int analyze_path(const char *name, char *err, size_t errlen)
+{
+	char path[300];
+	struct aud_features f;
+
+	tmp_path(path, sizeof(path), name);
+	memset(&f, 0, sizeof(f));
+	return aud_analyze_file(path, NULL, NULL, &f, NULL, err, errlen);
+}
+
+static void test_hostile_files(void **state)
+{
+	char path[300], err[MS_ERRLEN];
+	unsigned char junk[4096];
+	uint32_t seed = 11;
+	size_t frames;
+	float *x = sine(44100, 1, 440.0, 0.5, 2.0, &frames);
+	FILE *fp;
+	long size;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "empty.wav");
+	write_bytes(path, "", 0);
+	assert_int_equal(analyze_path("empty.wav", err, sizeof(err)),
+			 MS_EFORMAT);
+	assert_non_null(strstr(err, "empty"));
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(noise(&seed) * 127 + 128);
+	tmp_path(path, sizeof(path), "garbage.mp3");
+	write_bytes(path, junk, sizeof(junk));
+	assert_true(analyze_path("garbage.mp3", err, sizeof(err)) < 0);
+	assert_true(strlen(err) > 0 && !strchr(err, '\n'));
+
+	/* a WAV cut to its header and a few samples: too short, clean error */
+	tmp_path(path, sizeof(path), "whole.wav");
+	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 44100, x,
+		    (sf_count_t)frames, NULL);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	size = ftell(fp);
+	fclose(fp);
+	assert_int_equal(truncate(path, 44 + 200), 0);
+	assert_int_equal(analyze_path("whole.wav", err, sizeof(err)),
+			 MS_EFORMAT);
+	/* cut in half: analysed as far as it goes */
+	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 44100, x,
+		    (sf_count_t)frames, NULL);
+	assert_int_equal(truncate(path, size / 2), 0);
+	assert_int_equal(analyze_path("whole.wav", err, sizeof(err)), MS_OK);
+
+	assert_int_equal(analyze_path("missing.wav", err, sizeof(err)),
+			 MS_ENOTFOUND);
+	assert_int_equal(aud_analyze_file(tmpdir, NULL, NULL, NULL, NULL, err,
+					  sizeof(err)),
+			 MS_EUNSUPPORTED);
+	tmp_path(path, sizeof(path), "fifo.wav");
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(analyze_path("fifo.wav", err, sizeof(err)),
+			 MS_EUNSUPPORTED);
+	free(x);
+}
+
+static void test_limits_and_tags(void **state)
+{
+	char path[300], err[MS_ERRLEN], *title = malloc(5000);
+	struct aud_limits lim;
+	struct aud_tags t;
+	struct aud_features f;
+	size_t frames;
+	float *x = sine(44100, 9, 440.0, 0.5, 1.0, &frames);
+
+	(void)state;
+	tmp_path(path, sizeof(path), "nine.wav");
+	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 9, 44100, x,
+		    (sf_count_t)frames, NULL);
+	assert_int_equal(analyze_path("nine.wav", err, sizeof(err)), MS_ELIMIT);
+	aud_limits_default(&lim);
+	lim.max_file_bytes = 1000;
+	assert_int_equal(aud_analyze_file(path, &lim, NULL, NULL, NULL, err,
+					  sizeof(err)),
+			 MS_ELIMIT);
+
+	/* a 2000-byte title of two-byte characters, with an invalid byte
+	 * (libsndfile keeps WAV strings up to about 3 KB) */
+	for (int i = 0; i < 1998; i += 2)
+		memcpy(title + i, "\xc3\xa9", 2);
+	title[1998] = '\0';
+	title[10] = (char)0xff;
+	tmp_path(path, sizeof(path), "tag.wav");
+	free(x);
+	x = sine(44100, 1, 440.0, 0.5, 1.0, &frames);
+	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 44100, x,
+		    (sf_count_t)frames, title);
+	assert_int_equal(aud_analyze_file(path, NULL, &t, &f, NULL, err,
+					  sizeof(err)),
+			 MS_OK);
+	assert_true(strlen(t.title) < sizeof(t.title));
+	/* 0xff and the orphaned continuation byte after it */
+	assert_int_equal(t.title[10], '?');
+	assert_int_equal(t.title[11], '?');
+	/* cut on a character boundary: whole two-byte characters after */
+	assert_int_equal(strlen(t.title), sizeof(t.title) - 2);
+	assert_int_equal((strlen(t.title) - 12) % 2, 0);
+	free(x);
+	free(title);
+}
+
+static void test_nan_samples(void **state)
+{
+	char path[300], err[MS_ERRLEN];
+	struct aud_features f;
+	struct aud_mood m;
+	size_t frames, nf;
+	float *x = sine(44100, 1, 440.0, 0.5, 2.0, &frames);
+	const struct aud_field *fl = aud_feature_fields(&nf);
+
+	(void)state;
+	for (size_t i = 0; i < frames; i += 7)
+		x[i] = i % 2 ? NAN : INFINITY;
+	tmp_path(path, sizeof(path), "nan.wav");
+	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1, 44100, x,
+		    (sf_count_t)frames, NULL);
+	assert_int_equal(aud_analyze_file(path, NULL, NULL, &f, &m, err,
+					  sizeof(err)),
+			 MS_OK);
+	for (size_t i = 0; i < nf; i++)
+		assert_true(isfinite(aud_field_value(&f, &fl[i])));
+	assert_true(isfinite(m.valence) && isfinite(m.arousal));
+	free(x);
+}
+
+static void test_memory_and_silence(void **state)
+{
+	struct aud_features f;
+	char err[MS_ERRLEN];
+	float *x = calloc(22050 * 3, sizeof(float));
+
+	(void)state;
+	assert_int_equal(aud_analyze_samples(x, 22050 * 3, 22050, &f, err,
+					     sizeof(err)),
+			 MS_OK);
+	assert_true(f.loudness_lufs <= -69.9);
+	assert_true(f.tempo_confidence == 0.0);
+	assert_int_equal(aud_analyze_samples(x, 100, 22050, &f, err,
+					     sizeof(err)),
+			 MS_EFORMAT);
+	assert_int_equal(aud_analyze_memory("", 0, NULL, NULL, &f, NULL, err,
+					    sizeof(err)),
+			 MS_EFORMAT);
+	assert_int_equal(aud_analyze_memory("RIFF\x10\0\0\0WAVEfmt ", 16, NULL,
+					    NULL, &f, NULL, err, sizeof(err)) < 0,
+			 1);
+	free(x);
+}
+
+static void test_mime_sniffing(void **state)
+{
+	const char *m = NULL;
+	unsigned char opus[40] = "OggS";
+
+	(void)state;
+	memcpy(opus + 28, "OpusHead", 8);
+	assert_int_equal(aud_probe_mime_buf(opus, sizeof(opus), &m), MS_OK);
+	assert_string_equal(m, "audio/opus");
+	assert_int_equal(aud_probe_mime_buf("ID3\x04", 4, &m), MS_OK);
+	assert_string_equal(m, "audio/mpeg");
+	assert_int_equal(aud_probe_mime_buf("\xff\xfb\x90\x64", 4, &m), MS_OK);
+	assert_string_equal(m, "audio/mpeg");
+	assert_int_equal(aud_probe_mime_buf("fLaC", 4, &m), MS_OK);
+	assert_string_equal(m, "audio/flac");
+	assert_int_equal(aud_probe_mime_buf("<html>", 6, &m), MS_EUNSUPPORTED);
+	assert_int_equal(aud_probe_mime_buf("", 0, &m), MS_EUNSUPPORTED);
+	assert_int_equal(aud_probe_mime("/nonexistent/x.ogg", &m),
+			 MS_ENOTFOUND);
+}
+
+static void test_mood_model(void **state)
+{
+	struct aud_features calm, wild, bad;
+	struct aud_mood a, b, c;
+	size_t n;
+	const struct aud_field *fl = aud_feature_fields(&n);
+
+	(void)state;
+	memset(&calm, 0, sizeof(calm));
+	calm.loudness_lufs = -28.0;
+	calm.flux = 0.2;
+	calm.onset_strength = 5.0;
+	calm.onset_rate = 1.0;
+	calm.key_strength = 0.9;
+	calm.tempo_bpm = 70.0;
+	calm.centroid_hz = 800.0;
+	calm.rolloff_hz = 1500.0;
+	calm.flatness = 0.001;
+	calm.roughness = 0.05;
+	wild = calm;
+	wild.loudness_lufs = -8.0;
+	wild.flux = 0.5;
+	wild.onset_strength = 40.0;
+	wild.onset_rate = 5.0;
+	wild.key_strength = 0.5;
+	aud_mood_from_features(&calm, NULL, &a);
+	aud_mood_from_features(&wild, NULL, &b);
+	assert_true(b.arousal > a.arousal + 0.5);
+	for (size_t i = 0; i < n; i++)
+		if (!fl[i].is_int)
+			*(double *)((char *)&bad + fl[i].offset) = NAN;
+	aud_mood_from_features(&bad, NULL, &c);
+	assert_true(fabs(c.valence) <= 1.0 && fabs(c.arousal) <= 1.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fft_matches_dft),
+		cmocka_unit_test(test_fft_two_real_frames),
+		cmocka_unit_test(test_resampler_sines),
+		cmocka_unit_test(test_click_tracks),
+		cmocka_unit_test(test_major_minor),
+		cmocka_unit_test(test_roughness_orders_intervals),
+		cmocka_unit_test(test_sine_loudness),
+		cmocka_unit_test(test_formats_round_trip),
+		cmocka_unit_test(test_long_track_is_sampled),
+		cmocka_unit_test(test_hostile_files),
+		cmocka_unit_test(test_limits_and_tags),
+		cmocka_unit_test(test_nan_samples),
+		cmocka_unit_test(test_memory_and_silence),
+		cmocka_unit_test(test_mime_sniffing),
+		cmocka_unit_test(test_mood_model),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+}
