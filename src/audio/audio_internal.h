@@ -44,6 +44,12 @@ struct aud_resampler {
 	float *hist;    /* pending input, hist_cap floats */
 	size_t hist_len, hist_cap;
 	double t;       /* position of the next output in hist, samples */
+	/* Polyphase form, when rate_in / AUD_RATE = M / L with L small:
+	 * the next output sits at c + phase / L and uses the row
+	 * poly[phase] of 2 * half taps. NULL: interpolate the table. */
+	float *poly;
+	int L, M, phase;
+	size_t c;
 };
 
 int aud_resampler_init(struct aud_resampler *r, int rate_in);

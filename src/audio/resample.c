@@ -3,13 +3,15 @@
  * a long file never sits in memory at its own rate. The kernel is a sinc
  * with cutoff 0.95 x the lower Nyquist frequency under a Blackman window
  * spanning 8 zero crossings each side, tabulated at 64 points per input
- * sample and interpolated linearly between them. */
+ * sample and interpolated linearly between them; when the rate ratio has
+ * few phases (44.1 and 48 kHz) the taps of each phase are precomputed. */
 #include <math.h>
 
 #include "audio/audio_internal.h"
 
 #define ZEROS 8     /* zero crossings of the sinc on each side */
 #define TABLE_RES 64
+#define MAX_PHASES 512
 
 static double kernel_at(double x, double fc, int half)
 {
@@ -19,6 +21,43 @@ static double kernel_at(double x, double fc, int half)
 		   0.08 * cos(2.0 * M_PI * x / half);
 
 	return 2.0 * fc * s * w;
+}
+
+static int gcd(int a, int b)
+{
+	while (b) {
+		int t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Precomputes one row of taps per output phase when there are few phases
+ * (44.1 kHz: 1, 48 kHz: 147), which makes each output a dot product. */
+static int build_poly(struct aud_resampler *r)
+{
+	int g = gcd(r->rate_in, AUD_RATE), taps = 2 * r->half;
+
+	r->L = AUD_RATE / g;
+	r->M = r->rate_in / g;
+	if (r->L > MAX_PHASES)
+		return MS_OK;
+	r->poly = ms_mallocarray((size_t)r->L * (size_t)taps, sizeof(float));
+	if (!r->poly)
+		return MS_ENOMEM;
+	for (int p = 0; p < r->L; p++)
+		for (int j = 0; j < taps; j++) {
+			/* input c - half + 1 + j for output at c + p / L */
+			double x = (double)p / r->L + r->half - 1 - j;
+
+			r->poly[(size_t)p * taps + j] =
+				fabs(x) >= r->half
+					? 0.0f
+					: (float)kernel_at(x, r->fc, r->half);
+		}
+	return MS_OK;
 }
 
 int aud_resampler_init(struct aud_resampler *r, int rate_in)
@@ -52,11 +91,13 @@ int aud_resampler_init(struct aud_resampler *r, int rate_in)
 	/* Zeros stand in for the audio before the first sample. */
 	r->hist_len = (size_t)r->half;
 	r->t = r->half;
-	return MS_OK;
+	r->c = (size_t)r->half;
+	return build_poly(r);
 }
 
 void aud_resampler_release(struct aud_resampler *r)
 {
+	free(r->poly);
 	free(r->kernel);
 	free(r->hist);
 	memset(r, 0, sizeof(*r));
@@ -78,10 +119,29 @@ static float interpolate(const struct aud_resampler *r, double t)
 	return (float)acc;
 }
 
+static float dot_poly(const struct aud_resampler *r)
+{
+	int taps = 2 * r->half;
+	const float *k = r->poly + (size_t)r->phase * (size_t)taps;
+	const float *h = r->hist + r->c - (size_t)r->half + 1;
+	float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+	int j = 0;
+
+	for (; j + 4 <= taps; j += 4) {
+		a0 += k[j] * h[j];
+		a1 += k[j + 1] * h[j + 1];
+		a2 += k[j + 2] * h[j + 2];
+		a3 += k[j + 3] * h[j + 3];
+	}
+	for (; j < taps; j++)
+		a0 += k[j] * h[j];
+	return (a0 + a1) + (a2 + a3);
+}
+
 /* Moves the samples still needed to the front of hist. */
 static void compact(struct aud_resampler *r)
 {
-	long drop = (long)floor(r->t) - r->half;
+	long drop = (long)(r->poly ? r->c : (size_t)floor(r->t)) - r->half;
 
 	if (drop <= 0)
 		return;
@@ -91,6 +151,32 @@ static void compact(struct aud_resampler *r)
 		(r->hist_len - (size_t)drop) * sizeof(float));
 	r->hist_len -= (size_t)drop;
 	r->t -= (double)drop;
+	r->c -= (size_t)drop;
+}
+
+/* Emits every output the buffered input completes. */
+static void drain(struct aud_resampler *r, float *out, size_t out_cap,
+		  size_t *nout)
+{
+	if (r->poly) {
+		while (r->c + (size_t)r->half < r->hist_len) {
+			float y = dot_poly(r);
+
+			if (*nout < out_cap)
+				out[(*nout)++] = y;
+			r->phase += r->M;
+			r->c += (size_t)(r->phase / r->L);
+			r->phase %= r->L;
+		}
+		return;
+	}
+	while ((size_t)floor(r->t) + (size_t)r->half < r->hist_len) {
+		float y = interpolate(r, r->t);
+
+		if (*nout < out_cap)
+			out[(*nout)++] = y;
+		r->t += r->step;
+	}
 }
 
 int aud_resampler_push(struct aud_resampler *r, const float *in, size_t n,
@@ -111,13 +197,7 @@ int aud_resampler_push(struct aud_resampler *r, const float *in, size_t n,
 		r->hist_len += take;
 		in += take;
 		n -= take;
-		while ((size_t)floor(r->t) + (size_t)r->half < r->hist_len) {
-			float y = interpolate(r, r->t);
-
-			if (*nout < out_cap)
-				out[(*nout)++] = y;
-			r->t += r->step;
-		}
+		drain(r, out, out_cap, nout);
 		compact(r);
 		ms_assert(r->hist_len < r->hist_cap);
 	}

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 
 	(void)aud_probe_mime_buf(buf, len, &mime);
 	aud_limits_default(&lim);
-	lim.max_analysis_s = 20.0; /* keeps one input under a second */
+	lim.max_analysis_s = 10.0; /* keeps one input fast */
 	lim.max_duration_s = 3600.0;
 	if (aud_analyze_memory(buf, len, &lim, &t, &f, &m, err, sizeof(err)))
 		return 0;

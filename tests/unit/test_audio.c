@@ -186,6 +186,7 @@ static void test_resampler_sines(void **state)
 	check_resampled_sine(8000, 440.0);
 	check_resampled_sine(96000, 5000.0);
 	check_resampled_sine(AUD_RATE, 440.0);
+	check_resampled_sine(11111, 2000.0); /* 22050 phases: the table path */
 }
 
 /* ---- Rhythm ------------------------------------------------------------- */
