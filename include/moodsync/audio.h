@@ -104,8 +104,8 @@ int aud_analyze_samples(const float *samples, size_t n, int rate,
 
 /* The valence/arousal model: a linear model on standardised features with
  * coefficients fitted offline on the development set (tools/fit_music_mood.py,
- * docs/music-mood.md), clamped to [-1, 1]. `tags` may be NULL; it is not
- * used by the current model. Pure function. */
+ * docs/music-mood.md), squashed into (-1, 1) by tanh. `tags` may be NULL;
+ * it is not used by the current model. Pure function. */
 void aud_mood_from_features(const struct aud_features *f,
 			    const struct aud_tags *tags, struct aud_mood *m);
 

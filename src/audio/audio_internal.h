@@ -59,6 +59,26 @@ void aud_resampler_release(struct aud_resampler *r);
 int aud_resampler_push(struct aud_resampler *r, const float *in, size_t n,
 		       float *out, size_t out_cap, size_t *nout);
 
+/* ---- True peak (truepeak.c) ---------------------------------------------
+ * Max over channels of the 4x-upsampled magnitude (ITU-R BS.1770 annex 2),
+ * streaming over interleaved blocks. */
+#define AUD_TP_OVER 4
+#define AUD_TP_TAPS 12
+#define AUD_TP_MAX_CH 8
+
+struct aud_truepeak {
+	int channels;                          /* <= AUD_TP_MAX_CH counted */
+	float coef[AUD_TP_OVER][AUD_TP_TAPS];  /* phase k, tap j */
+	float gain;                            /* max_k sum_j |coef[k][j]| */
+	float hist[AUD_TP_MAX_CH][AUD_TP_TAPS - 1]; /* last samples seen */
+	float peak[AUD_TP_MAX_CH];             /* linear */
+};
+
+void aud_truepeak_init(struct aud_truepeak *tp, int channels);
+void aud_truepeak_add(struct aud_truepeak *tp, const float *x, size_t frames);
+/* 20 log10 of the peak, at least floor_db. */
+double aud_truepeak_dbtp(const struct aud_truepeak *tp, double floor_db);
+
 /* ---- Decoder (decode.c) --------------------------------------------- */
 struct aud_source; /* a file descriptor or a memory buffer */
 
@@ -81,7 +101,7 @@ void aud_decoded_release(struct aud_decoded *d);
 
 /* ---- Loudness of a mono buffer (decode.c) ----------------------------- */
 int aud_loudness_mono(const float *x, size_t n, int rate, double *lufs,
-		      double *lra, double *tp, char *err, size_t errlen);
+		      double *lra, double *peak_db, char *err, size_t errlen);
 
 /* ---- Features (spectral.c, rhythm.c, key.c) ---------------------------- */
 /* Fills every feature that comes from the mono AUD_RATE signal (not the

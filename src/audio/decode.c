@@ -1,7 +1,8 @@
 /* decode.c - from a file (descriptor or memory) to the analysed audio:
  * libsndfile opens and decodes it (WAV, FLAC, Ogg Vorbis/Opus, MP3, ...),
  * every cap in struct aud_limits is checked before anything is read, the
- * tags are copied, libebur128 measures loudness on the original channels,
+ * tags are copied, libebur128 measures loudness and truepeak.c the true
+ * peak on the original channels,
  * and the channels are mixed to mono and resampled to AUD_RATE. A track
  * longer than max_analysis_s is sampled in evenly spread windows. */
 #include <math.h>
@@ -162,6 +163,7 @@ struct reader {
 	SNDFILE *sf;
 	int channels, rate;
 	ebur128_state *r128;
+	struct aud_truepeak tp;
 	struct aud_resampler rs;
 	float *block; /* (BLOCK_FRAMES * channels) interleaved */
 	float *mono;  /* (BLOCK_FRAMES) */
@@ -200,6 +202,7 @@ static int read_window(struct reader *rd, int64_t want)
 		}
 		if (ebur128_add_frames_float(rd->r128, rd->block, (size_t)got))
 			return MS_ENOMEM;
+		aud_truepeak_add(&rd->tp, rd->block, (size_t)got);
 		aud_resampler_push(&rd->rs, rd->mono, (size_t)got, rd->out,
 				   rd->out_cap, &rd->nout);
 		rd->frames_read += got;
@@ -236,10 +239,11 @@ static int plan_windows(const SF_INFO *in, const struct aud_limits *lim,
 	return nwin;
 }
 
-static void loudness_results(ebur128_state *st, int channels,
+static void loudness_results(ebur128_state *st,
+			     const struct aud_truepeak *tp,
 			     struct aud_decoded *d)
 {
-	double v, peak = 0.0;
+	double v;
 
 	d->loudness_lufs = FLOOR_DB;
 	if (ebur128_loudness_global(st, &v) == EBUR128_SUCCESS && isfinite(v))
@@ -247,12 +251,7 @@ static void loudness_results(ebur128_state *st, int channels,
 	d->loudness_range_lu = 0.0;
 	if (ebur128_loudness_range(st, &v) == EBUR128_SUCCESS && isfinite(v))
 		d->loudness_range_lu = MS_MAX(v, 0.0);
-	for (int c = 0; c < channels; c++)
-		if (ebur128_true_peak(st, (unsigned)c, &v) == EBUR128_SUCCESS &&
-		    isfinite(v))
-			peak = MS_MAX(peak, v);
-	d->true_peak_dbtp =
-		peak > 0.0 ? MS_MAX(20.0 * log10(peak), FLOOR_DB) : FLOOR_DB;
+	d->true_peak_dbtp = aud_truepeak_dbtp(tp, FLOOR_DB);
 }
 
 static int reader_init(struct reader *rd, SNDFILE *sf, const SF_INFO *in,
@@ -266,8 +265,8 @@ static int reader_init(struct reader *rd, SNDFILE *sf, const SF_INFO *in,
 	rd->r128 = ebur128_init((unsigned)in->channels,
 				(unsigned long)in->samplerate,
 				EBUR128_MODE_I | EBUR128_MODE_LRA |
-					EBUR128_MODE_TRUE_PEAK |
 					EBUR128_MODE_HISTOGRAM);
+	aud_truepeak_init(&rd->tp, in->channels);
 	rd->block = ms_mallocarray((size_t)BLOCK_FRAMES * (size_t)in->channels,
 				   sizeof(float));
 	rd->mono = ms_mallocarray(BLOCK_FRAMES, sizeof(float));
@@ -319,7 +318,7 @@ static int decode_open(SNDFILE *sf, const SF_INFO *in,
 		goto out_release;
 	}
 	memset(out, 0, sizeof(*out));
-	loudness_results(rd.r128, in->channels, out);
+	loudness_results(rd.r128, &rd.tp, out);
 	out->sample_rate = in->samplerate;
 	out->channels = in->channels;
 	out->duration_s = (double)in->frames / in->samplerate;
@@ -371,12 +370,12 @@ void aud_decoded_release(struct aud_decoded *d)
 }
 
 int aud_loudness_mono(const float *x, size_t n, int rate, double *lufs,
-		      double *lra, double *tp, char *err, size_t errlen)
+		      double *lra, double *peak_db, char *err, size_t errlen)
 {
 	ebur128_state *st = ebur128_init(1, (unsigned long)rate,
 					 EBUR128_MODE_I | EBUR128_MODE_LRA |
-						 EBUR128_MODE_TRUE_PEAK |
 						 EBUR128_MODE_HISTOGRAM);
+	struct aud_truepeak tp;
 	struct aud_decoded d;
 	int rc = MS_OK;
 
@@ -386,10 +385,12 @@ int aud_loudness_mono(const float *x, size_t n, int rate, double *lufs,
 		rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
 		goto out_destroy;
 	}
-	loudness_results(st, 1, &d);
+	aud_truepeak_init(&tp, 1);
+	aud_truepeak_add(&tp, x, n);
+	loudness_results(st, &tp, &d);
 	*lufs = d.loudness_lufs;
 	*lra = d.loudness_range_lu;
-	*tp = d.true_peak_dbtp;
+	*peak_db = d.true_peak_dbtp;
 out_destroy:
 	ebur128_destroy(&st);
 	return rc;

@@ -1,7 +1,8 @@
 /* mood.c - a track's valence and arousal from its features: a linear model
  * on standardised features, z = (g(x) - mean) / scale with g the identity
- * or log, clipped to +-4, then v = b_v + sum w_v z and a = b_a + sum w_a z,
- * clamped to [-1, 1]. The table is fitted offline by ridge regression on
+ * or log, clipped to +-4, then v = tanh(b_v + sum w_v z) and
+ * a = tanh(b_a + sum w_a z): tanh keeps the order of outlying tracks where
+ * a clamp to [-1, 1] would tie them. The table is fitted offline by ridge regression on
  * the development set (tools/fit_music_mood.py prints it; the fit and its
  * cross-validated accuracy are in docs/music-mood.md). */
 #include <math.h>
@@ -40,9 +41,9 @@ static const struct term terms[] = {
 };
 /* END fitted table */
 
-static double clamp1(double v)
+static double squash(double v)
 {
-	return !isfinite(v) ? 0.0 : v < -1.0 ? -1.0 : v > 1.0 ? 1.0 : v;
+	return isfinite(v) ? tanh(v) : 0.0;
 }
 
 void aud_mood_from_features(const struct aud_features *f,
@@ -62,6 +63,6 @@ void aud_mood_from_features(const struct aud_features *f,
 		a += t->w_arousal * z;
 		v += t->w_valence * z;
 	}
-	m->arousal = clamp1(a);
-	m->valence = clamp1(v);
+	m->arousal = squash(a);
+	m->valence = squash(v);
 }

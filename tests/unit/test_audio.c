@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <ebur128.h>
 #include <sndfile.h>
 
 #include "audio/audio_internal.h"
@@ -286,6 +287,63 @@ static void test_roughness_orders_intervals(void **state)
 	(void)state;
 	assert_true(aud_dissonance(f1, a, 2) > 4.0 * aud_dissonance(f2, a, 2));
 	assert_true(aud_dissonance(f1, a, 0) == 0.0);
+}
+
+/* ---- True peak ---------------------------------------------------------- */
+/* Every 4x-upsampled value, no skipping: what truepeak.c must equal. */
+static float brute_peak(const struct aud_truepeak *tp, const float *x,
+			size_t n)
+{
+	float p = 0.0f;
+
+	for (size_t i = 0; i < n; i++) {
+		p = fmaxf(p, fabsf(x[i]));
+		for (int k = 1; k < AUD_TP_OVER; k++) {
+			float y = 0.0f;
+
+			for (int j = 0; j < AUD_TP_TAPS; j++)
+				y += tp->coef[k][j] * (i >= (size_t)j ? x[i - j] : 0.0f);
+			p = fmaxf(p, fabsf(y));
+		}
+	}
+	return p;
+}
+
+static void test_true_peak(void **state)
+{
+	enum { N = 48000 };
+	float *x = malloc(N * sizeof(float));
+	struct aud_truepeak tp;
+	uint32_t seed = 5;
+	ebur128_state *st;
+	double ref;
+
+	(void)state;
+	/* fs/8 peaking half-way between samples: the samples reach only
+	 * 0.5 cos(pi / 8) (-6.71 dBFS), the wave 0.5 (-6.02 dBTP); faded
+	 * in, as a jump from silence rings in any interpolator */
+	for (int i = 0; i < N; i++)
+		x[i] = (float)(0.5 * sin(M_PI / 4 * (i - 0.5) + M_PI / 2) *
+			       fmin(1.0, i / 400.0));
+	aud_truepeak_init(&tp, 1);
+	aud_truepeak_add(&tp, x, 1000);
+	aud_truepeak_add(&tp, x + 1000, N - 1000);
+	assert_true(fabs(aud_truepeak_dbtp(&tp, -70.0) - -6.02) < 0.1);
+	/* noise with a few loud spots: skipping changes nothing, and it
+	 * agrees with libebur128's own true peak */
+	for (int i = 0; i < N; i++)
+		x[i] = 0.1f * noise(&seed) + (i % 9000 < 3 ? 0.8f : 0.0f);
+	aud_truepeak_init(&tp, 1);
+	aud_truepeak_add(&tp, x, N);
+	assert_true(tp.peak[0] == brute_peak(&tp, x, N));
+	st = ebur128_init(1, 48000, EBUR128_MODE_TRUE_PEAK);
+	assert_non_null(st);
+	ebur128_add_frames_float(st, x, N);
+	ebur128_true_peak(st, 0, &ref);
+	ebur128_destroy(&st);
+	assert_true(fabs(aud_truepeak_dbtp(&tp, -70.0) - 20.0 * log10(ref)) <
+		    0.1);
+	free(x);
 }
 
 /* ---- Loudness and files ------------------------------------------------- */
@@ -612,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_click_tracks),
 		cmocka_unit_test(test_major_minor),
 		cmocka_unit_test(test_roughness_orders_intervals),
+		cmocka_unit_test(test_true_peak),
 		cmocka_unit_test(test_sine_loudness),
 		cmocka_unit_test(test_formats_round_trip),
 		cmocka_unit_test(test_long_track_is_sampled),
