@@ -6,6 +6,7 @@
  * garbage, huge or invalid tags, too many channels, NaN samples, a FIFO)
  * that must fail cleanly or be analysed with finite results. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -447,6 +448,59 @@ static void test_long_track_is_sampled(void **state)
 	free(x);
 }
 
+/* ---- Threads ------------------------------------------------------------ */
+struct job {
+	const char *path;
+	struct aud_features f;
+	struct aud_mood m;
+	int rc;
+};
+
+static void *analyze_job(void *arg)
+{
+	struct job *j = arg;
+
+	j->rc = aud_analyze_file(j->path, NULL, NULL, &j->f, &j->m, NULL, 0);
+	return NULL;
+}
+
+static void test_threads_agree(void **state)
+{
+	char ogg[300], wav[300];
+	struct job jobs[4], ref[2];
+	pthread_t th[4];
+	size_t frames;
+	float *x = sine(44100, 2, 440.0, 0.3, 4.0, &frames);
+
+	(void)state;
+	tmp_path(ogg, sizeof(ogg), "thread.ogg");
+	tmp_path(wav, sizeof(wav), "thread.wav");
+	write_audio(ogg, SF_FORMAT_OGG | SF_FORMAT_VORBIS, 2, 44100, x,
+		    (sf_count_t)frames, NULL);
+	write_audio(wav, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 2, 44100, x,
+		    (sf_count_t)frames, NULL);
+	ref[0].path = ogg;
+	ref[1].path = wav;
+	analyze_job(&ref[0]);
+	analyze_job(&ref[1]);
+	for (int i = 0; i < 4; i++) {
+		jobs[i].path = i % 2 ? wav : ogg;
+		assert_int_equal(pthread_create(&th[i], NULL, analyze_job, &jobs[i]),
+				 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		size_t nf;
+		const struct aud_field *fl = aud_feature_fields(&nf);
+
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(jobs[i].rc, MS_OK);
+		for (size_t k = 0; k < nf; k++)
+			assert_true(aud_field_value(&jobs[i].f, &fl[k]) ==
+				    aud_field_value(&ref[i % 2].f, &fl[k]));
+	}
+	free(x);
+}
+
 /* ---- Hostile files ------------------------------------------------------ */
 static int analyze_path(const char *name, char *err, size_t errlen)
 {
@@ -674,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_sine_loudness),
 		cmocka_unit_test(test_formats_round_trip),
 		cmocka_unit_test(test_long_track_is_sampled),
+		cmocka_unit_test(test_threads_agree),
 		cmocka_unit_test(test_hostile_files),
 		cmocka_unit_test(test_limits_and_tags),
 		cmocka_unit_test(test_nan_samples),
