@@ -66,6 +66,12 @@ struct aud_features {
 				   * -1..1 */
 	double roughness;         /* Sethares sensory dissonance of spectral
 				   * peaks, per unit peak power, >= 0 */
+	double chord_major;       /* share of chroma frames whose strongest
+				   * triad is major, 0..1 */
+	double chroma_flux;       /* mean change of the normalised chroma
+				   * between 186 ms frames, 0..1 */
+	double rms_std_db;        /* standard deviation of frame RMS over
+				   * non-silent frames, dB */
 };
 
 /* One track's mood: each in [-1, 1], the same plane as the face mood

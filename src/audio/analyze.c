@@ -223,6 +223,9 @@ static const struct aud_field fields[] = {
 	FI(key, "pitch class"),
 	FD(key_strength, ""),
 	FD(roughness, ""),
+	FD(chord_major, ""),
+	FD(chroma_flux, ""),
+	FD(rms_std_db, "dB"),
 };
 
 const struct aud_field *aud_feature_fields(size_t *n)

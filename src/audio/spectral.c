@@ -186,7 +186,26 @@ struct chroma_ctx {
 	signed char *pc; /* (CNFFT / 2 + 1) pitch class of each bin */
 	float *w;      /* (CNFFT / 2 + 1) weight: how close to a semitone */
 	double sum[12];
+	double prev[12]; /* previous voting frame, normalised */
+	int have_prev;
+	double flux;     /* sum of half the L1 change between voting frames */
+	size_t nflux, nvote, nmajor;
 };
+
+/* Whether the strongest major triad in v[] outweighs the strongest minor. */
+static int major_triad_leads(const double v[12])
+{
+	double bmaj = 0.0, bmin = 0.0;
+
+	for (int r = 0; r < 12; r++) {
+		double maj = v[r] + v[(r + 4) % 12] + v[(r + 7) % 12];
+		double min = v[r] + v[(r + 3) % 12] + v[(r + 7) % 12];
+
+		bmaj = MS_MAX(bmaj, maj);
+		bmin = MS_MAX(bmin, min);
+	}
+	return bmaj > bmin;
+}
 
 static void chroma_frame(void *ctx, size_t t, const double *pow)
 {
@@ -198,13 +217,29 @@ static void chroma_frame(void *ctx, size_t t, const double *pow)
 		v[c->pc[k]] += c->w[k] * sqrt(pow[k]);
 	for (int i = 0; i < 12; i++)
 		tot += v[i];
-	if (tot <= 1e-9 * CNFFT)
+	if (tot <= 1e-9 * CNFFT) {
+		c->have_prev = 0;
 		return; /* silence: no vote */
-	for (int i = 0; i < 12; i++)
-		c->sum[i] += v[i] / tot;
+	}
+	double d = 0.0;
+
+	for (int i = 0; i < 12; i++) {
+		v[i] /= tot;
+		c->sum[i] += v[i];
+		d += fabs(v[i] - c->prev[i]);
+		c->prev[i] = v[i];
+	}
+	if (c->have_prev) {
+		c->flux += 0.5 * d;
+		c->nflux++;
+	}
+	c->have_prev = 1;
+	c->nvote++;
+	c->nmajor += (size_t)major_triad_leads(v);
 }
 
-static int chroma_run(const float *x, size_t n, double chroma[12])
+/* Chroma, then key, mode, chord quality and harmonic change into f. */
+static int chroma_run(const float *x, size_t n, struct aud_features *f)
 {
 	struct chroma_ctx c;
 	int nb = CNFFT / 2 + 1, rc;
@@ -228,7 +263,9 @@ static int chroma_run(const float *x, size_t n, double chroma[12])
 		c.w[k] = (float)(cos(M_PI * dev) * cos(M_PI * dev));
 	}
 	rc = stft_run(x, n, CNFFT, CHOP, chroma_frame, &c);
-	memcpy(chroma, c.sum, sizeof(c.sum));
+	aud_key_from_chroma(c.sum, &f->key, &f->key_strength, &f->mode_major);
+	f->chord_major = c.nvote ? (double)c.nmajor / (double)c.nvote : 0.5;
+	f->chroma_flux = c.nflux ? c.flux / (double)c.nflux : 0.0;
 out_free:
 	free(c.pc);
 	free(c.w);
@@ -239,18 +276,29 @@ out_free:
 static void frame_level_stats(const float *rms, size_t nfr,
 			      struct aud_features *f)
 {
-	double mean = 0.0, db = 0.0;
-	size_t low = 0;
+	double mean = 0.0, db = 0.0, s = 0.0, s2 = 0.0;
+	size_t low = 0, loud = 0;
 
 	for (size_t t = 0; t < nfr; t++) {
+		double l = 20.0 * log10(MS_MAX((double)rms[t], 1e-5));
+
 		mean += rms[t];
-		db += 20.0 * log10(MS_MAX((double)rms[t], 1e-5));
+		db += l;
+		if (rms[t] >= SILENT_RMS) {
+			s += l;
+			s2 += l * l;
+			loud++;
+		}
 	}
 	mean /= (double)nfr;
 	for (size_t t = 0; t < nfr; t++)
 		low += rms[t] < mean;
 	f->rms_db = db / (double)nfr;
 	f->low_energy = (double)low / (double)nfr;
+	f->rms_std_db = loud > 1 ? sqrt(MS_MAX(0.0, s2 / (double)loud -
+						    (s / (double)loud) *
+							    (s / (double)loud)))
+				 : 0.0;
 }
 
 int aud_features_compute(const float *x, size_t n, struct aud_features *f,
@@ -259,7 +307,7 @@ int aud_features_compute(const float *x, size_t n, struct aud_features *f,
 	/* at least one chroma frame (0.37 s) */
 	size_t nfr = n >= CNFFT ? (n - NFFT) / HOP + 1 : 0;
 	struct main_ctx c;
-	double chroma[12] = {0}, d;
+	double d;
 	int rc;
 
 	if (nfr == 0)
@@ -278,7 +326,7 @@ int aud_features_compute(const float *x, size_t n, struct aud_features *f,
 	if (!rc)
 		rc = stft_run(x, n, NFFT, HOP, main_frame, &c);
 	if (!rc)
-		rc = chroma_run(x, n, chroma);
+		rc = chroma_run(x, n, f);
 	if (rc) {
 		rc = ms_errf(err, errlen, rc, "out of memory");
 		goto out_free;
@@ -297,7 +345,6 @@ int aud_features_compute(const float *x, size_t n, struct aud_features *f,
 	f->onset_strength /= (double)nfr;
 	aud_rhythm(c.env, nfr, (double)AUD_RATE / HOP, &f->tempo_bpm,
 		   &f->tempo_confidence, &f->onset_rate);
-	aud_key_from_chroma(chroma, &f->key, &f->key_strength, &f->mode_major);
 out_free:
 	free(c.env);
 	free(c.rms);
