@@ -15,10 +15,10 @@
  * MS_ELIMIT; audio past max_analysis_s is not an error, it is skipped. */
 struct aud_limits {
 	int64_t max_file_bytes; /* size of the file (or memory buffer) */
-	int max_channels;       /* channels in the stream */
+	int max_channels;	/* channels in the stream */
 	int min_rate, max_rate; /* sample rate, Hz */
-	double max_duration_s;  /* declared length of the stream */
-	double max_analysis_s;  /* audio decoded and analysed, seconds; a
+	double max_duration_s;	/* declared length of the stream */
+	double max_analysis_s;	/* audio decoded and analysed, seconds; a
 				 * longer track is sampled in evenly spread
 				 * 30 s windows that add up to this */
 };
@@ -41,36 +41,36 @@ struct aud_tags {
  * and rhythm features come from the analysed part (at most
  * max_analysis_s of audio, mixed to mono at AUD_RATE Hz). */
 struct aud_features {
-	double duration_s;        /* whole stream, seconds */
-	double analysed_s;        /* audio the features come from, seconds */
-	int sample_rate;          /* of the file, Hz */
-	int channels;             /* of the file */
-	double loudness_lufs;     /* EBU R128 integrated loudness, LUFS */
+	double duration_s;	  /* whole stream, seconds */
+	double analysed_s;	  /* audio the features come from, seconds */
+	int sample_rate;	  /* of the file, Hz */
+	int channels;		  /* of the file */
+	double loudness_lufs;	  /* EBU R128 integrated loudness, LUFS */
 	double loudness_range_lu; /* EBU R128 loudness range (LRA), LU */
-	double true_peak_dbtp;    /* max true peak over channels, dBTP */
-	double rms_db;            /* mean frame RMS of the mono mix, dBFS */
-	double low_energy;        /* share of frames below the mean RMS, 0..1 */
-	double tempo_bpm;         /* beats per minute, 40..240 */
+	double true_peak_dbtp;	  /* max true peak over channels, dBTP */
+	double rms_db;		  /* mean frame RMS of the mono mix, dBFS */
+	double low_energy;	  /* share of frames below the mean RMS, 0..1 */
+	double tempo_bpm;	  /* beats per minute, 40..240 */
 	double tempo_confidence;  /* 0..1: how clear the periodicity is */
-	double onset_rate;        /* detected note onsets per second */
-	double onset_strength;    /* mean onset envelope (log flux), >= 0 */
-	double centroid_hz;       /* mean spectral centroid, Hz */
-	double rolloff_hz;        /* mean 85% spectral rolloff, Hz */
-	double flux;              /* mean spectral flux of the L2-normalised
+	double onset_rate;	  /* detected note onsets per second */
+	double onset_strength;	  /* mean onset envelope (log flux), >= 0 */
+	double centroid_hz;	  /* mean spectral centroid, Hz */
+	double rolloff_hz;	  /* mean 85% spectral rolloff, Hz */
+	double flux;		  /* mean spectral flux of the L2-normalised
 				   * magnitude spectrum, 0..sqrt(2) */
-	double flatness;          /* mean spectral flatness, 0..1 */
-	double bass_ratio;        /* power below 250 Hz / total, 0..1 */
-	double mode_major;        /* 0 (minor) .. 1 (major), 0.5 undecided */
-	int key;                  /* tonic pitch class, 0 = C .. 11 = B */
-	double key_strength;      /* correlation with the best key profile,
+	double flatness;	  /* mean spectral flatness, 0..1 */
+	double bass_ratio;	  /* power below 250 Hz / total, 0..1 */
+	double mode_major;	  /* 0 (minor) .. 1 (major), 0.5 undecided */
+	int key;		  /* tonic pitch class, 0 = C .. 11 = B */
+	double key_strength;	  /* correlation with the best key profile,
 				   * -1..1 */
-	double roughness;         /* Sethares sensory dissonance of spectral
+	double roughness;	  /* Sethares sensory dissonance of spectral
 				   * peaks, per unit peak power, >= 0 */
-	double chord_major;       /* share of chroma frames whose strongest
+	double chord_major;	  /* share of chroma frames whose strongest
 				   * triad is major, 0..1 */
-	double chroma_flux;       /* mean change of the normalised chroma
+	double chroma_flux;	  /* mean change of the normalised chroma
 				   * between 186 ms frames, 0..1 */
-	double rms_std_db;        /* standard deviation of frame RMS over
+	double rms_std_db;	  /* standard deviation of frame RMS over
 				   * non-silent frames, dB */
 };
 
@@ -130,7 +130,7 @@ int aud_probe_mime_buf(const void *head, size_t len, const char **mime);
 struct aud_field {
 	const char *name; /* "loudness_lufs": the struct field's name */
 	const char *unit; /* "LUFS", "Hz", "" */
-	size_t offset;    /* offsetof(struct aud_features, ...) */
+	size_t offset;	  /* offsetof(struct aud_features, ...) */
 	int is_int;
 };
 

@@ -38,8 +38,8 @@ static void sanitize(struct aud_features *f)
 }
 
 static int finish(struct aud_decoded *d, const struct aud_tags *tags,
-		  struct aud_features *f_out, struct aud_mood *m_out,
-		  char *err, size_t errlen)
+		  struct aud_features *f_out, struct aud_mood *m_out, char *err,
+		  size_t errlen)
 {
 	struct aud_features f;
 	int rc;
@@ -197,34 +197,28 @@ out_free:
 }
 
 /* ---- The feature table -------------------------------------------------- */
-#define FD(name, unit) {#name, unit, offsetof(struct aud_features, name), 0}
-#define FI(name, unit) {#name, unit, offsetof(struct aud_features, name), 1}
+#define FD(name, unit)                                                         \
+	{                                                                      \
+#name, unit, offsetof(struct aud_features, name), 0            \
+	}
+#define FI(name, unit)                                                         \
+	{                                                                      \
+#name, unit, offsetof(struct aud_features, name), 1            \
+	}
 
 static const struct aud_field fields[] = {
-	FD(duration_s, "s"),
-	FD(analysed_s, "s"),
-	FI(sample_rate, "Hz"),
-	FI(channels, ""),
-	FD(loudness_lufs, "LUFS"),
-	FD(loudness_range_lu, "LU"),
-	FD(true_peak_dbtp, "dBTP"),
-	FD(rms_db, "dBFS"),
-	FD(low_energy, ""),
-	FD(tempo_bpm, "BPM"),
-	FD(tempo_confidence, ""),
-	FD(onset_rate, "1/s"),
-	FD(onset_strength, ""),
-	FD(centroid_hz, "Hz"),
-	FD(rolloff_hz, "Hz"),
-	FD(flux, ""),
-	FD(flatness, ""),
-	FD(bass_ratio, ""),
-	FD(mode_major, ""),
-	FI(key, "pitch class"),
-	FD(key_strength, ""),
-	FD(roughness, ""),
-	FD(chord_major, ""),
-	FD(chroma_flux, ""),
+	FD(duration_s, "s"),	    FD(analysed_s, "s"),
+	FI(sample_rate, "Hz"),	    FI(channels, ""),
+	FD(loudness_lufs, "LUFS"),  FD(loudness_range_lu, "LU"),
+	FD(true_peak_dbtp, "dBTP"), FD(rms_db, "dBFS"),
+	FD(low_energy, ""),	    FD(tempo_bpm, "BPM"),
+	FD(tempo_confidence, ""),   FD(onset_rate, "1/s"),
+	FD(onset_strength, ""),	    FD(centroid_hz, "Hz"),
+	FD(rolloff_hz, "Hz"),	    FD(flux, ""),
+	FD(flatness, ""),	    FD(bass_ratio, ""),
+	FD(mode_major, ""),	    FI(key, "pitch class"),
+	FD(key_strength, ""),	    FD(roughness, ""),
+	FD(chord_major, ""),	    FD(chroma_flux, ""),
 	FD(rms_std_db, "dB"),
 };
 
@@ -249,7 +243,8 @@ int aud_probe_mime_buf(const void *head, size_t len, const char **mime)
 
 	if (len >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WAVE", 4))
 		*mime = "audio/wav";
-	else if (len >= 12 && !memcmp(b, "RF64", 4) && !memcmp(b + 8, "WAVE", 4))
+	else if (len >= 12 && !memcmp(b, "RF64", 4) &&
+		 !memcmp(b + 8, "WAVE", 4))
 		*mime = "audio/wav";
 	else if (len >= 4 && !memcmp(b, "fLaC", 4))
 		*mime = "audio/flac";

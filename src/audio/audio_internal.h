@@ -14,7 +14,7 @@
 #define AUD_FFT_MAX_LOG2 16
 
 struct aud_fft {
-	int n;        /* points, a power of two, 2 .. 1 << AUD_FFT_MAX_LOG2 */
+	int n;	      /* points, a power of two, 2 .. 1 << AUD_FFT_MAX_LOG2 */
 	double *cos_; /* (n / 2) twiddle cosines */
 	double *sin_; /* (n / 2) twiddle sines (forward: e^{-2 pi i k / n}) */
 	int *rev;     /* (n) bit-reversal permutation */
@@ -27,8 +27,8 @@ void aud_fft_release(struct aud_fft *p);
 void aud_fft_run(const struct aud_fft *p, double *re, double *im);
 /* Power spectra of two real frames at once: frame a in re[n], frame b in
  * im[n] (both overwritten); pa and pb get bins 0 .. n/2 (n/2 + 1 values). */
-void aud_fft_power2(const struct aud_fft *p, double *re, double *im,
-		    double *pa, double *pb);
+void aud_fft_power2(const struct aud_fft *p, double *re, double *im, double *pa,
+		    double *pb);
 
 /* ---- Resampler (resample.c) --------------------------------------------
  * Windowed-sinc interpolation from any rate to AUD_RATE, streaming: feed
@@ -36,14 +36,14 @@ void aud_fft_power2(const struct aud_fft *p, double *re, double *im,
  * at 0.95 of the lower Nyquist frequency, 8 zero crossings each side. */
 struct aud_resampler {
 	int rate_in;
-	double step;    /* input samples per output sample */
-	double fc;      /* cutoff, cycles per input sample */
-	int half;       /* kernel half-width, input samples */
-	int res;        /* kernel table entries per input sample */
-	float *kernel;  /* (half * res + 2) kernel values at x = j / res */
-	float *hist;    /* pending input, hist_cap floats */
+	double step;   /* input samples per output sample */
+	double fc;     /* cutoff, cycles per input sample */
+	int half;      /* kernel half-width, input samples */
+	int res;       /* kernel table entries per input sample */
+	float *kernel; /* (half * res + 2) kernel values at x = j / res */
+	float *hist;   /* pending input, hist_cap floats */
 	size_t hist_len, hist_cap;
-	double t;       /* position of the next output in hist, samples */
+	double t; /* position of the next output in hist, samples */
 	/* Polyphase form, when rate_in / AUD_RATE = M / L with L small:
 	 * the next output sits at c + phase / L and uses the row
 	 * poly[phase] of 2 * half taps. NULL: interpolate the table. */
@@ -67,11 +67,11 @@ int aud_resampler_push(struct aud_resampler *r, const float *in, size_t n,
 #define AUD_TP_MAX_CH 8
 
 struct aud_truepeak {
-	int channels;                          /* <= AUD_TP_MAX_CH counted */
-	float coef[AUD_TP_OVER][AUD_TP_TAPS];  /* phase k, tap j */
-	float gain;                            /* max_k sum_j |coef[k][j]| */
+	int channels;			      /* <= AUD_TP_MAX_CH counted */
+	float coef[AUD_TP_OVER][AUD_TP_TAPS]; /* phase k, tap j */
+	float gain;			      /* max_k sum_j |coef[k][j]| */
 	float hist[AUD_TP_MAX_CH][AUD_TP_TAPS - 1]; /* last samples seen */
-	float peak[AUD_TP_MAX_CH];             /* linear */
+	float peak[AUD_TP_MAX_CH];		    /* linear */
 };
 
 void aud_truepeak_init(struct aud_truepeak *tp, int channels);
@@ -85,7 +85,7 @@ struct aud_source; /* a file descriptor or a memory buffer */
 /* The decoded, analysed part of a file: mono at AUD_RATE plus what
  * libebur128 measured on the original channels. */
 struct aud_decoded {
-	float *mono;    /* (n) samples at AUD_RATE, owned */
+	float *mono; /* (n) samples at AUD_RATE, owned */
 	size_t n;
 	double duration_s;
 	int sample_rate, channels;

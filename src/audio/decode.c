@@ -14,7 +14,7 @@
 #define BLOCK_FRAMES 4096
 #define WINDOW_S 30.0 /* length of one analysis window of a long track */
 #define MAX_WINDOWS 16
-#define FLOOR_DB -70.0 /* what silence measures, LUFS and dBTP */
+#define FLOOR_DB -70.0	   /* what silence measures, LUFS and dBTP */
 #define SAMPLE_CLAMP 16.0f /* float files may hold anything */
 
 /* ---- libsndfile virtual I/O on a memory buffer ------------------------ */
@@ -31,7 +31,7 @@ static sf_count_t mem_len(void *u)
 static sf_count_t mem_seek(sf_count_t off, int whence, void *u)
 {
 	struct memsrc *m = u;
-	sf_count_t base = whence == SEEK_CUR ? m->pos
+	sf_count_t base = whence == SEEK_CUR   ? m->pos
 			  : whence == SEEK_END ? m->len
 					       : 0;
 
@@ -92,10 +92,11 @@ static int open_error(char *err, size_t errlen)
  * it is not one: no overlongs, surrogates or code points past U+10FFFF. */
 static size_t utf8_len(const unsigned char *s, size_t left)
 {
-	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
-				 : s[0] >= 0xE0 && s[0] <= 0xEF	 ? 3
-				 : s[0] >= 0xF0 && s[0] <= 0xF4	 ? 4
-								 : 0;
+	size_t n = s[0] < 0x80			  ? 1
+		   : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+		   : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+		   : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+						  : 0;
 
 	if (n == 0 || n > left)
 		return 0;
@@ -112,7 +113,8 @@ static size_t utf8_len(const unsigned char *s, size_t left)
  * a character boundary; each bad byte becomes '?'. */
 static void copy_tag(SNDFILE *sf, int which, char *dst, size_t cap)
 {
-	const unsigned char *s = (const unsigned char *)sf_get_string(sf, which);
+	const unsigned char *s =
+		(const unsigned char *)sf_get_string(sf, which);
 	size_t o = 0, left = s ? strlen((const char *)s) : 0;
 
 	while (left > 0) {
@@ -224,7 +226,8 @@ static int plan_windows(const SF_INFO *in, const struct aud_limits *lim,
 	if (in->frames == SF_COUNT_MAX || !in->seekable ||
 	    (double)total <= cap_frames) {
 		start[0] = 0;
-		len[0] = (double)total < cap_frames ? total : (int64_t)cap_frames;
+		len[0] = (double)total < cap_frames ? total
+						    : (int64_t)cap_frames;
 		return 1;
 	}
 	nwin = (int)ceil(lim->max_analysis_s / WINDOW_S);
@@ -239,8 +242,7 @@ static int plan_windows(const SF_INFO *in, const struct aud_limits *lim,
 	return nwin;
 }
 
-static void loudness_results(ebur128_state *st,
-			     const struct aud_truepeak *tp,
+static void loudness_results(ebur128_state *st, const struct aud_truepeak *tp,
 			     struct aud_decoded *d)
 {
 	double v;
@@ -262,10 +264,9 @@ static int reader_init(struct reader *rd, SNDFILE *sf, const SF_INFO *in,
 	rd->channels = in->channels;
 	rd->rate = in->samplerate;
 	rd->out_cap = out_cap;
-	rd->r128 = ebur128_init((unsigned)in->channels,
-				(unsigned long)in->samplerate,
-				EBUR128_MODE_I | EBUR128_MODE_LRA |
-					EBUR128_MODE_HISTOGRAM);
+	rd->r128 = ebur128_init(
+		(unsigned)in->channels, (unsigned long)in->samplerate,
+		EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_HISTOGRAM);
 	aud_truepeak_init(&rd->tp, in->channels);
 	rd->block = ms_mallocarray((size_t)BLOCK_FRAMES * (size_t)in->channels,
 				   sizeof(float));
@@ -322,8 +323,7 @@ static int decode_open(SNDFILE *sf, const SF_INFO *in,
 	out->sample_rate = in->samplerate;
 	out->channels = in->channels;
 	out->duration_s = (double)in->frames / in->samplerate;
-	if (in->frames == SF_COUNT_MAX ||
-	    (nwin == 1 && rd.frames_read < want))
+	if (in->frames == SF_COUNT_MAX || (nwin == 1 && rd.frames_read < want))
 		out->duration_s = (double)rd.frames_read / in->samplerate;
 	out->mono = rd.out;
 	out->n = rd.nout;

@@ -83,8 +83,8 @@ void aud_fft_run(const struct aud_fft *p, double *re, double *im)
 	}
 }
 
-void aud_fft_power2(const struct aud_fft *p, double *re, double *im,
-		    double *pa, double *pb)
+void aud_fft_power2(const struct aud_fft *p, double *re, double *im, double *pa,
+		    double *pb)
 {
 	int n = p->n;
 

@@ -2,9 +2,9 @@
  * on standardised features, z = (g(x) - mean) / scale with g the identity
  * or log, clipped to +-4, then v = tanh(b_v + sum w_v z) and
  * a = tanh(b_a + sum w_a z): tanh keeps the order of outlying tracks where
- * a clamp to [-1, 1] would tie them. The table is fitted offline by ridge regression on
- * the development set (tools/fit_music_mood.py prints it; the fit and its
- * cross-validated accuracy are in docs/music-mood.md). */
+ * a clamp to [-1, 1] would tie them. The table is fitted offline by ridge
+ * regression on the development set (tools/fit_music_mood.py prints it; the fit
+ * and its cross-validated accuracy are in docs/music-mood.md). */
 #include <math.h>
 #include <stddef.h>
 

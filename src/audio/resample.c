@@ -9,7 +9,7 @@
 
 #include "audio/audio_internal.h"
 
-#define ZEROS 8     /* zero crossings of the sinc on each side */
+#define ZEROS 8 /* zero crossings of the sinc on each side */
 #define TABLE_RES 64
 #define MAX_PHASES 512
 
@@ -85,8 +85,9 @@ int aud_resampler_init(struct aud_resampler *r, int rate_in)
 	for (size_t j = 0; j < ntab; j++) {
 		double x = (double)j / r->res;
 
-		r->kernel[j] = x >= r->half ? 0.0f
-					    : (float)kernel_at(x, r->fc, r->half);
+		r->kernel[j] = x >= r->half
+				       ? 0.0f
+				       : (float)kernel_at(x, r->fc, r->half);
 	}
 	/* Zeros stand in for the audio before the first sample. */
 	r->hist_len = (size_t)r->half;
@@ -112,7 +113,8 @@ static float interpolate(const struct aud_resampler *r, double t)
 		double x = fabs(t - (double)i) * r->res;
 		size_t j = (size_t)x;
 		double fr = x - (double)j;
-		double k = r->kernel[j] + fr * (r->kernel[j + 1] - r->kernel[j]);
+		double k =
+			r->kernel[j] + fr * (r->kernel[j + 1] - r->kernel[j]);
 
 		acc += k * r->hist[i];
 	}

@@ -50,7 +50,8 @@ static double count_onsets(const float *env, size_t n, const double *mean,
 		s += env[t];
 		s2 += (double)env[t] * env[t];
 	}
-	sd = sqrt(MS_MAX(0.0, s2 / (double)n - (s / (double)n) * (s / (double)n)));
+	sd = sqrt(MS_MAX(0.0,
+			 s2 / (double)n - (s / (double)n) * (s / (double)n)));
 	for (size_t t = 0; t < n; t++) {
 		size_t a = t > half ? t - half : 0, b = MS_MIN(n - 1, t + half);
 		int peak = env[t] > 0.0f && env[t] > mean[t] + 0.5 * sd;
@@ -112,7 +113,8 @@ static void tempo(const double *e, size_t n, double fr, double *bpm,
 	if (bl == 0 || best <= 0.0)
 		return;
 	double a = score[bl - 1], b = score[bl], c = score[bl + 1];
-	double den = a - 2.0 * b + c, shift = den < 0.0 ? 0.5 * (a - c) / den : 0.0;
+	double den = a - 2.0 * b + c,
+	       shift = den < 0.0 ? 0.5 * (a - c) / den : 0.0;
 	double lag = (double)bl + MS_MAX(-0.5, MS_MIN(0.5, shift));
 
 	*bpm = MS_MAX(MIN_BPM, MS_MIN(MAX_BPM, 60.0 * fr / lag));

@@ -1,24 +1,24 @@
 /* spectral.c - the features computed from the short-time spectrum of the
  * mono AUD_RATE signal: frame loudness (RMS), spectral centroid and 85%
- * rolloff (of the magnitude spectrum), flatness, bass share, flux, the onset envelope that rhythm.c
- * turns into tempo and onset rate, the sensory roughness of spectral peaks
- * and (with a longer window, for pitch resolution) the chroma key.c reads.
- * Formulas: docs/music-mood.md. */
+ * rolloff (of the magnitude spectrum), flatness, bass share, flux, the onset
+ * envelope that rhythm.c turns into tempo and onset rate, the sensory roughness
+ * of spectral peaks and (with a longer window, for pitch resolution) the chroma
+ * key.c reads. Formulas: docs/music-mood.md. */
 #include <math.h>
 
 #include "audio/audio_internal.h"
 
-#define NFFT 2048      /* 93 ms at 22050 Hz */
-#define HOP 512        /* 23 ms: the onset envelope runs at ~43 Hz */
-#define CNFFT 8192     /* chroma: 2.7 Hz bins, 371 ms */
+#define NFFT 2048  /* 93 ms at 22050 Hz */
+#define HOP 512	   /* 23 ms: the onset envelope runs at ~43 Hz */
+#define CNFFT 8192 /* chroma: 2.7 Hz bins, 371 ms */
 #define CHOP 4096
 #define NBINS (NFFT / 2 + 1)
-#define SILENT_RMS 1e-4   /* -80 dBFS: frames below are skipped */
+#define SILENT_RMS 1e-4 /* -80 dBFS: frames below are skipped */
 #define ROLLOFF 0.85
 #define BASS_HZ 250.0
-#define ONSET_GAIN 100.0  /* log(1 + g |X|) compression of the flux */
-#define ROUGH_EVERY 4     /* roughness on every 4th frame (93 ms) */
-#define NPEAKS 24         /* strongest spectral peaks it considers */
+#define ONSET_GAIN 100.0 /* log(1 + g |X|) compression of the flux */
+#define ROUGH_EVERY 4	 /* roughness on every 4th frame (93 ms) */
+#define NPEAKS 24	 /* strongest spectral peaks it considers */
 #define PEAK_MIN_HZ 50.0
 #define PEAK_MAX_HZ 5000.0
 #define CHROMA_MIN_HZ 55.0
@@ -32,10 +32,11 @@ static int stft_run(const float *x, size_t n, int nfft, int hop, frame_fn fn,
 		    void *ctx)
 {
 	struct aud_fft fft;
-	size_t nfr = n >= (size_t)nfft ? (n - (size_t)nfft) / (size_t)hop + 1 : 0;
+	size_t nfr =
+		n >= (size_t)nfft ? (n - (size_t)nfft) / (size_t)hop + 1 : 0;
 	double *win = ms_mallocarray((size_t)nfft, sizeof(double));
-	double *buf = ms_mallocarray(2 * (size_t)nfft + 2 * (size_t)(nfft / 2 + 1),
-				     sizeof(double));
+	double *buf = ms_mallocarray(
+		2 * (size_t)nfft + 2 * (size_t)(nfft / 2 + 1), sizeof(double));
 	int rc = aud_fft_init(&fft, nfft);
 
 	if (rc || !win || !buf) {
@@ -70,11 +71,11 @@ out_free:
 /* ---- The main pass ------------------------------------------------------ */
 struct main_ctx {
 	const float *x;
-	float *env;      /* (nframes) onset envelope */
-	float *rms;      /* (nframes) frame RMS, linear */
-	double *prev;    /* (NBINS) previous frame, L2-normalised magnitude */
+	float *env;	 /* (nframes) onset envelope */
+	float *rms;	 /* (nframes) frame RMS, linear */
+	double *prev;	 /* (NBINS) previous frame, L2-normalised magnitude */
 	double *prevlog; /* (NBINS) previous frame, log-compressed magnitude */
-	double *mag;     /* (NBINS) scratch */
+	double *mag;	 /* (NBINS) scratch */
 	int have_prev;
 	double centroid, rolloff, flatness, bass, flux, rough;
 	size_t nactive, nflux, nrough;
@@ -163,7 +164,8 @@ static void main_frame(void *ctx, size_t t, const double *pow)
 	c->rms[t] = (float)sqrt(e / HOP);
 	for (int k = 0; k < NBINS; k++) {
 		/* magnitude in units of a sine's amplitude (Hann gain N/4) */
-		double m = sqrt(pow[k]) * 4.0 / NFFT, lg = log1p(ONSET_GAIN * m);
+		double m = sqrt(pow[k]) * 4.0 / NFFT,
+		       lg = log1p(ONSET_GAIN * m);
 
 		c->mag[k] = m;
 		if (t > 0 && lg > c->prevlog[k])
@@ -182,13 +184,13 @@ static void main_frame(void *ctx, size_t t, const double *pow)
 /* ---- Chroma ------------------------------------------------------------- */
 struct chroma_ctx {
 	const float *x;
-	int lo, hi;    /* bin range */
+	int lo, hi;	 /* bin range */
 	signed char *pc; /* (CNFFT / 2 + 1) pitch class of each bin */
-	float *w;      /* (CNFFT / 2 + 1) weight: how close to a semitone */
+	float *w;	 /* (CNFFT / 2 + 1) weight: how close to a semitone */
 	double sum[12];
 	double prev[12]; /* previous voting frame, normalised */
 	int have_prev;
-	double flux;     /* sum of half the L1 change between voting frames */
+	double flux; /* sum of half the L1 change between voting frames */
 	size_t nflux, nvote, nmajor;
 };
 
@@ -255,8 +257,8 @@ static int chroma_run(const float *x, size_t n, struct aud_features *f)
 		goto out_free;
 	}
 	for (int k = c.lo; k <= c.hi; k++) {
-		double midi = 69.0 + 12.0 * log2((double)k * AUD_RATE / CNFFT /
-						 440.0);
+		double midi = 69.0 +
+			      12.0 * log2((double)k * AUD_RATE / CNFFT / 440.0);
 		double near = floor(midi + 0.5), dev = midi - near;
 
 		c.pc[k] = (signed char)(((long)near % 12 + 12) % 12);
@@ -295,10 +297,11 @@ static void frame_level_stats(const float *rms, size_t nfr,
 		low += rms[t] < mean;
 	f->rms_db = db / (double)nfr;
 	f->low_energy = (double)low / (double)nfr;
-	f->rms_std_db = loud > 1 ? sqrt(MS_MAX(0.0, s2 / (double)loud -
+	f->rms_std_db =
+		loud > 1 ? sqrt(MS_MAX(0.0, s2 / (double)loud -
 						    (s / (double)loud) *
 							    (s / (double)loud)))
-				 : 0.0;
+			 : 0.0;
 }
 
 int aud_features_compute(const float *x, size_t n, struct aud_features *f,

@@ -22,9 +22,11 @@ void aud_truepeak_init(struct aud_truepeak *tp, int channels)
 		for (int j = 0; j < AUD_TP_TAPS; j++) {
 			/* tap k + 4 j sits (j - 6 + k / 4) samples from the
 			 * interpolated point */
-			double x = j - AUD_TP_TAPS / 2 + (double)k / AUD_TP_OVER;
+			double x =
+				j - AUD_TP_TAPS / 2 + (double)k / AUD_TP_OVER;
 			double s = x == 0.0 ? 1.0 : sin(M_PI * x) / (M_PI * x);
-			double w = 0.5 + 0.5 * cos(M_PI * x / (AUD_TP_TAPS / 2 + 1));
+			double w = 0.5 +
+				   0.5 * cos(M_PI * x / (AUD_TP_TAPS / 2 + 1));
 
 			tp->coef[k][j] = (float)(s * w);
 			g += fabsf(tp->coef[k][j]);
@@ -67,7 +69,8 @@ void aud_truepeak_add(struct aud_truepeak *tp, const float *x, size_t frames)
 
 	for (int c = 0; c < tp->channels && c < AUD_TP_MAX_CH; c++) {
 		for (size_t done = 0; done < frames;) {
-			size_t n = MS_MIN(frames - done, sizeof(buf) / sizeof(buf[0]) - h);
+			size_t n = MS_MIN(frames - done,
+					  sizeof(buf) / sizeof(buf[0]) - h);
 
 			memcpy(buf, tp->hist[c], h * sizeof(float));
 			for (size_t i = 0; i < n; i++)

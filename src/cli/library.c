@@ -8,130 +8,119 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/audio.h"
 #include "moodsync/common.h"
 
 static const char *const key_names[12] = {"C",	"C#", "D",  "D#", "E",	"F",
 					  "F#", "G",  "G#", "A",  "A#", "B"};
 
-static void analyze_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: moodsync library analyze [--json] [--max-seconds S] "
-		"FILE...\n\n"
-		"Decodes each audio file (WAV, FLAC, Ogg Vorbis/Opus, MP3), "
-		"measures its loudness,\nrhythm, spectrum and key, and places "
-		"it on the valence/arousal plane (-1..1).\n"
-		"  --json           one JSON object per file per line: "
-		"{\"path\":..,\"duration_s\":..,\n"
-		"                   \"valence\":..,\"arousal\":..,\"tags\":"
-		"{\"title\":..,..},\"features\":{..}}\n"
-		"  --max-seconds S  audio analysed per file, 5..3600 "
-		"(default 120; longer tracks\n"
-		"                   are sampled in 30 s windows spread over "
-		"the track)\n"
-		"Exit status 1 if any file failed (each failure is one line "
-		"on stderr).\n");
-}
-
-static void print_json(struct ms_buf *b, const char *path,
-		       const struct aud_tags *t, const struct aud_features *f,
-		       const struct aud_mood *m)
+/* One JSON object per file and line. MS_OK, or the writer's error. */
+static int print_json(const char *path, const struct aud_tags *t,
+		      const struct aud_features *f, const struct aud_mood *m)
 {
 	size_t nf;
 	const struct aud_field *fl = aud_feature_fields(&nf);
+	struct ms_json j;
+	struct ms_buf b;
+	int rc;
 
-	ms_buf_puts(b, "{\"path\":");
-	ms_buf_json_str(b, path);
-	ms_buf_printf(b, ",\"duration_s\":%.3f,\"valence\":%.4f,"
-			 "\"arousal\":%.4f,\"tags\":{\"title\":",
-		      f->duration_s, m->valence, m->arousal);
-	ms_buf_json_str(b, t->title);
-	ms_buf_puts(b, ",\"artist\":");
-	ms_buf_json_str(b, t->artist);
-	ms_buf_puts(b, ",\"album\":");
-	ms_buf_json_str(b, t->album);
-	ms_buf_puts(b, ",\"genre\":");
-	ms_buf_json_str(b, t->genre);
-	ms_buf_puts(b, "},\"features\":{");
-	for (size_t i = 0; i < nf; i++)
-		ms_buf_printf(b, fl[i].is_int ? "%s\"%s\":%.0f" : "%s\"%s\":%.6g",
-			      i ? "," : "", fl[i].name,
-			      aud_field_value(f, &fl[i]));
-	ms_buf_puts(b, "}}");
+	ms_buf_init(&b, 1 << 16);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "path", path);
+	ms_json_num(&j, "duration_s", f->duration_s, 3);
+	ms_json_num(&j, "valence", m->valence, 4);
+	ms_json_num(&j, "arousal", m->arousal, 4);
+	ms_json_obj_open(&j, "tags");
+	ms_json_str(&j, "title", t->title);
+	ms_json_str(&j, "artist", t->artist);
+	ms_json_str(&j, "album", t->album);
+	ms_json_str(&j, "genre", t->genre);
+	ms_json_obj_close(&j);
+	ms_json_obj_open(&j, "features");
+	for (size_t i = 0; i < nf; i++) {
+		double v = aud_field_value(f, &fl[i]);
+
+		if (fl[i].is_int)
+			ms_json_int(&j, fl[i].name, (long long)v);
+		else
+			ms_json_num(&j, fl[i].name, v, 6);
+	}
+	ms_json_obj_close(&j);
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
+	if (!rc)
+		printf("%s\n", b.data);
+	ms_buf_release(&b);
+	return rc;
 }
 
-static void print_text(struct ms_buf *b, const char *path,
-		       const struct aud_tags *t, const struct aud_features *f,
-		       const struct aud_mood *m)
+static void print_text(const char *path, const struct aud_tags *t,
+		       const struct aud_features *f, const struct aud_mood *m)
 {
-	ms_buf_printf(b, "%s: %.1f s, valence %+.2f, arousal %+.2f; "
-			 "%.1f LUFS, %.0f BPM, %s %s",
-		      path, f->duration_s, m->valence, m->arousal,
-		      f->loudness_lufs, f->tempo_bpm, key_names[f->key % 12],
-		      f->mode_major >= 0.5 ? "major" : "minor");
+	printf("%s: %.1f s, valence %+.2f, arousal %+.2f; %.1f LUFS, %.0f BPM, "
+	       "%s %s",
+	       path, f->duration_s, m->valence, m->arousal, f->loudness_lufs,
+	       f->tempo_bpm, key_names[f->key % 12],
+	       f->mode_major >= 0.5 ? "major" : "minor");
 	if (t->title[0] || t->artist[0])
-		ms_buf_printf(b, "; \"%s\" by %s", t->title,
-			      t->artist[0] ? t->artist : "?");
+		printf("; \"%s\" by %s", t->title,
+		       t->artist[0] ? t->artist : "?");
+	printf("\n");
 }
 
 static int cmd_analyze(int argc, char **argv)
 {
 	struct aud_limits lim;
-	int json = 0, failed = 0, nfiles = 0, i;
+	int json = 0, failed = 0, first;
 
 	aud_limits_default(&lim);
-	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			i++;
-			break;
-		}
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			analyze_usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "--json") == 0) {
-			json = 1;
-		} else if (strcmp(argv[i], "--max-seconds") == 0 && i + 1 < argc) {
-			if (ms_parse_double(argv[++i], 5.0, 3600.0,
-					    &lim.max_analysis_s)) {
-				fprintf(stderr, "moodsync library analyze: bad "
-						"--max-seconds '%s' (5..3600)\n",
-					argv[i]);
-				return 2;
-			}
-		} else {
-			fprintf(stderr, "moodsync library analyze: unknown "
-					"option '%s' (try --help)\n",
-				argv[i]);
-			return 2;
-		}
-	}
-	for (; i < argc; i++) {
+	const struct cli_opt opts[] = {
+		CLI_OPT_FLAG("--json", &json,
+			     "one JSON object per file and line: {\"path\", "
+			     "\"duration_s\", \"valence\", \"arousal\", "
+			     "\"tags\": {\"title\", \"artist\", \"album\", "
+			     "\"genre\"}, \"features\": {...}}"),
+		CLI_OPT_NUM("--max-seconds", "S", &lim.max_analysis_s, 5, 3600,
+			    "audio analysed per file; a longer track is "
+			    "sampled in 30 s windows spread over it"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"library analyze",
+		"[options] FILE...",
+		"Decodes each audio file (WAV, FLAC, Ogg Vorbis/Opus, MP3), "
+		"measures its loudness, rhythm, spectrum and key, and places "
+		"it on the valence/arousal plane (-1..1); see "
+		"docs/music-mood.md.",
+		opts,
+		"Exit status 1 if any file failed (one line on stderr each; "
+		"the others are still done).",
+		1,
+		-1};
+
+	first = cli_parse(&cmd, argc, argv);
+	if (first < 0)
+		return cli_parse_status(first);
+	for (int i = first; i < argc; i++) {
 		struct aud_tags t;
 		struct aud_features f;
 		struct aud_mood m;
-		struct ms_buf b;
 		char err[MS_ERRLEN];
 		int rc = aud_analyze_file(argv[i], &lim, &t, &f, &m, err,
 					  sizeof(err));
 
-		nfiles++;
-		if (rc) {
+		if (rc == MS_OK && json &&
+		    (rc = print_json(argv[i], &t, &f, &m)))
+			snprintf(err, sizeof(err), "%s", ms_strerror(rc));
+		else if (rc == MS_OK && !json)
+			print_text(argv[i], &t, &f, &m);
+		if (rc)
 			fprintf(stderr, "moodsync library analyze: %s: %s\n",
 				argv[i], err);
-			failed = 1;
-			continue;
-		}
-		ms_buf_init(&b, 1 << 16);
-		(json ? print_json : print_text)(&b, argv[i], &t, &f, &m);
-		printf("%s\n", b.data ? b.data : "");
+		failed |= rc != MS_OK;
 		fflush(stdout);
-		ms_buf_release(&b);
-	}
-	if (nfiles == 0) {
-		analyze_usage(stderr);
-		return 2;
 	}
 	return failed;
 }

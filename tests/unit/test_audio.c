@@ -57,8 +57,8 @@ static float noise(uint32_t *s)
 static void write_audio(const char *path, int format, int channels, int rate,
 			const float *x, sf_count_t frames, const char *title)
 {
-	SF_INFO info = {.channels = channels, .samplerate = rate,
-			.format = format};
+	SF_INFO info = {
+		.channels = channels, .samplerate = rate, .format = format};
 	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
 
 	assert_non_null(sf);
@@ -110,7 +110,8 @@ static void test_fft_matches_dft(void **state)
 				sr += x[t] * cos(a) - y[t] * sin(a);
 				si += x[t] * sin(a) + y[t] * cos(a);
 			}
-			worst = fmax(worst, fabs(sr - re[k]) + fabs(si - im[k]));
+			worst = fmax(worst,
+				     fabs(sr - re[k]) + fabs(si - im[k]));
 		}
 		assert_true(worst < 1e-9 * n);
 		aud_fft_release(&p);
@@ -158,7 +159,8 @@ static void test_fft_two_real_frames(void **state)
 static void check_resampled_sine(int rate, double hz)
 {
 	size_t n = (size_t)rate * 2, cap = AUD_RATE * 2 + 64, got = 0;
-	float *in = malloc(n * sizeof(float)), *out = malloc(cap * sizeof(float));
+	float *in = malloc(n * sizeof(float)),
+	      *out = malloc(cap * sizeof(float));
 	struct aud_resampler r;
 	double worst = 0.0;
 
@@ -167,7 +169,8 @@ static void check_resampled_sine(int rate, double hz)
 	assert_int_equal(aud_resampler_init(&r, rate), MS_OK);
 	/* in uneven blocks, as the decoder feeds it */
 	for (size_t i = 0; i < n; i += 1000)
-		aud_resampler_push(&r, in + i, MS_MIN(1000, n - i), out, cap, &got);
+		aud_resampler_push(&r, in + i, MS_MIN(1000, n - i), out, cap,
+				   &got);
 	aud_resampler_release(&r);
 	assert_true(got > (size_t)(AUD_RATE * 1.9));
 	for (size_t j = 2000; j < got - 2000; j++) {
@@ -243,14 +246,17 @@ static float *chords(const int (*notes)[3], int nchords, int reps, size_t *n)
 	x = calloc(*n, sizeof(float));
 	for (int c = 0; c < nchords * reps; c++)
 		for (int v = 0; v < 3; v++) {
-			double hz = 440.0 * pow(2.0, (notes[c % nchords][v] - 69) / 12.0);
+			double hz =
+				440.0 *
+				pow(2.0, (notes[c % nchords][v] - 69) / 12.0);
 
 			for (int i = 0; i < len; i++)
 				for (int h = 1; h <= 4; h++)
-					x[(size_t)c * len + i] += (float)(
-						0.08 / h *
-						sin(2.0 * M_PI * hz * h * i / rate) *
-						exp(-2.0 * i / rate));
+					x[(size_t)c * len + i] +=
+						(float)(0.08 / h *
+							sin(2.0 * M_PI * hz *
+							    h * i / rate) *
+							exp(-2.0 * i / rate));
 		}
 	return x;
 }
@@ -258,10 +264,10 @@ static float *chords(const int (*notes)[3], int nchords, int reps, size_t *n)
 static void test_major_minor(void **state)
 {
 	/* C F G C and Am Dm E Am, root position around middle C */
-	static const int cmaj[4][3] = {{60, 64, 67}, {65, 69, 72}, {67, 71, 74},
-				       {60, 64, 67}};
-	static const int amin[4][3] = {{57, 60, 64}, {62, 65, 69}, {64, 68, 71},
-				       {57, 60, 64}};
+	static const int cmaj[4][3] = {
+		{60, 64, 67}, {65, 69, 72}, {67, 71, 74}, {60, 64, 67}};
+	static const int amin[4][3] = {
+		{57, 60, 64}, {62, 65, 69}, {64, 68, 71}, {57, 60, 64}};
 	struct aud_features f;
 	size_t n;
 	float *x = chords(cmaj, 4, 4, &n);
@@ -282,7 +288,7 @@ static void test_major_minor(void **state)
 static void test_roughness_orders_intervals(void **state)
 {
 	double f1[2] = {440.0, 440.0 * 16.0 / 15.0}; /* minor second */
-	double f2[2] = {440.0, 660.0};               /* fifth */
+	double f2[2] = {440.0, 660.0};		     /* fifth */
 	double a[2] = {1.0, 1.0};
 
 	(void)state;
@@ -292,8 +298,7 @@ static void test_roughness_orders_intervals(void **state)
 
 /* ---- True peak ---------------------------------------------------------- */
 /* Every 4x-upsampled value, no skipping: what truepeak.c must equal. */
-static float brute_peak(const struct aud_truepeak *tp, const float *x,
-			size_t n)
+static float brute_peak(const struct aud_truepeak *tp, const float *x, size_t n)
 {
 	float p = 0.0f;
 
@@ -303,7 +308,8 @@ static float brute_peak(const struct aud_truepeak *tp, const float *x,
 			float y = 0.0f;
 
 			for (int j = 0; j < AUD_TP_TAPS; j++)
-				y += tp->coef[k][j] * (i >= (size_t)j ? x[i - j] : 0.0f);
+				y += tp->coef[k][j] *
+				     (i >= (size_t)j ? x[i - j] : 0.0f);
 			p = fmaxf(p, fabsf(y));
 		}
 	}
@@ -440,9 +446,9 @@ static void test_long_track_is_sampled(void **state)
 		    (sf_count_t)frames, NULL);
 	aud_limits_default(&lim);
 	lim.max_analysis_s = 60.0;
-	assert_int_equal(aud_analyze_file(path, &lim, NULL, &f, NULL, err,
-					  sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		aud_analyze_file(path, &lim, NULL, &f, NULL, err, sizeof(err)),
+		MS_OK);
 	assert_true(fabs(f.duration_s - 200.0) < 0.01);
 	assert_true(fabs(f.analysed_s - 60.0) < 0.5);
 	free(x);
@@ -485,8 +491,8 @@ static void test_threads_agree(void **state)
 	analyze_job(&ref[1]);
 	for (int i = 0; i < 4; i++) {
 		jobs[i].path = i % 2 ? wav : ogg;
-		assert_int_equal(pthread_create(&th[i], NULL, analyze_job, &jobs[i]),
-				 0);
+		assert_int_equal(
+			pthread_create(&th[i], NULL, analyze_job, &jobs[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
 		size_t nf;
@@ -597,9 +603,9 @@ static void test_limits_and_tags(void **state)
 	x = sine(44100, 1, 440.0, 0.5, 1.0, &frames);
 	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1, 44100, x,
 		    (sf_count_t)frames, title);
-	assert_int_equal(aud_analyze_file(path, NULL, &t, &f, NULL, err,
-					  sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		aud_analyze_file(path, NULL, &t, &f, NULL, err, sizeof(err)),
+		MS_OK);
 	assert_true(strlen(t.title) < sizeof(t.title));
 	/* 0xff and the orphaned continuation byte after it */
 	assert_int_equal(t.title[10], '?');
@@ -626,9 +632,9 @@ static void test_nan_samples(void **state)
 	tmp_path(path, sizeof(path), "nan.wav");
 	write_audio(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1, 44100, x,
 		    (sf_count_t)frames, NULL);
-	assert_int_equal(aud_analyze_file(path, NULL, NULL, &f, &m, err,
-					  sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		aud_analyze_file(path, NULL, NULL, &f, &m, err, sizeof(err)),
+		MS_OK);
 	for (size_t i = 0; i < nf; i++)
 		assert_true(isfinite(aud_field_value(&f, &fl[i])));
 	assert_true(isfinite(m.valence) && isfinite(m.arousal));
@@ -642,19 +648,20 @@ static void test_memory_and_silence(void **state)
 	float *x = calloc(22050 * 3, sizeof(float));
 
 	(void)state;
-	assert_int_equal(aud_analyze_samples(x, 22050 * 3, 22050, &f, err,
-					     sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		aud_analyze_samples(x, 22050 * 3, 22050, &f, err, sizeof(err)),
+		MS_OK);
 	assert_true(f.loudness_lufs <= -69.9);
 	assert_true(f.tempo_confidence == 0.0);
-	assert_int_equal(aud_analyze_samples(x, 100, 22050, &f, err,
-					     sizeof(err)),
-			 MS_EFORMAT);
+	assert_int_equal(
+		aud_analyze_samples(x, 100, 22050, &f, err, sizeof(err)),
+		MS_EFORMAT);
 	assert_int_equal(aud_analyze_memory("", 0, NULL, NULL, &f, NULL, err,
 					    sizeof(err)),
 			 MS_EFORMAT);
 	assert_int_equal(aud_analyze_memory("RIFF\x10\0\0\0WAVEfmt ", 16, NULL,
-					    NULL, &f, NULL, err, sizeof(err)) < 0,
+					    NULL, &f, NULL, err,
+					    sizeof(err)) < 0,
 			 1);
 	free(x);
 }
