@@ -6,7 +6,8 @@
  * Seed corpus (tests/fuzz/corpus_audio): half-second files made with sox
  * (`sox -n -r 8000 -c 1 tone.ogg synth 0.6 square 220`, WAV/FLAC/Ogg/MP3/
  * AIFF/float WAV), an Ogg Opus file written through libsndfile, and two
- * truncated copies. */
+ * truncated copies; found-* are small inputs the fuzzer reached new code
+ * with (malformed MP3 frames, RIFF/RF64 and Ogg/FLAC headers). */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
