@@ -407,5 +407,5 @@ int main(void)
 		cmocka_unit_test(test_mood_model),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("audio", tests, NULL, NULL);
 }

@@ -338,5 +338,6 @@ int main(void)
 		cmocka_unit_test(test_nan_samples),
 	};
 
-	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+	return cmocka_run_group_tests_name("audio_files", tests, setup_dir,
+					   remove_dir);
 }
