@@ -41,7 +41,10 @@ struct aud_tags {
  * and rhythm features come from the analysed part (at most
  * max_analysis_s of audio, mixed to mono at AUD_RATE Hz). */
 struct aud_features {
-	double duration_s;	  /* whole stream, seconds */
+	double duration_s;	  /* whole stream, seconds, as declared; a
+				   * file read from its start that stops
+				   * decoding early (truncated, damaged)
+				   * gives the length decoded */
 	double analysed_s;	  /* audio the features come from, seconds */
 	int sample_rate;	  /* of the file, Hz */
 	int channels;		  /* of the file */
