@@ -95,7 +95,7 @@ def load(args):
                   for r in rows])
     genre = np.array([r["genre"] for r in rows])
     nann = np.array([int(r["n_annotators"]) for r in rows])
-    return transform(raw), y, genre, nann, shipped
+    return transform(raw), y, genre, nann, shipped, [feats[p] for p in paths]
 
 
 def transform(raw):
@@ -234,6 +234,40 @@ def md_tables(x, y, genre, nann, shipped):
     return "\n".join(out), full, ins
 
 
+KEY_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+KEY_RE = re.compile(r"\bin ([A-G])(?:[ -]?(flat|sharp))?[ -]+(major|minor)\b", re.I)
+
+
+def key_check(docs):
+    """Key and mode against the clips whose titles name them ("Sonata in
+    G major"); returns a markdown paragraph and table."""
+    rows, exact, mode, semi, fifth = [], 0, 0, 0, 0
+    for d in docs:
+        m = KEY_RE.search(d["tags"]["title"])
+        if not m:
+            continue
+        k = "C D EF G A B".index(m.group(1).upper())
+        k = (k + {"flat": -1, "sharp": 1}.get((m.group(2) or "").lower(), 0)) % 12
+        maj = m.group(3).lower() == "major"
+        f = d["features"]
+        est, emaj = f["key"], f["mode_major"] >= 0.5
+        exact += est == k and emaj == maj
+        mode += emaj == maj
+        semi += est == (k - 1) % 12 and emaj == maj
+        fifth += est in ((k + 7) % 12, (k + 5) % 12) and emaj == maj
+        rows.append("| %s | %s %s | %s %s (%.2f) |" % (
+            d["tags"]["title"][:60].replace("|", "/"), KEY_NAMES[k],
+            "major" if maj else "minor", KEY_NAMES[est],
+            "major" if emaj else "minor", f["mode_major"]))
+    head = ("Key check: %d clips name their key in the title. Key and mode "
+            "exact: %d; mode right: %d; a semitone low with the right mode: "
+            "%d (baroque recordings are often tuned to A = 415 Hz, a "
+            "semitone below 440); a fifth away: %d.\n\n"
+            "| title | named | measured (mode_major) |\n|---|---|---|"
+            % (len(rows), exact, mode, semi, fifth))
+    return head + "\n" + "\n".join(rows)
+
+
 def c_table(model, ins):
     """The C table, outputs rescaled to dev-set mean 0, sd OUT_STD."""
     mu, sd, b, w = model[:4]
@@ -269,8 +303,9 @@ def main():
     ap.add_argument("--save")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
-    x, y, genre, nann, shipped = load(args)
+    x, y, genre, nann, shipped, docs = load(args)
     report, model, ins = md_tables(x, y, genre, nann, shipped)
+    report += "\n\n" + key_check(docs)
     table = c_table(model, ins)
     print(report)
     print("\nC table (src/audio/mood.c):\n" + table)
