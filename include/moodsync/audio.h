@@ -118,6 +118,16 @@ int aud_analyze_samples(const float *samples, size_t n, int rate,
 void aud_mood_from_features(const struct aud_features *f,
 			    const struct aud_tags *tags, struct aud_mood *m);
 
+/* A few words for a track, for "why this track" lines: "calm, minor,
+ * slow". Each of arousal (calm/energetic), valence (dark/cheerful), mode
+ * (minor/major), tempo (slow/fast) and loudness (quiet/loud) adds a word
+ * when the track sits in roughly the outer fifth of the development set
+ * on that side (docs/music-mood.md). Writes whole words, comma-separated,
+ * into out (cap bytes, always terminated; 64 fit them all) and returns how
+ * many; 0 and "" for an unremarkable track. Pure function. */
+size_t aud_describe(const struct aud_features *f, const struct aud_mood *m,
+		    char *out, size_t cap);
+
 /* The MIME type for a file's content, from its first bytes (not its name):
  * "audio/wav", "audio/flac", "audio/ogg" (Vorbis or other Ogg),
  * "audio/opus" (Ogg Opus), "audio/mpeg" (MP3, ID3 or frame sync),

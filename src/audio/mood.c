@@ -66,3 +66,50 @@ void aud_mood_from_features(const struct aud_features *f,
 	m->arousal = squash(a);
 	m->valence = squash(v);
 }
+
+/* Word thresholds: roughly the outer fifth of the development set on each
+ * side (its 20th/80th percentiles: arousal -0.44/0.40, valence -0.37/0.38,
+ * mode_major 0.24/0.90, tempo 89/132 BPM, loudness -18.9/-12.3 LUFS). */
+static const struct {
+	int what; /* 0 arousal, 1 valence, 2 mode, 3 tempo, 4 loudness */
+	double low, high;
+	const char *low_word, *high_word;
+} words[] = {
+	{0, -0.35, 0.35, "calm", "energetic"},
+	{1, -0.30, 0.30, "dark", "cheerful"},
+	{2, 0.30, 0.70, "minor", "major"},
+	{3, 90.0, 130.0, "slow", "fast"},
+	{4, -19.0, -12.0, "quiet", "loud"},
+};
+
+size_t aud_describe(const struct aud_features *f, const struct aud_mood *m,
+		    char *out, size_t cap)
+{
+	size_t n = 0, len = 0;
+
+	if (cap == 0)
+		return 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		double v = words[i].what == 0	? m->arousal
+			   : words[i].what == 1 ? m->valence
+			   : words[i].what == 2 ? f->mode_major
+			   : words[i].what == 3 ? f->tempo_bpm
+						: f->loudness_lufs;
+		const char *w = v <= words[i].low    ? words[i].low_word
+				: v >= words[i].high ? words[i].high_word
+						     : NULL;
+		int k;
+
+		if (!w || !isfinite(v))
+			continue;
+		k = snprintf(out + len, cap - len, "%s%s", n ? ", " : "", w);
+		if (k < 0 || (size_t)k >= cap - len) {
+			out[len] = '\0'; /* whole words only */
+			break;
+		}
+		len += (size_t)k;
+		n++;
+	}
+	return n;
+}

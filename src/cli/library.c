@@ -23,6 +23,7 @@ static int print_json(const char *path, const struct aud_tags *t,
 	const struct aud_field *fl = aud_feature_fields(&nf);
 	struct ms_json j;
 	struct ms_buf b;
+	char words[64];
 	int rc;
 
 	ms_buf_init(&b, 1 << 16);
@@ -32,6 +33,8 @@ static int print_json(const char *path, const struct aud_tags *t,
 	ms_json_num(&j, "duration_s", f->duration_s, 3);
 	ms_json_num(&j, "valence", m->valence, 4);
 	ms_json_num(&j, "arousal", m->arousal, 4);
+	aud_describe(f, m, words, sizeof(words));
+	ms_json_str(&j, "words", words);
 	ms_json_obj_open(&j, "tags");
 	ms_json_str(&j, "title", t->title);
 	ms_json_str(&j, "artist", t->artist);
@@ -59,11 +62,15 @@ static int print_json(const char *path, const struct aud_tags *t,
 static void print_text(const char *path, const struct aud_tags *t,
 		       const struct aud_features *f, const struct aud_mood *m)
 {
+	char words[64];
+
 	printf("%s: %.1f s, valence %+.2f, arousal %+.2f; %.1f LUFS, %.0f BPM, "
 	       "%s %s",
 	       path, f->duration_s, m->valence, m->arousal, f->loudness_lufs,
 	       f->tempo_bpm, key_names[f->key % 12],
 	       f->mode_major >= 0.5 ? "major" : "minor");
+	if (aud_describe(f, m, words, sizeof(words)))
+		printf(" (%s)", words);
 	if (t->title[0] || t->artist[0])
 		printf("; \"%s\" by %s", t->title,
 		       t->artist[0] ? t->artist : "?");
@@ -77,11 +84,12 @@ static int cmd_analyze(int argc, char **argv)
 
 	aud_limits_default(&lim);
 	const struct cli_opt opts[] = {
-		CLI_OPT_FLAG("--json", &json,
-			     "one JSON object per file and line: {\"path\", "
-			     "\"duration_s\", \"valence\", \"arousal\", "
-			     "\"tags\": {\"title\", \"artist\", \"album\", "
-			     "\"genre\"}, \"features\": {...}}"),
+		CLI_OPT_FLAG(
+			"--json", &json,
+			"one JSON object per file and line: {\"path\", "
+			"\"duration_s\", \"valence\", \"arousal\", \"words\", "
+			"\"tags\": {\"title\", \"artist\", \"album\", "
+			"\"genre\"}, \"features\": {...}}"),
 		CLI_OPT_NUM("--max-seconds", "S", &lim.max_analysis_s, 5, 3600,
 			    "audio analysed per file; a longer track is "
 			    "sampled in 30 s windows spread over it"),

@@ -117,8 +117,9 @@ def main():
              "the good files are still analysed, one JSON line each", out)
         c = docs.get("click.wav", {})
         f = c.get("features", {})
-        t.ok(all(k in c for k in ["path", "duration_s", "valence", "arousal", "tags", "features"]),
-             "the JSON has path, duration_s, valence, arousal, tags, features")
+        t.ok(all(k in c for k in ["path", "duration_s", "valence", "arousal", "words", "tags",
+                                  "features"]),
+             "the JSON has path, duration_s, valence, arousal, words, tags, features")
         t.ok(abs(c.get("duration_s", 0) - 12.0) < 0.01 and f.get("sample_rate") == 44100
              and f.get("channels") == 2, "duration, rate and channels of the WAV")
         t.ok(c.get("tags", {}).get("title") == "Click \u00e9"

@@ -391,6 +391,32 @@ static void test_mood_model(void **state)
 	assert_true(fabs(c.valence) <= 1.0 && fabs(c.arousal) <= 1.0);
 }
 
+static void test_describe(void **state)
+{
+	struct aud_features f;
+	struct aud_mood m = {-0.5, -0.6};
+	char out[64], tiny[12];
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.mode_major = 0.1;
+	f.tempo_bpm = 70.0;
+	f.loudness_lufs = -15.0;
+	assert_int_equal(aud_describe(&f, &m, out, sizeof(out)), 4);
+	assert_string_equal(out, "calm, dark, minor, slow");
+	/* only whole words fit */
+	assert_int_equal(aud_describe(&f, &m, tiny, sizeof(tiny)), 2);
+	assert_string_equal(tiny, "calm, dark");
+	m.arousal = 0.0;
+	m.valence = 0.0;
+	f.mode_major = 0.5;
+	f.tempo_bpm = 110.0;
+	assert_int_equal(aud_describe(&f, &m, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	f.loudness_lufs = NAN;
+	assert_int_equal(aud_describe(&f, &m, out, 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_memory_and_silence),
 		cmocka_unit_test(test_mime_sniffing),
 		cmocka_unit_test(test_mood_model),
+		cmocka_unit_test(test_describe),
 	};
 
 	return cmocka_run_group_tests_name("audio", tests, NULL, NULL);
