@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	struct aud_tags t;
 	struct aud_features f;
 	struct aud_mood m;
-	char err[MS_ERRLEN];
+	char err[MS_ERRLEN], words[64];
 	const char *mime;
 	size_t nf;
 	const struct aud_field *fl = aud_feature_fields(&nf);
@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 		if (!isfinite(aud_field_value(&f, &fl[i])))
 			__builtin_trap();
 	if (!(fabs(m.valence) <= 1.0 && fabs(m.arousal) <= 1.0) ||
-	    strlen(t.title) >= sizeof(t.title))
+	    strlen(t.title) >= sizeof(t.title) ||
+	    aud_describe(&f, &m, words, sizeof(words)) > 5)
 		__builtin_trap();
 	return 0;
 }
