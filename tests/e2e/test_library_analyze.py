@@ -144,6 +144,19 @@ def main():
              "an MP3 clip of the dev set decodes with its ID3 title", err)
     else:
         t.diag("dev set not found: MP3 check skipped")
+
+    demo = "/usr/share/hyperrogue/music"
+    if os.path.isdir(demo):
+        tracks = sorted(os.path.join(demo, f) for f in os.listdir(demo) if f.endswith(".ogg"))
+        rc, out, err = run(["library", "analyze", "--json"] + tracks)
+        docs = [json.loads(line) for line in out.splitlines()]
+        t.ok(rc == 0 and len(docs) == len(tracks) > 0
+             and all(d["duration_s"] > 30 and -1 < d["arousal"] < 1 and -1 < d["valence"] < 1
+                     for d in docs),
+             "the hyperrogue-music demo tracks all analyse (%d Ogg Vorbis files)" % len(tracks),
+             err)
+    else:
+        t.diag("hyperrogue-music not installed: demo library check skipped")
     return t.exit_code()
 
 
