@@ -14,7 +14,8 @@ libsndfile1-dev libebur128-dev singularity-music hyperrogue-music"
 case "${1:-build}" in
 build) ;;
 test) want="$want libcmocka-dev clang clang-format libclang-rt-14-dev chromium chromium-driver python3 curl" ;;
-bench) want="$want libcmocka-dev clang libclang-rt-14-dev libopencv-dev python3-torch python3-numpy wrk curl sqlite3" ;;
+bench) want="$want libcmocka-dev clang libclang-rt-14-dev libopencv-dev python3-torch python3-numpy \
+python3-scipy sox libsox-fmt-mp3 wrk curl sqlite3" ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

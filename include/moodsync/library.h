@@ -28,6 +28,7 @@ struct music_track_info {
 	double mode;		 /* -1 minor .. +1 major, 0 unknown */
 	char features[1024];	 /* JSON object of the features, or "" */
 	char mime[32];		 /* from the content; "": by extension */
+	char words[64]; /* a few words ("calm, minor, slow"), "" none */
 };
 
 /* Decodes and analyses `path` into *out. Returns MS_OK or an ms_err with
@@ -120,6 +121,7 @@ struct music_cand {
 	double tempo_bpm, mode; /* for the "why"; 0 unknown */
 	int liked, skips, early_skips, not_mood;
 	struct music_va not_mood_at; /* listener's point at "not this mood" */
+	char words[64]; /* the analyser's words for the "why", "" none */
 };
 
 #define MUSIC_QUEUE_PLAYED 512 /* tracks remembered against repeats */

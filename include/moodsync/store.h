@@ -179,6 +179,8 @@ struct store_track {
 	double valence, arousal;    /* analysed point, each in [-1, 1] */
 	double tempo_bpm;           /* 0 unknown */
 	double mode;                /* -1 minor .. +1 major, 0 unknown */
+	char words[64];             /* "calm, minor, slow": the analyser's
+				     * words for the track, "" none */
 	char features[1024];        /* JSON object behind the point, "{}" */
 	int64_t analysed_at;        /* unix s */
 	char analyser[32];          /* version of the analyser that ran */

@@ -1,67 +1,71 @@
 /* analyze.c - the one place the library's scan meets audio analysis:
  * music_analyze_file, the music_analyze_fn the CLI and the server pass to
- * a scan. This build reads the header of WAV files only (duration; the
- * point stays at the centre of the plane) until the audio component's
- * analyser is wired in here. */
+ * a scan. It runs the audio component's analyser (src/audio: decode,
+ * loudness, rhythm, spectrum, key; the track's valence and arousal) and
+ * copies what the library keeps: tags, duration, the point, tempo, mode,
+ * a few words for the "why", the MIME type from the content, and the
+ * features as a JSON object. */
 #include <stdio.h>
 #include <string.h>
 
+#include "moodsync/audio.h"
 #include "moodsync/library.h"
 
-const char music_analyser_version[] = "wav-header-0";
+/* Bumped when the analysis changes, so that a rescan analyses again. */
+const char music_analyser_version[] = "audio-1";
 
-static uint32_t le32(const unsigned char *p)
+#define TEMPO_CONFIDENT 0.3 /* below this the tempo is not worth saying */
+
+/* The features as {"name":value,...}, as many as fit in out. */
+static void features_json(const struct aud_features *f, char *out,
+			  size_t outlen)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
+	size_t nf, k = 0;
+	const struct aud_field *fl = aud_feature_fields(&nf);
+	int n = snprintf(out, outlen, "{");
 
-/* Duration of a canonical RIFF/WAVE file from its fmt and data chunks. */
-static int wav_duration(FILE *f, double *out)
-{
-	unsigned char h[12], ch[8], fmt[16];
-	uint32_t byte_rate = 0;
+	for (size_t i = 0; n > 0 && i < nf; i++) {
+		size_t at = (size_t)n;
 
-	if (fread(h, 1, 12, f) != 12 || memcmp(h, "RIFF", 4) ||
-	    memcmp(h + 8, "WAVE", 4))
-		return MS_EFORMAT;
-	for (int i = 0; i < 64 && fread(ch, 1, 8, f) == 8; i++) {
-		uint32_t n = le32(ch + 4);
-
-		if (memcmp(ch, "fmt ", 4) == 0 && n >= 16) {
-			if (fread(fmt, 1, 16, f) != 16)
-				return MS_EFORMAT;
-			byte_rate = le32(fmt + 8);
-			n -= 16;
-		} else if (memcmp(ch, "data", 4) == 0) {
-			if (!byte_rate || !n)
-				return MS_EFORMAT;
-			*out = (double)n / byte_rate;
-			return MS_OK;
+		k = (size_t)snprintf(out + at, outlen - at, "%s\"%s\":%.6g",
+				     i ? "," : "", fl[i].name,
+				     aud_field_value(f, &fl[i]));
+		if (k + 2 >= outlen - at) { /* keep room for the brace */
+			out[at] = '\0';
+			break;
 		}
-		if (fseek(f, (long)n + (n & 1), SEEK_CUR) != 0)
-			return MS_EFORMAT;
+		n += (int)k;
 	}
-	return MS_EFORMAT;
+	snprintf(out + strlen(out), outlen - strlen(out), "}");
 }
 
 int music_analyze_file(void *ctx, const char *path,
 		       struct music_track_info *out, char *err, size_t errlen)
 {
-	FILE *f;
+	struct aud_tags tags;
+	struct aud_features f;
+	struct aud_mood m;
+	const char *mime = NULL;
 	int rc;
 
 	(void)ctx;
-	if (!music_mime_of(path) || strcmp(music_mime_of(path), "audio/wav"))
-		return ms_errf(err, errlen, MS_EUNSUPPORTED,
-			       "no analyser for this format in this build");
-	f = fopen(path, "rb");
-	if (!f)
-		return ms_errf(err, errlen, MS_EIO, "cannot open");
-	memset(out, 0, sizeof(*out));
-	rc = wav_duration(f, &out->duration_s);
-	fclose(f);
+	rc = aud_analyze_file(path, NULL, &tags, &f, &m, err, errlen);
 	if (rc)
-		return ms_errf(err, errlen, rc, "not a WAV file");
+		return rc;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->title, sizeof(out->title), "%s", tags.title);
+	snprintf(out->artist, sizeof(out->artist), "%s", tags.artist);
+	snprintf(out->album, sizeof(out->album), "%s", tags.album);
+	snprintf(out->genre, sizeof(out->genre), "%s", tags.genre);
+	out->duration_s = f.duration_s;
+	out->valence = m.valence;
+	out->arousal = m.arousal;
+	out->tempo_bpm =
+		f.tempo_confidence >= TEMPO_CONFIDENT ? f.tempo_bpm : 0;
+	out->mode = 2.0 * f.mode_major - 1.0;
+	features_json(&f, out->features, sizeof(out->features));
+	aud_describe(&f, &m, out->words, sizeof(out->words));
+	if (aud_probe_mime(path, &mime) == MS_OK && mime)
+		snprintf(out->mime, sizeof(out->mime), "%s", mime);
 	return MS_OK;
 }

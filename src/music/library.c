@@ -367,6 +367,7 @@ static void info_to_track(const struct music_track_info *in,
 	t->arousal = in->arousal;
 	t->tempo_bpm = in->tempo_bpm;
 	t->mode = in->mode;
+	snprintf(t->words, sizeof(t->words), "%s", in->words);
 	if (in->mime[0])
 		snprintf(t->mime, sizeof(t->mime), "%s", in->mime);
 }

@@ -156,6 +156,7 @@ static int snap_add(const struct store_track *t, void *ctx)
 	c->point.arousal = t->arousal;
 	c->tempo_bpm = t->tempo_bpm;
 	c->mode = t->mode;
+	snprintf(c->words, sizeof(c->words), "%s", t->words);
 	return MS_OK;
 }
 
@@ -226,9 +227,10 @@ static int cands_for(struct music_player *p, const char *user,
 		m->not_mood = fb[i].not_mood;
 		m->not_mood_at.valence = fb[i].not_mood_valence;
 		m->not_mood_at.arousal = fb[i].not_mood_arousal;
-		if (fb[i].has_point) {
+		if (fb[i].has_point) { /* the analyser's words may not fit */
 			m->point.valence = fb[i].point_valence;
 			m->point.arousal = fb[i].point_arousal;
+			m->words[0] = '\0';
 		}
 	}
 	free(fb);

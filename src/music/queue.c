@@ -20,7 +20,9 @@
  *       "not this mood" near this mood   +0.60 per press (max 2), when the
  *                                        listener is within 0.5 of where
  *                                        they were when pressing it
- *   - the lowest score plays (ties: lowest id); `pos` moves to the target. */
+ *   - the lowest score plays (ties: lowest id); `pos` moves to the target.
+ * The reason names the track with the analyser's words when it has them
+ * ("calm, minor, slow"), else with words for its point on the plane. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -216,9 +218,12 @@ static void why_write(char *out, size_t len, const struct music_cand *c,
 				     : "a step from";
 	const char *extra = c->liked ? " (you liked it)" : "";
 
-	snprintf(desc, sizeof(desc), "%s, %s%s%s",
-		 energy_word(c->point.arousal), valence_word(c->point.valence),
-		 mode, tempo);
+	if (c->words[0]) /* the analyser's own words for the track */
+		snprintf(desc, sizeof(desc), "%s", c->words);
+	else
+		snprintf(desc, sizeof(desc), "%s, %s%s%s",
+			 energy_word(c->point.arousal),
+			 valence_word(c->point.valence), mode, tempo);
 	if (l->goal == MUSIC_MATCH)
 		snprintf(out, len, "%s: %s your %s mood; staying with it%s",
 			 desc, rel, feel, extra);

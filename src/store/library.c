@@ -64,7 +64,7 @@ static int valid_user(const char *id)
 #define TRACK_COLS                                                             \
 	"id, path, size, mtime_ns, title, artist, album, genre, mime, "        \
 	"duration_s, valence, arousal, tempo_bpm, mode, features, "            \
-	"analysed_at, error, analyser"
+	"analysed_at, error, analyser, words"
 
 static void track_read(sqlite3_stmt *st, struct store_track *t)
 {
@@ -86,6 +86,7 @@ static void track_read(sqlite3_stmt *st, struct store_track *t)
 	t->analysed_at = sqlite3_column_int64(st, 15);
 	col_copy(st, 16, t->error, sizeof(t->error));
 	col_copy(st, 17, t->analyser, sizeof(t->analyser));
+	col_copy(st, 18, t->words, sizeof(t->words));
 }
 
 int store_track_put(struct store *s, struct store_track *t)
@@ -99,9 +100,10 @@ int store_track_put(struct store *s, struct store_track *t)
 		return MS_EINVAL;
 	st = prep(s, "INSERT INTO tracks (path, size, mtime_ns, title, artist,"
 		     " album, genre, mime, duration_s, valence, arousal,"
-		     " tempo_bpm, mode, features, analysed_at, error, analyser)"
+		     " tempo_bpm, mode, features, analysed_at, error, analyser,"
+		     " words)"
 		     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-		     "?15,?16,?17)"
+		     "?15,?16,?17,?18)"
 		     " ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
 		     " mtime_ns = excluded.mtime_ns, title = excluded.title,"
 		     " artist = excluded.artist, album = excluded.album,"
@@ -111,7 +113,8 @@ int store_track_put(struct store *s, struct store_track *t)
 		     " tempo_bpm = excluded.tempo_bpm, mode = excluded.mode,"
 		     " features = excluded.features,"
 		     " analysed_at = excluded.analysed_at,"
-		     " error = excluded.error, analyser = excluded.analyser"
+		     " error = excluded.error, analyser = excluded.analyser,"
+		     " words = excluded.words"
 		     " RETURNING id");
 	if (!st)
 		return MS_EDB;
@@ -133,6 +136,7 @@ int store_track_put(struct store *s, struct store_track *t)
 	sqlite3_bind_int64(st, 15, t->analysed_at);
 	sqlite3_bind_text(st, 16, t->error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 17, t->analyser, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 18, t->words, -1, SQLITE_STATIC);
 	src = sqlite3_step(st);
 	rc = write_rc(src);
 	if (src == SQLITE_ROW) {

@@ -38,6 +38,7 @@ void store_unlock(struct store *s);
 	" arousal REAL NOT NULL DEFAULT 0 CHECK (arousal BETWEEN -1 AND 1),"   \
 	" tempo_bpm REAL NOT NULL DEFAULT 0,"                                  \
 	" mode REAL NOT NULL DEFAULT 0,"                                       \
+	" words TEXT NOT NULL DEFAULT '',"                                     \
 	" features TEXT NOT NULL DEFAULT '{}',"                                \
 	" analysed_at INTEGER NOT NULL,"                                       \
 	" analyser TEXT NOT NULL DEFAULT '',"                                  \
