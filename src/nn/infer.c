@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/kernels.h"
 #include "nn/nn_internal.h"
 
 const char *const nn_emotion_names[NN_CLASSES] = {
@@ -21,6 +22,8 @@ struct nn_op {
 	int relu; /* ReLU fused after conv/dense/affine */
 	float *w; /* conv (out,in,k,k), dense (out,in), affine scale (c) */
 	float *b; /* bias (out) / affine shift (c) */
+	float *wp; /* conv weights packed for nn_kern_conv3x3, or NULL */
+	int icb;   /* channel block of the conv's blocked input */
 };
 
 struct nn_model {
@@ -29,6 +32,8 @@ struct nn_model {
 	struct nn_op ops[NN_MAX_LAYERS];
 	size_t max_act; /* floats of the largest activation, batch 1 */
 	size_t col_n;	/* floats of im2col scratch, batch 1 */
+	int blocked;	/* every op runs on blocked tensors (kernels.h) */
+	size_t max_blk; /* floats of the largest blocked activation */
 	double macs;	/* multiply-adds per forward pass */
 	size_t params;	/* parameters of the unfolded net */
 };
@@ -37,6 +42,7 @@ struct nn_ctx {
 	const struct nn_model *m;
 	float *buf[2]; /* ping-pong activations, max_act floats */
 	float *col;
+	float *blk[2]; /* ping-pong blocked activations, max_blk floats */
 };
 
 void nn_model_free(struct nn_model *m)
@@ -46,6 +52,7 @@ void nn_model_free(struct nn_model *m)
 	for (int i = 0; i < m->n_ops; i++) {
 		free(m->ops[i].w);
 		free(m->ops[i].b);
+		free(m->ops[i].wp);
 	}
 	free(m);
 }
@@ -83,6 +90,72 @@ static int fold_bn(const struct nn_net *net, int i, float *w, size_t row,
 		b[o] = (b[o] - bn->rmean[o]) * sc + bn->beta[o];
 	}
 	return 1;
+}
+
+/* Whether every op has a blocked kernel: 3x3 stride-1 pad-1 convs with
+ * 16k outputs and ReLU fused, 2x2 pools, GAP, dense after GAP. */
+static int blocked_ok(const struct nn_model *m)
+{
+	int gap = 0;
+
+	for (int i = 0; i < m->n_ops; i++) {
+		const struct nn_op *op = &m->ops[i];
+
+		switch (op->type) {
+		case OP_CONV:
+			if (gap || op->k != 3 || op->stride != 1 ||
+			    op->pad != 1 || !op->relu ||
+			    op->out.c % NN_KERN_CB ||
+			    (op->in.c != 1 && op->in.c % NN_KERN_CB))
+				return 0;
+			break;
+		case OP_MAXPOOL:
+			if (gap || op->k != 2 || op->stride != 2 ||
+			    op->in.c % NN_KERN_CB)
+				return 0;
+			break;
+		case OP_GAP:
+			if (gap || op->in.c % NN_KERN_CB)
+				return 0;
+			gap = 1;
+			break;
+		case OP_DENSE:
+			if (!gap || op->relu)
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return gap;
+}
+
+/* Packs conv weights for the fast kernels when the CPU has them and every
+ * op qualifies; otherwise the model stays on the portable path. Returns
+ * MS_ENOMEM or MS_OK. */
+static int plan_blocked(struct nn_model *m)
+{
+	if (!nn_kern_fast() || !blocked_ok(m))
+		return MS_OK;
+	m->max_blk =
+	    nn_kern_blocked_floats(1, m->arch.crop, m->arch.crop, 1);
+	for (int i = 0; i < m->n_ops; i++) {
+		struct nn_op *op = &m->ops[i];
+
+		m->max_blk = MS_MAX(m->max_blk,
+				    nn_kern_blocked_floats(op->out.c, op->out.h,
+							   op->out.w, 16));
+		if (op->type != OP_CONV)
+			continue;
+		op->icb = op->in.c == 1 ? 1 : NN_KERN_CB;
+		op->wp = ms_mallocarray((size_t)op->in.c * op->out.c * 9,
+					sizeof(float));
+		if (!op->wp)
+			return MS_ENOMEM;
+		nn_kern_pack3x3(op->w, op->in.c, op->out.c, op->icb, op->wp);
+	}
+	m->blocked = 1;
+	return MS_OK;
 }
 
 int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
@@ -164,6 +237,10 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		op->out = net->layers[i].out;
 		m->n_ops++;
 	}
+	if (plan_blocked(m)) {
+		nn_model_free(m);
+		return ms_errf(err, errlen, MS_ENOMEM, "out of memory");
+	}
 	*out = m;
 	return MS_OK;
 out_nomem:
@@ -212,6 +289,14 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	c->buf[0] = ms_calloc(m->max_act, sizeof(float));
 	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
 	c->col = ms_calloc(m->col_n + 1, sizeof(float));
+	if (m->blocked) {
+		c->blk[0] = ms_calloc(m->max_blk, sizeof(float));
+		c->blk[1] = ms_calloc(m->max_blk, sizeof(float));
+		if (!c->blk[0] || !c->blk[1]) {
+			nn_ctx_free(c);
+			return NULL;
+		}
+	}
 	if (!c->buf[0] || !c->buf[1] || !c->col) {
 		nn_ctx_free(c);
 		return NULL;
@@ -226,6 +311,8 @@ void nn_ctx_free(struct nn_ctx *ctx)
 	free(ctx->buf[0]);
 	free(ctx->buf[1]);
 	free(ctx->col);
+	free(ctx->blk[0]);
+	free(ctx->blk[1]);
 	free(ctx);
 }
 
@@ -299,6 +386,55 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 	memcpy(logits, ctx->buf[cur], sizeof(float) * NN_CLASSES);
 }
 
+/* forward() on blocked tensors with the fast kernels; same result up to
+ * float rounding. */
+static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
+{
+	const struct nn_model *m = ctx->m;
+	float *x = ctx->blk[0], *y = ctx->blk[1], *t, *v = ctx->buf[1];
+
+	nn_kern_pad_image(ctx->buf[0], m->arch.crop, m->arch.crop, x);
+	for (int i = 0; i < m->n_ops; i++) {
+		const struct nn_op *op = &m->ops[i];
+
+		switch (op->type) {
+		case OP_CONV:
+			nn_kern_conv3x3(x, op->in.c, op->icb, op->in.h,
+					op->in.w, op->wp, op->b, op->out.c, 1,
+					y);
+			break;
+		case OP_MAXPOOL:
+			nn_kern_maxpool2(x, op->in.c, op->in.h, op->in.w, y);
+			break;
+		case OP_GAP:
+			nn_kern_gap(x, op->in.c, op->in.h, op->in.w, v);
+			break;
+		case OP_DENSE:
+			for (int o = 0; o < op->out.c; o++) {
+				const float *w = op->w + (size_t)o * op->in.c;
+				float s = op->b[o];
+
+				for (int j = 0; j < op->in.c; j++)
+					s += w[j] * v[j];
+				logits[o] = s;
+			}
+			return;
+		default:
+			return; /* excluded by blocked_ok() */
+		}
+		t = x, x = y, y = t;
+	}
+}
+
+/* One forward pass on the path this model and CPU allow. */
+static void forward_any(struct nn_ctx *ctx, float logits[NN_CLASSES])
+{
+	if (ctx->m->blocked && nn_kern_fast())
+		forward_blocked(ctx, logits);
+	else
+		forward(ctx, logits);
+}
+
 static void softmax(const float *z, float *p)
 {
 	float mx = z[0], s = 0;
@@ -331,11 +467,11 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
 	if (!ctx || !gray || !probs)
 		return MS_EINVAL;
 	nn_prep_center(&ctx->m->arch, gray, 0, ctx->buf[0]);
-	forward(ctx, z);
+	forward_any(ctx, z);
 	softmax(z, probs);
 	if (flip_tta) {
 		nn_prep_center(&ctx->m->arch, gray, 1, ctx->buf[0]);
-		forward(ctx, z);
+		forward_any(ctx, z);
 		softmax(z, p2);
 		for (int c = 0; c < NN_CLASSES; c++)
 			probs[c] = 0.5f * (probs[c] + p2[c]);
