@@ -24,6 +24,8 @@ struct nn_op {
 	float *b; /* bias (out) / affine shift (c) */
 	float *wp; /* conv weights packed for nn_kern_conv3x3, or NULL */
 	int icb;   /* channel block of the conv's blocked input */
+	int8_t *wq;  /* conv weights packed for nn_kern_conv3x3_s8, or NULL */
+	float *wsc;  /* their per-output-channel scales (out) */
 };
 
 struct nn_model {
@@ -33,6 +35,7 @@ struct nn_model {
 	size_t max_act; /* floats of the largest activation, batch 1 */
 	size_t col_n;	/* floats of im2col scratch, batch 1 */
 	int blocked;	/* every op runs on blocked tensors (kernels.h) */
+	int int8;	/* convs after the first also have int8 weights */
 	size_t max_blk; /* floats of the largest blocked activation */
 	double macs;	/* multiply-adds per forward pass */
 	size_t params;	/* parameters of the unfolded net */
@@ -43,6 +46,7 @@ struct nn_ctx {
 	float *buf[2]; /* ping-pong activations, max_act floats */
 	float *col;
 	float *blk[2]; /* ping-pong blocked activations, max_blk floats */
+	uint8_t *q;    /* a quantized conv input, max_blk bytes */
 };
 
 void nn_model_free(struct nn_model *m)
@@ -53,6 +57,8 @@ void nn_model_free(struct nn_model *m)
 		free(m->ops[i].w);
 		free(m->ops[i].b);
 		free(m->ops[i].wp);
+		free(m->ops[i].wq);
+		free(m->ops[i].wsc);
 	}
 	free(m);
 }
@@ -153,6 +159,15 @@ static int plan_blocked(struct nn_model *m)
 		if (!op->wp)
 			return MS_ENOMEM;
 		nn_kern_pack3x3(op->w, op->in.c, op->out.c, op->icb, op->wp);
+		if (op->icb == 1 || nn_kern_level() < NN_KERN_INT8)
+			continue;
+		op->wq = ms_mallocarray((size_t)op->in.c * op->out.c * 9, 1);
+		op->wsc = ms_mallocarray((size_t)op->out.c, sizeof(float));
+		if (!op->wq || !op->wsc)
+			return MS_ENOMEM;
+		nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq,
+				   op->wsc);
+		m->int8 = 1;
 	}
 	m->blocked = 1;
 	return MS_OK;
@@ -292,7 +307,8 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	if (m->blocked) {
 		c->blk[0] = ms_calloc(m->max_blk, sizeof(float));
 		c->blk[1] = ms_calloc(m->max_blk, sizeof(float));
-		if (!c->blk[0] || !c->blk[1]) {
+		c->q = ms_calloc(m->max_blk, 1);
+		if (!c->blk[0] || !c->blk[1] || !c->q) {
 			nn_ctx_free(c);
 			return NULL;
 		}
@@ -313,6 +329,7 @@ void nn_ctx_free(struct nn_ctx *ctx)
 	free(ctx->col);
 	free(ctx->blk[0]);
 	free(ctx->blk[1]);
+	free(ctx->q);
 	free(ctx);
 }
 
@@ -391,7 +408,8 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
 	const struct nn_model *m = ctx->m;
-	float *x = ctx->blk[0], *y = ctx->blk[1], *t, *v = ctx->buf[1];
+	float *x = ctx->blk[0], *y = ctx->blk[1], *t, *v = ctx->buf[1], xs;
+	int int8 = m->int8 && nn_kern_level() >= NN_KERN_INT8;
 
 	nn_kern_pad_image(ctx->buf[0], m->arch.crop, m->arch.crop, x);
 	for (int i = 0; i < m->n_ops; i++) {
@@ -399,6 +417,15 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 
 		switch (op->type) {
 		case OP_CONV:
+			if (int8 && op->wq) {
+				nn_kern_quant_u8(x, op->in.c, op->in.h,
+						 op->in.w, ctx->q, &xs);
+				nn_kern_conv3x3_s8(ctx->q, xs, op->in.c,
+						   op->in.h, op->in.w, op->wq,
+						   op->wsc, op->b, op->out.c, 1,
+						   y);
+				break;
+			}
 			nn_kern_conv3x3(x, op->in.c, op->icb, op->in.h,
 					op->in.w, op->wp, op->b, op->out.c, 1,
 					y);

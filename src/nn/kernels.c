@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "moodsync/common.h"
 #include "nn/kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -18,31 +19,48 @@
 
 #define TILE 12 /* output pixels per register tile */
 
-static int fast_state = -1; /* -1: not asked yet, 0: portable, 1: fast */
+static int level_best = -1; /* what the CPU has; -1 until first asked */
+static int level_now;
+
+static void level_init(void)
+{
+	const char *env = getenv("MOODSYNC_NN_KERNELS");
+	int best = NN_KERN_PORTABLE;
+
+#ifdef NN_KERN_X86
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		best = NN_KERN_FP32;
+	if (best && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vnni"))
+		best = NN_KERN_INT8;
+#endif
+	level_best = best;
+	level_now = best;
+	if (env && !strcmp(env, "portable"))
+		level_now = NN_KERN_PORTABLE;
+	else if (env && !strcmp(env, "fp32"))
+		level_now = MS_MIN(best, NN_KERN_FP32);
+}
+
+enum nn_kern_level nn_kern_level(void)
+{
+	if (level_best < 0)
+		level_init();
+	return (enum nn_kern_level)level_now;
+}
+
+enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap)
+{
+	if (level_best < 0)
+		level_init();
+	level_now = MS_MIN(level_best, (int)cap);
+	return (enum nn_kern_level)level_now;
+}
 
 int nn_kern_fast(void)
 {
-	if (fast_state < 0) {
-		const char *env = getenv("MOODSYNC_NN_PORTABLE");
-		int ok = 0;
-
-#ifdef NN_KERN_X86
-		__builtin_cpu_init();
-		ok = __builtin_cpu_supports("avx512f") != 0;
-#endif
-		if (env && env[0] == '1')
-			ok = 0;
-		fast_state = ok;
-	}
-	return fast_state;
-}
-
-void nn_kern_force_portable(int on)
-{
-	fast_state = -1;
-	if (!nn_kern_fast())
-		return;
-	fast_state = on ? 0 : 1;
+	return nn_kern_level() >= NN_KERN_FP32;
 }
 
 size_t nn_kern_blocked_floats(int c, int h, int w, int cb)
@@ -70,8 +88,7 @@ void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp)
 			}
 }
 
-/* Zeroes the one-pixel border of every block of a blocked tensor. */
-static void zero_border(float *y, int c, int h, int w, int cb)
+void nn_kern_zero_border(float *y, int c, int h, int w, int cb)
 {
 	int wp = w + 2;
 	size_t plane = (size_t)(h + 2) * wp * cb;
@@ -95,7 +112,7 @@ void nn_kern_pad_image(const float *img, int h, int w, float *y)
 	for (int r = 0; r < h; r++)
 		memcpy(y + (size_t)(r + 1) * (w + 2) + 1, img + (size_t)r * w,
 		       sizeof(float) * w);
-	zero_border(y, 1, h, w, 1);
+	nn_kern_zero_border(y, 1, h, w, 1);
 }
 
 void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
@@ -127,7 +144,7 @@ void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
 					q[j] = a > d ? a : d;
 				}
 			}
-	zero_border(y, c, oh, ow, 16);
+	nn_kern_zero_border(y, c, oh, ow, 16);
 }
 
 void nn_kern_gap(const float *x, int c, int h, int w, float *y)
@@ -280,7 +297,7 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		conv_blocks(&a, total, two);
 		ob += two ? 2 : 1;
 	}
-	zero_border(y, co, h, w, 16);
+	nn_kern_zero_border(y, co, h, w, 16);
 }
 
 #else
@@ -291,7 +308,7 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 {
 	/* never called: nn_kern_fast() is 0 off x86-64 */
 	(void)x, (void)ci, (void)icb, (void)wp, (void)bias, (void)relu;
-	zero_border(y, co, h, w, 16);
+	nn_kern_zero_border(y, co, h, w, 16);
 }
 
 #endif

@@ -9,17 +9,28 @@
 #define MOODSYNC_NN_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define NN_KERN_CB 16
 
-/* 1 when the AVX-512 kernels run on this CPU and have not been switched
- * off (nn_kern_force_portable, or MOODSYNC_NN_PORTABLE=1 in the
- * environment when first asked). Thread-safe after the first call. */
-int nn_kern_fast(void);
+/* Kernel levels, each a superset of the one before. */
+enum nn_kern_level {
+	NN_KERN_PORTABLE = 0, /* im2col + OpenBLAS, any CPU */
+	NN_KERN_FP32 = 1,     /* AVX-512F direct convolution */
+	NN_KERN_INT8 = 2,     /* + AVX-512 VNNI u8 x s8 convolution */
+};
 
-/* Forces the portable path (on != 0) or allows the fast one again, for
- * tests and benchmarks; call before threads classify. */
-void nn_kern_force_portable(int on);
+/* The level in use: the best the CPU has, capped by MOODSYNC_NN_KERNELS
+ * (portable, fp32 or int8) in the environment when first asked, or by
+ * nn_kern_set_level. */
+enum nn_kern_level nn_kern_level(void);
+
+/* Caps the level (tests, benchmarks); call before threads classify.
+ * Returns the level now in use. */
+enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap);
+
+/* nn_kern_level() >= NN_KERN_FP32. */
+int nn_kern_fast(void);
 
 /* Floats of a blocked tensor with c channels of h x w (c a multiple of cb). */
 size_t nn_kern_blocked_floats(int c, int h, int w, int cb);
@@ -31,7 +42,7 @@ void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp);
 
 /* y = conv3x3(x) + bias, then ReLU when `relu`; x blocked (ci, h, w) with
  * block icb, y blocked (co, h, w) with block 16, wp from nn_kern_pack3x3.
- * Only when nn_kern_fast() says so. */
+ * Only at level NN_KERN_FP32 or above. */
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		     const float *wp, const float *bias, int co, int relu,
 		     float *y);
@@ -43,7 +54,30 @@ void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y);
 /* Global average pool of blocked (c, h, w), block 16, into y[c]. */
 void nn_kern_gap(const float *x, int c, int h, int w, float *y);
 
+/* Zeroes the one-pixel border of every block of a blocked tensor. */
+void nn_kern_zero_border(float *y, int c, int h, int w, int cb);
+
 /* Copies a plain h x w image into a blocked one-channel tensor (cb 1). */
 void nn_kern_pad_image(const float *img, int h, int w, float *y);
+
+/* ---- int8 (kernels_int8.c), level NN_KERN_INT8 only ---- */
+
+/* Quantizes blocked non-negative x (c, h, w), block 16, to u8 with one
+ * scale for the whole tensor: xq = round(x / *scale), *scale = max / 255
+ * (1 when x is all zero). Negative values become 0. */
+void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
+		      float *scale);
+
+/* Packs conv weights w (co, ci, 3, 3), ci and co multiples of 16, into
+ * wq (co*ci*9 bytes) as s8 with one scale per output channel:
+ * q = round(w / scale[o]) in [-127, 127], scale[o] = max|w[o]| / 127. */
+void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
+			float *scale);
+
+/* y = ReLU?(conv3x3(xq) * xscale * wscale[o] + bias[o]): xq blocked u8
+ * (ci, h, w) from nn_kern_quant_u8, y blocked fp32 (co, h, w). */
+void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h,
+			int w, const int8_t *wq, const float *wscale,
+			const float *bias, int co, int relu, float *y);
 
 #endif

@@ -1,7 +1,8 @@
 /* test_nn_kernels.c - the inference fast path (src/nn/kernels.c) against
  * naive references: blocked 3x3 convolution at odd sizes and channel
- * counts, blocked pooling, and whole models classified on the fast and the
- * portable path. Fast-path cases are skipped on CPUs without AVX-512. */
+ * counts in fp32 and int8, blocked pooling, and whole models classified on the fast and the
+ * portable path. Fast-path cases are skipped on CPUs without AVX-512 (int8
+ * ones without VNNI). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -169,6 +170,72 @@ static void test_pool_gap(void **state)
 	}
 }
 
+/* The int8 conv against the exact sum of its quantized operands. */
+static void conv_s8_case(int ci, int co, int h, int w, int relu)
+{
+	size_t nx = nn_kern_blocked_floats(ci, h, w, 16), nw = (size_t)co * ci * 9;
+	float *x = calloc(nx, sizeof(float)), *wt = malloc(nw * sizeof(float));
+	float *b = malloc(co * sizeof(float)), *wsc = malloc(co * sizeof(float));
+	float *y = malloc(nn_kern_blocked_floats(co, h, w, 16) * sizeof(float));
+	uint8_t *xq = malloc(nx);
+	int8_t *wq = malloc(nw);
+	float xs;
+
+	for (int c = 0; c < ci; c++)
+		for (int yy = 0; yy < h; yy++)
+			for (int xx = 0; xx < w; xx++)
+				x[bidx(c, yy, xx, h, w, 16)] =
+				    3 * nn_rng_uniform(&rng);
+	fill(wt, nw, 0.5f);
+	fill(b, (size_t)co, 0.5f);
+	nn_kern_quant_u8(x, ci, h, w, xq, &xs);
+	for (size_t i = 0; i < nx; i++) /* round(x / xs), up to ties */
+		assert_true(fabs(xq[i] * xs - x[i]) <= 0.5001 * xs);
+	nn_kern_pack3x3_s8(wt, ci, co, wq, wsc);
+	nn_kern_conv3x3_s8(xq, xs, ci, h, w, wq, wsc, b, co, relu, y);
+	for (int o = 0; o < co; o++)
+		for (int yy = 0; yy < h; yy++)
+			for (int xx = 0; xx < w; xx++) {
+				long acc = 0;
+				double s;
+
+				for (int i = 0; i < ci; i++)
+					for (int t = 0; t < 9; t++) {
+						size_t k = ((size_t)o * ci + i) *
+							       9 +
+							   t;
+						long q = lrintf(wt[k] / wsc[o]);
+
+						assert_true(labs(q) <= 127);
+						acc += q * xq[bidx(
+							       i, yy + t / 3 - 1,
+							       xx + t % 3 - 1, h,
+							       w, 16)];
+					}
+				s = (double)acc * xs * wsc[o] + b[o];
+				if (relu && s < 0)
+					s = 0;
+				assert_float_equal(
+				    y[bidx(o, yy, xx, h, w, 16)], s,
+				    1e-4 * (1 + fabs(s)));
+			}
+	check_border(y, co, h, w, 16);
+	free(x), free(wt), free(b), free(wsc), free(y), free(xq), free(wq);
+}
+
+static void test_conv3x3_s8(void **state)
+{
+	(void)state;
+	if (nn_kern_level() < NN_KERN_INT8)
+		skip();
+	nn_rng_seed(&rng, 4);
+	conv_s8_case(16, 32, 44, 44, 1);
+	conv_s8_case(16, 48, 5, 5, 0);
+	conv_s8_case(32, 16, 1, 1, 1);
+	conv_s8_case(48, 64, 13, 11, 1);
+	conv_s8_case(64, 32, 3, 2, 0);
+}
+
 /* A preset net with random weights and BN statistics, folded. */
 static struct nn_model *random_model(const char *arch)
 {
@@ -214,15 +281,23 @@ static void test_model_paths(void **state)
 		for (int i = 0; i < side * side; i++)
 			face[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
 		for (int tta = 0; tta < 2; tta++) {
+			float pq[NN_CLASSES];
+
+			assert_int_equal(nn_classify(ctx, face, tta, pq),
+					 MS_OK);
+			nn_kern_set_level(NN_KERN_FP32);
 			assert_int_equal(nn_classify(ctx, face, tta, pf),
 					 MS_OK);
-			nn_kern_force_portable(1);
-			assert_int_equal(nn_kern_fast(), 0);
+			assert_int_equal(nn_kern_set_level(NN_KERN_PORTABLE),
+					 NN_KERN_PORTABLE);
 			assert_int_equal(nn_classify(ctx, face, tta, pp),
 					 MS_OK);
-			nn_kern_force_portable(0);
-			for (int c = 0; c < NN_CLASSES; c++)
+			nn_kern_set_level(NN_KERN_INT8);
+			for (int c = 0; c < NN_CLASSES; c++) {
 				assert_float_equal(pf[c], pp[c], 1e-4);
+				/* int8 error of random weights, 7 layers */
+				assert_float_equal(pq[c], pp[c], 0.05);
+			}
 		}
 		free(face);
 		nn_ctx_free(ctx);
@@ -234,6 +309,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_conv3x3),
+	    cmocka_unit_test(test_conv3x3_s8),
 	    cmocka_unit_test(test_pool_gap),
 	    cmocka_unit_test(test_model_paths),
 	};
