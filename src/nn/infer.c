@@ -10,7 +10,7 @@
 #include "nn/nn_internal.h"
 
 const char *const nn_emotion_names[NN_CLASSES] = {
-    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
 enum nn_op_type { OP_CONV, OP_DENSE, OP_AFFINE, OP_RELU, OP_MAXPOOL, OP_GAP };
@@ -19,13 +19,13 @@ struct nn_op {
 	enum nn_op_type type;
 	struct nn_shape in, out;
 	int k, stride, pad;
-	int relu; /* ReLU fused after conv/dense/affine */
-	float *w; /* conv (out,in,k,k), dense (out,in), affine scale (c) */
-	float *b; /* bias (out) / affine shift (c) */
-	float *wp; /* conv weights packed for nn_kern_conv3x3, or NULL */
-	int icb;   /* channel block of the conv's blocked input */
-	int8_t *wq;  /* conv weights packed for nn_kern_conv3x3_s8, or NULL */
-	float *wsc;  /* their per-output-channel scales (out) */
+	int relu;   /* ReLU fused after conv/dense/affine */
+	float *w;   /* conv (out,in,k,k), dense (out,in), affine scale (c) */
+	float *b;   /* bias (out) / affine shift (c) */
+	float *wp;  /* conv weights packed for nn_kern_conv3x3, or NULL */
+	int icb;    /* channel block of the conv's blocked input */
+	int8_t *wq; /* conv weights packed for nn_kern_conv3x3_s8, or NULL */
+	float *wsc; /* their per-output-channel scales (out) */
 };
 
 struct nn_model {
@@ -99,7 +99,7 @@ static int fold_bn(const struct nn_net *net, int i, float *w, size_t row,
 }
 
 /* Whether every op has a blocked kernel: 3x3 stride-1 pad-1 convs with
- * 16k outputs and ReLU fused, 2x2 pools, GAP, dense after GAP. */
+ * 16k outputs and ReLU fused, 2x2 pools, GAP, and one dense last. */
 static int blocked_ok(const struct nn_model *m)
 {
 	int gap = 0;
@@ -126,7 +126,7 @@ static int blocked_ok(const struct nn_model *m)
 			gap = 1;
 			break;
 		case OP_DENSE:
-			if (!gap || op->relu)
+			if (!gap || op->relu || i + 1 != m->n_ops)
 				return 0;
 			break;
 		default:
@@ -143,8 +143,7 @@ static int plan_blocked(struct nn_model *m)
 {
 	if (!nn_kern_fast() || !blocked_ok(m))
 		return MS_OK;
-	m->max_blk =
-	    nn_kern_blocked_floats(1, m->arch.crop, m->arch.crop, 1);
+	m->max_blk = nn_kern_blocked_floats(1, m->arch.crop, m->arch.crop, 1);
 	for (int i = 0; i < m->n_ops; i++) {
 		struct nn_op *op = &m->ops[i];
 
@@ -165,8 +164,7 @@ static int plan_blocked(struct nn_model *m)
 		op->wsc = ms_mallocarray((size_t)op->out.c, sizeof(float));
 		if (!op->wq || !op->wsc)
 			return MS_ENOMEM;
-		nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq,
-				   op->wsc);
+		nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq, op->wsc);
 		m->int8 = 1;
 	}
 	m->blocked = 1;
@@ -189,8 +187,8 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		struct nn_op *op = &m->ops[m->n_ops];
 		size_t wn, row;
 
-		m->max_act =
-		    MS_MAX(m->max_act, (size_t)l->out.c * l->out.h * l->out.w);
+		m->max_act = MS_MAX(m->max_act,
+				    (size_t)l->out.c * l->out.h * l->out.w);
 		op->in = l->in;
 		op->out = l->out;
 		op->k = (int)l->s.k;
@@ -200,7 +198,7 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		case NN_LAYER_CONV:
 		case NN_LAYER_DENSE:
 			op->type =
-			    l->s.type == NN_LAYER_CONV ? OP_CONV : OP_DENSE;
+				l->s.type == NN_LAYER_CONV ? OP_CONV : OP_DENSE;
 			row = (size_t)l->in.c * l->s.k *
 			      (l->s.type == NN_LAYER_CONV ? l->s.k : 1);
 			if (l->s.type == NN_LAYER_DENSE)
@@ -215,8 +213,9 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 				memcpy(op->b, l->b, l->out.c * sizeof(float));
 			if (op->type == OP_CONV)
 				m->col_n = MS_MAX(m->col_n,
-						  nn_conv_col_floats(
-						      1, l->in, l->out, op->k));
+						  nn_conv_col_floats(1, l->in,
+								     l->out,
+								     op->k));
 			i += fold_bn(net, i, op->w, row, op->b, l->out.c);
 			break;
 		case NN_LAYER_BN:
@@ -226,8 +225,8 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 			if (!op->w || !op->b)
 				goto out_nomem;
 			for (int c = 0; c < l->in.c; c++) {
-				op->w[c] =
-				    l->gamma[c] / sqrtf(l->rvar[c] + NN_BN_EPS);
+				op->w[c] = l->gamma[c] /
+					   sqrtf(l->rvar[c] + NN_BN_EPS);
 				op->b[c] = l->beta[c] - l->rmean[c] * op->w[c];
 			}
 			break;
@@ -345,7 +344,8 @@ void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
 
 		for (int x = 0; x < a->crop; x++)
 			dst[y * a->crop + x] =
-			    (float)row[flip ? a->crop - 1 - x : x] * sc + sh;
+				(float)row[flip ? a->crop - 1 - x : x] * sc +
+				sh;
 	}
 }
 
@@ -382,7 +382,8 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 			for (int c = 0; c < op->in.c; c++)
 				for (size_t j = 0; j < hw; j++)
 					y[c * hw + j] =
-					    x[c * hw + j] * op->w[c] + op->b[c];
+						x[c * hw + j] * op->w[c] +
+						op->b[c];
 			break;
 		case OP_RELU:
 			nn_relu_forward(x, y, n);

@@ -77,11 +77,11 @@ void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp)
 			for (int t = 0; t < 9; t++) {
 				size_t dst = ((((size_t)(o / 16) * (ci / icb) +
 						(size_t)(i / icb)) *
-						   9 +
+						       9 +
 					       (size_t)t) *
-						  (size_t)icb +
+						      (size_t)icb +
 					      (size_t)(i % icb)) *
-						 16 +
+						     16 +
 					     (size_t)(o % 16);
 
 				wp[dst] = w[((size_t)o * ci + i) * 9 + t];
@@ -125,21 +125,21 @@ void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
 		for (int oy = 0; oy < oh; oy++)
 			for (int ox = 0; ox < ow; ox++) {
 				const float *p0 =
-				    x + b * xplane +
-				    ((size_t)(2 * oy + 1) * xwp + 2 * ox + 1) *
-					16;
+					x + b * xplane +
+					((size_t)(2 * oy + 1) * xwp + 2 * ox +
+					 1) * 16;
 				const float *p1 = p0 + (size_t)xwp * 16;
-				float *q = y + b * yplane +
-					   ((size_t)(oy + 1) * ywp + ox + 1) *
-					       16;
+				float *q =
+					y + b * yplane +
+					((size_t)(oy + 1) * ywp + ox + 1) * 16;
 
 				for (int j = 0; j < 16; j++) {
 					float a = p0[j] > p0[16 + j]
-						      ? p0[j]
-						      : p0[16 + j];
+							  ? p0[j]
+							  : p0[16 + j];
 					float d = p1[j] > p1[16 + j]
-						      ? p1[j]
-						      : p1[16 + j];
+							  ? p1[j]
+							  : p1[16 + j];
 
 					q[j] = a > d ? a : d;
 				}
@@ -176,16 +176,16 @@ void nn_kern_gap(const float *x, int c, int h, int w, float *y)
 
 /* Where a tile's inputs and outputs are. */
 struct tile_args {
-	const float *x;	  /* input, blocked */
-	size_t xblk;	  /* floats between input channel blocks */
-	int nblk;	  /* input channel blocks */
-	int icb;	  /* input channel block */
-	int wp;		  /* padded row length, pixels */
-	const float *w;	  /* packed weights of the first output block */
-	size_t wblk;	  /* floats between output blocks in w */
-	const float *b;	  /* bias of the first output block */
-	float *y;	  /* output, first output block */
-	size_t yblk;	  /* floats between output blocks in y */
+	const float *x; /* input, blocked */
+	size_t xblk;	/* floats between input channel blocks */
+	int nblk;	/* input channel blocks */
+	int icb;	/* input channel block */
+	int wp;		/* padded row length, pixels */
+	const float *w; /* packed weights of the first output block */
+	size_t wblk;	/* floats between output blocks in w */
+	const float *b; /* bias of the first output block */
+	float *y;	/* output, first output block */
+	size_t yblk;	/* floats between output blocks in y */
 	int relu;
 };
 
@@ -209,25 +209,25 @@ INL void conv_tile(const struct tile_args *a, size_t q, int R, int two)
 
 		for (int t = 0; t < 9; t++) {
 			const float *xt =
-			    xb + (size_t)((t / 3) * a->wp + t % 3) * icb;
+				xb + (size_t)((t / 3) * a->wp + t % 3) * icb;
 			const float *wt = wb + (size_t)t * icb * 16;
 
 			for (int c = 0; c < icb; c++) {
 				__m512 w0 = _mm512_loadu_ps(wt + c * 16);
-				__m512 w1 =
-				    two ? _mm512_loadu_ps(wt + a->wblk + c * 16)
-					: w0;
+				__m512 w1 = two ? _mm512_loadu_ps(wt + a->wblk +
+								  c * 16)
+						: w0;
 
 #pragma GCC unroll 12
 				for (int r = 0; r < R; r++) {
 					__m512 v =
-					    _mm512_set1_ps(xt[r * icb + c]);
+						_mm512_set1_ps(xt[r * icb + c]);
 
 					acc0[r] =
-					    _mm512_fmadd_ps(v, w0, acc0[r]);
+						_mm512_fmadd_ps(v, w0, acc0[r]);
 					if (two)
 						acc1[r] = _mm512_fmadd_ps(
-						    v, w1, acc1[r]);
+							v, w1, acc1[r]);
 				}
 			}
 		}

@@ -76,8 +76,8 @@ void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
 
 /* y = ReLU?(conv3x3(xq) * xscale * wscale[o] + bias[o]): xq blocked u8
  * (ci, h, w) from nn_kern_quant_u8, y blocked fp32 (co, h, w). */
-void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h,
-			int w, const int8_t *wq, const float *wscale,
+void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
+			const int8_t *wq, const float *wscale,
 			const float *bias, int co, int relu, float *y);
 
 #endif

@@ -25,17 +25,16 @@ void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
 		for (int i = 0; i < ci; i++)
 			for (int t = 0; t < 9; t++) {
 				/* [co/16][ci/16][9][4][16 outputs][4 inputs] */
-				size_t dst =
-				    ((((((size_t)(o / 16) * (ci / 16) +
-					 (size_t)(i / 16)) *
-					    9 +
-					(size_t)t) *
-					   4 +
-				       (size_t)(i % 16 / 4)) *
-					  16 +
-				      (size_t)(o % 16)) *
-					 4 +
-				     (size_t)(i % 4));
+				size_t dst = ((((((size_t)(o / 16) * (ci / 16) +
+						  (size_t)(i / 16)) *
+							 9 +
+						 (size_t)t) *
+							4 +
+						(size_t)(i % 16 / 4)) *
+						       16 +
+					       (size_t)(o % 16)) *
+						      4 +
+					      (size_t)(i % 4));
 				long q = lrintf(wo[i * 9 + t] / scale[o]);
 
 				wq[dst] = (int8_t)MS_MAX(-127, MS_MIN(127, q));
@@ -65,10 +64,11 @@ TGT void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
 	inv = _mm512_set1_ps(m > 0 ? 255.0f / m : 0.0f);
 	for (size_t i = 0; i < n; i += 16) {
 		__m512i q = _mm512_cvtps_epi32(
-		    _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+			_mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
 
 		q = _mm512_max_epi32(q, _mm512_setzero_si512());
-		_mm_storeu_si128((__m128i *)(xq + i), _mm512_cvtusepi32_epi8(q));
+		_mm_storeu_si128((__m128i *)(xq + i),
+				 _mm512_cvtusepi32_epi8(q));
 	}
 }
 
@@ -113,24 +113,25 @@ INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
 
 		for (int t = 0; t < 9; t++) {
 			const uint8_t *xt =
-			    xb + (size_t)((t / 3) * a->wp + t % 3) * 16;
+				xb + (size_t)((t / 3) * a->wp + t % 3) * 16;
 			const int8_t *wt = wb + t * 256;
 
 			for (int g = 0; g < 4; g++) {
 				__m512i w0 = _mm512_loadu_si512(wt + g * 64);
-				__m512i w1 = two ? _mm512_loadu_si512(
-						       wt + a->wblk + g * 64)
-						 : w0;
+				__m512i w1 =
+					two ? _mm512_loadu_si512(wt + a->wblk +
+								 g * 64)
+					    : w0;
 
 #pragma GCC unroll 12
 				for (int r = 0; r < R; r++) {
 					__m512i v = bcast4(xt + r * 16 + g * 4);
 
-					acc0[r] =
-					    _mm512_dpbusd_epi32(acc0[r], v, w0);
+					acc0[r] = _mm512_dpbusd_epi32(acc0[r],
+								      v, w0);
 					if (two)
 						acc1[r] = _mm512_dpbusd_epi32(
-						    acc1[r], v, w1);
+							acc1[r], v, w1);
 				}
 			}
 		}
@@ -143,10 +144,10 @@ INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
 
 #pragma GCC unroll 12
 		for (int r = 0; r < R; r++) {
-			__m512 f0 = _mm512_fmadd_ps(
-			    _mm512_cvtepi32_ps(acc0[r]), s0, b0);
-			__m512 f1 = _mm512_fmadd_ps(
-			    _mm512_cvtepi32_ps(acc1[r]), s1, b1);
+			__m512 f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc0[r]),
+						    s0, b0);
+			__m512 f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc1[r]),
+						    s1, b1);
 
 			if (a->relu) {
 				f0 = _mm512_max_ps(f0, z);
@@ -181,8 +182,8 @@ TGT static void s8_blocks(const struct s8_args *a, size_t total, int two)
 	}
 }
 
-void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h,
-			int w, const int8_t *wq, const float *wscale,
+void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
+			const int8_t *wq, const float *wscale,
 			const float *bias, int co, int relu, float *y)
 {
 	struct s8_args a;
@@ -222,8 +223,8 @@ void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
 	*scale = 1.0f;
 }
 
-void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h,
-			int w, const int8_t *wq, const float *wscale,
+void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
+			const int8_t *wq, const float *wscale,
 			const float *bias, int co, int relu, float *y)
 {
 	(void)xq, (void)xscale, (void)ci, (void)wq, (void)wscale, (void)bias;

@@ -1,8 +1,8 @@
 /* test_nn_kernels.c - the inference fast path (src/nn/kernels.c) against
  * naive references: blocked 3x3 convolution at odd sizes and channel
- * counts in fp32 and int8, blocked pooling, and whole models classified on the fast and the
- * portable path. Fast-path cases are skipped on CPUs without AVX-512 (int8
- * ones without VNNI). */
+ * counts in fp32 and int8, blocked pooling, and whole models classified on the
+ * fast and the portable path. Fast-path cases are skipped on CPUs without
+ * AVX-512 (int8 ones without VNNI). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,7 +29,7 @@ static size_t bidx(int c, int y, int x, int h, int w, int cb)
 {
 	return (((size_t)(c / cb) * (h + 2) + (size_t)(y + 1)) * (w + 2) +
 		(size_t)(x + 1)) *
-		   cb +
+		       cb +
 	       (size_t)(c % cb);
 }
 
@@ -41,7 +41,7 @@ static float *to_blocked(const float *x, int c, int h, int w, int cb)
 		for (int y = 0; y < h; y++)
 			for (int xx = 0; xx < w; xx++)
 				b[bidx(ch, y, xx, h, w, cb)] =
-				    x[((size_t)ch * h + y) * w + xx];
+					x[((size_t)ch * h + y) * w + xx];
 	return b;
 }
 
@@ -52,9 +52,9 @@ static void check_border(const float *b, int c, int h, int w, int cb)
 		for (int y = 0; y < h + 2; y++)
 			for (int x = 0; x < w + 2; x++) {
 				const float *p =
-				    b + (((size_t)blk * (h + 2) + y) * (w + 2) +
-					 x) *
-					    cb;
+					b +
+					(((size_t)blk * (h + 2) + y) * (w + 2) +
+					 x) * cb;
 
 				if (y > 0 && y <= h && x > 0 && x <= w)
 					continue;
@@ -96,18 +96,16 @@ static void conv_case(int ci, int co, int h, int w, int relu)
 							continue;
 						s += (double)wt[((size_t)o *
 									 ci +
-								 i) *
-									9 +
+								 i) * 9 +
 								t] *
 						     x[((size_t)i * h + iy) *
-							   w +
+							       w +
 						       ix];
 					}
 				if (relu && s < 0)
 					s = 0;
-				assert_float_equal(
-				    yb[bidx(o, y, xx, h, w, 16)], s,
-				    1e-4 * (1 + fabs(s)));
+				assert_float_equal(yb[bidx(o, y, xx, h, w, 16)],
+						   s, 1e-4 * (1 + fabs(s)));
 			}
 	check_border(yb, co, h, w, 16);
 	free(x), free(wt), free(wp), free(b), free(xb), free(yb);
@@ -150,8 +148,9 @@ static void test_pool_gap(void **state)
 			for (int y = 0; y < oh; y++)
 				for (int xx = 0; xx < ow; xx++) {
 					const float *p =
-					    x + ((size_t)ch * h + 2 * y) * w +
-					    2 * xx;
+						x +
+						((size_t)ch * h + 2 * y) * w +
+						2 * xx;
 					float m = fmaxf(fmaxf(p[0], p[1]),
 							fmaxf(p[w], p[w + 1]));
 
@@ -173,9 +172,11 @@ static void test_pool_gap(void **state)
 /* The int8 conv against the exact sum of its quantized operands. */
 static void conv_s8_case(int ci, int co, int h, int w, int relu)
 {
-	size_t nx = nn_kern_blocked_floats(ci, h, w, 16), nw = (size_t)co * ci * 9;
+	size_t nx = nn_kern_blocked_floats(ci, h, w, 16),
+	       nw = (size_t)co * ci * 9;
 	float *x = calloc(nx, sizeof(float)), *wt = malloc(nw * sizeof(float));
-	float *b = malloc(co * sizeof(float)), *wsc = malloc(co * sizeof(float));
+	float *b = malloc(co * sizeof(float)),
+	      *wsc = malloc(co * sizeof(float));
 	float *y = malloc(nn_kern_blocked_floats(co, h, w, 16) * sizeof(float));
 	uint8_t *xq = malloc(nx);
 	int8_t *wq = malloc(nw);
@@ -185,7 +186,7 @@ static void conv_s8_case(int ci, int co, int h, int w, int relu)
 		for (int yy = 0; yy < h; yy++)
 			for (int xx = 0; xx < w; xx++)
 				x[bidx(c, yy, xx, h, w, 16)] =
-				    3 * nn_rng_uniform(&rng);
+					3 * nn_rng_uniform(&rng);
 	fill(wt, nw, 0.5f);
 	fill(b, (size_t)co, 0.5f);
 	nn_kern_quant_u8(x, ci, h, w, xq, &xs);
@@ -201,23 +202,23 @@ static void conv_s8_case(int ci, int co, int h, int w, int relu)
 
 				for (int i = 0; i < ci; i++)
 					for (int t = 0; t < 9; t++) {
-						size_t k = ((size_t)o * ci + i) *
-							       9 +
+						size_t k = ((size_t)o * ci +
+							    i) * 9 +
 							   t;
 						long q = lrintf(wt[k] / wsc[o]);
 
 						assert_true(labs(q) <= 127);
-						acc += q * xq[bidx(
-							       i, yy + t / 3 - 1,
-							       xx + t % 3 - 1, h,
-							       w, 16)];
+						acc += q *
+						       xq[bidx(i,
+							       yy + t / 3 - 1,
+							       xx + t % 3 - 1,
+							       h, w, 16)];
 					}
 				s = (double)acc * xs * wsc[o] + b[o];
 				if (relu && s < 0)
 					s = 0;
-				assert_float_equal(
-				    y[bidx(o, yy, xx, h, w, 16)], s,
-				    1e-4 * (1 + fabs(s)));
+				assert_float_equal(y[bidx(o, yy, xx, h, w, 16)],
+						   s, 1e-4 * (1 + fabs(s)));
 			}
 	check_border(y, co, h, w, 16);
 	free(x), free(wt), free(b), free(wsc), free(y), free(xq), free(wq);
@@ -308,10 +309,10 @@ static void test_model_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_conv3x3),
-	    cmocka_unit_test(test_conv3x3_s8),
-	    cmocka_unit_test(test_pool_gap),
-	    cmocka_unit_test(test_model_paths),
+		cmocka_unit_test(test_conv3x3),
+		cmocka_unit_test(test_conv3x3_s8),
+		cmocka_unit_test(test_pool_gap),
+		cmocka_unit_test(test_model_paths),
 	};
 
 	nn_set_threads(1);
