@@ -95,6 +95,15 @@ INL __m512i bcast4(const uint8_t *p)
 	return _mm512_set1_epi32(v);
 }
 
+/* acc += four u8 x s8 products per int32 lane (vpdpbusd). Written as asm
+ * because GCC 12 copies the accumulator around the intrinsic, which with 24
+ * live accumulators spills them to the stack. */
+INL __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
+{
+	__asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
+	return acc;
+}
+
 /* R output pixels from flat position q for 16 (two = 0) or 32 output
  * channels; R and two are constants after inlining. */
 INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
@@ -127,11 +136,10 @@ INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
 				for (int r = 0; r < R; r++) {
 					__m512i v = bcast4(xt + r * 16 + g * 4);
 
-					acc0[r] = _mm512_dpbusd_epi32(acc0[r],
-								      v, w0);
+					acc0[r] = dpbusd(acc0[r], v, w0);
 					if (two)
-						acc1[r] = _mm512_dpbusd_epi32(
-							acc1[r], v, w1);
+						acc1[r] =
+							dpbusd(acc1[r], v, w1);
 				}
 			}
 		}
