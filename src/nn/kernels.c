@@ -6,6 +6,7 @@
  * border are computed too and then zeroed. Each tile keeps 2 x 16 output
  * channels x 12 pixels in registers and broadcasts one input value per
  * pair of FMAs; weights are packed once at model load. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,9 @@
 
 #define TILE 12 /* output pixels per register tile */
 
-static int level_best = -1; /* what the CPU has; -1 until first asked */
-static int level_now;
+static pthread_once_t level_once = PTHREAD_ONCE_INIT;
+static int level_best; /* what the CPU has */
+static int level_now;  /* what runs: level_best, capped */
 
 static void level_init(void)
 {
@@ -45,15 +47,13 @@ static void level_init(void)
 
 enum nn_kern_level nn_kern_level(void)
 {
-	if (level_best < 0)
-		level_init();
+	pthread_once(&level_once, level_init);
 	return (enum nn_kern_level)level_now;
 }
 
 enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap)
 {
-	if (level_best < 0)
-		level_init();
+	pthread_once(&level_once, level_init);
 	level_now = MS_MIN(level_best, (int)cap);
 	return (enum nn_kern_level)level_now;
 }
