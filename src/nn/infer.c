@@ -25,7 +25,8 @@ struct nn_op {
 	float *wp;  /* conv weights packed for nn_kern_conv3x3, or NULL */
 	int icb;    /* channel block of the conv's blocked input */
 	int8_t *wq; /* conv weights packed for nn_kern_conv3x3_s8, or NULL */
-	float *wsc; /* their per-output-channel scales (out) */
+	float *wsc; /* their per-output-channel scales (out, padded) */
+	float *bp;  /* bias padded to a multiple of 16 outputs, or NULL */
 };
 
 struct nn_model {
@@ -59,6 +60,7 @@ void nn_model_free(struct nn_model *m)
 		free(m->ops[i].wp);
 		free(m->ops[i].wq);
 		free(m->ops[i].wsc);
+		free(m->ops[i].bp);
 	}
 	free(m);
 }
@@ -98,8 +100,9 @@ static int fold_bn(const struct nn_net *net, int i, float *w, size_t row,
 	return 1;
 }
 
-/* Whether every op has a blocked kernel: 3x3 stride-1 pad-1 convs with
- * 16k outputs and ReLU fused, 2x2 pools, GAP, and one dense last. */
+/* Whether every op has a blocked kernel: a first op that is a conv,
+ * 3x3 stride-1 pad-1 convs with ReLU fused, 2x2 pools, GAP, and one
+ * dense last. Channel counts are padded to blocks of 16 with zeros. */
 static int blocked_ok(const struct nn_model *m)
 {
 	int gap = 0;
@@ -107,21 +110,20 @@ static int blocked_ok(const struct nn_model *m)
 	for (int i = 0; i < m->n_ops; i++) {
 		const struct nn_op *op = &m->ops[i];
 
+		if (i == 0 && (op->type != OP_CONV || op->in.c != 1))
+			return 0;
 		switch (op->type) {
 		case OP_CONV:
 			if (gap || op->k != 3 || op->stride != 1 ||
-			    op->pad != 1 || !op->relu ||
-			    op->out.c % NN_KERN_CB ||
-			    (op->in.c != 1 && op->in.c % NN_KERN_CB))
+			    op->pad != 1 || !op->relu)
 				return 0;
 			break;
 		case OP_MAXPOOL:
-			if (gap || op->k != 2 || op->stride != 2 ||
-			    op->in.c % NN_KERN_CB)
+			if (gap || op->k != 2 || op->stride != 2)
 				return 0;
 			break;
 		case OP_GAP:
-			if (gap || op->in.c % NN_KERN_CB)
+			if (gap)
 				return 0;
 			gap = 1;
 			break;
@@ -134,6 +136,35 @@ static int blocked_ok(const struct nn_model *m)
 		}
 	}
 	return gap;
+}
+
+/* int8 trades a little accuracy for speed; below this many multiply-adds
+ * a face the fp32 kernels take microseconds, so small models keep fp32. */
+#define NN_INT8_MIN_MACS 1e6
+
+/* Packs one conv's weights (and its bias, padded) for the fast kernels,
+ * in int8 too when `int8`. */
+static int pack_conv(struct nn_op *op, int first, int int8)
+{
+	int cip = first ? 1 : nn_kern_cpad(op->in.c);
+	int cop = nn_kern_cpad(op->out.c);
+	size_t n = (size_t)cip * cop * 9;
+
+	op->icb = first ? 1 : NN_KERN_CB;
+	op->wp = ms_mallocarray(n, sizeof(float));
+	op->bp = ms_calloc((size_t)cop, sizeof(float));
+	if (!op->wp || !op->bp)
+		return MS_ENOMEM;
+	memcpy(op->bp, op->b, sizeof(float) * op->out.c);
+	nn_kern_pack3x3(op->w, op->in.c, op->out.c, op->icb, op->wp);
+	if (first || !int8)
+		return MS_OK;
+	op->wq = ms_mallocarray(n, 1);
+	op->wsc = ms_mallocarray((size_t)cop, sizeof(float));
+	if (!op->wq || !op->wsc)
+		return MS_ENOMEM;
+	nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq, op->wsc);
+	return MS_OK;
 }
 
 /* Packs conv weights for the fast kernels when the CPU has them and every
@@ -152,20 +183,11 @@ static int plan_blocked(struct nn_model *m)
 							   op->out.w, 16));
 		if (op->type != OP_CONV)
 			continue;
-		op->icb = op->in.c == 1 ? 1 : NN_KERN_CB;
-		op->wp = ms_mallocarray((size_t)op->in.c * op->out.c * 9,
-					sizeof(float));
-		if (!op->wp)
+		if (pack_conv(op, i == 0,
+			      nn_kern_level() >= NN_KERN_INT8 &&
+				      m->macs >= NN_INT8_MIN_MACS))
 			return MS_ENOMEM;
-		nn_kern_pack3x3(op->w, op->in.c, op->out.c, op->icb, op->wp);
-		if (op->icb == 1 || nn_kern_level() < NN_KERN_INT8)
-			continue;
-		op->wq = ms_mallocarray((size_t)op->in.c * op->out.c * 9, 1);
-		op->wsc = ms_mallocarray((size_t)op->out.c, sizeof(float));
-		if (!op->wq || !op->wsc)
-			return MS_ENOMEM;
-		nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq, op->wsc);
-		m->int8 = 1;
+		m->int8 |= op->wq != NULL;
 	}
 	m->blocked = 1;
 	return MS_OK;
@@ -409,33 +431,32 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
 	const struct nn_model *m = ctx->m;
-	float *x = ctx->blk[0], *y = ctx->blk[1], *t, *v = ctx->buf[1], xs;
+	float *x = ctx->blk[0], *y = ctx->blk[1], *t, xs;
 	int int8 = m->int8 && nn_kern_level() >= NN_KERN_INT8;
 
 	nn_kern_pad_image(ctx->buf[0], m->arch.crop, m->arch.crop, x);
 	for (int i = 0; i < m->n_ops; i++) {
 		const struct nn_op *op = &m->ops[i];
+		int ci = nn_kern_cpad(op->in.c), co = nn_kern_cpad(op->out.c);
 
 		switch (op->type) {
 		case OP_CONV:
 			if (int8 && op->wq) {
-				nn_kern_quant_u8(x, op->in.c, op->in.h,
-						 op->in.w, ctx->q, &xs);
-				nn_kern_conv3x3_s8(ctx->q, xs, op->in.c,
-						   op->in.h, op->in.w, op->wq,
-						   op->wsc, op->b, op->out.c, 1,
-						   y);
+				nn_kern_quant_u8(x, ci, op->in.h, op->in.w,
+						 ctx->q, &xs);
+				nn_kern_conv3x3_s8(ctx->q, xs, ci, op->in.h,
+						   op->in.w, op->wq, op->wsc,
+						   op->bp, co, 1, y);
 				break;
 			}
-			nn_kern_conv3x3(x, op->in.c, op->icb, op->in.h,
-					op->in.w, op->wp, op->b, op->out.c, 1,
-					y);
+			nn_kern_conv3x3(x, i ? ci : 1, op->icb, op->in.h,
+					op->in.w, op->wp, op->bp, co, 1, y);
 			break;
 		case OP_MAXPOOL:
-			nn_kern_maxpool2(x, op->in.c, op->in.h, op->in.w, y);
+			nn_kern_maxpool2(x, ci, op->in.h, op->in.w, y);
 			break;
 		case OP_GAP:
-			nn_kern_gap(x, op->in.c, op->in.h, op->in.w, v);
+			nn_kern_gap(x, ci, op->in.h, op->in.w, y);
 			break;
 		case OP_DENSE:
 			for (int o = 0; o < op->out.c; o++) {
@@ -443,7 +464,7 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 				float s = op->b[o];
 
 				for (int j = 0; j < op->in.c; j++)
-					s += w[j] * v[j];
+					s += w[j] * x[j];
 				logits[o] = s;
 			}
 			return;

@@ -72,14 +72,16 @@ size_t nn_kern_blocked_floats(int c, int h, int w, int cb)
 
 void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp)
 {
+	size_t cip = icb == 1 ? (size_t)ci : (size_t)nn_kern_cpad(ci);
+	size_t nib = cip / (size_t)icb;
+
+	memset(wp, 0, sizeof(float) * cip * (size_t)nn_kern_cpad(co) * 9);
 	for (int o = 0; o < co; o++)
 		for (int i = 0; i < ci; i++)
 			for (int t = 0; t < 9; t++) {
-				size_t dst = ((((size_t)(o / 16) * (ci / icb) +
-						(size_t)(i / icb)) *
-						       9 +
-					       (size_t)t) *
-						      (size_t)icb +
+				size_t blk = (size_t)(o / 16) * nib +
+					     (size_t)(i / icb);
+				size_t dst = ((blk * 9 + (size_t)t) * icb +
 					      (size_t)(i % icb)) *
 						     16 +
 					     (size_t)(o % 16);

@@ -33,16 +33,25 @@ enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap);
 /* nn_kern_level() >= NN_KERN_FP32. */
 int nn_kern_fast(void);
 
+/* c rounded up to a whole number of 16-channel blocks. */
+static inline int nn_kern_cpad(int c)
+{
+	return (c + NN_KERN_CB - 1) / NN_KERN_CB * NN_KERN_CB;
+}
+
 /* Floats of a blocked tensor with c channels of h x w (c a multiple of cb). */
 size_t nn_kern_blocked_floats(int c, int h, int w, int cb);
 
-/* Packs conv weights w (co, ci, 3, 3) into wp (ci*co*9 floats) as
- * [co/16][ci/icb][9][icb][16], icb being the input's channel block. co must
- * be a multiple of 16 and ci of icb. */
+/* Packs conv weights w (co, ci, 3, 3) into wp as
+ * [cop/16][cip/icb][9][icb][16], icb being the input's channel block (1 or
+ * 16), cop = nn_kern_cpad(co), cip = ci when icb is 1, else
+ * nn_kern_cpad(ci); padded channels get zero weights. wp holds
+ * cip*cop*9 floats. */
 void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp);
 
 /* y = conv3x3(x) + bias, then ReLU when `relu`; x blocked (ci, h, w) with
- * block icb, y blocked (co, h, w) with block 16, wp from nn_kern_pack3x3.
+ * block icb, y blocked (co, h, w) with block 16, wp from nn_kern_pack3x3,
+ * bias (co). ci and co are the padded counts (cip, cop above).
  * Only at level NN_KERN_FP32 or above. */
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		     const float *wp, const float *bias, int co, int relu,
@@ -69,14 +78,16 @@ void nn_kern_pad_image(const float *img, int h, int w, float *y);
 void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
 		      float *scale);
 
-/* Packs conv weights w (co, ci, 3, 3), ci and co multiples of 16, into
- * wq (co*ci*9 bytes) as s8 with one scale per output channel:
- * q = round(w / scale[o]) in [-127, 127], scale[o] = max|w[o]| / 127. */
+/* Packs conv weights w (co, ci, 3, 3) into wq (cip*cop*9 bytes, padded
+ * as for nn_kern_pack3x3 with icb 16) as s8 with one scale per output
+ * channel: q = round(w / scale[o]) in [-127, 127], scale[o] =
+ * max|w[o]| / 127 (1 for an all-zero or padded channel; cop scales). */
 void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
 			float *scale);
 
 /* y = ReLU?(conv3x3(xq) * xscale * wscale[o] + bias[o]): xq blocked u8
- * (ci, h, w) from nn_kern_quant_u8, y blocked fp32 (co, h, w). */
+ * (ci, h, w) from nn_kern_quant_u8, y blocked fp32 (co, h, w); ci and co
+ * padded to multiples of 16. */
 void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 			const int8_t *wq, const float *wscale,
 			const float *bias, int co, int relu, float *y);

@@ -15,6 +15,11 @@
 void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
 			float *scale)
 {
+	size_t cip = (size_t)nn_kern_cpad(ci), cop = (size_t)nn_kern_cpad(co);
+
+	memset(wq, 0, cip * cop * 9);
+	for (size_t o = 0; o < cop; o++)
+		scale[o] = 1.0f;
 	for (int o = 0; o < co; o++) {
 		const float *wo = w + (size_t)o * ci * 9;
 		float mx = 0;
@@ -24,17 +29,16 @@ void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
 		scale[o] = mx > 0 ? mx / 127.0f : 1.0f;
 		for (int i = 0; i < ci; i++)
 			for (int t = 0; t < 9; t++) {
-				/* [co/16][ci/16][9][4][16 outputs][4 inputs] */
-				size_t dst = ((((((size_t)(o / 16) * (ci / 16) +
-						  (size_t)(i / 16)) *
-							 9 +
-						 (size_t)t) *
-							4 +
-						(size_t)(i % 16 / 4)) *
-						       16 +
-					       (size_t)(o % 16)) *
-						      4 +
-					      (size_t)(i % 4));
+				/* [cop/16][cip/16][9][4][16 outputs][4 inputs]
+				 */
+				size_t blk = (size_t)(o / 16) * (cip / 16) +
+					     (size_t)(i / 16);
+				size_t dst = (((blk * 9 + (size_t)t) * 4 +
+					       (size_t)(i % 16 / 4)) *
+						      16 +
+					      (size_t)(o % 16)) *
+						     4 +
+					     (size_t)(i % 4);
 				long q = lrintf(wo[i * 9 + t] / scale[o]);
 
 				wq[dst] = (int8_t)MS_MAX(-127, MS_MIN(127, q));
