@@ -149,7 +149,9 @@ def main():
           f"{rounds} rounds of 300:")
     for name, r in lat.items():
         print(f"ours  kernels {name}: {r['latency_ms_median']:.3f} ms, "
-              f"with flip TTA {r['latency_tta_ms_median']:.3f} ms")
+              f"with flip TTA {r['latency_tta_ms_median']:.3f} ms "
+              f"(user CPU per face {r['cpu_ms_mean']:.3f} ms, with TTA "
+              f"{r['cpu_tta_ms_mean']:.3f} ms)")
     for name, ms in tlat.items():
         print(f"torch {name}: {ms:.3f} ms")
     tname = min(tlat, key=tlat.get)
