@@ -87,6 +87,10 @@ struct store_session {
 
 /* Inserts or updates a session row. MS_EINVAL on a bad id or strategy. */
 int store_session_put(struct store *s, const struct store_session *sess);
+/* Creates the row with default settings when missing (`created`,
+ * `now`: unix ms), else moves its last_seen forward to `now`. */
+int store_session_touch(struct store *s, const char *id, int64_t created,
+			int64_t now);
 /* Reads one; MS_ENOTFOUND when absent. */
 int store_session_get(struct store *s, const char *id,
 		      struct store_session *out);

@@ -20,7 +20,10 @@ static void usage(FILE *f)
 		"[--model F|none]\n"
 		"                      [--cascade F] [--db F] [--threads N] "
 		"[--frames N] [--queue-ms N]\n"
-		"                      [--rate R]\n\n"
+		"                      [--rate R] [--allow-host H]... "
+		"[--max-conns N]\n"
+		"                      [--max-sessions N] "
+		"[--header-timeout S]\n\n"
 		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
 		"Start.\n\n"
 		"  --host A     IPv4 address to listen on (default 127.0.0.1)\n"
@@ -40,7 +43,19 @@ static void usage(FILE *f)
 		"  --queue-ms N ... at most N ms (default 250), then get 503\n"
 		"  --rate R     frames per second per browser before 429 "
 		"(default 30,\n"
-		"               0 = unlimited)\n");
+		"               0 = unlimited)\n"
+		"  --allow-host H  also answer requests for Host H (as the "
+		"browser sends it,\n"
+		"               e.g. music.example.org or "
+		"music.example.org:8443) when behind\n"
+		"               a reverse proxy; repeatable, at most 8. "
+		"Others get 421\n"
+		"  --max-conns N   open connections at once (default 1000)\n"
+		"  --max-sessions N  browser sessions kept in memory "
+		"(default 1024)\n"
+		"  --header-timeout S  seconds a client has to send its "
+		"request headers\n"
+		"               (default 10)\n");
 }
 
 static int file_exists(const char *p)
@@ -67,6 +82,10 @@ static const char *default_db(char *buf, size_t len)
 		return NULL;
 	return n > 0 && (size_t)n < len ? buf : NULL;
 }
+
+#define MAX_ALLOW_HOSTS 8
+
+static const char *allow_hosts[MAX_ALLOW_HOSTS];
 
 static int parse_args(int argc, char **argv, struct srv_config *c,
 		      const char **model, int *model_explicit)
@@ -107,6 +126,20 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 				goto bad;
 		} else if (strcmp(a, "--queue-ms") == 0) {
 			if (ms_parse_int(v, 0, 60000, &c->queue_ms))
+				goto bad;
+		} else if (strcmp(a, "--allow-host") == 0) {
+			if (c->nallow_hosts >= MAX_ALLOW_HOSTS || !v[0])
+				goto bad;
+			allow_hosts[c->nallow_hosts++] = v;
+			c->allow_hosts = allow_hosts;
+		} else if (strcmp(a, "--max-conns") == 0) {
+			if (ms_parse_int(v, 8, 100000, &c->max_connections))
+				goto bad;
+		} else if (strcmp(a, "--max-sessions") == 0) {
+			if (ms_parse_int(v, 1, 1000000, &c->max_sessions))
+				goto bad;
+		} else if (strcmp(a, "--header-timeout") == 0) {
+			if (ms_parse_int(v, 1, 3600, &c->header_timeout_s))
 				goto bad;
 		} else if (strcmp(a, "--rate") == 0) {
 			if (ms_parse_double(v, 0.0, 10000.0, &rate))

@@ -87,6 +87,7 @@ int api_settings_post(struct srv_req *req)
 			s->autoplay = autoplay;
 		strategy = s->strategy;
 		autoplay = s->autoplay;
+		s->keep = 1;
 		snprintf(row.id, sizeof(row.id), "%s", s->id);
 		row.created = s->created;
 	}

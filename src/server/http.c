@@ -1,7 +1,8 @@
-/* http.c - the libmicrohttpd glue: the access handler (session cookie,
- * routing, bounded body streaming, early 413/415/429), the request and
- * reply helpers of server/http.h, static files from the embedded web/
- * assets, security headers, and the one ms_err -> HTTP status mapping. */
+/* http.c - the libmicrohttpd glue: the access handler (Host allow-list,
+ * cross-site guard, session cookie, routing, bounded body streaming,
+ * early 413/415/429), the request and reply helpers of server/http.h,
+ * static files from the embedded web/ assets, security headers, the one
+ * ms_err -> HTTP status mapping, and the connection and log hooks. */
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -190,6 +191,30 @@ int srv_reply_error(struct srv_req *req, int status, const char *fmt, ...)
 	return rc;
 }
 
+/* {"error": message, "code": code} with `status`: the server's own
+ * refusals, before any handler runs. */
+static int reply_refusal(struct srv_req *req, int status, const char *code,
+			 const char *msg)
+{
+	struct ms_buf b;
+	int rc;
+
+	ms_buf_init(&b, 1024);
+	rc = ms_buf_puts(&b, "{\"error\":");
+	if (!rc)
+		rc = ms_buf_json_str(&b, msg);
+	if (!rc)
+		rc = ms_buf_puts(&b, ",\"code\":");
+	if (!rc)
+		rc = ms_buf_json_str(&b, code);
+	if (!rc)
+		rc = ms_buf_puts(&b, "}");
+	if (!rc)
+		rc = srv_reply_json(req, status, b.data, b.len);
+	ms_buf_release(&b);
+	return rc;
+}
+
 int srv_reply_redirect(struct srv_req *req, const char *location)
 {
 	int rc;
@@ -275,7 +300,8 @@ static int serve_static(struct srv_req *req)
 /* ---- the access handler ------------------------------------------------- */
 
 /* Finds the session named by the cookie (in memory, else restored from
- * the store) or creates a new one; fills req->sid. */
+ * the store) or creates a new one if the app-wide rate allows; fills
+ * req->sid. MS_EBUSY past the rate. */
 static int resolve_session(struct srv_req *req)
 {
 	struct srv_app *app = req->app;
@@ -283,7 +309,7 @@ static int resolve_session(struct srv_req *req)
 	struct store_session saved;
 	struct srv_session *s = NULL;
 	double now = ms_now_ms();
-	int restore = 0, strategy;
+	int restore = 0, strategy, admitted;
 
 	if (srv_session_id_valid(c)) {
 		srv_sessions_lock(app->sessions);
@@ -294,6 +320,13 @@ static int resolve_session(struct srv_req *req)
 			return MS_OK;
 		}
 		restore = store_session_get(app->store, c, &saved) == MS_OK;
+	}
+	if (!restore) {
+		srv_sessions_lock(app->sessions);
+		admitted = srv_sessions_admit(app->sessions, now);
+		srv_sessions_unlock(app->sessions);
+		if (!admitted)
+			return MS_EBUSY;
 	}
 	if (restore) {
 		snprintf(req->sid, sizeof(req->sid), "%s", c);
@@ -308,9 +341,46 @@ static int resolve_session(struct srv_req *req)
 			s->strategy = strategy;
 		s->autoplay = saved.autoplay != 0;
 		s->created = saved.created;
+		s->keep = 1;
 	}
 	srv_sessions_unlock(app->sessions);
 	return s ? MS_OK : MS_ENOMEM;
+}
+
+/* The Host allow-list and the cross-site guard. 0 when the request may
+ * go on, else the refusal is set. */
+static int request_guard(struct srv_req *req)
+{
+	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
+
+	if (!srv_hosts_allowed(&req->app->hosts, host)) {
+		ms_log_limited(MS_LOG_INFO, "http-host",
+			       "http: refused a request for another host "
+			       "(421)");
+		reply_refusal(req, 421, "bad_host",
+			      "this server answers only for its own address "
+			      "(127.0.0.1, localhost or an --allow-host name)");
+		return -1;
+	}
+	switch (srv_guard_check(req->method, host,
+				srv_req_header(req, "Origin"),
+				srv_req_header(req, "Sec-Fetch-Site"),
+				srv_req_header(req,
+					       MHD_HTTP_HEADER_CONTENT_TYPE),
+				srv_req_header(req, SRV_PAGE_HEADER))) {
+	case SRV_GUARD_CROSS_ORIGIN:
+		reply_refusal(req, 403, "cross_origin",
+			      "refused: this request comes from another site");
+		return -1;
+	case SRV_GUARD_NEEDS_TYPE:
+		reply_refusal(req, 415, "needs_json",
+			      "send Content-Type: application/json (an empty "
+			      "{} is fine) or the header " SRV_PAGE_HEADER
+			      ": 1");
+		return -1;
+	default:
+		return 0;
+	}
 }
 
 static const struct srv_route *route_find(const char *method,
@@ -334,13 +404,11 @@ static const struct srv_route *route_find(const char *method,
 static int request_begin(struct srv_req *req)
 {
 	const char *cl;
-	int known;
+	int known, rc;
 	int64_t len = 0;
 
-	if (resolve_session(req)) {
-		srv_reply_error(req, 500, "cannot create a session");
+	if (request_guard(req))
 		return 0;
-	}
 	req->route = route_find(req->method, req->path, &known);
 	if (!req->route) {
 		if (strcmp(req->method, "GET") == 0 ||
@@ -356,6 +424,21 @@ static int request_begin(struct srv_req *req)
 		}
 		return 0;
 	}
+	/* /healthz and static files make no session: a flood of them
+	 * cannot push a user's session out. */
+	rc = strcmp(req->path, "/healthz") == 0 ? MS_OK : resolve_session(req);
+	if (rc == MS_EBUSY) {
+		ms_log_limited(MS_LOG_WARN, "http-sessions",
+			       "http: new sessions over the rate limit (429)");
+		srv_req_header_add(req, "Retry-After", "1");
+		reply_refusal(req, 429, "busy",
+			      "too many new sessions; try again in a second");
+		return 0;
+	}
+	if (rc) {
+		srv_reply_error(req, 500, "cannot create a session");
+		return 0;
+	}
 	cl = srv_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && ms_parse_i64(cl, 0, INT64_MAX, &len) == MS_OK &&
 	    (uint64_t)len > req->route->max_body) {
@@ -369,8 +452,7 @@ static int request_begin(struct srv_req *req)
 		return 0;
 	}
 	if (req->route->precheck) {
-		int rc = req->route->precheck(req);
-
+		rc = req->route->precheck(req);
 		if (rc && !req->replied)
 			srv_reply_error(req, srv_http_status(rc), "%s",
 					req->errmsg[0] ? req->errmsg
@@ -436,6 +518,15 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 	return ok;
 }
 
+/* The connection's entry in app->conns (its socket context). */
+static struct srv_conn *conn_entry(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 				const char *url, const char *method,
 				const char *version, const char *upload_data,
@@ -450,6 +541,7 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		req->app = cls;
 		req->conn = conn;
+		srv_conns_request_begin(req->app->conns, conn_entry(conn));
 		req->method = method;
 		req->path = url;
 		*con_cls = req;
@@ -476,9 +568,9 @@ void srv_http_completed(void *cls, struct MHD_Connection *conn,
 {
 	struct srv_req *req = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	srv_conns_request_end(((struct srv_app *)cls)->conns,
+			      conn_entry(conn));
 	if (!req)
 		return;
 	if (req->resp)
@@ -486,4 +578,37 @@ void srv_http_completed(void *cls, struct MHD_Connection *conn,
 	ms_buf_release(&req->body);
 	free(req);
 	*con_cls = NULL;
+}
+
+void srv_http_connection(void *cls, struct MHD_Connection *conn,
+			 void **socket_context,
+			 enum MHD_ConnectionNotificationCode toe)
+{
+	struct srv_app *app = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? srv_conns_open(app->conns,
+						      ci->connect_fd)
+				     : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		srv_conns_close(app->conns, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
+void srv_http_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	/* one key per message kind: its format string */
+	ms_log_limited(MS_LOG_WARN, fmt, "http: %s", msg);
 }

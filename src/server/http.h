@@ -15,9 +15,12 @@
  *    srv_req_fail() (or with no message) and the dispatcher answers
  *    {"error": "..."} with srv_http_status(err). Never block on Spotify for
  *    long in a handler that the page polls; never block the frame path.
- *  - Every request has a session (cookie "ms_sid", created on first
- *    visit). srv_req_session_id() is stable for a browser and across
- *    restarts (sessions are persisted); use it as the key of per-user rows.
+ *  - Every routed request but /healthz has a session (cookie "ms_sid",
+ *    created by the page's first API call, at a bounded rate: 429 past
+ *    it); static files and /healthz have none (srv_req_session_id() is
+ *    ""). The id is stable for a browser and across restarts for sessions
+ *    with saved settings or a sign-in (srv_session_keep); use it as the
+ *    key of per-user rows.
  *    srv_session_info_get() copies settings and the smoothed mood.
  *    srv_session_kv_set/get hold small per-session strings in memory
  *    (PKCE verifier, OAuth state).
@@ -121,6 +124,12 @@ int srv_session_info_get(struct srv_req *req, struct srv_session_info *out);
 /* The same by id (from a background thread, e.g. in mood_changed). */
 int srv_session_info_by_id(struct srv_app *app, const char *sid,
 			   struct srv_session_info *out);
+
+/* Marks a session as one to keep (e.g. at Spotify sign-in): evicted from
+ * memory only after every anonymous one, and saved in the store so its
+ * cookie finds it again after an eviction or a restart. MS_ENOTFOUND
+ * without session, MS_EDB when the row could not be written. */
+int srv_session_keep(struct srv_app *app, const char *sid);
 
 /* Small per-session strings kept in memory only (lost on restart or
  * eviction): at most 8 keys of 31 bytes, values of 511 bytes. `value`

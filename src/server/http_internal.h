@@ -4,6 +4,7 @@
 #define MOODSYNC_SERVER_HTTP_INTERNAL_H
 
 #include <microhttpd.h>
+#include <stdarg.h>
 
 enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 				const char *url, const char *method,
@@ -11,5 +12,12 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 				size_t *upload_data_size, void **con_cls);
 void srv_http_completed(void *cls, struct MHD_Connection *conn,
 			void **con_cls, enum MHD_RequestTerminationCode toe);
+/* Connection start/end: the header deadline (server/conns.h). */
+void srv_http_connection(void *cls, struct MHD_Connection *conn,
+			 void **socket_context,
+			 enum MHD_ConnectionNotificationCode toe);
+/* libmicrohttpd's own messages, through the rate-limited log. */
+void srv_http_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 #endif

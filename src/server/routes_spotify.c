@@ -276,6 +276,9 @@ int spotify_callback(struct srv_req *req)
 	}
 	snprintf(job->code, sizeof(job->code), "%s", code);
 	redirect_uri(sp, app, job->redirect, sizeof(job->redirect));
+	/* a signed-in session outlives floods, evictions and restarts */
+	if (srv_session_keep(app, sid))
+		ms_warn("spotify: session not saved (database)");
 	srv_spotify_mark_connecting(sp, sid);
 	if (srv_spotify_submit(sp, job) != MS_OK) {
 		srv_spotify_note_error(sp, sid, "signin", "busy",

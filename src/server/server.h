@@ -19,7 +19,12 @@ struct srv_config {
 	int max_waiting;         /* frames waiting beyond that: 503 */
 	int max_connections;     /* open connections at once */
 	int conn_timeout_s;      /* idle connection timeout, seconds */
+	int header_timeout_s;    /* whole request headers within, seconds */
 	int max_sessions;        /* sessions kept in memory */
+	double sessions_per_s;   /* new sessions per second, app-wide */
+	double sessions_burst;   /* ... in a burst of at most */
+	const char *const *allow_hosts; /* extra Host values (proxy), borrowed */
+	int nallow_hosts;
 	double rate_per_s;       /* frames per second per session (bucket) */
 	double burst;            /* bucket size, frames */
 	int history_ms;          /* at most one history row per session per */
@@ -32,7 +37,9 @@ void srv_config_default(struct srv_config *c, int ncpu);
  * database. Does not listen yet. */
 int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 		char *err, size_t errlen);
-/* Starts the modules, the background threads and the HTTP daemon. */
+/* Binds the socket, then starts the modules, the background threads and
+ * the HTTP daemon (which serves from its first request with the port,
+ * base URL and Host allow-list already set). */
 int srv_app_start(struct srv_app *app, char *err, size_t errlen);
 /* The port actually bound (after start). */
 int srv_app_port(const struct srv_app *app);

@@ -379,6 +379,23 @@ int store_session_put(struct store *s, const struct store_session *sess)
 	return rc;
 }
 
+int store_session_touch(struct store *s, const char *id, int64_t created,
+			int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!valid_id(id))
+		return MS_EINVAL;
+	st = stmt_take(s, ST_SESSION_TOUCH);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, created);
+	sqlite3_bind_int64(st, 3, now);
+	rc = write_rc(sqlite3_step(st));
+	stmt_give(s, st);
+	return rc;
+}
+
 int store_session_get(struct store *s, const char *id,
 		      struct store_session *out)
 {
