@@ -165,6 +165,7 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, srv_http_access, app,
+		MHD_OPTION_EXTERNAL_LOGGER, srv_http_log, app,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
@@ -172,7 +173,6 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed, app,
 		MHD_OPTION_NOTIFY_CONNECTION, srv_http_connection, app,
-		MHD_OPTION_EXTERNAL_LOGGER, srv_http_log, app,
 		MHD_OPTION_END);
 	if (!d) {
 		srv_bg_stop(app->bg);

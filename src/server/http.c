@@ -347,21 +347,28 @@ static int resolve_session(struct srv_req *req)
 	return s ? MS_OK : MS_ENOMEM;
 }
 
-/* The Host allow-list and the cross-site guard. 0 when the request may
- * go on, else the refusal is set. */
-static int request_guard(struct srv_req *req)
+/* The Host allow-list: 0 when the request may go on, else the refusal
+ * is set. */
+static int host_guard(struct srv_req *req)
 {
 	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
 
-	if (!srv_hosts_allowed(&req->app->hosts, host)) {
-		ms_log_limited(MS_LOG_INFO, "http-host",
-			       "http: refused a request for another host "
-			       "(421)");
-		reply_refusal(req, 421, "bad_host",
-			      "this server answers only for its own address "
-			      "(127.0.0.1, localhost or an --allow-host name)");
-		return -1;
-	}
+	if (srv_hosts_allowed(&req->app->hosts, host))
+		return 0;
+	ms_log_limited(MS_LOG_INFO, "http-host",
+		       "http: refused a request for another host (421)");
+	reply_refusal(req, 421, "bad_host",
+		      "this server answers only for its own address "
+		      "(127.0.0.1, localhost or an --allow-host name)");
+	return -1;
+}
+
+/* The cross-site guard for a routed request: 0 when it may go on, else
+ * the refusal is set. */
+static int site_guard(struct srv_req *req)
+{
+	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
+
 	switch (srv_guard_check(req->method, host,
 				srv_req_header(req, "Origin"),
 				srv_req_header(req, "Sec-Fetch-Site"),
@@ -407,7 +414,7 @@ static int request_begin(struct srv_req *req)
 	int known, rc;
 	int64_t len = 0;
 
-	if (request_guard(req))
+	if (host_guard(req))
 		return 0;
 	req->route = route_find(req->method, req->path, &known);
 	if (!req->route) {
@@ -424,6 +431,8 @@ static int request_begin(struct srv_req *req)
 		}
 		return 0;
 	}
+	if (site_guard(req))
+		return 0;
 	/* /healthz and static files make no session: a flood of them
 	 * cannot push a user's session out. */
 	rc = strcmp(req->path, "/healthz") == 0 ? MS_OK : resolve_session(req);

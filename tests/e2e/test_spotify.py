@@ -100,6 +100,12 @@ def err_code(s):
     return s["error"]["code"] if s.get("error") else None
 
 
+def command(c, path):
+    """A body-less command as the page sends it (with its X-MoodSync
+    header; without it the server refuses: cross-site guard)."""
+    return c.post(path, b"", None, headers={"X-MoodSync": "1"})
+
+
 def post_json(c, path, obj):
     return c.post(path, json.dumps(obj).encode(), "application/json")
 
@@ -144,7 +150,7 @@ def main():
         s = status(c)
         T.ok(s["configured"] and not s["connected"] and
              s["state"] == "disconnected", "status before sign-in", s)
-        r = c.post("/api/spotify/play", b"", None)
+        r = command(c, "/api/spotify/play")
         T.ok(r.status == 401 and r.json()["code"] == "not_connected",
              "play before sign-in: 401 not_connected", r.body)
 
@@ -290,7 +296,7 @@ def main():
         T.ok(np and np["context_uri"] == uris[0] and np["track"],
              "now playing shows the playlist", np)
         n0 = status(c)["seq"]
-        r = c.post("/api/spotify/pause", b"", None)
+        r = command(c, "/api/spotify/pause")
         T.ok(r.status == 202, "pause queued: 202", r.body)
         wait_for(c, lambda s: s["seq"] > n0)
         T.ok(fake.f.state.playing and not fake.f.state.playing["is_playing"],
@@ -336,7 +342,7 @@ def main():
             n_tok = len(fake.calls("POST", "/api/token"))
             fake.control({"expire_access": True})
             n0 = status(c)["seq"]
-            c.post("/api/spotify/next", b"", None)
+            command(c, "/api/spotify/next")
             s = wait_for(c, lambda s: s["seq"] > n0)
             toks = fake.calls("POST", "/api/token")[n_tok:]
             nexts = fake.calls("POST", "/v1/me/player/next")
@@ -350,11 +356,11 @@ def main():
         # ---- 5xx: back off ----
         fake.control({"fail": {"path": "/v1/me/player/pause", "status": 503,
                                "message": "Service unavailable"}})
-        c.post("/api/spotify/pause", b"", None)
+        command(c, "/api/spotify/pause")
         s = wait_for(c, lambda s: err_code(s) == "spotify_unavailable")
         T.ok(err_code(s) == "spotify_unavailable" and s["paused_s"] >= 1,
              "503: backing off", s)
-        r = c.post("/api/spotify/next", b"", None)
+        r = command(c, "/api/spotify/next")
         T.ok(r.status == 503 and r.header("Retry-After") and
              r.json()["code"] == "spotify_unavailable",
              "commands during the back-off: 503 + Retry-After", r.body)
@@ -365,7 +371,7 @@ def main():
         # waited on it would take 2 s or more.
         fake.control({"fail": {"path": "/v1/me/player/next", "delay": 3}})
         t0 = time.time()
-        c.post("/api/spotify/next", b"", None)
+        command(c, "/api/spotify/next")
         T.ok(time.time() - t0 < 1.0, "the request thread never waits")
         c.post_image(None, photo)  # the frame path does not wait either
         T.ok(time.time() - t0 < 1.5, "frames keep flowing while Spotify hangs")
@@ -378,13 +384,13 @@ def main():
         fake.control({"fail": {"path": "/v1/me/player/next", "status": 429,
                                "retry_after": 2,
                                "message": "API rate limit exceeded"}})
-        c.post("/api/spotify/next", b"", None)
+        command(c, "/api/spotify/next")
         s = wait_for(c, lambda s: err_code(s) == "rate_limited")
         n_api = len([e for e in fake.log() if e["path"].startswith("/v1/")])
         T.ok(err_code(s) == "rate_limited" and 1 <= s["paused_s"] <= 2 and
              s["paused_reason"] == "rate_limited",
              "429: paused for Retry-After", s)
-        r = c.post("/api/spotify/pause", b"", None)
+        r = command(c, "/api/spotify/pause")
         T.ok(r.status == 503 and r.json()["code"] == "rate_limited" and
              int(r.header("Retry-After") or 0) >= 1,
              "commands while rate limited: 503 + Retry-After", r.body)
@@ -394,7 +400,7 @@ def main():
         T.ok(len([e for e in fake.log() if e["path"].startswith("/v1/")]) ==
              n_api, "nothing reaches Spotify during the pause")
         s = wait_unpaused(c)
-        r = c.post("/api/spotify/pause", b"", None)
+        r = command(c, "/api/spotify/pause")
         s = wait_for(c, lambda s: s["error"] is None)
         T.ok(r.status == 202 and s["error"] is None,
              "after Retry-After, calls go through again", s)
@@ -421,23 +427,23 @@ def main():
 
         # ---- revoked sign-in (invalid_grant) ----
         fake.control({"expire_access": True, "revoke_refresh": True})
-        c.post("/api/spotify/pause", b"", None)
+        command(c, "/api/spotify/pause")
         s = wait_for(c, lambda s: s["state"] == "signin_required")
         T.ok(s["state"] == "signin_required" and not s["connected"] and
              err_code(s) == "signin_required" and
              "sign in again" in s["error"]["message"],
              "invalid_grant: asks to sign in again", s)
-        r = c.post("/api/spotify/pause", b"", None)
+        r = command(c, "/api/spotify/pause")
         T.ok(r.status == 401, "tokens gone after invalid_grant", r.body)
         sign_in(c, fake)
         s = wait_for(c, lambda s: s["connected"])
         T.ok(s["connected"], "sign in again works", s["state"])
 
         # ---- disconnect ----
-        r = c.post("/api/spotify/disconnect", b"", None)
+        r = command(c, "/api/spotify/disconnect")
         s = status(c)
         T.ok(r.status == 200 and not s["connected"] and
-             c.post("/api/spotify/pause", b"", None).status == 401,
+             command(c, "/api/spotify/pause").status == 401,
              "disconnect forgets the tokens", s)
         sign_in(c, fake)
         wait_for(c, lambda s: s["connected"])
@@ -446,7 +452,7 @@ def main():
         fake.control({"fail": {"path": "/v1/me/player/next", "status": 429,
                                "reason": "QUOTA_EXCEEDED", "retry_after": 1,
                                "message": "quota exceeded"}})
-        c.post("/api/spotify/next", b"", None)
+        command(c, "/api/spotify/next")
         s = wait_for(c, lambda s: err_code(s) == "quota_exceeded")
         T.ok(err_code(s) == "quota_exceeded" and s["paused_s"] >= 3000 and
              "quota" in s["error"]["message"],
