@@ -168,6 +168,10 @@ struct srv_route {
 	srv_handler precheck;
 };
 
+/* The body cap of a command that takes no arguments: it may still carry
+ * "{}" with Content-Type: application/json (the cross-site guard). */
+#define SRV_MAX_EMPTY_BODY 64
+
 /* Terminated by a row with a NULL path. */
 extern const struct srv_route srv_routes[];
 

@@ -36,6 +36,7 @@ struct sp_session {
 	char sid[40];      /* "" marks a free slot */
 	char key[65];      /* hex SHA-256 of sid: the store's key */
 	int64_t touched;   /* unix s, for eviction */
+	int64_t seen_saved; /* unix s the store last heard it was seen */
 	int npending;      /* jobs queued or running: not evictable */
 	unsigned queued;   /* bit per job kind, to coalesce refreshes */
 	enum sp_state state;

@@ -36,6 +36,18 @@ static int sid_valid(const char *sid)
 	return 1;
 }
 
+#define SEEN_SAVE_EVERY_S 3600 /* a session's last visit, stored hourly */
+
+/* Tells the store the session was seen (its tokens outlive 30 days of
+ * absence only). With the lock held; one small write an hour a session. */
+static void seen_save(struct srv_spotify *sp, struct sp_session *s,
+		      int64_t now)
+{
+	s->seen_saved = now;
+	if (store_spotify_token_seen(sp->store, s->key, now))
+		ms_warn("spotify: last visit not stored (database)");
+}
+
 static void session_init(struct srv_spotify *sp, struct sp_session *s,
 			 const char *sid)
 {
@@ -51,6 +63,8 @@ static void session_init(struct srv_spotify *sp, struct sp_session *s,
 	memset(&t, 0, sizeof(t));
 	if (store_spotify_prefs_get(sp->store, s->key, s->device_id))
 		s->device_id[0] = '\0';
+	if (s->state == SP_CONNECTED)
+		seen_save(sp, s, ms_unix_time());
 }
 
 struct sp_session *sp_session_find(struct srv_spotify *sp, const char *sid,
@@ -64,6 +78,9 @@ struct sp_session *sp_session_find(struct srv_spotify *sp, const char *sid,
 		struct sp_session *s = &sp->sessions[i];
 		if (s->sid[0] && strcmp(s->sid, sid) == 0) {
 			s->touched = now;
+			if (s->state == SP_CONNECTED &&
+			    now - s->seen_saved >= SEEN_SAVE_EVERY_S)
+				seen_save(sp, s, now);
 			return s;
 		}
 		if (!s->sid[0] && !free_slot)

@@ -30,6 +30,15 @@
 	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64)," \
 	" device_id TEXT NOT NULL DEFAULT '');" \
 
+/* Appended after it: when each token's session was last seen. */
+#define STORE_SPOTIFY_SEEN_MIGRATION_NAME "spotify tokens: last seen"
+#define STORE_SPOTIFY_SEEN_MIGRATION_SQL \
+	"ALTER TABLE spotify_tokens ADD COLUMN" \
+	" last_seen INTEGER NOT NULL DEFAULT 0;"
+
+/* Tokens of a session unseen for this long are deleted. */
+#define STORE_SPOTIFY_KEEP_S (30LL * 24 * 3600)
+
 /* Token fields as stored (the music component's token, copied). */
 struct store_spotify_token {
 	char access[1024];
@@ -47,6 +56,14 @@ int store_spotify_token_get(struct store *s, const char *key,
 			    struct store_spotify_token *out);
 /* Deletes them (MS_OK when there were none). */
 int store_spotify_token_delete(struct store *s, const char *key);
+
+/* Records that the session behind `key` was seen at `now` (unix s); a
+ * no-op when it has no tokens. */
+int store_spotify_token_seen(struct store *s, const char *key, int64_t now);
+/* Deletes the tokens (and device preference) of every session neither
+ * seen nor refreshed since `before` (unix s); *deleted gets the count. */
+int store_spotify_token_purge(struct store *s, int64_t before,
+			      int64_t *deleted);
 
 /* Stores a search answer (JSON text, at most 256 KiB) for `query`. */
 int store_spotify_cache_put(struct store *s, const char *query,
