@@ -1,5 +1,7 @@
 # MoodSync - one non-recursive Makefile.
-#   make [MODE=release|debug|asan]   build build/$(MODE)/moodsync
+#   make [MODE=release|debug|asan|tsan] build build/$(MODE)/moodsync
+#                                     (tsan: ThreadSanitizer, for the e2e
+#                                     server tests in tests/run.sh)
 #   make test                         everything: deps, both builds, all tests
 #   make check                        run tests already built (tests/run.sh)
 #   make unit                         unit test binaries only
@@ -26,6 +28,8 @@ CFLAGS_debug := -O0 -g3
 CFLAGS_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS_asan := -fsanitize=address,undefined
+CFLAGS_tsan := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS_tsan := -fsanitize=thread
 
 CPPFLAGS += -Iinclude -Isrc -include src/common/prelude.h -D_GNU_SOURCE \
 	-MMD -MP
@@ -102,6 +106,8 @@ fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(wildcard src/music/spotify*.c)
 fuzz_imghdr_SRCS := src/server/imghdr.c
+fuzz_http_SRCS := src/server/http_guard.c src/music/mood.c \
+	$(wildcard src/music/spotify*.c)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh - README's "run every test" command: installs what is missing,
-# builds the release and ASan+UBSan builds, and runs unit tests (both
-# builds), fuzz corpus replays, end-to-end and browser tests. The last line
+# builds the release, ASan+UBSan and ThreadSanitizer builds, and runs unit
+# tests (release and ASan), fuzz corpus replays, end-to-end and browser
+# tests, and the e2e server tests again against the ThreadSanitizer server. The last line
 # is "N passed, N failed"; the exit status is non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/.."
@@ -9,5 +10,6 @@ sh scripts/deps.sh test
 jobs=$(nproc)
 make -s -j"$jobs" MODE=release all unit
 make -s -j"$jobs" MODE=asan unit
+make -s -j"$jobs" MODE=tsan all
 make -s -j"$jobs" fuzz
 exec sh tests/run.sh

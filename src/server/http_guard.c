@@ -1,11 +1,13 @@
-/* http_guard.c - Host allow-list and cross-site request guard (see
- * http_guard.h). Only string work on header values: bounded, no
- * allocation. */
+/* http_guard.c - Host allow-list, cross-site request guard and settings
+ * body parser (see http_guard.h). Header checks are bounded string work
+ * without allocation; bodies go through cJSON. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "moodsync/common.h"
+#include "moodsync/music.h"
 #include "server/http_guard.h"
 
 /* 1 when every byte of `s` may appear in a Host header value. */
@@ -123,4 +125,38 @@ enum srv_guard srv_guard_check(const char *method, const char *host,
 	    srv_ctype_is(ctype, "multipart/form-data"))
 		return SRV_GUARD_NEEDS_TYPE;
 	return SRV_GUARD_OK;
+}
+
+int srv_settings_parse(const void *body, size_t len, int *strategy,
+		       int *autoplay, char *msg, size_t msglen)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *js, *ja;
+	int rc = MS_OK;
+
+	*strategy = *autoplay = -1;
+	if (!root || !cJSON_IsObject(root)) {
+		rc = ms_errf(msg, msglen, MS_EINVAL,
+			     "body must be a JSON object");
+		goto out;
+	}
+	js = cJSON_GetObjectItemCaseSensitive(root, "strategy");
+	ja = cJSON_GetObjectItemCaseSensitive(root, "autoplay");
+	if (js && (!cJSON_IsString(js) ||
+		   music_strategy_parse(js->valuestring, strategy))) {
+		*strategy = -1;
+		rc = ms_errf(msg, msglen, MS_EINVAL,
+			     "strategy must be \"match\" or \"lift\"");
+		goto out;
+	}
+	if (ja && !cJSON_IsBool(ja)) {
+		rc = ms_errf(msg, msglen, MS_EINVAL,
+			     "autoplay must be true or false");
+		goto out;
+	}
+	if (ja)
+		*autoplay = cJSON_IsTrue(ja);
+out:
+	cJSON_Delete(root);
+	return rc;
 }

@@ -1,7 +1,7 @@
 /* http_guard.h - the checks http.c makes on a request's headers before
  * routing it: the Host allow-list (DNS rebinding), the cross-site request
  * guard for state-changing methods (Origin, Sec-Fetch-Site, Content-Type
- * or the page's own header). Pure functions on
+ * or the page's own header), and the settings body parser. Pure functions on
  * strings, no libmicrohttpd, so the fuzzer (tests/fuzz/fuzz_http.c) can
  * drive them directly. All are thread-safe. */
 #ifndef MOODSYNC_SERVER_HTTP_GUARD_H
@@ -56,5 +56,13 @@ int srv_method_unsafe(const char *method);
 /* 1 when `ct` names media type `want` (case-insensitive), with or
  * without parameters: "application/json; charset=utf-8". */
 int srv_ctype_is(const char *ct, const char *want);
+
+/* Parses a POST /api/settings body, a JSON object with optional
+ * "strategy" ("match" | "lift") and "autoplay" (bool); other keys are
+ * ignored. *strategy (enum music_strategy) and *autoplay (0/1) get -1
+ * when absent. MS_EINVAL with a sentence for the user in `msg` when the
+ * body is no JSON object or a value is wrong. */
+int srv_settings_parse(const void *body, size_t len, int *strategy,
+		       int *autoplay, char *msg, size_t msglen);
 
 #endif

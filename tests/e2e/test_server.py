@@ -51,6 +51,14 @@ def check_frame_json(j, w, h, with_model):
     return bad
 
 
+# Under ThreadSanitizer (tests/run.sh sets MOODSYNC_E2E_TSAN=1) every
+# memory access is checked, so the single-threaded accuracy run over all
+# photos and most of the corrupted frames are left to the release build;
+# everything concurrent (sessions, floods, overload, restart) still runs.
+TSAN = os.environ.get("MOODSYNC_E2E_TSAN") == "1"
+N_MUTATED = 40 if TSAN else 200
+
+
 def photos_test(srv):
     ann = L.load_annotations()
     images = {}
@@ -202,7 +210,7 @@ def mutation_test(srv, face_jpeg):
     # spread over 20 browsers (10 frames each stays under the per-browser
     # rate; a new session per frame would meet the new-session rate)
     clients = [L.Client(srv.port) for _ in range(20)]
-    for i in range(200):
+    for i in range(N_MUTATED):
         c = clients[i % len(clients)]
         src = bytearray(face_jpeg if i % 2 == 0 else png)
         kind = i % 4
@@ -221,7 +229,8 @@ def mutation_test(srv, face_jpeg):
         r = c.post("/api/frame", bytes(src), "image/png" if i % 2 else "image/jpeg")
         codes[r.status] = codes.get(r.status, 0) + 1
     t.ok(set(codes) <= {200, 400, 413} and srv.alive(),
-         "200 corrupted frames answered 200/400/413, server alive", repr(codes))
+         "%d corrupted frames answered 200/400/413, server alive" % N_MUTATED,
+         repr(codes))
 
 
 def flood_test(srv):
@@ -329,7 +338,11 @@ def main():
                  "%s served as %s" % (path, typ))
         t.ok(c.get("/../etc/passwd").status == 404 and c.get("/nope.html").status == 404,
              "unknown paths -> 404")
-        photos_test(srv)
+        if TSAN:
+            t.diag("ThreadSanitizer build: the detection accuracy run over every "
+                   "photo is left to the release build")
+        else:
+            photos_test(srv)
         bad_bodies_test(srv, face_jpeg)
         mutation_test(srv, face_jpeg)
         flood_test(srv)
