@@ -2,8 +2,9 @@
 # test.sh - README's "run every test" command: installs what is missing,
 # builds the release, ASan+UBSan and ThreadSanitizer builds, and runs unit
 # tests (release and ASan), fuzz corpus replays, end-to-end and browser
-# tests, and the e2e server tests again against the ThreadSanitizer server. The last line
-# is "N passed, N failed"; the exit status is non-zero on any failure.
+# tests, and the e2e server tests again against the ThreadSanitizer
+# server. The last line is "N passed, N failed"; the exit status is
+# non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh test
