@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "server/app.h"
-#include "store/spotify_store.h"
 
 #define HISTORY_QUEUE 4096 /* rows waiting for the writer */
 #define MOOD_QUEUE 256     /* events waiting for the notifier */
