@@ -130,6 +130,7 @@ struct store_spotify_token {
 	char refresh[1024]; /* "" when none */
 	char scope[256];
 	int64_t expires_at; /* unix seconds */
+	int64_t issued_at;  /* unix seconds it was obtained, 0 unknown */
 };
 
 /* Inserts or replaces the session's tokens. MS_EINVAL unless `key` is 64

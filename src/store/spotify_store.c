@@ -87,7 +87,7 @@ int store_spotify_token_get(struct store *s, const char *key,
 
 	if (!key_valid(key))
 		return MS_EINVAL;
-	st = prep(s, "SELECT access, refresh, scope, expires_at"
+	st = prep(s, "SELECT access, refresh, scope, expires_at, updated"
 		     " FROM spotify_tokens WHERE session_key = ?1");
 	if (!st)
 		return MS_EDB;
@@ -101,6 +101,7 @@ int store_spotify_token_get(struct store *s, const char *key,
 		if (!rc)
 			rc = col_text(st, 2, t.scope, sizeof(t.scope));
 		t.expires_at = sqlite3_column_int64(st, 3);
+		t.issued_at = sqlite3_column_int64(st, 4); /* when stored */
 		if (!rc)
 			*out = t;
 		memset(&t, 0, sizeof(t));
