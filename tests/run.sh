@@ -58,7 +58,8 @@ done
 # The server's concurrent paths again under ThreadSanitizer: any report
 # stops the server (halt_on_error), which fails the test.
 if [ -x build/tsan/moodsync ]; then
-	for t in test_server.py test_spotify.py test_hardening.py; do
+	for t in test_server.py test_spotify.py test_spotify_limits.py \
+		test_hardening.py; do
 		run_one "tsan/e2e/$t" env MOODSYNC_BIN=build/tsan/moodsync \
 			MOODSYNC_E2E_TSAN=1 \
 			TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
