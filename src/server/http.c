@@ -2,7 +2,7 @@
  * cross-site guard, session cookie, routing, bounded body streaming,
  * early 413/415/429), the request and reply helpers of server/http.h,
  * static files from the embedded web/ assets, security headers, the one
- * ms_err -> HTTP status mapping, and the connection and log hooks. */
+ * ms_err -> HTTP status mapping. */
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -527,15 +527,6 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 	return ok;
 }
 
-/* The connection's entry in app->conns (its socket context). */
-static struct srv_conn *conn_entry(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	return ci ? ci->socket_context : NULL;
-}
-
 enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 				const char *url, const char *method,
 				const char *version, const char *upload_data,
@@ -550,7 +541,7 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		req->app = cls;
 		req->conn = conn;
-		srv_conns_request_begin(req->app->conns, conn_entry(conn));
+		srv_conns_request_begin(req->app->conns, srv_http_conn_entry(conn));
 		req->method = method;
 		req->path = url;
 		*con_cls = req;
@@ -579,7 +570,7 @@ void srv_http_completed(void *cls, struct MHD_Connection *conn,
 
 	(void)toe;
 	srv_conns_request_end(((struct srv_app *)cls)->conns,
-			      conn_entry(conn));
+			      srv_http_conn_entry(conn));
 	if (!req)
 		return;
 	if (req->resp)
@@ -587,37 +578,4 @@ void srv_http_completed(void *cls, struct MHD_Connection *conn,
 	ms_buf_release(&req->body);
 	free(req);
 	*con_cls = NULL;
-}
-
-void srv_http_connection(void *cls, struct MHD_Connection *conn,
-			 void **socket_context,
-			 enum MHD_ConnectionNotificationCode toe)
-{
-	struct srv_app *app = cls;
-	const union MHD_ConnectionInfo *ci;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn,
-					     MHD_CONNECTION_INFO_CONNECTION_FD);
-		*socket_context = ci ? srv_conns_open(app->conns,
-						      ci->connect_fd)
-				     : NULL;
-	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		srv_conns_close(app->conns, *socket_context);
-		*socket_context = NULL;
-	}
-}
-
-void srv_http_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	/* one key per message kind: its format string */
-	ms_log_limited(MS_LOG_WARN, fmt, "http: %s", msg);
 }
