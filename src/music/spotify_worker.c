@@ -111,7 +111,8 @@ static void *worker_main(void *arg)
 
 		if (!take_job(sp, job, &s)) {
 			if (waiting)
-				wait_ms(sp, sp->paused_until - ms_now_ms() + 50.0);
+				wait_ms(sp, MS_MAX(sp->paused_until - ms_now_ms(),
+						   0.0) + 50.0);
 			else
 				pthread_cond_wait(&sp->cond, &sp->lock);
 			continue;
