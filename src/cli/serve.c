@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "moodsync/common.h"
@@ -86,6 +87,25 @@ static const char *default_db(char *buf, size_t len)
 #define MAX_ALLOW_HOSTS 8
 
 static const char *allow_hosts[MAX_ALLOW_HOSTS];
+
+/* Room for `conns` sockets plus the database, model and logs: raises the
+ * soft descriptor limit towards the hard one (often 1024 by default, too
+ * few for 1000 connections); warns when it stays short. */
+static void fd_room(int conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+			      ? want
+			      : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		ms_warn("serve: only %lu file descriptors for %d connections; "
+			"lower --max-conns or raise the limit (ulimit -n)",
+			(unsigned long)rl.rlim_cur, conns);
+}
 
 static int parse_args(int argc, char **argv, struct srv_config *c,
 		      const char **model, int *model_explicit)
@@ -199,6 +219,7 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	fd_room(cfg.max_connections);
 
 	rc = srv_app_new(&cfg, &app, err, sizeof(err));
 	if (!rc)
