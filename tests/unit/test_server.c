@@ -179,6 +179,52 @@ static void test_hosts_and_guard(void **state)
 			 SRV_GUARD_OK);
 }
 
+/* 1 when the peer of `fd` sees the connection shut down (EOF). */
+static int peer_cut(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+static void test_conns_deadline(void **state)
+{
+	struct srv_conns *t = srv_conns_new(200.0);
+	struct srv_conn *slow, *busy;
+	int a[2], b[2], open;
+	long cut;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	slow = srv_conns_open(t, a[0]);
+	busy = srv_conns_open(t, b[0]);
+	assert_non_null(slow);
+	assert_non_null(busy);
+	srv_conns_request_begin(t, busy); /* headers in: no deadline */
+	usleep(100 * 1000);
+	assert_false(peer_cut(a[1]));
+	usleep(600 * 1000);
+	assert_true(peer_cut(a[1]));  /* past 200 ms without headers */
+	assert_false(peer_cut(b[1])); /* its request is running */
+	srv_conns_stats(t, &open, &cut);
+	assert_int_equal(open, 2);
+	assert_int_equal(cut, 1);
+	srv_conns_request_end(t, busy); /* keep-alive: a new deadline */
+	usleep(700 * 1000);
+	assert_true(peer_cut(b[1]));
+	srv_conns_close(t, slow);
+	srv_conns_close(t, busy);
+	srv_conns_stats(t, &open, &cut);
+	assert_int_equal(open, 0);
+	srv_conns_free(t);
+	for (int i = 0; i < 2; i++) {
+		close(a[i]);
+		close(b[i]);
+	}
+}
+
 static void test_token_bucket(void **state)
 {
 	struct srv_session s;
@@ -400,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_session_lru),
 		cmocka_unit_test(test_session_admit_and_keep),
 		cmocka_unit_test(test_hosts_and_guard),
+		cmocka_unit_test(test_conns_deadline),
 		cmocka_unit_test(test_token_bucket),
 		cmocka_unit_test(test_image_dims),
 		cmocka_unit_test(test_app_http),
