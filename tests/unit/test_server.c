@@ -1,7 +1,9 @@
 /* test_server.c - unit tests for src/server (not the pipeline): the
  * ms_err -> HTTP status mapping, the session table (ids, LRU eviction,
- * token bucket), per-session key/values, and one in-process server that
- * answers real HTTP on a loopback port (run under ASan in CI). */
+ * token bucket, admission, anonymous-first eviction), the Host list and
+ * cross-site guard, the header deadline, per-session key/values, and one
+ * in-process server that answers real HTTP on a loopback port (run under
+ * ASan in CI). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
