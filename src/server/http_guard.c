@@ -91,14 +91,20 @@ int srv_method_unsafe(const char *method)
 			   strcmp(method, "OPTIONS") != 0);
 }
 
-/* 1 when `origin` is exactly "http://" + host (case-insensitive). */
+/* 1 when `origin` is exactly "http://" or "https://" (a TLS reverse
+ * proxy) + host, case-insensitive. */
 static int origin_same(const char *origin, const char *host)
 {
-	static const char scheme[] = "http://";
-	const size_t ns = sizeof(scheme) - 1;
+	static const char *const schemes[] = {"http://", "https://"};
 
-	return host && strncasecmp(origin, scheme, ns) == 0 &&
-	       strcasecmp(origin + ns, host) == 0;
+	for (size_t i = 0; host && i < MS_ARRAY_LEN(schemes); i++) {
+		size_t ns = strlen(schemes[i]);
+
+		if (strncasecmp(origin, schemes[i], ns) == 0 &&
+		    strcasecmp(origin + ns, host) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 enum srv_guard srv_guard_check(const char *method, const char *host,

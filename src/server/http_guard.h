@@ -40,7 +40,8 @@ enum srv_guard {
 };
 
 /* The guard for a state-changing request (any method but GET, HEAD and
- * OPTIONS). Refuses an `origin` other than http://`host` (or "null"), a
+ * OPTIONS). Refuses an `origin` other than http:// or https:// + `host`
+ * (the Host already passed the allow-list; "null" is refused), a
  * `fetch_site` other than "same-origin" or "none", and a request whose
  * `ctype` is absent or one a cross-site form may send without asking
  * (text/plain, application/x-www-form-urlencoded, multipart/form-data)

@@ -165,6 +165,12 @@ static void test_hosts_and_guard(void **state)
 	assert_int_equal(srv_guard_check("POST", "h:1", "http://h:2", NULL,
 					 "application/json", "1"),
 			 SRV_GUARD_CROSS_ORIGIN);
+	assert_int_equal(srv_guard_check("POST", "m.org", "https://M.org", NULL,
+					 "application/json", NULL),
+			 SRV_GUARD_OK); /* behind a TLS proxy */
+	assert_int_equal(srv_guard_check("POST", "m.org", "https://m.org.evil",
+					 NULL, "application/json", NULL),
+			 SRV_GUARD_CROSS_ORIGIN);
 	assert_int_equal(srv_guard_check("POST", "h:1", "null", NULL,
 					 "application/json", NULL),
 			 SRV_GUARD_CROSS_ORIGIN);
