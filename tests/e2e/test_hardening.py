@@ -201,6 +201,16 @@ def host_test():
         T.ok(st == 200, "--allow-host music.example.org: served", st)
         st, _, _ = raw_get(srv.port, "/healthz", host="music.example.org:1")
         T.ok(st == 421, "... but not with another port", st)
+        # the page behind a TLS proxy posts its settings
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        c.request("POST", "/api/settings", b'{"strategy":"lift"}',
+                  {"Host": "music.example.org", "Content-Type": "application/json",
+                   "Origin": "https://music.example.org",
+                   "Sec-Fetch-Site": "same-origin"})
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        T.ok(r.status == 200, "behind a TLS proxy the page's POST is served", body)
 
 
 def forged_test(srv, fake, c):
