@@ -87,9 +87,11 @@ static void sp_account(struct music_spotify_svc *sp,
 			sp->paused_kind = res->kind;
 		}
 		if (wait > 0)
-			ms_warn("spotify: %s (HTTP %d); calls paused %lld ms",
-				music_spotify_kind_code(res->kind),
-				res->http_status, (long long)wait);
+			ms_log_limited(MS_LOG_WARN, "spotify-pause",
+				       "spotify: %s (HTTP %d); calls paused "
+				       "%lld ms",
+				       music_spotify_kind_code(res->kind),
+				       res->http_status, (long long)wait);
 	}
 	pthread_mutex_unlock(&sp->lock);
 }
