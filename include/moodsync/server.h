@@ -10,26 +10,27 @@
 struct srv_app;
 
 struct srv_config {
-	const char *host;        /* listen address, "127.0.0.1" */
-	int port;                /* TCP port; 0 picks a free one */
-	const char *model_path;  /* emotion model, NULL: faces only */
+	const char *host;	/* listen address, "127.0.0.1" */
+	int port;		/* TCP port; 0 picks a free one */
+	const char *model_path; /* emotion model, NULL: faces only */
 	const char *cascade_path;
-	const char *db_path;     /* SQLite file or ":memory:" */
-	int threads;             /* HTTP worker threads */
-	int frame_slots;         /* frames processed at once */
-	int queue_ms;            /* a frame waits at most this for a slot */
-	int max_waiting;         /* frames waiting beyond that: 503 */
-	int max_connections;     /* open connections at once */
-	int conn_timeout_s;      /* idle connection timeout, seconds */
-	int header_timeout_s;    /* whole request headers within, seconds */
-	int max_sessions;        /* sessions kept in memory */
-	double sessions_per_s;   /* new sessions per second, app-wide */
-	double sessions_burst;   /* ... in a burst of at most */
-	const char *const *allow_hosts; /* extra Host values (proxy), borrowed */
-	int nallow_hosts;
-	double rate_per_s;       /* frames per second per session (bucket) */
-	double burst;            /* bucket size, frames */
-	int history_ms;          /* at most one history row per session per */
+	const char *db_path;   /* SQLite file or ":memory:" */
+	int threads;	       /* HTTP worker threads */
+	int frame_slots;       /* frames processed at once */
+	int queue_ms;	       /* a frame waits at most this for a slot */
+	int max_waiting;       /* frames waiting beyond that: 503 */
+	int max_connections;   /* open connections at once */
+	int conn_timeout_s;    /* idle connection timeout, seconds */
+	int header_timeout_s;  /* whole request headers within, seconds */
+	int max_sessions;      /* sessions kept in memory */
+	double sessions_per_s; /* new sessions per second, app-wide */
+	double sessions_burst; /* ... in a burst of at most */
+	/* extra Host values served (behind a proxy); borrowed */
+	const char *const *allow_hosts;
+	int nallow_hosts;  /* entries in allow_hosts */
+	double rate_per_s; /* frames per second per session (bucket) */
+	double burst;	   /* bucket size, frames */
+	int history_ms;	   /* at most one history row per session per */
 };
 
 /* Sensible defaults for `ncpu` cores (threads 2*ncpu, slots ncpu, ...). */
@@ -37,8 +38,8 @@ void srv_config_default(struct srv_config *c, int ncpu);
 
 /* Loads cascade and model, opens (creating, migrating, seeding) the
  * database. Does not listen yet. */
-int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
-		char *err, size_t errlen);
+int srv_app_new(const struct srv_config *cfg, struct srv_app **out, char *err,
+		size_t errlen);
 /* Binds the socket, then starts the modules, the background threads and
  * the HTTP daemon (which serves from its first request with the port,
  * base URL and Host allow-list already set). */

@@ -10,54 +10,9 @@
 #include <sys/resource.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/common.h"
 #include "moodsync/server.h"
-
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: moodsync serve [--host 127.0.0.1] [--port 5000] "
-		"[--model F|none]\n"
-		"                      [--cascade F] [--db F] [--threads N] "
-		"[--frames N] [--queue-ms N]\n"
-		"                      [--rate R] [--allow-host H]... "
-		"[--max-conns N]\n"
-		"                      [--max-sessions N] "
-		"[--header-timeout S]\n\n"
-		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
-		"Start.\n\n"
-		"  --host A     IPv4 address to listen on (default 127.0.0.1)\n"
-		"  --port N     TCP port (default 5000; 0 picks a free one)\n"
-		"  --model F    emotion model (default $MOODSYNC_MODEL or "
-		MS_DEFAULT_MODEL ";\n"
-		"               when the default is missing the app runs "
-		"without emotions)\n"
-		"  --cascade F  Haar cascade XML (default " MS_DEFAULT_CASCADE
-		")\n"
-		"  --db F       SQLite database (default $MOODSYNC_DB, else\n"
-		"               $XDG_DATA_HOME/moodsync/moodsync.db, else\n"
-		"               ~/.local/share/moodsync/moodsync.db)\n"
-		"  --threads N  HTTP worker threads (default 2 x cores)\n"
-		"  --frames N   frames processed at once (default cores); more "
-		"wait,\n"
-		"  --queue-ms N ... at most N ms (default 250), then get 503\n"
-		"  --rate R     frames per second per browser before 429 "
-		"(default 30,\n"
-		"               0 = unlimited)\n"
-		"  --allow-host H  also answer requests for Host H (as the "
-		"browser sends it,\n"
-		"               e.g. music.example.org or "
-		"music.example.org:8443) when behind\n"
-		"               a reverse proxy; repeatable, at most 8. "
-		"Others get 421\n"
-		"  --max-conns N   open connections at once (default 1000)\n"
-		"  --max-sessions N  browser sessions kept in memory "
-		"(default 1024)\n"
-		"  --header-timeout S  seconds a client has to send its "
-		"request headers\n"
-		"               (default 10)\n");
-}
 
 static int file_exists(const char *p)
 {
@@ -88,6 +43,40 @@ static const char *default_db(char *buf, size_t len)
 
 static const char *allow_hosts[MAX_ALLOW_HOSTS];
 
+/* Collects every --allow-host value (the option table keeps only the
+ * last): every serve option takes a value, so argv is read in pairs.
+ * Returns the count, or -1 past MAX_ALLOW_HOSTS (message printed). */
+static int collect_allow_hosts(int argc, char **argv)
+{
+	static const char opt[] = "--allow-host";
+	const size_t n = sizeof(opt) - 1;
+	int k = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, opt) == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(a, opt, n) == 0 && a[n] == '=')
+			v = a + n + 1;
+		else if (strncmp(a, "--", 2) == 0 && !strchr(a, '='))
+			i++; /* its value */
+		if (!v)
+			continue;
+		if (k == MAX_ALLOW_HOSTS) {
+			fprintf(stderr,
+				"moodsync serve: at most %d --allow-host "
+				"values\n",
+				MAX_ALLOW_HOSTS);
+			return -1;
+		}
+		allow_hosts[k++] = v;
+	}
+	return k;
+}
+
 /* Room for `conns` sockets plus the database, model and logs: raises the
  * soft descriptor limit towards the hard one (often 1024 by default, too
  * few for 1000 connections); warns when it stays short. */
@@ -107,77 +96,75 @@ static void fd_room(int conns)
 			(unsigned long)rl.rlim_cur, conns);
 }
 
+/* Fills `c` and the model from the command line. Returns 0 to go on,
+ * else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct srv_config *c,
 		      const char **model, int *model_explicit)
 {
-	double rate;
+	double rate = c->rate_per_s;
+	const char *allow_last = NULL;
+	int parsed;
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--host", "A", &c->host,
+			    "IPv4 address to listen on"),
+		CLI_OPT_INT("--port", "N", &c->port, 0, 65535,
+			    "TCP port, 0 picks a free one"),
+		{CLI_STR, "--model", "F", model, 0, 0, NULL,
+		 "emotion model, none: faces only (default $MOODSYNC_MODEL "
+		 "or " MS_DEFAULT_MODEL
+		 "; when the default is missing the app runs "
+		 "without emotions)",
+		 model_explicit},
+		CLI_OPT_STR("--cascade", "F", &c->cascade_path,
+			    "Haar cascade XML"),
+		CLI_OPT_STR("--db", "F", &c->db_path,
+			    "SQLite database (default $MOODSYNC_DB, else "
+			    "$XDG_DATA_HOME/moodsync/moodsync.db, else "
+			    "~/.local/share/moodsync/moodsync.db)"),
+		CLI_OPT_INT("--threads", "N", &c->threads, 1, 64,
+			    "HTTP worker threads (default 2 x cores)"),
+		CLI_OPT_INT("--frames", "N", &c->frame_slots, 1, 64,
+			    "frames processed at once (default cores); more "
+			    "wait..."),
+		CLI_OPT_INT("--queue-ms", "N", &c->queue_ms, 0, 60000,
+			    "... at most N ms, then get 503"),
+		CLI_OPT_NUM("--rate", "R", &rate, 0.0, 10000.0,
+			    "frames per second per browser before 429, 0: "
+			    "unlimited"),
+		CLI_OPT_STR("--allow-host", "H", &allow_last,
+			    "also answer for Host H as the browser sends it "
+			    "(music.example.org, or with :PORT) behind a "
+			    "reverse proxy; repeatable, at most 8; other "
+			    "hosts get 421"),
+		CLI_OPT_INT("--max-conns", "N", &c->max_connections, 8, 100000,
+			    "open connections at once"),
+		CLI_OPT_INT("--max-sessions", "N", &c->max_sessions, 1, 1000000,
+			    "browser sessions kept in memory"),
+		CLI_OPT_INT("--header-timeout", "S", &c->header_timeout_s, 1,
+			    3600,
+			    "seconds a client has to send its request "
+			    "headers"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"serve",
+		"[options]",
+		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
+		"Start.",
+		opts,
+		NULL,
+		0,
+		0};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 1;
-		}
-		if (!v) {
-			fprintf(stderr, "moodsync serve: %s needs a value (or "
-					"unknown option; try --help)\n",
-				a);
-			return 2;
-		}
-		i++;
-		if (strcmp(a, "--host") == 0) {
-			c->host = v;
-		} else if (strcmp(a, "--port") == 0) {
-			if (ms_parse_int(v, 0, 65535, &c->port))
-				goto bad;
-		} else if (strcmp(a, "--model") == 0) {
-			*model = v;
-			*model_explicit = 1;
-		} else if (strcmp(a, "--cascade") == 0) {
-			c->cascade_path = v;
-		} else if (strcmp(a, "--db") == 0) {
-			c->db_path = v;
-		} else if (strcmp(a, "--threads") == 0) {
-			if (ms_parse_int(v, 1, 64, &c->threads))
-				goto bad;
-		} else if (strcmp(a, "--frames") == 0) {
-			if (ms_parse_int(v, 1, 64, &c->frame_slots))
-				goto bad;
-		} else if (strcmp(a, "--queue-ms") == 0) {
-			if (ms_parse_int(v, 0, 60000, &c->queue_ms))
-				goto bad;
-		} else if (strcmp(a, "--allow-host") == 0) {
-			if (c->nallow_hosts >= MAX_ALLOW_HOSTS || !v[0])
-				goto bad;
-			allow_hosts[c->nallow_hosts++] = v;
-			c->allow_hosts = allow_hosts;
-		} else if (strcmp(a, "--max-conns") == 0) {
-			if (ms_parse_int(v, 8, 100000, &c->max_connections))
-				goto bad;
-		} else if (strcmp(a, "--max-sessions") == 0) {
-			if (ms_parse_int(v, 1, 1000000, &c->max_sessions))
-				goto bad;
-		} else if (strcmp(a, "--header-timeout") == 0) {
-			if (ms_parse_int(v, 1, 3600, &c->header_timeout_s))
-				goto bad;
-		} else if (strcmp(a, "--rate") == 0) {
-			if (ms_parse_double(v, 0.0, 10000.0, &rate))
-				goto bad;
-			c->rate_per_s = rate;
-			c->burst = rate > 30.0 ? rate : 30.0;
-		} else {
-			fprintf(stderr,
-				"moodsync serve: unknown option '%s' (try "
-				"--help)\n",
-				a);
-			return 2;
-		}
-		continue;
-bad:
-		fprintf(stderr, "moodsync serve: bad value '%s' for %s\n", v, a);
-		return 2;
-	}
+	parsed = cli_parse(&cmd, argc, argv);
+	if (parsed < 0)
+		return parsed;
+	c->rate_per_s = rate;
+	c->burst = rate > 30.0 ? rate : 30.0;
+	c->nallow_hosts = collect_allow_hosts(argc, argv);
+	if (c->nallow_hosts < 0)
+		return CLI_PARSE_ERROR;
+	c->allow_hosts = allow_hosts;
 	return 0;
 }
 
@@ -197,7 +184,7 @@ int cmd_serve(int argc, char **argv)
 	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
 	if (rc)
-		return rc == 1 ? 0 : rc;
+		return cli_parse_status(rc);
 	if (!cfg.db_path) {
 		fprintf(stderr, "moodsync serve: no HOME: pass --db FILE\n");
 		return 2;

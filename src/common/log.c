@@ -38,11 +38,11 @@ int ms_log_level_parse(const char *s, enum ms_log_level *out)
 	return MS_EINVAL;
 }
 
-static void log_v(enum ms_log_level level, long suppressed,
-		  const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void log_v(enum ms_log_level level, long suppressed, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 3, 0)));
 
-static void log_v(enum ms_log_level level, long suppressed,
-		  const char *fmt, va_list ap)
+static void log_v(enum ms_log_level level, long suppressed, const char *fmt,
+		  va_list ap)
 {
 	static const char tags[] = "DIWE";
 	char line[1024];
@@ -86,8 +86,8 @@ void ms_log(enum ms_log_level level, const char *fmt, ...)
 struct limit_slot {
 	char key[48];
 	double window_ms; /* start of the current window, monotonic */
-	int lines;        /* lines out in the current window */
-	long held;        /* lines held back since the last one out */
+	int lines;	  /* lines out in the current window */
+	long held;	  /* lines held back since the last one out */
 };
 
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -104,7 +104,8 @@ static struct limit_slot *limit_slot(const char *key, double now_ms)
 
 		if (s->key[0] && strncmp(s->key, key, sizeof(s->key) - 1) == 0)
 			return s;
-		if (!s->key[0] || (old->key[0] && s->window_ms < old->window_ms))
+		if (!s->key[0] ||
+		    (old->key[0] && s->window_ms < old->window_ms))
 			old = s;
 	}
 	memset(old, 0, sizeof(*old));
@@ -136,8 +137,8 @@ int ms_log_limit_check(const char *key, double now_ms, long *suppressed)
 	return go;
 }
 
-void ms_log_limited(enum ms_log_level level, const char *key,
-		    const char *fmt, ...)
+void ms_log_limited(enum ms_log_level level, const char *key, const char *fmt,
+		    ...)
 {
 	long held = 0;
 	va_list ap;

@@ -19,7 +19,8 @@ static int take_job(struct music_spotify_svc *sp, struct music_spotify_job *out,
 {
 	for (size_t i = 0; i < sp->qlen; i++) {
 		size_t at = (sp->qhead + i) % MUSIC_SPOTIFY_QUEUE;
-		struct sp_session *s = sp_session_find(sp, sp->queue[at].sid, 0);
+		struct sp_session *s =
+			sp_session_find(sp, sp->queue[at].sid, 0);
 
 		if (s && s->running)
 			continue;
@@ -111,8 +112,10 @@ static void *worker_main(void *arg)
 
 		if (!take_job(sp, job, &s)) {
 			if (waiting)
-				wait_ms(sp, MS_MAX(sp->paused_until - ms_now_ms(),
-						   0.0) + 50.0);
+				wait_ms(sp,
+					MS_MAX(sp->paused_until - ms_now_ms(),
+					       0.0) +
+						50.0);
 			else
 				pthread_cond_wait(&sp->cond, &sp->lock);
 			continue;
@@ -140,7 +143,8 @@ int sp_workers_start(struct music_spotify_svc *sp, char *err, size_t errlen)
 		struct sp_worker *w = &sp->workers[i];
 
 		w->sp = sp;
-		rc = music_spotify_client_new(&sp->cfg, &w->client, err, errlen);
+		rc = music_spotify_client_new(&sp->cfg, &w->client, err,
+					      errlen);
 		if (rc)
 			return rc;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)

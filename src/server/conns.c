@@ -15,9 +15,9 @@
 
 struct srv_conn {
 	int fd;
-	int in_request;          /* headers complete, handler running */
-	int cut;                 /* shut down already */
-	double deadline_ms;      /* monotonic, for the current headers */
+	int in_request;	    /* headers complete, handler running */
+	int cut;	    /* shut down already */
+	double deadline_ms; /* monotonic, for the current headers */
 	struct srv_conn *prev, *next;
 };
 

@@ -59,10 +59,18 @@ int srv_http_status(int err)
 		return 401;
 	case MS_ENOTFOUND:
 		return 404;
+	case SRV_EFORBIDDEN:
+		return 403;
+	case SRV_EMETHOD:
+		return 405;
 	case MS_ELIMIT:
 		return 413;
 	case MS_EUNSUPPORTED:
 		return 415;
+	case SRV_EHOST:
+		return 421;
+	case SRV_ERATE:
+		return 429;
 	case MS_EUPSTREAM:
 		return 502;
 	case MS_EBUSY:
@@ -71,6 +79,39 @@ int srv_http_status(int err)
 		return 504;
 	default:
 		return 500;
+	}
+}
+
+const char *srv_err_code(int err)
+{
+	switch (err) {
+	case MS_EINVAL:
+	case MS_EFORMAT:
+		return "bad_request";
+	case MS_EAUTH:
+		return "unauthorized";
+	case MS_ENOTFOUND:
+		return "not_found";
+	case SRV_EFORBIDDEN:
+		return "forbidden";
+	case SRV_EMETHOD:
+		return "method_not_allowed";
+	case MS_ELIMIT:
+		return "too_large";
+	case MS_EUNSUPPORTED:
+		return "unsupported_media_type";
+	case SRV_EHOST:
+		return "bad_host";
+	case SRV_ERATE:
+		return "rate_limited";
+	case MS_EUPSTREAM:
+		return "upstream_failed";
+	case MS_EBUSY:
+		return "busy";
+	case MS_ETIMEOUT:
+		return "timeout";
+	default:
+		return "internal";
 	}
 }
 
@@ -157,60 +198,43 @@ int srv_reply_json(struct srv_req *req, int status, const char *json,
 	return srv_reply_bytes(req, status, "application/json", json, len);
 }
 
-static int reply_error_v(struct srv_req *req, int status, const char *fmt,
-			 va_list ap) __attribute__((format(printf, 3, 0)));
-
-static int reply_error_v(struct srv_req *req, int status, const char *fmt,
-			 va_list ap)
+int srv_reply_doc(struct srv_req *req, int status, struct ms_json *j)
 {
-	char msg[256];
-	struct ms_buf b;
-	int rc;
+	int rc = ms_json_finish(j);
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	ms_buf_init(&b, 1024);
-	rc = ms_buf_puts(&b, "{\"error\":");
 	if (!rc)
-		rc = ms_buf_json_str(&b, msg);
-	if (!rc)
-		rc = ms_buf_puts(&b, "}");
-	if (!rc)
-		rc = srv_reply_json(req, status, b.data, b.len);
-	ms_buf_release(&b);
+		rc = srv_reply_json(req, status, j->b->data, j->b->len);
+	ms_buf_release(j->b);
 	return rc;
 }
 
-int srv_reply_error(struct srv_req *req, int status, const char *fmt, ...)
+int srv_reply_err(struct srv_req *req, int err, const char *code,
+		  int retry_after_s, const char *fmt, ...)
 {
+	char msg[256], ra[16];
+	struct ms_buf b;
+	struct ms_json j;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = reply_error_v(req, status, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return rc;
-}
-
-/* {"error": message, "code": code} with `status`: the server's own
- * refusals, before any handler runs. */
-static int reply_refusal(struct srv_req *req, int status, const char *code,
-			 const char *msg)
-{
-	struct ms_buf b;
-	int rc;
-
 	ms_buf_init(&b, 1024);
-	rc = ms_buf_puts(&b, "{\"error\":");
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "error", msg);
+	ms_json_str(&j, "code", code ? code : srv_err_code(err));
+	if (retry_after_s > 0) {
+		ms_json_int(&j, "retry_after_s", retry_after_s);
+		snprintf(ra, sizeof(ra), "%d", retry_after_s);
+		srv_req_header_add(req, "Retry-After", ra);
+	}
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
 	if (!rc)
-		rc = ms_buf_json_str(&b, msg);
-	if (!rc)
-		rc = ms_buf_puts(&b, ",\"code\":");
-	if (!rc)
-		rc = ms_buf_json_str(&b, code);
-	if (!rc)
-		rc = ms_buf_puts(&b, "}");
-	if (!rc)
-		rc = srv_reply_json(req, status, b.data, b.len);
+		rc = srv_reply_json(req, srv_http_status(err < 0 ? err : MS_EIO),
+				    b.data, b.len);
 	ms_buf_release(&b);
 	return rc;
 }
@@ -221,7 +245,8 @@ int srv_reply_redirect(struct srv_req *req, const char *location)
 
 	if (strchr(location, '\r') || strchr(location, '\n'))
 		return MS_EINVAL;
-	rc = srv_reply_bytes(req, 302, "text/plain; charset=utf-8", "", 0);
+	rc = srv_reply_bytes(req, SRV_HTTP_FOUND, "text/plain; charset=utf-8",
+			     "", 0);
 	if (!rc)
 		rc = srv_req_header_add(req, MHD_HTTP_HEADER_LOCATION,
 					location);
@@ -288,20 +313,21 @@ static int serve_static(struct srv_req *req)
 			a->len, (void *)(uintptr_t)a->data,
 			MHD_RESPMEM_PERSISTENT);
 		req->is_static = 1;
-		if (reply_set(req, 200, r, a->type))
+		if (reply_set(req, SRV_HTTP_OK, r, a->type))
 			return MS_ENOMEM;
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-cache");
 		return MS_OK;
 	}
-	return srv_reply_error(req, 404, "no such page: %s", req->path);
+	return srv_reply_err(req, MS_ENOTFOUND, NULL, 0, "no such page: %s",
+			     req->path);
 }
 
 /* ---- the access handler ------------------------------------------------- */
 
 /* Finds the session named by the cookie (in memory, else restored from
  * the store) or creates a new one if the app-wide rate allows; fills
- * req->sid. MS_EBUSY past the rate. */
+ * req->sid. SRV_ERATE past the rate. */
 static int resolve_session(struct srv_req *req)
 {
 	struct srv_app *app = req->app;
@@ -326,7 +352,7 @@ static int resolve_session(struct srv_req *req)
 		admitted = srv_sessions_admit(app->sessions, now);
 		srv_sessions_unlock(app->sessions);
 		if (!admitted)
-			return MS_EBUSY;
+			return SRV_ERATE;
 	}
 	if (restore) {
 		snprintf(req->sid, sizeof(req->sid), "%s", c);
@@ -357,7 +383,7 @@ static int host_guard(struct srv_req *req)
 		return 0;
 	ms_log_limited(MS_LOG_INFO, "http-host",
 		       "http: refused a request for another host (421)");
-	reply_refusal(req, 421, "bad_host",
+	srv_reply_err(req, SRV_EHOST, NULL, 0,
 		      "this server answers only for its own address "
 		      "(127.0.0.1, localhost or an --allow-host name)");
 	return -1;
@@ -376,11 +402,11 @@ static int site_guard(struct srv_req *req)
 					       MHD_HTTP_HEADER_CONTENT_TYPE),
 				srv_req_header(req, SRV_PAGE_HEADER))) {
 	case SRV_GUARD_CROSS_ORIGIN:
-		reply_refusal(req, 403, "cross_origin",
+		srv_reply_err(req, SRV_EFORBIDDEN, "cross_origin", 0,
 			      "refused: this request comes from another site");
 		return -1;
 	case SRV_GUARD_NEEDS_TYPE:
-		reply_refusal(req, 415, "needs_json",
+		srv_reply_err(req, MS_EUNSUPPORTED, NULL, 0,
 			      "send Content-Type: application/json (an empty "
 			      "{} is fine) or the header " SRV_PAGE_HEADER
 			      ": 1");
@@ -423,11 +449,13 @@ static int request_begin(struct srv_req *req)
 			if (!known)
 				serve_static(req);
 			else
-				srv_reply_error(req, 405, "method not allowed");
+				srv_reply_err(req, SRV_EMETHOD, NULL, 0,
+					      "method not allowed");
 		} else {
-			srv_reply_error(req, known ? 405 : 404, "%s",
-					known ? "method not allowed"
-					      : "no such endpoint");
+			srv_reply_err(req, known ? SRV_EMETHOD : MS_ENOTFOUND,
+				      NULL, 0, "%s",
+				      known ? "method not allowed"
+					    : "no such endpoint");
 		}
 		return 0;
 	}
@@ -436,36 +464,36 @@ static int request_begin(struct srv_req *req)
 	/* /healthz and static files make no session: a flood of them
 	 * cannot push a user's session out. */
 	rc = strcmp(req->path, "/healthz") == 0 ? MS_OK : resolve_session(req);
-	if (rc == MS_EBUSY) {
+	if (rc == SRV_ERATE) {
 		ms_log_limited(MS_LOG_WARN, "http-sessions",
 			       "http: new sessions over the rate limit (429)");
-		srv_req_header_add(req, "Retry-After", "1");
-		reply_refusal(req, 429, "busy",
+		srv_reply_err(req, SRV_ERATE, NULL, 1,
 			      "too many new sessions; try again in a second");
 		return 0;
 	}
 	if (rc) {
-		srv_reply_error(req, 500, "cannot create a session");
+		srv_reply_err(req, MS_EIO, NULL, 0, "cannot create a session");
 		return 0;
 	}
 	cl = srv_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && ms_parse_i64(cl, 0, INT64_MAX, &len) == MS_OK &&
 	    (uint64_t)len > req->route->max_body) {
 		if (req->route->max_body == 0)
-			srv_reply_error(req, 413, "this endpoint takes no body");
+			srv_reply_err(req, MS_ELIMIT, NULL, 0,
+				      "this endpoint takes no body");
 		else
-			srv_reply_error(req, 413,
-					"body too large (%lld bytes, at most "
-					"%zu)",
-					(long long)len, req->route->max_body);
+			srv_reply_err(req, MS_ELIMIT, NULL, 0,
+				      "body too large (%lld bytes, at most "
+				      "%zu)",
+				      (long long)len, req->route->max_body);
 		return 0;
 	}
 	if (req->route->precheck) {
 		rc = req->route->precheck(req);
 		if (rc && !req->replied)
-			srv_reply_error(req, srv_http_status(rc), "%s",
-					req->errmsg[0] ? req->errmsg
-						       : ms_strerror(rc));
+			srv_reply_err(req, rc, NULL, 0, "%s",
+				      req->errmsg[0] ? req->errmsg
+						     : ms_strerror(rc));
 		if (req->replied)
 			return 0;
 	}
@@ -478,16 +506,17 @@ static void request_run(struct srv_req *req)
 	int rc;
 
 	if (req->too_big) {
-		srv_reply_error(req, 413, "body too large (at most %zu bytes)",
-				req->route->max_body);
+		srv_reply_err(req, MS_ELIMIT, NULL, 0,
+			      "body too large (at most %zu bytes)",
+			      req->route->max_body);
 		return;
 	}
 	rc = req->route->handler(req);
 	if (!req->replied) {
 		if (rc == MS_OK)
 			rc = MS_EINVAL; /* a handler that forgot to reply */
-		srv_reply_error(req, srv_http_status(rc), "%s",
-				req->errmsg[0] ? req->errmsg : ms_strerror(rc));
+		srv_reply_err(req, rc, NULL, 0, "%s",
+			      req->errmsg[0] ? req->errmsg : ms_strerror(rc));
 	}
 }
 
@@ -502,7 +531,7 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 						    MHD_RESPMEM_PERSISTENT);
 		if (!r)
 			return MHD_NO;
-		req->status = 500;
+		req->status = srv_http_status(MS_ENOMEM);
 	}
 	MHD_add_response_header(r, "Content-Security-Policy", csp);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");

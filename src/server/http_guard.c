@@ -86,9 +86,9 @@ int srv_ctype_is(const char *ct, const char *want)
 
 int srv_method_unsafe(const char *method)
 {
-	return !method || (strcmp(method, "GET") != 0 &&
-			   strcmp(method, "HEAD") != 0 &&
-			   strcmp(method, "OPTIONS") != 0);
+	return !method ||
+	       (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+		strcmp(method, "OPTIONS") != 0);
 }
 
 /* 1 when `origin` is exactly "http://" or "https://" (a TLS reverse

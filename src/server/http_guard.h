@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#define SRV_HOSTS_MAX 16     /* allowed Host values, built-ins included */
-#define SRV_HOST_LEN 256     /* bytes of one Host value, NUL included */
+#define SRV_HOSTS_MAX 16 /* allowed Host values, built-ins included */
+#define SRV_HOST_LEN 256 /* bytes of one Host value, NUL included */
 #define SRV_PAGE_HEADER "X-MoodSync" /* the page's header on commands */
 
 /* The Host header values the server answers to. */
@@ -36,7 +36,7 @@ int srv_hosts_allowed(const struct srv_hosts *h, const char *host);
 enum srv_guard {
 	SRV_GUARD_OK,
 	SRV_GUARD_CROSS_ORIGIN, /* Origin or Sec-Fetch-Site says another site */
-	SRV_GUARD_NEEDS_TYPE,   /* a type any page may send, no page header */
+	SRV_GUARD_NEEDS_TYPE,	/* a type any page may send, no page header */
 };
 
 /* The guard for a state-changing request (any method but GET, HEAD and

@@ -28,9 +28,8 @@ void srv_http_connection(void *cls, struct MHD_Connection *conn,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		ci = MHD_get_connection_info(conn,
 					     MHD_CONNECTION_INFO_CONNECTION_FD);
-		*socket_context = ci ? srv_conns_open(app->conns,
-						      ci->connect_fd)
-				     : NULL;
+		*socket_context =
+			ci ? srv_conns_open(app->conns, ci->connect_fd) : NULL;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		srv_conns_close(app->conns, *socket_context);
 		*socket_context = NULL;

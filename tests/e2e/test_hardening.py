@@ -30,7 +30,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib_server as L  # noqa: E402
-import test_spotify as S  # noqa: E402  (sign-in helpers, the fake)
+import lib_spotify as S  # noqa: E402  (sign-in helpers)
+from fake_spotify import FakeSpotify  # noqa: E402
 
 T = L.Tap()
 SLOW_CONNS = 300
@@ -299,13 +300,9 @@ def flood(port, n, threads=4):
 
 
 def sessions_test():
-    fake = S.Fake()
-    env = {"MOODSYNC_SPOTIFY_CLIENT_ID": S.CLIENT_ID,
-           "MOODSYNC_SPOTIFY_ACCOUNTS_URL": fake.url,
-           "MOODSYNC_SPOTIFY_API_URL": fake.url,
-           "MOODSYNC_SPOTIFY_TIMEOUT_MS": "2000"}
-    for k in ("MOODSYNC_SPOTIFY_REDIRECT_URI", "MOODSYNC_SPOTIFY_CLIENT_SECRET"):
-        os.environ.pop(k, None)
+    fake = FakeSpotify(S.CLIENT_ID)
+    fake.start()
+    env = S.spotify_env(fake)
     with L.Server(env=env) as srv:
         c = srv.client()
         S.sign_in(c, fake)
@@ -364,15 +361,14 @@ def sessions_test():
         r = u.get("/api/settings")
         T.ok(r.json().get("strategy") == "lift" and u.cookies.get("ms_sid") == sid_u,
              "... and the user with settings keeps them", r.body)
-    fake.f.stop()
+    fake.stop()
 
 
 def startup_test():
     """Requests made the moment the server prints its address."""
-    fake = S.Fake()
-    env = {"MOODSYNC_SPOTIFY_CLIENT_ID": S.CLIENT_ID,
-           "MOODSYNC_SPOTIFY_ACCOUNTS_URL": fake.url,
-           "MOODSYNC_SPOTIFY_API_URL": fake.url}
+    fake = FakeSpotify(S.CLIENT_ID)
+    fake.start()
+    env = S.spotify_env(fake)
     bad = []
     for _ in range(3):
         with L.Server(env=env, model=None) as srv:
@@ -402,7 +398,7 @@ def startup_test():
             log = srv.log_text()
             if "ThreadSanitizer" in log or "Sanitizer" in log:
                 bad.append(("sanitizer", log[-2000:]))
-    fake.f.stop()
+    fake.stop()
     T.ok(not bad, "requests at start-up see the uptime and the redirect URI "
          "with the bound port (3 starts)", bad)
 

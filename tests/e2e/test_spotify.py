@@ -7,140 +7,41 @@ the search cache, then every failure a user meets (Premium, no device, 401,
 state, disconnect, unreachable API, no configuration) and the JSON the page
 gets for each.
 Prints TAP lines; exits non-zero on any failure."""
-import atexit
-import http.client
 import json
 import os
-import shutil
 import socket
 import stat
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib_server as L  # noqa: E402
 from fake_spotify import FakeSpotify  # noqa: E402
+from lib_spotify import (CLIENT_ID, command, follow, local_path,  # noqa: E402
+                         sign_in, status, wait_for, wait_unpaused)
 
-CLIENT_ID = "test-client-id"
 T = L.Tap()
-
-
-def model_path():
-    """The shipped/test model, or a tiny one trained now (under a second):
-    moods only change with a classifier."""
-    m = L.default_model()
-    if m:
-        return m
-    tmp = tempfile.mkdtemp(prefix="moodsync-sp-")
-    atexit.register(shutil.rmtree, tmp, True)
-    out = os.path.join(tmp, "tiny.msnn")
-    subprocess.run([L.moodsync_bin(), "train", "--arch", "tiny", "--epochs",
-                    "1", "--limit", "1000", "--out", out, "--data",
-                    os.path.join(L.data_dir(), "fer2013")],
-                   check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return out
-
-
-def follow(location):
-    """GET an absolute URL on the fake (no cookies: a different site)."""
-    u = urllib.parse.urlsplit(location)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    try:
-        c.request("GET", u.path + ("?" + u.query if u.query else ""))
-        r = c.getresponse()
-        r.read()
-        return r.status, r.getheader("Location")
-    finally:
-        c.close()
-
-
-def local_path(location):
-    u = urllib.parse.urlsplit(location)
-    return u.path + ("?" + u.query if u.query else "")
-
-
-def sign_in(c, fake, deny=False):
-    """/login -> fake /authorize -> our /callback; returns (callback path,
-    final response)."""
-    if deny:
-        fake.control({"deny": True})
-    r = c.get("/login")
-    if r.status != 302:
-        return None, r
-    st, loc = follow(r.header("Location"))
-    if st != 302 or not loc:
-        return None, r
-    path = local_path(loc)
-    return path, c.get(path)
-
-
-def status(c):
-    return c.get("/api/spotify/status").json()
-
-
-def wait_for(c, pred, timeout=8.0):
-    """Polls the status until pred(status) holds; returns the last one."""
-    deadline = time.time() + timeout
-    s = status(c)
-    while not pred(s) and time.time() < deadline:
-        time.sleep(0.05)
-        s = status(c)
-    return s
-
-
-def wait_unpaused(c, timeout=10.0):
-    return wait_for(c, lambda s: s["paused_s"] == 0, timeout)
 
 
 def err_code(s):
     return s["error"]["code"] if s.get("error") else None
 
 
-def command(c, path):
-    """A body-less command as the page sends it (with its X-MoodSync
-    header; without it the server refuses: cross-site guard)."""
-    return c.post(path, b"", None, headers={"X-MoodSync": "1"})
-
-
 def post_json(c, path, obj):
     return c.post(path, json.dumps(obj).encode(), "application/json")
 
 
-class Fake:
-    def __init__(self):
-        self.f = FakeSpotify(CLIENT_ID)
-        self.url = self.f.start()
-
-    def control(self, cmd):
-        c = http.client.HTTPConnection("127.0.0.1",
-                                       self.f.httpd.server_address[1])
-        c.request("POST", "/_control", json.dumps(cmd).encode(),
-                  {"Content-Type": "application/json"})
-        c.getresponse().read()
-        c.close()
-
-    def log(self):
-        with self.f.state.lock:
-            return list(self.f.state.log)
-
-    def calls(self, method, path):
-        return [e for e in self.log() if e["method"] == method and
-                e["path"] == path]
-
-
 def main():
-    fake = Fake()
+    fake = FakeSpotify(CLIENT_ID)
+    fake.start()
     env = {"MOODSYNC_SPOTIFY_CLIENT_ID": CLIENT_ID,
            "MOODSYNC_SPOTIFY_ACCOUNTS_URL": fake.url,
            "MOODSYNC_SPOTIFY_API_URL": fake.url,
            "MOODSYNC_SPOTIFY_TIMEOUT_MS": "2000"}
     for k in ("MOODSYNC_SPOTIFY_REDIRECT_URI", "MOODSYNC_SPOTIFY_CLIENT_SECRET"):
         os.environ.pop(k, None)
-    model = model_path()
+    model = L.classifier_model()
     ann = L.load_annotations()
     photos = [L.read_photo(rel) for rel in sorted(ann)[:12]]
     photo = None
@@ -215,8 +116,9 @@ def main():
             (c.get("/callback"), 400, "callback: no parameters"),
         ]
         for r, want, name in bad:
-            T.ok(r.status == want and "error" in r.json(),
-                 "bad input, %s: %d JSON" % (name, want), (r.status, r.body))
+            T.ok(r.status == want and r.error(),
+                 "bad input, %s: %d in the error shape" % (name, want),
+                 (r.status, r.body))
         mode = stat.S_IMODE(os.stat(srv.db).st_mode)
         T.ok(mode == 0o600, "database file mode 0600", oct(mode))
 
@@ -299,8 +201,8 @@ def main():
         r = command(c, "/api/spotify/pause")
         T.ok(r.status == 202, "pause queued: 202", r.body)
         wait_for(c, lambda s: s["seq"] > n0)
-        T.ok(fake.f.state.playing and not fake.f.state.playing["is_playing"],
-             "pause reached Spotify", fake.f.state.playing)
+        T.ok(fake.state.playing and not fake.state.playing["is_playing"],
+             "pause reached Spotify", fake.state.playing)
 
         # ---- 403 PREMIUM_REQUIRED ----
         fake.control({"fail": {"path": "/v1/me/player/play", "status": 403,
@@ -320,7 +222,7 @@ def main():
         # ---- 404 NO_ACTIVE_DEVICE ----
         post_json(c, "/api/spotify/device", {"device_id": ""})
         fake.control({"devices": [dict(d, is_active=False) for d in
-                                  fake.f.state.devices]})
+                                  fake.state.devices]})
         post_json(c, "/api/spotify/play", {"uri": uris[1]})
         s = wait_for(c, lambda s: err_code(s) == "no_active_device")
         T.ok(err_code(s) == "no_active_device" and
@@ -518,7 +420,7 @@ def main():
         r = c.post_image(None, photo)
         T.ok(r.status == 200 and c.get("/api/recommendation").status == 200,
              "without a client ID the app still works offline")
-    fake.f.stop()
+    fake.stop()
     return T.exit_code()
 
 

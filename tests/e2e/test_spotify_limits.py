@@ -19,7 +19,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib_server as L  # noqa: E402
-import test_spotify as S  # noqa: E402  (sign-in helpers, the fake)
+import lib_spotify as S  # noqa: E402  (sign-in helpers)
+from fake_spotify import FakeSpotify  # noqa: E402
 
 T = L.Tap()
 BUDGET, WINDOW_S = 90, 30.0
@@ -166,14 +167,10 @@ def budget_test(srv, fake, clients):
 
 
 def main():
-    fake = S.Fake()
-    env = {"MOODSYNC_SPOTIFY_CLIENT_ID": S.CLIENT_ID,
-           "MOODSYNC_SPOTIFY_ACCOUNTS_URL": fake.url,
-           "MOODSYNC_SPOTIFY_API_URL": fake.url,
-           "MOODSYNC_SPOTIFY_TIMEOUT_MS": "2000"}
-    for k in ("MOODSYNC_SPOTIFY_REDIRECT_URI", "MOODSYNC_SPOTIFY_CLIENT_SECRET"):
-        os.environ.pop(k, None)
-    model = S.model_path()
+    fake = FakeSpotify(S.CLIENT_ID)
+    fake.start()
+    env = S.spotify_env(fake)
+    model = L.classifier_model()
     ann = L.load_annotations()
     photos = [L.read_photo(rel) for rel in sorted(ann)[:12]]
     with L.Server(model=model, env=env) as srv:
@@ -209,7 +206,7 @@ def main():
         budget_test(srv, fake, clients)
         T.ok(srv.alive(), "server still up")
         T.ok(srv.stop() == 0, "server stops cleanly", srv.log_text()[-2000:])
-    fake.f.stop()
+    fake.stop()
     return T.exit_code()
 
 

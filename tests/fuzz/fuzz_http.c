@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 {
-	static const char *const methods[] = {"GET", "POST", "HEAD", "PUT",
-					      "DELETE", "OPTIONS"};
+	static const char *const methods[] = {"GET", "POST",   "HEAD",
+					      "PUT", "DELETE", "OPTIONS"};
 	char *copy, *f[FIELDS], *p, *body, msg[128];
 	const char *extra[1];
 	struct srv_hosts hosts;
