@@ -437,8 +437,12 @@ def token_store_test():
         T.ok(modes.get("db") == "0o600" and all(m == "0o600" for m in modes.values())
              and len(modes) == 3,
              "an existing 0644 database, WAL and SHM are 0600 after open", modes)
-        srv2.client().get("/healthz")
-        srv2.stop()
+        # the history writer purges within its first 0.5 s; wait for its
+        # log line (bounded: a ThreadSanitizer build on a busy machine is slow)
+        deadline = time.time() + 30.0
+        while "unseen for 30 days" not in srv2.log_text() and time.time() < deadline:
+            time.sleep(0.1)
+        srv2.stop(timeout=30.0)
     con = sqlite3.connect(db)
     keys = [r[0] for r in con.execute("SELECT session_key FROM spotify_tokens")]
     prefs = [r[0] for r in con.execute("SELECT session_key FROM spotify_prefs")]
