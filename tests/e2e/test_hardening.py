@@ -35,7 +35,7 @@ from fake_spotify import FakeSpotify  # noqa: E402
 
 T = L.Tap()
 SLOW_CONNS = 300
-# The figure is 300 connections held for 60 s; the test holds them
+# The goal is 300 connections held for 60 s; the test holds them
 # for 22 s, which covers two whole header deadlines (10 s each: every slow
 # connection is cut and reopened twice) and keeps the suite short. The 60 s
 # figure comes from bench/slow_clients.py.
