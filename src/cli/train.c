@@ -35,9 +35,11 @@ static void on_progress(void *user, const struct nn_train_progress *p)
 			fprintf(stderr, "\r\033[K");
 		fprintf(stderr,
 			"epoch %d/%d loss %.4f train %.2f%% val %.2f%% "
-			"(loss %.4f)%s lr %.5f %.1f s %.0f img/s ETA %s\n",
+			"FER+ %.2f%% (loss %.4f)%s lr %.5f %.1f s %.0f img/s "
+			"ETA %s\n",
 			p->epoch, p->epochs, p->loss, 100 * p->acc,
-			100 * p->val_acc, p->val_loss, p->best ? " best" : "",
+			100 * p->val_acc, 100 * p->val_plus_acc, p->val_loss,
+			p->best ? " best" : "",
 			p->lr, p->epoch_s, p->images_per_s, eta);
 		ps->last_decile = -1;
 		return;
@@ -96,7 +98,16 @@ static void usage(FILE *f)
 	       "  --limit N        train on a random subset of N faces\n"
 	       "  --stop-after N   stop after N epochs of this session "
 	       "(resume later)\n"
-	       "  --no-augment     no data augmentation\n");
+	       "  --no-augment     no data augmentation\n"
+	       "  --ferplus-share S  targets = (1-S) smoothed FER one-hot + S "
+	       "FER+ votes\n"
+	       "                   (default 0.5; needs train.ferplus.txt; 0 = "
+	       "FER only)\n"
+	       "  --erase P        random erasing with probability P "
+	       "(default 0)\n"
+	       "  --mixup A        mixup with Beta(A, A) (default 0 = off)\n"
+	       "  --init MODEL     start from a model's weights (and its "
+	       "architecture)\n");
 }
 
 static int parse_f(const char *flag, const char *s, double lo, double hi,
@@ -121,16 +132,40 @@ static int parse_i(const char *flag, const char *s, int lo, int hi, int *out)
 	return 0;
 }
 
+/* Loads DIR/NAME.bin and, when present, DIR/NAME.ferplus.txt. */
+static int load_split(const char *dir, const char *name, struct nn_fer *set)
+{
+	char path[4096], err[MS_ERRLEN];
+
+	if (snprintf(path, sizeof(path), "%s/%s.bin", dir, name) >=
+	    (int)sizeof(path)) {
+		fprintf(stderr, "moodsync train: --data path too long\n");
+		return -1;
+	}
+	if (nn_fer_load(path, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync train: %s\n", err);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s.ferplus.txt", dir, name);
+	if (access(path, F_OK) == 0 &&
+	    nn_fer_load_ferplus(path, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync train: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
 	struct nn_train_opts o;
 	struct progress_state ps = {isatty(2), -1};
 	struct nn_fer train = {0}, val = {0};
-	char err[MS_ERRLEN], path[4096], ckpt[4096], ddir[4096];
+	char err[MS_ERRLEN], ckpt[4096], ddir[4096];
 	const char *data = NULL;
 	int rc = 1, seed = 1, limit = 0;
 
 	nn_train_opts_init(&o);
+	o.ferplus_share = 0.5f;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int bad = 0;
@@ -161,6 +196,14 @@ int cmd_train(int argc, char **argv)
 			o.resume = v;
 		else if (!strcmp(a, "--arch"))
 			o.arch = v;
+		else if (!strcmp(a, "--init"))
+			o.init = v;
+		else if (!strcmp(a, "--ferplus-share"))
+			bad = parse_f(a, v, 0, 1, &o.ferplus_share);
+		else if (!strcmp(a, "--erase"))
+			bad = parse_f(a, v, 0, 1, &o.erase);
+		else if (!strcmp(a, "--mixup"))
+			bad = parse_f(a, v, 0, 10, &o.mixup);
 		else if (!strcmp(a, "--epochs")) {
 			bad = parse_i(a, v, 1, 10000, &o.epochs);
 			o.resume_epochs = 1;
@@ -210,24 +253,9 @@ int cmd_train(int argc, char **argv)
 		snprintf(ddir, sizeof(ddir), "%s/fer2013", cli_data_dir());
 		data = ddir;
 	}
-	if (snprintf(path, sizeof(path), "%s/train.bin", data) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr, "moodsync train: --data path too long\n");
+	if (load_split(data, "train", &train) ||
+	    load_split(data, "publictest", &val))
 		goto out;
-	}
-	if (nn_fer_load(path, &train, err, sizeof(err))) {
-		fprintf(stderr, "moodsync train: %s\n", err);
-		goto out;
-	}
-	if (snprintf(path, sizeof(path), "%s/publictest.bin", data) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr, "moodsync train: --data path too long\n");
-		goto out;
-	}
-	if (nn_fer_load(path, &val, err, sizeof(err))) {
-		fprintf(stderr, "moodsync train: %s\n", err);
-		goto out;
-	}
 	if (o.resume)
 		fprintf(stderr,
 			"train: %zu faces, val: %zu faces, resuming %s "
@@ -237,9 +265,13 @@ int cmd_train(int argc, char **argv)
 	else
 		fprintf(stderr,
 			"train: %zu faces, val: %zu faces, arch %s, %d epochs, "
-			"batch %d, lr %g, wd %g, seed %d, %d threads\n",
-			train.n, val.n, o.arch, o.epochs, o.batch, (double)o.lr,
-			(double)o.wd, seed, o.threads);
+			"batch %d, lr %g, wd %g, seed %d, %d threads, FER+ "
+			"share %g, erase %g, mixup %g%s%s\n",
+			train.n, val.n, o.init ? "(from model)" : o.arch,
+			o.epochs, o.batch, (double)o.lr, (double)o.wd, seed,
+			o.threads, (double)o.ferplus_share, (double)o.erase,
+			(double)o.mixup, o.init ? ", init " : "",
+			o.init ? o.init : "");
 	o.progress = on_progress;
 	o.user = &ps;
 	if (nn_train_run(&o, &train, &val, err, sizeof(err))) {

@@ -57,6 +57,8 @@ void nn_fer_release(struct nn_fer *f)
 {
 	free(f->labels);
 	free(f->pixels);
+	free(f->votes);
+	free(f->major);
 	memset(f, 0, sizeof(*f));
 }
 
