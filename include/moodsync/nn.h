@@ -114,9 +114,11 @@ int nn_fer_has_target(const struct nn_fer *set, size_t i);
  * when the split has votes. */
 struct nn_fer_eval {
 	int confusion[NN_CLASSES][NN_CLASSES]; /* [FER label][predicted] */
-	int plus_confusion[NN_CLASSES][NN_CLASSES]; /* [FER+ majority][pred] */
-	size_t plus_voted;  /* records with FER+ votes */
-	size_t plus_hits;   /* of those, predicted == a unique majority */
+	int plus_confusion[NN_CLASSES][NN_CLASSES]; /* [FER+ majority][pred],
+						     * records with one */
+	size_t plus_n;	  /* records with a FER+ target (the denominator) */
+	size_t plus_hits; /* of those, predicted == their unique majority
+			   * (a tie counts as a miss) */
 };
 /* Classifies every record of `set` with nn_classify (optionally with flip
  * TTA) on `threads` threads sharing the model, and fills
@@ -125,6 +127,10 @@ struct nn_fer_eval {
 int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
 		int flip_tta, int threads,
 		int confusion[NN_CLASSES][NN_CLASSES]);
+/* The same, also scoring the FER+ majority labels when set->votes is
+ * loaded (out->plus_* stay 0 otherwise). */
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, struct nn_fer_eval *out);
 
 /* ---- Training ----------------------------------------------------------
  * nn_train_run trains a named architecture on a FER split with SGD

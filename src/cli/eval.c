@@ -1,9 +1,12 @@
 /* eval.c - `moodsync eval`: scores an emotion model on a FER-2013 split
  * (label byte + 48x48 pixels per record): overall accuracy, per-class
  * precision/recall/F1 and the 7x7 confusion matrix, as text or JSON, and
- * the matrix as an SVG picture. Optional flip test-time augmentation. */
+ * the matrix as an SVG picture. Optional flip test-time augmentation.
+ * When the split's FER+ votes are at hand (FILE.ferplus.txt beside it),
+ * the same figures on the FER+ majority labels too. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "moodsync/nn.h"
@@ -80,10 +83,77 @@ static void print_text(const char *model, const char *fer,
 	}
 }
 
+/* FER+ majority figures: accuracy over records with a FER+ target (ties
+ * are misses), per-class recall over records with a unique majority. */
+static void print_plus_text(const struct nn_fer_eval *r)
+{
+	struct class_score s[NN_CLASSES];
+	double acc;
+	int n;
+
+	score((int(*)[NN_CLASSES])r->plus_confusion, s, &acc, &n);
+	printf("\nFER+ majority labels: %zu faces with a FER+ target "
+	       "(%d with a unique majority), accuracy %.2f%% (ties count as "
+	       "misses)\n",
+	       r->plus_n, n,
+	       r->plus_n ? 100.0 * (double)r->plus_hits / (double)r->plus_n
+			 : 0.0);
+	printf("%-10s %9s %7s %7s %8s\n", "class", "precision", "recall", "f1",
+	       "support");
+	for (int c = 0; c < NN_CLASSES; c++)
+		printf("%-10s %8.2f%% %6.2f%% %6.2f%% %8d\n",
+		       nn_emotion_names[c], 100 * s[c].precision,
+		       100 * s[c].recall, 100 * s[c].f1, s[c].support);
+	printf("confusion matrix (rows: FER+ majority, columns: predicted)\n"
+	       "%-10s",
+	       "");
+	for (int c = 0; c < NN_CLASSES; c++)
+		printf(" %8s", nn_emotion_names[c]);
+	printf("\n");
+	for (int row = 0; row < NN_CLASSES; row++) {
+		printf("%-10s", nn_emotion_names[row]);
+		for (int c = 0; c < NN_CLASSES; c++)
+			printf(" %8d", r->plus_confusion[row][c]);
+		printf("\n");
+	}
+}
+
+static int json_plus(struct ms_buf *b, const struct nn_fer_eval *r)
+{
+	struct class_score s[NN_CLASSES];
+	double acc;
+	int n, rc = 0;
+
+	score((int(*)[NN_CLASSES])r->plus_confusion, s, &acc, &n);
+	rc |= ms_buf_printf(
+	    b, ",\"ferplus\":{\"faces\":%zu,\"majority_faces\":%d,"
+	       "\"accuracy\":%.6f,\"classes\":[",
+	    r->plus_n, n,
+	    r->plus_n ? (double)r->plus_hits / (double)r->plus_n : 0.0);
+	for (int c = 0; c < NN_CLASSES; c++)
+		rc |= ms_buf_printf(
+		    b,
+		    "%s{\"name\":\"%s\",\"precision\":%.6f,"
+		    "\"recall\":%.6f,\"f1\":%.6f,\"support\":%d}",
+		    c ? "," : "", nn_emotion_names[c], s[c].precision,
+		    s[c].recall, s[c].f1, s[c].support);
+	rc |= ms_buf_puts(b, "],\"confusion\":[");
+	for (int row = 0; row < NN_CLASSES; row++) {
+		rc |= ms_buf_puts(b, row ? ",[" : "[");
+		for (int c = 0; c < NN_CLASSES; c++)
+			rc |= ms_buf_printf(b, "%s%d", c ? "," : "",
+					    r->plus_confusion[row][c]);
+		rc |= ms_buf_puts(b, "]");
+	}
+	rc |= ms_buf_puts(b, "]}");
+	return rc;
+}
+
 static int print_json(const char *model, const char *fer,
 		      const struct nn_model_info *info, int tta,
-		      int conf[NN_CLASSES][NN_CLASSES])
+		      const struct nn_fer_eval *ev)
 {
+	int(*conf)[NN_CLASSES] = (int(*)[NN_CLASSES])ev->confusion;
 	struct class_score s[NN_CLASSES];
 	struct ms_buf b;
 	double acc;
@@ -115,7 +185,10 @@ static int print_json(const char *model, const char *fer,
 			    ms_buf_printf(&b, "%s%d", c ? "," : "", conf[r][c]);
 		rc |= ms_buf_puts(&b, "]");
 	}
-	rc |= ms_buf_puts(&b, "]}\n");
+	rc |= ms_buf_puts(&b, "]");
+	if (ev->plus_n)
+		rc |= json_plus(&b, ev);
+	rc |= ms_buf_puts(&b, "}\n");
 	if (!rc)
 		fputs(b.data, stdout);
 	ms_buf_release(&b);
@@ -123,8 +196,8 @@ static int print_json(const char *model, const char *fer,
 }
 
 /* The confusion matrix as an SVG heat map, rows normalised to recall. */
-static int write_svg(const char *path, double acc, int tta,
-		     int conf[NN_CLASSES][NN_CLASSES])
+static int write_svg(const char *path, const char *what, double acc,
+		     int tta, int conf[NN_CLASSES][NN_CLASSES])
 {
 	const int cell = 64, left = 90, top = 70;
 	int size = left + cell * NN_CLASSES + 20;
@@ -137,8 +210,10 @@ static int write_svg(const char *path, double acc, int tta,
 		"height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
 		"<text x=\"%d\" y=\"20\" font-size=\"14\">Confusion matrix, "
-		"accuracy %.2f%%%s (rows: true, columns: predicted)</text>\n",
-		size, size + 30, 10, 100 * acc, tta ? " with flip TTA" : "");
+		"%s, accuracy %.2f%%%s (rows: true, columns: "
+		"predicted)</text>\n",
+		size + 160, size + 30, 10, what, 100 * acc,
+		tta ? " with flip TTA" : "");
 	for (int c = 0; c < NN_CLASSES; c++) {
 		fprintf(f,
 			"<text x=\"%d\" y=\"%d\" "
@@ -194,21 +269,84 @@ static void usage(FILE *f)
 		   "  --tta           average with the mirrored face\n"
 		   "  --json          print JSON instead of text\n"
 		   "  --svg FILE      write the confusion matrix as SVG\n"
+		   "  --ferplus FILE  FER+ votes of the split (default: "
+		   "FILE.ferplus.txt beside\n"
+		   "                  the .bin when it exists)\n"
+		   "  --svg-plus FILE write the FER+ majority confusion matrix "
+		   "as SVG\n"
 		   "  --threads N     classification threads (default 2)\n");
+}
+
+/* Loads the split and its FER+ votes (`plus`, or FILE.ferplus.txt beside
+ * a FILE.bin when that exists). */
+static int load_split(const char *fer, const char *plus, struct nn_fer *set)
+{
+	char err[MS_ERRLEN], guess[4096];
+	size_t n = strlen(fer);
+
+	if (nn_fer_load(fer, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval: %s\n", err);
+		return -1;
+	}
+	if (!plus && n > 4 && !strcmp(fer + n - 4, ".bin") &&
+	    n + 16 < sizeof(guess)) {
+		snprintf(guess, sizeof(guess), "%.*s.ferplus.txt",
+			 (int)(n - 4), fer);
+		if (access(guess, F_OK) == 0)
+			plus = guess;
+	}
+	if (plus && nn_fer_load_ferplus(plus, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Text or JSON on stdout, and the SVG pictures asked for. */
+static int report(const char *model, const char *fer,
+		  const struct nn_model *m, int tta, int json, const char *svg,
+		  const char *svg_plus, struct nn_fer_eval *r)
+{
+	struct nn_model_info info;
+	struct class_score s[NN_CLASSES];
+	double acc;
+	int n;
+
+	nn_model_info(m, &info);
+	if (json ? print_json(model, fer, &info, tta, r)
+		 : (print_text(model, fer, &info, tta, r->confusion), 0)) {
+		fprintf(stderr, "moodsync eval: output too large\n");
+		return -1;
+	}
+	if (!json && r->plus_n)
+		print_plus_text(r);
+	score(r->confusion, s, &acc, &n);
+	if (svg && write_svg(svg, "FER labels", acc, tta, r->confusion)) {
+		fprintf(stderr, "moodsync eval: cannot write %s\n", svg);
+		return -1;
+	}
+	if (svg_plus && !r->plus_n) {
+		fprintf(stderr, "moodsync eval: --svg-plus needs FER+ votes\n");
+		return -1;
+	}
+	acc = r->plus_n ? (double)r->plus_hits / (double)r->plus_n : 0;
+	if (svg_plus && write_svg(svg_plus, "FER+ majority labels", acc, tta,
+				  r->plus_confusion)) {
+		fprintf(stderr, "moodsync eval: cannot write %s\n", svg_plus);
+		return -1;
+	}
+	return 0;
 }
 
 int cmd_eval(int argc, char **argv)
 {
-	const char *fer = NULL, *model, *svg = NULL;
+	const char *fer = NULL, *model, *svg = NULL, *svg_plus = NULL;
+	const char *plus = NULL;
 	char err[MS_ERRLEN], def[4096];
 	int json = 0, tta = 0, threads = 2, rc = 1, explicit_model;
-	int conf[NN_CLASSES][NN_CLASSES];
 	struct nn_model *m = NULL;
-	struct nn_model_info info;
 	struct nn_fer set = {0};
-	struct class_score s[NN_CLASSES];
-	double acc;
-	int n;
+	struct nn_fer_eval r;
 
 	model = cli_default_model(&explicit_model);
 	for (int i = 1; i < argc; i++) {
@@ -233,6 +371,10 @@ int cmd_eval(int argc, char **argv)
 			model = argv[++i];
 		} else if (!strcmp(a, "--svg")) {
 			svg = argv[++i];
+		} else if (!strcmp(a, "--svg-plus")) {
+			svg_plus = argv[++i];
+		} else if (!strcmp(a, "--ferplus")) {
+			plus = argv[++i];
 		} else if (!strcmp(a, "--threads")) {
 			if (ms_parse_int(argv[++i], 1, 64, &threads)) {
 				fprintf(stderr,
@@ -264,26 +406,15 @@ int cmd_eval(int argc, char **argv)
 			model);
 		goto out;
 	}
-	if (nn_fer_load(fer, &set, err, sizeof(err))) {
-		fprintf(stderr, "moodsync eval: %s\n", err);
+	if (load_split(fer, plus, &set))
 		goto out;
-	}
 	nn_set_threads(1);
-	if (nn_eval_fer(m, &set, tta, threads, conf)) {
+	if (nn_eval_split(m, &set, tta, threads, &r)) {
 		fprintf(stderr, "moodsync eval: out of memory\n");
 		goto out;
 	}
-	nn_model_info(m, &info);
-	if (json ? print_json(model, fer, &info, tta, conf)
-		 : (print_text(model, fer, &info, tta, conf), 0)) {
-		fprintf(stderr, "moodsync eval: output too large\n");
+	if (report(model, fer, m, tta, json, svg, svg_plus, &r))
 		goto out;
-	}
-	score(conf, s, &acc, &n);
-	if (svg && write_svg(svg, acc, tta, conf)) {
-		fprintf(stderr, "moodsync eval: cannot write %s\n", svg);
-		goto out;
-	}
 	rc = 0;
 out:
 	nn_fer_release(&set);

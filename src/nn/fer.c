@@ -66,7 +66,7 @@ struct eval_job {
 	const struct nn_model *m;
 	const struct nn_fer *set;
 	int flip, id, n;
-	int conf[NN_CLASSES][NN_CLASSES];
+	struct nn_fer_eval r;
 	int rc;
 	pthread_t th;
 };
@@ -75,25 +75,45 @@ static void *eval_main(void *arg)
 {
 	struct eval_job *j = arg;
 	struct nn_ctx *ctx = nn_ctx_new(j->m);
+	const struct nn_fer *set = j->set;
 
 	if (!ctx) {
 		j->rc = MS_ENOMEM;
 		return NULL;
 	}
-	for (size_t i = (size_t)j->id; i < j->set->n; i += (size_t)j->n) {
+	for (size_t i = (size_t)j->id; i < set->n; i += (size_t)j->n) {
 		float p[NN_CLASSES];
+		int pred;
 
-		nn_classify(ctx, j->set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
+		nn_classify(ctx, set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
 			    j->flip, p);
-		j->conf[j->set->labels[i]][nn_argmax(p)]++;
+		pred = nn_argmax(p);
+		j->r.confusion[set->labels[i]][pred]++;
+		if (!set->votes || !nn_fer_has_target(set, i))
+			continue;
+		j->r.plus_n++;
+		if (set->major[i] != NN_FERPLUS_NONE) {
+			j->r.plus_confusion[set->major[i]][pred]++;
+			j->r.plus_hits += pred == set->major[i];
+		}
 	}
 	nn_ctx_free(ctx);
 	return NULL;
 }
 
-int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int flip_tta, int threads,
-		int confusion[NN_CLASSES][NN_CLASSES])
+static void eval_add(struct nn_fer_eval *to, const struct nn_fer_eval *from)
+{
+	for (int a = 0; a < NN_CLASSES; a++)
+		for (int b = 0; b < NN_CLASSES; b++) {
+			to->confusion[a][b] += from->confusion[a][b];
+			to->plus_confusion[a][b] += from->plus_confusion[a][b];
+		}
+	to->plus_n += from->plus_n;
+	to->plus_hits += from->plus_hits;
+}
+
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, struct nn_fer_eval *out)
 {
 	struct eval_job *jobs;
 	int n = MS_MAX(1, MS_MIN(threads, 64)), started = 0, rc = MS_OK;
@@ -104,8 +124,11 @@ int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
 	if (!jobs)
 		return MS_ENOMEM;
 	for (int i = 0; i < n; i++) {
-		jobs[i] = (struct eval_job){
-		    .m = m, .set = set, .flip = flip_tta, .id = i, .n = n};
+		jobs[i].m = m;
+		jobs[i].set = set;
+		jobs[i].flip = flip_tta;
+		jobs[i].id = i;
+		jobs[i].n = n;
 		if (i > 0 &&
 		    pthread_create(&jobs[i].th, NULL, eval_main, &jobs[i]))
 			break;
@@ -117,13 +140,27 @@ int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
 		eval_main(&jobs[0]);
 	for (int i = 1; i < started; i++)
 		pthread_join(jobs[i].th, NULL);
-	memset(confusion, 0, sizeof(int) * NN_CLASSES * NN_CLASSES);
+	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < started && !rc; i++) {
 		rc = jobs[i].rc;
-		for (int a = 0; a < NN_CLASSES; a++)
-			for (int b = 0; b < NN_CLASSES; b++)
-				confusion[a][b] += jobs[i].conf[a][b];
+		eval_add(out, &jobs[i].r);
 	}
 	free(jobs);
+	return rc;
+}
+
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
+		int flip_tta, int threads,
+		int confusion[NN_CLASSES][NN_CLASSES])
+{
+	struct nn_fer_eval *r = ms_calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return MS_ENOMEM;
+	rc = nn_eval_split(m, set, flip_tta, threads, r);
+	if (!rc)
+		memcpy(confusion, r->confusion, sizeof(r->confusion));
+	free(r);
 	return rc;
 }
