@@ -101,6 +101,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 fuzz_cascade_SRCS := $(wildcard src/vision/*.c)
 fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
+fuzz_ferplus_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(wildcard src/music/spotify*.c)
 fuzz_imghdr_SRCS := src/server/imghdr.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
