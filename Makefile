@@ -49,6 +49,7 @@ test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
 test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_train_DEPS := $(nn_OBJS) $(common_OBJS)
+test_nn_calib_DEPS := $(nn_OBJS) $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
 test_spotify_DEPS := $(filter $(BUILD)/music/spotify%,$(music_OBJS)) \

@@ -131,6 +131,42 @@ int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
  * loaded (out->plus_* stay 0 otherwise). */
 int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
 		  int flip_tta, int threads, struct nn_fer_eval *out);
+/* The two halves of nn_eval_split: the probabilities of every record
+ * into probs (set->n, NN_CLASSES), and the figures of given
+ * probabilities (for instance after nn_calib_apply). */
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, float *probs);
+void nn_eval_score(const struct nn_fer *set, const float *probs,
+		   struct nn_fer_eval *out);
+
+/* ---- Per-person calibration --------------------------------------------
+ * People's resting faces differ: one reads "sad" to the model, another
+ * "neutral". A calibration holds a person's baseline (the mean probability
+ * vector of their resting face) and reads a face relative to it:
+ *   out[k] ~ p[k] * (target[k] / base[k])^strength, renormalised,
+ * so a resting face comes out as `target` (e.g. uniform, or a prior) and
+ * strength 0 leaves p unchanged. Plain values, no allocation; the caller
+ * keeps one per session and synchronises access to it. */
+struct nn_calib {
+	float base[NN_CLASSES]; /* baseline probabilities, sum 1 */
+	double weight;		/* samples (or EMA weight) behind base; 0 = none */
+};
+
+/* Baseline = uniform, weight 0 (nn_calib_apply is then the identity). */
+void nn_calib_init(struct nn_calib *c);
+/* Adds one face's probabilities to an explicit calibration (running mean
+ * of every sample added, e.g. the frames of a 3-second "resting face"). */
+void nn_calib_add(struct nn_calib *c, const float probs[NN_CLASSES]);
+/* Slow automatic baseline: an exponential moving average with the given
+ * time constant in samples (>= 1); the first sample starts it. */
+void nn_calib_track(struct nn_calib *c, const float probs[NN_CLASSES],
+		    double tau);
+/* Reads p relative to the baseline (formula above). target NULL means
+ * uniform; strength in [0, 1]. Without a baseline (weight 0), out = p.
+ * out may alias p. */
+void nn_calib_apply(const struct nn_calib *c, const float *target,
+		    float strength, const float p[NN_CLASSES],
+		    float out[NN_CLASSES]);
 
 /* ---- Training ----------------------------------------------------------
  * nn_train_run trains a named architecture on a FER split with SGD

@@ -274,7 +274,13 @@ static void usage(FILE *f)
 		   "                  the .bin when it exists)\n"
 		   "  --svg-plus FILE write the FER+ majority confusion matrix "
 		   "as SVG\n"
-		   "  --threads N     classification threads (default 2)\n");
+		   "  --threads N     classification threads (default 2)\n"
+		   "  --calib S       read each face relative to the split's "
+		   "mean output\n"
+		   "                  (per-person calibration with the whole "
+		   "split as the\n"
+		   "                  baseline, uniform target), strength S in "
+		   "0..1\n");
 }
 
 /* Loads the split and its FER+ votes (`plus`, or FILE.ferplus.txt beside
@@ -300,6 +306,32 @@ static int load_split(const char *fer, const char *plus, struct nn_fer *set)
 		return -1;
 	}
 	return 0;
+}
+
+/* Scores the split, optionally through a calibration whose baseline is the
+ * mean output over the whole split. */
+static int evaluate(const struct nn_model *m, const struct nn_fer *set,
+		    int tta, int threads, float calib, struct nn_fer_eval *r)
+{
+	float *probs = ms_mallocarray(set->n, NN_CLASSES * sizeof(float));
+	struct nn_calib c;
+	int rc;
+
+	if (!probs)
+		return MS_ENOMEM;
+	rc = nn_eval_probs(m, set, tta, threads, probs);
+	if (!rc && calib > 0) {
+		nn_calib_init(&c);
+		for (size_t i = 0; i < set->n; i++)
+			nn_calib_add(&c, probs + i * NN_CLASSES);
+		for (size_t i = 0; i < set->n; i++)
+			nn_calib_apply(&c, NULL, calib, probs + i * NN_CLASSES,
+				       probs + i * NN_CLASSES);
+	}
+	if (!rc)
+		nn_eval_score(set, probs, r);
+	free(probs);
+	return rc;
 }
 
 /* Text or JSON on stdout, and the SVG pictures asked for. */
@@ -347,6 +379,7 @@ int cmd_eval(int argc, char **argv)
 	struct nn_model *m = NULL;
 	struct nn_fer set = {0};
 	struct nn_fer_eval r;
+	double calib = 0;
 
 	model = cli_default_model(&explicit_model);
 	for (int i = 1; i < argc; i++) {
@@ -375,6 +408,11 @@ int cmd_eval(int argc, char **argv)
 			svg_plus = argv[++i];
 		} else if (!strcmp(a, "--ferplus")) {
 			plus = argv[++i];
+		} else if (!strcmp(a, "--calib")) {
+			if (ms_parse_double(argv[++i], 0, 1, &calib)) {
+				fprintf(stderr, "moodsync eval: bad --calib\n");
+				return 2;
+			}
 		} else if (!strcmp(a, "--threads")) {
 			if (ms_parse_int(argv[++i], 1, 64, &threads)) {
 				fprintf(stderr,
@@ -409,7 +447,7 @@ int cmd_eval(int argc, char **argv)
 	if (load_split(fer, plus, &set))
 		goto out;
 	nn_set_threads(1);
-	if (nn_eval_split(m, &set, tta, threads, &r)) {
+	if (evaluate(m, &set, tta, threads, (float)calib, &r)) {
 		fprintf(stderr, "moodsync eval: out of memory\n");
 		goto out;
 	}

@@ -65,8 +65,8 @@ void nn_fer_release(struct nn_fer *f)
 struct eval_job {
 	const struct nn_model *m;
 	const struct nn_fer *set;
+	float *probs; /* (set->n, NN_CLASSES), rows id, id+n, ... written */
 	int flip, id, n;
-	struct nn_fer_eval r;
 	int rc;
 	pthread_t th;
 };
@@ -81,39 +81,15 @@ static void *eval_main(void *arg)
 		j->rc = MS_ENOMEM;
 		return NULL;
 	}
-	for (size_t i = (size_t)j->id; i < set->n; i += (size_t)j->n) {
-		float p[NN_CLASSES];
-		int pred;
-
+	for (size_t i = (size_t)j->id; i < set->n; i += (size_t)j->n)
 		nn_classify(ctx, set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
-			    j->flip, p);
-		pred = nn_argmax(p);
-		j->r.confusion[set->labels[i]][pred]++;
-		if (!set->votes || !nn_fer_has_target(set, i))
-			continue;
-		j->r.plus_n++;
-		if (set->major[i] != NN_FERPLUS_NONE) {
-			j->r.plus_confusion[set->major[i]][pred]++;
-			j->r.plus_hits += pred == set->major[i];
-		}
-	}
+			    j->flip, j->probs + i * NN_CLASSES);
 	nn_ctx_free(ctx);
 	return NULL;
 }
 
-static void eval_add(struct nn_fer_eval *to, const struct nn_fer_eval *from)
-{
-	for (int a = 0; a < NN_CLASSES; a++)
-		for (int b = 0; b < NN_CLASSES; b++) {
-			to->confusion[a][b] += from->confusion[a][b];
-			to->plus_confusion[a][b] += from->plus_confusion[a][b];
-		}
-	to->plus_n += from->plus_n;
-	to->plus_hits += from->plus_hits;
-}
-
-int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
-		  int flip_tta, int threads, struct nn_fer_eval *out)
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, float *probs)
 {
 	struct eval_job *jobs;
 	int n = MS_MAX(1, MS_MIN(threads, 64)), started = 0, rc = MS_OK;
@@ -126,6 +102,7 @@ int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
 	for (int i = 0; i < n; i++) {
 		jobs[i].m = m;
 		jobs[i].set = set;
+		jobs[i].probs = probs;
 		jobs[i].flip = flip_tta;
 		jobs[i].id = i;
 		jobs[i].n = n;
@@ -140,12 +117,43 @@ int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
 		eval_main(&jobs[0]);
 	for (int i = 1; i < started; i++)
 		pthread_join(jobs[i].th, NULL);
-	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < started && !rc; i++) {
+	for (int i = 0; i < started && !rc; i++)
 		rc = jobs[i].rc;
-		eval_add(out, &jobs[i].r);
-	}
 	free(jobs);
+	return rc;
+}
+
+void nn_eval_score(const struct nn_fer *set, const float *probs,
+		   struct nn_fer_eval *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < set->n; i++) {
+		int pred = nn_argmax(probs + i * NN_CLASSES);
+
+		out->confusion[set->labels[i]][pred]++;
+		if (!set->votes || !nn_fer_has_target(set, i))
+			continue;
+		out->plus_n++;
+		if (set->major[i] != NN_FERPLUS_NONE) {
+			out->plus_confusion[set->major[i]][pred]++;
+			out->plus_hits += pred == set->major[i];
+		}
+	}
+}
+
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, struct nn_fer_eval *out)
+{
+	float *probs = ms_mallocarray(set->n ? set->n : 1,
+				      NN_CLASSES * sizeof(float));
+	int rc;
+
+	if (!probs)
+		return MS_ENOMEM;
+	rc = nn_eval_probs(m, set, flip_tta, threads, probs);
+	if (!rc)
+		nn_eval_score(set, probs, out);
+	free(probs);
 	return rc;
 }
 
