@@ -1,156 +1,13 @@
-/* train.c - the trainer behind `moodsync train`: augmentation, SGD with
- * Nesterov momentum and weight decay, warmup + cosine schedule, per-epoch
- * validation, best-model and checkpoint files (atomic), and resume from a
- * checkpoint with the exact RNG state so a resumed run continues the
- * same sequence of batches. */
+/* train.c - the trainer behind `moodsync train`: SGD with Nesterov
+ * momentum and weight decay, warmup + cosine schedule, data-parallel
+ * workers, per-epoch validation, best-model and checkpoint files, and
+ * resume from a checkpoint with the exact RNG state so a resumed run
+ * continues the same sequence of batches. */
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
-
-#define STATE_VERSION 2u
-/* "train.state": u32 version, epochs_done, epochs, batch, seed; f32 lr,
- * wd, momentum, smoothing, warmup; u32 augment, best_epoch; f32 best_val;
- * u64 step, limit; u64 rng[4]; then (version 2) f32 ferplus_share, erase,
- * mixup. Little-endian, STATE_LEN bytes (STATE_LEN_V1 for version 1,
- * whose runs had none of the last three). */
-#define STATE_LEN_V1 100u
-#define STATE_LEN 112u
-
-struct train_state {
-	uint32_t epochs_done;
-	uint32_t epochs;
-	uint32_t batch;
-	uint32_t seed;
-	float lr, wd, momentum, smoothing, warmup;
-	uint32_t augment;
-	uint32_t best_epoch; /* 1-based, 0 = none yet */
-	float best_val;
-	uint64_t step;	   /* optimiser steps taken */
-	uint64_t limit;	   /* training subset size, 0 = all */
-	struct nn_rng rng; /* at the start of epoch epochs_done+1 */
-	float share;	   /* FER+ share of the targets */
-	float erase;	   /* random-erasing probability */
-	float mixup;	   /* mixup Beta parameter, 0 = off */
-};
-
-static void put32(uint8_t **p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		(*p)[i] = (uint8_t)(v >> (8 * i));
-	*p += 4;
-}
-
-static void put64(uint8_t **p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p, (uint32_t)(v >> 32));
-}
-
-static void putf(uint8_t **p, float f)
-{
-	uint32_t v;
-
-	memcpy(&v, &f, 4);
-	put32(p, v);
-}
-
-static uint32_t get32(const uint8_t **p)
-{
-	const uint8_t *b = *p;
-
-	*p += 4;
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
-static uint64_t get64(const uint8_t **p)
-{
-	uint64_t lo = get32(p);
-
-	return lo | (uint64_t)get32(p) << 32;
-}
-
-static float getf(const uint8_t **p)
-{
-	uint32_t v = get32(p);
-	float f;
-
-	memcpy(&f, &v, 4);
-	return f;
-}
-
-static void state_encode(const struct train_state *s, uint8_t *b)
-{
-	put32(&b, STATE_VERSION);
-	put32(&b, s->epochs_done);
-	put32(&b, s->epochs);
-	put32(&b, s->batch);
-	put32(&b, s->seed);
-	putf(&b, s->lr);
-	putf(&b, s->wd);
-	putf(&b, s->momentum);
-	putf(&b, s->smoothing);
-	putf(&b, s->warmup);
-	put32(&b, s->augment);
-	put32(&b, s->best_epoch);
-	putf(&b, s->best_val);
-	put64(&b, s->step);
-	put64(&b, s->limit);
-	for (int i = 0; i < 4; i++)
-		put64(&b, s->rng.s[i]);
-	putf(&b, s->share);
-	putf(&b, s->erase);
-	putf(&b, s->mixup);
-}
-
-static int state_decode(const uint8_t *b, size_t len, struct train_state *s)
-{
-	uint32_t version;
-
-	if (len < 4)
-		return MS_EFORMAT;
-	version = get32(&b);
-	if (!(version == 1 && len == STATE_LEN_V1) &&
-	    !(version == STATE_VERSION && len == STATE_LEN))
-		return MS_EFORMAT;
-	s->epochs_done = get32(&b);
-	s->epochs = get32(&b);
-	s->batch = get32(&b);
-	s->seed = get32(&b);
-	s->lr = getf(&b);
-	s->wd = getf(&b);
-	s->momentum = getf(&b);
-	s->smoothing = getf(&b);
-	s->warmup = getf(&b);
-	s->augment = get32(&b);
-	s->best_epoch = get32(&b);
-	s->best_val = getf(&b);
-	s->step = get64(&b);
-	s->limit = get64(&b);
-	for (int i = 0; i < 4; i++)
-		s->rng.s[i] = get64(&b);
-	s->share = s->erase = s->mixup = 0;
-	if (version >= 2) {
-		s->share = getf(&b);
-		s->erase = getf(&b);
-		s->mixup = getf(&b);
-	}
-	if (!(s->share >= 0 && s->share <= 1) ||
-	    !(s->erase >= 0 && s->erase <= 1) ||
-	    !(s->mixup >= 0 && s->mixup <= 10))
-		return MS_EFORMAT;
-	if (s->batch < 1 || s->batch > 4096 || s->epochs < 1 ||
-	    s->epochs > 100000 || s->epochs_done > s->epochs ||
-	    !(s->lr > 0 && s->lr < 10) ||
-	    !(s->momentum >= 0 && s->momentum < 1) ||
-	    !(s->smoothing >= 0 && s->smoothing < 1) ||
-	    !(s->wd >= 0 && s->wd < 1) ||
-	    !(s->warmup >= 0 && s->warmup <= s->epochs))
-		return MS_EFORMAT;
-	return MS_OK;
-}
+#include "nn/train_internal.h"
 
 void nn_train_opts_init(struct nn_train_opts *o)
 {
@@ -168,139 +25,7 @@ void nn_train_opts_init(struct nn_train_opts *o)
 	o->augment = 1;
 }
 
-/* Random shift (+-3 px), rotation (+-12 deg), scale (+-10%), flip and
- * brightness/contrast jitter, bilinear with edge clamping. */
-static void augment(const struct nn_arch *a, const uint8_t *src, float *dst,
-		    struct nn_rng *r)
-{
-	float ang = (2 * nn_rng_uniform(r) - 1) * 12.0f * 3.14159265f / 180.0f;
-	float sc = 1.0f + (2 * nn_rng_uniform(r) - 1) * 0.10f;
-	float tx = (2 * nn_rng_uniform(r) - 1) * 3.0f;
-	float ty = (2 * nn_rng_uniform(r) - 1) * 3.0f;
-	int flip = nn_rng_uniform(r) < 0.5f;
-	float contrast = 1.0f + (2 * nn_rng_uniform(r) - 1) * 0.25f;
-	float bright = (2 * nn_rng_uniform(r) - 1) * 25.0f;
-	float ca = cosf(ang) / sc, sa = sinf(ang) / sc;
-	float co = (a->crop - 1) * 0.5f, cs = (a->side - 1) * 0.5f;
-	float nsc = 1.0f / (255.0f * a->norm_std),
-	      nsh = -a->norm_mean / a->norm_std;
-	int S = a->side;
-	float mean = 0;
-
-	for (int i = 0; i < S * S; i++)
-		mean += src[i];
-	mean /= (float)(S * S);
-	for (int y = 0; y < a->crop; y++)
-		for (int x = 0; x < a->crop; x++) {
-			float u = (flip ? a->crop - 1 - x : x) - co, v = y - co;
-			float sx = ca * u - sa * v + cs + tx;
-			float sy = sa * u + ca * v + cs + ty;
-			int x0 = (int)floorf(sx), y0 = (int)floorf(sy);
-			float fx = sx - x0, fy = sy - y0, val;
-			int xa = MS_MIN(MS_MAX(x0, 0), S - 1);
-			int xb = MS_MIN(MS_MAX(x0 + 1, 0), S - 1);
-			int ya = MS_MIN(MS_MAX(y0, 0), S - 1);
-			int yb = MS_MIN(MS_MAX(y0 + 1, 0), S - 1);
-
-			val = (1 - fy) * ((1 - fx) * src[ya * S + xa] +
-					  fx * src[ya * S + xb]) +
-			      fy * ((1 - fx) * src[yb * S + xa] +
-				    fx * src[yb * S + xb]);
-			val = (val - mean) * contrast + mean + bright;
-			val = val < 0 ? 0 : val > 255 ? 255 : val;
-			dst[y * a->crop + x] = val * nsc + nsh;
-		}
-}
-
-/* Random erasing (Zhong et al. 2020): with probability p, one rectangle
- * of 2-40 % of the crop with aspect 0.3-3.3 gets random values of the
- * normalised input's scale. */
-static void random_erase(int crop, float p, float *x, struct nn_rng *r)
-{
-	if (p <= 0 || nn_rng_uniform(r) >= p)
-		return;
-	for (int attempt = 0; attempt < 10; attempt++) {
-		float area = (0.02f + 0.38f * nn_rng_uniform(r)) * crop * crop;
-		float ar = expf(logf(0.3f) + (logf(3.3f) - logf(0.3f)) *
-						 nn_rng_uniform(r));
-		int h = (int)lroundf(sqrtf(area * ar));
-		int w = (int)lroundf(sqrtf(area / ar));
-		int y0, x0;
-
-		if (h < 1 || w < 1 || h >= crop || w >= crop)
-			continue;
-		y0 = (int)nn_rng_below(r, (uint32_t)(crop - h + 1));
-		x0 = (int)nn_rng_below(r, (uint32_t)(crop - w + 1));
-		for (int y = y0; y < y0 + h; y++)
-			for (int xx = x0; xx < x0 + w; xx++)
-				x[y * crop + xx] = nn_rng_normal(r);
-		return;
-	}
-}
-
-/* A Gamma(a, 1) sample (Marsaglia and Tsang; boosted for a < 1). */
-static float gamma_sample(float a, struct nn_rng *r)
-{
-	float boost = 1.0f, d, c;
-
-	if (a < 1.0f) {
-		float u = nn_rng_uniform(r);
-
-		boost = powf(u > 1e-12f ? u : 1e-12f, 1.0f / a);
-		a += 1.0f;
-	}
-	d = a - 1.0f / 3.0f;
-	c = 1.0f / sqrtf(9.0f * d);
-	for (int i = 0; i < 1000; i++) {
-		float z = nn_rng_normal(r), v = 1.0f + c * z, u;
-
-		if (v <= 0)
-			continue;
-		v = v * v * v;
-		u = nn_rng_uniform(r);
-		if (u < 1e-12f)
-			continue;
-		if (logf(u) < 0.5f * z * z + d - d * v + d * logf(v))
-			return boost * d * v;
-	}
-	return boost * d;
-}
-
-/* Mixup (Zhang et al. 2018) inside one slice: faces j and B-1-j swap a
- * share 1-lam of each other's pixels and targets, lam ~ Beta(a, a) folded
- * to >= 0.5 so every face keeps its own label as the larger part. */
-static void mixup(float a, int B, size_t px, float *x, float *tg,
-		  struct nn_rng *r)
-{
-	float g1, g2, lam;
-
-	if (a <= 0 || B < 2)
-		return;
-	g1 = gamma_sample(a, r);
-	g2 = gamma_sample(a, r);
-	lam = g1 + g2 > 0 ? g1 / (g1 + g2) : 0.5f;
-	lam = lam < 0.5f ? 1.0f - lam : lam;
-	for (int j = 0; j < B / 2; j++) {
-		float *xa = x + (size_t)j * px, *xb = x + (size_t)(B - 1 - j) * px;
-		float *ta = tg + (size_t)j * NN_CLASSES;
-		float *tb = tg + (size_t)(B - 1 - j) * NN_CLASSES;
-
-		for (size_t i = 0; i < px; i++) {
-			float u = xa[i], v = xb[i];
-
-			xa[i] = lam * u + (1 - lam) * v;
-			xb[i] = lam * v + (1 - lam) * u;
-		}
-		for (int c = 0; c < NN_CLASSES; c++) {
-			float u = ta[c], v = tb[c];
-
-			ta[c] = lam * u + (1 - lam) * v;
-			tb[c] = lam * v + (1 - lam) * u;
-		}
-	}
-}
-
-static float schedule(const struct train_state *s, uint64_t step,
+static float schedule(const struct nn_train_state *s, uint64_t step,
 		      uint64_t total, uint64_t warm)
 {
 	if (step < warm)
@@ -312,7 +37,7 @@ static float schedule(const struct train_state *s, uint64_t step,
 			    (float)(total - warm)));
 }
 
-static void sgd_step(struct nn_net *net, const struct train_state *s, float lr)
+static void sgd_step(struct nn_net *net, const struct nn_train_state *s, float lr)
 {
 	float mu = s->momentum;
 
@@ -329,70 +54,6 @@ static void sgd_step(struct nn_net *net, const struct train_state *s, float lr)
 			p->w[j] -= lr * (g + mu * p->m[j]);
 		}
 	}
-}
-
-static int save_checkpoint(const struct nn_net *net,
-			   const struct train_state *s, const char *path,
-			   char *err, size_t errlen)
-{
-	uint8_t blob[STATE_LEN], *buf;
-	size_t len;
-	int rc;
-
-	state_encode(s, blob);
-	rc = nn_net_serialize(net, NN_FILE_CHECKPOINT, blob, STATE_LEN, &buf,
-			      &len);
-	if (rc)
-		return ms_errf(err, errlen, rc, "cannot serialise checkpoint");
-	rc = nn_file_write_atomic(path, buf, len, err, errlen);
-	free(buf);
-	return rc;
-}
-
-static int load_checkpoint(const char *path, struct nn_net **net,
-			   struct train_state *s, char *err, size_t errlen)
-{
-	uint8_t *buf, *blob = NULL;
-	size_t len, blen = 0;
-	uint32_t kind;
-	int rc = ms_file_read(path, 256u << 20, &buf, &len, err, errlen);
-
-	if (rc)
-		return rc;
-	rc = nn_net_parse(buf, len, 1, net, &kind, &blob, &blen, err, errlen);
-	free(buf);
-	if (rc)
-		return rc;
-	if (kind != NN_FILE_CHECKPOINT || state_decode(blob, blen, s)) {
-		nn_net_free(*net);
-		*net = NULL;
-		rc = ms_errf(err, errlen, MS_EFORMAT,
-			     "%s: not a training checkpoint", path);
-	}
-	free(blob);
-	return rc;
-}
-
-/* A model file's weights as a trainable net (momenta zero). */
-static int load_model_weights(const char *path, struct nn_net **net,
-			      char *err, size_t errlen)
-{
-	uint8_t *buf;
-	size_t len;
-	uint32_t kind;
-	int rc = ms_file_read(path, 256u << 20, &buf, &len, err, errlen);
-
-	if (rc)
-		return rc;
-	rc = nn_net_parse(buf, len, 1, net, &kind, NULL, NULL, err, errlen);
-	free(buf);
-	if (!rc && kind != NN_FILE_MODEL) {
-		nn_net_free(*net);
-		*net = NULL;
-		rc = ms_errf(err, errlen, MS_EINVAL,
-			     "%s: a checkpoint; use --resume", path);
-	}
-	return rc;
 }
 
 /* ---- data-parallel workers ----
@@ -425,7 +86,7 @@ struct worker {
 
 struct trainer {
 	const struct nn_fer *train, *val;
-	const struct train_state *s;
+	const struct nn_train_state *s;
 	const uint32_t *perm;
 	int nw, B;
 	int soft; /* targets through nn_target_mix (FER+, mixup) */
@@ -449,10 +110,10 @@ static void worker_train(struct worker *w)
 
 		w->labels[j] = w->t->train->labels[id];
 		if (w->t->s->augment)
-			augment(a, px, w->ws.act[0] + j * crop2, &w->rng);
+			nn_augment_face(a, px, w->ws.act[0] + j * crop2, &w->rng);
 		else
 			nn_prep_center(a, px, 0, w->ws.act[0] + j * crop2);
-		random_erase(a->crop, w->t->s->erase, w->ws.act[0] + j * crop2,
+		nn_augment_erase(a->crop, w->t->s->erase, w->ws.act[0] + j * crop2,
 			     &w->rng);
 		if (w->t->soft)
 			nn_target_mix(w->labels[j],
@@ -463,7 +124,7 @@ static void worker_train(struct worker *w)
 				      w->targets + (size_t)j * NN_CLASSES);
 	}
 	if (w->t->soft) {
-		mixup(w->t->s->mixup, B, crop2, w->ws.act[0], w->targets,
+		nn_augment_mixup(w->t->s->mixup, B, crop2, w->ws.act[0], w->targets,
 		      &w->rng);
 		nn_net_forward(w->net, &w->ws, B, 1, &w->rng);
 		w->loss = nn_softmax_ce_soft(w->ws.act[L], w->targets, B,
@@ -678,14 +339,14 @@ static int trainer_init(struct trainer *t, struct nn_net *net, int nw, int B,
 /* The run's state and net: from a checkpoint (o->resume), else a new
  * run from o's settings with He-initialised or o->init's weights. */
 static int run_setup(const struct nn_train_opts *o, struct nn_net **net,
-		     struct train_state *s, char *err, size_t errlen)
+		     struct nn_train_state *s, char *err, size_t errlen)
 {
 	struct nn_arch arch;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	if (o->resume) {
-		rc = load_checkpoint(o->resume, net, s, err, errlen);
+		rc = nn_train_ckpt_load(o->resume, net, s, err, errlen);
 		if (rc || !o->resume_epochs)
 			return rc;
 		if ((uint32_t)o->epochs < s->epochs_done) {
@@ -700,7 +361,7 @@ static int run_setup(const struct nn_train_opts *o, struct nn_net **net,
 		return MS_OK;
 	}
 	if (o->init) {
-		rc = load_model_weights(o->init, net, err, errlen);
+		rc = nn_net_load_weights(o->init, net, err, errlen);
 		if (rc)
 			return rc;
 	} else {
@@ -733,7 +394,7 @@ static int run_setup(const struct nn_train_opts *o, struct nn_net **net,
 
 /* The training records the run draws from: all, or with FER+ targets
  * only those that have one. Writes them to pool, returns the count. */
-static size_t run_pool(const struct train_state *s, const struct nn_fer *train,
+static size_t run_pool(const struct nn_train_state *s, const struct nn_fer *train,
 		       uint32_t *pool)
 {
 	size_t m = 0;
@@ -746,7 +407,7 @@ static size_t run_pool(const struct train_state *s, const struct nn_fer *train,
 
 /* This epoch's order: perm[0..n_use) is a subset of the pool fixed by the
  * seed (all of it without --limit), reshuffled from the run's RNG. */
-static void epoch_order(struct train_state *s, const uint32_t *pool,
+static void epoch_order(struct nn_train_state *s, const uint32_t *pool,
 			size_t m, size_t n_use, uint32_t *perm)
 {
 	struct nn_rng subset;
@@ -773,7 +434,7 @@ static void epoch_order(struct train_state *s, const uint32_t *pool,
 /* What a run needs besides the trainer: sizes and timing. */
 struct run {
 	const struct nn_train_opts *o;
-	struct train_state *s;
+	struct nn_train_state *s;
 	struct nn_net *net;
 	struct trainer *t;
 	size_t steps;	     /* optimiser steps per epoch */
@@ -788,7 +449,7 @@ static void report_step(struct run *r, size_t st, double t0, double lsum,
 			size_t hits, float lr)
 {
 	struct nn_train_progress *pr = &r->pr;
-	const struct train_state *s = r->s;
+	const struct nn_train_state *s = r->s;
 	double el = (ms_now_ms() - t0) / 1000.0;
 	double run_ips = (double)(s->step - r->step0) * s->batch /
 			 ((ms_now_ms() - r->t_run) / 1000.0);
@@ -805,7 +466,7 @@ static void report_step(struct run *r, size_t st, double t0, double lsum,
 /* One epoch of optimiser steps over perm. */
 static void train_epoch(struct run *r, double t0)
 {
-	struct train_state *s = r->s;
+	struct nn_train_state *s = r->s;
 	struct trainer *t = r->t;
 	double lsum = 0;
 	size_t hits = 0;
@@ -842,7 +503,7 @@ static void train_epoch(struct run *r, double t0)
 static int epoch_finish(struct run *r, double t0, char *err, size_t errlen)
 {
 	struct nn_train_progress *pr = &r->pr;
-	struct train_state *s = r->s;
+	struct nn_train_state *s = r->s;
 	double score;
 	int rc;
 
@@ -859,7 +520,7 @@ static int epoch_finish(struct run *r, double t0, char *err, size_t errlen)
 			return rc;
 	}
 	if (r->o->ckpt_path) {
-		rc = save_checkpoint(r->net, s, r->o->ckpt_path, err, errlen);
+		rc = nn_train_ckpt_save(r->net, s, r->o->ckpt_path, err, errlen);
 		if (rc)
 			return rc;
 	}
@@ -874,7 +535,7 @@ static int epoch_finish(struct run *r, double t0, char *err, size_t errlen)
 static int run_check(struct run *r, const struct nn_fer *train, size_t m,
 		     size_t *n_use, char *err, size_t errlen)
 {
-	const struct train_state *s = r->s;
+	const struct nn_train_state *s = r->s;
 
 	if (r->net->arch.side != NN_FER_SIDE)
 		return ms_errf(err, errlen, MS_EINVAL, "net input must be 48");
@@ -895,7 +556,7 @@ static int run_check(struct run *r, const struct nn_fer *train, size_t m,
 int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 		 const struct nn_fer *val, char *err, size_t errlen)
 {
-	struct train_state s;
+	struct nn_train_state s;
 	struct run r = {.o = o, .s = &s, .t_run = ms_now_ms()};
 	uint32_t *perm = NULL, *pool = NULL;
 	size_t n_use = 0, m;
