@@ -10,8 +10,7 @@
 #include <stdint.h>
 
 #include "moodsync/common.h"
-
-struct store;
+#include "moodsync/store.h"
 
 /* The seven moods, in FER-2013 label order (same as enum nn_emotion). */
 enum music_mood_id {
@@ -89,8 +88,75 @@ int music_catalog_seed(struct store *s, int *added, char *err,
 /* Number of built-in catalog entries (for tests). */
 size_t music_catalog_builtin_count(void);
 
+/* ---- Recommendation -------------------------------------------------- */
+
+#define MUSIC_REC_MAX 8 /* catalog playlists considered per answer */
+
+/* What to play for a mood: catalog candidates, best first, and the one to
+ * lead with. Embeds struct store_playlist (moodsync/store.h). */
+struct music_rec {
+	int mood;      /* the mood asked about, -1 when none yet */
+	int based_on;  /* the mood the playlists are for (neutral for none) */
+	int strategy;  /* enum music_strategy */
+	int primary;   /* index into items of the pick, -1 when n == 0 */
+	int n;         /* items[0..n) valid */
+	struct store_playlist items[MUSIC_REC_MAX];
+};
+
+/* The recommendation policy, in one place: the catalog's playlists for
+ * `mood` (-1: none yet, answered as neutral) and `strategy`, in catalog
+ * order; the primary pick changes with each mood change (`since_ms`, unix
+ * ms the mood became stable) and is stable in between. The Spotify
+ * service searches the same candidates in the same order. MS_EINVAL for a
+ * bad strategy, the store's code (MS_EDB) with "catalog unavailable" in
+ * err. Thread-safe (the store is). */
+int music_recommend(struct store *s, int mood, int strategy,
+		    int64_t since_ms, struct music_rec *out, char *err,
+		    size_t errlen);
+
 /* Writes https://open.spotify.com/search/<url-encoded query> into out
  * (`outlen` bytes). MS_ELIMIT when it does not fit. */
 int music_search_url(const char *query, char *out, size_t outlen);
+
+/* ---- Affect: the valence/arousal plane -------------------------------
+ * Faces, words and music meet on one plane: valence (negative .. positive)
+ * and arousal (calm .. energetic), each in [-1, 1] (Russell's circumplex
+ * model of affect). A probability vector over the seven moods maps to the
+ * probability-weighted mean of the moods' anchor points below; the point
+ * (plus the leading mood, for the cases the plane cannot separate) is then
+ * named with one of a small set of feelings. Pure functions, thread-safe. */
+
+struct music_va {
+	double valence; /* -1 negative .. +1 positive */
+	double arousal; /* -1 calm .. +1 energetic */
+};
+
+/* Anchor point of each of the seven moods, indexed by enum music_mood_id. */
+extern const struct music_va music_mood_anchor[MUSIC_MOODS];
+
+/* The point of a probability vector (MUSIC_MOODS values >= 0, normalised
+ * here; all-zero or non-finite input gives the neutral anchor). */
+struct music_va music_affect_point(const float *probs);
+
+/* The finer moods shown to the listener and used by the music choice. */
+enum music_feeling {
+	MUSIC_FEEL_EXCITED,   /* positive, energetic */
+	MUSIC_FEEL_HAPPY,     /* positive, moderate energy */
+	MUSIC_FEEL_CALM,      /* positive, low energy */
+	MUSIC_FEEL_TIRED,     /* mildly negative, low energy */
+	MUSIC_FEEL_SAD,       /* negative, low energy */
+	MUSIC_FEEL_ANXIOUS,   /* negative, energetic, fear-led */
+	MUSIC_FEEL_TENSE,     /* negative, energetic, anger/disgust-led */
+	MUSIC_FEEL_SURPRISED, /* surprise leads clearly */
+	MUSIC_FEEL_NEUTRAL,   /* close to the centre of the plane */
+	MUSIC_FEELINGS
+};
+
+/* "excited", ... indexed by enum music_feeling. */
+extern const char *const music_feeling_names[MUSIC_FEELINGS];
+
+/* Names the feeling of a probability vector (as music_affect_point takes)
+ * and its point `p`. The rules are documented in src/music/affect.c. */
+enum music_feeling music_feeling_of(const float *probs, struct music_va p);
 
 #endif
