@@ -1,6 +1,7 @@
 /* train_state.c - the trainer's files: the run state blob a checkpoint
  * carries (format below), checkpoint save and load, and a model file's
  * weights as the start of a new run. */
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/train_internal.h"
@@ -186,7 +187,12 @@ int nn_net_load_weights(const char *path, struct nn_net **net,
 		return rc;
 	rc = nn_net_parse(buf, len, 1, net, &kind, NULL, NULL, err, errlen);
 	free(buf);
-	if (!rc && kind != NN_FILE_MODEL) {
+	if (rc) {
+		char why[MS_ERRLEN];
+
+		snprintf(why, sizeof(why), "%s", err);
+		rc = ms_errf(err, errlen, rc, "%s: %s", path, why);
+	} else if (kind != NN_FILE_MODEL) {
 		nn_net_free(*net);
 		*net = NULL;
 		rc = ms_errf(err, errlen, MS_EINVAL,
