@@ -113,7 +113,7 @@ int nn_fer_has_target(const struct nn_fer *set, size_t i);
 /* Accuracy of a model on a split: FER labels always, FER+ majority labels
  * when the split has votes. */
 struct nn_fer_eval {
-	int confusion[NN_CLASSES][NN_CLASSES]; /* [FER label][predicted] */
+	int confusion[NN_CLASSES][NN_CLASSES];	    /* [FER label][predicted] */
 	int plus_confusion[NN_CLASSES][NN_CLASSES]; /* [FER+ majority][pred],
 						     * records with one */
 	size_t plus_n;	  /* records with a FER+ target (the denominator) */
@@ -149,7 +149,7 @@ void nn_eval_score(const struct nn_fer *set, const float *probs,
  * keeps one per session and synchronises access to it. */
 struct nn_calib {
 	float base[NN_CLASSES]; /* baseline probabilities, sum 1 */
-	double weight;		/* samples (or EMA weight) behind base; 0 = none */
+	double weight; /* samples (or EMA weight) behind base; 0 = none */
 };
 
 /* Baseline = uniform, weight 0 (nn_calib_apply is then the identity). */
@@ -208,10 +208,10 @@ struct nn_train_opts {
 	float lr; /* peak learning rate */
 	float wd; /* weight decay */
 	float momentum;
-	float smoothing; /* label smoothing */
-	float warmup;	 /* warmup length, epochs */
-	int augment;	 /* 0: none, 1: full augmentation */
-	size_t limit;	 /* train on a random subset of this many (0 all) */
+	float smoothing;     /* label smoothing */
+	float warmup;	     /* warmup length, epochs */
+	int augment;	     /* 0: none, 1: full augmentation */
+	size_t limit;	     /* train on a random subset of this many (0 all) */
 	const char *init;    /* model file to start from instead of random
 			      * weights (its architecture; `arch` ignored) */
 	float ferplus_share; /* target = (1-s) smoothed one-hot + s FER+
@@ -219,8 +219,8 @@ struct nn_train_opts {
 			      * drops records without a target */
 	float erase;	     /* random-erasing probability per face */
 	float mixup;	     /* mixup Beta(a, a) parameter, 0 = off */
-	int stop_after;	 /* >0: return after this many epochs (resume
-			  * later from the checkpoint) */
+	int stop_after;	     /* >0: return after this many epochs (resume
+			      * later from the checkpoint) */
 	void (*progress)(void *user, const struct nn_train_progress *p);
 	void *user;
 };

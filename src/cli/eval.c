@@ -189,8 +189,8 @@ static int print_json(const char *model, const char *fer,
 }
 
 /* The confusion matrix as an SVG heat map, rows normalised to recall. */
-static int write_svg(const char *path, const char *what, double acc,
-		     int tta, int conf[NN_CLASSES][NN_CLASSES])
+static int write_svg(const char *path, const char *what, double acc, int tta,
+		     int conf[NN_CLASSES][NN_CLASSES])
 {
 	const int cell = 64, left = 90, top = 70;
 	int size = left + cell * NN_CLASSES + 20;
@@ -264,8 +264,8 @@ static int load_split(const char *fer, const char *plus, struct nn_fer *set)
 	}
 	if (!plus && n > 4 && !strcmp(fer + n - 4, ".bin") &&
 	    n + 16 < sizeof(guess)) {
-		snprintf(guess, sizeof(guess), "%.*s.ferplus.txt",
-			 (int)(n - 4), fer);
+		snprintf(guess, sizeof(guess), "%.*s.ferplus.txt", (int)(n - 4),
+			 fer);
 		if (access(guess, F_OK) == 0)
 			plus = guess;
 	}
@@ -278,8 +278,8 @@ static int load_split(const char *fer, const char *plus, struct nn_fer *set)
 
 /* Scores the split, optionally through a calibration whose baseline is the
  * mean output over the whole split (uniform target, strength `calib`). */
-static int evaluate(const struct nn_model *m, const struct nn_fer *set,
-		    int tta, int threads, float calib, struct nn_fer_eval *r)
+static int evaluate(const struct nn_model *m, const struct nn_fer *set, int tta,
+		    int threads, float calib, struct nn_fer_eval *r)
 {
 	float *probs = ms_mallocarray(set->n, NN_CLASSES * sizeof(float));
 	struct nn_calib c;
@@ -303,9 +303,9 @@ static int evaluate(const struct nn_model *m, const struct nn_fer *set,
 }
 
 /* Text or JSON on stdout, and the SVG pictures asked for. */
-static int report(const char *model, const char *fer,
-		  const struct nn_model *m, int tta, int json, const char *svg,
-		  const char *svg_plus, struct nn_fer_eval *r)
+static int report(const char *model, const char *fer, const struct nn_model *m,
+		  int tta, int json, const char *svg, const char *svg_plus,
+		  struct nn_fer_eval *r)
 {
 	struct nn_model_info info;
 	struct class_score s[NN_CLASSES];
@@ -362,9 +362,10 @@ int cmd_eval(int argc, char **argv)
 		CLI_OPT_FLAG("--json", &json, "print JSON instead of text"),
 		CLI_OPT_STR("--svg", "FILE", &svg,
 			    "write the confusion matrix as SVG"),
-		CLI_OPT_STR("--ferplus", "FILE", &plus,
-			    "FER+ votes of the split (default: FILE.ferplus.txt "
-			    "beside the .bin, when it exists)"),
+		CLI_OPT_STR(
+			"--ferplus", "FILE", &plus,
+			"FER+ votes of the split (default: FILE.ferplus.txt "
+			"beside the .bin, when it exists)"),
 		CLI_OPT_STR("--svg-plus", "FILE", &svg_plus,
 			    "write the FER+ majority confusion matrix as SVG"),
 		CLI_OPT_NUM("--calib", "S", &calib, 0, 1,

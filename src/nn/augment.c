@@ -9,7 +9,7 @@
 /* Random shift (+-3 px), rotation (+-12 deg), scale (+-10%), flip and
  * brightness/contrast jitter, bilinear with edge clamping. */
 void nn_augment_face(const struct nn_arch *a, const uint8_t *src, float *dst,
-		    struct nn_rng *r)
+		     struct nn_rng *r)
 {
 	float ang = (2 * nn_rng_uniform(r) - 1) * 12.0f * 3.14159265f / 180.0f;
 	float sc = 1.0f + (2 * nn_rng_uniform(r) - 1) * 0.10f;
@@ -59,8 +59,8 @@ void nn_augment_erase(int crop, float p, float *x, struct nn_rng *r)
 		return;
 	for (int attempt = 0; attempt < 10; attempt++) {
 		float area = (0.02f + 0.38f * nn_rng_uniform(r)) * crop * crop;
-		float ar = expf(logf(0.3f) + (logf(3.3f) - logf(0.3f)) *
-						 nn_rng_uniform(r));
+		float ar = expf(logf(0.3f) +
+				(logf(3.3f) - logf(0.3f)) * nn_rng_uniform(r));
 		int h = (int)lroundf(sqrtf(area * ar));
 		int w = (int)lroundf(sqrtf(area / ar));
 		int y0, x0;
@@ -108,7 +108,7 @@ static float gamma_sample(float a, struct nn_rng *r)
  * share 1-lam of each other's pixels and targets, lam ~ Beta(a, a) folded
  * to >= 0.5 so every face keeps its own label as the larger part. */
 void nn_augment_mixup(float a, int B, size_t px, float *x, float *tg,
-		  struct nn_rng *r)
+		      struct nn_rng *r)
 {
 	float g1, g2, lam;
 
@@ -119,7 +119,8 @@ void nn_augment_mixup(float a, int B, size_t px, float *x, float *tg,
 	lam = g1 + g2 > 0 ? g1 / (g1 + g2) : 0.5f;
 	lam = lam < 0.5f ? 1.0f - lam : lam;
 	for (int j = 0; j < B / 2; j++) {
-		float *xa = x + (size_t)j * px, *xb = x + (size_t)(B - 1 - j) * px;
+		float *xa = x + (size_t)j * px,
+		      *xb = x + (size_t)(B - 1 - j) * px;
 		float *ta = tg + (size_t)j * NN_CLASSES;
 		float *tb = tg + (size_t)(B - 1 - j) * NN_CLASSES;
 

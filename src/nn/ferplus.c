@@ -29,8 +29,8 @@
 
 /* FER class of each vote column; -1 for contempt, unknown, not a face. */
 static const int col_class[NN_FERPLUS_COLS] = {
-    NN_NEUTRAL, NN_HAPPY, NN_SURPRISE, NN_SAD, NN_ANGRY,
-    NN_DISGUST, NN_FEAR,  -1,	       -1,     -1};
+	NN_NEUTRAL, NN_HAPPY, NN_SURPRISE, NN_SAD, NN_ANGRY,
+	NN_DISGUST, NN_FEAR,  -1,	   -1,	   -1};
 
 struct line_reader {
 	const uint8_t *p, *end;
@@ -100,8 +100,8 @@ static void record_votes(const unsigned long v[NN_FERPLUS_COLS], float *share,
 			sum7 += v[c];
 	}
 	*major = arg >= 0 && !tie && col_class[arg] >= 0
-		     ? (uint8_t)col_class[arg]
-		     : NN_FERPLUS_NONE;
+			 ? (uint8_t)col_class[arg]
+			 : NN_FERPLUS_NONE;
 	for (int c = 0; c < NN_CLASSES; c++)
 		share[c] = 0;
 	/* No target when nobody voted for a FER class or "not a face" has
@@ -189,8 +189,7 @@ int nn_ferplus_parse(const uint8_t *buf, size_t len, struct nn_fer *set,
 	    *a != '#')
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       "FER+ file lacks its '#' header line");
-	votes = ms_mallocarray(set->n ? set->n : 1,
-			       NN_CLASSES * sizeof(float));
+	votes = ms_mallocarray(set->n ? set->n : 1, NN_CLASSES * sizeof(float));
 	major = malloc(set->n ? set->n : 1);
 	if (!votes || !major) {
 		rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
@@ -209,8 +208,8 @@ int nn_ferplus_parse(const uint8_t *buf, size_t len, struct nn_fer *set,
 				     "FER+ line %zu too long", i + 2);
 			goto out_free;
 		}
-		rc = parse_line(a, b, i, set, votes + i * NN_CLASSES,
-				major + i, err, errlen);
+		rc = parse_line(a, b, i, set, votes + i * NN_CLASSES, major + i,
+				err, errlen);
 		if (rc)
 			goto out_free;
 		i++;
@@ -266,8 +265,8 @@ int nn_fer_has_target(const struct nn_fer *set, size_t i)
 	return 0;
 }
 
-void nn_target_mix(int label, const float *votes, float smoothing,
-		   float share, float out[NN_CLASSES])
+void nn_target_mix(int label, const float *votes, float smoothing, float share,
+		   float out[NN_CLASSES])
 {
 	int have = 0;
 
@@ -308,8 +307,8 @@ float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
 		for (int c = 0; c < NN_CLASSES; c++) {
 			loss -= q[c] * (logits[c * B + n] - mx - lse);
 			if (dlogits)
-				dlogits[c * B + n] = (p[c] / sum - q[c]) /
-						     (float)B;
+				dlogits[c * B + n] =
+					(p[c] / sum - q[c]) / (float)B;
 		}
 	}
 	if (correct)

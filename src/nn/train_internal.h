@@ -25,9 +25,8 @@ struct nn_train_state {
 };
 
 /* Writes net + momenta + state to `path` atomically. */
-int nn_train_ckpt_save(const struct nn_net *net,
-		       const struct nn_train_state *s, const char *path,
-		       char *err, size_t errlen);
+int nn_train_ckpt_save(const struct nn_net *net, const struct nn_train_state *s,
+		       const char *path, char *err, size_t errlen);
 /* Reads a checkpoint: a trainable net with momenta, and its state.
  * MS_EFORMAT when the file is a model or the state is invalid. */
 int nn_train_ckpt_load(const char *path, struct nn_net **net,

@@ -132,9 +132,8 @@ static int state_decode(const uint8_t *b, size_t len, struct nn_train_state *s)
 	return MS_OK;
 }
 
-int nn_train_ckpt_save(const struct nn_net *net,
-			   const struct nn_train_state *s, const char *path,
-			   char *err, size_t errlen)
+int nn_train_ckpt_save(const struct nn_net *net, const struct nn_train_state *s,
+		       const char *path, char *err, size_t errlen)
 {
 	uint8_t blob[STATE_LEN], *buf;
 	size_t len;
@@ -151,7 +150,7 @@ int nn_train_ckpt_save(const struct nn_net *net,
 }
 
 int nn_train_ckpt_load(const char *path, struct nn_net **net,
-			   struct nn_train_state *s, char *err, size_t errlen)
+		       struct nn_train_state *s, char *err, size_t errlen)
 {
 	uint8_t *buf, *blob = NULL;
 	size_t len, blen = 0;
@@ -175,8 +174,8 @@ int nn_train_ckpt_load(const char *path, struct nn_net **net,
 }
 
 /* A model file's weights as a trainable net (momenta zero). */
-int nn_net_load_weights(const char *path, struct nn_net **net,
-			      char *err, size_t errlen)
+int nn_net_load_weights(const char *path, struct nn_net **net, char *err,
+			size_t errlen)
 {
 	uint8_t *buf;
 	size_t len;

@@ -42,10 +42,10 @@ static void test_identity(void **state)
 static void test_resting_face(void **state)
 {
 	struct nn_calib c;
-	float rest[NN_CLASSES] = {0.05f, 0.01f, 0.1f, 0.04f, 0.5f, 0.05f,
-				  0.25f};
-	float happy[NN_CLASSES] = {0.05f, 0.01f, 0.09f, 0.28f, 0.32f, 0.05f,
-				   0.2f};
+	float rest[NN_CLASSES] = {0.05f, 0.01f, 0.1f, 0.04f,
+				  0.5f,	 0.05f, 0.25f};
+	float happy[NN_CLASSES] = {0.05f, 0.01f, 0.09f, 0.28f,
+				   0.32f, 0.05f, 0.2f};
 	float prior[NN_CLASSES] = {0.1f, 0.02f, 0.1f, 0.3f, 0.15f, 0.1f, 0.23f};
 	float out[NN_CLASSES], raw_arg, cal_arg;
 
@@ -119,10 +119,10 @@ static void test_floor(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_identity),
-	    cmocka_unit_test(test_resting_face),
-	    cmocka_unit_test(test_running_mean_and_track),
-	    cmocka_unit_test(test_floor),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_resting_face),
+		cmocka_unit_test(test_running_mean_and_track),
+		cmocka_unit_test(test_floor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,11 +60,11 @@ static void test_soft_ce(void **state)
 		for (int k = 0; k < NN_CLASSES; k++)
 			s += exp(c.z[k * 4 + n]);
 		for (int k = 0; k < NN_CLASSES; k++)
-			ref -= c.t[n * NN_CLASSES + k] * (c.z[k * 4 + n] - log(s));
+			ref -= c.t[n * NN_CLASSES + k] *
+			       (c.z[k * 4 + n] - log(s));
 	}
-	assert_float_equal(
-	    nn_softmax_ce_soft(c.z, c.t, 4, labels, c.dz, &hits), ref / 4,
-	    1e-5);
+	assert_float_equal(nn_softmax_ce_soft(c.z, c.t, 4, labels, c.dz, &hits),
+			   ref / 4, 1e-5);
 	assert_true(hits >= 0 && hits <= 4);
 	for (int i = 0; i < NN_CLASSES * 4; i++) {
 		float save = c.z[i];
@@ -126,14 +126,14 @@ static void test_target_mix(void **state)
 /* ---- FER+ parser ---- */
 
 static const char *good_file =
-    "# index fer_label ferplus_png v_neutral v_happiness v_surprise "
-    "v_sadness v_anger v_disgust v_fear v_contempt v_unknown v_nf\n"
-    "0 0 fer0000001.png 2 0 0 1 7 0 0 0 0 0\n"	 /* anger 7 */
-    "1 3 fer0000002.png 0 5 0 0 0 0 0 0 0 5\n"	 /* tie with NF */
-    "2 0 - 0 0 0 0 0 0 0 0 0 0\n"		 /* no votes */
-    "3 4 fer0000004.png 4 0 0 4 0 0 0 0 2 0\r\n" /* tie, CRLF */
-    "4 6 fer0000005.png 1 0 0 0 0 0 0 1 8 0"	 /* unknown wins */
-    ;
+	"# index fer_label ferplus_png v_neutral v_happiness v_surprise "
+	"v_sadness v_anger v_disgust v_fear v_contempt v_unknown v_nf\n"
+	"0 0 fer0000001.png 2 0 0 1 7 0 0 0 0 0\n"   /* anger 7 */
+	"1 3 fer0000002.png 0 5 0 0 0 0 0 0 0 5\n"   /* tie with NF */
+	"2 0 - 0 0 0 0 0 0 0 0 0 0\n"		     /* no votes */
+	"3 4 fer0000004.png 4 0 0 4 0 0 0 0 2 0\r\n" /* tie, CRLF */
+	"4 6 fer0000005.png 1 0 0 0 0 0 0 1 8 0"     /* unknown wins */
+	;
 
 static void fake_split(struct nn_fer *set, size_t n, const uint8_t *labels)
 {
@@ -184,23 +184,23 @@ static void test_ferplus_parse(void **state)
 static void test_ferplus_hostile(void **state)
 {
 	static const char *bad[] = {
-	    "",
-	    "0 0 x.png 1 0 0 0 0 0 0 0 0 0\n",		   /* no header */
-	    "#\n",					   /* no records */
-	    "#\n1 0 x.png 1 0 0 0 0 0 0 0 0 0\n",	   /* wrong index */
-	    "#\n0 1 x.png 1 0 0 0 0 0 0 0 0 0\n",	   /* wrong label */
-	    "#\n0 0 x.png 1 0 0 0 0 0 0 0 0\n",		   /* 9 votes */
-	    "#\n0 0 x.png 1 0 0 0 0 0 0 0 0 0 0\n",	   /* 11 votes */
-	    "#\n0 0 x.png 6 6 0 0 0 0 0 0 0 0\n",	   /* 12 voters */
-	    "#\n0 0 x.png 11 0 0 0 0 0 0 0 0 0\n",	   /* count > 10 */
-	    "#\n0 0 x.png -1 0 0 0 0 0 0 0 0 0\n",	   /* negative */
-	    "#\n0 0 x.png 1x 0 0 0 0 0 0 0 0 0\n",	   /* not a number */
-	    "#\n0 0 x.png 99999999999999999999 0 0 0 0 0 0 0 0 0\n",
-	    "#\n0 0 x/../y 1 0 0 0 0 0 0 0 0 0\n",	   /* odd name */
-	    "#\n0 0 x.png 1 0 0 0 0 0 0 0 0 0\n\n",	   /* extra line */
-	    "#\n0 0 x.png 1 0 0 0 0 0 0 0 0 0\n1 0 - 0 0 0 0 0 0 0 0 0 0\n",
-	    "#\n0 0 x.png 1 0 0\0 0 0 0 0 0 0\n",	   /* NUL (cut) */
-	    "#\n0 0\n",					   /* truncated */
+		"",
+		"0 0 x.png 1 0 0 0 0 0 0 0 0 0\n",	/* no header */
+		"#\n",					/* no records */
+		"#\n1 0 x.png 1 0 0 0 0 0 0 0 0 0\n",	/* wrong index */
+		"#\n0 1 x.png 1 0 0 0 0 0 0 0 0 0\n",	/* wrong label */
+		"#\n0 0 x.png 1 0 0 0 0 0 0 0 0\n",	/* 9 votes */
+		"#\n0 0 x.png 1 0 0 0 0 0 0 0 0 0 0\n", /* 11 votes */
+		"#\n0 0 x.png 6 6 0 0 0 0 0 0 0 0\n",	/* 12 voters */
+		"#\n0 0 x.png 11 0 0 0 0 0 0 0 0 0\n",	/* count > 10 */
+		"#\n0 0 x.png -1 0 0 0 0 0 0 0 0 0\n",	/* negative */
+		"#\n0 0 x.png 1x 0 0 0 0 0 0 0 0 0\n",	/* not a number */
+		"#\n0 0 x.png 99999999999999999999 0 0 0 0 0 0 0 0 0\n",
+		"#\n0 0 x/../y 1 0 0 0 0 0 0 0 0 0\n",	/* odd name */
+		"#\n0 0 x.png 1 0 0 0 0 0 0 0 0 0\n\n", /* extra line */
+		"#\n0 0 x.png 1 0 0 0 0 0 0 0 0 0\n1 0 - 0 0 0 0 0 0 0 0 0 0\n",
+		"#\n0 0 x.png 1 0 0\0 0 0 0 0 0 0\n", /* NUL (cut) */
+		"#\n0 0\n",			      /* truncated */
 	};
 	const uint8_t label = 0;
 	char longline[600];
@@ -215,7 +215,8 @@ static void test_ferplus_hostile(void **state)
 	}
 	/* a NUL inside the buffer, and an over-long line */
 	{
-		static const char nul[] = "#\n0 0 x.png 1 0 0 0 0 0 0 0\0 0 0\n";
+		static const char nul[] =
+			"#\n0 0 x.png 1 0 0 0 0 0 0 0\0 0 0\n";
 		char err[MS_ERRLEN];
 
 		assert_int_equal(nn_ferplus_parse((const uint8_t *)nul,
@@ -258,8 +259,9 @@ static void synthetic_split(struct nn_fer *set, size_t n, uint64_t seed)
 		set->labels[i] = (uint8_t)c;
 		for (int p = 0; p < NN_FER_SIDE * NN_FER_SIDE; p++)
 			set->pixels[i * NN_FER_SIDE * NN_FER_SIDE + p] =
-			    (uint8_t)(nn_rng_below(&r, 80) +
-				      ((p / NN_FER_SIDE) % 7 == c ? 120 : 0));
+				(uint8_t)(nn_rng_below(&r, 80) +
+					  ((p / NN_FER_SIDE) % 7 == c ? 120
+								      : 0));
 		/* every 5th record has no target and must be skipped */
 		if (i % 5 == 4) {
 			set->major[i] = NN_FERPLUS_NONE;
@@ -345,12 +347,12 @@ static void test_resume_identical(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_soft_ce),
-	    cmocka_unit_test(test_soft_matches_hard),
-	    cmocka_unit_test(test_target_mix),
-	    cmocka_unit_test(test_ferplus_parse),
-	    cmocka_unit_test(test_ferplus_hostile),
-	    cmocka_unit_test(test_resume_identical),
+		cmocka_unit_test(test_soft_ce),
+		cmocka_unit_test(test_soft_matches_hard),
+		cmocka_unit_test(test_target_mix),
+		cmocka_unit_test(test_ferplus_parse),
+		cmocka_unit_test(test_ferplus_hostile),
+		cmocka_unit_test(test_resume_identical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
