@@ -392,45 +392,6 @@ static int run_setup(const struct nn_train_opts *o, struct nn_net **net,
 	return MS_OK;
 }
 
-/* The training records the run draws from: all, or with FER+ targets
- * only those that have one. Writes them to pool, returns the count. */
-static size_t run_pool(const struct nn_train_state *s, const struct nn_fer *train,
-		       uint32_t *pool)
-{
-	size_t m = 0;
-
-	for (size_t i = 0; i < train->n; i++)
-		if (s->share <= 0 || nn_fer_has_target(train, i))
-			pool[m++] = (uint32_t)i;
-	return m;
-}
-
-/* This epoch's order: perm[0..n_use) is a subset of the pool fixed by the
- * seed (all of it without --limit), reshuffled from the run's RNG. */
-static void epoch_order(struct nn_train_state *s, const uint32_t *pool,
-			size_t m, size_t n_use, uint32_t *perm)
-{
-	struct nn_rng subset;
-
-	nn_rng_seed(&subset, s->seed ^ 0x5eedull);
-	memcpy(perm, pool, m * sizeof(*perm));
-	if (n_use < m)
-		for (size_t i = 0; i < n_use; i++) {
-			size_t j = i + nn_rng_below(&subset, (uint32_t)(m - i));
-			uint32_t tmp = perm[i];
-
-			perm[i] = perm[j];
-			perm[j] = tmp;
-		}
-	for (size_t i = n_use; i > 1; i--) {
-		size_t j = nn_rng_below(&s->rng, (uint32_t)i);
-		uint32_t tmp = perm[i - 1];
-
-		perm[i - 1] = perm[j];
-		perm[j] = tmp;
-	}
-}
-
 /* What a run needs besides the trainer: sizes and timing. */
 struct run {
 	const struct nn_train_opts *o;
@@ -573,7 +534,7 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 		rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
 		goto out;
 	}
-	m = run_pool(&s, train, pool);
+	m = nn_train_pool(&s, train, pool);
 	rc = run_check(&r, train, m, &n_use, err, errlen);
 	if (rc)
 		goto out;
@@ -594,7 +555,7 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 		s.step - r.step0 < (uint64_t)o->stop_after * r.steps)) {
 		double t0 = ms_now_ms();
 
-		epoch_order(&s, pool, m, n_use, perm);
+		nn_train_epoch_order(&s, pool, m, n_use, perm);
 		memset(&r.pr, 0, sizeof(r.pr));
 		r.pr.epoch = (int)s.epochs_done + 1;
 		r.pr.epochs = (int)s.epochs;

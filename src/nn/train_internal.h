@@ -36,6 +36,16 @@ int nn_train_ckpt_load(const char *path, struct nn_net **net,
 int nn_net_load_weights(const char *path, struct nn_net **net, char *err,
 			size_t errlen);
 
+/* The training records a run draws from into pool: all of them, or with
+ * FER+ targets (s->share > 0) those that have one. Returns the count. */
+size_t nn_train_pool(const struct nn_train_state *s, const struct nn_fer *train,
+		     uint32_t *pool);
+/* This epoch's order: perm[0..n_use) is a subset of the m pooled records
+ * fixed by the seed (all of them when n_use == m), shuffled from the
+ * run's RNG, which advances. */
+void nn_train_epoch_order(struct nn_train_state *s, const uint32_t *pool,
+			  size_t m, size_t n_use, uint32_t *perm);
+
 /* Random shift, rotation, scale, flip, contrast and brightness of a
  * side*side face into the crop*crop normalised input dst. */
 void nn_augment_face(const struct nn_arch *a, const uint8_t *src, float *dst,

@@ -1,6 +1,7 @@
 /* train_state.c - the trainer's files: the run state blob a checkpoint
- * carries (format below), checkpoint save and load, and a model file's
- * weights as the start of a new run. */
+ * carries (format below), checkpoint save and load, a model file's
+ * weights as the start of a new run, and the order in which the run
+ * draws the training records. */
 #include <stdio.h>
 #include <string.h>
 
@@ -198,4 +199,43 @@ int nn_net_load_weights(const char *path, struct nn_net **net, char *err,
 			     "%s: a checkpoint; use --resume", path);
 	}
 	return rc;
+}
+
+/* The training records the run draws from: all, or with FER+ targets
+ * only those that have one. Writes them to pool, returns the count. */
+size_t nn_train_pool(const struct nn_train_state *s, const struct nn_fer *train,
+		     uint32_t *pool)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < train->n; i++)
+		if (s->share <= 0 || nn_fer_has_target(train, i))
+			pool[m++] = (uint32_t)i;
+	return m;
+}
+
+/* This epoch's order: perm[0..n_use) is a subset of the pool fixed by the
+ * seed (all of it without --limit), reshuffled from the run's RNG. */
+void nn_train_epoch_order(struct nn_train_state *s, const uint32_t *pool,
+			  size_t m, size_t n_use, uint32_t *perm)
+{
+	struct nn_rng subset;
+
+	nn_rng_seed(&subset, s->seed ^ 0x5eedull);
+	memcpy(perm, pool, m * sizeof(*perm));
+	if (n_use < m)
+		for (size_t i = 0; i < n_use; i++) {
+			size_t j = i + nn_rng_below(&subset, (uint32_t)(m - i));
+			uint32_t tmp = perm[i];
+
+			perm[i] = perm[j];
+			perm[j] = tmp;
+		}
+	for (size_t i = n_use; i > 1; i--) {
+		size_t j = nn_rng_below(&s->rng, (uint32_t)i);
+		uint32_t tmp = perm[i - 1];
+
+		perm[i - 1] = perm[j];
+		perm[j] = tmp;
+	}
 }
