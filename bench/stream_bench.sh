@@ -73,7 +73,7 @@ cookie=$(curl -s -o /dev/null -D - "$URL/api/library" | tr -d '\r' |
 	sed -n 's/^[Ss]et-[Cc]ookie: \(ms_sid=[0-9a-f]*\).*/\1/p' | head -1)
 pairs=
 for id in $(sqlite3 "$TMP/scan.db" "SELECT id FROM tracks WHERE error = '' ORDER BY id"); do
-	size=$(curl -sI "$URL/api/tracks/$id/audio" | tr -d '\r' | awk 'tolower($1) == "content-length:" {print $2}')
+	size=$(curl -sI -H "Cookie: $cookie" "$URL/api/tracks/$id/audio" | tr -d '\r' | awk 'tolower($1) == "content-length:" {print $2}')
 	pairs="$pairs $id:$size"
 done
 [ -n "$pairs" ] || { echo "stream_bench: no playable track" >&2; exit 1; }

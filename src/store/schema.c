@@ -37,6 +37,7 @@ const struct store_migration store_migrations[] = {
 	 "CREATE INDEX history_session_t ON history (session, t);"},
 	/* Spotify: tokens, search cache, prefs. */
 	{STORE_SPOTIFY_MIGRATION_NAME, STORE_SPOTIFY_MIGRATION_SQL},
+	{STORE_SPOTIFY_SEEN_MIGRATION_NAME, STORE_SPOTIFY_SEEN_MIGRATION_SQL},
 	/* The local music library, listener feedback, four goals. */
 	{STORE_LIBRARY_MIGRATION_NAME, STORE_LIBRARY_MIGRATION_SQL},
 };
