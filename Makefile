@@ -1,20 +1,23 @@
 # MoodSync - one non-recursive Makefile.
-#   make [MODE=release|debug|asan]   build build/$(MODE)/moodsync
+#   make [MODE=release|debug|asan|tsan] build build/$(MODE)/moodsync
+#                                     (tsan: ThreadSanitizer, for the e2e
+#                                     server tests in tests/run.sh)
 #   make test                         everything: deps, both builds, all tests
 #   make check                        run tests already built (tests/run.sh)
 #   make unit                         unit test binaries only
 #   make bench | bench-build | fuzz | format | format-check | clean
 # Components link one way (docs/architecture.md): cli, server -> pipeline
-# -> {vision, nn}; cli, server -> text; server -> music -> store;
-# everything -> common. Every unit test binary links only its component
-# and what it depends on, so a call that runs against the arrows fails to
-# link.
+# -> {vision, nn}; cli, server -> text; server -> music -> {store, audio};
+# cli -> audio; everything -> common. Every unit test binary links only its
+# component and what it depends on, so a call that runs against the arrows
+# fails to link.
 
 MODE ?= release
 BUILD := build/$(MODE)
 CC ?= cc
 
-PKGS := libjpeg libpng sqlite3 libmicrohttpd libcurl libcjson openblas
+PKGS := libjpeg libpng sqlite3 libmicrohttpd libcurl libcjson openblas \
+	sndfile libebur128
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 
@@ -29,6 +32,8 @@ CFLAGS_debug := -O0 -g3
 CFLAGS_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS_asan := -fsanitize=address,undefined
+CFLAGS_tsan := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS_tsan := -fsanitize=thread
 
 CPPFLAGS += -Iinclude -Isrc -include src/common/prelude.h -D_GNU_SOURCE \
 	-MMD -MP
@@ -36,7 +41,7 @@ CFLAGS += -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(PKG_CFLAGS) -pthread
 LDFLAGS += $(LDFLAGS_$(MODE)) -pthread
 LDLIBS += $(PKG_LIBS) -lm
 
-COMPONENTS := common vision nn pipeline text music store server cli
+COMPONENTS := common vision nn pipeline audio text music store server cli
 $(foreach c,$(COMPONENTS),$(eval $(c)_OBJS := \
 	$(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(c)/*.c))))
 
@@ -51,13 +56,23 @@ test_common_DEPS := $(common_OBJS)
 test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
 test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
+test_nn_train_DEPS := $(nn_OBJS) $(common_OBJS)
+test_nn_calib_DEPS := $(nn_OBJS) $(common_OBJS)
+test_nn_kernels_DEPS := $(nn_OBJS) $(common_OBJS)
+test_audio_DEPS := $(audio_OBJS) $(common_OBJS)
+test_audio_files_DEPS := $(audio_OBJS) $(common_OBJS)
 test_text_DEPS := $(text_OBJS) $(common_OBJS)
 test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
 test_fusion_DEPS := $(BUILD)/music/fusion.o $(BUILD)/music/affect.o \
 	$(common_OBJS)
-test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
+test_music_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
-test_spotify_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
+test_library_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
+test_range_DEPS := $(BUILD)/server/range.o $(common_OBJS)
+test_spotify_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
 test_server_DEPS := $(filter-out $(BUILD)/main.o $(cli_OBJS),$(ALL_OBJS))
 test_cli_DEPS := $(filter-out $(BUILD)/main.o,$(ALL_OBJS))
 
@@ -85,6 +100,11 @@ $(BUILD)/moodsync: $(ALL_OBJS)
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The training layers' element-wise loops (BN, ReLU, pooling) are only
+# vectorised by GCC's -O2 when the cost model may add a scalar epilogue;
+# float reductions stay in order, so results are bit for bit the same.
+$(BUILD)/nn/layers.o: CFLAGS += -fvect-cost-model=dynamic
 
 $(BUILD)/web_assets.c: $(WEB_FILES) tools/embed.sh
 	@mkdir -p $(dir $@)
@@ -127,10 +147,15 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 fuzz_cascade_SRCS := $(wildcard src/vision/*.c)
 fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
+fuzz_ferplus_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(addprefix src/music/,spotify_auth.c spotify_http.c \
 	spotify_json.c)
 fuzz_imghdr_SRCS := src/pipeline/imghdr.c
+fuzz_http_SRCS := src/server/http_guard.c src/music/mood.c $(fuzz_spotify_SRCS)
+fuzz_audio_SRCS := $(wildcard src/audio/*.c)
 fuzz_cli_opts_SRCS := src/cli/opt.c
+fuzz_range_SRCS := src/server/range.c
+fuzz_userdirs_SRCS := src/music/library_dirs.c
 fuzz_text_SRCS := $(wildcard src/text/*.c)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{"train-text", cmd_train_text,
 	 "train the text mood model on GoEmotions"},
 	{"eval-text", cmd_eval_text, "score the text mood model on a split"},
+	{"library", cmd_library, "analyse music files (features, mood)"},
 };
 
 static void usage(FILE *f)

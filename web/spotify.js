@@ -121,9 +121,9 @@
 
   /* POSTs a command; a 202 means "queued": the outcome arrives by polling. */
   function command(url, body, okText) {
-    var opts = { method: "POST" };
+    var opts = { method: "POST", headers: { "X-MoodSync": "1" } };
     if (body) {
-      opts.headers = { "Content-Type": "application/json" };
+      opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
     }
     return getJSON(url, opts).then(function (x) {

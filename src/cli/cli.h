@@ -4,6 +4,8 @@
 #ifndef MOODSYNC_CLI_H
 #define MOODSYNC_CLI_H
 
+#include <stddef.h>
+
 int cmd_detect(int argc, char **argv);
 int cmd_eval_faces(int argc, char **argv);
 int cmd_train(int argc, char **argv);
@@ -12,6 +14,9 @@ int cmd_serve(int argc, char **argv);
 int cmd_text(int argc, char **argv);
 int cmd_eval_text(int argc, char **argv);
 int cmd_train_text(int argc, char **argv);
+int cmd_library(int argc, char **argv);
+/* `moodsync library scan` (library_scan.c), a verb of cmd_library. */
+int cmd_library_scan(int argc, char **argv);
 
 /* What `moodsync --version` prints after "moodsync ". */
 #define MOODSYNC_VERSION "0.1.0"
@@ -48,5 +53,11 @@ const char *cli_default_model(int *explicit_model);
  * models/text.mstx under the working directory or the build's repository.
  * The returned path lives until the next call. */
 const char *cli_default_text_model(void);
+
+/* The database `serve` and `library scan` use: $MOODSYNC_DB, else
+ * $XDG_DATA_HOME/moodsync/moodsync.db, else
+ * ~/.local/share/moodsync/moodsync.db, written into buf (`len` bytes)
+ * when built. NULL when no home is known. */
+const char *cli_default_db(char *buf, size_t len);
 
 #endif

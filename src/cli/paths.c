@@ -1,5 +1,6 @@
 /* paths.c - where the CLI finds its inputs by default: the shared data
- * directory and the shipped emotion and text models (see cli/cli.h).
+ * directory, the shipped emotion and text models and the database (see
+ * cli/cli.h).
  * Environment first, then the working directory, then the repository the binary
  * was built in. */
 #include <stdio.h>
@@ -63,4 +64,23 @@ const char *cli_default_text_model(void)
 
 	return find_shipped("MOODSYNC_TEXT_MODEL", MS_DEFAULT_TEXT_MODEL,
 			    &explicit_set, path, sizeof(path));
+}
+
+const char *cli_default_db(char *buf, size_t len)
+{
+	const char *env = getenv("MOODSYNC_DB");
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (env && *env)
+		return env;
+	if (xdg && *xdg == '/')
+		n = snprintf(buf, len, "%s/moodsync/moodsync.db", xdg);
+	else if (home && *home)
+		n = snprintf(buf, len, "%s/.local/share/moodsync/moodsync.db",
+			     home);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < len ? buf : NULL;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "cli/opt.h"
@@ -18,32 +19,71 @@ static int file_exists(const char *p)
 	return access(p, R_OK) == 0;
 }
 
-/* The default database path into buf; NULL when no home is known. */
-static const char *default_db(char *buf, size_t len)
-{
-	const char *env = getenv("MOODSYNC_DB");
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
-	int n;
+#define MAX_ALLOW_HOSTS 8
 
-	if (env && *env)
-		return env;
-	if (xdg && *xdg == '/')
-		n = snprintf(buf, len, "%s/moodsync/moodsync.db", xdg);
-	else if (home && *home)
-		n = snprintf(buf, len, "%s/.local/share/moodsync/moodsync.db",
-			     home);
-	else
-		return NULL;
-	return n > 0 && (size_t)n < len ? buf : NULL;
+static const char *allow_hosts[MAX_ALLOW_HOSTS];
+
+/* Collects every --allow-host value (the option table keeps only the
+ * last): every serve option takes a value, so argv is read in pairs.
+ * Returns the count, or -1 past MAX_ALLOW_HOSTS (message printed). */
+static int collect_allow_hosts(int argc, char **argv)
+{
+	static const char opt[] = "--allow-host";
+	const size_t n = sizeof(opt) - 1;
+	int k = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, opt) == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(a, opt, n) == 0 && a[n] == '=')
+			v = a + n + 1;
+		else if (strncmp(a, "--", 2) == 0 && !strchr(a, '='))
+			i++; /* its value */
+		if (!v)
+			continue;
+		if (k == MAX_ALLOW_HOSTS) {
+			fprintf(stderr,
+				"moodsync serve: at most %d --allow-host "
+				"values\n",
+				MAX_ALLOW_HOSTS);
+			return -1;
+		}
+		allow_hosts[k++] = v;
+	}
+	return k;
+}
+
+/* Room for `conns` sockets plus the database, model and logs: raises the
+ * soft descriptor limit towards the hard one (often 1024 by default, too
+ * few for 1000 connections); warns when it stays short. */
+static void fd_room(int conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+			      ? want
+			      : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		ms_warn("serve: only %lu file descriptors for %d connections; "
+			"lower --max-conns or raise the limit (ulimit -n)",
+			(unsigned long)rl.rlim_cur, conns);
 }
 
 /* Fills `c` and the model from the command line. Returns 0 to go on,
  * else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct srv_config *c,
-		      const char **model, int *model_explicit)
+		      const char **model, int *model_explicit,
+		      const char **music)
 {
 	double rate = c->rate_per_s;
+	const char *allow_last = NULL;
 	int parsed;
 	const struct cli_opt opts[] = {
 		CLI_OPT_STR("--host", "A", &c->host,
@@ -76,6 +116,26 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		CLI_OPT_NUM("--rate", "R", &rate, 0.0, 10000.0,
 			    "frames per second per browser before 429, 0: "
 			    "unlimited"),
+		CLI_OPT_STR("--music", "DIRS", music,
+			    "music library folders, ':' between them, none: "
+			    "no library (default: the XDG music folder and "
+			    "the demo library); scanned in the background at "
+			    "start"),
+		CLI_OPT_INT("--scan-jobs", "N", &c->music_jobs, 1, 8,
+			    "analyser threads of a scan (default: cores)"),
+		CLI_OPT_STR("--allow-host", "H", &allow_last,
+			    "also answer for Host H as the browser sends it "
+			    "(music.example.org, or with :PORT) behind a "
+			    "reverse proxy; repeatable, at most 8; other "
+			    "hosts get 421"),
+		CLI_OPT_INT("--max-conns", "N", &c->max_connections, 8, 100000,
+			    "open connections at once"),
+		CLI_OPT_INT("--max-sessions", "N", &c->max_sessions, 1, 1000000,
+			    "browser sessions kept in memory"),
+		CLI_OPT_INT("--header-timeout", "S", &c->header_timeout_s, 1,
+			    3600,
+			    "seconds a client has to send its request "
+			    "headers"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
@@ -93,6 +153,39 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		return parsed;
 	c->rate_per_s = rate;
 	c->burst = rate > 30.0 ? rate : 30.0;
+	c->nallow_hosts = collect_allow_hosts(argc, argv);
+	if (c->nallow_hosts < 0)
+		return CLI_PARSE_ERROR;
+	c->allow_hosts = allow_hosts;
+	return 0;
+}
+
+/* Splits --music's "DIR:DIR..." (copied into buf, `len` bytes) into
+ * c->music_dirs; "none" is no library. 0, or 2 after a one-line error. */
+static int music_dirs(const char *list, char *buf, size_t len,
+		      struct srv_config *c)
+{
+	char *p, *save = NULL;
+	int n = snprintf(buf, len, "%s", list);
+
+	c->music_ndirs = 0;
+	if (strcmp(list, "none") == 0)
+		return 0;
+	if (n < 0 || (size_t)n >= len || !*list) {
+		fprintf(stderr, "moodsync serve: --music: %s\n",
+			*list ? "too long" : "empty");
+		return 2;
+	}
+	for (p = strtok_r(buf, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+		if (c->music_ndirs >= (int)MS_ARRAY_LEN(c->music_dirs)) {
+			fprintf(stderr,
+				"moodsync serve: --music: at most %zu "
+				"folders\n",
+				MS_ARRAY_LEN(c->music_dirs));
+			return 2;
+		}
+		c->music_dirs[c->music_ndirs++] = p;
+	}
 	return 0;
 }
 
@@ -100,19 +193,22 @@ int cmd_serve(int argc, char **argv)
 {
 	struct srv_config cfg;
 	struct srv_app *app = NULL;
-	char err[MS_ERRLEN], dbbuf[4096];
-	const char *model;
+	char err[MS_ERRLEN], dbbuf[4096], musicbuf[4096];
+	const char *model, *music = NULL;
 	int model_explicit, rc, sig;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t set;
 
 	srv_config_default(&cfg, ncpu > 0 ? (int)ncpu : 1);
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
-	cfg.db_path = default_db(dbbuf, sizeof(dbbuf));
+	cfg.db_path = cli_default_db(dbbuf, sizeof(dbbuf));
+	cfg.music_ndirs = -1; /* the default folders */
 	model = cli_default_model(&model_explicit);
-	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
+	rc = parse_args(argc, argv, &cfg, &model, &model_explicit, &music);
 	if (rc)
 		return cli_parse_status(rc);
+	if (music && music_dirs(music, musicbuf, sizeof(musicbuf), &cfg))
+		return 2;
 	if (!cfg.db_path) {
 		fprintf(stderr, "moodsync serve: no HOME: pass --db FILE\n");
 		return 2;
@@ -145,6 +241,7 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	fd_room(cfg.max_connections);
 
 	rc = srv_app_new(&cfg, &app, err, sizeof(err));
 	if (!rc)

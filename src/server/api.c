@@ -73,10 +73,7 @@ static void json_mood_members(struct ms_json *j, const struct mood_view *v)
 
 int api_content_type_is(const char *ct, const char *want)
 {
-	size_t n = strlen(want);
-
-	return ct && strncasecmp(ct, want, n) == 0 &&
-	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	return srv_ctype_is(ct, want);
 }
 
 int api_frame_precheck(struct srv_req *req)
@@ -457,7 +454,8 @@ int api_recommendation(struct srv_req *req)
 	srv_sessions_unlock(app->sessions);
 	if (qs && music_strategy_parse(qs, &strategy))
 		return srv_req_fail(req, MS_EINVAL,
-				    "strategy must be \"match\" or \"lift\"");
+				    "strategy must be match, lift, calm or "
+				    "energise");
 	rec = malloc(sizeof(*rec));
 	if (!rec)
 		return MS_ENOMEM;

@@ -1,8 +1,7 @@
 /* api_settings.c - GET/POST /api/settings (strategy, autoplay; the body
- * is parsed with cJSON) and GET /healthz. The same rules as api.c:
- * replies built with the ms_json writer, sessions touched only under
- * their lock. */
-#include <cjson/cJSON.h>
+ * is parsed by srv_settings_parse) and GET /healthz. The same rules as
+ * api.c: replies built with the ms_json writer, sessions touched only
+ * under their lock. */
 #include <stdio.h>
 #include <string.h>
 
@@ -47,39 +46,21 @@ int api_settings_post(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	const char *ct = srv_req_header(req, "Content-Type");
-	const cJSON *js, *ja;
 	struct store_session row;
 	struct srv_session *s;
 	const uint8_t *body;
 	size_t len;
-	cJSON *root;
+	char msg[128];
 	int strategy = -1, autoplay = -1, rc;
 
 	if (!api_content_type_is(ct, "application/json"))
 		return srv_req_fail(req, MS_EUNSUPPORTED,
 				    "Content-Type must be application/json");
 	body = srv_req_body(req, &len);
-	root = cJSON_ParseWithLength((const char *)body, len);
-	if (!root || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return srv_req_fail(req, MS_EINVAL,
-				    "body must be a JSON object");
-	}
-	js = cJSON_GetObjectItemCaseSensitive(root, "strategy");
-	ja = cJSON_GetObjectItemCaseSensitive(root, "autoplay");
-	rc = MS_OK;
-	if (js && (!cJSON_IsString(js) ||
-		   music_strategy_parse(js->valuestring, &strategy)))
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "strategy must be \"match\" or \"lift\"");
-	if (ja && !cJSON_IsBool(ja))
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "autoplay must be true or false");
-	if (ja && cJSON_IsBool(ja))
-		autoplay = cJSON_IsTrue(ja);
-	cJSON_Delete(root);
+	rc = srv_settings_parse(body, len, &strategy, &autoplay, msg,
+				sizeof(msg));
 	if (rc)
-		return rc;
+		return srv_req_fail(req, rc, "%s", msg);
 
 	memset(&row, 0, sizeof(row));
 	srv_sessions_lock(app->sessions);
@@ -91,6 +72,7 @@ int api_settings_post(struct srv_req *req)
 			s->autoplay = autoplay;
 		strategy = s->strategy;
 		autoplay = s->autoplay;
+		s->keep = 1;
 		snprintf(row.id, sizeof(row.id), "%s", s->id);
 		row.created = s->created;
 	}

@@ -1,13 +1,15 @@
-/* http.c - the libmicrohttpd glue: the access handler (session cookie,
- * routing, bounded body streaming, early 413/415/429), the request and
- * reply helpers of server/http.h, static files from the embedded web/
- * assets, security headers, and the one ms_err -> HTTP status mapping. */
+/* http.c - the libmicrohttpd glue: the access handler (Host allow-list,
+ * cross-site guard, session cookie, routing, bounded body streaming,
+ * early 413/415/429), the request and reply helpers of server/http.h,
+ * static files from the embedded web/ assets, security headers, the one
+ * ms_err -> HTTP status mapping. */
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "server/app.h"
 #include "server/assets.h"
@@ -39,6 +41,7 @@ struct srv_req {
 	int new_cookie;             /* send Set-Cookie for sid */
 	int replied;
 	int is_static;
+	int own_cache;              /* the handler set Cache-Control */
 	struct MHD_Response *resp;  /* the reply, queued at the end */
 	int status;
 	char errmsg[200];
@@ -58,12 +61,18 @@ int srv_http_status(int err)
 		return 401;
 	case MS_ENOTFOUND:
 		return 404;
+	case SRV_EFORBIDDEN:
+		return 403;
 	case SRV_EMETHOD:
 		return 405;
 	case MS_ELIMIT:
 		return 413;
 	case MS_EUNSUPPORTED:
 		return 415;
+	case SRV_EHOST:
+		return 421;
+	case SRV_ERANGE:
+		return 416;
 	case SRV_ERATE:
 		return 429;
 	case MS_EUPSTREAM:
@@ -87,12 +96,18 @@ const char *srv_err_code(int err)
 		return "unauthorized";
 	case MS_ENOTFOUND:
 		return "not_found";
+	case SRV_EFORBIDDEN:
+		return "forbidden";
 	case SRV_EMETHOD:
 		return "method_not_allowed";
 	case MS_ELIMIT:
 		return "too_large";
 	case MS_EUNSUPPORTED:
 		return "unsupported_media_type";
+	case SRV_EHOST:
+		return "bad_host";
+	case SRV_ERANGE:
+		return "range_not_satisfiable";
 	case SRV_ERATE:
 		return "rate_limited";
 	case MS_EUPSTREAM:
@@ -183,6 +198,21 @@ int srv_reply_bytes(struct srv_req *req, int status, const char *type,
 	return reply_set(req, status, r, type);
 }
 
+int srv_reply_fd(struct srv_req *req, int status, const char *type, int fd,
+		 uint64_t offset, uint64_t len)
+{
+	struct MHD_Response *r;
+
+	if (offset > INT64_MAX || len > INT64_MAX - offset) {
+		close(fd);
+		return MS_EINVAL;
+	}
+	r = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+	if (!r)
+		close(fd);
+	return reply_set(req, status, r, type);
+}
+
 int srv_reply_json(struct srv_req *req, int status, const char *json,
 		   size_t len)
 {
@@ -253,6 +283,8 @@ int srv_req_header_add(struct srv_req *req, const char *name,
 		return MS_ELIMIT;
 	if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
 		return MS_EINVAL;
+	if (strcasecmp(name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0)
+		req->own_cache = 1;
 	h = &req->hdr[req->nhdr];
 	if (snprintf(h->name, sizeof(h->name), "%s", name) >=
 		    (int)sizeof(h->name) ||
@@ -317,7 +349,8 @@ static int serve_static(struct srv_req *req)
 /* ---- the access handler ------------------------------------------------- */
 
 /* Finds the session named by the cookie (in memory, else restored from
- * the store) or creates a new one; fills req->sid. */
+ * the store) or creates a new one if the app-wide rate allows; fills
+ * req->sid. SRV_ERATE past the rate. */
 static int resolve_session(struct srv_req *req)
 {
 	struct srv_app *app = req->app;
@@ -325,7 +358,7 @@ static int resolve_session(struct srv_req *req)
 	struct store_session saved;
 	struct srv_session *s = NULL;
 	double now = ms_now_ms();
-	int restore = 0, strategy;
+	int restore = 0, strategy, admitted;
 
 	if (srv_session_id_valid(c)) {
 		srv_sessions_lock(app->sessions);
@@ -336,6 +369,13 @@ static int resolve_session(struct srv_req *req)
 			return MS_OK;
 		}
 		restore = store_session_get(app->store, c, &saved) == MS_OK;
+	}
+	if (!restore) {
+		srv_sessions_lock(app->sessions);
+		admitted = srv_sessions_admit(app->sessions, now);
+		srv_sessions_unlock(app->sessions);
+		if (!admitted)
+			return SRV_ERATE;
 	}
 	if (restore) {
 		snprintf(req->sid, sizeof(req->sid), "%s", c);
@@ -350,9 +390,75 @@ static int resolve_session(struct srv_req *req)
 			s->strategy = strategy;
 		s->autoplay = saved.autoplay != 0;
 		s->created = saved.created;
+		s->keep = 1;
 	}
 	srv_sessions_unlock(app->sessions);
 	return s ? MS_OK : MS_ENOMEM;
+}
+
+/* 1 when `path` matches the route pattern `pat`, where a "*" segment
+ * matches one non-empty segment without '/'. */
+static int path_match(const char *pat, const char *path)
+{
+	const char *p0 = pat;
+
+	while (*pat && *path) {
+		if (pat[0] == '*' && (pat[1] == '/' || !pat[1]) && pat > p0 &&
+		    pat[-1] == '/') {
+			if (*path == '/')
+				return 0;
+			while (*path && *path != '/')
+				path++;
+			pat++;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return 0;
+	}
+	return !*pat && !*path;
+}
+
+/* The Host allow-list: 0 when the request may go on, else the refusal
+ * is set. */
+static int host_guard(struct srv_req *req)
+{
+	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
+
+	if (srv_hosts_allowed(&req->app->hosts, host))
+		return 0;
+	ms_log_limited(MS_LOG_INFO, "http-host",
+		       "http: refused a request for another host (421)");
+	srv_reply_err(req, SRV_EHOST, NULL, 0,
+		      "this server answers only for its own address "
+		      "(127.0.0.1, localhost or an --allow-host name)");
+	return -1;
+}
+
+/* The cross-site guard for a routed request: 0 when it may go on, else
+ * the refusal is set. */
+static int site_guard(struct srv_req *req)
+{
+	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
+
+	switch (srv_guard_check(req->method, host,
+				srv_req_header(req, "Origin"),
+				srv_req_header(req, "Sec-Fetch-Site"),
+				srv_req_header(req,
+					       MHD_HTTP_HEADER_CONTENT_TYPE),
+				srv_req_header(req, SRV_PAGE_HEADER))) {
+	case SRV_GUARD_CROSS_ORIGIN:
+		srv_reply_err(req, SRV_EFORBIDDEN, "cross_origin", 0,
+			      "refused: this request comes from another site");
+		return -1;
+	case SRV_GUARD_NEEDS_TYPE:
+		srv_reply_err(req, MS_EUNSUPPORTED, NULL, 0,
+			      "send Content-Type: application/json (an empty "
+			      "{} is fine) or the header " SRV_PAGE_HEADER
+			      ": 1");
+		return -1;
+	default:
+		return 0;
+	}
 }
 
 static const struct srv_route *route_find(const char *method,
@@ -360,7 +466,7 @@ static const struct srv_route *route_find(const char *method,
 {
 	*path_known = 0;
 	for (const struct srv_route *r = srv_routes; r->path; r++) {
-		if (strcmp(r->path, path) != 0)
+		if (!path_match(r->path, path))
 			continue;
 		*path_known = 1;
 		if (strcmp(r->method, method) == 0 ||
@@ -376,13 +482,11 @@ static const struct srv_route *route_find(const char *method,
 static int request_begin(struct srv_req *req)
 {
 	const char *cl;
-	int known;
+	int known, rc;
 	int64_t len = 0;
 
-	if (resolve_session(req)) {
-		srv_reply_err(req, MS_EIO, NULL, 0, "cannot create a session");
+	if (host_guard(req))
 		return 0;
-	}
 	req->route = route_find(req->method, req->path, &known);
 	if (!req->route) {
 		if (strcmp(req->method, "GET") == 0 ||
@@ -400,6 +504,22 @@ static int request_begin(struct srv_req *req)
 		}
 		return 0;
 	}
+	if (site_guard(req))
+		return 0;
+	/* /healthz and static files make no session: a flood of them
+	 * cannot push a user's session out. */
+	rc = strcmp(req->path, "/healthz") == 0 ? MS_OK : resolve_session(req);
+	if (rc == SRV_ERATE) {
+		ms_log_limited(MS_LOG_WARN, "http-sessions",
+			       "http: new sessions over the rate limit (429)");
+		srv_reply_err(req, SRV_ERATE, NULL, 1,
+			      "too many new sessions; try again in a second");
+		return 0;
+	}
+	if (rc) {
+		srv_reply_err(req, MS_EIO, NULL, 0, "cannot create a session");
+		return 0;
+	}
 	cl = srv_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && ms_parse_i64(cl, 0, INT64_MAX, &len) == MS_OK &&
 	    (uint64_t)len > req->route->max_body) {
@@ -414,8 +534,7 @@ static int request_begin(struct srv_req *req)
 		return 0;
 	}
 	if (req->route->precheck) {
-		int rc = req->route->precheck(req);
-
+		rc = req->route->precheck(req);
 		if (rc && !req->replied)
 			srv_reply_err(req, rc, NULL, 0, "%s",
 				      req->errmsg[0] ? req->errmsg
@@ -463,7 +582,7 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	if (!req->is_static)
+	if (!req->is_static && !req->own_cache)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-store");
 	if (req->new_cookie) {
@@ -496,6 +615,7 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		req->app = cls;
 		req->conn = conn;
+		srv_conns_request_begin(req->app->conns, srv_http_conn_entry(conn));
 		req->method = method;
 		req->path = url;
 		*con_cls = req;
@@ -522,9 +642,9 @@ void srv_http_completed(void *cls, struct MHD_Connection *conn,
 {
 	struct srv_req *req = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	srv_conns_request_end(((struct srv_app *)cls)->conns,
+			      srv_http_conn_entry(conn));
 	if (!req)
 		return;
 	if (req->resp)
