@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "moodsync/library.h"
+#include "server/api_text.h"
 #include "server/app.h"
 #include "server/http_internal.h"
 
@@ -344,8 +345,13 @@ void srv_app_spotify_set(struct srv_app *app, struct music_spotify_svc *sp)
 	app->spotify = sp;
 }
 
-static void info_fill(const struct srv_session *s, struct srv_session_info *o)
+/* Under the session lock. While words or an override weigh in, the mood
+ * and probabilities are the fused ones (the mood the music follows). */
+static void info_fill(const struct srv_app *app, const struct srv_session *s,
+		      struct srv_session_info *o)
 {
+	struct api_fusion fu;
+
 	memset(o, 0, sizeof(*o));
 	snprintf(o->id, sizeof(o->id), "%s", s->id);
 	o->strategy = s->strategy;
@@ -353,6 +359,12 @@ static void info_fill(const struct srv_session *s, struct srv_session_info *o)
 	o->mood = s->mood.stable;
 	o->leader = music_mood_leader(&s->mood);
 	memcpy(o->probs, s->mood.probs, sizeof(o->probs));
+	api_session_fuse(app, s, ms_now_ms(), &fu);
+	if (fu.fused.any && fu.fused.source != MUSIC_SRC_FACE) {
+		o->mood = fu.fused.mood;
+		o->leader = fu.fused.mood;
+		memcpy(o->probs, fu.fused.probs, sizeof(o->probs));
+	}
 	o->mood_since = s->mood_since;
 	o->last_frame = s->last_frame;
 	o->frames = s->frames;
@@ -366,7 +378,7 @@ int srv_session_info_by_id(struct srv_app *app, const char *sid,
 	srv_sessions_lock(app->sessions);
 	s = srv_sessions_find(app->sessions, sid, ms_now_ms());
 	if (s)
-		info_fill(s, out);
+		info_fill(app, s, out);
 	srv_sessions_unlock(app->sessions);
 	return s ? MS_OK : MS_ENOTFOUND;
 }

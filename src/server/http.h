@@ -155,6 +155,9 @@ struct srv_session_info {
 	int mood;            /* stable mood (enum music_mood_id), -1 none yet */
 	int leader;          /* mood leading the smoothed probs, -1 none */
 	float probs[7];      /* smoothed probabilities, MUSIC_MOODS entries */
+	/* While words or an override weigh in (see api_session_music_mood),
+	 * mood, leader and probs are the fused mood's, so that the music
+	 * follows the same mood everywhere. */
 	int64_t mood_since;  /* unix ms when `mood` became stable, 0 none */
 	int64_t last_frame;  /* unix ms of the last frame with a face, 0 */
 	long frames;         /* frames received */

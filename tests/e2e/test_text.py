@@ -194,6 +194,10 @@ def server_tests(t):
              "the fused mood follows the words", fused)
         rec = c.get("/api/recommendation").json()
         t.ok(rec.get("mood") == "sad", "the music choice follows the words", rec)
+        q = c.get("/api/queue")
+        listener = q.json().get("listener", {}) if q.status == 200 else {}
+        t.ok(listener.get("feeling") == "sad" and listener.get("valence", 0) < 0,
+             "the library queue's listener follows the words", q.body)
         m1 = c.get("/api/mood").json()
         t.ok(m1.get("feeling") == "sad" and m1["sources"]["text"]["mood"] == "sad"
              and m1["sources"]["text"]["age_s"] < 60,
