@@ -16,8 +16,13 @@
  *      else calm
  *   4. valence < 0, arousal >= 0.15: fear outweighs anger + disgust ->
  *      anxious, else tense
- *   5. valence < 0, arousal < 0.15: valence <= -0.35 -> sad, else tired */
+ *   5. valence < 0, arousal < 0.15: valence <= -0.35 -> sad, else tired
+ *
+ * A feeling's own point (for one the listener names) is the anchor of the
+ * mood it stands for where there is one (sad, anxious = fear, tense =
+ * anger, surprised), else a point well inside its region of the rules. */
 #include <math.h>
+#include <string.h>
 
 #include "moodsync/music.h"
 
@@ -92,4 +97,51 @@ enum music_feeling music_feeling_of(const float *probs, struct music_va p)
 			       ? MUSIC_FEEL_ANXIOUS
 			       : MUSIC_FEEL_TENSE;
 	return p.valence <= -0.35 ? MUSIC_FEEL_SAD : MUSIC_FEEL_TIRED;
+}
+
+struct music_va music_feeling_point(enum music_feeling f)
+{
+	static const struct music_va pt[MUSIC_FEELINGS] = {
+		[MUSIC_FEEL_EXCITED] = {0.60, 0.60},
+		[MUSIC_FEEL_HAPPY] = {0.60, 0.10},
+		[MUSIC_FEEL_CALM] = {0.45, -0.45},
+		[MUSIC_FEEL_TIRED] = {-0.20, -0.40},
+		[MUSIC_FEEL_SAD] = {-0.70, -0.45},
+		[MUSIC_FEEL_ANXIOUS] = {-0.55, 0.65},
+		[MUSIC_FEEL_TENSE] = {-0.65, 0.70},
+		[MUSIC_FEEL_SURPRISED] = {0.25, 0.80},
+		[MUSIC_FEEL_NEUTRAL] = {0.0, 0.0},
+	};
+
+	if ((int)f < 0 || f >= MUSIC_FEELINGS)
+		f = MUSIC_FEEL_NEUTRAL;
+	return pt[f];
+}
+
+int music_feeling_parse(const char *s, int *out)
+{
+	for (int i = 0; s && i < MUSIC_FEELINGS; i++) {
+		if (strcmp(s, music_feeling_names[i]) == 0) {
+			*out = i;
+			return MS_OK;
+		}
+	}
+	return MS_EINVAL;
+}
+
+enum music_mood_id music_mood_nearest(struct music_va p)
+{
+	int best = MUSIC_NEUTRAL;
+	double bd = INFINITY;
+
+	for (int i = 0; i < MUSIC_MOODS; i++) {
+		double d = hypot(p.valence - music_mood_anchor[i].valence,
+				 p.arousal - music_mood_anchor[i].arousal);
+
+		if (d < bd) {
+			bd = d;
+			best = i;
+		}
+	}
+	return (enum music_mood_id)best;
 }
