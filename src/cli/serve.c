@@ -20,7 +20,7 @@ static void usage(FILE *f)
 		"[--model F|none]\n"
 		"                      [--cascade F] [--db F] [--threads N] "
 		"[--frames N] [--queue-ms N]\n"
-		"                      [--rate R]\n\n"
+		"                      [--rate R] [--spotify-embed-url U]\n\n"
 		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
 		"Start.\n\n"
 		"  --host A     IPv4 address to listen on (default 127.0.0.1)\n"
@@ -40,7 +40,11 @@ static void usage(FILE *f)
 		"  --queue-ms N ... at most N ms (default 250), then get 503\n"
 		"  --rate R     frames per second per browser before 429 "
 		"(default 30,\n"
-		"               0 = unlimited)\n");
+		"               0 = unlimited)\n"
+		"  --spotify-embed-url U  Spotify's iFrame API script (default "
+		"$MOODSYNC_SPOTIFY_EMBED_URL,\n"
+		"               else Spotify's own); its origin is allowed by the "
+		"page's CSP\n");
 }
 
 static int file_exists(const char *p)
@@ -113,6 +117,8 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 				goto bad;
 			c->rate_per_s = rate;
 			c->burst = rate > 30.0 ? rate : 30.0;
+		} else if (strcmp(a, "--spotify-embed-url") == 0) {
+			c->spotify_embed_url = v;
 		} else {
 			fprintf(stderr,
 				"moodsync serve: unknown option '%s' (try "
@@ -141,6 +147,9 @@ int cmd_serve(int argc, char **argv)
 	srv_config_default(&cfg, ncpu > 0 ? (int)ncpu : 1);
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
 	cfg.db_path = default_db(dbbuf, sizeof(dbbuf));
+	cfg.spotify_embed_url = getenv("MOODSYNC_SPOTIFY_EMBED_URL");
+	if (cfg.spotify_embed_url && !*cfg.spotify_embed_url)
+		cfg.spotify_embed_url = NULL;
 	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
 	if (rc)

@@ -1,6 +1,7 @@
 /* api.c - the core JSON API: POST /api/frame (image -> faces, emotions,
- * smoothed mood), GET /api/mood, /api/history, /api/recommendation (the
- * settings and health handlers are in api_settings.c). Responses are built
+ * smoothed mood), GET /api/mood, /api/recommendation (settings and health
+ * are in api_settings.c, history in api_history.c, the listener's own mood
+ * choice in api_mood.c). Responses are built
  * with ms_buf. Every handler touches only its own session, under the
  * session table's lock. */
 #include <math.h>
@@ -9,6 +10,7 @@
 #include <strings.h>
 
 #include "server/api.h"
+#include "server/api_mood.h"
 #include "server/app.h"
 #include "server/imghdr.h"
 
@@ -17,8 +19,6 @@ _Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes")
 #define JSON_MAX (256u << 10) /* bytes of one response */
 #define HINT_TTL_MS 1500.0    /* forget the last face after this */
 #define HINT_RESCAN 10        /* every 10th frame scans the whole frame */
-#define HISTORY_DEFAULT 600
-#define HISTORY_MAX 3600
 #define RECOMMEND_MAX 8
 
 /* What a frame or /api/mood reports about the session's mood. */
@@ -26,11 +26,15 @@ struct mood_view {
 	int stable, leader, candidate, strategy, changed;
 	float probs[MUSIC_MOODS];
 	int64_t since;
+	struct api_mood_extra x; /* plane, feeling, sources, group */
+	int64_t now;             /* unix ms of the copy */
 };
 
 static void mood_view_fill(const struct srv_session *s, struct mood_view *v)
 {
-	v->stable = s->mood.stable;
+	api_mood_extra_fill(s, &v->x);
+	v->now = (int64_t)ms_unix_time() * 1000;
+	v->stable = v->x.aff.mood; /* the listener's choice wins */
 	v->leader = music_mood_leader(&s->mood);
 	v->candidate = s->mood.candidate;
 	v->strategy = s->strategy;
@@ -77,18 +81,21 @@ static int json_mood(struct ms_buf *b, const struct mood_view *v)
 				       MUSIC_MOODS);
 	if (!rc)
 		rc = ms_buf_printf(b, ",\"confidence\":%.4f,\"probs\":",
-				   v->stable >= 0 ? (double)v->probs[v->stable]
-						  : 0.0);
+				   v->x.override_mood >= 0 ? 1.0
+				   : v->stable >= 0 ? (double)v->probs[v->stable]
+						    : 0.0);
 	if (!rc)
 		rc = json_probs(b, v->probs);
 	if (!rc)
 		rc = ms_buf_printf(b,
 				   ",\"since\":%lld,\"changed\":%s,"
-				   "\"strategy\":\"%s\"}",
+				   "\"strategy\":\"%s\"",
 				   (long long)v->since,
 				   v->changed ? "true" : "false",
 				   music_strategy_names[v->strategy]);
-	return rc;
+	if (!rc)
+		rc = api_mood_extra_json(b, &v->x, v->now);
+	return rc ? rc : ms_buf_puts(b, "}");
 }
 
 static int reply_buf(struct srv_req *req, int rc, struct ms_buf *b)
@@ -184,22 +191,53 @@ static int frame_json(struct ms_buf *b, const struct srv_frame *f,
 
 /* Feeds a frame's result into the session; fills the view for the reply
  * and *ev (returns 1) when the stable mood changed. */
+/* The probabilities a frame feeds the smoother: the largest face's, or in
+ * group mode with several faces the mean of all classified faces'. Returns
+ * 0 when no face was classified, 2 when faces were blended, else 1. */
+static int frame_probs(const struct srv_session *s, const struct srv_frame *f,
+		       float *out)
+{
+	int n = 0;
+
+	if (f->nfaces == 0 || f->faces[0].emotion < 0)
+		return 0;
+	if (!s->group_mode || f->nfaces < 2) {
+		memcpy(out, f->faces[0].probs, sizeof(float) * MUSIC_MOODS);
+		return 1;
+	}
+	memset(out, 0, sizeof(float) * MUSIC_MOODS);
+	for (int i = 0; i < f->nfaces; i++) {
+		if (f->faces[i].emotion < 0)
+			continue;
+		for (int k = 0; k < MUSIC_MOODS; k++)
+			out[k] += f->faces[i].probs[k];
+		n++;
+	}
+	for (int k = 0; k < MUSIC_MOODS; k++)
+		out[k] /= (float)n;
+	return n > 1 ? 2 : 1;
+}
+
 static int session_update(struct srv_app *app, struct srv_session *s,
-			  const struct srv_frame *f, struct mood_view *v,
-			  struct srv_mood_event *ev)
+			  const struct srv_frame *f, int whole_frame,
+			  struct mood_view *v, struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
 	int64_t unix_ms = (int64_t)ms_unix_time() * 1000;
-	int prev = s->mood.stable, changed = 0;
+	int prev = s->mood.stable, changed = 0, used;
+	float probs[MUSIC_MOODS];
 
 	s->frames++;
 	s->last_nfaces = f->nfaces;
+	if (whole_frame)
+		s->scan_nfaces = f->nfaces;
 	if (f->nfaces > 0) {
 		s->hint = f->faces[0].box;
 		s->hint_ms = now;
 		s->last_frame = unix_ms;
-		if (f->faces[0].emotion >= 0 &&
-		    music_mood_update(&s->mood, f->faces[0].probs, now) == 1) {
+		used = frame_probs(s, f, probs);
+		s->group = used == 2;
+		if (used && music_mood_update(&s->mood, probs, now) == 1) {
 			changed = 1;
 			s->mood_since = unix_ms;
 		}
@@ -221,7 +259,7 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 	}
 	mood_view_fill(s, v);
 	v->changed = changed;
-	if (changed) {
+	if (changed && s->override_mood < 0) { /* a choice outranks faces */
 		memset(ev, 0, sizeof(*ev));
 		snprintf(ev->session_id, sizeof(ev->session_id), "%s", s->id);
 		ev->mood = s->mood.stable;
@@ -267,8 +305,9 @@ int api_frame(struct srv_req *req)
 				    (unsigned)SRV_FRAME_MAX_PIXELS);
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
+	/* several faces seen: keep scanning the whole frame for all of them */
 	if (s && s->hint_ms > 0.0 && t0 - s->hint_ms < HINT_TTL_MS &&
-	    s->hinted < HINT_RESCAN) {
+	    s->hinted < HINT_RESCAN && s->scan_nfaces <= 1) {
 		hint = s->hint; /* near the last face: cheap */
 		have_hint = 1;
 		s->hinted++;
@@ -312,7 +351,7 @@ int api_frame(struct srv_req *req)
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s)
-		changed = session_update(app, s, f, &view, &ev);
+		changed = session_update(app, s, f, !have_hint, &view, &ev);
 	srv_sessions_unlock(app->sessions);
 	if (!s) {
 		free(f);
@@ -335,68 +374,22 @@ int api_mood(struct srv_req *req)
 	struct srv_session *s;
 	struct mood_view v;
 	struct ms_buf b;
-	int nfaces = 0, rc;
-	int64_t last = 0;
+	int rc;
 
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
-	if (s) {
+	if (s)
 		mood_view_fill(s, &v);
-		nfaces = s->last_nfaces;
-		last = s->last_frame;
-	}
 	srv_sessions_unlock(app->sessions);
 	if (!s)
 		return MS_ENOMEM;
 	ms_buf_init(&b, JSON_MAX);
 	rc = json_mood(&b, &v);
-	if (!rc) { /* splice two more fields before the closing brace */
+	if (!rc) { /* splice one more field before the closing brace */
 		b.len--;
-		rc = ms_buf_printf(&b, ",\"faces\":%d,\"last_face\":%lld}",
-				   nfaces, (long long)last);
+		rc = ms_buf_printf(&b, ",\"last_face\":%lld}",
+				   (long long)v.x.last_frame);
 	}
-	return reply_buf(req, rc, &b);
-}
-
-/* ---- GET /api/history ------------------------------------------------- */
-
-int api_history(struct srv_req *req)
-{
-	struct srv_app *app = srv_req_app(req);
-	const char *qs = srv_req_query(req, "since");
-	const char *ql = srv_req_query(req, "limit");
-	struct store_mood_row *rows;
-	int64_t since = 0;
-	int limit = HISTORY_DEFAULT, n = 0, rc;
-	struct ms_buf b;
-
-	if (qs && ms_parse_i64(qs, 0, INT64_MAX, &since))
-		return srv_req_fail(req, MS_EINVAL,
-				    "since must be unix milliseconds");
-	if (ql && ms_parse_int(ql, 1, HISTORY_MAX, &limit))
-		return srv_req_fail(req, MS_EINVAL,
-				    "limit must be 1..%d", HISTORY_MAX);
-	rows = ms_calloc((size_t)limit, sizeof(*rows));
-	if (!rows)
-		return MS_ENOMEM;
-	srv_bg_flush(app->bg);
-	rc = store_history_list(app->store, srv_req_session_id(req), since,
-				rows, limit, &n);
-	if (rc) {
-		free(rows);
-		return srv_req_fail(req, rc, "history unavailable");
-	}
-	ms_buf_init(&b, JSON_MAX);
-	rc = ms_buf_puts(&b, "{\"points\":[");
-	for (int i = 0; !rc && i < n; i++)
-		rc = ms_buf_printf(&b,
-				   "%s{\"t\":%lld,\"mood\":\"%s\","
-				   "\"confidence\":%.3f}",
-				   i ? "," : "", (long long)rows[i].t,
-				   rows[i].mood, (double)rows[i].confidence);
-	if (!rc)
-		rc = ms_buf_puts(&b, "]}");
-	free(rows);
 	return reply_buf(req, rc, &b);
 }
 

@@ -12,13 +12,15 @@
 
 /* ---- GET/POST /api/settings ------------------------------------------- */
 
-static int settings_reply(struct srv_req *req, int strategy, int autoplay)
+static int settings_reply(struct srv_req *req, int strategy, int autoplay,
+			  int group)
 {
-	char json[128];
+	char json[160];
 	int n = snprintf(json, sizeof(json),
-			 "{\"strategy\":\"%s\",\"autoplay\":%s}",
+			 "{\"strategy\":\"%s\",\"autoplay\":%s,"
+			 "\"group\":%s}",
 			 music_strategy_names[strategy],
-			 autoplay ? "true" : "false");
+			 autoplay ? "true" : "false", group ? "true" : "false");
 
 	return srv_reply_json(req, 200, json, (size_t)n);
 }
@@ -27,29 +29,30 @@ int api_settings_get(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	struct srv_session *s;
-	int strategy = MUSIC_MATCH, autoplay = 1;
+	int strategy = MUSIC_MATCH, autoplay = 1, group = 1;
 
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s) {
 		strategy = s->strategy;
 		autoplay = s->autoplay;
+		group = s->group_mode;
 	}
 	srv_sessions_unlock(app->sessions);
-	return settings_reply(req, strategy, autoplay);
+	return settings_reply(req, strategy, autoplay, group);
 }
 
 int api_settings_post(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	const char *ct = srv_req_header(req, "Content-Type");
-	const cJSON *js, *ja;
+	const cJSON *js, *ja, *jg;
 	struct store_session row;
 	struct srv_session *s;
 	const uint8_t *body;
 	size_t len;
 	cJSON *root;
-	int strategy = -1, autoplay = -1, rc;
+	int strategy = -1, autoplay = -1, group = -1, rc;
 
 	if (!api_content_type_is(ct, "application/json"))
 		return srv_req_fail(req, MS_EUNSUPPORTED,
@@ -63,6 +66,8 @@ int api_settings_post(struct srv_req *req)
 	}
 	js = cJSON_GetObjectItemCaseSensitive(root, "strategy");
 	ja = cJSON_GetObjectItemCaseSensitive(root, "autoplay");
+	/* group: several faces in view blend (true) or the largest leads */
+	jg = cJSON_GetObjectItemCaseSensitive(root, "group");
 	rc = MS_OK;
 	if (js && (!cJSON_IsString(js) ||
 		   music_strategy_parse(js->valuestring, &strategy)))
@@ -73,6 +78,11 @@ int api_settings_post(struct srv_req *req)
 				  "autoplay must be true or false");
 	if (ja && cJSON_IsBool(ja))
 		autoplay = cJSON_IsTrue(ja);
+	if (jg && !cJSON_IsBool(jg))
+		rc = srv_req_fail(req, MS_EINVAL,
+				  "group must be true or false");
+	else if (jg)
+		group = cJSON_IsTrue(jg);
 	cJSON_Delete(root);
 	if (rc)
 		return rc;
@@ -85,8 +95,11 @@ int api_settings_post(struct srv_req *req)
 			s->strategy = strategy;
 		if (autoplay >= 0)
 			s->autoplay = autoplay;
+		if (group >= 0)
+			s->group_mode = group;
 		strategy = s->strategy;
 		autoplay = s->autoplay;
+		group = s->group_mode;
 		snprintf(row.id, sizeof(row.id), "%s", s->id);
 		row.created = s->created;
 	}
@@ -99,7 +112,7 @@ int api_settings_post(struct srv_req *req)
 	row.last_seen = (int64_t)ms_unix_time() * 1000;
 	if (store_session_put(app->store, &row))
 		ms_warn("settings: not saved for a session (database)");
-	return settings_reply(req, strategy, autoplay);
+	return settings_reply(req, strategy, autoplay, group);
 }
 
 /* ---- GET /healthz ------------------------------------------------------ */

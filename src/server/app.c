@@ -15,6 +15,8 @@
 #include "server/http_internal.h"
 
 #define SESSION_IDLE_MS (6.0 * 3600 * 1000)
+#define SPOTIFY_ORIGIN "https://open.spotify.com"
+#define SPOTIFY_EMBED_SCRIPT SPOTIFY_ORIGIN "/embed/iframe-api/v1"
 
 static atomic_long app_generation;
 
@@ -38,6 +40,61 @@ void srv_config_default(struct srv_config *c, int ncpu)
 	c->history_ms = 1000;
 }
 
+/* Writes the origin ("https://host:port") of an http(s) URL into out;
+ * MS_EINVAL for anything else or a character a CSP cannot carry. */
+static int url_origin(const char *url, char *out, size_t outlen)
+{
+	size_t n = strlen(url), skip, end;
+
+	if (strncmp(url, "https://", 8) == 0)
+		skip = 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		skip = 7;
+	else
+		return MS_EINVAL;
+	if (n >= outlen || n <= skip ||
+	    strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789-._~:/?=&%") != n)
+		return MS_EINVAL;
+	end = skip + strcspn(url + skip, "/?");
+	if (end == skip)
+		return MS_EINVAL;
+	memcpy(out, url, end);
+	out[end] = '\0';
+	return MS_OK;
+}
+
+/* The page's CSP: our own origin, plus Spotify's player (the iFrame API
+ * script and its frames) and the origin of a configured substitute. */
+static int csp_build(struct srv_app *app, char *err, size_t errlen)
+{
+	const char *url = app->cfg.spotify_embed_url;
+	char origin[256] = SPOTIFY_ORIGIN, extra[260] = "";
+	int n;
+
+	if (!url)
+		url = SPOTIFY_EMBED_SCRIPT;
+	if (url_origin(url, origin, sizeof(origin)))
+		return ms_errf(err, errlen, MS_EINVAL,
+			       "the Spotify embed script must be an http(s) "
+			       "URL of plain characters, got '%.80s'",
+			       url);
+	if (strcmp(origin, SPOTIFY_ORIGIN) != 0)
+		snprintf(extra, sizeof(extra), " %s", origin);
+	snprintf(app->embed_script, sizeof(app->embed_script), "%s", url);
+	n = snprintf(app->csp, sizeof(app->csp),
+		     "default-src 'self'; img-src 'self' data: blob:; "
+		     "media-src 'self' blob: mediastream:; style-src 'self'; "
+		     "script-src 'self' " SPOTIFY_ORIGIN "%s; "
+		     "frame-src " SPOTIFY_ORIGIN "%s; connect-src 'self'; "
+		     "object-src 'none'; base-uri 'none'; "
+		     "frame-ancestors 'none'; form-action 'self'",
+		     extra, extra);
+	if (n < 0 || (size_t)n >= sizeof(app->csp))
+		return ms_errf(err, errlen, MS_ELIMIT, "CSP too long");
+	return MS_OK;
+}
+
 int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 		char *err, size_t errlen)
 {
@@ -52,6 +109,9 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 	pthread_cond_init(&app->slot_cond, NULL);
 	pthread_mutex_init(&app->workers_lock, NULL);
 	pthread_mutex_init(&app->slots_lock, NULL);
+	rc = csp_build(app, err, errlen);
+	if (rc)
+		goto out_free;
 	rc = srv_pipeline_new(cfg->cascade_path, cfg->model_path, &app->pipe,
 			      err, errlen);
 	if (rc)
@@ -253,6 +313,11 @@ struct srv_worker *srv_app_worker(struct srv_app *app)
 struct store *srv_app_store(struct srv_app *app)
 {
 	return app->store;
+}
+
+const char *srv_app_embed_script(const struct srv_app *app)
+{
+	return app->embed_script;
 }
 
 const char *srv_app_base_url(const struct srv_app *app)

@@ -39,6 +39,14 @@ struct srv_session {
 	int64_t last_frame;      /* unix ms of the last frame with a face */
 	long frames;             /* frames received */
 	int last_nfaces;         /* faces in the last frame */
+	int scan_nfaces;         /* faces in the last whole-frame scan */
+	int group_mode;          /* 1: several faces blend, 0: largest only */
+	int group;               /* 1: the last mood update blended faces */
+	int override_mood;       /* the listener's choice (enum music_mood_id)
+				  * or -1 none; see override_feeling */
+	int override_feeling;    /* enum music_feeling named by the listener,
+				  * -1 when the choice was a mood name */
+	int64_t override_since;  /* unix ms of the choice, 0 none */
 	double seen_ms;          /* last request, monotonic ms (LRU) */
 	struct srv_kv *kv;       /* SRV_KV_MAX slots, NULL until used */
 	struct srv_session *hnext;         /* hash chain */
@@ -105,6 +113,8 @@ struct srv_app {
 	struct srv_bg *bg;
 	void *daemon;                 /* struct MHD_Daemon */
 	char base_url[96];            /* "http://127.0.0.1:5000" */
+	char csp[640];                /* Content-Security-Policy of replies */
+	char embed_script[256];       /* Spotify iFrame API script URL */
 	double started_ms;            /* monotonic */
 	long generation;              /* unique per app in this process */
 
@@ -130,6 +140,16 @@ int srv_app_slot_acquire(struct srv_app *app);
 void srv_app_slot_release(struct srv_app *app);
 /* This thread's pipeline worker (created on first use). NULL on ENOMEM. */
 struct srv_worker *srv_app_worker(struct srv_app *app);
+
+/* The listener's mood as the music should see it (api_mood.c): the
+ * override when set, else the face's smoothed mood. Under the lock. */
+struct srv_affect {
+	int mood;          /* enum music_mood_id, -1 none yet */
+	int feeling;       /* enum music_feeling, -1 none yet */
+	struct music_va va;
+	const char *source; /* "face", "override" or NULL (nothing yet) */
+};
+void srv_session_affect(const struct srv_session *s, struct srv_affect *out);
 
 /* Request internals used by api.c. */
 struct srv_session *srv_req_session_locked(struct srv_req *req);

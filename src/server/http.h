@@ -143,6 +143,9 @@ void *srv_app_slot_get(struct srv_app *app, const char *name);
 /* The address the server listens on, e.g. "http://127.0.0.1:5000" (for
  * building redirect URIs). */
 const char *srv_app_base_url(const struct srv_app *app);
+/* The URL of Spotify's iFrame API script the page loads (configurable so
+ * that tests can serve a stand-in; its origin is in the CSP). */
+const char *srv_app_embed_script(const struct srv_app *app);
 
 /* ---- Routing table and modules (src/server/routes.c) ------------------ */
 

@@ -327,7 +327,7 @@ int spotify_status(struct srv_req *req)
 	struct srv_session_info info;
 	const char *sid = srv_req_session_id(req);
 	struct ms_buf b;
-	int autoplay = 1;
+	int autoplay = 1, rc;
 
 	if (!sp)
 		return not_configured(req);
@@ -337,8 +337,18 @@ int spotify_status(struct srv_req *req)
 		refresh_if_old(sp, sid, SRV_SPOTIFY_DEVICES,
 			       srv_spotify_devices_age(sp, sid), 30);
 	ms_buf_init(&b, 64 * 1024);
-	return reply_buf(req, 200, &b,
-			 srv_spotify_status_json(sp, sid, autoplay, &b));
+	rc = srv_spotify_status_json(sp, sid, autoplay, &b);
+	if (!rc && b.len > 0 && b.data[b.len - 1] == '}') {
+		/* the page loads the Embed player from this script */
+		b.len--;
+		rc = ms_buf_puts(&b, ",\"embed_script\":");
+		if (!rc)
+			rc = ms_buf_json_str(
+				&b, srv_app_embed_script(srv_req_app(req)));
+		if (!rc)
+			rc = ms_buf_puts(&b, "}");
+	}
+	return reply_buf(req, 200, &b, rc);
 }
 
 /* 1 when the session is signed in; otherwise the reply (503 not set up or

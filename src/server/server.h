@@ -23,6 +23,10 @@ struct srv_config {
 	double rate_per_s;       /* frames per second per session (bucket) */
 	double burst;            /* bucket size, frames */
 	int history_ms;          /* at most one history row per session per */
+	/* Spotify's iFrame API script (http(s) URL; NULL: Spotify's own). Its
+	 * origin is the only other one the page's CSP allows for scripts and
+	 * frames besides https://open.spotify.com. */
+	const char *spotify_embed_url;
 };
 
 /* Sensible defaults for `ncpu` cores (threads 2*ncpu, slots ncpu, ...). */

@@ -1,0 +1,157 @@
+/* api_history.c - the session's mood history, which the listener owns:
+ * GET /api/history (the page's chart, or an export with ?format=json|csv)
+ * and DELETE /api/history (empties it). Each row is the stable mood at
+ * that moment with its smoothed probability and its point on the
+ * valence/arousal plane (the mood's anchor, music_mood_anchor). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/api.h"
+#include "server/app.h"
+
+#define HISTORY_DEFAULT 600     /* rows for the page */
+#define HISTORY_MAX 3600
+#define EXPORT_DEFAULT 20000    /* rows in an export */
+#define EXPORT_MAX 20000
+#define REPLY_MAX (4u << 20)    /* bytes of one reply */
+
+enum history_format { FMT_PAGE, FMT_JSON, FMT_CSV };
+
+static struct music_va row_point(const struct store_mood_row *r)
+{
+	int m = -1;
+
+	if (music_mood_parse(r->mood, &m))
+		m = MUSIC_NEUTRAL;
+	return music_mood_anchor[m];
+}
+
+static int history_json(struct ms_buf *b, const struct store_mood_row *rows,
+			int n)
+{
+	int rc = ms_buf_puts(b, "{\"points\":[");
+
+	for (int i = 0; !rc && i < n; i++) {
+		struct music_va p = row_point(&rows[i]);
+
+		rc = ms_buf_printf(b,
+				   "%s{\"t\":%lld,\"mood\":\"%s\","
+				   "\"confidence\":%.3f,\"valence\":%.2f,"
+				   "\"arousal\":%.2f}",
+				   i ? "," : "", (long long)rows[i].t,
+				   rows[i].mood, (double)rows[i].confidence,
+				   p.valence, p.arousal);
+	}
+	return rc ? rc : ms_buf_puts(b, "]}");
+}
+
+static int history_csv(struct ms_buf *b, const struct store_mood_row *rows,
+		       int n)
+{
+	int rc = ms_buf_puts(b, "time_utc,unix_ms,mood,confidence,valence,"
+				"arousal\r\n");
+
+	for (int i = 0; !rc && i < n; i++) {
+		struct music_va p = row_point(&rows[i]);
+		time_t sec = (time_t)(rows[i].t / 1000);
+		struct tm tm;
+		char when[32] = "";
+
+		if (gmtime_r(&sec, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		/* mood names are fixed words: no quoting needed */
+		rc = ms_buf_printf(b, "%s,%lld,%s,%.3f,%.2f,%.2f\r\n", when,
+				   (long long)rows[i].t, rows[i].mood,
+				   (double)rows[i].confidence, p.valence,
+				   p.arousal);
+	}
+	return rc;
+}
+
+static int parse_query(struct srv_req *req, int64_t *since, int *limit,
+		       enum history_format *fmt)
+{
+	const char *qs = srv_req_query(req, "since");
+	const char *ql = srv_req_query(req, "limit");
+	const char *qf = srv_req_query(req, "format");
+	int max = HISTORY_MAX;
+
+	*fmt = FMT_PAGE;
+	if (qf && strcmp(qf, "json") == 0)
+		*fmt = FMT_JSON;
+	else if (qf && strcmp(qf, "csv") == 0)
+		*fmt = FMT_CSV;
+	else if (qf)
+		return srv_req_fail(req, MS_EINVAL,
+				    "format must be json or csv");
+	if (*fmt != FMT_PAGE)
+		max = EXPORT_MAX;
+	*limit = *fmt == FMT_PAGE ? HISTORY_DEFAULT : EXPORT_DEFAULT;
+	*since = 0;
+	if (qs && ms_parse_i64(qs, 0, INT64_MAX, since))
+		return srv_req_fail(req, MS_EINVAL,
+				    "since must be unix milliseconds");
+	if (ql && ms_parse_int(ql, 1, max, limit))
+		return srv_req_fail(req, MS_EINVAL, "limit must be 1..%d",
+				    max);
+	return MS_OK;
+}
+
+int api_history(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	struct store_mood_row *rows;
+	enum history_format fmt;
+	int64_t since;
+	int limit, n = 0, rc;
+	struct ms_buf b;
+
+	rc = parse_query(req, &since, &limit, &fmt);
+	if (rc)
+		return rc;
+	rows = ms_calloc((size_t)limit, sizeof(*rows));
+	if (!rows)
+		return MS_ENOMEM;
+	srv_bg_flush(app->bg);
+	rc = store_history_list(app->store, srv_req_session_id(req), since,
+				rows, limit, &n);
+	if (rc) {
+		free(rows);
+		return srv_req_fail(req, rc, "history unavailable");
+	}
+	ms_buf_init(&b, REPLY_MAX);
+	rc = fmt == FMT_CSV ? history_csv(&b, rows, n)
+			    : history_json(&b, rows, n);
+	free(rows);
+	if (!rc && fmt != FMT_PAGE)
+		rc = srv_req_header_add(
+			req, "Content-Disposition",
+			fmt == FMT_CSV
+				? "attachment; filename=\"moodsync-history.csv\""
+				: "attachment; filename=\"moodsync-history.json\"");
+	if (!rc)
+		rc = fmt == FMT_CSV
+			     ? srv_reply_bytes(req, 200, "text/csv; charset=utf-8",
+					       b.data ? b.data : "", b.len)
+			     : srv_reply_json(req, 200, b.data, b.len);
+	ms_buf_release(&b);
+	return rc;
+}
+
+int api_history_delete(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	int64_t deleted = 0;
+	char json[64];
+	int rc, n;
+
+	srv_bg_flush(app->bg); /* rows still queued go too */
+	rc = store_history_delete(app->store, srv_req_session_id(req),
+				  &deleted);
+	if (rc)
+		return srv_req_fail(req, rc, "history could not be deleted");
+	n = snprintf(json, sizeof(json), "{\"ok\":true,\"deleted\":%lld}",
+		     (long long)deleted);
+	return srv_reply_json(req, 200, json, (size_t)n);
+}

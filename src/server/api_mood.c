@@ -1,0 +1,226 @@
+/* api_mood.c - the listener's mood beyond the face smoother: the point on
+ * the valence/arousal plane and its feeling (music_affect_point and
+ * music_feeling_of on the smoothed face probabilities), the listener's own
+ * choice (POST/DELETE /api/mood/override), which wins until cleared, and
+ * the JSON fields every mood object carries about them. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/api.h"
+#include "server/api_mood.h"
+
+void srv_session_affect(const struct srv_session *s, struct srv_affect *out)
+{
+	out->mood = -1;
+	out->feeling = -1;
+	out->va = music_mood_anchor[MUSIC_NEUTRAL];
+	out->source = NULL;
+	if (s->override_mood >= 0) {
+		float one[MUSIC_MOODS] = {0};
+
+		out->mood = s->override_mood;
+		if (s->override_feeling >= 0) {
+			out->feeling = s->override_feeling;
+			out->va = music_feeling_point(
+				(enum music_feeling)s->override_feeling);
+		} else {
+			one[s->override_mood] = 1.0f;
+			out->va = music_mood_anchor[s->override_mood];
+			out->feeling = (int)music_feeling_of(one, out->va);
+		}
+		out->source = "override";
+	} else if (s->mood.stable >= 0) {
+		out->mood = s->mood.stable;
+		out->va = music_affect_point(s->mood.probs);
+		out->feeling = (int)music_feeling_of(s->mood.probs, out->va);
+		out->source = "face";
+	}
+}
+
+void api_mood_extra_fill(const struct srv_session *s,
+			 struct api_mood_extra *x)
+{
+	srv_session_affect(s, &x->aff);
+	x->face_mood = s->mood.stable;
+	memcpy(x->face_probs, s->mood.probs, sizeof(x->face_probs));
+	x->faces = s->last_nfaces;
+	x->group = s->group;
+	x->last_frame = s->last_frame;
+	x->override_mood = s->override_mood;
+	x->override_feeling = s->override_feeling;
+	x->override_since = s->override_since;
+}
+
+static int json_probs7(struct ms_buf *b, const float *p)
+{
+	int rc = ms_buf_puts(b, "{");
+
+	for (int i = 0; !rc && i < MUSIC_MOODS; i++)
+		rc = ms_buf_printf(b, "%s\"%s\":%.4f", i ? "," : "",
+				   music_mood_names[i],
+				   isfinite(p[i]) ? (double)p[i] : 0.0);
+	return rc ? rc : ms_buf_puts(b, "}");
+}
+
+static double age_s(int64_t now_ms, int64_t then_ms)
+{
+	return then_ms > 0 && now_ms > then_ms ? (now_ms - then_ms) / 1000.0
+					       : 0.0;
+}
+
+/* "sources": the face's reading and the listener's choice, each only when
+ * present. */
+static int json_sources(struct ms_buf *b, const struct api_mood_extra *x,
+			int64_t now_ms)
+{
+	int rc = ms_buf_puts(b, ",\"sources\":{"), comma = 0;
+
+	if (!rc && x->face_mood >= 0) {
+		rc = ms_buf_printf(b, "\"face\":{\"mood\":\"%s\",\"probs\":",
+				   music_mood_names[x->face_mood]);
+		if (!rc)
+			rc = json_probs7(b, x->face_probs);
+		if (!rc)
+			rc = ms_buf_printf(b, ",\"age_s\":%.1f}",
+					   age_s(now_ms, x->last_frame));
+		comma = 1;
+	}
+	if (!rc && x->override_mood >= 0) {
+		const char *feel = x->override_feeling >= 0
+					   ? music_feeling_names
+						     [x->override_feeling]
+					   : NULL;
+
+		rc = ms_buf_printf(b,
+				   "%s\"override\":{\"mood\":\"%s\","
+				   "\"feeling\":",
+				   comma ? "," : "",
+				   music_mood_names[x->override_mood]);
+		if (!rc)
+			rc = feel ? ms_buf_json_str(b, feel)
+				  : ms_buf_puts(b, "null");
+		if (!rc)
+			rc = ms_buf_printf(b, ",\"age_s\":%.1f}",
+					   age_s(now_ms, x->override_since));
+	}
+	return rc ? rc : ms_buf_puts(b, "}");
+}
+
+int api_mood_extra_json(struct ms_buf *b, const struct api_mood_extra *x,
+			int64_t now_ms)
+{
+	const struct srv_affect *a = &x->aff;
+	int rc;
+
+	if (a->source)
+		rc = ms_buf_printf(b,
+				   ",\"valence\":%.3f,\"arousal\":%.3f,"
+				   "\"feeling\":\"%s\",\"source\":\"%s\"",
+				   a->va.valence, a->va.arousal,
+				   music_feeling_names[a->feeling], a->source);
+	else
+		rc = ms_buf_puts(b, ",\"valence\":null,\"arousal\":null,"
+				    "\"feeling\":null,\"source\":null");
+	if (!rc)
+		rc = json_sources(b, x, now_ms);
+	if (!rc)
+		rc = ms_buf_printf(b, ",\"faces\":%d,\"group\":%s", x->faces,
+				   x->group ? "true" : "false");
+	return rc;
+}
+
+/* ---- POST/DELETE /api/mood/override ---------------------------------- */
+
+/* Parses {"mood": NAME}: one of the seven moods or a feeling name. */
+static int override_parse(struct srv_req *req, int *mood, int *feeling)
+{
+	const uint8_t *body;
+	const cJSON *jm;
+	cJSON *root;
+	size_t len;
+	int rc = MS_EINVAL;
+
+	body = srv_req_body(req, &len);
+	root = cJSON_ParseWithLength((const char *)body, len);
+	jm = cJSON_IsObject(root)
+		     ? cJSON_GetObjectItemCaseSensitive(root, "mood")
+		     : NULL;
+	*feeling = -1;
+	if (cJSON_IsString(jm)) {
+		if (music_mood_parse(jm->valuestring, mood) == MS_OK) {
+			rc = MS_OK;
+		} else if (music_feeling_parse(jm->valuestring, feeling) ==
+			   MS_OK) {
+			*mood = (int)music_mood_nearest(music_feeling_point(
+				(enum music_feeling)*feeling));
+			rc = MS_OK;
+		}
+	}
+	cJSON_Delete(root);
+	if (rc)
+		return srv_req_fail(req, MS_EINVAL,
+				    "body must be {\"mood\": NAME} with NAME "
+				    "a mood (angry disgust fear happy sad "
+				    "surprise neutral) or a feeling (excited "
+				    "happy calm tired sad anxious tense "
+				    "surprised neutral)");
+	return MS_OK;
+}
+
+int api_mood_override_post(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	struct srv_mood_event ev;
+	struct srv_session *s;
+	int mood, feeling, prev = -1, rc;
+
+	if (!api_content_type_is(srv_req_header(req, "Content-Type"),
+				 "application/json"))
+		return srv_req_fail(req, MS_EUNSUPPORTED,
+				    "Content-Type must be application/json");
+	rc = override_parse(req, &mood, &feeling);
+	if (rc)
+		return rc;
+	memset(&ev, 0, sizeof(ev));
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s) {
+		prev = s->override_mood >= 0 ? s->override_mood
+					     : s->mood.stable;
+		s->override_mood = mood;
+		s->override_feeling = feeling;
+		s->override_since = (int64_t)ms_unix_time() * 1000;
+		snprintf(ev.session_id, sizeof(ev.session_id), "%s", s->id);
+		ev.mood = mood;
+		ev.previous = prev;
+		ev.strategy = s->strategy;
+		ev.autoplay = s->autoplay;
+		ev.unix_ms = s->override_since;
+	}
+	srv_sessions_unlock(app->sessions);
+	if (!s)
+		return MS_ENOMEM;
+	if (prev != mood) /* the modules (Spotify) follow the choice */
+		srv_bg_mood(app->bg, &ev);
+	return api_mood(req);
+}
+
+int api_mood_override_delete(struct srv_req *req)
+{
+	struct srv_app *app = srv_req_app(req);
+	struct srv_session *s;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s) {
+		s->override_mood = -1;
+		s->override_feeling = -1;
+		s->override_since = 0;
+	}
+	srv_sessions_unlock(app->sessions);
+	if (!s)
+		return MS_ENOMEM;
+	return api_mood(req);
+}
