@@ -219,7 +219,7 @@ static int frame_probs(const struct srv_session *s, const struct srv_frame *f,
 }
 
 static int session_update(struct srv_app *app, struct srv_session *s,
-			  const struct srv_frame *f, int whole_frame,
+			  const struct srv_frame *f, int whole_frame, int fresh,
 			  struct mood_view *v, struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
@@ -228,6 +228,11 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 	float probs[MUSIC_MOODS];
 
 	s->frames++;
+	if (fresh) { /* a new reading (a photo, a new look): old frames go */
+		struct music_mood_params mp = s->mood.params;
+
+		music_mood_init(&s->mood, &mp);
+	}
 	s->last_nfaces = f->nfaces;
 	if (whole_frame)
 		s->scan_nfaces = f->nfaces;
@@ -237,7 +242,8 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 		s->last_frame = unix_ms;
 		used = frame_probs(s, f, probs);
 		s->group = used == 2;
-		if (used && music_mood_update(&s->mood, probs, now) == 1) {
+		if (used && music_mood_update(&s->mood, probs, now) == 1 &&
+		    s->mood.stable != prev) {
 			changed = 1;
 			s->mood_since = unix_ms;
 		}
@@ -286,9 +292,14 @@ int api_frame(struct srv_req *req)
 	const uint8_t *body;
 	size_t len;
 	uint32_t iw, ih;
+	const char *qr = srv_req_query(req, "reset");
 	double t0 = ms_now_ms();
-	int rc, have_hint = 0, changed = 0;
+	int rc, have_hint = 0, changed = 0, fresh = 0;
 
+	if (qr && (strcmp(qr, "1") == 0 || strcmp(qr, "true") == 0))
+		fresh = 1;
+	else if (qr && strcmp(qr, "0") != 0 && strcmp(qr, "false") != 0)
+		return srv_req_fail(req, MS_EINVAL, "reset must be 0 or 1");
 	body = srv_req_body(req, &len);
 	if (len == 0)
 		return srv_req_fail(req, MS_EINVAL, "empty body: send a JPEG "
@@ -351,7 +362,8 @@ int api_frame(struct srv_req *req)
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s)
-		changed = session_update(app, s, f, !have_hint, &view, &ev);
+		changed = session_update(app, s, f, !have_hint, fresh, &view,
+					 &ev);
 	srv_sessions_unlock(app->sessions);
 	if (!s) {
 		free(f);

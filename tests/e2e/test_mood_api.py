@@ -98,6 +98,31 @@ def override_tests(srv, photos):
     t.ok(other.get("/api/mood").json()["source"] is None, "another browser's session is untouched")
 
 
+def reset_tests(srv, photos):
+    """?reset=1 starts a new reading: a photo's mood replaces the old one
+    at once, where a plain frame only nudges the smoothed mood."""
+    probe = srv.client()
+    seen = {}
+    for rel in photos.get(1, []):
+        r = probe.post_image(None, L.read_photo(rel)).json()
+        if len(r["faces"]) == 1 and r["faces"][0]["emotion"]:
+            seen.setdefault(r["faces"][0]["emotion"], rel)
+        if len(seen) >= 2:
+            break
+    if not t.ok(len(seen) >= 2, "two photos the model reads differently (%s)" % sorted(seen)):
+        return
+    (ma, ra), (mb, rb) = list(seen.items())[:2]
+    c = srv.client()
+    c.post_image(None, L.read_photo(ra))
+    m = c.post_image(None, L.read_photo(rb)).json()["mood"]
+    t.ok(m["mood"] == ma, "a plain frame does not flip the mood at once (%s stays)" % m["mood"])
+    m = c.post("/api/frame?reset=1", L.read_photo(rb), "image/jpeg").json()["mood"]
+    t.ok(m["mood"] == mb and m["changed"] is True,
+         "with ?reset=1 the photo's mood replaces it (%s -> %s)" % (ma, m["mood"]))
+    t.ok(c.post("/api/frame?reset=maybe", L.read_photo(rb), "image/jpeg").status == 400,
+         "a bad reset value is refused")
+
+
 def group_tests(srv, photos):
     c = srv.client()
     rel, fr = first_frame_with(c, photos.get(2, []) + photos.get(3, []), 2)
@@ -183,6 +208,7 @@ def main():
         else:
             override_tests(srv, photos)
             group_tests(srv, photos)
+            reset_tests(srv, photos)
             history_tests(srv, photos)
         t.ok(srv.alive(), "server alive after the mood API tests")
     csp_tests()
