@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""test_browser_page.py - the page as a listener uses it, in headless
+Chromium with a fake camera that shows real faces from the shared data and
+can switch them (lib_fakecam.py), autoplay allowed, at 1280x800 and
+390x844: the player bar in view without scrolling, Follow my mood -> audio
+plays within 3 s with a track near the face's mood, a happy -> sad switch
+sampled every 200 ms (the label never contradicts the bars) and a next
+track that follows, nothing stale after Stop, Detect my mood (Detected
+mood + music, camera off), the override, a photo upload, group mode with
+two faces, history export and delete, keyboard shortcuts. Screenshots of
+both viewports go to build/artifacts/. Prints TAP."""
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib_fakecam as F  # noqa: E402
+import lib_server as L  # noqa: E402
+import lib_webdriver as W  # noqa: E402
+
+t = L.Tap()
+ART = os.path.join(L.REPO, "build", "artifacts")
+FLAGS = ["--autoplay-policy=no-user-gesture-required"]
+VIEWPORTS = [("desktop", 1280, 800, False), ("phone", 390, 844, True)]
+
+LABEL_JS = """var l = document.getElementById('mood-label');
+var top = document.querySelector('#bars li.top');
+return {text: l.textContent, state: l.dataset.state, mood: l.dataset.mood,
+        top: top ? top.dataset.mood : null, t: Date.now()};"""
+PLAYER_JS = """var a = document.getElementById('audio'), p = document.getElementById('player');
+return {t: a.currentTime, paused: a.paused, src: a.currentSrc, id: p.dataset.trackId,
+        v: parseFloat(p.dataset.valence), a: parseFloat(p.dataset.arousal),
+        title: document.getElementById('np-title').textContent};"""
+FETCH_JS = """var done = arguments[arguments.length - 1];
+fetch(arguments[0], {credentials: 'same-origin'}).then(function (r) {
+  return r.text().then(function (b) { done({status: r.status, body: b,
+    type: r.headers.get('Content-Type')}); }); }).catch(function (e) { done({status: 0, body: String(e)}); });"""
+
+
+def get(s, path):
+    r = s.js_async(FETCH_JS, path, timeout=20)
+    try:
+        r["json"] = json.loads(r["body"])
+    except (ValueError, TypeError):
+        r["json"] = None
+    return r
+
+
+def dist(a, b):
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def in_view(s, css):
+    return s.js("var e = document.querySelector(arguments[0]); if (!e) return false;"
+                "var r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && r.top >= 0 &&"
+                " r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;", css)
+
+
+def open_page(drv, base, vp):
+    s = drv.session(FLAGS)
+    F.install(drv, s)
+    F.viewport(drv, s, vp[1], vp[2], vp[3])
+    s.go(base)
+    s.wait_for("return !!(window.MS && window.moodsyncPlayer && window.__fakeCam)", 15)
+    return s
+
+
+def sample_switch(s, seconds):
+    """Label vs bars every 200 ms; returns (samples, contradictions)."""
+    out, bad = [], []
+    end = time.time() + seconds
+    while time.time() < end:
+        x = s.js(LABEL_JS)
+        out.append(x)
+        if x["state"] == "stable" and x["mood"] != x["top"]:
+            bad.append(x)
+        if x["state"] == "changing" and x["mood"] != x["top"]:
+            bad.append(x)
+        time.sleep(0.2)
+    return out, bad
+
+
+def follow_flow(drv, base, vp, happy, sad, sad_mood):
+    name = vp[0]
+    s = open_page(drv, base, vp)
+    t.ok(in_view(s, "#player") and in_view(s, "#pl-play") and in_view(s, "#np-title"),
+         "%s: the player bar is in view without scrolling" % name)
+    t.ok(in_view(s, "#start") or in_view(s, "#detect") or name == "phone",
+         "%s: the mood buttons are in view too" % name)
+    s.js("window.scrollTo(0, document.body.scrollHeight)")
+    time.sleep(0.3)
+    t.ok(in_view(s, "#pl-play"), "%s: the player bar stays in view after scrolling down" % name)
+    s.js("window.scrollTo(0, 0)")
+    over = s.js("return document.documentElement.scrollWidth - innerWidth")
+    t.ok(over <= 1, "%s: no sideways scrolling (%s px)" % (name, over))
+
+    F.show(s, happy)
+    t0 = time.time()
+    s.click(s.find("#start"))
+    ok = s.wait_for("var a = document.getElementById('audio'); return a.currentTime > 0.2 && !a.paused", 10,
+                    every=0.1)
+    took = time.time() - t0
+    p = s.js(PLAYER_JS)
+    if not t.ok(ok and took <= 3.0, "%s: Follow my mood -> audio plays in %.1f s (goal <= 3)" % (name, took), p):
+        return s
+    m = get(s, "/api/mood")["json"]
+    q = get(s, "/api/queue")["json"]
+    you = (m["valence"], m["arousal"])
+    d_now = dist((p["v"], p["a"]), you)
+    d_alt = [dist((n["valence"], n["arousal"]), you) for n in q.get("next", [])]
+    t.ok(d_alt == [] or d_now <= min(d_alt) + 0.25,
+         "%s: the track (%.2f, %.2f) is near the face's mood %s (%.2f, %.2f): %.2f vs the queue's best %.2f"
+         % (name, p["v"], p["a"], m["mood"], you[0], you[1], d_now, min(d_alt) if d_alt else -1))
+    t.ok(s.wait_for("return document.getElementById('mood-label').dataset.mood === 'happy'", 10),
+         "%s: the label reads happy" % name, s.js(LABEL_JS))
+
+    # happy -> sad, sampled every 200 ms
+    F.show(s, sad)
+    samples, bad = sample_switch(s, 6.0)
+    states = sorted(set(x["state"] for x in samples))
+    t.ok(not bad, "%s: label never contradicts the bars over %d samples (states %s)"
+         % (name, len(samples), states), bad[:3])
+    t.ok(s.wait_for("return document.getElementById('mood-label').dataset.mood === %s"
+                    % json.dumps(sad_mood), 10),
+         "%s: after the switch the label reads %s" % (name, sad_mood), s.js(LABEL_JS))
+    t.ok(any(x["state"] == "changing" for x in samples) or samples[0]["mood"] == sad_mood,
+         "%s: a 'changing to' state was shown on the way" % name)
+    before = p  # the track chosen for the happy face
+    m = get(s, "/api/mood")["json"]
+    you = (m["valence"], m["arousal"])
+    s.keys(s.find("body"), "n")                      # keyboard: next track
+    cur = s.js(PLAYER_JS)["id"]
+    ok = s.wait_for("return document.getElementById('player').dataset.trackId !== %s"
+                    % json.dumps(cur), 10)
+    after = s.js(PLAYER_JS)
+    t.ok(ok and dist((after["v"], after["a"]), you) < dist((before["v"], before["a"]), you),
+         "%s: key n -> the next track follows the sad mood (%.2f -> %.2f from the listener)"
+         % (name, dist((before["v"], before["a"]), you), dist((after["v"], after["a"]), you)))
+    shot = os.path.join(ART, "page_%s.png" % name)
+    n = s.screenshot(shot)
+    t.ok(n > 10000, "%s: screenshot %s (%d bytes)" % (name, os.path.relpath(shot, L.REPO), n))
+
+    # Stop: nothing stale
+    s.click(s.find("#stop"))
+    time.sleep(0.6)
+    f0 = s.js("return window.moodsyncStats.frames")
+    time.sleep(1.2)
+    st = s.js("""var c = document.getElementById('overlay'), g = c.getContext('2d');
+      var d = g.getImageData(0, 0, c.width || 1, c.height || 1).data, n = 0;
+      for (var i = 3; i < d.length; i += 4) if (d[i]) n++;
+      return {frames: window.moodsyncStats.frames, ink: n,
+        bars: Array.prototype.map.call(document.querySelectorAll('#bars .val'), function (e) {
+          return e.textContent; }).join(','),
+        label: document.getElementById('mood-label').textContent,
+        state: document.getElementById('mood-label').dataset.state,
+        camera: document.body.dataset.camera};""")
+    t.ok(st["frames"] == f0 and st["ink"] == 0 and st["camera"] == "off" and
+         set(st["bars"].split(",")) == {"0%"} and st["state"] == "off" and "hanging" not in st["label"],
+         "%s: after Stop nothing stale (no frames, boxes or bars; label %r)" % (name, st["label"]), st)
+    t.ok(not s.js("return document.getElementById('audio').paused"), "%s: the music plays on" % name)
+    return s
+
+
+def detect_flow(drv, base, happy):
+    s = open_page(drv, base, VIEWPORTS[0])
+    F.show(s, happy)
+    s.keys(s.find("body"), "d")                      # keyboard: Detect my mood
+    txt = s.wait_for("var l = document.getElementById('mood-label');"
+                     "return l.dataset.state === 'detected' && l.textContent;", 15)
+    t.ok(txt and txt.startswith("Detected mood: "), "detect: ends with %r" % txt)
+    t.ok(s.js("return document.body.dataset.camera") == "off" and
+         s.js("return window.moodsyncStats.mode") == "off", "detect: the camera is off afterwards")
+    t.ok(s.wait_for("var a = document.getElementById('audio'); return a.currentTime > 0.2 && !a.paused", 5),
+         "detect: music starts", s.js(PLAYER_JS))
+    return s
+
+
+def override_flow(s):
+    s.click(s.find("#override summary"))
+    s.click(s.find("#override-choices button[data-feeling=tired]"))
+    ok = s.wait_for("var l = document.getElementById('mood-label');"
+                    "return l.dataset.state === 'override' && l.textContent;", 10)
+    m = get(s, "/api/mood")["json"]
+    t.ok(ok and "tired" in ok and m["source"] == "override",
+         "override: the page says %r and the server's source is %s" % (ok, m["source"]))
+    q = get(s, "/api/queue")["json"] or {}
+    t.ok((q.get("listener") or {}).get("feeling") == "tired" or m.get("feeling") == "tired",
+         "override: the music is chosen for it (listener %s)" % (q.get("listener")))
+    s.click(s.find("#override-clear"))
+    ok = s.wait_for("return document.getElementById('mood-label').dataset.state !== 'override'", 10)
+    t.ok(ok and get(s, "/api/mood")["json"]["source"] != "override", "override: cleared by the listener")
+
+
+def upload_flow(s, photo, mood):
+    path = os.path.join(L.data_dir(), "faces", photo[0])
+    s.keys(s.find("#upload"), path)
+    txt = s.wait_for("var l = document.getElementById('mood-label');"
+                     "return l.dataset.state === 'detected' && l.dataset.mood;", 15)
+    t.ok(txt == mood, "upload: the photo reads as %s (page says %s)" % (mood, txt))
+    t.ok(s.js("return !document.getElementById('photo').hidden"), "upload: the photo is shown")
+
+
+def group_flow(drv, base, groups):
+    s = open_page(drv, base, VIEWPORTS[0])
+    shown = None
+    s.click(s.find("#start"))
+    for g in groups[:4]:
+        F.show(s, g)
+        shown = s.wait_for("var g = document.getElementById('group-note');"
+                           "return !g.hidden && g.textContent;", 6)
+        if shown:
+            break
+    t.ok(shown and "Group of" in shown, "group: two faces in view -> %r" % shown)
+    if shown:
+        m = get(s, "/api/mood")["json"]
+        t.ok(m["group"] is True, "group: the server blends (%s faces)" % m["faces"])
+        s.screenshot(os.path.join(ART, "page_group.png"))
+    s.click(s.find("#stop"))
+    return s
+
+
+def history_flow(s):
+    s.wait_for("return document.querySelectorAll('#days tbody tr td').length > 1", 10)
+    href = s.js("return document.getElementById('export-csv').getAttribute('href')")
+    csv = get(s, href)
+    lines = csv["body"].strip().splitlines()
+    t.ok(csv["status"] == 200 and lines[0].startswith("time_utc,") and len(lines) > 1,
+         "export: CSV from the page's link (%d rows)" % (len(lines) - 1))
+    js = get(s, s.js("return document.getElementById('export-json').getAttribute('href')"))
+    t.ok(js["status"] == 200 and len(js["json"]["points"]) >= 1,
+         "export: JSON from the page's link (%d points)" % len(js["json"]["points"]))
+    text = s.js("return document.getElementById('chart-text').textContent")
+    t.ok("%" in text, "history: a text alternative of the chart (%r)" % text[:80])
+    s.click(s.find("#history-delete"))
+    s.click(s.find("#history-delete-yes"))
+    ok = s.wait_for("return document.getElementById('history-status').textContent.indexOf('Deleted') >= 0", 10)
+    t.ok(ok and get(s, "/api/history")["json"]["points"] == [],
+         "delete: the history is gone (%s)" % s.js("return document.getElementById('history-status').textContent"))
+
+
+def text_flow(s):
+    if get(s, "/api/text")["status"] == 404:
+        t.diag("no /api/text on this server: the text box is not tested")
+        return
+
+
+def main():
+    os.makedirs(ART, exist_ok=True)
+    stub = None
+    with L.Server() as srv, W.Driver() as drv:
+        if srv.model is None:
+            t.ok(False, "the browser page test needs the emotion model")
+            return t.exit_code()
+        photos = F.read_photos(srv.client())
+        happy = F.pick(photos, "happy")
+        sad, sad_mood = F.pick_negative(photos, "happy")
+        groups = F.pick_group(photos)
+        t.ok(happy and sad, "photos: happy %s, %s %s" % (happy and happy[0], sad_mood, sad and sad[0]))
+        port = srv.port
+        if os.environ.get("MOODSYNC_STUB_LIBRARY") == "1":
+            import lib_stub_library as S
+            stub = S.Stub(srv.port).start()
+            port = stub.port
+            t.diag("music routes from lib_stub_library (MOODSYNC_STUB_LIBRARY=1)")
+        base = "http://127.0.0.1:%d/" % port
+        try:
+            last = None
+            for vp in VIEWPORTS:
+                last = follow_flow(drv, base, vp, happy[:2], sad[:2], sad_mood)
+            override_flow(last)
+            upload_flow(last, happy[:2], "happy")
+            history_flow(last)
+            text_flow(last)
+            last.quit()
+            detect_flow(drv, base, happy[:2]).quit()
+            group_flow(drv, base, groups).quit()
+        finally:
+            if stub:
+                stub.stop()
+        t.ok(srv.alive(), "server alive after the browser runs")
+    return t.exit_code()
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception as e:
+        import traceback
+        print("not ok - test_browser_page.py crashed: %r" % e)
+        traceback.print_exc(file=sys.stdout)
+        sys.exit(1)
