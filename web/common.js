@@ -42,14 +42,13 @@
     return request(url);
   }
 
-  /* A state-changing request: JSON body (an empty object by default), the
-   * Content-Type and X-MoodSync headers the server asks for. */
+  /* A state-changing request with the Content-Type and X-MoodSync headers
+   * the server asks for; `body` (an object) is sent as JSON, none when
+   * omitted (some commands take no body). */
   function send(method, url, body) {
-    return request(url, {
-      method: method,
-      headers: { "Content-Type": "application/json", "X-MoodSync": "1" },
-      body: JSON.stringify(body || {})
-    });
+    var opts = { method: method, headers: { "Content-Type": "application/json", "X-MoodSync": "1" } };
+    if (body !== undefined && body !== null) opts.body = JSON.stringify(body);
+    return request(url, opts);
   }
 
   /* An image (camera frame or photo) for /api/frame. */

@@ -56,7 +56,7 @@
     if (q && q.listener) listener = q.listener;
     $("np-for").textContent = q && q.listener && q.listener.feeling
       ? MS.word(q.listener.feeling) + (q.goal && q.goal !== "match" ? ", " + GOALS[q.goal] : "")
-      : "-";
+      : "your mood, once read";
     var ol = $("queue");
     ol.textContent = "";
     (q && q.next || []).slice(0, 6).forEach(function (n) {
