@@ -417,9 +417,32 @@
     }).catch(function (e) { setStatus("Could not save that: " + e.message, true); });
   }
 
+  /* ---- words: POST /api/text, when this server reads text ---- */
+  function textBox() {
+    MS.getJSON("/api/text").catch(function (e) {
+      if (e.status === 405) $("text-form").hidden = false;   /* the route is there (POST) */
+    });
+    $("text-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = $("text-in").value.trim();
+      if (!text) return;
+      MS.send("POST", "/api/text", { text: text }).then(function (r) {
+        $("text-result").textContent = "Your words sound " + MS.word(r.feeling || r.mood) + ".";
+        if (r.fused) {
+          $("text-result").textContent += " Together with your face: " +
+            MS.word(r.fused.feeling || r.fused.mood) + ".";
+          renderMood(r.fused);
+        }
+        MS.emit("mood-ready", r.fused || r);
+      }).catch(function (err) { $("text-result").textContent = "Could not read that: " + err.message; });
+    });
+  }
+
   function init() {
     buildBars();
     buildOverride();
+    textBox();
+    $("set-details").addEventListener("change", function (e) { $("details").hidden = !e.target.checked; });
     $("detect").addEventListener("click", function () { startCamera("detect"); });
     $("start").addEventListener("click", function () { startCamera("follow"); });
     $("stop").addEventListener("click", function () { stop(); });
