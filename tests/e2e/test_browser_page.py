@@ -86,6 +86,8 @@ def sample_switch(s, seconds):
 def follow_flow(drv, base, vp, happy, sad, sad_mood):
     name = vp[0]
     s = open_page(drv, base, vp)
+    s.wait_for("return document.getElementById('library').textContent.length > 0", 10)
+    s.screenshot(os.path.join(ART, "page_%s_first.png" % name))
     t.ok(in_view(s, "#player") and in_view(s, "#pl-play") and in_view(s, "#np-title"),
          "%s: the player bar is in view without scrolling" % name)
     t.ok(in_view(s, "#start") or in_view(s, "#detect") or name == "phone",
@@ -232,6 +234,9 @@ def history_flow(s):
     js = get(s, s.js("return document.getElementById('export-json').getAttribute('href')"))
     t.ok(js["status"] == 200 and len(js["json"]["points"]) >= 1,
          "export: JSON from the page's link (%d points)" % len(js["json"]["points"]))
+    s.js("document.getElementById('history').scrollIntoView()")
+    time.sleep(0.3)
+    s.screenshot(os.path.join(ART, "page_history.png"))
     text = s.js("return document.getElementById('chart-text').textContent")
     t.ok("%" in text, "history: a text alternative of the chart (%r)" % text[:80])
     s.click(s.find("#history-delete"))
