@@ -4,8 +4,10 @@
 #   make check                        run tests already built (tests/run.sh)
 #   make unit                         unit test binaries only
 #   make bench | fuzz | format | clean
-# Components link one way: server -> {vision, nn, music, store} -> common,
-# so every unit test binary links only its component and what it depends on.
+# Components link one way (docs/architecture.md): cli, server -> pipeline
+# -> {vision, nn}; server -> music -> store; everything -> common. Every
+# unit test binary links only its component and what it depends on, so a
+# call that runs against the arrows fails to link.
 
 MODE ?= release
 BUILD := build/$(MODE)
@@ -33,7 +35,7 @@ CFLAGS += -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(PKG_CFLAGS) -pthread
 LDFLAGS += $(LDFLAGS_$(MODE)) -pthread
 LDLIBS += $(PKG_LIBS) -lm
 
-COMPONENTS := common vision nn music store server cli
+COMPONENTS := common vision nn pipeline music store server cli
 $(foreach c,$(COMPONENTS),$(eval $(c)_OBJS := \
 	$(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(c)/*.c))))
 
@@ -51,8 +53,7 @@ test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
-test_spotify_DEPS := $(filter $(BUILD)/music/spotify%,$(music_OBJS)) \
-	$(store_OBJS) $(common_OBJS)
+test_spotify_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_server_DEPS := $(filter-out $(BUILD)/main.o $(cli_OBJS),$(ALL_OBJS))
 test_cli_DEPS := $(filter-out $(BUILD)/main.o,$(ALL_OBJS))
 
@@ -101,8 +102,9 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 fuzz_cascade_SRCS := $(wildcard src/vision/*.c)
 fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
-fuzz_spotify_SRCS := $(wildcard src/music/spotify*.c)
-fuzz_imghdr_SRCS := src/server/imghdr.c
+fuzz_spotify_SRCS := $(addprefix src/music/,spotify_auth.c spotify_http.c \
+	spotify_json.c)
+fuzz_imghdr_SRCS := src/pipeline/imghdr.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -3,7 +3,7 @@
  * photo-like canvas, found again with the cascade, re-cropped from the
  * canvas with margin m (a fraction of the box side per edge), shrunk back
  * to the model's input and classified. The margin with the best accuracy
- * is what src/server/pipeline.c uses (FACE_MARGIN).
+ * is what src/pipeline/pipeline.c uses (FACE_MARGIN).
  * Usage: crop_margin CASCADE MODEL FER.bin [N] */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #!/bin/sh
 # crop_margin.sh [BUILD] - which crop margin around a Haar box suits the
-# emotion model (the FACE_MARGIN of src/server/pipeline.c): PublicTest faces
+# emotion model (the FACE_MARGIN of src/pipeline/pipeline.c): PublicTest faces
 # re-found by the cascade, re-cropped with each margin, classified.
 # Env: MODEL (default models/emotion.msnn), N (faces, default all 3,589).
 set -eu

@@ -25,7 +25,7 @@ fi
 [ -x "$BIN" ] || { echo "server_bench: build $BIN first (make)" >&2; exit 1; }
 
 # The bench tool links the product's objects (pipeline, vision, nn, common).
-OBJS=$(ls $BUILD/vision/*.o $BUILD/nn/*.o $BUILD/common/*.o $BUILD/server/pipeline.o)
+OBJS=$(ls $BUILD/vision/*.o $BUILD/nn/*.o $BUILD/common/*.o $BUILD/pipeline/*.o)
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -march=native -Iinclude -Isrc -D_GNU_SOURCE -pthread \
 	-o "$OUT/server_frame" bench/server_frame.c $OBJS \

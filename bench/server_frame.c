@@ -17,7 +17,7 @@
 #include <jpeglib.h>
 
 #include "moodsync/common.h"
-#include "server/pipeline.h"
+#include "moodsync/pipeline.h"
 
 #define CASCADE \
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
@@ -155,10 +155,10 @@ static void report(const char *name, double *tot, double *cpu, double *dec,
 
 static int time_frames(const char *path, int n, const char *model)
 {
-	struct srv_pipeline *p = NULL;
-	struct srv_worker *w;
-	struct srv_frame f;
-	struct srv_frame_opts o;
+	struct pipeline *p = NULL;
+	struct pipe_worker *w;
+	struct pipe_frame f;
+	struct pipe_frame_opts o;
 	struct ms_rect hint;
 	char err[MS_ERRLEN];
 	uint8_t *buf;
@@ -171,11 +171,11 @@ static int time_frames(const char *path, int n, const char *model)
 	int have = 0, faces, hinted = 0;
 
 	if (ms_file_read(path, 64u << 20, &buf, &len, err, sizeof(err)) ||
-	    srv_pipeline_new(CASCADE, model, &p, err, sizeof(err))) {
+	    pipe_load(CASCADE, model, &p, err, sizeof(err))) {
 		fprintf(stderr, "server_frame: %s\n", err);
 		return 1;
 	}
-	w = srv_worker_new(p);
+	w = pipe_worker_new(p);
 	for (int pass = 0; pass < 2; pass++) {
 		/* the full scan is ~10x slower: a tenth of the frames */
 		int nf = pass == 0 ? n : MS_MAX(n / 10, MS_MIN(n, 20));
@@ -193,7 +193,7 @@ static int time_frames(const char *path, int n, const char *model)
 			} else {
 				hinted = 0;
 			}
-			if (srv_frame_run(w, buf, len, &o, &f, err,
+			if (pipe_frame_run(w, buf, len, &o, &f, err,
 					  sizeof(err))) {
 				fprintf(stderr, "server_frame: %s\n", err);
 				return 1;
@@ -214,8 +214,8 @@ static int time_frames(const char *path, int n, const char *model)
 		report(pass == 0 ? "webcam fast path" : "full scan", tot, cpu,
 		       dec, det, cls, nf, faces);
 	}
-	srv_worker_free(w);
-	srv_pipeline_free(p);
+	pipe_worker_free(w);
+	pipe_free(p);
 	free(buf);
 	free(tot);
 	free(dec);
@@ -258,8 +258,8 @@ static int recall(const char *data)
 {
 	char path[4096], img[1024], last[1024] = "", err[MS_ERRLEN];
 	struct ms_rect truth[64];
-	struct srv_pipeline *p = NULL;
-	struct srv_worker *w;
+	struct pipeline *p = NULL;
+	struct pipe_worker *w;
 	int ntruth = 0, faces = 0, nimg = 0, hit[2] = {0, 0}, det[2] = {0, 0};
 	int used[64], big = 0, big_hit[2] = {0, 0};
 	double ms[2] = {0, 0};
@@ -267,11 +267,11 @@ static int recall(const char *data)
 
 	snprintf(path, sizeof(path), "%s/faces/annotations.txt", data);
 	f = fopen(path, "r");
-	if (!f || srv_pipeline_new(CASCADE, NULL, &p, err, sizeof(err))) {
+	if (!f || pipe_load(CASCADE, NULL, &p, err, sizeof(err))) {
 		fprintf(stderr, "server_frame: cannot open %s\n", path);
 		return 1;
 	}
-	w = srv_worker_new(p);
+	w = pipe_worker_new(p);
 	for (;;) {
 		struct ms_rect r;
 		int got = fscanf(f, "%1023s %d %d %d %d", img, &r.x, &r.y,
@@ -287,14 +287,14 @@ static int recall(const char *data)
 					 sizeof(err)))
 				return 1;
 			for (int fast = 0; fast < 2; fast++) {
-				struct srv_frame fr;
-				struct srv_frame_opts o;
-				struct ms_rect boxes[SRV_MAX_FACES];
+				struct pipe_frame fr;
+				struct pipe_frame_opts o;
+				struct ms_rect boxes[PIPE_MAX_FACES];
 				double t0 = ms_now_ms();
 
 				memset(&o, 0, sizeof(o));
 				o.fast = fast;
-				if (srv_frame_run(w, buf, len, &o, &fr, err,
+				if (pipe_frame_run(w, buf, len, &o, &fr, err,
 						  sizeof(err)))
 					return 1;
 				ms[fast] += ms_now_ms() - t0;
@@ -338,8 +338,8 @@ static int recall(const char *data)
 		       "photo's short side) %d/%d = %.1f%%\n",
 		       fast ? "webcam fast path (no hint)" : "full scan",
 		       big_hit[fast], big, big ? 100.0 * big_hit[fast] / big : 0);
-	srv_worker_free(w);
-	srv_pipeline_free(p);
+	pipe_worker_free(w);
+	pipe_free(p);
 	return 0;
 }
 

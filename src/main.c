@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "moodsync/common.h"
@@ -33,41 +32,6 @@ static void usage(FILE *f)
 	fprintf(f, "\n`moodsync COMMAND --help` describes each command.\n"
 		   "--log-level debug|info|warn|error|quiet (default info; "
 		   "env MOODSYNC_LOG)\n");
-}
-
-const char *cli_data_dir(void)
-{
-	const char *d = getenv("MOODSYNC_DATA");
-
-	return d && *d ? d : MS_DEFAULT_DATA;
-}
-
-const char *cli_default_model(int *explicit_model)
-{
-	static char path[4096];
-	const char *env = getenv("MOODSYNC_MODEL");
-	char exe[4096];
-	ssize_t n;
-
-	*explicit_model = env && *env;
-	if (*explicit_model)
-		return env;
-	if (access(MS_DEFAULT_MODEL, R_OK) == 0)
-		return MS_DEFAULT_MODEL;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-		int up = 3; /* strip moodsync, MODE, build */
-
-		exe[n] = '\0';
-		while (up-- > 0 && (slash = strrchr(exe, '/')))
-			*slash = '\0';
-		if (snprintf(path, sizeof(path), "%.4000s/%s", exe,
-			     MS_DEFAULT_MODEL) < (int)sizeof(path) &&
-		    access(path, R_OK) == 0)
-			return path;
-	}
-	return MS_DEFAULT_MODEL;
 }
 
 int main(int argc, char **argv)

@@ -10,8 +10,7 @@
 #include <stdint.h>
 
 #include "moodsync/common.h"
-
-struct store;
+#include "moodsync/store.h"
 
 /* The seven moods, in FER-2013 label order (same as enum nn_emotion). */
 enum music_mood_id {
@@ -88,6 +87,32 @@ int music_catalog_seed(struct store *s, int *added, char *err,
 
 /* Number of built-in catalog entries (for tests). */
 size_t music_catalog_builtin_count(void);
+
+/* ---- Recommendation -------------------------------------------------- */
+
+#define MUSIC_REC_MAX 8 /* catalog playlists considered per answer */
+
+/* What to play for a mood: catalog candidates, best first, and the one to
+ * lead with. Embeds struct store_playlist (moodsync/store.h). */
+struct music_rec {
+	int mood;      /* the mood asked about, -1 when none yet */
+	int based_on;  /* the mood the playlists are for (neutral for none) */
+	int strategy;  /* enum music_strategy */
+	int primary;   /* index into items of the pick, -1 when n == 0 */
+	int n;         /* items[0..n) valid */
+	struct store_playlist items[MUSIC_REC_MAX];
+};
+
+/* The recommendation policy, in one place: the catalog's playlists for
+ * `mood` (-1: none yet, answered as neutral) and `strategy`, in catalog
+ * order; the primary pick changes with each mood change (`since_ms`, unix
+ * ms the mood became stable) and is stable in between. The Spotify
+ * service searches the same candidates in the same order. MS_EINVAL for a
+ * bad strategy, the store's code (MS_EDB) with "catalog unavailable" in
+ * err. Thread-safe (the store is). */
+int music_recommend(struct store *s, int mood, int strategy,
+		    int64_t since_ms, struct music_rec *out, char *err,
+		    size_t errlen);
 
 /* Writes https://open.spotify.com/search/<url-encoded query> into out
  * (`outlen` bytes). MS_ELIMIT when it does not fit. */

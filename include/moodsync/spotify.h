@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "moodsync/common.h"
+#include "moodsync/store.h"
 
 /* The scopes playback control needs, space separated as /authorize wants. */
 #define MUSIC_SPOTIFY_SCOPES \
@@ -125,13 +126,7 @@ int music_spotify_kind_err(enum music_spotify_kind k);
 int64_t music_spotify_backoff_ms(const struct music_spotify_result *r,
 				 int failures);
 
-/* ---- Tokens ----------------------------------------------------------- */
-struct music_spotify_token {
-	char access[1024];  /* bearer token, never logged */
-	char refresh[1024]; /* "" when none */
-	char scope[256];
-	int64_t expires_at; /* unix seconds */
-};
+/* ---- Tokens (struct store_spotify_token, moodsync/store.h) ------------- */
 
 /* Parses a /api/token answer. Keeps `old_refresh` (may be NULL) when the
  * answer carries no new refresh_token. MS_EFORMAT if access_token,
@@ -139,10 +134,10 @@ struct music_spotify_token {
  * long. */
 int music_spotify_token_parse(const char *body, size_t len, int64_t now,
 			      const char *old_refresh,
-			      struct music_spotify_token *out, char *err,
+			      struct store_spotify_token *out, char *err,
 			      size_t errlen);
 /* 1 when the access token expires within 60 s of `now`. */
-int music_spotify_token_stale(const struct music_spotify_token *t,
+int music_spotify_token_stale(const struct store_spotify_token *t,
 			      int64_t now);
 
 /* ---- Data ------------------------------------------------------------- */
@@ -220,13 +215,13 @@ void music_spotify_client_free(struct music_spotify_client *c);
 int music_spotify_exchange_code(struct music_spotify_client *c,
 				const char *code, const char *verifier,
 				const char *redirect_uri,
-				struct music_spotify_token *tok,
+				struct store_spotify_token *tok,
 				struct music_spotify_result *res);
 /* POST /api/token grant_type=refresh_token. Keeps the old refresh token
  * when Spotify sends none; INVALID_GRANT means sign in again. */
 int music_spotify_refresh(struct music_spotify_client *c,
 			  const char *refresh_token,
-			  struct music_spotify_token *tok,
+			  struct store_spotify_token *tok,
 			  struct music_spotify_result *res);
 /* GET /v1/search?type=playlist&q=<query>&limit=<1..10>. */
 int music_spotify_search(struct music_spotify_client *c, const char *access,

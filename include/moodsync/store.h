@@ -116,4 +116,47 @@ int store_history_prune(struct store *s, int64_t before, int64_t *deleted);
 int store_history_delete(struct store *s, const char *session,
 			 int64_t *deleted);
 
+/* ---- Spotify --------------------------------------------------------- *
+ * The Spotify service's tables: OAuth tokens per session (keyed by a
+ * 64-hex-char key the caller derives from the session id, e.g. its
+ * SHA-256, never the id itself), a TTL'd cache of playlist searches, and
+ * per-session Spotify preferences (chosen device). */
+
+/* A session's Spotify OAuth tokens: the one token type, parsed by the
+ * music component's client (music_spotify_token_parse) and stored here
+ * as is. */
+struct store_spotify_token {
+	char access[1024];  /* bearer token, never logged */
+	char refresh[1024]; /* "" when none */
+	char scope[256];
+	int64_t expires_at; /* unix seconds */
+};
+
+/* Inserts or replaces the session's tokens. MS_EINVAL unless `key` is 64
+ * hex chars and the access token non-empty, MS_EDB on SQLite failure. */
+int store_spotify_token_put(struct store *s, const char *key,
+			    const struct store_spotify_token *t);
+/* MS_ENOTFOUND when the session has none. */
+int store_spotify_token_get(struct store *s, const char *key,
+			    struct store_spotify_token *out);
+/* Deletes them (MS_OK when there were none). */
+int store_spotify_token_delete(struct store *s, const char *key);
+
+/* Stores a search answer (JSON text, at most 256 KiB) for `query`. */
+int store_spotify_cache_put(struct store *s, const char *query,
+			    const char *json, int64_t now);
+/* Reads the cached answer for `query` if fetched at or after
+ * now - max_age_s (max_age_s < 0: any age). The JSON goes into `out`
+ * (reset first); *fetched gets its unix time. MS_ENOTFOUND otherwise. */
+int store_spotify_cache_get(struct store *s, const char *query,
+			    int64_t max_age_s, int64_t now,
+			    struct ms_buf *out, int64_t *fetched);
+
+/* The session's chosen device; get gives "" when none was stored.
+ * device_id holds at most 95 chars. */
+int store_spotify_prefs_put(struct store *s, const char *key,
+			    const char *device_id);
+int store_spotify_prefs_get(struct store *s, const char *key,
+			    char device_id[96]);
+
 #endif

@@ -1,5 +1,5 @@
 /* detect.c - `moodsync detect`: finds faces in image files, reads each
- * face's emotion (src/server/pipeline.c, the path POST /api/frame takes)
+ * face's emotion (src/pipeline/pipeline.c, the path POST /api/frame takes)
  * and prints them, one line per image (JSON with --json). A bad image gets a one-line error
  * on stderr and the others still run; the exit status is 1 if any failed. */
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "moodsync/common.h"
 #include "moodsync/vision.h"
-#include "server/pipeline.h"
+#include "moodsync/pipeline.h"
 
 static void usage(FILE *f)
 {
@@ -69,7 +69,7 @@ static int parse_param(int argc, char **argv, int i,
 	return -1;
 }
 
-static void print_result(const char *path, const struct srv_frame *fr,
+static void print_result(const char *path, const struct pipe_frame *fr,
 			 int json)
 {
 	struct ms_buf b;
@@ -86,7 +86,7 @@ static void print_result(const char *path, const struct srv_frame *fr,
 			      fr->nfaces == 1 ? "" : "s");
 	}
 	for (int i = 0; i < fr->nfaces; i++) {
-		const struct srv_face *f = &fr->faces[i];
+		const struct pipe_face *f = &fr->faces[i];
 
 		if (!json) {
 			ms_buf_printf(&b, "%s %d,%d %dx%d", i ? ";" : ":",
@@ -119,11 +119,11 @@ static void print_result(const char *path, const struct srv_frame *fr,
 int cmd_detect(int argc, char **argv)
 {
 	struct vis_detect_params params;
-	struct srv_frame_opts opts = {0};
+	struct pipe_frame_opts opts = {0};
 	const char *cascade_path = MS_DEFAULT_CASCADE, *model;
-	struct srv_pipeline *pipe = NULL;
-	struct srv_worker *w = NULL;
-	struct srv_frame *fr = NULL;
+	struct pipeline *pipe = NULL;
+	struct pipe_worker *w = NULL;
+	struct pipe_frame *fr = NULL;
 	char err[MS_ERRLEN];
 	int json = 0, first = 0, failed = 0, status = 0, i, k;
 	int model_explicit;
@@ -173,11 +173,11 @@ int cmd_detect(int argc, char **argv)
 				"faces only (--model FILE)\n", model);
 		model = NULL;
 	}
-	if (srv_pipeline_new(cascade_path, model, &pipe, err, sizeof(err))) {
+	if (pipe_load(cascade_path, model, &pipe, err, sizeof(err))) {
 		fprintf(stderr, "moodsync detect: %s\n", err);
 		return 1;
 	}
-	w = srv_worker_new(pipe);
+	w = pipe_worker_new(pipe);
 	fr = malloc(sizeof(*fr));
 	if (!w || !fr) {
 		fprintf(stderr, "moodsync detect: out of memory\n");
@@ -194,7 +194,7 @@ int cmd_detect(int argc, char **argv)
 			failed++;
 			continue;
 		}
-		rc = srv_frame_run_image(w, &img, &opts, fr);
+		rc = pipe_frame_run_image(w, &img, &opts, fr);
 		if (rc) {
 			fprintf(stderr, "moodsync detect: %s: %s\n", argv[i],
 				ms_strerror(rc));
@@ -208,7 +208,7 @@ int cmd_detect(int argc, char **argv)
 	status = failed ? 1 : 0;
 out_free:
 	free(fr);
-	srv_worker_free(w);
-	srv_pipeline_free(pipe);
+	pipe_worker_free(w);
+	pipe_free(pipe);
 	return status;
 }

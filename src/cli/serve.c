@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "moodsync/common.h"
-#include "server/server.h"
+#include "moodsync/server.h"
 
 
 static void usage(FILE *f)

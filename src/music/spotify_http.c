@@ -161,7 +161,7 @@ static int http_do(struct music_spotify_client *c, const char *method,
  * (confidential client), otherwise client_id in the form (PKCE). */
 static int token_request(struct music_spotify_client *c, struct ms_buf *form,
 			 const char *old_refresh,
-			 struct music_spotify_token *tok,
+			 struct store_spotify_token *tok,
 			 struct music_spotify_result *res)
 {
 	struct ms_buf url, basic;
@@ -230,7 +230,7 @@ static void form_wipe(struct ms_buf *form)
 int music_spotify_exchange_code(struct music_spotify_client *c,
 				const char *code, const char *verifier,
 				const char *redirect_uri,
-				struct music_spotify_token *tok,
+				struct store_spotify_token *tok,
 				struct music_spotify_result *res)
 {
 	struct ms_buf form;
@@ -263,7 +263,7 @@ int music_spotify_exchange_code(struct music_spotify_client *c,
 
 int music_spotify_refresh(struct music_spotify_client *c,
 			  const char *refresh_token,
-			  struct music_spotify_token *tok,
+			  struct store_spotify_token *tok,
 			  struct music_spotify_result *res)
 {
 	struct ms_buf form;

@@ -226,10 +226,10 @@ int64_t music_spotify_backoff_ms(const struct music_spotify_result *r,
 
 int music_spotify_token_parse(const char *body, size_t len, int64_t now,
 			      const char *old_refresh,
-			      struct music_spotify_token *out, char *err,
+			      struct store_spotify_token *out, char *err,
 			      size_t errlen)
 {
-	struct music_spotify_token t;
+	struct store_spotify_token t;
 	cJSON *root = json_parse(body, len);
 	const cJSON *v;
 	char type[16];
@@ -284,7 +284,7 @@ out:
 	return rc;
 }
 
-int music_spotify_token_stale(const struct music_spotify_token *t,
+int music_spotify_token_stale(const struct store_spotify_token *t,
 			      int64_t now)
 {
 	return t->expires_at - now < 60;

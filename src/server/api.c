@@ -12,14 +12,13 @@
 #include "server/api.h"
 #include "server/api_mood.h"
 #include "server/app.h"
-#include "server/imghdr.h"
+#include "moodsync/pipeline.h"
 
 _Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes");
 
 #define JSON_MAX (256u << 10) /* bytes of one response */
 #define HINT_TTL_MS 1500.0    /* forget the last face after this */
 #define HINT_RESCAN 10        /* every 10th frame scans the whole frame */
-#define RECOMMEND_MAX 8
 
 /* What a frame or /api/mood reports about the session's mood. */
 struct mood_view {
@@ -143,7 +142,7 @@ int api_frame_precheck(struct srv_req *req)
 			       app->cfg.rate_per_s);
 }
 
-static int frame_json(struct ms_buf *b, const struct srv_frame *f,
+static int frame_json(struct ms_buf *b, const struct pipe_frame *f,
 		      int has_model, const struct mood_view *v,
 		      double total_ms)
 {
@@ -153,7 +152,7 @@ static int frame_json(struct ms_buf *b, const struct srv_frame *f,
 			       has_model ? "true" : "false");
 
 	for (int i = 0; !rc && i < f->nfaces; i++) {
-		const struct srv_face *fc = &f->faces[i];
+		const struct pipe_face *fc = &f->faces[i];
 
 		rc = ms_buf_printf(b,
 				   "%s{\"box\":{\"x\":%d,\"y\":%d,\"w\":%d,"
@@ -194,7 +193,7 @@ static int frame_json(struct ms_buf *b, const struct srv_frame *f,
 /* The probabilities a frame feeds the smoother: the largest face's, or in
  * group mode with several faces the mean of all classified faces'. Returns
  * 0 when no face was classified, 2 when faces were blended, else 1. */
-static int frame_probs(const struct srv_session *s, const struct srv_frame *f,
+static int frame_probs(const struct srv_session *s, const struct pipe_frame *f,
 		       float *out)
 {
 	int n = 0;
@@ -219,7 +218,7 @@ static int frame_probs(const struct srv_session *s, const struct srv_frame *f,
 }
 
 static int session_update(struct srv_app *app, struct srv_session *s,
-			  const struct srv_frame *f, int whole_frame, int fresh,
+			  const struct pipe_frame *f, int whole_frame, int fresh,
 			  struct mood_view *v, struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
@@ -280,18 +279,17 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 int api_frame(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
-	struct srv_frame_opts opts;
-	struct srv_frame *f = NULL;
+	struct pipe_frame_opts opts;
+	struct pipe_frame *f = NULL;
 	struct srv_mood_event ev;
 	struct mood_view view;
-	struct srv_worker *w;
+	struct pipe_worker *w;
 	struct srv_session *s;
 	struct ms_rect hint;
 	struct ms_buf b;
 	char err[MS_ERRLEN];
 	const uint8_t *body;
 	size_t len;
-	uint32_t iw, ih;
 	const char *qr = srv_req_query(req, "reset");
 	double t0 = ms_now_ms();
 	int rc, have_hint = 0, changed = 0, fresh = 0;
@@ -305,15 +303,8 @@ int api_frame(struct srv_req *req)
 		return srv_req_fail(req, MS_EINVAL, "empty body: send a JPEG "
 						    "or PNG image");
 	/* refuse a huge image before the decoder allocates it */
-	if (srv_image_dims(body, len, &iw, &ih) &&
-	    (iw > SRV_FRAME_MAX_SIDE || ih > SRV_FRAME_MAX_SIDE ||
-	     (uint64_t)iw * ih > SRV_FRAME_MAX_PIXELS))
-		return srv_req_fail(req, MS_ELIMIT,
-				    "image too large: %ux%u (at most %u px a "
-				    "side, %u pixels)",
-				    (unsigned)iw, (unsigned)ih,
-				    (unsigned)SRV_FRAME_MAX_SIDE,
-				    (unsigned)SRV_FRAME_MAX_PIXELS);
+	if (pipe_frame_check_size(body, len, err, sizeof(err)))
+		return srv_req_fail(req, MS_ELIMIT, "%s", err);
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	/* several faces seen: keep scanning the whole frame for all of them */
@@ -344,7 +335,7 @@ int api_frame(struct srv_req *req)
 	memset(&opts, 0, sizeof(opts));
 	opts.fast = 1;
 	opts.hint = have_hint ? &hint : NULL;
-	rc = srv_frame_run(w, body, len, &opts, f, err, sizeof(err));
+	rc = pipe_frame_run(w, body, len, &opts, f, err, sizeof(err));
 	srv_app_slot_release(app);
 	if (rc) {
 		free(f);
@@ -410,11 +401,12 @@ int api_mood(struct srv_req *req)
 int api_recommendation(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
-	struct store_playlist *list;
+	struct music_rec *rec;
 	struct srv_session *s;
 	const char *qs = srv_req_query(req, "strategy");
-	int mood = -1, strategy = MUSIC_MATCH, n = 0, pick = 0, rc;
+	int mood = -1, strategy = MUSIC_MATCH, rc;
 	int64_t since = 0;
+	char err[MS_ERRLEN];
 	struct ms_buf b;
 
 	srv_sessions_lock(app->sessions);
@@ -428,61 +420,56 @@ int api_recommendation(struct srv_req *req)
 	if (qs && music_strategy_parse(qs, &strategy))
 		return srv_req_fail(req, MS_EINVAL,
 				    "strategy must be \"match\" or \"lift\"");
-	list = ms_calloc(RECOMMEND_MAX, sizeof(*list));
-	if (!list)
+	rec = malloc(sizeof(*rec));
+	if (!rec)
 		return MS_ENOMEM;
-	rc = store_catalog_list(app->store,
-				music_mood_names[mood >= 0 ? mood
-							   : MUSIC_NEUTRAL],
-				music_strategy_names[strategy], list,
-				RECOMMEND_MAX, &n);
+	rc = music_recommend(app->store, mood, strategy, since, rec, err,
+			     sizeof(err));
 	if (rc) {
-		free(list);
-		return srv_req_fail(req, rc, "catalog unavailable");
+		free(rec);
+		return srv_req_fail(req, rc, "%s", err);
 	}
-	if (n > 0) /* a different pick for each mood change, stable between */
-		pick = (int)((since / 1000) % n);
 	ms_buf_init(&b, JSON_MAX);
 	rc = ms_buf_puts(&b, "{\"mood\":");
 	if (!rc)
-		rc = json_name_or_null(&b, mood, music_mood_names, MUSIC_MOODS);
+		rc = json_name_or_null(&b, rec->mood, music_mood_names,
+				       MUSIC_MOODS);
 	if (!rc)
 		rc = ms_buf_printf(&b,
 				   ",\"based_on\":\"%s\",\"strategy\":\"%s\","
 				   "\"target\":",
-				   music_mood_names[mood >= 0 ? mood
-							      : MUSIC_NEUTRAL],
-				   music_strategy_names[strategy]);
+				   music_mood_names[rec->based_on],
+				   music_strategy_names[rec->strategy]);
 	if (!rc)
-		rc = ms_buf_json_str(
-			&b, music_target_describe(mood >= 0 ? mood
-							    : MUSIC_NEUTRAL,
-						  strategy));
+		rc = ms_buf_json_str(&b, music_target_describe(rec->based_on,
+							       rec->strategy));
 	if (!rc)
 		rc = ms_buf_printf(&b, ",\"primary\":%d,\"playlists\":[",
-				   n > 0 ? pick : -1);
-	for (int i = 0; !rc && i < n; i++) {
+				   rec->primary);
+	for (int i = 0; !rc && i < rec->n; i++) {
+		const struct store_playlist *pl = &rec->items[i];
+
 		rc = ms_buf_printf(&b, "%s{\"id\":%lld,\"name\":", i ? "," : "",
-				   (long long)list[i].id);
+				   (long long)pl->id);
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].name);
+			rc = ms_buf_json_str(&b, pl->name);
 		if (!rc)
 			rc = ms_buf_puts(&b, ",\"description\":");
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].description);
+			rc = ms_buf_json_str(&b, pl->description);
 		if (!rc)
 			rc = ms_buf_puts(&b, ",\"query\":");
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].query);
+			rc = ms_buf_json_str(&b, pl->query);
 		if (!rc)
 			rc = ms_buf_puts(&b, ",\"url\":");
 		if (!rc)
-			rc = ms_buf_json_str(&b, list[i].url);
+			rc = ms_buf_json_str(&b, pl->url);
 		if (!rc)
 			rc = ms_buf_puts(&b, "}");
 	}
 	if (!rc)
 		rc = ms_buf_puts(&b, "]}");
-	free(list);
+	free(rec);
 	return reply_buf(req, rc, &b);
 }

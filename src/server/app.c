@@ -108,15 +108,14 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 	pthread_mutex_init(&app->slot_lock, NULL);
 	pthread_cond_init(&app->slot_cond, NULL);
 	pthread_mutex_init(&app->workers_lock, NULL);
-	pthread_mutex_init(&app->slots_lock, NULL);
 	rc = csp_build(app, err, errlen);
 	if (rc)
 		goto out_free;
-	rc = srv_pipeline_new(cfg->cascade_path, cfg->model_path, &app->pipe,
+	rc = pipe_load(cfg->cascade_path, cfg->model_path, &app->pipe,
 			      err, errlen);
 	if (rc)
 		goto out_free;
-	app->has_model = srv_pipeline_has_model(app->pipe);
+	app->has_model = pipe_has_model(app->pipe);
 	rc = store_open(cfg->db_path, &app->store, err, errlen);
 	if (rc)
 		goto out_free;
@@ -208,11 +207,11 @@ void srv_app_stop(struct srv_app *app)
 		return;
 	MHD_stop_daemon(app->daemon); /* joins the worker threads */
 	app->daemon = NULL;
+	srv_bg_stop(app->bg); /* writes pending history, delivers moods */
+	app->bg = NULL;
 	for (const struct srv_module *m = srv_modules; m->name; m++)
 		if (m->stop)
-			m->stop(app);
-	srv_bg_stop(app->bg); /* writes pending history */
-	app->bg = NULL;
+			m->stop(app); /* no handler and no mood thread runs */
 }
 
 void srv_app_free(struct srv_app *app)
@@ -221,15 +220,14 @@ void srv_app_free(struct srv_app *app)
 		return;
 	srv_app_stop(app);
 	for (int i = 0; i < app->nworkers; i++)
-		srv_worker_free(app->workers[i]);
+		pipe_worker_free(app->workers[i]);
 	free(app->workers);
 	srv_sessions_free(app->sessions);
 	store_close(app->store);
-	srv_pipeline_free(app->pipe);
+	pipe_free(app->pipe);
 	pthread_mutex_destroy(&app->slot_lock);
 	pthread_cond_destroy(&app->slot_cond);
 	pthread_mutex_destroy(&app->workers_lock);
-	pthread_mutex_destroy(&app->slots_lock);
 	free(app);
 }
 
@@ -275,27 +273,27 @@ void srv_app_slot_release(struct srv_app *app)
 
 /* A thread's worker belongs to the app of generation tls_gen (an address
  * could be reused by a later app; a generation is not). */
-static _Thread_local struct srv_worker *tls_worker;
+static _Thread_local struct pipe_worker *tls_worker;
 static _Thread_local long tls_gen;
 
-struct srv_worker *srv_app_worker(struct srv_app *app)
+struct pipe_worker *srv_app_worker(struct srv_app *app)
 {
-	struct srv_worker *w;
+	struct pipe_worker *w;
 
 	if (tls_worker && tls_gen == app->generation)
 		return tls_worker;
-	w = srv_worker_new(app->pipe);
+	w = pipe_worker_new(app->pipe);
 	if (!w)
 		return NULL;
 	pthread_mutex_lock(&app->workers_lock);
 	if (app->nworkers == app->cap_workers) {
 		int cap = app->cap_workers ? 2 * app->cap_workers : 8;
-		struct srv_worker **p =
+		struct pipe_worker **p =
 			realloc(app->workers, (size_t)cap * sizeof(*p));
 
 		if (!p) {
 			pthread_mutex_unlock(&app->workers_lock);
-			srv_worker_free(w);
+			pipe_worker_free(w);
 			return NULL;
 		}
 		app->workers = p;
@@ -325,35 +323,14 @@ const char *srv_app_base_url(const struct srv_app *app)
 	return app->base_url;
 }
 
-int srv_app_slot_set(struct srv_app *app, const char *name, void *ptr)
+struct music_spotify_svc *srv_app_spotify(const struct srv_app *app)
 {
-	int rc = MS_ELIMIT;
-
-	pthread_mutex_lock(&app->slots_lock);
-	for (size_t i = 0; i < MS_ARRAY_LEN(app->slots); i++) {
-		struct srv_slot *s = &app->slots[i];
-
-		if (s->name[0] && strcmp(s->name, name) != 0)
-			continue;
-		snprintf(s->name, sizeof(s->name), "%s", name);
-		s->ptr = ptr;
-		rc = MS_OK;
-		break;
-	}
-	pthread_mutex_unlock(&app->slots_lock);
-	return rc;
+	return app->spotify;
 }
 
-void *srv_app_slot_get(struct srv_app *app, const char *name)
+void srv_app_spotify_set(struct srv_app *app, struct music_spotify_svc *sp)
 {
-	void *p = NULL;
-
-	pthread_mutex_lock(&app->slots_lock);
-	for (size_t i = 0; i < MS_ARRAY_LEN(app->slots); i++)
-		if (strcmp(app->slots[i].name, name) == 0)
-			p = app->slots[i].ptr;
-	pthread_mutex_unlock(&app->slots_lock);
-	return p;
+	app->spotify = sp;
 }
 
 static void info_fill(const struct srv_session *s, struct srv_session_info *o)

@@ -9,10 +9,10 @@
 #include <stdatomic.h>
 
 #include "moodsync/music.h"
+#include "moodsync/pipeline.h"
+#include "moodsync/server.h"
 #include "moodsync/store.h"
 #include "server/http.h"
-#include "server/pipeline.h"
-#include "server/server.h"
 
 /* ---- Sessions (session.c) -------------------------------------------- */
 
@@ -99,14 +99,9 @@ long srv_bg_dropped(const struct srv_bg *bg);
 
 /* ---- The application ------------------------------------------------- */
 
-struct srv_slot {
-	char name[32];
-	void *ptr;
-};
-
 struct srv_app {
 	struct srv_config cfg;        /* copy; strings borrowed from caller */
-	struct srv_pipeline *pipe;    /* shared, immutable */
+	struct pipeline *pipe;    /* shared, immutable */
 	int has_model;                /* 1 when emotions are classified */
 	struct store *store;
 	struct srv_sessions *sessions;
@@ -125,11 +120,12 @@ struct srv_app {
 
 	/* per-thread pipeline workers, freed at stop */
 	pthread_mutex_t workers_lock;
-	struct srv_worker **workers;
+	struct pipe_worker **workers;
 	int nworkers, cap_workers;
 
-	pthread_mutex_t slots_lock;
-	struct srv_slot slots[8];
+	/* written by the Spotify module's start() before any thread runs
+	 * and by its stop() after they all stopped: read without a lock */
+	struct music_spotify_svc *spotify;
 
 	atomic_long n_requests, n_frames, n_rejected_429, n_rejected_503;
 };
@@ -139,7 +135,7 @@ struct srv_app {
 int srv_app_slot_acquire(struct srv_app *app);
 void srv_app_slot_release(struct srv_app *app);
 /* This thread's pipeline worker (created on first use). NULL on ENOMEM. */
-struct srv_worker *srv_app_worker(struct srv_app *app);
+struct pipe_worker *srv_app_worker(struct srv_app *app);
 
 /* The listener's mood as the music should see it (api_mood.c): the
  * override when set, else the face's smoothed mood. Under the lock. */

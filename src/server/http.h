@@ -40,6 +40,7 @@
 struct srv_app;
 struct srv_req;
 struct store;
+struct music_spotify_svc;
 
 /* ---- Status codes ------------------------------------------------------ */
 
@@ -136,10 +137,11 @@ int srv_session_kv_get(struct srv_app *app, const char *sid, const char *key,
 
 /* The SQLite store (borrowed, lives as long as the app). */
 struct store *srv_app_store(struct srv_app *app);
-/* Named slots for modules' own state (e.g. "spotify"): set in start(),
- * read in handlers. At most 8 names; the app does not free them. */
-int srv_app_slot_set(struct srv_app *app, const char *name, void *ptr);
-void *srv_app_slot_get(struct srv_app *app, const char *name);
+/* The Spotify service, NULL until the Spotify module's start() set it
+ * (before the server listens; its stop() clears it after every handler
+ * and the mood thread stopped, so handlers read it without a lock). */
+struct music_spotify_svc *srv_app_spotify(const struct srv_app *app);
+void srv_app_spotify_set(struct srv_app *app, struct music_spotify_svc *sp);
 /* The address the server listens on, e.g. "http://127.0.0.1:5000" (for
  * building redirect URIs). */
 const char *srv_app_base_url(const struct srv_app *app);

@@ -3,7 +3,6 @@
  * status/devices/now-playing snapshots, player commands queued for the
  * worker, and the module hooks (start, stop, mood changes). No handler
  * waits on Spotify; results show up in /api/spotify/status. */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,19 +10,16 @@
 #include <cjson/cJSON.h>
 
 #include "moodsync/spotify.h"
+#include "moodsync/spotify_service.h"
 #include "server/api.h"
 #include "server/routes_spotify.h"
-#include "server/spotify_service.h"
 
 #define KV_STATE "sp_state"
 #define KV_VERIFIER "sp_verifier"
 
-/* Guards the slot against the mood thread during stop(). */
-static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static struct srv_spotify *service(struct srv_req *req)
+static struct music_spotify_svc *service(struct srv_req *req)
 {
-	return srv_app_slot_get(srv_req_app(req), "spotify");
+	return srv_app_spotify(srv_req_app(req));
 }
 
 static int reply_buf(struct srv_req *req, int status, struct ms_buf *b,
@@ -143,10 +139,10 @@ static int url_origin(const char *url, char *out, size_t outlen)
 
 /* The redirect URI: the configured one, or this server's own /callback
  * (http://127.0.0.1:5000/callback with the defaults). */
-static void redirect_uri(struct srv_spotify *sp, struct srv_app *app,
+static void redirect_uri(struct music_spotify_svc *sp, struct srv_app *app,
 			 char *out, size_t outlen)
 {
-	const struct music_spotify_config *cfg = srv_spotify_config(sp);
+	const struct music_spotify_config *cfg = music_spotify_svc_config(sp);
 	const char *base = srv_app_base_url(app);
 
 	if (cfg->redirect_explicit || !base || !base[0])
@@ -157,7 +153,7 @@ static void redirect_uri(struct srv_spotify *sp, struct srv_app *app,
 
 int spotify_login(struct srv_req *req)
 {
-	struct srv_spotify *sp = service(req);
+	struct music_spotify_svc *sp = service(req);
 	struct srv_app *app = srv_req_app(req);
 	const char *sid = srv_req_session_id(req);
 	const char *host = srv_req_header(req, "Host");
@@ -167,7 +163,7 @@ int spotify_login(struct srv_req *req)
 	struct ms_buf url;
 	int rc;
 
-	if (!srv_spotify_configured(sp))
+	if (!music_spotify_svc_configured(sp))
 		return not_configured(req);
 	/* The callback must find this session's cookie: sign in from the
 	 * redirect URI's own host (127.0.0.1 and localhost keep separate
@@ -198,7 +194,7 @@ int spotify_login(struct srv_req *req)
 	if (rc)
 		return srv_req_fail(req, MS_EBUSY, "session storage full");
 	ms_buf_init(&url, 4096);
-	cfg = *srv_spotify_config(sp);
+	cfg = *music_spotify_svc_config(sp);
 	snprintf(cfg.redirect_uri, sizeof(cfg.redirect_uri), "%s", redirect);
 	rc = music_spotify_authorize_url(&cfg, state, challenge, &url);
 	if (!rc)
@@ -211,7 +207,7 @@ static int code_ok(const char *code)
 {
 	size_t n = strlen(code), i;
 
-	if (n == 0 || n > SRV_SPOTIFY_CODE_MAX)
+	if (n == 0 || n > MUSIC_SPOTIFY_CODE_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)code[i] <= ' ' || (unsigned char)code[i] >= 127)
@@ -221,17 +217,17 @@ static int code_ok(const char *code)
 
 int spotify_callback(struct srv_req *req)
 {
-	struct srv_spotify *sp = service(req);
+	struct music_spotify_svc *sp = service(req);
 	struct srv_app *app = srv_req_app(req);
 	const char *sid = srv_req_session_id(req);
 	const char *state = srv_req_query(req, "state");
 	const char *code = srv_req_query(req, "code");
 	const char *error = srv_req_query(req, "error");
-	struct srv_spotify_job *job;
+	struct music_spotify_job *job;
 	char want[64];
 	int rc;
 
-	if (!srv_spotify_configured(sp))
+	if (!music_spotify_svc_configured(sp))
 		return not_configured(req);
 	if (srv_session_kv_get(app, sid, KV_STATE, want, sizeof(want)) != MS_OK)
 		return reply_err(req, 400, "bad_state",
@@ -247,7 +243,7 @@ int spotify_callback(struct srv_req *req)
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return MS_ENOMEM;
-	job->kind = SRV_SPOTIFY_EXCHANGE;
+	job->kind = MUSIC_SPOTIFY_JOB_EXCHANGE;
 	snprintf(job->sid, sizeof(job->sid), "%s", sid);
 	if (srv_session_kv_get(app, sid, KV_VERIFIER, job->verifier,
 			       sizeof(job->verifier)) != MS_OK)
@@ -257,7 +253,7 @@ int spotify_callback(struct srv_req *req)
 	srv_session_kv_set(app, sid, KV_VERIFIER, NULL);
 	if (error) {
 		int denied = strcmp(error, "access_denied") == 0;
-		srv_spotify_note_error(
+		music_spotify_svc_note_error(
 			sp, sid, "signin", denied ? "access_denied" : "signin_failed",
 			denied ? "You declined access on Spotify, so MoodSync "
 				 "cannot play music there. Click Connect to try "
@@ -276,9 +272,9 @@ int spotify_callback(struct srv_req *req)
 	}
 	snprintf(job->code, sizeof(job->code), "%s", code);
 	redirect_uri(sp, app, job->redirect, sizeof(job->redirect));
-	srv_spotify_mark_connecting(sp, sid);
-	if (srv_spotify_submit(sp, job) != MS_OK) {
-		srv_spotify_note_error(sp, sid, "signin", "busy",
+	music_spotify_svc_mark_connecting(sp, sid);
+	if (music_spotify_svc_submit(sp, job) != MS_OK) {
+		music_spotify_svc_note_error(sp, sid, "signin", "busy",
 				       "MoodSync is busy; click Connect again.");
 		rc = reply_err(req, 503, "busy",
 			       "MoodSync is busy; click Connect again.", 1);
@@ -293,12 +289,12 @@ out:
 
 int spotify_disconnect(struct srv_req *req)
 {
-	struct srv_spotify *sp = service(req);
+	struct music_spotify_svc *sp = service(req);
 	static const char body[] = "{\"connected\":false}";
 
-	if (!srv_spotify_configured(sp))
+	if (!music_spotify_svc_configured(sp))
 		return not_configured(req);
-	if (srv_spotify_disconnect(sp, srv_req_session_id(req)))
+	if (music_spotify_svc_disconnect(sp, srv_req_session_id(req)))
 		return srv_req_fail(req, MS_EDB, "could not forget the tokens");
 	return srv_reply_json(req, 200, body, sizeof(body) - 1);
 }
@@ -306,24 +302,24 @@ int spotify_disconnect(struct srv_req *req)
 /* ---- snapshots -------------------------------------------------------- */
 
 /* Queues a refresh job when the data is older than `max_age` s. */
-static void refresh_if_old(struct srv_spotify *sp, const char *sid,
-			   enum srv_spotify_job_kind kind, int64_t age,
+static void refresh_if_old(struct music_spotify_svc *sp, const char *sid,
+			   enum music_spotify_job_kind kind, int64_t age,
 			   int64_t max_age)
 {
-	struct srv_spotify_job job;
+	struct music_spotify_job job;
 
-	if (age < max_age || srv_spotify_paused_ms(sp, NULL) > 0)
+	if (age < max_age || music_spotify_svc_paused_ms(sp, NULL) > 0)
 		return;
 	memset(&job, 0, sizeof(job));
 	job.kind = kind;
 	snprintf(job.sid, sizeof(job.sid), "%s", sid);
-	if (srv_spotify_submit(sp, &job))
+	if (music_spotify_svc_submit(sp, &job))
 		ms_debug("spotify: refresh not queued (busy)");
 }
 
 int spotify_status(struct srv_req *req)
 {
-	struct srv_spotify *sp = service(req);
+	struct music_spotify_svc *sp = service(req);
 	struct srv_session_info info;
 	const char *sid = srv_req_session_id(req);
 	struct ms_buf b;
@@ -333,11 +329,11 @@ int spotify_status(struct srv_req *req)
 		return not_configured(req);
 	if (srv_session_info_get(req, &info) == MS_OK)
 		autoplay = info.autoplay;
-	if (srv_spotify_configured(sp) && srv_spotify_connected(sp, sid))
-		refresh_if_old(sp, sid, SRV_SPOTIFY_DEVICES,
-			       srv_spotify_devices_age(sp, sid), 30);
+	if (music_spotify_svc_configured(sp) && music_spotify_svc_connected(sp, sid))
+		refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
+			       music_spotify_svc_devices_age(sp, sid), 30);
 	ms_buf_init(&b, 64 * 1024);
-	rc = srv_spotify_status_json(sp, sid, autoplay, &b);
+	rc = music_spotify_svc_status_json(sp, sid, autoplay, &b);
 	if (!rc && b.len > 0 && b.data[b.len - 1] == '}') {
 		/* the page loads the Embed player from this script */
 		b.len--;
@@ -353,14 +349,14 @@ int spotify_status(struct srv_req *req)
 
 /* 1 when the session is signed in; otherwise the reply (503 not set up or
  * 401 not connected) is sent, its status in *rc, and 0 is returned. */
-static int connected_or_reply(struct srv_req *req, struct srv_spotify *sp,
+static int connected_or_reply(struct srv_req *req, struct music_spotify_svc *sp,
 			      int *rc)
 {
-	if (!srv_spotify_configured(sp)) {
+	if (!music_spotify_svc_configured(sp)) {
 		*rc = not_configured(req);
 		return 0;
 	}
-	if (!srv_spotify_connected(sp, srv_req_session_id(req))) {
+	if (!music_spotify_svc_connected(sp, srv_req_session_id(req))) {
 		*rc = reply_err(req, 401, "not_connected",
 				"Connect Spotify first (the Connect button).",
 				0);
@@ -371,31 +367,31 @@ static int connected_or_reply(struct srv_req *req, struct srv_spotify *sp,
 
 int spotify_devices(struct srv_req *req)
 {
-	struct srv_spotify *sp = service(req);
+	struct music_spotify_svc *sp = service(req);
 	const char *sid = srv_req_session_id(req);
 	struct ms_buf b;
 	int rc = MS_OK;
 
 	if (!connected_or_reply(req, sp, &rc))
 		return rc;
-	refresh_if_old(sp, sid, SRV_SPOTIFY_DEVICES,
-		       srv_spotify_devices_age(sp, sid), 2);
+	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
+		       music_spotify_svc_devices_age(sp, sid), 2);
 	ms_buf_init(&b, 16 * 1024);
-	return reply_buf(req, 200, &b, srv_spotify_devices_json(sp, sid, &b));
+	return reply_buf(req, 200, &b, music_spotify_svc_devices_json(sp, sid, &b));
 }
 
 int spotify_now(struct srv_req *req)
 {
-	struct srv_spotify *sp = service(req);
+	struct music_spotify_svc *sp = service(req);
 	const char *sid = srv_req_session_id(req);
 	struct ms_buf b;
 	int rc = MS_OK;
 
 	if (!connected_or_reply(req, sp, &rc))
 		return rc;
-	refresh_if_old(sp, sid, SRV_SPOTIFY_NOW, srv_spotify_now_age(sp, sid), 3);
+	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_NOW, music_spotify_svc_now_age(sp, sid), 3);
 	ms_buf_init(&b, 4096);
-	return reply_buf(req, 200, &b, srv_spotify_now_json(sp, sid, &b));
+	return reply_buf(req, 200, &b, music_spotify_svc_now_json(sp, sid, &b));
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -425,7 +421,7 @@ static int json_body(struct srv_req *req, cJSON **root)
 
 int spotify_device(struct srv_req *req)
 {
-	struct srv_spotify *sp = service(req);
+	struct music_spotify_svc *sp = service(req);
 	const cJSON *d;
 	cJSON *root;
 	struct ms_buf b;
@@ -443,7 +439,7 @@ int spotify_device(struct srv_req *req)
 		return srv_req_fail(req, MS_EINVAL,
 				    "device_id must be a device id or \"\"");
 	}
-	rc = srv_spotify_set_device(sp, srv_req_session_id(req), d->valuestring);
+	rc = music_spotify_svc_set_device(sp, srv_req_session_id(req), d->valuestring);
 	ms_buf_init(&b, 256);
 	if (!rc)
 		rc = ms_buf_puts(&b, "{\"device_id\":");
@@ -459,11 +455,11 @@ int spotify_device(struct srv_req *req)
 	return reply_buf(req, 200, &b, MS_OK);
 }
 
-static int player(struct srv_req *req, enum srv_spotify_job_kind kind,
+static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 		  const char *action)
 {
-	struct srv_spotify *sp = service(req);
-	struct srv_spotify_job job;
+	struct music_spotify_svc *sp = service(req);
+	struct music_spotify_job job;
 	const char *code = NULL;
 	const cJSON *u;
 	cJSON *root = NULL;
@@ -476,7 +472,7 @@ static int player(struct srv_req *req, enum srv_spotify_job_kind kind,
 	memset(&job, 0, sizeof(job));
 	job.kind = kind;
 	snprintf(job.sid, sizeof(job.sid), "%s", srv_req_session_id(req));
-	if (kind == SRV_SPOTIFY_PLAY) {
+	if (kind == MUSIC_SPOTIFY_JOB_PLAY) {
 		rc = json_body(req, &root);
 		if (rc)
 			return rc;
@@ -491,13 +487,13 @@ static int player(struct srv_req *req, enum srv_spotify_job_kind kind,
 			snprintf(job.uri, sizeof(job.uri), "%s", u->valuestring);
 		cJSON_Delete(root);
 	}
-	paused = srv_spotify_paused_ms(sp, &code);
+	paused = music_spotify_svc_paused_ms(sp, &code);
 	if (paused > 0)
 		return reply_err(req, 503, code,
 				 "Spotify asked us to wait; playback commands "
 				 "resume after the pause.",
 				 (paused + 999) / 1000);
-	if (srv_spotify_submit(sp, &job))
+	if (music_spotify_svc_submit(sp, &job))
 		return reply_err(req, 503, "busy",
 				 "Too many Spotify requests queued; try again "
 				 "in a moment.", 1);
@@ -509,17 +505,17 @@ static int player(struct srv_req *req, enum srv_spotify_job_kind kind,
 
 int spotify_play(struct srv_req *req)
 {
-	return player(req, SRV_SPOTIFY_PLAY, "play");
+	return player(req, MUSIC_SPOTIFY_JOB_PLAY, "play");
 }
 
 int spotify_pause(struct srv_req *req)
 {
-	return player(req, SRV_SPOTIFY_PAUSE, "pause");
+	return player(req, MUSIC_SPOTIFY_JOB_PAUSE, "pause");
 }
 
 int spotify_next(struct srv_req *req)
 {
-	return player(req, SRV_SPOTIFY_NEXT, "next");
+	return player(req, MUSIC_SPOTIFY_JOB_NEXT, "next");
 }
 
 int spotify_autoplay(struct srv_req *req)
@@ -534,7 +530,7 @@ int spotify_autoplay(struct srv_req *req)
 int spotify_module_start(struct srv_app *app, char *err, size_t errlen)
 {
 	struct music_spotify_config cfg;
-	struct srv_spotify *sp = NULL;
+	struct music_spotify_svc *sp = NULL;
 	char why[MS_ERRLEN];
 	int rc;
 
@@ -548,14 +544,10 @@ int spotify_module_start(struct srv_app *app, char *err, size_t errlen)
 		if (rc)
 			return ms_errf(err, errlen, rc, "spotify: curl init failed");
 	}
-	rc = srv_spotify_new(srv_app_store(app), &cfg, &sp, err, errlen);
+	rc = music_spotify_svc_new(srv_app_store(app), &cfg, &sp, err, errlen);
 	if (rc)
 		return rc;
-	rc = srv_app_slot_set(app, "spotify", sp);
-	if (rc) {
-		srv_spotify_free(sp);
-		return ms_errf(err, errlen, rc, "spotify: no app slot");
-	}
+	srv_app_spotify_set(app, sp);
 	if (cfg.client_id[0])
 		ms_info("spotify: on (accounts %s, api %s, redirect %s)",
 			cfg.accounts_url, cfg.api_url,
@@ -569,29 +561,23 @@ int spotify_module_start(struct srv_app *app, char *err, size_t errlen)
 
 void spotify_module_stop(struct srv_app *app)
 {
-	struct srv_spotify *sp;
+	struct music_spotify_svc *sp = srv_app_spotify(app);
 
-	pthread_mutex_lock(&module_lock);
-	sp = srv_app_slot_get(app, "spotify");
-	srv_app_slot_set(app, "spotify", NULL);
-	pthread_mutex_unlock(&module_lock);
-	srv_spotify_free(sp);
+	srv_app_spotify_set(app, NULL);
+	music_spotify_svc_free(sp);
 }
 
 void spotify_module_mood(struct srv_app *app, const struct srv_mood_event *ev)
 {
-	struct srv_spotify_job job;
-	struct srv_spotify *sp;
+	struct music_spotify_job job;
+	struct music_spotify_svc *sp = srv_app_spotify(app);
 
 	memset(&job, 0, sizeof(job));
-	job.kind = SRV_SPOTIFY_MOOD;
+	job.kind = MUSIC_SPOTIFY_JOB_MOOD;
 	snprintf(job.sid, sizeof(job.sid), "%s", ev->session_id);
 	job.mood = ev->mood;
 	job.strategy = ev->strategy;
 	job.autoplay = ev->autoplay;
-	pthread_mutex_lock(&module_lock);
-	sp = srv_app_slot_get(app, "spotify");
-	if (srv_spotify_configured(sp) && srv_spotify_submit(sp, &job))
+	if (music_spotify_svc_configured(sp) && music_spotify_svc_submit(sp, &job))
 		ms_debug("spotify: mood change dropped (queue full)");
-	pthread_mutex_unlock(&module_lock);
 }

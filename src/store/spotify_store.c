@@ -1,5 +1,5 @@
 /* spotify_store.c - queries on the Spotify module's tables (tokens, search
- * cache, preferences; schema in spotify_store.h, applied by schema.c). Each
+ * cache, preferences; schema in spotify_store.h, applied by schema.c; API in moodsync/store.h). Each
  * call prepares its statement on the store's serialized connection, so it
  * may run on any thread. Token values are bound, never formatted or
  * logged. */
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/spotify_store.h"
+#include "moodsync/store.h"
 
 #define CACHE_MAX_JSON (256u * 1024u)
 

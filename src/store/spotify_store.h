@@ -1,16 +1,8 @@
-/* spotify_store.h - the Spotify module's tables in the MoodSync database:
- * OAuth tokens per session (keyed by a 64-hex-char key the caller derives
- * from the session id, e.g. its SHA-256, never the id itself), a TTL'd cache of playlist searches, and per-session Spotify
- * preferences (chosen device, auto-play). Functions take the shared
- * struct store and use its serialized SQLite handle: thread-safe. */
+/* spotify_store.h - private to src/store: the migration that creates the
+ * Spotify tables (tokens, search cache, prefs). Their queries are declared
+ * in moodsync/store.h and implemented in spotify_store.c. */
 #ifndef MOODSYNC_STORE_SPOTIFY_STORE_H
 #define MOODSYNC_STORE_SPOTIFY_STORE_H
-
-#include <stddef.h>
-#include <stdint.h>
-
-#include "moodsync/common.h"
-#include "moodsync/store.h"
 
 /* Appended to store_migrations[] by src/store/schema.c. */
 #define STORE_SPOTIFY_MIGRATION_NAME "spotify tokens, search cache, prefs"
@@ -29,40 +21,5 @@
 	"CREATE TABLE spotify_prefs (" \
 	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64)," \
 	" device_id TEXT NOT NULL DEFAULT '');" \
-
-/* Token fields as stored (the music component's token, copied). */
-struct store_spotify_token {
-	char access[1024];
-	char refresh[1024];
-	char scope[256];
-	int64_t expires_at; /* unix seconds */
-};
-
-/* Inserts or replaces the session's tokens. MS_EINVAL unless `key` is 64
- * hex chars and the access token non-empty, MS_EDB on SQLite failure. */
-int store_spotify_token_put(struct store *s, const char *key,
-			    const struct store_spotify_token *t);
-/* MS_ENOTFOUND when the session has none. */
-int store_spotify_token_get(struct store *s, const char *key,
-			    struct store_spotify_token *out);
-/* Deletes them (MS_OK when there were none). */
-int store_spotify_token_delete(struct store *s, const char *key);
-
-/* Stores a search answer (JSON text, at most 256 KiB) for `query`. */
-int store_spotify_cache_put(struct store *s, const char *query,
-			    const char *json, int64_t now);
-/* Reads the cached answer for `query` if fetched at or after
- * now - max_age_s (max_age_s < 0: any age). The JSON goes into `out`
- * (reset first); *fetched gets its unix time. MS_ENOTFOUND otherwise. */
-int store_spotify_cache_get(struct store *s, const char *query,
-			    int64_t max_age_s, int64_t now,
-			    struct ms_buf *out, int64_t *fetched);
-
-/* The session's chosen device; get gives "" when none was stored.
- * device_id holds at most 95 chars. */
-int store_spotify_prefs_put(struct store *s, const char *key,
-			    const char *device_id);
-int store_spotify_prefs_get(struct store *s, const char *key,
-			    char device_id[96]);
 
 #endif

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	struct music_spotify_playlist again[MUSIC_SPOTIFY_MAX_RESULTS];
 	struct music_spotify_device devs[MUSIC_SPOTIFY_MAX_DEVICES];
 	struct music_spotify_result res;
-	struct music_spotify_token tok;
+	struct store_spotify_token tok;
 	struct music_spotify_now now;
 	const char *body = (const char *)buf;
 	char err[MS_ERRLEN], ra[16];

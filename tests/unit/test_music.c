@@ -228,6 +228,50 @@ static void test_strategies_differ(void **state)
 	store_close(s);
 }
 
+/* The policy lists the catalog's rows for the mood (neutral before any
+ * mood) and leads with row (seconds of the mood change) mod n. */
+static void test_recommend(void **state)
+{
+	struct store *s = NULL;
+	struct store_playlist cat[MUSIC_REC_MAX];
+	struct music_rec *rec = malloc(sizeof(*rec));
+	char err[MS_ERRLEN];
+	int added, n;
+
+	(void)state;
+	assert_non_null(rec);
+	assert_int_equal(store_open(":memory:", &s, err, sizeof(err)), MS_OK);
+	assert_int_equal(music_catalog_seed(s, &added, err, sizeof(err)),
+			 MS_OK);
+	assert_int_equal(store_catalog_list(s, "sad", "lift", cat,
+					    MUSIC_REC_MAX, &n),
+			 MS_OK);
+	assert_true(n > 1);
+	for (int64_t since = 0; since < 5000; since += 1000) {
+		assert_int_equal(music_recommend(s, MUSIC_SAD, MUSIC_LIFT,
+						 since + 999, rec, err,
+						 sizeof(err)),
+				 MS_OK);
+		assert_int_equal(rec->mood, MUSIC_SAD);
+		assert_int_equal(rec->based_on, MUSIC_SAD);
+		assert_int_equal(rec->n, n);
+		assert_int_equal(rec->primary, (int)(since / 1000 % n));
+		for (int i = 0; i < n; i++)
+			assert_string_equal(rec->items[i].query, cat[i].query);
+	}
+	assert_int_equal(music_recommend(s, -1, MUSIC_MATCH, 0, rec, err,
+					 sizeof(err)),
+			 MS_OK);
+	assert_int_equal(rec->mood, -1);
+	assert_int_equal(rec->based_on, MUSIC_NEUTRAL);
+	assert_string_equal(rec->items[0].mood, "neutral");
+	assert_int_equal(music_recommend(s, MUSIC_SAD, 7, 0, rec, err,
+					 sizeof(err)),
+			 MS_EINVAL);
+	store_close(s);
+	free(rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_rate_independent),
 		cmocka_unit_test(test_catalog_seed),
 		cmocka_unit_test(test_strategies_differ),
+		cmocka_unit_test(test_recommend),
 	};
 
 	ms_log_set_level(MS_LOG_WARN);

@@ -17,7 +17,7 @@
 
 #include "cli/cli.h"
 #include "server/app.h"
-#include "server/imghdr.h"
+#include "moodsync/pipeline.h"
 
 static void test_status_mapping(void **state)
 {
@@ -131,20 +131,20 @@ static void test_image_dims(void **state)
 	uint32_t w = 0, h = 0;
 
 	(void)state;
-	assert_true(srv_image_dims(png, sizeof(png), &w, &h));
+	assert_true(pipe_image_dims(png, sizeof(png), &w, &h));
 	assert_int_equal(w, 640);
 	assert_int_equal(h, 480);
-	assert_true(srv_image_dims(jpg, sizeof(jpg), &w, &h));
+	assert_true(pipe_image_dims(jpg, sizeof(jpg), &w, &h));
 	assert_int_equal(w, 320);
 	assert_int_equal(h, 240);
-	assert_true(srv_image_dims(dht, sizeof(dht), &w, &h));
+	assert_true(pipe_image_dims(dht, sizeof(dht), &w, &h));
 	assert_int_equal(w, 16);
 	assert_int_equal(h, 8);
 	/* every truncation is "unknown", never a read past the end */
 	for (size_t n = 0; n < 24; n++)
-		assert_false(srv_image_dims(png, n, &w, &h));
+		assert_false(pipe_image_dims(png, n, &w, &h));
 	for (size_t n = 0; n < 18; n++)
-		assert_false(srv_image_dims(jpg, n, &w, &h));
+		assert_false(pipe_image_dims(jpg, n, &w, &h));
 	for (unsigned seed = 1; seed < 2000; seed++) {
 		unsigned x = seed;
 
@@ -155,7 +155,7 @@ static void test_image_dims(void **state)
 		junk[0] = 0xff;
 		junk[1] = 0xd8;
 		junk[2] = 0xff;
-		(void)srv_image_dims(junk, sizeof(junk), &w, &h);
+		(void)pipe_image_dims(junk, sizeof(junk), &w, &h);
 	}
 }
 
@@ -280,9 +280,10 @@ static void test_app_http(void **state)
 	assert_int_equal(srv_session_kv_set(app, "ffffffffffffffffffffffffffffffff",
 					    "k", "v"),
 			 MS_ENOTFOUND);
-	assert_int_equal(srv_app_slot_set(app, "test-slot", app), MS_OK);
-	assert_ptr_equal(srv_app_slot_get(app, "test-slot"), app);
-	assert_null(srv_app_slot_get(app, "other"));
+	/* the Spotify module's start() set the typed handle, stop clears it */
+	assert_non_null(srv_app_spotify(app));
+	srv_app_stop(app);
+	assert_null(srv_app_spotify(app));
 	srv_app_free(app);
 }
 

@@ -15,7 +15,6 @@
 
 #include "moodsync/spotify.h"
 #include "moodsync/store.h"
-#include "store/spotify_store.h"
 
 static void hex32(const uint8_t d[32], char out[65])
 {
@@ -393,7 +392,7 @@ static void test_backoff(void **state)
 }
 
 static int token_parse(const char *body, const char *old,
-		       struct music_spotify_token *t)
+		       struct store_spotify_token *t)
 {
 	char err[MS_ERRLEN];
 
@@ -403,7 +402,7 @@ static int token_parse(const char *body, const char *old,
 
 static void test_token_parse(void **state)
 {
-	struct music_spotify_token t;
+	struct store_spotify_token t;
 	char big[3000];
 
 	(void)state;

@@ -7,7 +7,7 @@
 
 #include <pthread.h>
 
-#include "server/spotify_service.h"
+#include "moodsync/spotify_service.h"
 
 enum sp_state {
 	SP_DISCONNECTED,
@@ -58,16 +58,16 @@ struct sp_session {
 	uint64_t seq;       /* jobs finished for this session */
 };
 
-struct srv_spotify {
+struct music_spotify_svc {
 	struct music_spotify_config cfg; /* immutable */
 	struct store *store;             /* borrowed */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thread;
 	int started, stopping;
-	struct srv_spotify_job *queue;   /* ring, SRV_SPOTIFY_QUEUE */
+	struct music_spotify_job *queue;   /* ring, MUSIC_SPOTIFY_QUEUE */
 	size_t qhead, qlen;
-	struct sp_session *sessions;     /* SRV_SPOTIFY_SESSIONS */
+	struct sp_session *sessions;     /* MUSIC_SPOTIFY_SESSIONS */
 	double paused_until;             /* ms_now_ms() clock */
 	enum music_spotify_kind paused_kind;
 	int failures;                    /* consecutive 5xx/timeouts */
@@ -76,10 +76,10 @@ struct srv_spotify {
 
 /* With the lock held: the session's record, created (and loaded from the
  * store) when `create`; NULL when absent or no slot is free. */
-struct sp_session *sp_session_find(struct srv_spotify *sp, const char *sid,
+struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid,
 				   int create);
 /* Runs one job on the worker thread, lock not held. */
-void sp_job_run(struct srv_spotify *sp, const struct srv_spotify_job *job);
+void sp_job_run(struct music_spotify_svc *sp, const struct music_spotify_job *job);
 /* Hex SHA-256 of a session id into key[65]. */
 void sp_session_key(const char *sid, char key[65]);
 

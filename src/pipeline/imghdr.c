@@ -1,9 +1,9 @@
-/* imghdr.c - the width and height of a JPEG or PNG from its header (see
- * imghdr.h). PNG: the 8-byte signature, then the IHDR chunk holds width and
+/* imghdr.c - the pipeline's image-size limits: the width and height of a
+ * JPEG or PNG from its header (see moodsync/pipeline.h). PNG: the 8-byte signature, then the IHDR chunk holds width and
  * height as big-endian u32. JPEG: SOI, then marker segments (0xFF, code,
  * big-endian u16 length including itself); the first SOFn (C0-CF except
  * C4 DHT, C8 JPG, CC DAC) holds precision u8, height u16, width u16. */
-#include "server/imghdr.h"
+#include "moodsync/pipeline.h"
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -69,7 +69,7 @@ static int jpeg_dims(const uint8_t *b, size_t len, uint32_t *w, uint32_t *h)
 	return 0;
 }
 
-int srv_image_dims(const uint8_t *buf, size_t len, uint32_t *w, uint32_t *h)
+int pipe_image_dims(const uint8_t *buf, size_t len, uint32_t *w, uint32_t *h)
 {
 	uint32_t ww, hh;
 
@@ -79,4 +79,21 @@ int srv_image_dims(const uint8_t *buf, size_t len, uint32_t *w, uint32_t *h)
 		return 1;
 	}
 	return 0;
+}
+
+int pipe_frame_check_size(const uint8_t *buf, size_t len, char *err,
+			  size_t errlen)
+{
+	uint32_t w, h;
+
+	if (!pipe_image_dims(buf, len, &w, &h))
+		return MS_OK;
+	if (w <= PIPE_FRAME_MAX_SIDE && h <= PIPE_FRAME_MAX_SIDE &&
+	    (uint64_t)w * h <= PIPE_FRAME_MAX_PIXELS)
+		return MS_OK;
+	return ms_errf(err, errlen, MS_ELIMIT,
+		       "image too large: %ux%u (at most %u px a side, %u "
+		       "pixels)",
+		       (unsigned)w, (unsigned)h, (unsigned)PIPE_FRAME_MAX_SIDE,
+		       (unsigned)PIPE_FRAME_MAX_PIXELS);
 }

@@ -6,7 +6,7 @@
  * no hint. */
 #include <string.h>
 
-#include "server/pipeline.h"
+#include "moodsync/pipeline.h"
 
 #define FAST_MIN_FRAC 8     /* plausible webcam face: side >= frame/8 */
 #define HINT_GROW 0.5       /* search region: hint grown by this per side */
@@ -18,24 +18,24 @@
  * faces; the same faces' original crops score 68.4%). */
 #define FACE_MARGIN 0.0f
 
-struct srv_pipeline {
+struct pipeline {
 	struct vis_cascade *cascade;
 	struct nn_model *model; /* NULL: faces without emotions */
 	struct vis_detect_params params;
 };
 
-struct srv_worker {
-	const struct srv_pipeline *p;
+struct pipe_worker {
+	const struct pipeline *p;
 	struct vis_detector *det;
 	struct nn_ctx *nn;    /* NULL without a model */
 	uint8_t *face;        /* side*side crop for the classifier */
 	struct vis_image roi; /* reused scratch for the fast path */
 };
 
-int srv_pipeline_new(const char *cascade_path, const char *model_path,
-		     struct srv_pipeline **out, char *err, size_t errlen)
+int pipe_load(const char *cascade_path, const char *model_path,
+		     struct pipeline **out, char *err, size_t errlen)
 {
-	struct srv_pipeline *p = calloc(1, sizeof(*p));
+	struct pipeline *p = calloc(1, sizeof(*p));
 	int rc;
 
 	if (!p)
@@ -54,11 +54,11 @@ int srv_pipeline_new(const char *cascade_path, const char *model_path,
 	*out = p;
 	return MS_OK;
 out_free:
-	srv_pipeline_free(p);
+	pipe_free(p);
 	return rc;
 }
 
-void srv_pipeline_free(struct srv_pipeline *p)
+void pipe_free(struct pipeline *p)
 {
 	if (!p)
 		return;
@@ -67,14 +67,14 @@ void srv_pipeline_free(struct srv_pipeline *p)
 	free(p);
 }
 
-int srv_pipeline_has_model(const struct srv_pipeline *p)
+int pipe_has_model(const struct pipeline *p)
 {
 	return p->model != NULL;
 }
 
-struct srv_worker *srv_worker_new(const struct srv_pipeline *p)
+struct pipe_worker *pipe_worker_new(const struct pipeline *p)
 {
-	struct srv_worker *w = calloc(1, sizeof(*w));
+	struct pipe_worker *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
@@ -92,11 +92,11 @@ struct srv_worker *srv_worker_new(const struct srv_pipeline *p)
 	}
 	return w;
 out_free:
-	srv_worker_free(w);
+	pipe_worker_free(w);
 	return NULL;
 }
 
-void srv_worker_free(struct srv_worker *w)
+void pipe_worker_free(struct pipe_worker *w)
 {
 	if (!w)
 		return;
@@ -110,11 +110,11 @@ void srv_worker_free(struct srv_worker *w)
 /* Detects inside region `r` (clamped) of `img` and maps the boxes back to
  * image coordinates. A region short of the whole image is copied into the
  * worker's scratch first. */
-static int detect_region(struct srv_worker *w, const struct vis_image *img,
+static int detect_region(struct pipe_worker *w, const struct vis_image *img,
 			 struct ms_rect r, const struct vis_detect_params *p,
-			 struct srv_frame *out)
+			 struct pipe_frame *out)
 {
-	struct ms_rect boxes[SRV_MAX_FACES];
+	struct ms_rect boxes[PIPE_MAX_FACES];
 	const struct vis_image *src = img;
 	int n = 0, rc;
 
@@ -129,10 +129,10 @@ static int detect_region(struct srv_worker *w, const struct vis_image *img,
 			       (size_t)r.w);
 		src = &w->roi;
 	}
-	rc = vis_detect(w->det, src, p, boxes, SRV_MAX_FACES, &n);
+	rc = vis_detect(w->det, src, p, boxes, PIPE_MAX_FACES, &n);
 	if (rc)
 		return rc;
-	n = MS_MIN(n, SRV_MAX_FACES);
+	n = MS_MIN(n, PIPE_MAX_FACES);
 	for (int i = 0; i < n; i++) {
 		out->faces[i].box = boxes[i];
 		out->faces[i].box.x += r.x;
@@ -155,10 +155,10 @@ static struct ms_rect rect_clamp(struct ms_rect r, int w, int h)
 
 /* The webcam fast path: near the hint first, then the whole frame, each
  * restricted to plausible face sizes. */
-static int detect_fast(struct srv_worker *w, const struct vis_image *img,
-		       const struct srv_frame_opts *opts,
+static int detect_fast(struct pipe_worker *w, const struct vis_image *img,
+		       const struct pipe_frame_opts *opts,
 		       const struct vis_detect_params *base,
-		       struct srv_frame *out)
+		       struct pipe_frame *out)
 {
 	struct vis_detect_params p = *base;
 	struct ms_rect whole = {0, 0, img->w, img->h};
@@ -188,8 +188,8 @@ static int detect_fast(struct srv_worker *w, const struct vis_image *img,
 	return detect_region(w, img, whole, &p, out);
 }
 
-static int classify(struct srv_worker *w, const struct vis_image *img,
-		    int flip_tta, struct srv_frame *out)
+static int classify(struct pipe_worker *w, const struct vis_image *img,
+		    int flip_tta, struct pipe_frame *out)
 {
 	int side;
 
@@ -201,7 +201,7 @@ static int classify(struct srv_worker *w, const struct vis_image *img,
 		return MS_OK;
 	side = nn_model_input_size(w->p->model);
 	for (int i = 0; i < out->nfaces; i++) {
-		struct srv_face *f = &out->faces[i];
+		struct pipe_face *f = &out->faces[i];
 		int rc;
 
 		vis_crop_resize(img, f->box, FACE_MARGIN, side, side, w->face);
@@ -213,9 +213,9 @@ static int classify(struct srv_worker *w, const struct vis_image *img,
 	return MS_OK;
 }
 
-int srv_frame_run_image(struct srv_worker *w, const struct vis_image *img,
-			const struct srv_frame_opts *opts,
-			struct srv_frame *out)
+int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
+			const struct pipe_frame_opts *opts,
+			struct pipe_frame *out)
 {
 	const struct vis_detect_params *p =
 		opts->params ? opts->params : &w->p->params;
@@ -239,8 +239,8 @@ int srv_frame_run_image(struct srv_worker *w, const struct vis_image *img,
 	return rc;
 }
 
-int srv_frame_run(struct srv_worker *w, const uint8_t *buf, size_t len,
-		  const struct srv_frame_opts *opts, struct srv_frame *out,
+int pipe_frame_run(struct pipe_worker *w, const uint8_t *buf, size_t len,
+		  const struct pipe_frame_opts *opts, struct pipe_frame *out,
 		  char *err, size_t errlen)
 {
 	struct vis_image img;
@@ -250,7 +250,7 @@ int srv_frame_run(struct srv_worker *w, const uint8_t *buf, size_t len,
 	if (rc)
 		return rc;
 	out->ms_decode = ms_now_ms() - t0;
-	rc = srv_frame_run_image(w, &img, opts, out);
+	rc = pipe_frame_run_image(w, &img, opts, out);
 	if (rc)
 		ms_errf(err, errlen, rc, "frame: %s", ms_strerror(rc));
 	vis_image_release(&img);

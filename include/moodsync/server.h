@@ -1,7 +1,9 @@
-/* server.h - starting and stopping the MoodSync web server (used by
- * src/cli/serve.c and the tests): configuration, load, listen, stop. */
-#ifndef MOODSYNC_SERVER_SERVER_H
-#define MOODSYNC_SERVER_SERVER_H
+/* server.h - the server component's public face: configuring, loading,
+ * starting and stopping the MoodSync web server (used by src/cli/serve.c
+ * and the tests). Routes, sessions and static files stay inside
+ * src/server. */
+#ifndef MOODSYNC_SERVER_H
+#define MOODSYNC_SERVER_H
 
 #include <stddef.h>
 

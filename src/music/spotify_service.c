@@ -1,4 +1,4 @@
-/* spotify_service.c - the Spotify module's state and worker: per-session
+/* spotify_service.c - the Spotify service's state and worker: per-session
  * records (LRU-evicted), the bounded job queue, the worker thread, and the
  * JSON snapshots the routes send to the page. Jobs themselves (network
  * calls) are in spotify_jobs.c. */
@@ -9,8 +9,7 @@
 
 #include "moodsync/music.h"
 #include "moodsync/store.h"
-#include "server/spotify_internal.h"
-#include "store/spotify_store.h"
+#include "music/spotify_internal.h"
 
 void sp_session_key(const char *sid, char key[65])
 {
@@ -36,7 +35,7 @@ static int sid_valid(const char *sid)
 	return 1;
 }
 
-static void session_init(struct srv_spotify *sp, struct sp_session *s,
+static void session_init(struct music_spotify_svc *sp, struct sp_session *s,
 			 const char *sid)
 {
 	struct store_spotify_token t;
@@ -53,14 +52,14 @@ static void session_init(struct srv_spotify *sp, struct sp_session *s,
 		s->device_id[0] = '\0';
 }
 
-struct sp_session *sp_session_find(struct srv_spotify *sp, const char *sid,
+struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid,
 				   int create)
 {
 	struct sp_session *free_slot = NULL, *lru = NULL;
 	int64_t now = ms_unix_time();
 	size_t i;
 
-	for (i = 0; i < SRV_SPOTIFY_SESSIONS; i++) {
+	for (i = 0; i < MUSIC_SPOTIFY_SESSIONS; i++) {
 		struct sp_session *s = &sp->sessions[i];
 		if (s->sid[0] && strcmp(s->sid, sid) == 0) {
 			s->touched = now;
@@ -85,8 +84,8 @@ struct sp_session *sp_session_find(struct srv_spotify *sp, const char *sid,
 
 static void *sp_worker(void *arg)
 {
-	struct srv_spotify *sp = arg;
-	struct srv_spotify_job *job = malloc(sizeof(*job));
+	struct music_spotify_svc *sp = arg;
+	struct music_spotify_job *job = malloc(sizeof(*job));
 
 	if (!job) {
 		ms_error("spotify: worker out of memory");
@@ -100,7 +99,7 @@ static void *sp_worker(void *arg)
 			break;
 		*job = sp->queue[sp->qhead];
 		memset(&sp->queue[sp->qhead], 0, sizeof(*job));
-		sp->qhead = (sp->qhead + 1) % SRV_SPOTIFY_QUEUE;
+		sp->qhead = (sp->qhead + 1) % MUSIC_SPOTIFY_QUEUE;
 		sp->qlen--;
 		pthread_mutex_unlock(&sp->lock);
 		sp_job_run(sp, job);
@@ -112,10 +111,10 @@ static void *sp_worker(void *arg)
 	return NULL;
 }
 
-int srv_spotify_new(struct store *store, const struct music_spotify_config *cfg,
-		    struct srv_spotify **out, char *err, size_t errlen)
+int music_spotify_svc_new(struct store *store, const struct music_spotify_config *cfg,
+		    struct music_spotify_svc **out, char *err, size_t errlen)
 {
-	struct srv_spotify *sp = calloc(1, sizeof(*sp));
+	struct music_spotify_svc *sp = calloc(1, sizeof(*sp));
 	int rc = MS_OK;
 
 	if (!sp)
@@ -124,8 +123,8 @@ int srv_spotify_new(struct store *store, const struct music_spotify_config *cfg,
 	sp->store = store;
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
-	sp->queue = ms_calloc(SRV_SPOTIFY_QUEUE, sizeof(*sp->queue));
-	sp->sessions = ms_calloc(SRV_SPOTIFY_SESSIONS, sizeof(*sp->sessions));
+	sp->queue = ms_calloc(MUSIC_SPOTIFY_QUEUE, sizeof(*sp->queue));
+	sp->sessions = ms_calloc(MUSIC_SPOTIFY_SESSIONS, sizeof(*sp->sessions));
 	if (!sp->queue || !sp->sessions) {
 		rc = ms_errf(err, errlen, MS_ENOMEM, "spotify: out of memory");
 		goto out_free;
@@ -145,11 +144,11 @@ int srv_spotify_new(struct store *store, const struct music_spotify_config *cfg,
 	*out = sp;
 	return MS_OK;
 out_free:
-	srv_spotify_free(sp);
+	music_spotify_svc_free(sp);
 	return rc;
 }
 
-void srv_spotify_free(struct srv_spotify *sp)
+void music_spotify_svc_free(struct music_spotify_svc *sp)
 {
 	if (!sp)
 		return;
@@ -162,7 +161,7 @@ void srv_spotify_free(struct srv_spotify *sp)
 	}
 	music_spotify_client_free(sp->client);
 	if (sp->queue)
-		memset(sp->queue, 0, SRV_SPOTIFY_QUEUE * sizeof(*sp->queue));
+		memset(sp->queue, 0, MUSIC_SPOTIFY_QUEUE * sizeof(*sp->queue));
 	free(sp->queue);
 	free(sp->sessions);
 	pthread_cond_destroy(&sp->cond);
@@ -170,25 +169,25 @@ void srv_spotify_free(struct srv_spotify *sp)
 	free(sp);
 }
 
-int srv_spotify_configured(const struct srv_spotify *sp)
+int music_spotify_svc_configured(const struct music_spotify_svc *sp)
 {
 	return sp && sp->cfg.client_id[0] != '\0';
 }
 
-const struct music_spotify_config *srv_spotify_config(
-	const struct srv_spotify *sp)
+const struct music_spotify_config *music_spotify_svc_config(
+	const struct music_spotify_svc *sp)
 {
 	return &sp->cfg;
 }
 
-int srv_spotify_submit(struct srv_spotify *sp, const struct srv_spotify_job *job)
+int music_spotify_svc_submit(struct music_spotify_svc *sp, const struct music_spotify_job *job)
 {
 	struct sp_session *s;
-	struct srv_spotify_job *slot;
+	struct music_spotify_job *slot;
 	unsigned bit = 1u << job->kind;
 	int rc = MS_OK;
 
-	if (!srv_spotify_configured(sp) || (unsigned)job->kind >= SRV_SPOTIFY_JOB_KINDS)
+	if (!music_spotify_svc_configured(sp) || (unsigned)job->kind >= MUSIC_SPOTIFY_JOB_KINDS)
 		return MS_EINVAL;
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, job->sid, 1);
@@ -196,16 +195,16 @@ int srv_spotify_submit(struct srv_spotify *sp, const struct srv_spotify_job *job
 		rc = sid_valid(job->sid) ? MS_EBUSY : MS_EINVAL;
 		goto out;
 	}
-	if ((job->kind == SRV_SPOTIFY_DEVICES || job->kind == SRV_SPOTIFY_NOW) &&
+	if ((job->kind == MUSIC_SPOTIFY_JOB_DEVICES || job->kind == MUSIC_SPOTIFY_JOB_NOW) &&
 	    (s->queued & bit))
 		goto out; /* the queued one will answer this too */
-	if (sp->qlen >= SRV_SPOTIFY_QUEUE) {
+	if (sp->qlen >= MUSIC_SPOTIFY_QUEUE) {
 		rc = MS_EBUSY;
 		goto out;
 	}
-	slot = &sp->queue[(sp->qhead + sp->qlen) % SRV_SPOTIFY_QUEUE];
+	slot = &sp->queue[(sp->qhead + sp->qlen) % MUSIC_SPOTIFY_QUEUE];
 	*slot = *job;
-	if (job->kind == SRV_SPOTIFY_MOOD)
+	if (job->kind == MUSIC_SPOTIFY_JOB_MOOD)
 		slot->gen = ++s->mood_gen;
 	sp->qlen++;
 	s->npending++;
@@ -216,7 +215,7 @@ out:
 	return rc;
 }
 
-int srv_spotify_connected(struct srv_spotify *sp, const char *sid)
+int music_spotify_svc_connected(struct music_spotify_svc *sp, const char *sid)
 {
 	struct sp_session *s;
 	int on;
@@ -228,7 +227,7 @@ int srv_spotify_connected(struct srv_spotify *sp, const char *sid)
 	return on;
 }
 
-void srv_spotify_mark_connecting(struct srv_spotify *sp, const char *sid)
+void music_spotify_svc_mark_connecting(struct music_spotify_svc *sp, const char *sid)
 {
 	struct sp_session *s;
 
@@ -241,7 +240,7 @@ void srv_spotify_mark_connecting(struct srv_spotify *sp, const char *sid)
 	pthread_mutex_unlock(&sp->lock);
 }
 
-void srv_spotify_note_error(struct srv_spotify *sp, const char *sid,
+void music_spotify_svc_note_error(struct music_spotify_svc *sp, const char *sid,
 			    const char *action, const char *code,
 			    const char *message)
 {
@@ -261,7 +260,7 @@ void srv_spotify_note_error(struct srv_spotify *sp, const char *sid,
 	pthread_mutex_unlock(&sp->lock);
 }
 
-int srv_spotify_disconnect(struct srv_spotify *sp, const char *sid)
+int music_spotify_svc_disconnect(struct music_spotify_svc *sp, const char *sid)
 {
 	struct sp_session *s;
 	char key[65];
@@ -286,7 +285,7 @@ int srv_spotify_disconnect(struct srv_spotify *sp, const char *sid)
 	return rc;
 }
 
-int srv_spotify_set_device(struct srv_spotify *sp, const char *sid,
+int music_spotify_svc_set_device(struct music_spotify_svc *sp, const char *sid,
 			   const char *device_id)
 {
 	struct sp_session *s;
@@ -306,7 +305,7 @@ int srv_spotify_set_device(struct srv_spotify *sp, const char *sid,
 	return rc;
 }
 
-int64_t srv_spotify_paused_ms(struct srv_spotify *sp, const char **code)
+int64_t music_spotify_svc_paused_ms(struct music_spotify_svc *sp, const char **code)
 {
 	double left;
 
@@ -422,19 +421,19 @@ static const char *state_name(enum sp_state st)
 	}
 }
 
-int srv_spotify_status_json(struct srv_spotify *sp, const char *sid,
+int music_spotify_svc_status_json(struct music_spotify_svc *sp, const char *sid,
 			    int autoplay, struct ms_buf *out)
 {
 	struct sp_session *s;
-	int64_t paused = srv_spotify_paused_ms(sp, NULL);
+	int64_t paused = music_spotify_svc_paused_ms(sp, NULL);
 	const char *pcode;
 	int rc;
 
 	pthread_mutex_lock(&sp->lock);
 	pcode = paused ? music_spotify_kind_code(sp->paused_kind) : "";
-	s = srv_spotify_configured(sp) ? sp_session_find(sp, sid, 1) : NULL;
+	s = music_spotify_svc_configured(sp) ? sp_session_find(sp, sid, 1) : NULL;
 	rc = ms_buf_printf(out, "{\"configured\":%s,\"connected\":%s,",
-			   srv_spotify_configured(sp) ? "true" : "false",
+			   music_spotify_svc_configured(sp) ? "true" : "false",
 			   s && s->state == SP_CONNECTED ? "true" : "false");
 	if (!rc)
 		rc = kv_str(out, "state", s ? state_name(s->state)
@@ -506,7 +505,7 @@ int srv_spotify_status_json(struct srv_spotify *sp, const char *sid,
 	return rc;
 }
 
-int srv_spotify_devices_json(struct srv_spotify *sp, const char *sid,
+int music_spotify_svc_devices_json(struct music_spotify_svc *sp, const char *sid,
 			     struct ms_buf *out)
 {
 	struct sp_session *s;
@@ -526,7 +525,7 @@ int srv_spotify_devices_json(struct srv_spotify *sp, const char *sid,
 	return rc;
 }
 
-int srv_spotify_now_json(struct srv_spotify *sp, const char *sid,
+int music_spotify_svc_now_json(struct music_spotify_svc *sp, const char *sid,
 			 struct ms_buf *out)
 {
 	struct sp_session *s;
@@ -544,7 +543,7 @@ int srv_spotify_now_json(struct srv_spotify *sp, const char *sid,
 	return rc;
 }
 
-static int64_t age_of(struct srv_spotify *sp, const char *sid, int now)
+static int64_t age_of(struct music_spotify_svc *sp, const char *sid, int now)
 {
 	struct sp_session *s;
 	int64_t at, age = INT64_MAX / 2;
@@ -558,12 +557,12 @@ static int64_t age_of(struct srv_spotify *sp, const char *sid, int now)
 	return age;
 }
 
-int64_t srv_spotify_devices_age(struct srv_spotify *sp, const char *sid)
+int64_t music_spotify_svc_devices_age(struct music_spotify_svc *sp, const char *sid)
 {
 	return age_of(sp, sid, 0);
 }
 
-int64_t srv_spotify_now_age(struct srv_spotify *sp, const char *sid)
+int64_t music_spotify_svc_now_age(struct music_spotify_svc *sp, const char *sid)
 {
 	return age_of(sp, sid, 1);
 }

@@ -1,39 +1,20 @@
 /* spotify_jobs.c - what the Spotify worker thread does for each job: token
  * exchange, refresh before expiry (and once after a 401), the global pause
- * after 429/quota/5xx/timeouts, mood -> search (SQLite cache first, then
- * Spotify, then stale cache, then the offline catalog) -> auto-play once per
+ * after 429/quota/5xx/timeouts, mood -> music_recommend's candidates ->
+ * search (SQLite cache first, then Spotify, then stale cache, then the
+ * offline catalog's links) -> auto-play once per
  * mood change, and manual play/pause/next/devices/now-playing. Runs with
  * the service lock released except around the record updates. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "moodsync/music.h"
 #include "moodsync/store.h"
-#include "server/spotify_internal.h"
-#include "store/spotify_store.h"
+#include "music/spotify_internal.h"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static void tok_to_store(const struct music_spotify_token *t,
-			 struct store_spotify_token *o)
-{
-	memset(o, 0, sizeof(*o));
-	memcpy(o->access, t->access, sizeof(o->access));
-	memcpy(o->refresh, t->refresh, sizeof(o->refresh));
-	memcpy(o->scope, t->scope, sizeof(o->scope));
-	o->expires_at = t->expires_at;
-}
-
-static void tok_from_store(const struct store_spotify_token *t,
-			   struct music_spotify_token *o)
-{
-	memset(o, 0, sizeof(*o));
-	memcpy(o->access, t->access, sizeof(o->access));
-	memcpy(o->refresh, t->refresh, sizeof(o->refresh));
-	memcpy(o->scope, t->scope, sizeof(o->scope));
-	o->expires_at = t->expires_at;
-}
 
 static void fake_result(struct music_spotify_result *res,
 			enum music_spotify_kind kind, const char *msg)
@@ -45,7 +26,7 @@ static void fake_result(struct music_spotify_result *res,
 }
 
 /* 1 (and res filled) while Spotify calls are paused. */
-static int sp_paused(struct srv_spotify *sp, struct music_spotify_result *res)
+static int sp_paused(struct music_spotify_svc *sp, struct music_spotify_result *res)
 {
 	double left;
 	enum music_spotify_kind kind;
@@ -64,7 +45,7 @@ static int sp_paused(struct srv_spotify *sp, struct music_spotify_result *res)
 }
 
 /* Updates the global pause from an answer. */
-static void sp_account(struct srv_spotify *sp,
+static void sp_account(struct music_spotify_svc *sp,
 		       const struct music_spotify_result *res)
 {
 	int64_t wait;
@@ -104,7 +85,7 @@ static void error_text(const struct music_spotify_result *res, char *out,
 }
 
 /* Records the outcome of `action` in the session (lock not held). */
-static void sp_note(struct srv_spotify *sp, const char *sid, const char *action,
+static void sp_note(struct music_spotify_svc *sp, const char *sid, const char *action,
 		    const struct music_spotify_result *res, int clears)
 {
 	struct sp_session *s;
@@ -124,7 +105,7 @@ static void sp_note(struct srv_spotify *sp, const char *sid, const char *action,
 	pthread_mutex_unlock(&sp->lock);
 }
 
-static void sp_set_state(struct srv_spotify *sp, const char *sid,
+static void sp_set_state(struct music_spotify_svc *sp, const char *sid,
 			 enum sp_state st)
 {
 	struct sp_session *s;
@@ -139,12 +120,11 @@ static void sp_set_state(struct srv_spotify *sp, const char *sid,
 /* Swaps the refresh token for new tokens and stores them (Spotify may
  * rotate the refresh token: the new one is kept). invalid_grant deletes
  * the tokens and asks for a new sign-in. */
-static int sp_refresh(struct srv_spotify *sp, const char *sid, const char *key,
-		      struct music_spotify_token *tok,
+static int sp_refresh(struct music_spotify_svc *sp, const char *sid, const char *key,
+		      struct store_spotify_token *tok,
 		      struct music_spotify_result *res)
 {
-	struct music_spotify_token fresh;
-	struct store_spotify_token st;
+	struct store_spotify_token fresh;
 	int rc;
 
 	if (!tok->refresh[0]) {
@@ -164,38 +144,33 @@ static int sp_refresh(struct srv_spotify *sp, const char *sid, const char *key,
 	}
 	if (rc)
 		return rc;
-	tok_to_store(&fresh, &st);
-	if (store_spotify_token_put(sp->store, key, &st))
+	if (store_spotify_token_put(sp->store, key, &fresh))
 		ms_warn("spotify: could not store refreshed tokens");
 	*tok = fresh;
 	memset(&fresh, 0, sizeof(fresh));
-	memset(&st, 0, sizeof(st));
 	return MS_OK;
 }
 
-typedef int (*sp_api_fn)(struct srv_spotify *sp, const char *access,
+typedef int (*sp_api_fn)(struct music_spotify_svc *sp, const char *access,
 			 void *arg, struct music_spotify_result *res);
 
 /* Runs fn with a valid access token: refreshes a token about to expire,
  * and refreshes then retries once after a 401. */
-static int sp_authed(struct srv_spotify *sp, const char *sid, sp_api_fn fn,
+static int sp_authed(struct music_spotify_svc *sp, const char *sid, sp_api_fn fn,
 		     void *arg, struct music_spotify_result *res)
 {
-	struct music_spotify_token tok;
-	struct store_spotify_token st;
+	struct store_spotify_token tok;
 	char key[65];
 	int rc;
 
 	if (sp_paused(sp, res))
 		return music_spotify_kind_err(res->kind);
 	sp_session_key(sid, key);
-	if (store_spotify_token_get(sp->store, key, &st) != MS_OK) {
+	if (store_spotify_token_get(sp->store, key, &tok) != MS_OK) {
 		fake_result(res, MUSIC_SPOTIFY_INVALID_GRANT,
 			    "not connected to Spotify");
 		return MS_EAUTH;
 	}
-	tok_from_store(&st, &tok);
-	memset(&st, 0, sizeof(st));
 	rc = MS_OK;
 	if (music_spotify_token_stale(&tok, ms_unix_time()))
 		rc = sp_refresh(sp, sid, key, &tok, res);
@@ -222,7 +197,7 @@ struct search_arg {
 	size_t n;
 };
 
-static int fn_search(struct srv_spotify *sp, const char *access, void *arg,
+static int fn_search(struct music_spotify_svc *sp, const char *access, void *arg,
 		     struct music_spotify_result *res)
 {
 	struct search_arg *a = arg;
@@ -237,7 +212,7 @@ struct devices_arg {
 	size_t n;
 };
 
-static int fn_devices(struct srv_spotify *sp, const char *access, void *arg,
+static int fn_devices(struct music_spotify_svc *sp, const char *access, void *arg,
 		      struct music_spotify_result *res)
 {
 	struct devices_arg *a = arg;
@@ -247,24 +222,24 @@ static int fn_devices(struct srv_spotify *sp, const char *access, void *arg,
 }
 
 struct player_arg {
-	enum srv_spotify_job_kind kind;
+	enum music_spotify_job_kind kind;
 	const char *device; /* NULL: active device */
 	const char *uri;    /* PLAY: NULL resumes */
 	struct music_spotify_now now;
 };
 
-static int fn_player(struct srv_spotify *sp, const char *access, void *arg,
+static int fn_player(struct music_spotify_svc *sp, const char *access, void *arg,
 		     struct music_spotify_result *res)
 {
 	struct player_arg *a = arg;
 
 	switch (a->kind) {
-	case SRV_SPOTIFY_PLAY:
+	case MUSIC_SPOTIFY_JOB_PLAY:
 		return music_spotify_play(sp->client, access, a->device, a->uri,
 					  res);
-	case SRV_SPOTIFY_PAUSE:
+	case MUSIC_SPOTIFY_JOB_PAUSE:
 		return music_spotify_pause(sp->client, access, a->device, res);
-	case SRV_SPOTIFY_NEXT:
+	case MUSIC_SPOTIFY_JOB_NEXT:
 		return music_spotify_next(sp->client, access, a->device, res);
 	default:
 		return music_spotify_now_playing(sp->client, access, &a->now, res);
@@ -273,12 +248,11 @@ static int fn_player(struct srv_spotify *sp, const char *access, void *arg,
 
 /* ---- jobs ------------------------------------------------------------- */
 
-static void job_exchange(struct srv_spotify *sp,
-			 const struct srv_spotify_job *job)
+static void job_exchange(struct music_spotify_svc *sp,
+			 const struct music_spotify_job *job)
 {
-	struct music_spotify_token tok;
+	struct store_spotify_token tok;
 	struct music_spotify_result res;
-	struct store_spotify_token st;
 	char key[65];
 
 	if (sp_paused(sp, &res)) {
@@ -296,9 +270,7 @@ static void job_exchange(struct srv_spotify *sp,
 		return;
 	}
 	sp_session_key(job->sid, key);
-	tok_to_store(&tok, &st);
-	memset(&tok, 0, sizeof(tok));
-	if (store_spotify_token_put(sp->store, key, &st)) {
+	if (store_spotify_token_put(sp->store, key, &tok)) {
 		fake_result(&res, MUSIC_SPOTIFY_BAD_RESPONSE, "database");
 		sp_set_state(sp, job->sid, SP_DISCONNECTED);
 		sp_note(sp, job->sid, "signin", &res, 0);
@@ -307,22 +279,22 @@ static void job_exchange(struct srv_spotify *sp,
 		sp_note(sp, job->sid, "signin", &res, 1);
 		ms_info("spotify: a session connected");
 	}
-	memset(&st, 0, sizeof(st));
+	memset(&tok, 0, sizeof(tok));
 }
 
-static void job_devices(struct srv_spotify *sp,
-			const struct srv_spotify_job *job);
+static void job_devices(struct music_spotify_svc *sp,
+			const struct music_spotify_job *job);
 
 /* Signs in, then fetches the devices so the picker is filled at once. */
-static void job_signin(struct srv_spotify *sp, const struct srv_spotify_job *job)
+static void job_signin(struct music_spotify_svc *sp, const struct music_spotify_job *job)
 {
 	job_exchange(sp, job);
-	if (srv_spotify_connected(sp, job->sid))
+	if (music_spotify_svc_connected(sp, job->sid))
 		job_devices(sp, job);
 }
 
-static void job_devices(struct srv_spotify *sp,
-			const struct srv_spotify_job *job)
+static void job_devices(struct music_spotify_svc *sp,
+			const struct music_spotify_job *job)
 {
 	struct devices_arg a;
 	struct music_spotify_result res;
@@ -343,17 +315,17 @@ static void job_devices(struct srv_spotify *sp,
 
 /* Plays (or pauses, skips, resumes) on the session's chosen device and
  * records the outcome; `mood` >= 0 marks an auto-play. */
-static void do_player(struct srv_spotify *sp, const char *sid,
-		      enum srv_spotify_job_kind kind, const char *uri, int mood)
+static void do_player(struct music_spotify_svc *sp, const char *sid,
+		      enum music_spotify_job_kind kind, const char *uri, int mood)
 {
 	struct player_arg a;
 	struct music_spotify_result res;
 	struct sp_session *s;
 	char device[96] = "";
 	const char *action = mood >= 0 ? "autoplay"
-			     : kind == SRV_SPOTIFY_PLAY ? "play"
-			     : kind == SRV_SPOTIFY_PAUSE ? "pause"
-			     : kind == SRV_SPOTIFY_NEXT ? "next"
+			     : kind == MUSIC_SPOTIFY_JOB_PLAY ? "play"
+			     : kind == MUSIC_SPOTIFY_JOB_PAUSE ? "pause"
+			     : kind == MUSIC_SPOTIFY_JOB_NEXT ? "next"
 			     : "now_playing";
 
 	pthread_mutex_lock(&sp->lock);
@@ -368,7 +340,7 @@ static void do_player(struct srv_spotify *sp, const char *sid,
 	sp_authed(sp, sid, fn_player, &a, &res);
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, sid, 0);
-	if (s && kind == SRV_SPOTIFY_PLAY) {
+	if (s && kind == MUSIC_SPOTIFY_JOB_PLAY) {
 		s->play.mood = mood;
 		s->play.autoplay = mood >= 0;
 		snprintf(s->play.uri, sizeof(s->play.uri), "%s", uri ? uri : "");
@@ -377,18 +349,18 @@ static void do_player(struct srv_spotify *sp, const char *sid,
 		s->play.at = ms_unix_time();
 		s->has_play = 1;
 	}
-	if (s && kind == SRV_SPOTIFY_NOW && res.kind == MUSIC_SPOTIFY_OK) {
+	if (s && kind == MUSIC_SPOTIFY_JOB_NOW && res.kind == MUSIC_SPOTIFY_OK) {
 		s->now = a.now;
 		s->now_at = ms_unix_time();
 	}
-	if (s && kind != SRV_SPOTIFY_NOW && res.kind == MUSIC_SPOTIFY_OK)
+	if (s && kind != MUSIC_SPOTIFY_JOB_NOW && res.kind == MUSIC_SPOTIFY_OK)
 		s->now_at = 0; /* what plays changed: fetch it again */
 	pthread_mutex_unlock(&sp->lock);
-	sp_note(sp, sid, action, &res, kind != SRV_SPOTIFY_NOW);
+	sp_note(sp, sid, action, &res, kind != MUSIC_SPOTIFY_JOB_NOW);
 }
 
 /* Reads a cached search for `query` (max_age_s < 0: any age). */
-static size_t cache_read(struct srv_spotify *sp, const char *query,
+static size_t cache_read(struct music_spotify_svc *sp, const char *query,
 			 int64_t max_age_s, struct music_spotify_playlist *items)
 {
 	struct ms_buf b;
@@ -407,7 +379,7 @@ static size_t cache_read(struct srv_spotify *sp, const char *query,
 	return n;
 }
 
-static void cache_write(struct srv_spotify *sp, const char *query,
+static void cache_write(struct music_spotify_svc *sp, const char *query,
 			const struct music_spotify_playlist *items, size_t n)
 {
 	struct ms_buf b;
@@ -419,12 +391,15 @@ static void cache_write(struct srv_spotify *sp, const char *query,
 	ms_buf_release(&b);
 }
 
-#define MOOD_QUERIES 3 /* catalog queries tried per mood, at most */
+/* music_recommend's candidates searched per mood, at most, in its order */
+#define MOOD_QUERIES 3
 
-static void job_mood(struct srv_spotify *sp, const struct srv_spotify_job *job)
+static void job_mood(struct music_spotify_svc *sp, const struct music_spotify_job *job)
 {
-	struct store_playlist cat[MOOD_QUERIES];
+	struct music_rec *rec;
+	const struct store_playlist *cat;
 	struct music_spotify_playlist items[MUSIC_SPOTIFY_MAX_RESULTS];
+	char err[MS_ERRLEN];
 	struct music_spotify_result res;
 	struct sp_session *s;
 	const char *source = "offline";
@@ -443,13 +418,16 @@ static void job_mood(struct srv_spotify *sp, const struct srv_spotify_job *job)
 	pthread_mutex_unlock(&sp->lock);
 	if (!s)
 		return;
-	if (store_catalog_list(sp->store, music_mood_names[job->mood],
-			       music_strategy_names[job->strategy], cat,
-			       MOOD_QUERIES, &ncat))
-		ncat = 0;
+	rec = malloc(sizeof(*rec));
+	if (!rec)
+		return;
+	if (music_recommend(sp->store, job->mood, job->strategy, 0, rec, err,
+			    sizeof(err)) == MS_OK)
+		ncat = MS_MIN(rec->n, MOOD_QUERIES);
+	cat = rec->items;
 	memset(&res, 0, sizeof(res));
 	for (i = 0; i < ncat && n == 0; i++) {
-		n = cache_read(sp, cat[i].query, SRV_SPOTIFY_CACHE_TTL_S, items);
+		n = cache_read(sp, cat[i].query, MUSIC_SPOTIFY_CACHE_TTL_S, items);
 		if (n) {
 			source = "cache";
 		} else if (connected && network) {
@@ -474,8 +452,9 @@ static void job_mood(struct srv_spotify *sp, const struct srv_spotify_job *job)
 			memset(&items[n], 0, sizeof(items[n]));
 			snprintf(items[n].name, sizeof(items[n].name), "%s",
 				 cat[i].name);
-			snprintf(items[n].url, sizeof(items[n].url), "%s",
-				 cat[i].url);
+			/* a long search link is cut, as the playlist's url */
+			snprintf(items[n].url, sizeof(items[n].url), "%.*s",
+				 (int)sizeof(items[n].url) - 1, cat[i].url);
 			items[n].tracks = -1;
 			n++;
 		}
@@ -497,28 +476,29 @@ static void job_mood(struct srv_spotify *sp, const struct srv_spotify_job *job)
 		}
 	}
 	pthread_mutex_unlock(&sp->lock);
+	free(rec);
 	if (play)
-		do_player(sp, job->sid, SRV_SPOTIFY_PLAY, uri, job->mood);
+		do_player(sp, job->sid, MUSIC_SPOTIFY_JOB_PLAY, uri, job->mood);
 }
 
-void sp_job_run(struct srv_spotify *sp, const struct srv_spotify_job *job)
+void sp_job_run(struct music_spotify_svc *sp, const struct music_spotify_job *job)
 {
 	struct sp_session *s;
 
 	switch (job->kind) {
-	case SRV_SPOTIFY_EXCHANGE:
+	case MUSIC_SPOTIFY_JOB_EXCHANGE:
 		job_signin(sp, job);
 		break;
-	case SRV_SPOTIFY_MOOD:
+	case MUSIC_SPOTIFY_JOB_MOOD:
 		job_mood(sp, job);
 		break;
-	case SRV_SPOTIFY_DEVICES:
+	case MUSIC_SPOTIFY_JOB_DEVICES:
 		job_devices(sp, job);
 		break;
-	case SRV_SPOTIFY_PLAY:
-	case SRV_SPOTIFY_PAUSE:
-	case SRV_SPOTIFY_NEXT:
-	case SRV_SPOTIFY_NOW:
+	case MUSIC_SPOTIFY_JOB_PLAY:
+	case MUSIC_SPOTIFY_JOB_PAUSE:
+	case MUSIC_SPOTIFY_JOB_NEXT:
+	case MUSIC_SPOTIFY_JOB_NOW:
 		do_player(sp, job->sid, job->kind, job->uri, -1);
 		break;
 	default:
