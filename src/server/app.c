@@ -335,6 +335,8 @@ void srv_app_spotify_set(struct srv_app *app, struct music_spotify_svc *sp)
 
 static void info_fill(const struct srv_session *s, struct srv_session_info *o)
 {
+	struct srv_affect aff;
+
 	memset(o, 0, sizeof(*o));
 	snprintf(o->id, sizeof(o->id), "%s", s->id);
 	o->strategy = s->strategy;
@@ -345,6 +347,11 @@ static void info_fill(const struct srv_session *s, struct srv_session_info *o)
 	o->mood_since = s->mood_since;
 	o->last_frame = s->last_frame;
 	o->frames = s->frames;
+	srv_session_affect(s, &aff);
+	o->valence = aff.va.valence;
+	o->arousal = aff.va.arousal;
+	o->feeling = aff.feeling;
+	o->overridden = s->override_mood >= 0;
 }
 
 int srv_session_info_by_id(struct srv_app *app, const char *sid,

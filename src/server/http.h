@@ -114,6 +114,13 @@ struct srv_session_info {
 	int64_t mood_since;  /* unix ms when `mood` became stable, 0 none */
 	int64_t last_frame;  /* unix ms of the last frame with a face, 0 */
 	long frames;         /* frames received */
+	/* The listener's mood as the music should follow it: their own choice
+	 * (POST /api/mood/override) while it holds, else the face's smoothed
+	 * mood. `feeling` is an enum music_feeling, -1 before any mood (then
+	 * the point is the neutral anchor); `overridden` is 1 for a choice. */
+	double valence, arousal;
+	int feeling;
+	int overridden;
 };
 
 /* Copies the state of the request's session. MS_OK, or MS_ENOTFOUND when
