@@ -56,7 +56,7 @@
       $("chart-text").textContent = "No mood history yet.";
       return;
     }
-    var t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + BINS * 1000);
+    var t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, Date.now(), t0 + BINS * 1000);
     var bw = pw / BINS, bins = [];
     for (var i = 0; i < BINS; i++) bins.push([]);
     points.forEach(function (p) {

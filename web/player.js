@@ -54,7 +54,7 @@
     like.setAttribute("aria-pressed", t && t.liked ? "true" : "false");
     like.innerHTML = t && t.liked ? "&#9829;" : "&#9825;";
     if (q && q.listener) listener = q.listener;
-    $("np-for").textContent = q && q.listener && q.listener.feeling
+    $("np-for").textContent = t && q.listener && q.listener.feeling
       ? MS.word(q.listener.feeling) + (q.goal && q.goal !== "match" ? ", " + GOALS[q.goal] : "")
       : "your mood, once read";
     var ol = $("queue");
