@@ -7,6 +7,7 @@
 (function () {
   var MS = window.MS, $ = MS.$, MOODS = MS.MOODS, COLORS = MS.COLORS;
   var REFRESH_MS = 5000, BINS = 24, ROW_S = 1;  /* one stored row ~ one second */
+  var HOUR_MS = 3600 * 1000;
   var chart = $("chart"), points = [];
 
   function shares(rows) {
@@ -56,10 +57,14 @@
       $("chart-text").textContent = "No mood history yet.";
       return;
     }
-    var t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, Date.now(), t0 + BINS * 1000);
+    /* the last hour when there is one, else the whole history */
+    var now = Date.now(), shown = points.filter(function (p) { return p.t >= now - HOUR_MS; });
+    var live = shown.length > 0;
+    if (!live) shown = points;
+    var t0 = shown[0].t, t1 = Math.max(shown[shown.length - 1].t, live ? now : 0, t0 + BINS * 1000);
     var bw = pw / BINS, bins = [];
     for (var i = 0; i < BINS; i++) bins.push([]);
-    points.forEach(function (p) {
+    shown.forEach(function (p) {
       var k = Math.min(BINS - 1, Math.floor((p.t - t0) / (t1 - t0) * BINS));
       bins[k].push(p);
     });
@@ -77,7 +82,7 @@
     ctx.textAlign = "right";
     ctx.fillText(clock(t1), left + pw, h - 4);
     ctx.textAlign = "left";
-    var all = shares(points), last = points[points.length - 1];
+    var all = shares(shown), last = shown[shown.length - 1];
     $("chart-text").textContent = "From " + clock(t0) + " to " + clock(t1) + " (" + span(t1 - t0) +
       "): " + mix(all) + ". Most recently " + MS.word(last.mood) + ".";
   }
