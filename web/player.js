@@ -13,6 +13,7 @@
   var listener = null;          /* {valence, arousal, feeling} from the mood */
   var noLibrary = false, busy = false, wantPlay = false, started = false;
   var drag = null, pointTimer = null;
+  var chosenFor = null;         /* {feeling, goal} the playing track was chosen for */
   var GOALS = {
     match: "matching your mood", lift: "lifting you up", calm: "calming you down",
     energise: "giving you energy"
@@ -54,8 +55,9 @@
     like.setAttribute("aria-pressed", t && t.liked ? "true" : "false");
     like.innerHTML = t && t.liked ? "&#9829;" : "&#9825;";
     if (q && q.listener) listener = q.listener;
-    $("np-for").textContent = t && q.listener && q.listener.feeling
-      ? MS.word(q.listener.feeling) + (q.goal && q.goal !== "match" ? ", " + GOALS[q.goal] : "")
+    var cf = chosenFor;   /* the mood when this track was picked, not the mood now */
+    $("np-for").textContent = t && cf && cf.feeling
+      ? MS.word(cf.feeling) + (cf.goal && cf.goal !== "match" ? ", " + GOALS[cf.goal] : "")
       : "your mood, once read";
     var ol = $("queue");
     ol.textContent = "";
@@ -100,6 +102,7 @@
     busy = true;
     return MS.send("POST", "/api/queue/next", { position_s: audio.currentTime || 0, reason: reason })
       .then(function (queue) {
+        chosenFor = queue.listener ? { feeling: queue.listener.feeling, goal: queue.goal } : null;
         render(queue);
         if (queue.now) { load(queue.now); play(); }
         else say("No track fits right now: the library may still be scanning.");
@@ -369,10 +372,17 @@
       if (noLibrary) loadSuggestion();
     });
     MS.on("mood-ready", start);
+    /* the upcoming tracks and the target follow the new mood at once */
+    MS.on("mood-changed", function () {
+      if (!noLibrary && started) MS.getJSON("/api/queue").then(render).catch(function () {});
+    });
     planeEvents();
     keys();
     MS.getJSON("/api/settings").then(checkGoal).catch(function () {});
-    MS.getJSON("/api/queue").then(render).catch(function (e) {
+    MS.getJSON("/api/queue").then(function (queue) {
+      if (queue.now && queue.listener) chosenFor = { feeling: queue.listener.feeling, goal: queue.goal };
+      render(queue);
+    }).catch(function (e) {
       if (e.status === 404) fallback();
     });
     library();
