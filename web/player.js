@@ -120,6 +120,7 @@
 
   function toggle() {
     if (!audio.src) { started = false; start(); return; }
+    started = true;   /* playing already: the next track follows the mood */
     if (audio.paused) play(); else { wantPlay = false; audio.pause(); }
   }
 
@@ -382,6 +383,7 @@
     MS.getJSON("/api/queue").then(function (queue) {
       if (queue.now && queue.listener) chosenFor = { feeling: queue.listener.feeling, goal: queue.goal };
       render(queue);
+      load(queue.now);   /* ready for the play button; a mood reading picks anew */
     }).catch(function (e) {
       if (e.status === 404) fallback();
     });
