@@ -76,12 +76,8 @@
     return document.getElementById(id);
   }
 
-  /* the user prefers less motion: no smooth transitions in canvases */
-  var reducedMotion = window.matchMedia &&
-    window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-
   window.MS = {
     MOODS: MOODS, COLORS: COLORS, word: word, $: $, getJSON: getJSON, send: send,
-    sendImage: sendImage, on: on, emit: emit, reducedMotion: reducedMotion
+    sendImage: sendImage, on: on, emit: emit
   };
 })();

@@ -11,7 +11,7 @@
   var audio = $("audio"), plane = $("plane");
   var q = null;                 /* the last /api/queue reply */
   var listener = null;          /* {valence, arousal, feeling} from the mood */
-  var noLibrary = false, busy = false, wantPlay = false, started = false;
+  var noLibrary = false, busy = false, started = false;
   var drag = null, pointTimer = null;
   var chosenFor = null;         /* {feeling, goal} the playing track was chosen for */
   var GOALS = {
@@ -89,7 +89,6 @@
   }
 
   function play() {
-    wantPlay = true;
     var p = audio.play();
     if (p && p.catch) p.catch(function (e) {
       if (e.name === "NotAllowedError") say("Press play (or space) to hear the music: the browser waits for a click.");
@@ -121,7 +120,7 @@
   function toggle() {
     if (!audio.src) { started = false; start(); return; }
     started = true;   /* playing already: the next track follows the mood */
-    if (audio.paused) play(); else { wantPlay = false; audio.pause(); }
+    if (audio.paused) play(); else audio.pause();
   }
 
   function feedback(kind) {
