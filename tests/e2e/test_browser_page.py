@@ -255,6 +255,14 @@ def text_flow(s):
     if get(s, "/api/text")["status"] == 404:
         t.diag("no /api/text on this server: the text box is not tested")
         return
+    t.ok(s.wait_for("return !document.getElementById('text-form').hidden", 5),
+         "text: the words box is offered")
+    s.keys(s.find("#text-in"), "I feel so sad and lonely today")
+    s.click(s.find("#text-send"))
+    res = s.wait_for("return document.getElementById('text-result').textContent", 10)
+    m = get(s, "/api/mood")["json"]
+    t.ok(res and res.startswith("Your words sound") and "text" in (m.get("sources") or {}),
+         "text: the page reads the words (%r) and the server keeps them as a source" % res)
 
 
 # Debian's demo library (scripts/deps.sh installs it): the real tracks.
