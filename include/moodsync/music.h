@@ -159,14 +159,12 @@ extern const char *const music_feeling_names[MUSIC_FEELINGS];
  * and its point `p`. The rules are documented in src/music/affect.c. */
 enum music_feeling music_feeling_of(const float *probs, struct music_va p);
 
-/* A representative point of each feeling (inside its region of the rules
- * above), for a feeling the listener names instead of a face reading. */
-struct music_va music_feeling_point(enum music_feeling f);
+/* Probabilities over the seven moods (MUSIC_MOODS values, sum 1) that
+ * stand for feeling `f`, for a feeling the listener names instead of a face
+ * reading: music_feeling_of() of them and their point is `f` again. */
+void music_feeling_probs(enum music_feeling f, float *out);
 
 /* Parses a feeling name; MS_EINVAL when unknown. */
 int music_feeling_parse(const char *s, int *out);
-
-/* The mood whose anchor lies nearest to `p`. */
-enum music_mood_id music_mood_nearest(struct music_va p);
 
 #endif

@@ -18,9 +18,9 @@
  *      anxious, else tense
  *   5. valence < 0, arousal < 0.15: valence <= -0.35 -> sad, else tired
  *
- * A feeling's own point (for one the listener names) is the anchor of the
- * mood it stands for where there is one (sad, anxious = fear, tense =
- * anger, surprised), else a point well inside its region of the rules. */
+ * A feeling the listener names is given as a mix of the seven moods that
+ * these rules name that feeling again (tested for every feeling), so that
+ * it can stand wherever a face's probabilities do. */
 #include <math.h>
 #include <string.h>
 
@@ -99,23 +99,26 @@ enum music_feeling music_feeling_of(const float *probs, struct music_va p)
 	return p.valence <= -0.35 ? MUSIC_FEEL_SAD : MUSIC_FEEL_TIRED;
 }
 
-struct music_va music_feeling_point(enum music_feeling f)
+void music_feeling_probs(enum music_feeling f, float *out)
 {
-	static const struct music_va pt[MUSIC_FEELINGS] = {
-		[MUSIC_FEEL_EXCITED] = {0.60, 0.60},
-		[MUSIC_FEEL_HAPPY] = {0.60, 0.10},
-		[MUSIC_FEEL_CALM] = {0.45, -0.45},
-		[MUSIC_FEEL_TIRED] = {-0.20, -0.40},
-		[MUSIC_FEEL_SAD] = {-0.70, -0.45},
-		[MUSIC_FEEL_ANXIOUS] = {-0.55, 0.65},
-		[MUSIC_FEEL_TENSE] = {-0.65, 0.70},
-		[MUSIC_FEEL_SURPRISED] = {0.25, 0.80},
-		[MUSIC_FEEL_NEUTRAL] = {0.0, 0.0},
+	/* the moods (weights out of 100) that make up each feeling */
+	static const unsigned char mix[MUSIC_FEELINGS][MUSIC_MOODS] = {
+		/*                      ang dis fea hap sad sur neu */
+		[MUSIC_FEEL_EXCITED] = {0, 0, 0, 100, 0, 0, 0},
+		[MUSIC_FEEL_HAPPY] = {0, 0, 0, 50, 0, 0, 50},
+		[MUSIC_FEEL_CALM] = {0, 0, 0, 0, 0, 0, 100},
+		[MUSIC_FEEL_TIRED] = {0, 0, 0, 0, 45, 0, 55},
+		[MUSIC_FEEL_SAD] = {0, 0, 0, 0, 100, 0, 0},
+		[MUSIC_FEEL_ANXIOUS] = {0, 0, 100, 0, 0, 0, 0},
+		[MUSIC_FEEL_TENSE] = {100, 0, 0, 0, 0, 0, 0},
+		[MUSIC_FEEL_SURPRISED] = {0, 0, 0, 0, 0, 100, 0},
+		[MUSIC_FEEL_NEUTRAL] = {0, 0, 0, 10, 20, 0, 70},
 	};
 
 	if ((int)f < 0 || f >= MUSIC_FEELINGS)
 		f = MUSIC_FEEL_NEUTRAL;
-	return pt[f];
+	for (int i = 0; i < MUSIC_MOODS; i++)
+		out[i] = mix[f][i] / 100.0f;
 }
 
 int music_feeling_parse(const char *s, int *out)
@@ -127,21 +130,4 @@ int music_feeling_parse(const char *s, int *out)
 		}
 	}
 	return MS_EINVAL;
-}
-
-enum music_mood_id music_mood_nearest(struct music_va p)
-{
-	int best = MUSIC_NEUTRAL;
-	double bd = INFINITY;
-
-	for (int i = 0; i < MUSIC_MOODS; i++) {
-		double d = hypot(p.valence - music_mood_anchor[i].valence,
-				 p.arousal - music_mood_anchor[i].arousal);
-
-		if (d < bd) {
-			bd = d;
-			best = i;
-		}
-	}
-	return (enum music_mood_id)best;
 }

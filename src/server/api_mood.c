@@ -13,29 +13,24 @@
 
 void srv_session_affect(const struct srv_session *s, struct srv_affect *out)
 {
+	const float *probs = NULL;
+
 	out->mood = -1;
 	out->feeling = -1;
 	out->va = music_mood_anchor[MUSIC_NEUTRAL];
 	out->source = NULL;
 	if (s->override_mood >= 0) {
-		float one[MUSIC_MOODS] = {0};
-
+		probs = s->override_probs;
 		out->mood = s->override_mood;
-		if (s->override_feeling >= 0) {
-			out->feeling = s->override_feeling;
-			out->va = music_feeling_point(
-				(enum music_feeling)s->override_feeling);
-		} else {
-			one[s->override_mood] = 1.0f;
-			out->va = music_mood_anchor[s->override_mood];
-			out->feeling = (int)music_feeling_of(one, out->va);
-		}
 		out->source = "override";
 	} else if (s->mood.stable >= 0) {
+		probs = s->mood.probs;
 		out->mood = s->mood.stable;
-		out->va = music_affect_point(s->mood.probs);
-		out->feeling = (int)music_feeling_of(s->mood.probs, out->va);
 		out->source = "face";
+	}
+	if (probs) {
+		out->va = music_affect_point(probs);
+		out->feeling = (int)music_feeling_of(probs, out->va);
 	}
 }
 
@@ -133,8 +128,11 @@ int api_mood_extra_json(struct ms_buf *b, const struct api_mood_extra *x,
 
 /* ---- POST/DELETE /api/mood/override ---------------------------------- */
 
-/* Parses {"mood": NAME}: one of the seven moods or a feeling name. */
-static int override_parse(struct srv_req *req, int *mood, int *feeling)
+/* Parses {"mood": NAME}: one of the seven moods or a feeling name, into
+ * probabilities (out[MUSIC_MOODS]), their leading mood and the feeling
+ * named (-1 for a mood name). */
+static int override_parse(struct srv_req *req, float *out, int *mood,
+			  int *feeling)
 {
 	const uint8_t *body;
 	const cJSON *jm;
@@ -148,13 +146,18 @@ static int override_parse(struct srv_req *req, int *mood, int *feeling)
 		     ? cJSON_GetObjectItemCaseSensitive(root, "mood")
 		     : NULL;
 	*feeling = -1;
+	memset(out, 0, sizeof(float) * MUSIC_MOODS);
 	if (cJSON_IsString(jm)) {
 		if (music_mood_parse(jm->valuestring, mood) == MS_OK) {
+			out[*mood] = 1.0f;
 			rc = MS_OK;
 		} else if (music_feeling_parse(jm->valuestring, feeling) ==
 			   MS_OK) {
-			*mood = (int)music_mood_nearest(music_feeling_point(
-				(enum music_feeling)*feeling));
+			music_feeling_probs((enum music_feeling)*feeling, out);
+			*mood = 0;
+			for (int i = 1; i < MUSIC_MOODS; i++)
+				if (out[i] > out[*mood])
+					*mood = i;
 			rc = MS_OK;
 		}
 	}
@@ -174,13 +177,14 @@ int api_mood_override_post(struct srv_req *req)
 	struct srv_app *app = srv_req_app(req);
 	struct srv_mood_event ev;
 	struct srv_session *s;
+	float probs[MUSIC_MOODS];
 	int mood, feeling, prev = -1, rc;
 
 	if (!api_content_type_is(srv_req_header(req, "Content-Type"),
 				 "application/json"))
 		return srv_req_fail(req, MS_EUNSUPPORTED,
 				    "Content-Type must be application/json");
-	rc = override_parse(req, &mood, &feeling);
+	rc = override_parse(req, probs, &mood, &feeling);
 	if (rc)
 		return rc;
 	memset(&ev, 0, sizeof(ev));
@@ -189,6 +193,7 @@ int api_mood_override_post(struct srv_req *req)
 	if (s) {
 		prev = s->override_mood >= 0 ? s->override_mood
 					     : s->mood.stable;
+		memcpy(s->override_probs, probs, sizeof(probs));
 		s->override_mood = mood;
 		s->override_feeling = feeling;
 		s->override_since = (int64_t)ms_unix_time() * 1000;

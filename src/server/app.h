@@ -42,10 +42,12 @@ struct srv_session {
 	int scan_nfaces;         /* faces in the last whole-frame scan */
 	int group_mode;          /* 1: several faces blend, 0: largest only */
 	int group;               /* 1: the last mood update blended faces */
-	int override_mood;       /* the listener's choice (enum music_mood_id)
-				  * or -1 none; see override_feeling */
-	int override_feeling;    /* enum music_feeling named by the listener,
-				  * -1 when the choice was a mood name */
+	float override_probs[MUSIC_MOODS]; /* the listener's choice as mood
+				  * probabilities (a mood: one-hot; a feeling:
+				  * music_feeling_probs) */
+	int override_mood;       /* its leading mood, -1: no choice */
+	int override_feeling;    /* the feeling named by the listener, -1 when
+				  * the choice was a mood name */
 	int64_t override_since;  /* unix ms of the choice, 0 none */
 	double seen_ms;          /* last request, monotonic ms (LRU) */
 	struct srv_kv *kv;       /* SRV_KV_MAX slots, NULL until used */

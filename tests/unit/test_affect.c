@@ -123,23 +123,22 @@ static void test_names_cover_enum(void **state)
 	}
 }
 
-/* Each feeling's own point is named that feeling again (with a face whose
- * leading mood matches the rules that look at the probabilities). */
-static void test_feeling_points_round_trip(void **state)
+/* The mood mix of each feeling is named that feeling again, and sums to 1. */
+static void test_feeling_probs_round_trip(void **state)
 {
 	float probs[MUSIC_MOODS];
 	int parsed = -1;
 
 	(void)state;
 	for (int f = 0; f < MUSIC_FEELINGS; f++) {
-		int lead = f == MUSIC_FEEL_SURPRISED ? MUSIC_SURPRISE
-			   : f == MUSIC_FEEL_ANXIOUS ? MUSIC_FEAR
-			   : f == MUSIC_FEEL_TENSE   ? MUSIC_ANGRY
-						     : MUSIC_NEUTRAL;
+		float sum = 0;
 
-		memset(probs, 0, sizeof probs);
-		probs[lead] = 1.0f;
-		assert_int_equal(music_feeling_of(probs, music_feeling_point(f)),
+		music_feeling_probs(f, probs);
+		for (int i = 0; i < MUSIC_MOODS; i++)
+			sum += probs[i];
+		assert_float_equal(sum, 1.0f, 1e-5);
+		assert_int_equal(music_feeling_of(probs,
+						  music_affect_point(probs)),
 				 f);
 		assert_int_equal(music_feeling_parse(music_feeling_names[f],
 						     &parsed),
@@ -150,21 +149,6 @@ static void test_feeling_points_round_trip(void **state)
 	assert_int_equal(music_feeling_parse(NULL, &parsed), MS_EINVAL);
 }
 
-static void test_nearest_mood(void **state)
-{
-	(void)state;
-	for (int m = 0; m < MUSIC_MOODS; m++)
-		assert_int_equal(music_mood_nearest(music_mood_anchor[m]), m);
-	assert_int_equal(music_mood_nearest(music_feeling_point(
-				 MUSIC_FEEL_EXCITED)),
-			 MUSIC_HAPPY);
-	assert_int_equal(music_mood_nearest(music_feeling_point(
-				 MUSIC_FEEL_SAD)),
-			 MUSIC_SAD);
-	assert_int_equal(music_mood_nearest((struct music_va){0.0, 0.0}),
-			 MUSIC_NEUTRAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,8 +157,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input_is_neutral),
 		cmocka_unit_test(test_named_feelings),
 		cmocka_unit_test(test_names_cover_enum),
-		cmocka_unit_test(test_feeling_points_round_trip),
-		cmocka_unit_test(test_nearest_mood),
+		cmocka_unit_test(test_feeling_probs_round_trip),
 	};
 	return cmocka_run_group_tests_name("affect", tests, NULL, NULL);
 }
