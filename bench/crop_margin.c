@@ -14,11 +14,11 @@
 
 #define FER_SIDE 48
 #define FER_REC (1 + FER_SIDE * FER_SIDE)
-#define UP 3       /* face upscale into the canvas */
-#define BORDER 48  /* canvas border around it, pixels, edge-replicated */
+#define UP 3	  /* face upscale into the canvas */
+#define BORDER 48 /* canvas border around it, pixels, edge-replicated */
 
-static const float margins[] = {-0.10f, -0.05f, 0.0f, 0.05f, 0.10f,
-				0.15f, 0.20f, 0.25f, 0.30f};
+static const float margins[] = {-0.10f, -0.05f, 0.0f,  0.05f, 0.10f,
+				0.15f,	0.20f,	0.25f, 0.30f};
 #define NM (sizeof(margins) / sizeof(margins[0]))
 
 int main(int argc, char **argv)
@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 	int side;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: crop_margin CASCADE MODEL FER.bin [N]\n");
+		fprintf(stderr,
+			"usage: crop_margin CASCADE MODEL FER.bin [N]\n");
 		return 2;
 	}
 	if (vis_cascade_load(argv[1], &cascade, err, sizeof(err)) ||
@@ -68,8 +69,9 @@ int main(int argc, char **argv)
 	params.min_size = FER_SIDE * UP / 2;
 	/* records are sorted by label: stride through them for a fair mix */
 	for (long r = 0; r < n; r++) {
-		long rec = (long)(len / FER_REC) == n ? r
-			   : r * (long)(len / FER_REC) / n;
+		long rec = (long)(len / FER_REC) == n
+				   ? r
+				   : r * (long)(len / FER_REC) / n;
 		const uint8_t *p = data + rec * FER_REC;
 		struct ms_rect box;
 		float probs[NN_CLASSES];
@@ -79,7 +81,8 @@ int main(int argc, char **argv)
 			continue;
 		used++;
 		memcpy(face.px, p + 1, FER_SIDE * FER_SIDE);
-		vis_crop_resize(&face, (struct ms_rect){0, 0, FER_SIDE, FER_SIDE},
+		vis_crop_resize(&face,
+				(struct ms_rect){0, 0, FER_SIDE, FER_SIDE},
 				0.0f, side, side, in);
 		nn_classify(ctx, in, 0, probs);
 		ok = nn_argmax(probs) == p[0];
@@ -88,16 +91,17 @@ int main(int argc, char **argv)
 		vis_image_release(&up);
 		if (vis_image_resize(&face, FER_SIDE * UP, FER_SIDE * UP, &up))
 			return 1;
-		vis_crop_resize(&up,
-				(struct ms_rect){-BORDER, -BORDER, canvas.w,
-						 canvas.h},
-				0.0f, canvas.w, canvas.h, canvas.px);
+		vis_crop_resize(
+			&up,
+			(struct ms_rect){-BORDER, -BORDER, canvas.w, canvas.h},
+			0.0f, canvas.w, canvas.h, canvas.px);
 		if (vis_detect(det, &canvas, &params, &box, 1, &nf) || nf == 0)
 			continue;
 		found++;
 		direct_found += ok;
 		for (size_t m = 0; m < NM; m++) {
-			vis_crop_resize(&canvas, box, margins[m], side, side, in);
+			vis_crop_resize(&canvas, box, margins[m], side, side,
+					in);
 			nn_classify(ctx, in, 0, probs);
 			correct[m] += nn_argmax(probs) == p[0];
 		}

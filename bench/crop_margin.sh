@@ -10,11 +10,7 @@ DATA=${MOODSYNC_DATA:-$(cd .. && pwd)/shared/data}
 MODEL=${MODEL:-models/emotion.msnn}
 OUT=$BUILD/bench
 mkdir -p "$OUT"
-# shellcheck disable=SC2046
-cc -std=c11 -O2 -march=native -Iinclude -Isrc -include src/common/prelude.h \
-	-D_GNU_SOURCE -pthread -o "$OUT/crop_margin" bench/crop_margin.c \
-	$(ls $BUILD/vision/*.o $BUILD/nn/*.o $BUILD/common/*.o) \
-	$(pkg-config --libs libjpeg libpng openblas) -lm
+make -s MODE="$(basename "$BUILD")" "$BUILD/bench/crop_margin"
 # shellcheck disable=SC2086
 OPENBLAS_NUM_THREADS=1 "$OUT/crop_margin" \
 	/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml \

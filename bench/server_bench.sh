@@ -1,5 +1,5 @@
 #!/bin/sh
-# server_bench.sh [BUILD] - the web server's goals (issue 4), printed as
+# server_bench.sh [BUILD] - the web server's goals, printed as
 # measured: per-frame server time for a 640x480 JPEG on one core, webcam
 # fast path vs full scan recall on the shared photos, throughput with wrk
 # at 320x240 (server pinned to 2 cores), and server RSS over a 60 s load.
@@ -25,11 +25,7 @@ fi
 [ -x "$BIN" ] || { echo "server_bench: build $BIN first (make)" >&2; exit 1; }
 
 # The bench tool links the product's objects (pipeline, vision, nn, common).
-OBJS=$(ls $BUILD/vision/*.o $BUILD/nn/*.o $BUILD/common/*.o $BUILD/pipeline/*.o)
-# shellcheck disable=SC2086
-cc -std=c11 -O2 -march=native -Iinclude -Isrc -D_GNU_SOURCE -pthread \
-	-o "$OUT/server_frame" bench/server_frame.c $OBJS \
-	$(pkg-config --libs libjpeg libpng openblas) -lm
+make -s MODE="$(basename "$BUILD")" "$BUILD/bench/server_frame"
 
 # A webcam-like frame: the single-face photo with the largest face, a 4:3
 # crop around the face about 2.6 faces wide (as the browser test does).

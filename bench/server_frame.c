@@ -19,7 +19,7 @@
 #include "moodsync/common.h"
 #include "moodsync/pipeline.h"
 
-#define CASCADE \
+#define CASCADE                                                                \
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 
 static int mkjpeg(const char *in, int ow, int oh, const char *out,
@@ -79,7 +79,8 @@ static int mkjpeg(const char *in, int ow, int oh, const char *out,
 				for (int xx = x0; xx < x1; xx++, n++)
 					for (int k = 0; k < 3; k++)
 						sum[k] += rgb[((size_t)yy * w +
-							       xx) * 3 + k];
+							       xx) * 3 +
+							      k];
 			for (int k = 0; k < 3; k++)
 				dst[((size_t)y * ow + x) * 3 + k] =
 					(unsigned char)(sum[k] / n);
@@ -194,7 +195,7 @@ static int time_frames(const char *path, int n, const char *model)
 				hinted = 0;
 			}
 			if (pipe_frame_run(w, buf, len, &o, &f, err,
-					  sizeof(err))) {
+					   sizeof(err))) {
 				fprintf(stderr, "server_frame: %s\n", err);
 				return 1;
 			}
@@ -274,8 +275,8 @@ static int recall(const char *data)
 	w = pipe_worker_new(p);
 	for (;;) {
 		struct ms_rect r;
-		int got = fscanf(f, "%1023s %d %d %d %d", img, &r.x, &r.y,
-				 &r.w, &r.h);
+		int got = fscanf(f, "%1023s %d %d %d %d", img, &r.x, &r.y, &r.w,
+				 &r.h);
 
 		if ((got != 5 || strcmp(img, last) != 0) && last[0]) {
 			char ip[4096];
@@ -295,7 +296,7 @@ static int recall(const char *data)
 				memset(&o, 0, sizeof(o));
 				o.fast = fast;
 				if (pipe_frame_run(w, buf, len, &o, &fr, err,
-						  sizeof(err)))
+						   sizeof(err)))
 					return 1;
 				ms[fast] += ms_now_ms() - t0;
 				for (int i = 0; i < fr.nfaces; i++)
@@ -337,7 +338,8 @@ static int recall(const char *data)
 		printf("%s: recall on webcam-sized faces (side >= 1/8 of the "
 		       "photo's short side) %d/%d = %.1f%%\n",
 		       fast ? "webcam fast path (no hint)" : "full scan",
-		       big_hit[fast], big, big ? 100.0 * big_hit[fast] / big : 0);
+		       big_hit[fast], big,
+		       big ? 100.0 * big_hit[fast] / big : 0);
 	pipe_worker_free(w);
 	pipe_free(p);
 	return 0;
@@ -363,7 +365,8 @@ int main(int argc, char **argv)
 		return time_frames(argv[2], a, argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && strcmp(argv[1], "recall") == 0)
 		return recall(argv[2]);
-	fprintf(stderr, "usage: server_frame mkjpeg PHOTO W H OUT [X Y W H] | time JPEG N "
+	fprintf(stderr, "usage: server_frame mkjpeg PHOTO W H OUT [X Y W H] | "
+			"time JPEG N "
 			"[MODEL] | recall DATA_DIR\n");
 	return 2;
 }

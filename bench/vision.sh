@@ -14,12 +14,7 @@ mkdir -p "$OUT"
 REPEAT=${VISION_REPEAT:-2}
 FRAME_REPEAT=${VISION_FRAME_REPEAT:-10}
 
-CFLAGS="-std=c11 -O2 -march=native -DNDEBUG -D_GNU_SOURCE"
-# shellcheck disable=SC2046
-cc $CFLAGS -Iinclude -Isrc -include src/common/prelude.h \
-	$(pkg-config --cflags libjpeg libpng) -o "$OUT/vision_bench" \
-	bench/vision_bench.c src/vision/*.c src/common/*.c \
-	$(pkg-config --libs libjpeg libpng) -lm -pthread
+make -s MODE="$(basename "$BUILD")" "$BUILD/bench/vision_bench"
 # shellcheck disable=SC2046
 g++ -std=c++17 -O2 -o "$OUT/opencv_detect" bench/opencv_detect.cpp \
 	$(pkg-config --cflags --libs opencv4)
@@ -41,9 +36,9 @@ same=$(paste -d '\n' "$OUT/ours_boxes.lst" "$OUT/opencv_boxes.lst" |
 	     END { printf "%d of %d", s, n }')
 echo "identical boxes: $same photos"
 
-ours=$("$OUT/vision_bench" --repeat "$REPEAT" | awk '{print $4}')
+ours=$("$BUILD/bench/vision_bench" --repeat "$REPEAT" | awk '{print $4}')
 theirs=$("$OUT/opencv_detect" --repeat "$REPEAT" | awk '/^photos/ {print $4}')
-ours_f=$("$OUT/vision_bench" --repeat "$FRAME_REPEAT" --frame "$OUT/frame640x480.jpg" | awk '{print $NF}')
+ours_f=$("$BUILD/bench/vision_bench" --repeat "$FRAME_REPEAT" --frame "$OUT/frame640x480.jpg" | awk '{print $NF}')
 theirs_f=$("$OUT/opencv_detect" --repeat "$FRAME_REPEAT" --frame "$OUT/frame640x480.jpg" | awk '{print $NF}')
 echo "== speed (thread CPU ms, best of $REPEAT per photo / $FRAME_REPEAT per frame)"
 awk -v o="$ours" -v t="$theirs" -v of="$ours_f" -v tf="$theirs_f" 'BEGIN {

@@ -10,7 +10,7 @@
 
 #include "moodsync/vision.h"
 
-#define CASCADE \
+#define CASCADE                                                                \
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 
 static double cpu_ms(void)

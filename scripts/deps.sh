@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages MoodSync needs. Idempotent and silent when all is present.
 # Usage: scripts/deps.sh [build|test|bench]   (default: build)
 #   build  what `make` and `moodsync serve` need
-#   test   + unit/e2e/browser test tools (cmocka, clang for fuzz replay, chromium)
+#   test   + unit/e2e/browser test tools (cmocka, clang for fuzz replay,
+#          clang-format for make format-check, chromium)
 #   bench  + the peers measured by bench/ (OpenCV, PyTorch, wrk)
 set -eu
 
@@ -10,7 +11,7 @@ want="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libsqlite3-dev \
 libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libopenblas-dev opencv-data"
 case "${1:-build}" in
 build) ;;
-test) want="$want libcmocka-dev clang libclang-rt-14-dev chromium chromium-driver python3 curl" ;;
+test) want="$want libcmocka-dev clang clang-format libclang-rt-14-dev chromium chromium-driver python3 curl" ;;
 bench) want="$want libcmocka-dev clang libclang-rt-14-dev libopencv-dev python3-torch python3-numpy wrk curl" ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac

@@ -1,13 +1,17 @@
 #!/bin/sh
 # test.sh - README's "run every test" command: installs what is missing,
-# builds the release and ASan+UBSan builds, and runs unit tests (both
-# builds), fuzz corpus replays, end-to-end and browser tests. The last line
+# checks the formatting (make format-check) and the include arrows
+# (scripts/arrows.sh), builds the release (with the bench programs) and
+# ASan+UBSan builds, and runs unit tests (both builds), fuzz corpus
+# replays, end-to-end and browser tests. The last line
 # is "N passed, N failed"; the exit status is non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh test
 jobs=$(nproc)
-make -s -j"$jobs" MODE=release all unit
+make -s format-check
+sh scripts/arrows.sh
+make -s -j"$jobs" MODE=release all unit bench-build
 make -s -j"$jobs" MODE=asan unit
 make -s -j"$jobs" fuzz
 exec sh tests/run.sh

@@ -24,7 +24,8 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: moodsync [--log-level L] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: moodsync [--log-level L] COMMAND [ARGS]\n"
+		   "       moodsync --version\n\n"
 		   "Emotion-aware music player: reads the mood on your face "
 		   "and plays music for it.\n\ncommands:\n");
 	for (size_t i = 0; i < MS_ARRAY_LEN(commands); i++)
@@ -58,6 +59,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
 	    strcmp(argv[i], "help") == 0) {
 		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[i], "--version") == 0) {
+		printf("moodsync %s\n", MOODSYNC_VERSION);
 		return 0;
 	}
 	for (size_t c = 0; c < MS_ARRAY_LEN(commands); c++)

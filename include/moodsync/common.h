@@ -85,6 +85,52 @@ int ms_buf_json_str(struct ms_buf *b, const char *s);
 /* Hands the data to the caller (who frees it) and empties the buffer. */
 char *ms_buf_steal(struct ms_buf *b, size_t *len);
 
+/* ---- JSON writer -------------------------------------------------------
+ * Writes a JSON document into an ms_buf with a sticky error, like SQLite's
+ * sqlite3_str: appends return nothing, the first failure (MS_ELIMIT when
+ * the buffer's max is reached, MS_ENOMEM) sticks and makes every later
+ * append a no-op, and the caller checks once with ms_json_finish(). Commas
+ * are placed automatically. `key` names the member inside an object and
+ * must be NULL inside an array or for the top-level value. Strings are
+ * escaped; a NULL string is written as null. Not thread-safe (one writer
+ * per buffer); the buffer is borrowed for the writer's life.
+ *
+ *	struct ms_json j;
+ *	ms_json_init(&j, &buf);
+ *	ms_json_obj_open(&j, NULL);
+ *	ms_json_str(&j, "mood", "happy");
+ *	ms_json_num(&j, "confidence", 0.91, 4);
+ *	ms_json_obj_close(&j);
+ *	rc = ms_json_finish(&j);   // MS_OK, or the first error
+ */
+#define MS_JSON_MAX_DEPTH 16
+
+struct ms_json {
+	struct ms_buf *b; /* borrowed output */
+	int err;          /* first error, MS_OK until one */
+	int depth;        /* open objects/arrays */
+	unsigned char has_member[MS_JSON_MAX_DEPTH]; /* per level: 1 after a value */
+};
+
+void ms_json_init(struct ms_json *j, struct ms_buf *out);
+/* `{` / `[`; MS_ELIMIT past MS_JSON_MAX_DEPTH levels. */
+void ms_json_obj_open(struct ms_json *j, const char *key);
+void ms_json_obj_close(struct ms_json *j);
+void ms_json_arr_open(struct ms_json *j, const char *key);
+void ms_json_arr_close(struct ms_json *j);
+void ms_json_str(struct ms_json *j, const char *key, const char *v);
+void ms_json_int(struct ms_json *j, const char *key, long long v);
+/* `v` with `decimals` (0..9) digits after the point; null when not finite. */
+void ms_json_num(struct ms_json *j, const char *key, double v, int decimals);
+void ms_json_bool(struct ms_json *j, const char *key, int v);
+void ms_json_null(struct ms_json *j, const char *key);
+/* names[idx] as a string, or null when idx is outside 0..n-1. */
+void ms_json_name(struct ms_json *j, const char *key, int idx,
+		  const char *const *names, int n);
+/* The first error, MS_EINVAL when an object or array is still open
+ * (or was closed twice), else MS_OK. */
+int ms_json_finish(struct ms_json *j);
+
 /* Reads a whole file into a new heap buffer (NUL-terminated, `*len`
  * excludes the NUL). MS_ELIMIT if it is larger than `max` bytes. */
 int ms_file_read(const char *path, size_t max, uint8_t **data, size_t *len,

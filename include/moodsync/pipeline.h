@@ -16,15 +16,15 @@
 #define PIPE_MAX_FACES 32
 
 struct pipe_face {
-	struct ms_rect box;        /* pixels in the decoded image */
-	int emotion;               /* enum nn_emotion, -1 without a model */
-	float probs[NN_CLASSES];   /* softmax, zeros without a model */
+	struct ms_rect box;	 /* pixels in the decoded image */
+	int emotion;		 /* enum nn_emotion, -1 without a model */
+	float probs[NN_CLASSES]; /* softmax, zeros without a model */
 };
 
 struct pipe_frame {
-	int width, height;                  /* decoded image, pixels */
-	int nfaces;                         /* faces[0..nfaces) valid */
-	struct pipe_face faces[PIPE_MAX_FACES]; /* largest first */
+	int width, height;			  /* decoded image, pixels */
+	int nfaces;				  /* faces[0..nfaces) valid */
+	struct pipe_face faces[PIPE_MAX_FACES];	  /* largest first */
 	double ms_decode, ms_detect, ms_classify; /* server time spent */
 };
 
@@ -44,7 +44,7 @@ struct pipe_worker;
  * MS_OK with *out set, or vis_cascade_load's / nn_model_load's code with
  * the reason in err. */
 int pipe_load(const char *cascade_path, const char *model_path,
-		     struct pipeline **out, char *err, size_t errlen);
+	      struct pipeline **out, char *err, size_t errlen);
 /* NULL is a no-op. */
 void pipe_free(struct pipeline *p);
 /* 1 when an emotion model was loaded. */
@@ -58,12 +58,12 @@ void pipe_worker_free(struct pipe_worker *w);
 /* Decodes `buf` and runs detection + classification. Decode failures come
  * back as vis_image_decode's codes with its reason in err. */
 int pipe_frame_run(struct pipe_worker *w, const uint8_t *buf, size_t len,
-		  const struct pipe_frame_opts *opts, struct pipe_frame *out,
-		  char *err, size_t errlen);
+		   const struct pipe_frame_opts *opts, struct pipe_frame *out,
+		   char *err, size_t errlen);
 /* The same on an already decoded image. */
 int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
-			const struct pipe_frame_opts *opts,
-			struct pipe_frame *out);
+			 const struct pipe_frame_opts *opts,
+			 struct pipe_frame *out);
 
 /* ---- Image-size limits ------------------------------------------------ */
 

@@ -10,21 +10,21 @@
 struct srv_app;
 
 struct srv_config {
-	const char *host;        /* listen address, "127.0.0.1" */
-	int port;                /* TCP port; 0 picks a free one */
-	const char *model_path;  /* emotion model, NULL: faces only */
+	const char *host;	/* listen address, "127.0.0.1" */
+	int port;		/* TCP port; 0 picks a free one */
+	const char *model_path; /* emotion model, NULL: faces only */
 	const char *cascade_path;
-	const char *db_path;     /* SQLite file or ":memory:" */
-	int threads;             /* HTTP worker threads */
-	int frame_slots;         /* frames processed at once */
-	int queue_ms;            /* a frame waits at most this for a slot */
-	int max_waiting;         /* frames waiting beyond that: 503 */
-	int max_connections;     /* open connections at once */
-	int conn_timeout_s;      /* idle connection timeout, seconds */
-	int max_sessions;        /* sessions kept in memory */
-	double rate_per_s;       /* frames per second per session (bucket) */
-	double burst;            /* bucket size, frames */
-	int history_ms;          /* at most one history row per session per */
+	const char *db_path; /* SQLite file or ":memory:" */
+	int threads;	     /* HTTP worker threads */
+	int frame_slots;     /* frames processed at once */
+	int queue_ms;	     /* a frame waits at most this for a slot */
+	int max_waiting;     /* frames waiting beyond that: 503 */
+	int max_connections; /* open connections at once */
+	int conn_timeout_s;  /* idle connection timeout, seconds */
+	int max_sessions;    /* sessions kept in memory */
+	double rate_per_s;   /* frames per second per session (bucket) */
+	double burst;	     /* bucket size, frames */
+	int history_ms;	     /* at most one history row per session per */
 	/* Spotify's iFrame API script (http(s) URL; NULL: Spotify's own). Its
 	 * origin is the only other one the page's CSP allows for scripts and
 	 * frames besides https://open.spotify.com. */
@@ -36,8 +36,8 @@ void srv_config_default(struct srv_config *c, int ncpu);
 
 /* Loads cascade and model, opens (creating, migrating, seeding) the
  * database. Does not listen yet. */
-int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
-		char *err, size_t errlen);
+int srv_app_new(const struct srv_config *cfg, struct srv_app **out, char *err,
+		size_t errlen);
 /* Starts the modules, the background threads and the HTTP daemon. */
 int srv_app_start(struct srv_app *app, char *err, size_t errlen);
 /* The port actually bound (after start). */

@@ -2,8 +2,9 @@
  * (env / .env), OAuth 2.0 Authorization Code with PKCE, token exchange and
  * refresh, playlist search, devices and playback control, and the rules for
  * reading Spotify's answers (error kinds, Retry-After, back-off). No HTTP
- * server, no SQLite here: the server's worker drives this, src/store keeps
- * the tokens. Depends on libcurl, cJSON and common. */
+ * server, no SQLite here: the Spotify service's worker (spotify_service.h)
+ * drives this, src/store keeps the tokens (struct store_spotify_token).
+ * Depends on libcurl, cJSON, common and store's token type. */
 #ifndef MOODSYNC_SPOTIFY_H
 #define MOODSYNC_SPOTIFY_H
 

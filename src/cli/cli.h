@@ -10,11 +10,26 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
+/* What `moodsync --version` prints after "moodsync ". */
+#define MOODSYNC_VERSION "0.1.0"
+
 /* Default paths, overridable by flags and environment. */
-#define MS_DEFAULT_CASCADE \
+#define MS_DEFAULT_CASCADE                                                     \
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #define MS_DEFAULT_DATA "../shared/data"
 #define MS_DEFAULT_MODEL "models/emotion.msnn"
+
+/* The detection options `detect` and `eval-faces` share, as rows of a
+ * cli_opt table writing into struct vis_detect_params *p (the file needs
+ * cli/opt.h and moodsync/vision.h). */
+#define CLI_DETECT_OPTS(p)                                                     \
+	CLI_OPT_NUM("--scale", "F", &(p)->scale, 1.01, 4.0, "pyramid step"),   \
+		CLI_OPT_INT("--neighbors", "N", &(p)->min_neighbors, 0, 1000,  \
+			    "windows needed to keep a face"),                  \
+		CLI_OPT_INT("--min-size", "PX", &(p)->min_size, 0,             \
+			    VIS_MAX_SIDE, "smallest face side"),               \
+		CLI_OPT_INT("--max-size", "PX", &(p)->max_size, 0,             \
+			    VIS_MAX_SIDE, "largest face side, 0: no limit")
 
 /* $MOODSYNC_DATA or MS_DEFAULT_DATA. */
 const char *cli_data_dir(void);

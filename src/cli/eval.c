@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/nn.h"
-
 
 struct class_score {
 	double precision, recall, f1;
@@ -30,9 +30,9 @@ static void score(int conf[NN_CLASSES][NN_CLASSES],
 		out[c].precision = col ? (double)tp / col : 0;
 		out[c].recall = row ? (double)tp / row : 0;
 		out[c].f1 = out[c].precision + out[c].recall > 0
-				? 2 * out[c].precision * out[c].recall /
-				      (out[c].precision + out[c].recall)
-				: 0;
+				    ? 2 * out[c].precision * out[c].recall /
+					      (out[c].precision + out[c].recall)
+				    : 0;
 		hits += tp;
 		n += row;
 	}
@@ -85,39 +85,45 @@ static int print_json(const char *model, const char *fer,
 		      int conf[NN_CLASSES][NN_CLASSES])
 {
 	struct class_score s[NN_CLASSES];
+	struct ms_json j;
 	struct ms_buf b;
 	double acc;
-	int n, rc = 0;
+	int n, rc;
 
 	score(conf, s, &acc, &n);
 	ms_buf_init(&b, 1 << 20);
-	rc |= ms_buf_puts(&b, "{\"model\":");
-	rc |= ms_buf_json_str(&b, model);
-	rc |= ms_buf_puts(&b, ",\"data\":");
-	rc |= ms_buf_json_str(&b, fer);
-	rc |= ms_buf_printf(&b,
-			    ",\"params\":%zu,\"macs\":%.0f,\"faces\":%d,"
-			    "\"tta\":%s,\"accuracy\":%.6f,\"classes\":[",
-			    info->params, info->macs, n, tta ? "true" : "false",
-			    acc);
-	for (int c = 0; c < NN_CLASSES; c++)
-		rc |= ms_buf_printf(
-		    &b,
-		    "%s{\"name\":\"%s\",\"precision\":%.6f,"
-		    "\"recall\":%.6f,\"f1\":%.6f,\"support\":%d}",
-		    c ? "," : "", nn_emotion_names[c], s[c].precision,
-		    s[c].recall, s[c].f1, s[c].support);
-	rc |= ms_buf_puts(&b, "],\"confusion\":[");
-	for (int r = 0; r < NN_CLASSES; r++) {
-		rc |= ms_buf_puts(&b, r ? ",[" : "[");
-		for (int c = 0; c < NN_CLASSES; c++)
-			rc |=
-			    ms_buf_printf(&b, "%s%d", c ? "," : "", conf[r][c]);
-		rc |= ms_buf_puts(&b, "]");
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "model", model);
+	ms_json_str(&j, "data", fer);
+	ms_json_int(&j, "params", (long long)info->params);
+	ms_json_num(&j, "macs", info->macs, 0);
+	ms_json_int(&j, "faces", n);
+	ms_json_bool(&j, "tta", tta);
+	ms_json_num(&j, "accuracy", acc, 6);
+	ms_json_arr_open(&j, "classes");
+	for (int c = 0; c < NN_CLASSES; c++) {
+		ms_json_obj_open(&j, NULL);
+		ms_json_str(&j, "name", nn_emotion_names[c]);
+		ms_json_num(&j, "precision", s[c].precision, 6);
+		ms_json_num(&j, "recall", s[c].recall, 6);
+		ms_json_num(&j, "f1", s[c].f1, 6);
+		ms_json_int(&j, "support", s[c].support);
+		ms_json_obj_close(&j);
 	}
-	rc |= ms_buf_puts(&b, "]}\n");
+	ms_json_arr_close(&j);
+	ms_json_arr_open(&j, "confusion");
+	for (int r = 0; r < NN_CLASSES; r++) {
+		ms_json_arr_open(&j, NULL);
+		for (int c = 0; c < NN_CLASSES; c++)
+			ms_json_int(&j, NULL, conf[r][c]);
+		ms_json_arr_close(&j);
+	}
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
 	if (!rc)
-		fputs(b.data, stdout);
+		printf("%s\n", b.data);
 	ms_buf_release(&b);
 	return rc ? -1 : 0;
 }
@@ -145,11 +151,11 @@ static int write_svg(const char *path, double acc, int tta,
 			"text-anchor=\"middle\">%s</text>\n",
 			left + c * cell + cell / 2, top - 8,
 			nn_emotion_names[c]);
-		fprintf(
-		    f,
-		    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
-		    left - 8, top + c * cell + cell / 2 + 4,
-		    nn_emotion_names[c]);
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\" "
+			"text-anchor=\"end\">%s</text>\n",
+			left - 8, top + c * cell + cell / 2 + 4,
+			nn_emotion_names[c]);
 	}
 	for (int r = 0; r < NN_CLASSES; r++) {
 		int row = 0;
@@ -160,41 +166,27 @@ static int write_svg(const char *path, double acc, int tta,
 			double v = row ? (double)conf[r][c] / row : 0;
 			int shade = 255 - (int)(v * 200);
 
-			fprintf(
-			    f,
-			    "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
-			    "height=\"%d\" "
-			    "fill=\"rgb(%d,%d,255)\" stroke=\"#888\"/>\n"
-			    "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-			    "fill=\"%s\">%d</text>\n"
-			    "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-			    "font-size=\"10\" fill=\"%s\">%.0f%%</text>\n",
-			    left + c * cell, top + r * cell, cell, cell, shade,
-			    shade, left + c * cell + cell / 2,
-			    top + r * cell + cell / 2 - 2,
-			    v > 0.5 ? "white" : "black", conf[r][c],
-			    left + c * cell + cell / 2,
-			    top + r * cell + cell / 2 + 14,
-			    v > 0.5 ? "white" : "black", 100 * v);
+			fprintf(f,
+				"<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+				"height=\"%d\" "
+				"fill=\"rgb(%d,%d,255)\" stroke=\"#888\"/>\n"
+				"<text x=\"%d\" y=\"%d\" "
+				"text-anchor=\"middle\" "
+				"fill=\"%s\">%d</text>\n"
+				"<text x=\"%d\" y=\"%d\" "
+				"text-anchor=\"middle\" "
+				"font-size=\"10\" fill=\"%s\">%.0f%%</text>\n",
+				left + c * cell, top + r * cell, cell, cell,
+				shade, shade, left + c * cell + cell / 2,
+				top + r * cell + cell / 2 - 2,
+				v > 0.5 ? "white" : "black", conf[r][c],
+				left + c * cell + cell / 2,
+				top + r * cell + cell / 2 + 14,
+				v > 0.5 ? "white" : "black", 100 * v);
 		}
 	}
 	fprintf(f, "</svg>\n");
 	return fclose(f) ? -1 : 0;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: moodsync eval --fer FILE.bin [options]\n"
-		   "Scores an emotion model on a FER-2013 split (records of a "
-		   "label byte + 48x48 pixels).\n"
-		   "  --fer FILE      split to score (default "
-		   "$MOODSYNC_DATA/fer2013/publictest.bin)\n"
-		   "  --model FILE    model (default $MOODSYNC_MODEL "
-		   "or " MS_DEFAULT_MODEL ")\n"
-		   "  --tta           average with the mirrored face\n"
-		   "  --json          print JSON instead of text\n"
-		   "  --svg FILE      write the confusion matrix as SVG\n"
-		   "  --threads N     classification threads (default 2)\n");
 }
 
 int cmd_eval(int argc, char **argv)
@@ -211,42 +203,35 @@ int cmd_eval(int argc, char **argv)
 	int n;
 
 	model = cli_default_model(&explicit_model);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--fer", "FILE", &fer,
+			    "split to score (default "
+			    "$MOODSYNC_DATA/fer2013/publictest.bin)"),
+		CLI_OPT_STR(
+			"--model", "FILE", &model,
+			"model (default $MOODSYNC_MODEL or " MS_DEFAULT_MODEL
+			")"),
+		CLI_OPT_FLAG("--tta", &tta, "average with the mirrored face"),
+		CLI_OPT_FLAG("--json", &json, "print JSON instead of text"),
+		CLI_OPT_STR("--svg", "FILE", &svg,
+			    "write the confusion matrix as SVG"),
+		CLI_OPT_INT("--threads", "N", &threads, 1, 64,
+			    "classification threads"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"eval",
+		"[options]",
+		"Scores an emotion model on a FER-2013 split (records of a "
+		"label byte + 48x48 pixels).",
+		opts,
+		NULL,
+		0,
+		0};
+	int parsed = cli_parse(&cmd, argc, argv);
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--json")) {
-			json = 1;
-		} else if (!strcmp(a, "--tta")) {
-			tta = 1;
-		} else if (!v) {
-			fprintf(stderr,
-				"moodsync eval: unknown option or missing "
-				"value '%s' (see --help)\n",
-				a);
-			return 2;
-		} else if (!strcmp(a, "--fer")) {
-			fer = argv[++i];
-		} else if (!strcmp(a, "--model")) {
-			model = argv[++i];
-		} else if (!strcmp(a, "--svg")) {
-			svg = argv[++i];
-		} else if (!strcmp(a, "--threads")) {
-			if (ms_parse_int(argv[++i], 1, 64, &threads)) {
-				fprintf(stderr,
-					"moodsync eval: bad --threads\n");
-				return 2;
-			}
-		} else {
-			fprintf(stderr,
-				"moodsync eval: unknown option '%s' "
-				"(see --help)\n",
-				a);
-			return 2;
-		}
-	}
+	if (parsed < 0)
+		return cli_parse_status(parsed);
 	if (!fer) {
 		if (snprintf(def, sizeof(def), "%s/fer2013/publictest.bin",
 			     cli_data_dir()) >= (int)sizeof(def)) {

@@ -9,17 +9,18 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/common.h"
 #include "moodsync/vision.h"
 
-#define MAX_GT 4096      /* annotation lines */
+#define MAX_GT 4096 /* annotation lines */
 #define MAX_SOURCES 16
 #define MAX_FACES 1024
 #define MIN_IOU 0.4
 
 struct gt_face {
-	char path[512];   /* relative to faces/ */
-	char source[64];  /* path component after images/ */
+	char path[512];	 /* relative to faces/ */
+	char source[64]; /* path component after images/ */
 	struct ms_rect box;
 };
 
@@ -27,23 +28,6 @@ struct tally {
 	char name[64];
 	int images, gt, det, tp;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: moodsync eval-faces [--data DIR] [--scale F] "
-		"[--neighbors N]\n"
-		"                           [--min-size PX] [--max-size PX] "
-		"[--cascade FILE] [--json] [--dump]\n\n"
-		"Scores face detection on DIR/faces/annotations.txt (DIR: "
-		"--data, $MOODSYNC_DATA\nor %s): recall, precision and false "
-		"positives per image, per source and\noverall; a detection "
-		"matches a face at IoU >= %.1f (greedy, best first).\n"
-		"  --json   one JSON object instead of the table\n"
-		"  --dump   also print each image's detections (x,y,w,h)\n"
-		"Detection flags as `moodsync detect` (defaults 1.1, 5, 30).\n",
-		MS_DEFAULT_DATA, MIN_IOU);
-}
 
 static double cpu_ms(void)
 {
@@ -61,8 +45,10 @@ static int read_annotations(const char *file, struct gt_face *gt, int max)
 	int n = 0, lineno = 0;
 
 	if (!f) {
-		fprintf(stderr, "moodsync eval-faces: cannot open %s (set "
-				"MOODSYNC_DATA or --data)\n", file);
+		fprintf(stderr,
+			"moodsync eval-faces: cannot open %s (set "
+			"MOODSYNC_DATA or --data)\n",
+			file);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -77,8 +63,8 @@ static int read_annotations(const char *file, struct gt_face *gt, int max)
 		if (k == 0 || tok[0][0] == '#')
 			continue;
 		if (k < 5 || n >= max) {
-			snprintf(err, sizeof(err), k < 5 ? "bad line"
-							 : "too many lines");
+			snprintf(err, sizeof(err),
+				 k < 5 ? "bad line" : "too many lines");
 			goto bad;
 		}
 		for (int j = 0; j < 4; j++)
@@ -114,28 +100,141 @@ static struct tally *tally_for(struct tally *t, int *nt, const char *name)
 	return &t[(*nt)++];
 }
 
-static void print_tally(const struct tally *t, int json, int last)
+static void tally_rates(const struct tally *t, double *r, double *p, double *fp)
 {
-	double r = t->gt ? (double)t->tp / t->gt : 0;
-	double p = t->det ? (double)t->tp / t->det : 0;
-	double fp = t->images ? (double)(t->det - t->tp) / t->images : 0;
+	*r = t->gt ? (double)t->tp / t->gt : 0;
+	*p = t->det ? (double)t->tp / t->det : 0;
+	*fp = t->images ? (double)(t->det - t->tp) / t->images : 0;
+}
 
-	if (json)
-		printf("\"%s\":{\"images\":%d,\"faces\":%d,\"detections\":%d,"
-		       "\"matched\":%d,\"recall\":%.4f,\"precision\":%.4f,"
-		       "\"fp_per_image\":%.4f}%s",
-		       t->name, t->images, t->gt, t->det, t->tp, r, p, fp,
-		       last ? "" : ",");
-	else
-		printf("%-12s images %3d faces %3d detections %3d matched %3d  "
-		       "recall %.3f precision %.3f fp/image %.2f\n",
-		       t->name, t->images, t->gt, t->det, t->tp, r, p, fp);
+static void print_tally(const struct tally *t)
+{
+	double r, p, fp;
+
+	tally_rates(t, &r, &p, &fp);
+	printf("%-12s images %3d faces %3d detections %3d matched %3d  "
+	       "recall %.3f precision %.3f fp/image %.2f\n",
+	       t->name, t->images, t->gt, t->det, t->tp, r, p, fp);
+}
+
+static void tally_json(struct ms_json *j, const struct tally *t)
+{
+	double r, p, fp;
+
+	tally_rates(t, &r, &p, &fp);
+	ms_json_obj_open(j, t->name);
+	ms_json_int(j, "images", t->images);
+	ms_json_int(j, "faces", t->gt);
+	ms_json_int(j, "detections", t->det);
+	ms_json_int(j, "matched", t->tp);
+	ms_json_num(j, "recall", r, 4);
+	ms_json_num(j, "precision", p, 4);
+	ms_json_num(j, "fp_per_image", fp, 4);
+	ms_json_obj_close(j);
 }
 
 static int cmp_source(const void *a, const void *b)
 {
 	return strcmp(((const struct tally *)a)->name,
 		      ((const struct tally *)b)->name);
+}
+
+/* What a run measured: per source and overall, and detector CPU time. */
+struct report {
+	struct tally src[MAX_SOURCES], all;
+	int nsrc;
+	double ms;
+};
+
+/* Detects faces in one image and adds it to its source's and the overall
+ * tally; `gt` holds its `ngt` annotated faces. MS_OK or 1 (message
+ * printed). */
+static int score_image(struct vis_detector *det,
+		       const struct vis_detect_params *params, const char *data,
+		       const struct gt_face *gt, int ngt, int dump,
+		       struct ms_rect *faces, struct report *rep)
+{
+	struct ms_rect boxes[256];
+	struct tally *t = tally_for(rep->src, &rep->nsrc, gt[0].source);
+	struct vis_image img = {0, 0, NULL};
+	char path[1024], err[MS_ERRLEN];
+	int nb = 0, n = 0, tp, rc;
+	double t0;
+
+	for (int k = 0; k < ngt && nb < (int)MS_ARRAY_LEN(boxes); k++)
+		boxes[nb++] = gt[k].box;
+	snprintf(path, sizeof(path), "%s/faces/%s", data, gt[0].path);
+	if (!t || vis_image_load(path, &img, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval-faces: %s\n",
+			t ? err : "too many sources");
+		return 1;
+	}
+	t0 = cpu_ms();
+	rc = vis_detect(det, &img, params, faces, MAX_FACES, &n);
+	rep->ms += cpu_ms() - t0;
+	vis_image_release(&img);
+	if (rc) {
+		fprintf(stderr, "moodsync eval-faces: %s: %s\n", path,
+			ms_strerror(rc));
+		return 1;
+	}
+	n = MS_MIN(n, MAX_FACES);
+	tp = vis_match_greedy(boxes, nb, faces, n, MIN_IOU, NULL);
+	if (tp < 0) {
+		fprintf(stderr, "moodsync eval-faces: out of memory\n");
+		return 1;
+	}
+	if (dump) {
+		printf("%s", gt[0].path);
+		for (int k = 0; k < n; k++)
+			printf(" %d,%d,%d,%d", faces[k].x, faces[k].y,
+			       faces[k].w, faces[k].h);
+		printf("\n");
+	}
+	for (struct tally *u = t;; u = &rep->all) {
+		u->images++;
+		u->gt += nb;
+		u->det += n;
+		u->tp += tp;
+		if (u == &rep->all)
+			break;
+	}
+	return MS_OK;
+}
+
+static int print_report(const struct report *rep,
+			const struct vis_detect_params *params, int json)
+{
+	struct ms_json j;
+	struct ms_buf b;
+	int rc;
+
+	if (!json) {
+		for (int i = 0; i < rep->nsrc; i++)
+			print_tally(&rep->src[i]);
+		print_tally(&rep->all);
+		printf("photos %d cpu_ms %.1f\n", rep->all.images, rep->ms);
+		return MS_OK;
+	}
+	ms_buf_init(&b, 1 << 20);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_num(&j, "scale", params->scale, 6);
+	ms_json_int(&j, "neighbors", params->min_neighbors);
+	ms_json_int(&j, "min_size", params->min_size);
+	ms_json_num(&j, "min_iou", MIN_IOU, 1);
+	ms_json_num(&j, "cpu_ms", rep->ms, 1);
+	ms_json_obj_open(&j, "sources");
+	for (int i = 0; i < rep->nsrc; i++)
+		tally_json(&j, &rep->src[i]);
+	ms_json_obj_close(&j);
+	tally_json(&j, &rep->all);
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
+	if (!rc)
+		printf("%s\n", b.data);
+	ms_buf_release(&b);
+	return rc;
 }
 
 int cmd_eval_faces(int argc, char **argv)
@@ -145,57 +244,48 @@ int cmd_eval_faces(int argc, char **argv)
 	struct vis_cascade *cascade = NULL;
 	struct vis_detector *det = NULL;
 	struct gt_face *gt = NULL;
-	struct ms_rect *faces = NULL, boxes[256];
-	struct tally src[MAX_SOURCES], all = {"overall", 0, 0, 0, 0};
+	struct ms_rect *faces = NULL;
+	struct report *rep = NULL;
 	char path[1024], err[MS_ERRLEN];
-	int json = 0, dump = 0, ngt, nsrc = 0, status = 1;
-	double ms = 0;
+	int json = 0, dump = 0, ngt, status = 1, parsed;
 
 	vis_detect_params_default(&params);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc, bad = 0;
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--data", "DIR", &data,
+			    "shared data (default $MOODSYNC_DATA "
+			    "or " MS_DEFAULT_DATA ")"),
+		CLI_DETECT_OPTS(&params),
+		CLI_OPT_STR("--cascade", "FILE", &cascade_path,
+			    "OpenCV cascade XML"),
+		CLI_OPT_FLAG("--json", &json,
+			     "one JSON object instead of the table"),
+		CLI_OPT_FLAG("--dump", &dump,
+			     "also print each image's detections (x,y,w,h)"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"eval-faces",
+		"[options]",
+		"Scores face detection on DIR/faces/annotations.txt: recall, "
+		"precision and false positives per image, per source and "
+		"overall; a detection matches a face at IoU >= 0.4 (greedy, "
+		"best first).",
+		opts,
+		NULL,
+		0,
+		0};
 
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(a, "--json") == 0) {
-			json = 1;
-		} else if (strcmp(a, "--dump") == 0) {
-			dump = 1;
-		} else if (strcmp(a, "--data") == 0 && more) {
-			data = argv[++i];
-		} else if (strcmp(a, "--cascade") == 0 && more) {
-			cascade_path = argv[++i];
-		} else if (strcmp(a, "--scale") == 0 && more) {
-			bad = ms_parse_double(argv[++i], 1.01, 4.0,
-					      &params.scale);
-		} else if (strcmp(a, "--neighbors") == 0 && more) {
-			bad = ms_parse_int(argv[++i], 0, 1000,
-					   &params.min_neighbors);
-		} else if (strcmp(a, "--min-size") == 0 && more) {
-			bad = ms_parse_int(argv[++i], 0, VIS_MAX_SIDE,
-					   &params.min_size);
-		} else if (strcmp(a, "--max-size") == 0 && more) {
-			bad = ms_parse_int(argv[++i], 0, VIS_MAX_SIDE,
-					   &params.max_size);
-		} else {
-			fprintf(stderr, "moodsync eval-faces: bad argument "
-					"'%s' (try --help)\n", a);
-			return 2;
-		}
-		if (bad) {
-			fprintf(stderr, "moodsync eval-faces: bad value for "
-					"%s: '%s'\n", a, argv[i]);
-			return 2;
-		}
-	}
+	parsed = cli_parse(&cmd, argc, argv);
+	if (parsed < 0)
+		return cli_parse_status(parsed);
 	gt = ms_calloc(MAX_GT, sizeof(*gt));
 	faces = ms_calloc(MAX_FACES, sizeof(*faces));
-	if (!gt || !faces) {
+	rep = calloc(1, sizeof(*rep));
+	if (!gt || !faces || !rep) {
 		fprintf(stderr, "moodsync eval-faces: out of memory\n");
 		goto out_free;
 	}
+	snprintf(rep->all.name, sizeof(rep->all.name), "overall");
 	snprintf(path, sizeof(path), "%s/faces/annotations.txt", data);
 	ngt = read_annotations(path, gt, MAX_GT);
 	if (ngt <= 0) {
@@ -214,71 +304,17 @@ int cmd_eval_faces(int argc, char **argv)
 		goto out_free;
 	}
 	/* annotation lines of one image are consecutive */
-	for (int i = 0; i < ngt;) {
-		struct vis_image img = {0, 0, NULL};
-		struct tally *t = tally_for(src, &nsrc, gt[i].source);
-		int j = i, nb = 0, n = 0, tp, rc;
-		double t0;
-
-		while (j < ngt && strcmp(gt[j].path, gt[i].path) == 0) {
-			if (nb < (int)MS_ARRAY_LEN(boxes))
-				boxes[nb++] = gt[j].box;
+	for (int i = 0, j; i < ngt; i = j) {
+		for (j = i; j < ngt && strcmp(gt[j].path, gt[i].path) == 0;)
 			j++;
-		}
-		snprintf(path, sizeof(path), "%s/faces/%s", data, gt[i].path);
-		if (!t || vis_image_load(path, &img, err, sizeof(err))) {
-			fprintf(stderr, "moodsync eval-faces: %s\n",
-				t ? err : "too many sources");
+		if (score_image(det, &params, data, gt + i, j - i, dump, faces,
+				rep))
 			goto out_free;
-		}
-		t0 = cpu_ms();
-		rc = vis_detect(det, &img, &params, faces, MAX_FACES, &n);
-		ms += cpu_ms() - t0;
-		vis_image_release(&img);
-		if (rc) {
-			fprintf(stderr, "moodsync eval-faces: %s: %s\n", path,
-				ms_strerror(rc));
-			goto out_free;
-		}
-		n = MS_MIN(n, MAX_FACES);
-		tp = vis_match_greedy(boxes, nb, faces, n, MIN_IOU, NULL);
-		if (tp < 0) {
-			fprintf(stderr, "moodsync eval-faces: out of memory\n");
-			goto out_free;
-		}
-		if (dump) {
-			printf("%s", gt[i].path);
-			for (int k = 0; k < n; k++)
-				printf(" %d,%d,%d,%d", faces[k].x, faces[k].y,
-				       faces[k].w, faces[k].h);
-			printf("\n");
-		}
-		for (struct tally *u = t;; u = &all) {
-			u->images++;
-			u->gt += nb;
-			u->det += n;
-			u->tp += tp;
-			if (u == &all)
-				break;
-		}
-		i = j;
 	}
-	qsort(src, (size_t)nsrc, sizeof(src[0]), cmp_source);
-	if (json) {
-		printf("{\"scale\":%g,\"neighbors\":%d,\"min_size\":%d,"
-		       "\"min_iou\":%.1f,\"cpu_ms\":%.1f,\"sources\":{",
-		       params.scale, params.min_neighbors, params.min_size,
-		       MIN_IOU, ms);
-		for (int s = 0; s < nsrc; s++)
-			print_tally(&src[s], 1, s == nsrc - 1);
-		printf("},");
-		print_tally(&all, 1, 1);
-		printf("}\n");
-	} else {
-		for (int s = 0; s < nsrc; s++)
-			print_tally(&src[s], 0, 0);
-		print_tally(&all, 0, 1);
-		printf("photos %d cpu_ms %.1f\n", all.images, ms);
+	qsort(rep->src, (size_t)rep->nsrc, sizeof(rep->src[0]), cmp_source);
+	if (print_report(rep, &params, json)) {
+		fprintf(stderr, "moodsync eval-faces: output too large\n");
+		goto out_free;
 	}
 	status = 0;
 out_free:
@@ -286,5 +322,6 @@ out_free:
 	vis_cascade_free(cascade);
 	free(gt);
 	free(faces);
+	free(rep);
 	return status;
 }

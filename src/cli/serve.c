@@ -9,43 +9,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/common.h"
 #include "moodsync/server.h"
-
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: moodsync serve [--host 127.0.0.1] [--port 5000] "
-		"[--model F|none]\n"
-		"                      [--cascade F] [--db F] [--threads N] "
-		"[--frames N] [--queue-ms N]\n"
-		"                      [--rate R] [--spotify-embed-url U]\n\n"
-		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
-		"Start.\n\n"
-		"  --host A     IPv4 address to listen on (default 127.0.0.1)\n"
-		"  --port N     TCP port (default 5000; 0 picks a free one)\n"
-		"  --model F    emotion model (default $MOODSYNC_MODEL or "
-		MS_DEFAULT_MODEL ";\n"
-		"               when the default is missing the app runs "
-		"without emotions)\n"
-		"  --cascade F  Haar cascade XML (default " MS_DEFAULT_CASCADE
-		")\n"
-		"  --db F       SQLite database (default $MOODSYNC_DB, else\n"
-		"               $XDG_DATA_HOME/moodsync/moodsync.db, else\n"
-		"               ~/.local/share/moodsync/moodsync.db)\n"
-		"  --threads N  HTTP worker threads (default 2 x cores)\n"
-		"  --frames N   frames processed at once (default cores); more "
-		"wait,\n"
-		"  --queue-ms N ... at most N ms (default 250), then get 503\n"
-		"  --rate R     frames per second per browser before 429 "
-		"(default 30,\n"
-		"               0 = unlimited)\n"
-		"  --spotify-embed-url U  Spotify's iFrame API script (default "
-		"$MOODSYNC_SPOTIFY_EMBED_URL,\n"
-		"               else Spotify's own); its origin is allowed by the "
-		"page's CSP\n");
-}
 
 static int file_exists(const char *p)
 {
@@ -72,65 +38,61 @@ static const char *default_db(char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? buf : NULL;
 }
 
+/* Fills `c` and the model from the command line. Returns 0 to go on,
+ * else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct srv_config *c,
 		      const char **model, int *model_explicit)
 {
-	double rate;
+	double rate = c->rate_per_s;
+	int parsed;
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--host", "A", &c->host,
+			    "IPv4 address to listen on"),
+		CLI_OPT_INT("--port", "N", &c->port, 0, 65535,
+			    "TCP port, 0 picks a free one"),
+		{CLI_STR, "--model", "F", model, 0, 0, NULL,
+		 "emotion model, none: faces only (default $MOODSYNC_MODEL "
+		 "or " MS_DEFAULT_MODEL
+		 "; when the default is missing the app runs "
+		 "without emotions)",
+		 model_explicit},
+		CLI_OPT_STR("--cascade", "F", &c->cascade_path,
+			    "Haar cascade XML"),
+		CLI_OPT_STR("--db", "F", &c->db_path,
+			    "SQLite database (default $MOODSYNC_DB, else "
+			    "$XDG_DATA_HOME/moodsync/moodsync.db, else "
+			    "~/.local/share/moodsync/moodsync.db)"),
+		CLI_OPT_INT("--threads", "N", &c->threads, 1, 64,
+			    "HTTP worker threads (default 2 x cores)"),
+		CLI_OPT_INT("--frames", "N", &c->frame_slots, 1, 64,
+			    "frames processed at once (default cores); more "
+			    "wait..."),
+		CLI_OPT_INT("--queue-ms", "N", &c->queue_ms, 0, 60000,
+			    "... at most N ms, then get 503"),
+		CLI_OPT_NUM("--rate", "R", &rate, 0.0, 10000.0,
+			    "frames per second per browser before 429, 0: "
+			    "unlimited"),
+		CLI_OPT_STR("--spotify-embed-url", "U", &c->spotify_embed_url,
+			    "Spotify's iFrame API script (default "
+			    "$MOODSYNC_SPOTIFY_EMBED_URL, else Spotify's own); "
+			    "its origin is allowed by the page's CSP"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"serve",
+		"[options]",
+		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
+		"Detect my mood.",
+		opts,
+		NULL,
+		0,
+		0};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 1;
-		}
-		if (!v) {
-			fprintf(stderr, "moodsync serve: %s needs a value (or "
-					"unknown option; try --help)\n",
-				a);
-			return 2;
-		}
-		i++;
-		if (strcmp(a, "--host") == 0) {
-			c->host = v;
-		} else if (strcmp(a, "--port") == 0) {
-			if (ms_parse_int(v, 0, 65535, &c->port))
-				goto bad;
-		} else if (strcmp(a, "--model") == 0) {
-			*model = v;
-			*model_explicit = 1;
-		} else if (strcmp(a, "--cascade") == 0) {
-			c->cascade_path = v;
-		} else if (strcmp(a, "--db") == 0) {
-			c->db_path = v;
-		} else if (strcmp(a, "--threads") == 0) {
-			if (ms_parse_int(v, 1, 64, &c->threads))
-				goto bad;
-		} else if (strcmp(a, "--frames") == 0) {
-			if (ms_parse_int(v, 1, 64, &c->frame_slots))
-				goto bad;
-		} else if (strcmp(a, "--queue-ms") == 0) {
-			if (ms_parse_int(v, 0, 60000, &c->queue_ms))
-				goto bad;
-		} else if (strcmp(a, "--rate") == 0) {
-			if (ms_parse_double(v, 0.0, 10000.0, &rate))
-				goto bad;
-			c->rate_per_s = rate;
-			c->burst = rate > 30.0 ? rate : 30.0;
-		} else if (strcmp(a, "--spotify-embed-url") == 0) {
-			c->spotify_embed_url = v;
-		} else {
-			fprintf(stderr,
-				"moodsync serve: unknown option '%s' (try "
-				"--help)\n",
-				a);
-			return 2;
-		}
-		continue;
-bad:
-		fprintf(stderr, "moodsync serve: bad value '%s' for %s\n", v, a);
-		return 2;
-	}
+	parsed = cli_parse(&cmd, argc, argv);
+	if (parsed < 0)
+		return parsed;
+	c->rate_per_s = rate;
+	c->burst = rate > 30.0 ? rate : 30.0;
 	return 0;
 }
 
@@ -153,7 +115,7 @@ int cmd_serve(int argc, char **argv)
 	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
 	if (rc)
-		return rc == 1 ? 0 : rc;
+		return cli_parse_status(rc);
 	if (!cfg.db_path) {
 		fprintf(stderr, "moodsync serve: no HOME: pass --db FILE\n");
 		return 2;

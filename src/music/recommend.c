@@ -7,9 +7,8 @@
 #include "moodsync/music.h"
 #include "moodsync/store.h"
 
-int music_recommend(struct store *s, int mood, int strategy,
-		    int64_t since_ms, struct music_rec *out, char *err,
-		    size_t errlen)
+int music_recommend(struct store *s, int mood, int strategy, int64_t since_ms,
+		    struct music_rec *out, char *err, size_t errlen)
 {
 	int based_on = mood >= 0 && mood < MUSIC_MOODS ? mood : MUSIC_NEUTRAL;
 	int rc;

@@ -493,35 +493,34 @@ out:
 int music_spotify_playlists_json(const struct music_spotify_playlist *items,
 				 size_t n, struct ms_buf *out)
 {
-	int rc = ms_buf_puts(out, "{\"playlists\":{\"items\":[");
-	size_t i;
+	struct ms_json j;
 
-	for (i = 0; i < n && !rc; i++) {
+	ms_json_init(&j, out);
+	ms_json_obj_open(&j, NULL);
+	ms_json_obj_open(&j, "playlists");
+	ms_json_arr_open(&j, "items");
+	for (size_t i = 0; i < n; i++) {
 		const struct music_spotify_playlist *p = &items[i];
-		rc = ms_buf_puts(out, i ? ",{\"id\":" : "{\"id\":");
-		if (!rc)
-			rc = ms_buf_json_str(out, p->id);
-		if (!rc)
-			rc = ms_buf_puts(out, ",\"uri\":");
-		if (!rc)
-			rc = ms_buf_json_str(out, p->uri);
-		if (!rc)
-			rc = ms_buf_puts(out, ",\"name\":");
-		if (!rc)
-			rc = ms_buf_json_str(out, p->name);
-		if (!rc)
-			rc = ms_buf_puts(out, ",\"owner\":{\"display_name\":");
-		if (!rc)
-			rc = ms_buf_json_str(out, p->owner);
-		if (!rc)
-			rc = ms_buf_puts(out, "},\"images\":[{\"url\":");
-		if (!rc)
-			rc = ms_buf_json_str(out, p->image);
-		if (!rc)
-			rc = ms_buf_printf(out, "}],\"tracks\":{\"total\":%d}}",
-					   p->tracks);
+
+		ms_json_obj_open(&j, NULL);
+		ms_json_str(&j, "id", p->id);
+		ms_json_str(&j, "uri", p->uri);
+		ms_json_str(&j, "name", p->name);
+		ms_json_obj_open(&j, "owner");
+		ms_json_str(&j, "display_name", p->owner);
+		ms_json_obj_close(&j);
+		ms_json_arr_open(&j, "images");
+		ms_json_obj_open(&j, NULL);
+		ms_json_str(&j, "url", p->image);
+		ms_json_obj_close(&j);
+		ms_json_arr_close(&j);
+		ms_json_obj_open(&j, "tracks");
+		ms_json_int(&j, "total", p->tracks);
+		ms_json_obj_close(&j);
+		ms_json_obj_close(&j);
 	}
-	if (!rc)
-		rc = ms_buf_puts(out, "]}}");
-	return rc;
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	ms_json_obj_close(&j);
+	return ms_json_finish(&j);
 }

@@ -319,96 +319,103 @@ int64_t music_spotify_svc_paused_ms(struct music_spotify_svc *sp, const char **c
 
 /* ---- JSON ------------------------------------------------------------- */
 
-/* `,"name":"value"` */
-static int kv_str(struct ms_buf *b, const char *name, const char *v, int first)
+static void devices_json(struct ms_json *j, const char *key,
+			 const struct sp_session *s)
 {
-	int rc = ms_buf_printf(b, "%s\"%s\":", first ? "" : ",", name);
-
-	return rc ? rc : ms_buf_json_str(b, v);
-}
-
-static int devices_json(const struct sp_session *s, struct ms_buf *b)
-{
-	int rc = ms_buf_puts(b, "[");
-	size_t i;
-
-	for (i = 0; i < s->ndevices && !rc; i++) {
+	ms_json_arr_open(j, key);
+	for (size_t i = 0; s && i < s->ndevices; i++) {
 		const struct music_spotify_device *d = &s->devices[i];
-		rc = ms_buf_puts(b, i ? ",{" : "{");
-		if (!rc)
-			rc = kv_str(b, "id", d->id, 1);
-		if (!rc)
-			rc = kv_str(b, "name", d->name, 0);
-		if (!rc)
-			rc = kv_str(b, "type", d->type, 0);
-		if (!rc)
-			rc = ms_buf_printf(b, ",\"is_active\":%s,\"is_restricted\""
-					      ":%s,\"volume\":%d}",
-					   d->is_active ? "true" : "false",
-					   d->is_restricted ? "true" : "false",
-					   d->volume);
+
+		ms_json_obj_open(j, NULL);
+		ms_json_str(j, "id", d->id);
+		ms_json_str(j, "name", d->name);
+		ms_json_str(j, "type", d->type);
+		ms_json_bool(j, "is_active", d->is_active);
+		ms_json_bool(j, "is_restricted", d->is_restricted);
+		ms_json_int(j, "volume", d->volume);
+		ms_json_obj_close(j);
 	}
-	return rc ? rc : ms_buf_puts(b, "]");
+	ms_json_arr_close(j);
 }
 
-static int now_json(const struct sp_session *s, struct ms_buf *b)
+static void now_json(struct ms_json *j, const char *key,
+		     const struct sp_session *s)
 {
-	const struct music_spotify_now *n = &s->now;
-	int rc;
+	const struct music_spotify_now *n = s ? &s->now : NULL;
 
-	if (!s->now_at || !n->has_item)
-		return ms_buf_puts(b, "null");
-	rc = ms_buf_printf(b, "{\"is_playing\":%s",
-			   n->is_playing ? "true" : "false");
-	if (!rc)
-		rc = kv_str(b, "track", n->track, 0);
-	if (!rc)
-		rc = kv_str(b, "artists", n->artists, 0);
-	if (!rc)
-		rc = kv_str(b, "uri", n->uri, 0);
-	if (!rc)
-		rc = kv_str(b, "context_uri", n->context_uri, 0);
-	if (!rc)
-		rc = ms_buf_printf(b, ",\"progress_ms\":%lld,\"duration_ms\":%lld}",
-				   (long long)n->progress_ms,
-				   (long long)n->duration_ms);
-	return rc;
+	if (!s || !s->now_at || !n->has_item) {
+		ms_json_null(j, key);
+		return;
+	}
+	ms_json_obj_open(j, key);
+	ms_json_bool(j, "is_playing", n->is_playing);
+	ms_json_str(j, "track", n->track);
+	ms_json_str(j, "artists", n->artists);
+	ms_json_str(j, "uri", n->uri);
+	ms_json_str(j, "context_uri", n->context_uri);
+	ms_json_int(j, "progress_ms", n->progress_ms);
+	ms_json_int(j, "duration_ms", n->duration_ms);
+	ms_json_obj_close(j);
 }
 
-static int rec_json(const struct sp_session *s, struct ms_buf *b)
+static void rec_json(struct ms_json *j, const char *key,
+		     const struct sp_session *s)
 {
-	int rc;
-	size_t i;
-
-	if (s->rec_mood < 0)
-		return ms_buf_puts(b, "null");
-	rc = ms_buf_puts(b, "{");
-	if (!rc)
-		rc = kv_str(b, "mood", music_mood_names[s->rec_mood], 1);
-	if (!rc)
-		rc = kv_str(b, "strategy", music_strategy_names[s->rec_strategy],
-			    0);
-	if (!rc)
-		rc = kv_str(b, "source", s->rec_source, 0);
-	if (!rc)
-		rc = ms_buf_puts(b, ",\"playlists\":[");
-	for (i = 0; i < s->nrec && !rc; i++) {
+	if (!s || s->rec_mood < 0) {
+		ms_json_null(j, key);
+		return;
+	}
+	ms_json_obj_open(j, key);
+	ms_json_str(j, "mood", music_mood_names[s->rec_mood]);
+	ms_json_str(j, "strategy", music_strategy_names[s->rec_strategy]);
+	ms_json_str(j, "source", s->rec_source);
+	ms_json_arr_open(j, "playlists");
+	for (size_t i = 0; i < s->nrec; i++) {
 		const struct music_spotify_playlist *p = &s->rec[i];
-		rc = ms_buf_puts(b, i ? ",{" : "{");
-		if (!rc)
-			rc = kv_str(b, "name", p->name, 1);
-		if (!rc)
-			rc = kv_str(b, "uri", p->uri, 0);
-		if (!rc)
-			rc = kv_str(b, "url", p->url, 0);
-		if (!rc)
-			rc = kv_str(b, "owner", p->owner, 0);
-		if (!rc)
-			rc = kv_str(b, "image", p->image, 0);
-		if (!rc)
-			rc = ms_buf_printf(b, ",\"tracks\":%d}", p->tracks);
+
+		ms_json_obj_open(j, NULL);
+		ms_json_str(j, "name", p->name);
+		ms_json_str(j, "uri", p->uri);
+		ms_json_str(j, "url", p->url);
+		ms_json_str(j, "owner", p->owner);
+		ms_json_str(j, "image", p->image);
+		ms_json_int(j, "tracks", p->tracks);
+		ms_json_obj_close(j);
 	}
-	return rc ? rc : ms_buf_puts(b, "]}");
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
+}
+
+static void play_json(struct ms_json *j, const char *key,
+		      const struct sp_session *s)
+{
+	if (!s || !s->has_play) {
+		ms_json_null(j, key);
+		return;
+	}
+	ms_json_obj_open(j, key);
+	ms_json_name(j, "mood", s->play.mood, music_mood_names, MUSIC_MOODS);
+	ms_json_bool(j, "autoplay", s->play.autoplay);
+	ms_json_bool(j, "ok", s->play.ok);
+	ms_json_int(j, "at", s->play.at);
+	ms_json_str(j, "context_uri", s->play.uri);
+	ms_json_str(j, "device_id", s->play.device);
+	ms_json_obj_close(j);
+}
+
+static void error_json(struct ms_json *j, const char *key,
+		       const struct sp_session *s)
+{
+	if (!s || !s->has_error) {
+		ms_json_null(j, key);
+		return;
+	}
+	ms_json_obj_open(j, key);
+	ms_json_str(j, "action", s->error.action);
+	ms_json_str(j, "code", s->error.code);
+	ms_json_str(j, "message", s->error.message);
+	ms_json_int(j, "at", s->error.at);
+	ms_json_obj_close(j);
 }
 
 static const char *state_name(enum sp_state st)
@@ -421,126 +428,62 @@ static const char *state_name(enum sp_state st)
 	}
 }
 
-int music_spotify_svc_status_json(struct music_spotify_svc *sp, const char *sid,
-			    int autoplay, struct ms_buf *out)
+void music_spotify_svc_status_json(struct music_spotify_svc *sp,
+				   const char *sid, int autoplay,
+				   struct ms_json *j)
 {
-	struct sp_session *s;
 	int64_t paused = music_spotify_svc_paused_ms(sp, NULL);
-	const char *pcode;
-	int rc;
+	int configured = music_spotify_svc_configured(sp);
+	struct sp_session *s;
 
 	pthread_mutex_lock(&sp->lock);
-	pcode = paused ? music_spotify_kind_code(sp->paused_kind) : "";
-	s = music_spotify_svc_configured(sp) ? sp_session_find(sp, sid, 1) : NULL;
-	rc = ms_buf_printf(out, "{\"configured\":%s,\"connected\":%s,",
-			   music_spotify_svc_configured(sp) ? "true" : "false",
-			   s && s->state == SP_CONNECTED ? "true" : "false");
-	if (!rc)
-		rc = kv_str(out, "state", s ? state_name(s->state)
-					    : "disconnected", 1);
-	if (!rc)
-		rc = ms_buf_printf(out, ",\"autoplay\":%s,\"paused_s\":%lld",
-				   autoplay ? "true" : "false",
-				   (long long)((paused + 999) / 1000));
-	if (!rc)
-		rc = kv_str(out, "paused_reason", pcode, 0);
-	if (!rc)
-		rc = kv_str(out, "device_id", s ? s->device_id : "", 0);
-	if (!rc)
-		rc = ms_buf_puts(out, ",\"devices\":");
-	if (!rc && s)
-		rc = devices_json(s, out);
-	else if (!rc)
-		rc = ms_buf_puts(out, "[]");
-	if (!rc)
-		rc = ms_buf_puts(out, ",\"now_playing\":");
-	if (!rc)
-		rc = s ? now_json(s, out) : ms_buf_puts(out, "null");
-	if (!rc)
-		rc = ms_buf_puts(out, ",\"recommendation\":");
-	if (!rc)
-		rc = s ? rec_json(s, out) : ms_buf_puts(out, "null");
-	if (!rc)
-		rc = ms_buf_puts(out, ",\"last_play\":");
-	if (!rc && s && s->has_play) {
-		rc = ms_buf_printf(out, "{\"mood\":%s%s%s,\"autoplay\":%s,\"ok\":%s,"
-					"\"at\":%lld",
-				   s->play.mood >= 0 ? "\"" : "",
-				   s->play.mood >= 0
-					   ? music_mood_names[s->play.mood]
-					   : "null",
-				   s->play.mood >= 0 ? "\"" : "",
-				   s->play.autoplay ? "true" : "false",
-				   s->play.ok ? "true" : "false",
-				   (long long)s->play.at);
-		if (!rc)
-			rc = kv_str(out, "context_uri", s->play.uri, 0);
-		if (!rc)
-			rc = kv_str(out, "device_id", s->play.device, 0);
-		if (!rc)
-			rc = ms_buf_puts(out, "}");
-	} else if (!rc) {
-		rc = ms_buf_puts(out, "null");
-	}
-	if (!rc)
-		rc = ms_buf_puts(out, ",\"error\":");
-	if (!rc && s && s->has_error) {
-		rc = ms_buf_puts(out, "{");
-		if (!rc)
-			rc = kv_str(out, "action", s->error.action, 1);
-		if (!rc)
-			rc = kv_str(out, "code", s->error.code, 0);
-		if (!rc)
-			rc = kv_str(out, "message", s->error.message, 0);
-		if (!rc)
-			rc = ms_buf_printf(out, ",\"at\":%lld}",
-					   (long long)s->error.at);
-	} else if (!rc) {
-		rc = ms_buf_puts(out, "null");
-	}
-	if (!rc)
-		rc = ms_buf_printf(out, ",\"seq\":%llu}",
-				   (unsigned long long)(s ? s->seq : 0));
+	s = configured ? sp_session_find(sp, sid, 1) : NULL;
+	ms_json_obj_open(j, NULL);
+	ms_json_bool(j, "configured", configured);
+	ms_json_bool(j, "connected", s && s->state == SP_CONNECTED);
+	ms_json_str(j, "state", s ? state_name(s->state) : "disconnected");
+	ms_json_bool(j, "autoplay", autoplay);
+	ms_json_int(j, "paused_s", (paused + 999) / 1000);
+	ms_json_str(j, "paused_reason",
+		    paused ? music_spotify_kind_code(sp->paused_kind) : "");
+	ms_json_str(j, "device_id", s ? s->device_id : "");
+	devices_json(j, "devices", s);
+	now_json(j, "now_playing", s);
+	rec_json(j, "recommendation", s);
+	play_json(j, "last_play", s);
+	error_json(j, "error", s);
+	ms_json_int(j, "seq", s ? (long long)s->seq : 0);
+	ms_json_obj_close(j);
 	pthread_mutex_unlock(&sp->lock);
-	return rc;
 }
 
-int music_spotify_svc_devices_json(struct music_spotify_svc *sp, const char *sid,
-			     struct ms_buf *out)
+void music_spotify_svc_devices_json(struct music_spotify_svc *sp,
+				    const char *sid, struct ms_json *j)
 {
 	struct sp_session *s;
-	int rc;
 
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, sid, 1);
-	rc = ms_buf_puts(out, "{\"devices\":");
-	if (!rc)
-		rc = s ? devices_json(s, out) : ms_buf_puts(out, "[]");
-	if (!rc)
-		rc = kv_str(out, "device_id", s ? s->device_id : "", 0);
-	if (!rc)
-		rc = ms_buf_printf(out, ",\"updated\":%lld}",
-				   (long long)(s ? s->devices_at : 0));
+	ms_json_obj_open(j, NULL);
+	devices_json(j, "devices", s);
+	ms_json_str(j, "device_id", s ? s->device_id : "");
+	ms_json_int(j, "updated", s ? s->devices_at : 0);
+	ms_json_obj_close(j);
 	pthread_mutex_unlock(&sp->lock);
-	return rc;
 }
 
-int music_spotify_svc_now_json(struct music_spotify_svc *sp, const char *sid,
-			 struct ms_buf *out)
+void music_spotify_svc_now_json(struct music_spotify_svc *sp, const char *sid,
+				struct ms_json *j)
 {
 	struct sp_session *s;
-	int rc;
 
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, sid, 1);
-	rc = ms_buf_puts(out, "{\"now_playing\":");
-	if (!rc)
-		rc = s ? now_json(s, out) : ms_buf_puts(out, "null");
-	if (!rc)
-		rc = ms_buf_printf(out, ",\"updated\":%lld}",
-				   (long long)(s ? s->now_at : 0));
+	ms_json_obj_open(j, NULL);
+	now_json(j, "now_playing", s);
+	ms_json_int(j, "updated", s ? s->now_at : 0);
+	ms_json_obj_close(j);
 	pthread_mutex_unlock(&sp->lock);
-	return rc;
 }
 
 static int64_t age_of(struct music_spotify_svc *sp, const char *sid, int now)

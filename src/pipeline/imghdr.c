@@ -1,8 +1,9 @@
 /* imghdr.c - the pipeline's image-size limits: the width and height of a
- * JPEG or PNG from its header (see moodsync/pipeline.h). PNG: the 8-byte signature, then the IHDR chunk holds width and
- * height as big-endian u32. JPEG: SOI, then marker segments (0xFF, code,
- * big-endian u16 length including itself); the first SOFn (C0-CF except
- * C4 DHT, C8 JPG, CC DAC) holds precision u8, height u16, width u16. */
+ * JPEG or PNG from its header (see moodsync/pipeline.h). PNG: the 8-byte
+ * signature, then the IHDR chunk holds width and height as big-endian u32.
+ * JPEG: SOI, then marker segments (0xFF, code, big-endian u16 length including
+ * itself); the first SOFn (C0-CF except C4 DHT, C8 JPG, CC DAC) holds precision
+ * u8, height u16, width u16. */
 #include "moodsync/pipeline.h"
 
 static uint32_t be32(const uint8_t *p)
@@ -13,8 +14,8 @@ static uint32_t be32(const uint8_t *p)
 
 static int png_dims(const uint8_t *b, size_t len, uint32_t *w, uint32_t *h)
 {
-	static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n',
-				       0x1a, '\n'};
+	static const uint8_t sig[8] = {0x89, 'P',  'N',	 'G',
+				       '\r', '\n', 0x1a, '\n'};
 
 	if (len < 24)
 		return 0;
@@ -39,7 +40,7 @@ static int jpeg_dims(const uint8_t *b, size_t len, uint32_t *w, uint32_t *h)
 		size_t seg;
 
 		if (b[i] != 0xff)
-			return 0; /* not at a marker: corrupt */
+			return 0;		/* not at a marker: corrupt */
 		while (i < len && b[i] == 0xff) /* fill bytes */
 			i++;
 		if (i >= len)

@@ -8,9 +8,9 @@
 
 #include "moodsync/pipeline.h"
 
-#define FAST_MIN_FRAC 8     /* plausible webcam face: side >= frame/8 */
-#define HINT_GROW 0.5       /* search region: hint grown by this per side */
-#define HINT_MIN_SCALE 0.6  /* sizes searched around a hint, x its side */
+#define FAST_MIN_FRAC 8	   /* plausible webcam face: side >= frame/8 */
+#define HINT_GROW 0.5	   /* search region: hint grown by this per side */
+#define HINT_MIN_SCALE 0.6 /* sizes searched around a hint, x its side */
 #define HINT_MAX_SCALE 1.8
 /* Crop margin for the classifier, a fraction of the box side per edge.
  * bench/crop_margin re-finds PublicTest faces with the cascade and scores
@@ -28,12 +28,12 @@ struct pipe_worker {
 	const struct pipeline *p;
 	struct vis_detector *det;
 	struct nn_ctx *nn;    /* NULL without a model */
-	uint8_t *face;        /* side*side crop for the classifier */
+	uint8_t *face;	      /* side*side crop for the classifier */
 	struct vis_image roi; /* reused scratch for the fast path */
 };
 
 int pipe_load(const char *cascade_path, const char *model_path,
-		     struct pipeline **out, char *err, size_t errlen)
+	      struct pipeline **out, char *err, size_t errlen)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	int rc;
@@ -174,8 +174,8 @@ static int detect_fast(struct pipe_worker *w, const struct vis_image *img,
 		struct vis_detect_params hp = p;
 
 		r = rect_clamp(r, img->w, img->h);
-		hp.min_size = MS_MAX(p.min_size,
-				     (int)(MS_MIN(h->w, h->h) * HINT_MIN_SCALE));
+		hp.min_size = MS_MAX(
+			p.min_size, (int)(MS_MIN(h->w, h->h) * HINT_MIN_SCALE));
 		hp.max_size = (int)(MS_MAX(h->w, h->h) * HINT_MAX_SCALE);
 		if (r.w > 0 && r.h > 0) {
 			/* full resolution: the detector's pyramid starts at
@@ -214,8 +214,8 @@ static int classify(struct pipe_worker *w, const struct vis_image *img,
 }
 
 int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
-			const struct pipe_frame_opts *opts,
-			struct pipe_frame *out)
+			 const struct pipe_frame_opts *opts,
+			 struct pipe_frame *out)
 {
 	const struct vis_detect_params *p =
 		opts->params ? opts->params : &w->p->params;
@@ -228,8 +228,8 @@ int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
 	if (opts->fast)
 		rc = detect_fast(w, img, opts, p, out);
 	else
-		rc = detect_region(w, img, (struct ms_rect){0, 0, img->w, img->h},
-				   p, out);
+		rc = detect_region(
+			w, img, (struct ms_rect){0, 0, img->w, img->h}, p, out);
 	t1 = ms_now_ms();
 	out->ms_detect = t1 - t0;
 	if (rc)
@@ -240,8 +240,8 @@ int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
 }
 
 int pipe_frame_run(struct pipe_worker *w, const uint8_t *buf, size_t len,
-		  const struct pipe_frame_opts *opts, struct pipe_frame *out,
-		  char *err, size_t errlen)
+		   const struct pipe_frame_opts *opts, struct pipe_frame *out,
+		   char *err, size_t errlen)
 {
 	struct vis_image img;
 	double t0 = ms_now_ms();

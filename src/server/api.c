@@ -1,9 +1,8 @@
 /* api.c - the core JSON API: POST /api/frame (image -> faces, emotions,
  * smoothed mood), GET /api/mood, /api/recommendation (settings and health
  * are in api_settings.c, history in api_history.c, the listener's own mood
- * choice in api_mood.c). Responses are built
- * with ms_buf. Every handler touches only its own session, under the
- * session table's lock. */
+ * choice in api_mood.c). Responses are built with the ms_json writer. Every
+ * handler touches only its own session, under the session table's lock. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,11 +13,12 @@
 #include "server/app.h"
 #include "moodsync/pipeline.h"
 
-_Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES, "moods are the FER classes");
+_Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES,
+	       "moods are the FER classes");
 
 #define JSON_MAX (256u << 10) /* bytes of one response */
 #define HINT_TTL_MS 1500.0    /* forget the last face after this */
-#define HINT_RESCAN 10        /* every 10th frame scans the whole frame */
+#define HINT_RESCAN 10	      /* every 10th frame scans the whole frame */
 
 /* What a frame or /api/mood reports about the session's mood. */
 struct mood_view {
@@ -26,7 +26,7 @@ struct mood_view {
 	float probs[MUSIC_MOODS];
 	int64_t since;
 	struct api_mood_extra x; /* plane, feeling, sources, group */
-	int64_t now;             /* unix ms of the copy */
+	int64_t now;		 /* unix ms of the copy */
 };
 
 static void mood_view_fill(const struct srv_session *s, struct mood_view *v)
@@ -42,67 +42,32 @@ static void mood_view_fill(const struct srv_session *s, struct mood_view *v)
 	memcpy(v->probs, s->mood.probs, sizeof(v->probs));
 }
 
-static int json_name_or_null(struct ms_buf *b, int idx,
-			     const char *const *names, int n)
+static void json_probs(struct ms_json *j, const char *key, const float *p)
 {
-	if (idx < 0 || idx >= n)
-		return ms_buf_puts(b, "null");
-	return ms_buf_json_str(b, names[idx]);
+	ms_json_obj_open(j, key);
+	for (int i = 0; i < MUSIC_MOODS; i++)
+		ms_json_num(j, music_mood_names[i],
+			    isfinite(p[i]) ? (double)p[i] : 0.0, 4);
+	ms_json_obj_close(j);
 }
 
-static int json_probs(struct ms_buf *b, const float *p)
+/* The members of a mood view, inside an object the caller opened. */
+static void json_mood_members(struct ms_json *j, const struct mood_view *v)
 {
-	int rc = ms_buf_puts(b, "{");
-
-	for (int i = 0; !rc && i < MUSIC_MOODS; i++)
-		rc = ms_buf_printf(b, "%s\"%s\":%.4f", i ? "," : "",
-				   music_mood_names[i],
-				   isfinite(p[i]) ? (double)p[i] : 0.0);
-	return rc ? rc : ms_buf_puts(b, "}");
-}
-
-static int json_mood(struct ms_buf *b, const struct mood_view *v)
-{
-	int rc = ms_buf_puts(b, "{\"mood\":");
-
-	if (!rc)
-		rc = json_name_or_null(b, v->stable, music_mood_names,
-				       MUSIC_MOODS);
-	if (!rc)
-		rc = ms_buf_puts(b, ",\"leader\":");
-	if (!rc)
-		rc = json_name_or_null(b, v->leader, music_mood_names,
-				       MUSIC_MOODS);
-	if (!rc)
-		rc = ms_buf_puts(b, ",\"candidate\":");
-	if (!rc)
-		rc = json_name_or_null(b, v->candidate, music_mood_names,
-				       MUSIC_MOODS);
-	if (!rc)
-		rc = ms_buf_printf(b, ",\"confidence\":%.4f,\"probs\":",
-				   v->x.override_mood >= 0 ? 1.0
-				   : v->stable >= 0 ? (double)v->probs[v->stable]
-						    : 0.0);
-	if (!rc)
-		rc = json_probs(b, v->probs);
-	if (!rc)
-		rc = ms_buf_printf(b,
-				   ",\"since\":%lld,\"changed\":%s,"
-				   "\"strategy\":\"%s\"",
-				   (long long)v->since,
-				   v->changed ? "true" : "false",
-				   music_strategy_names[v->strategy]);
-	if (!rc)
-		rc = api_mood_extra_json(b, &v->x, v->now);
-	return rc ? rc : ms_buf_puts(b, "}");
-}
-
-static int reply_buf(struct srv_req *req, int rc, struct ms_buf *b)
-{
-	if (!rc)
-		rc = srv_reply_json(req, 200, b->data, b->len);
-	ms_buf_release(b);
-	return rc;
+	ms_json_name(j, "mood", v->stable, music_mood_names, MUSIC_MOODS);
+	ms_json_name(j, "leader", v->leader, music_mood_names, MUSIC_MOODS);
+	ms_json_name(j, "candidate", v->candidate, music_mood_names,
+		     MUSIC_MOODS);
+	ms_json_num(j, "confidence",
+		    v->x.override_mood >= 0 ? 1.0
+		    : v->stable >= 0	    ? (double)v->probs[v->stable]
+					    : 0.0,
+		    4);
+	json_probs(j, "probs", v->probs);
+	ms_json_int(j, "since", v->since);
+	ms_json_bool(j, "changed", v->changed);
+	ms_json_str(j, "strategy", music_strategy_names[v->strategy]);
+	api_mood_extra_json(j, &v->x, v->now);
 }
 
 /* ---- POST /api/frame ---------------------------------------------------- */
@@ -124,10 +89,10 @@ int api_frame_precheck(struct srv_req *req)
 
 	if (!api_content_type_is(ct, "image/jpeg") &&
 	    !api_content_type_is(ct, "image/png"))
-		return srv_reply_error(req, 415,
-				       "Content-Type must be image/jpeg or "
-				       "image/png, not '%s'",
-				       ct ? ct : "(none)");
+		return srv_reply_err(req, MS_EUNSUPPORTED, NULL, 0,
+				     "Content-Type must be image/jpeg or "
+				     "image/png, not '%s'",
+				     ct ? ct : "(none)");
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	ok = !s || srv_session_take_token(s, app->cfg.rate_per_s,
@@ -136,60 +101,56 @@ int api_frame_precheck(struct srv_req *req)
 	if (ok)
 		return MS_OK;
 	atomic_fetch_add(&app->n_rejected_429, 1);
-	srv_req_header_add(req, "Retry-After", "1");
-	return srv_reply_error(req, 429,
-			       "too many frames: at most %.0f per second",
-			       app->cfg.rate_per_s);
+	return srv_reply_err(req, SRV_ERATE, NULL, 1,
+			     "too many frames: at most %.0f per second",
+			     app->cfg.rate_per_s);
 }
 
-static int frame_json(struct ms_buf *b, const struct pipe_frame *f,
-		      int has_model, const struct mood_view *v,
-		      double total_ms)
+static void frame_json(struct ms_json *j, const struct pipe_frame *f,
+		       int has_model, const struct mood_view *v,
+		       double total_ms)
 {
-	int rc = ms_buf_printf(b, "{\"width\":%d,\"height\":%d,\"model\":%s,"
-				  "\"faces\":[",
-			       f->width, f->height,
-			       has_model ? "true" : "false");
-
-	for (int i = 0; !rc && i < f->nfaces; i++) {
+	ms_json_obj_open(j, NULL);
+	ms_json_int(j, "width", f->width);
+	ms_json_int(j, "height", f->height);
+	ms_json_bool(j, "model", has_model);
+	ms_json_arr_open(j, "faces");
+	for (int i = 0; i < f->nfaces; i++) {
 		const struct pipe_face *fc = &f->faces[i];
 
-		rc = ms_buf_printf(b,
-				   "%s{\"box\":{\"x\":%d,\"y\":%d,\"w\":%d,"
-				   "\"h\":%d},\"emotion\":",
-				   i ? "," : "", fc->box.x, fc->box.y,
-				   fc->box.w, fc->box.h);
-		if (!rc)
-			rc = json_name_or_null(b, fc->emotion,
-					       music_mood_names, MUSIC_MOODS);
-		if (!rc)
-			rc = ms_buf_printf(b, ",\"confidence\":%.4f,\"probs\":",
-					   fc->emotion >= 0
-						   ? (double)fc->probs[fc->emotion]
-						   : 0.0);
-		if (!rc)
-			rc = fc->emotion >= 0 ? json_probs(b, fc->probs)
-					      : ms_buf_puts(b, "null");
-		if (!rc)
-			rc = ms_buf_puts(b, "}");
+		ms_json_obj_open(j, NULL);
+		ms_json_obj_open(j, "box");
+		ms_json_int(j, "x", fc->box.x);
+		ms_json_int(j, "y", fc->box.y);
+		ms_json_int(j, "w", fc->box.w);
+		ms_json_int(j, "h", fc->box.h);
+		ms_json_obj_close(j);
+		ms_json_name(j, "emotion", fc->emotion, music_mood_names,
+			     MUSIC_MOODS);
+		ms_json_num(j, "confidence",
+			    fc->emotion >= 0 ? (double)fc->probs[fc->emotion]
+					     : 0.0,
+			    4);
+		if (fc->emotion >= 0)
+			json_probs(j, "probs", fc->probs);
+		else
+			ms_json_null(j, "probs");
+		ms_json_obj_close(j);
 	}
-	if (!rc)
-		rc = ms_buf_printf(b, "],\"used_face\":%d,\"mood\":",
-				   f->nfaces > 0 ? 0 : -1);
-	if (!rc)
-		rc = json_mood(b, v);
-	if (!rc)
-		rc = ms_buf_printf(b,
-				   ",\"server_ms\":{\"decode\":%.3f,"
-				   "\"detect\":%.3f,\"classify\":%.3f,"
-				   "\"total\":%.3f}}",
-				   f->ms_decode, f->ms_detect, f->ms_classify,
-				   total_ms);
-	return rc;
+	ms_json_arr_close(j);
+	ms_json_int(j, "used_face", f->nfaces > 0 ? 0 : -1);
+	ms_json_obj_open(j, "mood");
+	json_mood_members(j, v);
+	ms_json_obj_close(j);
+	ms_json_obj_open(j, "server_ms");
+	ms_json_num(j, "decode", f->ms_decode, 3);
+	ms_json_num(j, "detect", f->ms_detect, 3);
+	ms_json_num(j, "classify", f->ms_classify, 3);
+	ms_json_num(j, "total", total_ms, 3);
+	ms_json_obj_close(j);
+	ms_json_obj_close(j);
 }
 
-/* Feeds a frame's result into the session; fills the view for the reply
- * and *ev (returns 1) when the stable mood changed. */
 /* The probabilities a frame feeds the smoother: the largest face's, or in
  * group mode with several faces the mean of all classified faces'. Returns
  * 0 when no face was classified, 2 when faces were blended, else 1. */
@@ -217,9 +178,14 @@ static int frame_probs(const struct srv_session *s, const struct pipe_frame *f,
 	return n > 1 ? 2 : 1;
 }
 
+/* Feeds a frame's result into the session (`whole_frame`: it was scanned
+ * without a hint; `fresh`: a new reading that replaces the smoothed one);
+ * fills the view for the reply and *ev (returns 1) when the stable mood
+ * changed. */
 static int session_update(struct srv_app *app, struct srv_session *s,
-			  const struct pipe_frame *f, int whole_frame, int fresh,
-			  struct mood_view *v, struct srv_mood_event *ev)
+			  const struct pipe_frame *f, int whole_frame,
+			  int fresh, struct mood_view *v,
+			  struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
 	int64_t unix_ms = (int64_t)ms_unix_time() * 1000;
@@ -276,23 +242,90 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 	return changed;
 }
 
+/* Under the session lock: the last face as a search hint (1, *hint set),
+ * unless it is stale, the stream is due for a full-frame scan, or several
+ * faces are in view (then every frame scans the whole image for all). */
+static int take_hint(struct srv_app *app, struct srv_req *req, double now,
+		     struct ms_rect *hint)
+{
+	struct srv_session *s;
+	int have = 0;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_req_session_locked(req);
+	if (s && s->hint_ms > 0.0 && now - s->hint_ms < HINT_TTL_MS &&
+	    s->hinted < HINT_RESCAN && s->scan_nfaces <= 1) {
+		*hint = s->hint; /* near the last face: cheap */
+		have = 1;
+		s->hinted++;
+	} else if (s) {
+		s->hinted = 0; /* now and then the whole frame, for new faces */
+	}
+	srv_sessions_unlock(app->sessions);
+	return have;
+}
+
+/* Runs the pipeline on one of the app's frame slots. MS_EBUSY when no
+ * slot frees up in time, else pipe_frame_run's code. */
+static int run_on_slot(struct srv_app *app, const uint8_t *body, size_t len,
+		       const struct ms_rect *hint, struct pipe_frame *f,
+		       char *err, size_t errlen)
+{
+	struct pipe_frame_opts opts;
+	struct pipe_worker *w;
+	int rc;
+
+	if (srv_app_slot_acquire(app))
+		return MS_EBUSY;
+	w = srv_app_worker(app);
+	memset(&opts, 0, sizeof(opts));
+	opts.fast = 1;
+	opts.hint = hint;
+	rc = w ? pipe_frame_run(w, body, len, &opts, f, err, errlen)
+	       : MS_ENOMEM;
+	srv_app_slot_release(app);
+	return rc;
+}
+
+/* The reply for a frame the pipeline refused. */
+static int frame_fail(struct srv_req *req, int rc, const char *err)
+{
+	struct srv_app *app = srv_req_app(req);
+
+	switch (rc) {
+	case MS_EBUSY:
+		atomic_fetch_add(&app->n_rejected_503, 1);
+		return srv_reply_err(req, MS_EBUSY, NULL, 1,
+				     "server busy, try again shortly");
+	case MS_ELIMIT:
+		return srv_req_fail(req, MS_ELIMIT, "image too large: %s", err);
+	case MS_EFORMAT:
+	case MS_EUNSUPPORTED:
+	case MS_EINVAL:
+		return srv_req_fail(req, MS_EINVAL, "bad image: %s", err);
+	case MS_ENOMEM:
+		return MS_ENOMEM;
+	default:
+		return srv_req_fail(req, rc, "frame failed: %s", err);
+	}
+}
+
 int api_frame(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
-	struct pipe_frame_opts opts;
 	struct pipe_frame *f = NULL;
 	struct srv_mood_event ev;
 	struct mood_view view;
-	struct pipe_worker *w;
 	struct srv_session *s;
 	struct ms_rect hint;
+	struct ms_json j;
 	struct ms_buf b;
-	char err[MS_ERRLEN];
+	char err[MS_ERRLEN] = "";
 	const uint8_t *body;
 	size_t len;
 	const char *qr = srv_req_query(req, "reset");
 	double t0 = ms_now_ms();
-	int rc, have_hint = 0, changed = 0, fresh = 0;
+	int rc, have_hint, changed = 0, fresh = 0;
 
 	if (qr && (strcmp(qr, "1") == 0 || strcmp(qr, "true") == 0))
 		fresh = 1;
@@ -300,53 +333,21 @@ int api_frame(struct srv_req *req)
 		return srv_req_fail(req, MS_EINVAL, "reset must be 0 or 1");
 	body = srv_req_body(req, &len);
 	if (len == 0)
-		return srv_req_fail(req, MS_EINVAL, "empty body: send a JPEG "
-						    "or PNG image");
+		return srv_req_fail(req, MS_EINVAL,
+				    "empty body: send a JPEG "
+				    "or PNG image");
 	/* refuse a huge image before the decoder allocates it */
 	if (pipe_frame_check_size(body, len, err, sizeof(err)))
 		return srv_req_fail(req, MS_ELIMIT, "%s", err);
-	srv_sessions_lock(app->sessions);
-	s = srv_req_session_locked(req);
-	/* several faces seen: keep scanning the whole frame for all of them */
-	if (s && s->hint_ms > 0.0 && t0 - s->hint_ms < HINT_TTL_MS &&
-	    s->hinted < HINT_RESCAN && s->scan_nfaces <= 1) {
-		hint = s->hint; /* near the last face: cheap */
-		have_hint = 1;
-		s->hinted++;
-	} else if (s) {
-		s->hinted = 0; /* now and then the whole frame, for new faces */
-	}
-	srv_sessions_unlock(app->sessions);
-
-	rc = srv_app_slot_acquire(app);
-	if (rc) {
-		atomic_fetch_add(&app->n_rejected_503, 1);
-		srv_req_header_add(req, "Retry-After", "1");
-		return srv_req_fail(req, MS_EBUSY,
-				    "server busy, try again shortly");
-	}
+	have_hint = take_hint(app, req, t0, &hint);
 	f = malloc(sizeof(*f));
-	w = srv_app_worker(app);
-	if (!f || !w) {
-		srv_app_slot_release(app);
-		free(f);
+	if (!f)
 		return MS_ENOMEM;
-	}
-	memset(&opts, 0, sizeof(opts));
-	opts.fast = 1;
-	opts.hint = have_hint ? &hint : NULL;
-	rc = pipe_frame_run(w, body, len, &opts, f, err, sizeof(err));
-	srv_app_slot_release(app);
+	rc = run_on_slot(app, body, len, have_hint ? &hint : NULL, f, err,
+			 sizeof(err));
 	if (rc) {
-		free(f);
-		if (rc == MS_ELIMIT)
-			return srv_req_fail(req, MS_ELIMIT, "image too large: %s",
-					    err);
-		if (rc == MS_EFORMAT || rc == MS_EUNSUPPORTED ||
-		    rc == MS_EINVAL)
-			return srv_req_fail(req, MS_EINVAL, "bad image: %s",
-					    err);
-		return srv_req_fail(req, rc, "frame failed: %s", err);
+		rc = frame_fail(req, rc, err);
+		goto out_free;
 	}
 	atomic_fetch_add(&app->n_frames, 1);
 
@@ -357,16 +358,19 @@ int api_frame(struct srv_req *req)
 					 &ev);
 	srv_sessions_unlock(app->sessions);
 	if (!s) {
-		free(f);
-		return MS_ENOMEM;
+		rc = MS_ENOMEM;
+		goto out_free;
 	}
 	if (changed)
 		srv_bg_mood(app->bg, &ev);
 
 	ms_buf_init(&b, JSON_MAX);
-	rc = frame_json(&b, f, app->has_model, &view, ms_now_ms() - t0);
+	ms_json_init(&j, &b);
+	frame_json(&j, f, app->has_model, &view, ms_now_ms() - t0);
+	rc = srv_reply_doc(req, SRV_HTTP_OK, &j);
+out_free:
 	free(f);
-	return reply_buf(req, rc, &b);
+	return rc;
 }
 
 /* ---- GET /api/mood ---------------------------------------------------- */
@@ -376,8 +380,8 @@ int api_mood(struct srv_req *req)
 	struct srv_app *app = srv_req_app(req);
 	struct srv_session *s;
 	struct mood_view v;
+	struct ms_json j;
 	struct ms_buf b;
-	int rc;
 
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
@@ -387,13 +391,12 @@ int api_mood(struct srv_req *req)
 	if (!s)
 		return MS_ENOMEM;
 	ms_buf_init(&b, JSON_MAX);
-	rc = json_mood(&b, &v);
-	if (!rc) { /* splice one more field before the closing brace */
-		b.len--;
-		rc = ms_buf_printf(&b, ",\"last_face\":%lld}",
-				   (long long)v.x.last_frame);
-	}
-	return reply_buf(req, rc, &b);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	json_mood_members(&j, &v);
+	ms_json_int(&j, "last_face", v.x.last_frame);
+	ms_json_obj_close(&j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 /* ---- GET /api/recommendation ------------------------------------------ */
@@ -407,6 +410,7 @@ int api_recommendation(struct srv_req *req)
 	int mood = -1, strategy = MUSIC_MATCH, rc;
 	int64_t since = 0;
 	char err[MS_ERRLEN];
+	struct ms_json j;
 	struct ms_buf b;
 
 	srv_sessions_lock(app->sessions);
@@ -430,46 +434,28 @@ int api_recommendation(struct srv_req *req)
 		return srv_req_fail(req, rc, "%s", err);
 	}
 	ms_buf_init(&b, JSON_MAX);
-	rc = ms_buf_puts(&b, "{\"mood\":");
-	if (!rc)
-		rc = json_name_or_null(&b, rec->mood, music_mood_names,
-				       MUSIC_MOODS);
-	if (!rc)
-		rc = ms_buf_printf(&b,
-				   ",\"based_on\":\"%s\",\"strategy\":\"%s\","
-				   "\"target\":",
-				   music_mood_names[rec->based_on],
-				   music_strategy_names[rec->strategy]);
-	if (!rc)
-		rc = ms_buf_json_str(&b, music_target_describe(rec->based_on,
-							       rec->strategy));
-	if (!rc)
-		rc = ms_buf_printf(&b, ",\"primary\":%d,\"playlists\":[",
-				   rec->primary);
-	for (int i = 0; !rc && i < rec->n; i++) {
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_name(&j, "mood", rec->mood, music_mood_names, MUSIC_MOODS);
+	ms_json_str(&j, "based_on", music_mood_names[rec->based_on]);
+	ms_json_str(&j, "strategy", music_strategy_names[rec->strategy]);
+	ms_json_str(&j, "target",
+		    music_target_describe(rec->based_on, rec->strategy));
+	ms_json_int(&j, "primary", rec->primary);
+	ms_json_arr_open(&j, "playlists");
+	for (int i = 0; i < rec->n; i++) {
 		const struct store_playlist *pl = &rec->items[i];
 
-		rc = ms_buf_printf(&b, "%s{\"id\":%lld,\"name\":", i ? "," : "",
-				   (long long)pl->id);
-		if (!rc)
-			rc = ms_buf_json_str(&b, pl->name);
-		if (!rc)
-			rc = ms_buf_puts(&b, ",\"description\":");
-		if (!rc)
-			rc = ms_buf_json_str(&b, pl->description);
-		if (!rc)
-			rc = ms_buf_puts(&b, ",\"query\":");
-		if (!rc)
-			rc = ms_buf_json_str(&b, pl->query);
-		if (!rc)
-			rc = ms_buf_puts(&b, ",\"url\":");
-		if (!rc)
-			rc = ms_buf_json_str(&b, pl->url);
-		if (!rc)
-			rc = ms_buf_puts(&b, "}");
+		ms_json_obj_open(&j, NULL);
+		ms_json_int(&j, "id", pl->id);
+		ms_json_str(&j, "name", pl->name);
+		ms_json_str(&j, "description", pl->description);
+		ms_json_str(&j, "query", pl->query);
+		ms_json_str(&j, "url", pl->url);
+		ms_json_obj_close(&j);
 	}
-	if (!rc)
-		rc = ms_buf_puts(&b, "]}");
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
 	free(rec);
-	return reply_buf(req, rc, &b);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }

@@ -1,6 +1,7 @@
-/* api.h - the core JSON API handlers (src/server/api.c) and the static
- * file handler (src/server/static.c), wired into srv_routes[] by routes.c.
- * Each follows the srv_handler contract of server/http.h. */
+/* api.h - the core JSON API handlers (src/server/api.c, api_settings.c),
+ * wired into srv_routes[] by routes.c; static files are served by http.c
+ * for any GET no route matches. Each follows the srv_handler contract of
+ * server/http.h. */
 #ifndef MOODSYNC_SERVER_API_H
 #define MOODSYNC_SERVER_API_H
 
@@ -15,11 +16,11 @@
  * allowed). */
 int api_content_type_is(const char *ct, const char *want);
 
-int api_frame(struct srv_req *req);          /* POST /api/frame */
+int api_frame(struct srv_req *req); /* POST /api/frame */
 /* Content-Type (415) and rate limit (429) before the body is read. */
 int api_frame_precheck(struct srv_req *req);
-int api_mood(struct srv_req *req);           /* GET /api/mood */
-int api_history(struct srv_req *req);        /* GET /api/history */
+int api_mood(struct srv_req *req);	     /* GET /api/mood */
+int api_history(struct srv_req *req);	     /* GET /api/history */
 int api_history_delete(struct srv_req *req); /* DELETE /api/history */
 /* POST /api/mood/override {"mood": NAME}; DELETE clears it. Both reply
  * with the mood object of GET /api/mood. */
@@ -28,6 +29,6 @@ int api_mood_override_delete(struct srv_req *req);
 int api_recommendation(struct srv_req *req); /* GET /api/recommendation */
 int api_settings_get(struct srv_req *req);   /* GET /api/settings */
 int api_settings_post(struct srv_req *req);  /* POST /api/settings */
-int api_healthz(struct srv_req *req);        /* GET /healthz */
+int api_healthz(struct srv_req *req);	     /* GET /healthz */
 
 #endif

@@ -10,11 +10,11 @@
 #include "server/api.h"
 #include "server/app.h"
 
-#define HISTORY_DEFAULT 600     /* rows for the page */
+#define HISTORY_DEFAULT 600 /* rows for the page */
 #define HISTORY_MAX 3600
-#define EXPORT_DEFAULT 20000    /* rows in an export */
+#define EXPORT_DEFAULT 20000 /* rows in an export */
 #define EXPORT_MAX 20000
-#define REPLY_MAX (4u << 20)    /* bytes of one reply */
+#define REPLY_MAX (4u << 20) /* bytes of one reply */
 
 enum history_format { FMT_PAGE, FMT_JSON, FMT_CSV };
 
@@ -27,23 +27,24 @@ static struct music_va row_point(const struct store_mood_row *r)
 	return music_mood_anchor[m];
 }
 
-static int history_json(struct ms_buf *b, const struct store_mood_row *rows,
-			int n)
+static void history_json(struct ms_json *j, const struct store_mood_row *rows,
+			 int n)
 {
-	int rc = ms_buf_puts(b, "{\"points\":[");
-
-	for (int i = 0; !rc && i < n; i++) {
+	ms_json_obj_open(j, NULL);
+	ms_json_arr_open(j, "points");
+	for (int i = 0; i < n; i++) {
 		struct music_va p = row_point(&rows[i]);
 
-		rc = ms_buf_printf(b,
-				   "%s{\"t\":%lld,\"mood\":\"%s\","
-				   "\"confidence\":%.3f,\"valence\":%.2f,"
-				   "\"arousal\":%.2f}",
-				   i ? "," : "", (long long)rows[i].t,
-				   rows[i].mood, (double)rows[i].confidence,
-				   p.valence, p.arousal);
+		ms_json_obj_open(j, NULL);
+		ms_json_int(j, "t", rows[i].t);
+		ms_json_str(j, "mood", rows[i].mood);
+		ms_json_num(j, "confidence", rows[i].confidence, 3);
+		ms_json_num(j, "valence", p.valence, 2);
+		ms_json_num(j, "arousal", p.arousal, 2);
+		ms_json_obj_close(j);
 	}
-	return rc ? rc : ms_buf_puts(b, "]}");
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
 }
 
 static int history_csv(struct ms_buf *b, const struct store_mood_row *rows,
@@ -93,8 +94,7 @@ static int parse_query(struct srv_req *req, int64_t *since, int *limit,
 		return srv_req_fail(req, MS_EINVAL,
 				    "since must be unix milliseconds");
 	if (ql && ms_parse_int(ql, 1, max, limit))
-		return srv_req_fail(req, MS_EINVAL, "limit must be 1..%d",
-				    max);
+		return srv_req_fail(req, MS_EINVAL, "limit must be 1..%d", max);
 	return MS_OK;
 }
 
@@ -103,9 +103,10 @@ int api_history(struct srv_req *req)
 	struct srv_app *app = srv_req_app(req);
 	struct store_mood_row *rows;
 	enum history_format fmt;
+	struct ms_json j;
+	struct ms_buf b;
 	int64_t since;
 	int limit, n = 0, rc;
-	struct ms_buf b;
 
 	rc = parse_query(req, &since, &limit, &fmt);
 	if (rc)
@@ -120,22 +121,27 @@ int api_history(struct srv_req *req)
 		free(rows);
 		return srv_req_fail(req, rc, "history unavailable");
 	}
-	ms_buf_init(&b, REPLY_MAX);
-	rc = fmt == FMT_CSV ? history_csv(&b, rows, n)
-			    : history_json(&b, rows, n);
-	free(rows);
-	if (!rc && fmt != FMT_PAGE)
+	if (fmt != FMT_PAGE)
 		rc = srv_req_header_add(
 			req, "Content-Disposition",
-			fmt == FMT_CSV
-				? "attachment; filename=\"moodsync-history.csv\""
-				: "attachment; filename=\"moodsync-history.json\"");
-	if (!rc)
-		rc = fmt == FMT_CSV
-			     ? srv_reply_bytes(req, 200, "text/csv; charset=utf-8",
-					       b.data ? b.data : "", b.len)
-			     : srv_reply_json(req, 200, b.data, b.len);
-	ms_buf_release(&b);
+			fmt == FMT_CSV ? "attachment; "
+					 "filename=\"moodsync-history.csv\""
+				       : "attachment; "
+					 "filename=\"moodsync-history.json\"");
+	ms_buf_init(&b, REPLY_MAX);
+	if (!rc && fmt == FMT_CSV) {
+		rc = history_csv(&b, rows, n);
+		if (!rc)
+			rc = srv_reply_bytes(req, SRV_HTTP_OK,
+					     "text/csv; charset=utf-8",
+					     b.data ? b.data : "", b.len);
+		ms_buf_release(&b);
+	} else if (!rc) {
+		ms_json_init(&j, &b);
+		history_json(&j, rows, n);
+		rc = srv_reply_doc(req, SRV_HTTP_OK, &j);
+	}
+	free(rows);
 	return rc;
 }
 
@@ -143,15 +149,20 @@ int api_history_delete(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	int64_t deleted = 0;
-	char json[64];
-	int rc, n;
+	struct ms_json j;
+	struct ms_buf b;
+	int rc;
 
 	srv_bg_flush(app->bg); /* rows still queued go too */
 	rc = store_history_delete(app->store, srv_req_session_id(req),
 				  &deleted);
 	if (rc)
 		return srv_req_fail(req, rc, "history could not be deleted");
-	n = snprintf(json, sizeof(json), "{\"ok\":true,\"deleted\":%lld}",
-		     (long long)deleted);
-	return srv_reply_json(req, 200, json, (size_t)n);
+	ms_buf_init(&b, 256);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_bool(&j, "ok", 1);
+	ms_json_int(&j, "deleted", deleted);
+	ms_json_obj_close(&j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }

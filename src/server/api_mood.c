@@ -34,8 +34,7 @@ void srv_session_affect(const struct srv_session *s, struct srv_affect *out)
 	}
 }
 
-void api_mood_extra_fill(const struct srv_session *s,
-			 struct api_mood_extra *x)
+void api_mood_extra_fill(const struct srv_session *s, struct api_mood_extra *x)
 {
 	srv_session_affect(s, &x->aff);
 	x->face_mood = s->mood.stable;
@@ -48,15 +47,13 @@ void api_mood_extra_fill(const struct srv_session *s,
 	x->override_since = s->override_since;
 }
 
-static int json_probs7(struct ms_buf *b, const float *p)
+static void json_probs7(struct ms_json *j, const char *key, const float *p)
 {
-	int rc = ms_buf_puts(b, "{");
-
-	for (int i = 0; !rc && i < MUSIC_MOODS; i++)
-		rc = ms_buf_printf(b, "%s\"%s\":%.4f", i ? "," : "",
-				   music_mood_names[i],
-				   isfinite(p[i]) ? (double)p[i] : 0.0);
-	return rc ? rc : ms_buf_puts(b, "}");
+	ms_json_obj_open(j, key);
+	for (int i = 0; i < MUSIC_MOODS; i++)
+		ms_json_num(j, music_mood_names[i],
+			    isfinite(p[i]) ? (double)p[i] : 0.0, 4);
+	ms_json_obj_close(j);
 }
 
 static double age_s(int64_t now_ms, int64_t then_ms)
@@ -67,63 +64,49 @@ static double age_s(int64_t now_ms, int64_t then_ms)
 
 /* "sources": the face's reading and the listener's choice, each only when
  * present. */
-static int json_sources(struct ms_buf *b, const struct api_mood_extra *x,
-			int64_t now_ms)
+static void json_sources(struct ms_json *j, const struct api_mood_extra *x,
+			 int64_t now_ms)
 {
-	int rc = ms_buf_puts(b, ",\"sources\":{"), comma = 0;
-
-	if (!rc && x->face_mood >= 0) {
-		rc = ms_buf_printf(b, "\"face\":{\"mood\":\"%s\",\"probs\":",
-				   music_mood_names[x->face_mood]);
-		if (!rc)
-			rc = json_probs7(b, x->face_probs);
-		if (!rc)
-			rc = ms_buf_printf(b, ",\"age_s\":%.1f}",
-					   age_s(now_ms, x->last_frame));
-		comma = 1;
+	ms_json_obj_open(j, "sources");
+	if (x->face_mood >= 0) {
+		ms_json_obj_open(j, "face");
+		ms_json_str(j, "mood", music_mood_names[x->face_mood]);
+		json_probs7(j, "probs", x->face_probs);
+		ms_json_num(j, "age_s", age_s(now_ms, x->last_frame), 1);
+		ms_json_obj_close(j);
 	}
-	if (!rc && x->override_mood >= 0) {
-		const char *feel = x->override_feeling >= 0
-					   ? music_feeling_names
-						     [x->override_feeling]
-					   : NULL;
-
-		rc = ms_buf_printf(b,
-				   "%s\"override\":{\"mood\":\"%s\","
-				   "\"feeling\":",
-				   comma ? "," : "",
-				   music_mood_names[x->override_mood]);
-		if (!rc)
-			rc = feel ? ms_buf_json_str(b, feel)
-				  : ms_buf_puts(b, "null");
-		if (!rc)
-			rc = ms_buf_printf(b, ",\"age_s\":%.1f}",
-					   age_s(now_ms, x->override_since));
+	if (x->override_mood >= 0) {
+		ms_json_obj_open(j, "override");
+		ms_json_str(j, "mood", music_mood_names[x->override_mood]);
+		ms_json_name(j, "feeling", x->override_feeling,
+			     music_feeling_names, MUSIC_FEELINGS);
+		ms_json_num(j, "age_s", age_s(now_ms, x->override_since), 1);
+		ms_json_obj_close(j);
 	}
-	return rc ? rc : ms_buf_puts(b, "}");
+	ms_json_obj_close(j);
 }
 
-int api_mood_extra_json(struct ms_buf *b, const struct api_mood_extra *x,
-			int64_t now_ms)
+void api_mood_extra_json(struct ms_json *j, const struct api_mood_extra *x,
+			 int64_t now_ms)
 {
 	const struct srv_affect *a = &x->aff;
-	int rc;
 
+	if (a->source) {
+		ms_json_num(j, "valence", a->va.valence, 3);
+		ms_json_num(j, "arousal", a->va.arousal, 3);
+	} else {
+		ms_json_null(j, "valence");
+		ms_json_null(j, "arousal");
+	}
+	ms_json_name(j, "feeling", a->source ? a->feeling : -1,
+		     music_feeling_names, MUSIC_FEELINGS);
 	if (a->source)
-		rc = ms_buf_printf(b,
-				   ",\"valence\":%.3f,\"arousal\":%.3f,"
-				   "\"feeling\":\"%s\",\"source\":\"%s\"",
-				   a->va.valence, a->va.arousal,
-				   music_feeling_names[a->feeling], a->source);
+		ms_json_str(j, "source", a->source);
 	else
-		rc = ms_buf_puts(b, ",\"valence\":null,\"arousal\":null,"
-				    "\"feeling\":null,\"source\":null");
-	if (!rc)
-		rc = json_sources(b, x, now_ms);
-	if (!rc)
-		rc = ms_buf_printf(b, ",\"faces\":%d,\"group\":%s", x->faces,
-				   x->group ? "true" : "false");
-	return rc;
+		ms_json_null(j, "source");
+	json_sources(j, x, now_ms);
+	ms_json_int(j, "faces", x->faces);
+	ms_json_bool(j, "group", x->group);
 }
 
 /* ---- POST/DELETE /api/mood/override ---------------------------------- */
@@ -153,7 +136,8 @@ static int override_parse(struct srv_req *req, float *out, int *mood,
 			rc = MS_OK;
 		} else if (music_feeling_parse(jm->valuestring, feeling) ==
 			   MS_OK) {
-			music_feeling_probs((enum music_feeling)*feeling, out);
+			music_feeling_probs((enum music_feeling) * feeling,
+					    out);
 			*mood = 0;
 			for (int i = 1; i < MUSIC_MOODS; i++)
 				if (out[i] > out[*mood])

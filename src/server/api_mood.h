@@ -11,25 +11,24 @@
 
 /* A copy of what the mood JSON needs beyond the smoother. */
 struct api_mood_extra {
-	struct srv_affect aff;        /* the effective mood (override first) */
-	int face_mood;                /* the face's stable mood, -1 none */
+	struct srv_affect aff;	       /* the effective mood (override first) */
+	int face_mood;		       /* the face's stable mood, -1 none */
 	float face_probs[MUSIC_MOODS]; /* smoothed face probabilities */
-	int faces;                    /* faces in the last frame */
-	int group;                    /* 1: the last update blended faces */
-	int64_t last_frame;           /* unix ms of the last face, 0 none */
-	int override_mood;            /* -1: no override */
-	int override_feeling;         /* -1: the override named a mood */
-	int64_t override_since;       /* unix ms */
+	int faces;		       /* faces in the last frame */
+	int group;		       /* 1: the last update blended faces */
+	int64_t last_frame;	       /* unix ms of the last face, 0 none */
+	int override_mood;	       /* -1: no override */
+	int override_feeling;	       /* -1: the override named a mood */
+	int64_t override_since;	       /* unix ms */
 };
 
 /* Under the session lock: copies `s` into `x`. */
-void api_mood_extra_fill(const struct srv_session *s,
-			 struct api_mood_extra *x);
+void api_mood_extra_fill(const struct srv_session *s, struct api_mood_extra *x);
 
-/* Appends the fields ,"valence":..,"arousal":..,"feeling":..,"source":..,
- * "sources":{..},"faces":n,"group":bool (a leading comma, no braces).
+/* Writes the members "valence", "arousal", "feeling", "source",
+ * "sources" {..}, "faces" and "group" into the object the caller opened.
  * `now_ms` is unix ms, for the ages of the sources. */
-int api_mood_extra_json(struct ms_buf *b, const struct api_mood_extra *x,
-			int64_t now_ms);
+void api_mood_extra_json(struct ms_json *j, const struct api_mood_extra *x,
+			 int64_t now_ms);
 
 #endif

@@ -1,6 +1,7 @@
-/* api_settings.c - GET/POST /api/settings (strategy, autoplay; the body
- * is parsed with cJSON) and GET /healthz. Split from api.c; same rules:
- * replies built with ms_buf, sessions touched only under their lock. */
+/* api_settings.c - GET/POST /api/settings (strategy, autoplay, group; the body
+ * is parsed with cJSON) and GET /healthz. The same rules as api.c:
+ * replies built with the ms_json writer, sessions touched only under
+ * their lock. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,14 +16,17 @@
 static int settings_reply(struct srv_req *req, int strategy, int autoplay,
 			  int group)
 {
-	char json[160];
-	int n = snprintf(json, sizeof(json),
-			 "{\"strategy\":\"%s\",\"autoplay\":%s,"
-			 "\"group\":%s}",
-			 music_strategy_names[strategy],
-			 autoplay ? "true" : "false", group ? "true" : "false");
+	struct ms_json j;
+	struct ms_buf b;
 
-	return srv_reply_json(req, 200, json, (size_t)n);
+	ms_buf_init(&b, JSON_MAX);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "strategy", music_strategy_names[strategy]);
+	ms_json_bool(&j, "autoplay", autoplay);
+	ms_json_bool(&j, "group", group);
+	ms_json_obj_close(&j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 int api_settings_get(struct srv_req *req)
@@ -121,28 +125,29 @@ int api_healthz(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	int64_t catalog = -1;
+	struct ms_json j;
 	struct ms_buf b;
-	int rc;
 
 	store_catalog_count(app->store, &catalog);
 	ms_buf_init(&b, JSON_MAX);
-	rc = ms_buf_printf(
-		&b,
-		"{\"status\":\"ok\",\"model\":%s,\"emotions\":%s,\"note\":\"%s\","
-		"\"sessions\":%d,\"frames\":%ld,\"rejected_429\":%ld,"
-		"\"rejected_503\":%ld,\"frame_slots\":%d,\"threads\":%d,"
-		"\"schema_version\":%d,\"catalog\":%lld,\"uptime_s\":%.1f}",
-		app->has_model ? "true" : "false",
-		app->has_model ? "true" : "false",
-		app->has_model ? "emotion model loaded"
-			       : "no emotion model: faces only",
-		srv_sessions_count(app->sessions),
-		atomic_load(&app->n_frames), atomic_load(&app->n_rejected_429),
-		atomic_load(&app->n_rejected_503), app->cfg.frame_slots,
-		app->cfg.threads, store_schema_version(app->store),
-		(long long)catalog, (ms_now_ms() - app->started_ms) / 1000.0);
-	if (!rc)
-		rc = srv_reply_json(req, 200, b.data, b.len);
-	ms_buf_release(&b);
-	return rc;
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "status", "ok");
+	ms_json_bool(&j, "model", app->has_model);
+	ms_json_bool(&j, "emotions", app->has_model);
+	ms_json_str(&j, "note",
+		    app->has_model ? "emotion model loaded"
+				   : "no emotion model: faces only");
+	ms_json_int(&j, "sessions", srv_sessions_count(app->sessions));
+	ms_json_int(&j, "frames", atomic_load(&app->n_frames));
+	ms_json_int(&j, "rejected_429", atomic_load(&app->n_rejected_429));
+	ms_json_int(&j, "rejected_503", atomic_load(&app->n_rejected_503));
+	ms_json_int(&j, "frame_slots", app->cfg.frame_slots);
+	ms_json_int(&j, "threads", app->cfg.threads);
+	ms_json_int(&j, "schema_version", store_schema_version(app->store));
+	ms_json_int(&j, "catalog", catalog);
+	ms_json_num(&j, "uptime_s", (ms_now_ms() - app->started_ms) / 1000.0,
+		    1);
+	ms_json_obj_close(&j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }

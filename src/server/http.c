@@ -52,10 +52,14 @@ int srv_http_status(int err)
 		return 401;
 	case MS_ENOTFOUND:
 		return 404;
+	case SRV_EMETHOD:
+		return 405;
 	case MS_ELIMIT:
 		return 413;
 	case MS_EUNSUPPORTED:
 		return 415;
+	case SRV_ERATE:
+		return 429;
 	case MS_EUPSTREAM:
 		return 502;
 	case MS_EBUSY:
@@ -64,6 +68,35 @@ int srv_http_status(int err)
 		return 504;
 	default:
 		return 500;
+	}
+}
+
+const char *srv_err_code(int err)
+{
+	switch (err) {
+	case MS_EINVAL:
+	case MS_EFORMAT:
+		return "bad_request";
+	case MS_EAUTH:
+		return "unauthorized";
+	case MS_ENOTFOUND:
+		return "not_found";
+	case SRV_EMETHOD:
+		return "method_not_allowed";
+	case MS_ELIMIT:
+		return "too_large";
+	case MS_EUNSUPPORTED:
+		return "unsupported_media_type";
+	case SRV_ERATE:
+		return "rate_limited";
+	case MS_EUPSTREAM:
+		return "upstream_failed";
+	case MS_EBUSY:
+		return "busy";
+	case MS_ETIMEOUT:
+		return "timeout";
+	default:
+		return "internal";
 	}
 }
 
@@ -150,37 +183,44 @@ int srv_reply_json(struct srv_req *req, int status, const char *json,
 	return srv_reply_bytes(req, status, "application/json", json, len);
 }
 
-static int reply_error_v(struct srv_req *req, int status, const char *fmt,
-			 va_list ap) __attribute__((format(printf, 3, 0)));
-
-static int reply_error_v(struct srv_req *req, int status, const char *fmt,
-			 va_list ap)
+int srv_reply_doc(struct srv_req *req, int status, struct ms_json *j)
 {
-	char msg[256];
-	struct ms_buf b;
-	int rc;
+	int rc = ms_json_finish(j);
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	ms_buf_init(&b, 1024);
-	rc = ms_buf_puts(&b, "{\"error\":");
 	if (!rc)
-		rc = ms_buf_json_str(&b, msg);
-	if (!rc)
-		rc = ms_buf_puts(&b, "}");
-	if (!rc)
-		rc = srv_reply_json(req, status, b.data, b.len);
-	ms_buf_release(&b);
+		rc = srv_reply_json(req, status, j->b->data, j->b->len);
+	ms_buf_release(j->b);
 	return rc;
 }
 
-int srv_reply_error(struct srv_req *req, int status, const char *fmt, ...)
+int srv_reply_err(struct srv_req *req, int err, const char *code,
+		  int retry_after_s, const char *fmt, ...)
 {
+	char msg[256], ra[16];
+	struct ms_buf b;
+	struct ms_json j;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = reply_error_v(req, status, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	ms_buf_init(&b, 1024);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "error", msg);
+	ms_json_str(&j, "code", code ? code : srv_err_code(err));
+	if (retry_after_s > 0) {
+		ms_json_int(&j, "retry_after_s", retry_after_s);
+		snprintf(ra, sizeof(ra), "%d", retry_after_s);
+		srv_req_header_add(req, "Retry-After", ra);
+	}
+	ms_json_obj_close(&j);
+	rc = ms_json_finish(&j);
+	if (!rc)
+		rc = srv_reply_json(req, srv_http_status(err < 0 ? err : MS_EIO),
+				    b.data, b.len);
+	ms_buf_release(&b);
 	return rc;
 }
 
@@ -190,7 +230,8 @@ int srv_reply_redirect(struct srv_req *req, const char *location)
 
 	if (strchr(location, '\r') || strchr(location, '\n'))
 		return MS_EINVAL;
-	rc = srv_reply_bytes(req, 302, "text/plain; charset=utf-8", "", 0);
+	rc = srv_reply_bytes(req, SRV_HTTP_FOUND, "text/plain; charset=utf-8",
+			     "", 0);
 	if (!rc)
 		rc = srv_req_header_add(req, MHD_HTTP_HEADER_LOCATION,
 					location);
@@ -257,13 +298,14 @@ static int serve_static(struct srv_req *req)
 			a->len, (void *)(uintptr_t)a->data,
 			MHD_RESPMEM_PERSISTENT);
 		req->is_static = 1;
-		if (reply_set(req, 200, r, a->type))
+		if (reply_set(req, SRV_HTTP_OK, r, a->type))
 			return MS_ENOMEM;
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-cache");
 		return MS_OK;
 	}
-	return srv_reply_error(req, 404, "no such page: %s", req->path);
+	return srv_reply_err(req, MS_ENOTFOUND, NULL, 0, "no such page: %s",
+			     req->path);
 }
 
 /* ---- the access handler ------------------------------------------------- */
@@ -332,7 +374,7 @@ static int request_begin(struct srv_req *req)
 	int64_t len = 0;
 
 	if (resolve_session(req)) {
-		srv_reply_error(req, 500, "cannot create a session");
+		srv_reply_err(req, MS_EIO, NULL, 0, "cannot create a session");
 		return 0;
 	}
 	req->route = route_find(req->method, req->path, &known);
@@ -342,11 +384,13 @@ static int request_begin(struct srv_req *req)
 			if (!known)
 				serve_static(req);
 			else
-				srv_reply_error(req, 405, "method not allowed");
+				srv_reply_err(req, SRV_EMETHOD, NULL, 0,
+					      "method not allowed");
 		} else {
-			srv_reply_error(req, known ? 405 : 404, "%s",
-					known ? "method not allowed"
-					      : "no such endpoint");
+			srv_reply_err(req, known ? SRV_EMETHOD : MS_ENOTFOUND,
+				      NULL, 0, "%s",
+				      known ? "method not allowed"
+					    : "no such endpoint");
 		}
 		return 0;
 	}
@@ -354,21 +398,22 @@ static int request_begin(struct srv_req *req)
 	if (cl && ms_parse_i64(cl, 0, INT64_MAX, &len) == MS_OK &&
 	    (uint64_t)len > req->route->max_body) {
 		if (req->route->max_body == 0)
-			srv_reply_error(req, 413, "this endpoint takes no body");
+			srv_reply_err(req, MS_ELIMIT, NULL, 0,
+				      "this endpoint takes no body");
 		else
-			srv_reply_error(req, 413,
-					"body too large (%lld bytes, at most "
-					"%zu)",
-					(long long)len, req->route->max_body);
+			srv_reply_err(req, MS_ELIMIT, NULL, 0,
+				      "body too large (%lld bytes, at most "
+				      "%zu)",
+				      (long long)len, req->route->max_body);
 		return 0;
 	}
 	if (req->route->precheck) {
 		int rc = req->route->precheck(req);
 
 		if (rc && !req->replied)
-			srv_reply_error(req, srv_http_status(rc), "%s",
-					req->errmsg[0] ? req->errmsg
-						       : ms_strerror(rc));
+			srv_reply_err(req, rc, NULL, 0, "%s",
+				      req->errmsg[0] ? req->errmsg
+						     : ms_strerror(rc));
 		if (req->replied)
 			return 0;
 	}
@@ -381,16 +426,17 @@ static void request_run(struct srv_req *req)
 	int rc;
 
 	if (req->too_big) {
-		srv_reply_error(req, 413, "body too large (at most %zu bytes)",
-				req->route->max_body);
+		srv_reply_err(req, MS_ELIMIT, NULL, 0,
+			      "body too large (at most %zu bytes)",
+			      req->route->max_body);
 		return;
 	}
 	rc = req->route->handler(req);
 	if (!req->replied) {
 		if (rc == MS_OK)
 			rc = MS_EINVAL; /* a handler that forgot to reply */
-		srv_reply_error(req, srv_http_status(rc), "%s",
-				req->errmsg[0] ? req->errmsg : ms_strerror(rc));
+		srv_reply_err(req, rc, NULL, 0, "%s",
+			      req->errmsg[0] ? req->errmsg : ms_strerror(rc));
 	}
 }
 
@@ -405,7 +451,7 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 						    MHD_RESPMEM_PERSISTENT);
 		if (!r)
 			return MHD_NO;
-		req->status = 500;
+		req->status = srv_http_status(MS_ENOMEM);
 	}
 	MHD_add_response_header(r, "Content-Security-Policy",
 				req->app->csp);

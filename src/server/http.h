@@ -1,20 +1,22 @@
 /* http.h - the server's internal contract for route handlers: requests,
  * replies, sessions, the routing table and module hooks. The core routes
- * (src/server/api.c) and the Spotify routes (src/server/routes_spotify.c,
- * issue 5) are written against this header only; libmicrohttpd stays
- * inside src/server/http.c.
+ * (src/server/api.c) and the Spotify routes (src/server/routes_spotify.c)
+ * are written against this header only; libmicrohttpd stays inside
+ * src/server/http.c.
  *
- * CONTRACT (for the Spotify engineer, short version):
+ * The contract, short version:
  *  - Add a route: declare `int my_handler(struct srv_req *req);` in your
  *    own header (e.g. src/server/routes_spotify.h), include it from
- *    src/server/routes.c and add a row {"GET", "/api/spotify/x", my_handler,
- *    max_body, NULL} in the marked block of srv_routes[] there.
+ *    src/server/routes.c and add a row {"GET", "/api/x", my_handler,
+ *    max_body, NULL} to srv_routes[] there.
  *  - A handler runs on an HTTP worker thread. It either sends exactly one
- *    reply (srv_reply_json, srv_reply_error, srv_reply_redirect,
- *    srv_reply_bytes) and returns MS_OK, or returns a negative ms_err after
- *    srv_req_fail() (or with no message) and the dispatcher answers
- *    {"error": "..."} with srv_http_status(err). Never block on Spotify for
- *    long in a handler that the page polls; never block the frame path.
+ *    reply (srv_reply_doc, srv_reply_json, srv_reply_err,
+ *    srv_reply_redirect, srv_reply_bytes) and returns MS_OK, or returns a
+ *    negative error code after srv_req_fail() (or with no message) and the
+ *    dispatcher answers through srv_reply_err: {"error": "...", "code":
+ *    "..."} with srv_http_status(err). Build JSON with the ms_json writer
+ *    (moodsync/common.h). Never block on Spotify in a handler that the
+ *    page polls; never block the frame path.
  *  - Every request has a session (cookie "ms_sid", created on first
  *    visit). srv_req_session_id() is stable for a browser and across
  *    restarts (sessions are persisted); use it as the key of per-user rows.
@@ -42,14 +44,29 @@ struct srv_req;
 struct store;
 struct music_spotify_svc;
 
-/* ---- Status codes ------------------------------------------------------ */
+/* ---- Status codes and error codes -------------------------------------- */
 
-/* The one mapping from enum ms_err to an HTTP status (MS_OK -> 200,
+/* Error codes only the HTTP layer uses, next to enum ms_err's. */
+enum srv_err {
+	SRV_EMETHOD = -100, /* the path exists, not with this method */
+	SRV_ERATE = -101,   /* the client sends faster than allowed */
+};
+
+/* Success statuses a handler may send. */
+#define SRV_HTTP_OK 200
+#define SRV_HTTP_ACCEPTED 202 /* queued for a worker */
+#define SRV_HTTP_FOUND 302    /* redirect (srv_reply_redirect) */
+
+/* The one mapping from an error code to an HTTP status (MS_OK -> 200,
  * MS_EINVAL/MS_EFORMAT -> 400, MS_EAUTH -> 401, MS_ENOTFOUND -> 404,
- * MS_ELIMIT -> 413, MS_EUNSUPPORTED -> 415, MS_EBUSY -> 503,
- * MS_EUPSTREAM -> 502, MS_ETIMEOUT -> 504, anything else -> 500).
- * A client that floods gets 429 from the rate limiter, not from here. */
+ * SRV_EMETHOD -> 405, MS_ELIMIT -> 413, MS_EUNSUPPORTED -> 415,
+ * SRV_ERATE -> 429, MS_EUPSTREAM -> 502, MS_EBUSY -> 503,
+ * MS_ETIMEOUT -> 504, anything else -> 500). */
 int srv_http_status(int err);
+/* The default snake_case "code" of an error body for `err`
+ * ("bad_request", "not_found", "too_large", "rate_limited", "busy",
+ * "internal", ...; see docs/api.md). */
+const char *srv_err_code(int err);
 
 /* ---- Requests (all borrowed; valid during the handler call) ------------ */
 
@@ -71,27 +88,38 @@ struct srv_app *srv_req_app(const struct srv_req *req);
  * session cookie, security headers and "Cache-Control: no-store" (for
  * non-static replies) are added by the server. */
 
-/* Sends `len` bytes of JSON (copied) with Content-Type application/json. */
+/* Sends `len` bytes of JSON (copied) with Content-Type application/json;
+ * `status` is SRV_HTTP_OK or SRV_HTTP_ACCEPTED. */
 int srv_reply_json(struct srv_req *req, int status, const char *json,
 		   size_t len);
-/* Sends {"error": "<formatted message>"} with `status`. */
-int srv_reply_error(struct srv_req *req, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Finishes the document `j` wrote and sends it with `status` (as
+ * srv_reply_json). When the writer failed, sends nothing and returns its
+ * error, so the dispatcher answers 500. Releases the writer's buffer
+ * either way. */
+int srv_reply_doc(struct srv_req *req, int status, struct ms_json *j);
+/* The one error reply: status srv_http_status(err) and the body
+ * {"error": "<formatted message>", "code": code} where `code` NULL means
+ * srv_err_code(err). retry_after_s > 0 adds the Retry-After header and
+ * "retry_after_s": n to the body (the only place either is set). */
+int srv_reply_err(struct srv_req *req, int err, const char *code,
+		  int retry_after_s, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* 302 Found with Location: `location` (absolute or root-relative). */
 int srv_reply_redirect(struct srv_req *req, const char *location);
 /* Any body with an explicit Content-Type (copied). */
 int srv_reply_bytes(struct srv_req *req, int status, const char *type,
 		    const void *data, size_t len);
-/* Adds a response header to the reply sent later by this request (e.g.
- * "Retry-After"). Up to 8 extra headers; MS_ELIMIT past that. */
+/* Adds a response header to the reply sent later by this request. Up to 8
+ * extra headers; MS_ELIMIT past that. */
 int srv_req_header_add(struct srv_req *req, const char *name,
 		       const char *value);
 /* Adds a Set-Cookie for `name`=`value` with Path=/; HttpOnly;
  * SameSite=Lax and Max-Age=`max_age_s` (0 deletes the cookie). */
 int srv_req_cookie_set(struct srv_req *req, const char *name,
 		       const char *value, long max_age_s);
-/* Records the message the dispatcher sends when the handler returns
- * `code` (< 0) without replying. Returns `code`, so a handler can write
+/* Records the message the dispatcher sends (through srv_reply_err, with
+ * the default code) when the handler returns `code` (< 0) without
+ * replying. Returns `code`, so a handler can write
  * `return srv_req_fail(req, MS_EINVAL, "bad strategy '%s'", s);`. */
 int srv_req_fail(struct srv_req *req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -5,8 +5,6 @@
 
 #include "server/api.h"
 #include "server/http.h"
-
-/* Spotify (issue 5): include your handlers' header here. */
 #include "server/routes_spotify.h"
 
 const struct srv_route srv_routes[] = {
@@ -18,13 +16,12 @@ const struct srv_route srv_routes[] = {
 	{"DELETE", "/api/mood/override", api_mood_override_delete,
 	 SRV_MAX_JSON_BODY, NULL},
 	{"GET", "/api/history", api_history, 0, NULL},
-	{"DELETE", "/api/history", api_history_delete, SRV_MAX_JSON_BODY,
-	 NULL},
+	{"DELETE", "/api/history", api_history_delete, SRV_MAX_JSON_BODY, NULL},
 	{"GET", "/api/recommendation", api_recommendation, 0, NULL},
 	{"GET", "/api/settings", api_settings_get, 0, NULL},
 	{"POST", "/api/settings", api_settings_post, SRV_MAX_JSON_BODY, NULL},
 	{"GET", "/healthz", api_healthz, 0, NULL},
-	/* Spotify (issue 5): rows for handlers in routes_spotify.c go here. */
+	/* Spotify: sign-in, snapshots and player commands */
 	{"GET", "/login", spotify_login, 0, NULL},
 	{"GET", "/callback", spotify_callback, 0, NULL},
 	{"POST", "/api/spotify/disconnect", spotify_disconnect, 0, NULL},

@@ -22,15 +22,6 @@ static struct music_spotify_svc *service(struct srv_req *req)
 	return srv_app_spotify(srv_req_app(req));
 }
 
-static int reply_buf(struct srv_req *req, int status, struct ms_buf *b,
-		     int rc)
-{
-	if (!rc)
-		rc = srv_reply_json(req, status, b->data, b->len);
-	ms_buf_release(b);
-	return rc;
-}
-
 /* A browser that lands on /login or /callback gets a short page with a way
  * back instead of raw JSON. `message` is one of our own sentences. */
 static int reply_page(struct srv_req *req, int status, const char *message)
@@ -46,13 +37,14 @@ static int reply_page(struct srv_req *req, int status, const char *message)
 			     "<main><section><h1>Spotify sign-in</h1><p "
 			     "class=\"status error\" role=\"alert\">");
 	for (p = message; !rc && *p; p++) /* escape, though it is ours */
-		rc = *p == '<' ? ms_buf_puts(&b, "&lt;")
+		rc = *p == '<'	 ? ms_buf_puts(&b, "&lt;")
 		     : *p == '&' ? ms_buf_puts(&b, "&amp;")
 				 : ms_buf_append(&b, p, 1);
 	if (!rc)
-		rc = ms_buf_puts(&b, "</p><p><a class=\"button-link\" href=\"/\">"
-				     "Back to MoodSync</a></p></section></main>"
-				     "</html>\n");
+		rc = ms_buf_puts(&b,
+				 "</p><p><a class=\"button-link\" href=\"/\">"
+				 "Back to MoodSync</a></p></section></main>"
+				 "</html>\n");
 	if (!rc)
 		rc = srv_reply_bytes(req, status, "text/html; charset=utf-8",
 				     b.data, b.len);
@@ -69,39 +61,19 @@ static int wants_html(struct srv_req *req)
 	       (strcmp(path, "/login") == 0 || strcmp(path, "/callback") == 0);
 }
 
-/* {"error": message, "code": code[, "retry_after_s": n]} */
-static int reply_err(struct srv_req *req, int status, const char *code,
-		     const char *message, int64_t retry_after_s)
+/* The server's one error reply (srv_reply_err), except that a browser
+ * navigating to /login or /callback gets the same message as a page. */
+static int reply_err(struct srv_req *req, int err, const char *code,
+		     const char *message, int retry_after_s)
 {
-	struct ms_buf b;
-	char ra[24];
-	int rc;
-
 	if (wants_html(req))
-		return reply_page(req, status, message);
-	ms_buf_init(&b, 4096);
-	rc = ms_buf_puts(&b, "{\"error\":");
-	if (!rc)
-		rc = ms_buf_json_str(&b, message);
-	if (!rc)
-		rc = ms_buf_puts(&b, ",\"code\":");
-	if (!rc)
-		rc = ms_buf_json_str(&b, code);
-	if (!rc && retry_after_s > 0) {
-		rc = ms_buf_printf(&b, ",\"retry_after_s\":%lld",
-				   (long long)retry_after_s);
-		snprintf(ra, sizeof(ra), "%lld", (long long)retry_after_s);
-		if (!rc)
-			srv_req_header_add(req, "Retry-After", ra);
-	}
-	if (!rc)
-		rc = ms_buf_puts(&b, "}");
-	return reply_buf(req, status, &b, rc);
+		return reply_page(req, srv_http_status(err), message);
+	return srv_reply_err(req, err, code, retry_after_s, "%s", message);
 }
 
 static int not_configured(struct srv_req *req)
 {
-	return reply_err(req, 503, "not_configured",
+	return reply_err(req, MS_EBUSY, "not_configured",
 			 "Spotify is not set up: put MOODSYNC_SPOTIFY_CLIENT_ID"
 			 "=<your app's client ID> in .env and restart (see "
 			 "docs/spotify.md). Recommendations work offline.",
@@ -210,7 +182,8 @@ static int code_ok(const char *code)
 	if (n == 0 || n > MUSIC_SPOTIFY_CODE_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((unsigned char)code[i] <= ' ' || (unsigned char)code[i] >= 127)
+		if ((unsigned char)code[i] <= ' ' ||
+		    (unsigned char)code[i] >= 127)
 			return 0;
 	return 1;
 }
@@ -230,12 +203,13 @@ int spotify_callback(struct srv_req *req)
 	if (!music_spotify_svc_configured(sp))
 		return not_configured(req);
 	if (srv_session_kv_get(app, sid, KV_STATE, want, sizeof(want)) != MS_OK)
-		return reply_err(req, 400, "bad_state",
+		return reply_err(req, MS_EINVAL, "bad_state",
 				 "This Spotify sign-in link was already used "
 				 "or is not from this browser. Go back to "
-				 "MoodSync and click Connect again.", 0);
+				 "MoodSync and click Connect again.",
+				 0);
 	if (!state || !same_secret(state, want))
-		return reply_err(req, 400, "bad_state",
+		return reply_err(req, MS_EINVAL, "bad_state",
 				 "Spotify sign-in refused: the state does not "
 				 "match the sign-in this browser started (a "
 				 "stale or forged link). Click Connect again.",
@@ -254,9 +228,11 @@ int spotify_callback(struct srv_req *req)
 	if (error) {
 		int denied = strcmp(error, "access_denied") == 0;
 		music_spotify_svc_note_error(
-			sp, sid, "signin", denied ? "access_denied" : "signin_failed",
+			sp, sid, "signin",
+			denied ? "access_denied" : "signin_failed",
 			denied ? "You declined access on Spotify, so MoodSync "
-				 "cannot play music there. Click Connect to try "
+				 "cannot play music there. Click Connect to "
+				 "try "
 				 "again; recommendations keep working offline."
 			       : "Spotify sign-in failed. Click Connect to try "
 				 "again.");
@@ -265,18 +241,20 @@ int spotify_callback(struct srv_req *req)
 		goto out;
 	}
 	if (!code || !code_ok(code) || !job->verifier[0]) {
-		rc = reply_err(req, 400, "bad_callback",
+		rc = reply_err(req, MS_EINVAL, "bad_callback",
 			       "Spotify sign-in: the answer has no usable "
-			       "authorization code. Click Connect again.", 0);
+			       "authorization code. Click Connect again.",
+			       0);
 		goto out;
 	}
 	snprintf(job->code, sizeof(job->code), "%s", code);
 	redirect_uri(sp, app, job->redirect, sizeof(job->redirect));
 	music_spotify_svc_mark_connecting(sp, sid);
 	if (music_spotify_svc_submit(sp, job) != MS_OK) {
-		music_spotify_svc_note_error(sp, sid, "signin", "busy",
-				       "MoodSync is busy; click Connect again.");
-		rc = reply_err(req, 503, "busy",
+		music_spotify_svc_note_error(
+			sp, sid, "signin", "busy",
+			"MoodSync is busy; click Connect again.");
+		rc = reply_err(req, MS_EBUSY, "busy",
 			       "MoodSync is busy; click Connect again.", 1);
 		goto out;
 	}
@@ -296,7 +274,7 @@ int spotify_disconnect(struct srv_req *req)
 		return not_configured(req);
 	if (music_spotify_svc_disconnect(sp, srv_req_session_id(req)))
 		return srv_req_fail(req, MS_EDB, "could not forget the tokens");
-	return srv_reply_json(req, 200, body, sizeof(body) - 1);
+	return srv_reply_json(req, SRV_HTTP_OK, body, sizeof(body) - 1);
 }
 
 /* ---- snapshots -------------------------------------------------------- */
@@ -322,6 +300,7 @@ int spotify_status(struct srv_req *req)
 	struct music_spotify_svc *sp = service(req);
 	struct srv_session_info info;
 	const char *sid = srv_req_session_id(req);
+	struct ms_json j;
 	struct ms_buf b;
 	int autoplay = 1, rc;
 
@@ -329,13 +308,16 @@ int spotify_status(struct srv_req *req)
 		return not_configured(req);
 	if (srv_session_info_get(req, &info) == MS_OK)
 		autoplay = info.autoplay;
-	if (music_spotify_svc_configured(sp) && music_spotify_svc_connected(sp, sid))
+	if (music_spotify_svc_configured(sp) &&
+	    music_spotify_svc_connected(sp, sid))
 		refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
 			       music_spotify_svc_devices_age(sp, sid), 30);
 	ms_buf_init(&b, 64 * 1024);
-	rc = music_spotify_svc_status_json(sp, sid, autoplay, &b);
+	ms_json_init(&j, &b);
+	music_spotify_svc_status_json(sp, sid, autoplay, &j);
+	rc = ms_json_finish(&j);
 	if (!rc && b.len > 0 && b.data[b.len - 1] == '}') {
-		/* the page loads the Embed player from this script */
+		/* splice the script the page loads the Embed player from */
 		b.len--;
 		rc = ms_buf_puts(&b, ",\"embed_script\":");
 		if (!rc)
@@ -344,7 +326,10 @@ int spotify_status(struct srv_req *req)
 		if (!rc)
 			rc = ms_buf_puts(&b, "}");
 	}
-	return reply_buf(req, 200, &b, rc);
+	if (!rc)
+		rc = srv_reply_json(req, SRV_HTTP_OK, b.data, b.len);
+	ms_buf_release(&b);
+	return rc;
 }
 
 /* 1 when the session is signed in; otherwise the reply (503 not set up or
@@ -357,7 +342,7 @@ static int connected_or_reply(struct srv_req *req, struct music_spotify_svc *sp,
 		return 0;
 	}
 	if (!music_spotify_svc_connected(sp, srv_req_session_id(req))) {
-		*rc = reply_err(req, 401, "not_connected",
+		*rc = reply_err(req, MS_EAUTH, "not_connected",
 				"Connect Spotify first (the Connect button).",
 				0);
 		return 0;
@@ -369,6 +354,7 @@ int spotify_devices(struct srv_req *req)
 {
 	struct music_spotify_svc *sp = service(req);
 	const char *sid = srv_req_session_id(req);
+	struct ms_json j;
 	struct ms_buf b;
 	int rc = MS_OK;
 
@@ -377,21 +363,27 @@ int spotify_devices(struct srv_req *req)
 	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
 		       music_spotify_svc_devices_age(sp, sid), 2);
 	ms_buf_init(&b, 16 * 1024);
-	return reply_buf(req, 200, &b, music_spotify_svc_devices_json(sp, sid, &b));
+	ms_json_init(&j, &b);
+	music_spotify_svc_devices_json(sp, sid, &j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 int spotify_now(struct srv_req *req)
 {
 	struct music_spotify_svc *sp = service(req);
 	const char *sid = srv_req_session_id(req);
+	struct ms_json j;
 	struct ms_buf b;
 	int rc = MS_OK;
 
 	if (!connected_or_reply(req, sp, &rc))
 		return rc;
-	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_NOW, music_spotify_svc_now_age(sp, sid), 3);
+	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_NOW,
+		       music_spotify_svc_now_age(sp, sid), 3);
 	ms_buf_init(&b, 4096);
-	return reply_buf(req, 200, &b, music_spotify_svc_now_json(sp, sid, &b));
+	ms_json_init(&j, &b);
+	music_spotify_svc_now_json(sp, sid, &j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -414,7 +406,8 @@ static int json_body(struct srv_req *req, cJSON **root)
 	if (!cJSON_IsObject(*root)) {
 		cJSON_Delete(*root);
 		*root = NULL;
-		return srv_req_fail(req, MS_EINVAL, "body must be a JSON object");
+		return srv_req_fail(req, MS_EINVAL,
+				    "body must be a JSON object");
 	}
 	return MS_OK;
 }
@@ -424,6 +417,7 @@ int spotify_device(struct srv_req *req)
 	struct music_spotify_svc *sp = service(req);
 	const cJSON *d;
 	cJSON *root;
+	struct ms_json j;
 	struct ms_buf b;
 	int rc = MS_OK;
 
@@ -434,25 +428,25 @@ int spotify_device(struct srv_req *req)
 		return rc;
 	d = cJSON_GetObjectItemCaseSensitive(root, "device_id");
 	if (!cJSON_IsString(d) ||
-	    (d->valuestring[0] && !music_spotify_device_id_valid(d->valuestring))) {
+	    (d->valuestring[0] &&
+	     !music_spotify_device_id_valid(d->valuestring))) {
 		cJSON_Delete(root);
 		return srv_req_fail(req, MS_EINVAL,
 				    "device_id must be a device id or \"\"");
 	}
-	rc = music_spotify_svc_set_device(sp, srv_req_session_id(req), d->valuestring);
+	rc = music_spotify_svc_set_device(sp, srv_req_session_id(req),
+					  d->valuestring);
 	ms_buf_init(&b, 256);
-	if (!rc)
-		rc = ms_buf_puts(&b, "{\"device_id\":");
-	if (!rc)
-		rc = ms_buf_json_str(&b, d->valuestring);
-	if (!rc)
-		rc = ms_buf_puts(&b, "}");
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "device_id", d->valuestring);
+	ms_json_obj_close(&j);
 	cJSON_Delete(root);
 	if (rc) {
 		ms_buf_release(&b);
 		return srv_req_fail(req, rc, "could not save the device");
 	}
-	return reply_buf(req, 200, &b, MS_OK);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 static int player(struct srv_req *req, enum music_spotify_job_kind kind,
@@ -463,6 +457,7 @@ static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 	const char *code = NULL;
 	const cJSON *u;
 	cJSON *root = NULL;
+	struct ms_json j;
 	struct ms_buf b;
 	int64_t paused;
 	int rc = MS_OK;
@@ -480,27 +475,33 @@ static int player(struct srv_req *req, enum music_spotify_job_kind kind,
 		if (u && (!cJSON_IsString(u) ||
 			  !music_spotify_uri_valid(u->valuestring))) {
 			cJSON_Delete(root);
-			return srv_req_fail(req, MS_EINVAL,
-					    "uri must be spotify:playlist:<id>");
+			return srv_req_fail(
+				req, MS_EINVAL,
+				"uri must be spotify:playlist:<id>");
 		}
 		if (u)
-			snprintf(job.uri, sizeof(job.uri), "%s", u->valuestring);
+			snprintf(job.uri, sizeof(job.uri), "%s",
+				 u->valuestring);
 		cJSON_Delete(root);
 	}
 	paused = music_spotify_svc_paused_ms(sp, &code);
 	if (paused > 0)
-		return reply_err(req, 503, code,
+		return reply_err(req, MS_EBUSY, code,
 				 "Spotify asked us to wait; playback commands "
 				 "resume after the pause.",
-				 (paused + 999) / 1000);
+				 (int)MS_MIN((paused + 999) / 1000, 86400 * 7));
 	if (music_spotify_svc_submit(sp, &job))
-		return reply_err(req, 503, "busy",
+		return reply_err(req, MS_EBUSY, "busy",
 				 "Too many Spotify requests queued; try again "
-				 "in a moment.", 1);
+				 "in a moment.",
+				 1);
 	ms_buf_init(&b, 128);
-	return reply_buf(req, 202, &b,
-			 ms_buf_printf(&b, "{\"queued\":true,\"action\":\"%s\"}",
-				       action));
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_bool(&j, "queued", 1);
+	ms_json_str(&j, "action", action);
+	ms_json_obj_close(&j);
+	return srv_reply_doc(req, SRV_HTTP_ACCEPTED, &j);
 }
 
 int spotify_play(struct srv_req *req)
@@ -542,7 +543,8 @@ int spotify_module_start(struct srv_app *app, char *err, size_t errlen)
 	if (cfg.client_id[0]) {
 		rc = music_spotify_global_init();
 		if (rc)
-			return ms_errf(err, errlen, rc, "spotify: curl init failed");
+			return ms_errf(err, errlen, rc,
+				       "spotify: curl init failed");
 	}
 	rc = music_spotify_svc_new(srv_app_store(app), &cfg, &sp, err, errlen);
 	if (rc)
@@ -578,6 +580,7 @@ void spotify_module_mood(struct srv_app *app, const struct srv_mood_event *ev)
 	job.mood = ev->mood;
 	job.strategy = ev->strategy;
 	job.autoplay = ev->autoplay;
-	if (music_spotify_svc_configured(sp) && music_spotify_svc_submit(sp, &job))
+	if (music_spotify_svc_configured(sp) &&
+	    music_spotify_svc_submit(sp, &job))
 		ms_debug("spotify: mood change dropped (queue full)");
 }

@@ -1,4 +1,4 @@
-/* routes_spotify.h - the Spotify routes and module hooks (issue 5), wired
+/* routes_spotify.h - the Spotify routes and module hooks, wired
  * into srv_routes[] / srv_modules[] by routes.c. Handlers follow the
  * srv_handler contract of server/http.h and never wait on Spotify: they
  * read the service's snapshot and queue jobs for its worker. */
@@ -10,16 +10,16 @@
 /* Largest JSON body a Spotify route accepts, bytes. */
 #define SPOTIFY_MAX_BODY 1024
 
-int spotify_login(struct srv_req *req);      /* GET /login */
+int spotify_login(struct srv_req *req);	     /* GET /login */
 int spotify_callback(struct srv_req *req);   /* GET /callback */
 int spotify_disconnect(struct srv_req *req); /* POST /api/spotify/disconnect */
 int spotify_status(struct srv_req *req);     /* GET /api/spotify/status */
 int spotify_devices(struct srv_req *req);    /* GET /api/spotify/devices */
 int spotify_device(struct srv_req *req);     /* POST /api/spotify/device */
-int spotify_play(struct srv_req *req);       /* POST /api/spotify/play */
-int spotify_pause(struct srv_req *req);      /* POST /api/spotify/pause */
-int spotify_next(struct srv_req *req);       /* POST /api/spotify/next */
-int spotify_now(struct srv_req *req);        /* GET /api/spotify/now-playing */
+int spotify_play(struct srv_req *req);	     /* POST /api/spotify/play */
+int spotify_pause(struct srv_req *req);	     /* POST /api/spotify/pause */
+int spotify_next(struct srv_req *req);	     /* POST /api/spotify/next */
+int spotify_now(struct srv_req *req);	     /* GET /api/spotify/now-playing */
 int spotify_autoplay(struct srv_req *req);   /* POST /api/spotify/autoplay */
 
 /* Module hooks: config from the environment / ./.env, the worker. */

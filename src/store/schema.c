@@ -34,7 +34,7 @@ const struct store_migration store_migrations[] = {
 	 "  'happy','sad','surprise','neutral')),"
 	 " confidence REAL NOT NULL CHECK (confidence BETWEEN 0 AND 1));"
 	 "CREATE INDEX history_session_t ON history (session, t);"},
-	/* Spotify (issue 5): tokens, search cache, prefs. */
+	/* Spotify: tokens, search cache, prefs. */
 	{STORE_SPOTIFY_MIGRATION_NAME, STORE_SPOTIFY_MIGRATION_SQL},
 };
 

@@ -6,20 +6,20 @@
 
 /* Appended to store_migrations[] by src/store/schema.c. */
 #define STORE_SPOTIFY_MIGRATION_NAME "spotify tokens, search cache, prefs"
-#define STORE_SPOTIFY_MIGRATION_SQL \
-	"CREATE TABLE spotify_tokens (" \
-	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64)," \
-	" access TEXT NOT NULL CHECK (length(access) > 0)," \
-	" refresh TEXT NOT NULL," \
-	" scope TEXT NOT NULL DEFAULT ''," \
-	" expires_at INTEGER NOT NULL," \
-	" updated INTEGER NOT NULL);" \
-	"CREATE TABLE spotify_search_cache (" \
-	" query TEXT PRIMARY KEY CHECK (length(query) BETWEEN 1 AND 200)," \
-	" fetched INTEGER NOT NULL," \
-	" body TEXT NOT NULL);" \
-	"CREATE TABLE spotify_prefs (" \
-	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64)," \
-	" device_id TEXT NOT NULL DEFAULT '');" \
+#define STORE_SPOTIFY_MIGRATION_SQL                                            \
+	"CREATE TABLE spotify_tokens ("                                        \
+	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64),"      \
+	" access TEXT NOT NULL CHECK (length(access) > 0),"                    \
+	" refresh TEXT NOT NULL,"                                              \
+	" scope TEXT NOT NULL DEFAULT '',"                                     \
+	" expires_at INTEGER NOT NULL,"                                        \
+	" updated INTEGER NOT NULL);"                                          \
+	"CREATE TABLE spotify_search_cache ("                                  \
+	" query TEXT PRIMARY KEY CHECK (length(query) BETWEEN 1 AND 200),"     \
+	" fetched INTEGER NOT NULL,"                                           \
+	" body TEXT NOT NULL);"                                                \
+	"CREATE TABLE spotify_prefs ("                                         \
+	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64),"      \
+	" device_id TEXT NOT NULL DEFAULT '');"
 
 #endif

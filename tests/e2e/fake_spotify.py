@@ -435,6 +435,25 @@ class FakeSpotify:
     def state(self):
         return self.httpd.state
 
+    def control(self, cmd):
+        """POSTs a /_control command (see Handler.control) to the fake."""
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1",
+                                       self.httpd.server_address[1])
+        c.request("POST", "/_control", json.dumps(cmd).encode(),
+                  {"Content-Type": "application/json"})
+        c.getresponse().read()
+        c.close()
+
+    def log(self):
+        """A copy of the requests the fake received, oldest first."""
+        with self.state.lock:
+            return list(self.state.log)
+
+    def calls(self, method, path):
+        return [e for e in self.log() if e["method"] == method and
+                e["path"] == path]
+
 
 def main(argv):
     port, cid = 0, "test-client-id"

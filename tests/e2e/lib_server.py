@@ -1,7 +1,9 @@
 """lib_server.py - shared helpers for MoodSync's end-to-end tests (python3
 stdlib only): start `moodsync serve` on a free loopback port and stop it
-(always), an HTTP client with its own cookie jar, TAP output, and the
-shared face photos with their annotations."""
+(always), an HTTP client with its own cookie jar and a check of the one
+error shape, TAP output, the shared face photos with their annotations,
+the model to test with, and PNG builders (valid frames, decompression
+bombs). The fake Spotify and its control helpers are in fake_spotify.py."""
 import http.client
 import os
 import select
@@ -31,6 +33,25 @@ def default_model():
         if p and os.path.isfile(p):
             return p
     return None
+
+
+def classifier_model():
+    """default_model(), or a tiny model trained now (about a second) when
+    there is none: tests whose moods must change need a classifier."""
+    import atexit
+    import shutil
+    m = default_model()
+    if m:
+        return m
+    tmp = tempfile.mkdtemp(prefix="moodsync-model-")
+    atexit.register(shutil.rmtree, tmp, True)
+    out = os.path.join(tmp, "tiny.msnn")
+    subprocess.run([moodsync_bin(), "train", "--arch", "tiny", "--epochs",
+                    "1", "--limit", "1000", "--out", out, "--data",
+                    os.path.join(data_dir(), "fer2013")],
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return out
 
 
 class Tap:
@@ -161,6 +182,31 @@ class Response:
         import json
         return json.loads(self.body.decode("utf-8"))
 
+    def error(self):
+        """(message, code) when the body is the one error shape every route
+        answers ({"error": message, "code": snake_case_code} plus
+        "retry_after_s" exactly when a Retry-After header is sent, see
+        docs/api.md); None for any other body."""
+        import re
+        try:
+            j = self.json()
+        except ValueError:
+            return None
+        if not isinstance(j, dict):
+            return None
+        msg, code = j.get("error"), j.get("code")
+        if not (isinstance(msg, str) and msg and isinstance(code, str) and
+                re.fullmatch(r"[a-z]+(_[a-z]+)*", code)):
+            return None
+        retry = self.header("Retry-After")
+        extra = set(j) - {"error", "code"}
+        if retry is None and extra:
+            return None
+        if retry is not None and (extra != {"retry_after_s"} or
+                                  str(j["retry_after_s"]) != retry):
+            return None
+        return msg, code
+
 
 class Client:
     """One browser: its own cookie jar (the session)."""
@@ -231,17 +277,36 @@ def read_photo(rel):
         return f.read()
 
 
-def png_gray(w, h, pixel=lambda x, y: (x * 7 + y * 3) & 255):
-    """A valid 8-bit grayscale PNG (stdlib zlib), for small test frames."""
+def png_chunk(kind, data):
+    """One PNG chunk: length, type, data, CRC-32."""
     import struct
     import zlib
+    return (struct.pack(">I", len(data)) + kind + data +
+            struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
 
-    def chunk(kind, data):
-        c = struct.pack(">I", len(data)) + kind + data
-        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+
+def png_from_idat(w, h, idat):
+    """An 8-bit grayscale PNG of w x h around compressed IDAT bytes."""
+    import struct
+    return (b"\x89PNG\r\n\x1a\n" +
+            png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+            png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b""))
+
+
+def png_gray(w, h, pixel=lambda x, y: (x * 7 + y * 3) & 255):
+    """A valid 8-bit grayscale PNG (stdlib zlib), for small test frames."""
+    import zlib
     raw = b"".join(b"\x00" + bytes(pixel(x, y) for x in range(w)) for y in range(h))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return png_from_idat(w, h, zlib.compress(raw))
+
+
+def bomb_png(w, h):
+    """A tiny PNG that claims w x h (one gray row repeated)."""
+    import zlib
+    co = zlib.compressobj(9)
+    row = b"\x00" + b"\x80" * w
+    raw = b"".join(co.compress(row) for _ in range(h)) + co.flush()
+    return png_from_idat(w, h, raw)
 
 
 def fail_hard(msg):

@@ -9,7 +9,6 @@ through MOODSYNC_SPOTIFY_EMBED_URL), no active device, a rate limit, denied
 consent and a server without Spotify set up. Saves
 build/artifacts/browser_spotify.png. TAP."""
 import base64
-import http.client
 import http.server
 import json
 import os
@@ -20,7 +19,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib_server as L  # noqa: E402
 import lib_webdriver as W  # noqa: E402
 from fake_spotify import FakeSpotify  # noqa: E402
-from test_spotify import model_path  # noqa: E402
 
 T = L.Tap()
 CLIENT_ID = "browser-client-id"
@@ -88,14 +86,6 @@ def text_of(id_):
             "return e && !e.hidden ? e.textContent : '';" % id_)
 
 
-def control(fake, cmd):
-    c = http.client.HTTPConnection("127.0.0.1", fake.httpd.server_address[1])
-    c.request("POST", "/_control", json.dumps(cmd).encode(),
-              {"Content-Type": "application/json"})
-    c.getresponse().read()
-    c.close()
-
-
 def wait_text(s, id_, needle, timeout=10):
     return s.wait_for("var t = (function(){ %s })(); return t.indexOf(%s) >= 0 "
                       "? t : '';" % (text_of(id_), json.dumps(needle)),
@@ -114,7 +104,7 @@ def main():
            "MOODSYNC_SPOTIFY_API_URL": url,
            "MOODSYNC_SPOTIFY_TIMEOUT_MS": "1000"}
     os.environ.pop("MOODSYNC_SPOTIFY_REDIRECT_URI", None)
-    model = model_path()
+    model = L.classifier_model()
     ann = L.load_annotations()
     photos = [L.read_photo(rel) for rel in sorted(ann)[:12]]
     try:
@@ -166,7 +156,7 @@ def main():
                  "panel shows the music started", s.js(text_of("sp-now")))
 
             # Premium required
-            control(fake, {"fail": {"path": "/v1/me/player/play",
+            fake.control({"fail": {"path": "/v1/me/player/play",
                                     "status": 403,
                                     "reason": "PREMIUM_REQUIRED"}})
             s.click(s.find("#sp-rec li button"))
@@ -192,11 +182,11 @@ def main():
                  s.js(text_of("sp-embed-why")))
 
             # no active device
-            control(fake, {"devices": [dict(d, is_active=False) for d in
+            fake.control({"devices": [dict(d, is_active=False) for d in
                                        fake.state.devices]})
             s.js("var d = document.getElementById('sp-device'); d.value = '';"
                  " d.dispatchEvent(new Event('change'));")
-            control(fake, {"fail": {"path": "/v1/me/player/play",
+            fake.control({"fail": {"path": "/v1/me/player/play",
                                     "status": 404,
                                     "reason": "NO_ACTIVE_DEVICE",
                                     "message": "Player command failed: No "
@@ -210,7 +200,7 @@ def main():
                  s.js(text_of("sp-tip")))
 
             # rate limited
-            control(fake, {"fail": {"path": "/v1/me/player/next",
+            fake.control({"fail": {"path": "/v1/me/player/next",
                                     "status": 429, "retry_after": 3}})
             s.click(s.find("#sp-next"))
             T.ok(wait_text(s, "sp-error", "slow down"),
@@ -238,7 +228,7 @@ def main():
             s.click(s.find("#sp-disconnect"))
             T.ok(wait_text(s, "sp-state", "Not connected"),
                  "Disconnect: not connected")
-            control(fake, {"deny": True})
+            fake.control({"deny": True})
             s.click(s.find("#sp-connect"))
             T.ok(wait_text(s, "sp-error", "declined"),
                  "denied consent: the panel says so",

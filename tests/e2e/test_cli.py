@@ -5,6 +5,7 @@ emotions), bad input (one-line errors, non-zero exit, the other images still
 done), and `eval-faces` reaching OpenCV 4.6's figures on the same photos."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,25 @@ def main():
     rc, _, err = run(["frobnicate"])
     t.ok(rc == 2 and err.count("\n") == 1, "an unknown command is one line and exit 2")
     rc, _, err = run(["detect", "--scale", "zero", "x.jpg"])
-    t.ok(rc == 2 and "--scale" in err, "a bad flag value is refused with its name")
+    t.ok(rc == 2 and "--scale" in err and "1.01..4" in err and err.count("\n") == 1,
+         "a bad flag value is refused in one line with its name and range", err)
+    rc, out, _ = run(["--version"])
+    t.ok(rc == 0 and re.fullmatch(r"moodsync \d+\.\d+\.\d+\n", out),
+         "moodsync --version", out)
+    for args, what in [(["serve", "--port", "70000"], "0..65535"),
+                       (["eval", "--threads", "0"], "1..64"),
+                       (["eval-faces", "--min-size=-1"], "0..16384"),
+                       (["serve", "--bogus"], "unknown option"),
+                       (["eval", "stray"], "too many arguments"),
+                       (["detect"], "missing arguments")]:
+        rc, _, err = run(args)
+        t.ok(rc == 2 and what in err and err.count("\n") == 1,
+             "moodsync %s: exit 2, one line naming %s" % (" ".join(args), what), err)
+    for cmd in ["serve", "detect", "eval-faces", "eval"]:
+        rc, out, _ = run([cmd, "--help"])
+        t.ok(rc == 0 and "--help" in out and all(len(x) <= 79 or " " not in x.strip()
+                                                 for x in out.splitlines()),
+             "moodsync %s --help comes from its option table, wrapped" % cmd, out)
 
     ann = load_annotations()
     model = default_model()

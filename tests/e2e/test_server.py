@@ -94,21 +94,6 @@ def photos_test(srv):
          % (matched, returned))
 
 
-def bomb_png(w, h):
-    """A tiny PNG that claims w x h (one gray row repeated)."""
-    import struct
-    import zlib
-
-    def chunk(kind, data):
-        c = struct.pack(">I", len(data)) + kind + data
-        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
-    co = zlib.compressobj(9)
-    row = b"\x00" + b"\x80" * w
-    raw = b"".join(co.compress(row) for _ in range(h)) + co.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
-            chunk(b"IDAT", raw) + chunk(b"IEND", b""))
-
-
 def raw_post_big(port, size, chunked=False):
     """Sends a huge body without building it in memory; returns the status
     line and body the server answered (it may answer before the end)."""
@@ -152,26 +137,23 @@ def raw_post_big(port, size, chunked=False):
 
 def bad_bodies_test(srv, face_jpeg):
     c = srv.client()
+    bad, media, big = ("bad_request", 400), ("unsupported_media_type", 415), ("too_large", 413)
     cases = [
-        ("not an image", b"hello, this is text, not a picture" * 10, "image/jpeg", 400),
-        ("truncated JPEG", face_jpeg[: len(face_jpeg) // 3], "image/jpeg", 400),
-        ("JPEG header only", face_jpeg[:20], "image/jpeg", 400),
-        ("PNG signature then junk", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png", 400),
-        ("empty body", b"", "image/jpeg", 400),
-        ("wrong Content-Type", face_jpeg, "text/plain", 415),
-        ("no Content-Type", face_jpeg, None, 415),
-        ("GIF as image/gif", b"GIF89a" + b"\x00" * 50, "image/gif", 415),
-        ("8000x8000 PNG bomb (small file)", bomb_png(8000, 8000), "image/png", 413),
+        ("not an image", b"hello, this is text, not a picture" * 10, "image/jpeg", bad),
+        ("truncated JPEG", face_jpeg[: len(face_jpeg) // 3], "image/jpeg", bad),
+        ("JPEG header only", face_jpeg[:20], "image/jpeg", bad),
+        ("PNG signature then junk", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png", bad),
+        ("empty body", b"", "image/jpeg", bad),
+        ("wrong Content-Type", face_jpeg, "text/plain", media),
+        ("no Content-Type", face_jpeg, None, media),
+        ("GIF as image/gif", b"GIF89a" + b"\x00" * 50, "image/gif", media),
+        ("8000x8000 PNG bomb (small file)", L.bomb_png(8000, 8000), "image/png", big),
     ]
-    for name, body, ctype, want in cases:
+    for name, body, ctype, (code, want) in cases:
         r = c.post("/api/frame", body, ctype)
-        err = None
-        try:
-            err = r.json().get("error")
-        except ValueError:
-            pass
-        t.ok(r.status == want and isinstance(err, str) and err,
-             "%s -> %d with a JSON error" % (name, want),
+        err = r.error()
+        t.ok(r.status == want and err and err[1] == code,
+             "%s -> %d with a JSON error, code %s" % (name, want, code),
              "got %d %r" % (r.status, r.body[:200]))
     t0 = time.time()
     reply, sent = raw_post_big(srv.port, 50 * 1000 * 1000)
@@ -181,14 +163,27 @@ def bad_bodies_test(srv, face_jpeg):
     reply, sent = raw_post_big(srv.port, 50 * 1000 * 1000, chunked=True)
     t.ok(reply.startswith("HTTP/1.1 413") and '"error"' in reply,
          "50 MB chunked body -> 413", reply[:300])
-    r = c.post("/api/settings", b'{"strategy": "party"}', "application/json")
-    t.ok(r.status == 400, "bad setting -> 400", r.body[:200])
-    r = c.post("/api/settings", b"{not json", "application/json")
-    t.ok(r.status == 400, "malformed JSON -> 400", r.body[:200])
-    r = c.get("/api/history?limit=abc")
-    t.ok(r.status == 400, "bad query parameter -> 400", r.body[:200])
-    r = c.request("DELETE", "/api/mood")
-    t.ok(r.status == 405, "wrong method -> 405", r.body[:200])
+    shaped = [
+        ("bad setting", c.post("/api/settings", b'{"strategy": "party"}', "application/json"),
+         400, "bad_request"),
+        ("malformed JSON", c.post("/api/settings", b"{not json", "application/json"),
+         400, "bad_request"),
+        ("settings as text/plain", c.post("/api/settings", b"{}", "text/plain"),
+         415, "unsupported_media_type"),
+        ("bad query parameter", c.get("/api/history?limit=abc"), 400, "bad_request"),
+        ("bad strategy parameter", c.get("/api/recommendation?strategy=party"), 400, "bad_request"),
+        ("wrong method", c.request("DELETE", "/api/mood"), 405, "method_not_allowed"),
+        ("GET on a POST-only route", c.get("/api/frame"), 405, "method_not_allowed"),
+        ("unknown endpoint", c.post("/api/nope", b"{}", "application/json"), 404, "not_found"),
+        ("unknown page", c.get("/nope.html"), 404, "not_found"),
+        ("body on a route without one", c.post("/api/spotify/pause", b"x" * 10, "text/plain"),
+         413, "too_large"),
+    ]
+    for name, r, want, code in shaped:
+        err = r.error()
+        t.ok(r.status == want and err and err[1] == code,
+             "%s -> %d, {\"error\", \"code\": \"%s\"}" % (name, want, code),
+             "got %d %r" % (r.status, r.body[:200]))
 
 
 def mutation_test(srv, face_jpeg):
@@ -231,9 +226,10 @@ def flood_test(srv):
         codes[r.status] = codes.get(r.status, 0) + 1
         if r.status == 429:
             retry = r.header("Retry-After")
-            err = r.json().get("error")
-    t.ok(codes.get(429, 0) > 0 and retry and err,
-         "one browser flooding 120 frames gets 429 with Retry-After", repr(codes))
+            err = r.error()
+    t.ok(codes.get(429, 0) > 0 and retry and err and err[1] == "rate_limited",
+         "one browser flooding 120 frames gets 429 with Retry-After, code rate_limited",
+         repr(codes))
     t.ok(set(codes) <= {200, 429}, "flood answers are only 200 or 429", repr(codes))
     other = srv.client().post("/api/frame", small, "image/png")
     t.ok(other.status == 200, "another browser is not limited by the flood", other.status)
@@ -279,6 +275,7 @@ def sessions_test(srv, face_jpeg):
 def overload_test(face_jpeg):
     with L.Server(["--frames", "1", "--queue-ms", "1", "--threads", "8", "--rate", "0"]) as s2:
         codes = {}
+        busy = []
         lock = threading.Lock()
 
         def worker():
@@ -287,6 +284,8 @@ def overload_test(face_jpeg):
                 r = c.post("/api/frame", face_jpeg, "image/jpeg")
                 with lock:
                     codes[r.status] = codes.get(r.status, 0) + 1
+                    if r.status == 503:
+                        busy.append(r.error())
         th = [threading.Thread(target=worker) for _ in range(8)]
         for x in th:
             x.start()
@@ -294,6 +293,8 @@ def overload_test(face_jpeg):
             x.join()
         t.ok(codes.get(503, 0) > 0 and set(codes) <= {200, 503},
              "8 parallel browsers on a 1-slot server get 503 (never a hang)", repr(codes))
+        t.ok(busy and all(e and e[1] == "busy" for e in busy),
+             "each 503 has Retry-After and the error shape, code busy", repr(busy[:3]))
         t.ok(s2.client().get("/healthz").status == 200, "the overloaded server recovers")
 
 

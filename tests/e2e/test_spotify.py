@@ -7,16 +7,12 @@ the search cache, then every failure a user meets (Premium, no device, 401,
 state, disconnect, unreachable API, no configuration) and the JSON the page
 gets for each.
 Prints TAP lines; exits non-zero on any failure."""
-import atexit
 import http.client
 import json
 import os
-import shutil
 import socket
 import stat
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
@@ -26,23 +22,6 @@ from fake_spotify import FakeSpotify  # noqa: E402
 
 CLIENT_ID = "test-client-id"
 T = L.Tap()
-
-
-def model_path():
-    """The shipped/test model, or a tiny one trained now (under a second):
-    moods only change with a classifier."""
-    m = L.default_model()
-    if m:
-        return m
-    tmp = tempfile.mkdtemp(prefix="moodsync-sp-")
-    atexit.register(shutil.rmtree, tmp, True)
-    out = os.path.join(tmp, "tiny.msnn")
-    subprocess.run([L.moodsync_bin(), "train", "--arch", "tiny", "--epochs",
-                    "1", "--limit", "1000", "--out", out, "--data",
-                    os.path.join(L.data_dir(), "fer2013")],
-                   check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return out
 
 
 def follow(location):
@@ -104,37 +83,16 @@ def post_json(c, path, obj):
     return c.post(path, json.dumps(obj).encode(), "application/json")
 
 
-class Fake:
-    def __init__(self):
-        self.f = FakeSpotify(CLIENT_ID)
-        self.url = self.f.start()
-
-    def control(self, cmd):
-        c = http.client.HTTPConnection("127.0.0.1",
-                                       self.f.httpd.server_address[1])
-        c.request("POST", "/_control", json.dumps(cmd).encode(),
-                  {"Content-Type": "application/json"})
-        c.getresponse().read()
-        c.close()
-
-    def log(self):
-        with self.f.state.lock:
-            return list(self.f.state.log)
-
-    def calls(self, method, path):
-        return [e for e in self.log() if e["method"] == method and
-                e["path"] == path]
-
-
 def main():
-    fake = Fake()
+    fake = FakeSpotify(CLIENT_ID)
+    fake.start()
     env = {"MOODSYNC_SPOTIFY_CLIENT_ID": CLIENT_ID,
            "MOODSYNC_SPOTIFY_ACCOUNTS_URL": fake.url,
            "MOODSYNC_SPOTIFY_API_URL": fake.url,
            "MOODSYNC_SPOTIFY_TIMEOUT_MS": "2000"}
     for k in ("MOODSYNC_SPOTIFY_REDIRECT_URI", "MOODSYNC_SPOTIFY_CLIENT_SECRET"):
         os.environ.pop(k, None)
-    model = model_path()
+    model = L.classifier_model()
     ann = L.load_annotations()
     photos = [L.read_photo(rel) for rel in sorted(ann)[:12]]
     photo = None
@@ -209,8 +167,9 @@ def main():
             (c.get("/callback"), 400, "callback: no parameters"),
         ]
         for r, want, name in bad:
-            T.ok(r.status == want and "error" in r.json(),
-                 "bad input, %s: %d JSON" % (name, want), (r.status, r.body))
+            T.ok(r.status == want and r.error(),
+                 "bad input, %s: %d in the error shape" % (name, want),
+                 (r.status, r.body))
         mode = stat.S_IMODE(os.stat(srv.db).st_mode)
         T.ok(mode == 0o600, "database file mode 0600", oct(mode))
 
@@ -293,8 +252,8 @@ def main():
         r = c.post("/api/spotify/pause", b"", None)
         T.ok(r.status == 202, "pause queued: 202", r.body)
         wait_for(c, lambda s: s["seq"] > n0)
-        T.ok(fake.f.state.playing and not fake.f.state.playing["is_playing"],
-             "pause reached Spotify", fake.f.state.playing)
+        T.ok(fake.state.playing and not fake.state.playing["is_playing"],
+             "pause reached Spotify", fake.state.playing)
 
         # ---- 403 PREMIUM_REQUIRED ----
         fake.control({"fail": {"path": "/v1/me/player/play", "status": 403,
@@ -314,7 +273,7 @@ def main():
         # ---- 404 NO_ACTIVE_DEVICE ----
         post_json(c, "/api/spotify/device", {"device_id": ""})
         fake.control({"devices": [dict(d, is_active=False) for d in
-                                  fake.f.state.devices]})
+                                  fake.state.devices]})
         post_json(c, "/api/spotify/play", {"uri": uris[1]})
         s = wait_for(c, lambda s: err_code(s) == "no_active_device")
         T.ok(err_code(s) == "no_active_device" and
@@ -504,7 +463,7 @@ def main():
         r = c.post_image(None, photo)
         T.ok(r.status == 200 and c.get("/api/recommendation").status == 200,
              "without a client ID the app still works offline")
-    fake.f.stop()
+    fake.stop()
     return T.exit_code()
 
 

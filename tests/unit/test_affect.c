@@ -137,12 +137,11 @@ static void test_feeling_probs_round_trip(void **state)
 		for (int i = 0; i < MUSIC_MOODS; i++)
 			sum += probs[i];
 		assert_float_equal(sum, 1.0f, 1e-5);
-		assert_int_equal(music_feeling_of(probs,
-						  music_affect_point(probs)),
-				 f);
-		assert_int_equal(music_feeling_parse(music_feeling_names[f],
-						     &parsed),
-				 MS_OK);
+		assert_int_equal(
+			music_feeling_of(probs, music_affect_point(probs)), f);
+		assert_int_equal(
+			music_feeling_parse(music_feeling_names[f], &parsed),
+			MS_OK);
 		assert_int_equal(parsed, f);
 	}
 	assert_int_equal(music_feeling_parse("gloomy", &parsed), MS_EINVAL);

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,81 @@ static void test_log_level_parse(void **state)
 	assert_int_equal(ms_log_level_parse("loud", &l), MS_EINVAL);
 }
 
+static void test_json_writer(void **state)
+{
+	static const char *const names[] = {"a", "b"};
+	struct ms_json j;
+	struct ms_buf b;
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "s", "q\"\\\n");
+	ms_json_str(&j, "null_str", NULL);
+	ms_json_int(&j, "i", -42);
+	ms_json_num(&j, "x", 0.123456, 3);
+	ms_json_num(&j, "nan", NAN, 3);
+	ms_json_bool(&j, "t", 1);
+	ms_json_name(&j, "n1", 1, names, 2);
+	ms_json_name(&j, "n9", 9, names, 2);
+	ms_json_arr_open(&j, "arr");
+	ms_json_int(&j, NULL, 1);
+	ms_json_obj_open(&j, NULL);
+	ms_json_null(&j, "z");
+	ms_json_obj_close(&j);
+	ms_json_arr_open(&j, NULL);
+	ms_json_arr_close(&j);
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), MS_OK);
+	assert_string_equal(b.data,
+			    "{\"s\":\"q\\\"\\\\\\u000a\",\"null_str\":null,"
+			    "\"i\":-42,\"x\":0.123,\"nan\":null,\"t\":true,"
+			    "\"n1\":\"b\",\"n9\":null,"
+			    "\"arr\":[1,{\"z\":null},[]]}");
+	ms_buf_release(&b);
+}
+
+/* The first error sticks: later appends write nothing, finish reports it. */
+static void test_json_writer_errors(void **state)
+{
+	struct ms_json j;
+	struct ms_buf b;
+	size_t len;
+
+	(void)state;
+	ms_buf_init(&b, 16);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j, NULL);
+	ms_json_str(&j, "key", "a value longer than the buffer");
+	len = b.len;
+	ms_json_int(&j, "k", 1);
+	ms_json_obj_close(&j);
+	assert_int_equal(b.len, len);
+	assert_int_equal(ms_json_finish(&j), MS_ELIMIT);
+	ms_buf_release(&b);
+
+	ms_buf_init(&b, 4096); /* left open */
+	ms_json_init(&j, &b);
+	ms_json_arr_open(&j, NULL);
+	assert_int_equal(ms_json_finish(&j), MS_EINVAL);
+	ms_buf_release(&b);
+
+	ms_json_init(&j, &b); /* closed twice */
+	ms_json_obj_open(&j, NULL);
+	ms_json_obj_close(&j);
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), MS_EINVAL);
+	ms_buf_release(&b);
+
+	ms_json_init(&j, &b); /* too deep */
+	for (int i = 0; i < MS_JSON_MAX_DEPTH + 2; i++)
+		ms_json_arr_open(&j, NULL);
+	assert_int_equal(ms_json_finish(&j), MS_ELIMIT);
+	ms_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +231,8 @@ int main(void)
 		cmocka_unit_test(test_errf_and_strerror),
 		cmocka_unit_test(test_file_read_limits),
 		cmocka_unit_test(test_log_level_parse),
+		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_writer_errors),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

@@ -35,6 +35,14 @@ static void test_status_mapping(void **state)
 	assert_int_equal(srv_http_status(MS_EDB), 500);
 	assert_int_equal(srv_http_status(MS_ENOMEM), 500);
 	assert_int_equal(srv_http_status(-999), 500);
+	assert_int_equal(srv_http_status(SRV_EMETHOD), 405);
+	assert_int_equal(srv_http_status(SRV_ERATE), 429);
+	/* every error status has its own snake_case code */
+	assert_string_equal(srv_err_code(MS_EINVAL), "bad_request");
+	assert_string_equal(srv_err_code(MS_ELIMIT), "too_large");
+	assert_string_equal(srv_err_code(SRV_ERATE), "rate_limited");
+	assert_string_equal(srv_err_code(MS_EBUSY), "busy");
+	assert_string_equal(srv_err_code(MS_EDB), "internal");
 }
 
 static void test_session_ids(void **state)
