@@ -107,6 +107,12 @@
     announced = key;
   }
 
+  /* The mood the listener chose: the fused mood where the server fuses
+   * sources, else the reply's mood. */
+  function chosenMood(m) {
+    return m.fused_mood || (m.sources && m.sources.override && m.sources.override.mood) || m.mood;
+  }
+
   /* The label and the bars come from the same reply: the label names the
    * mood that leads the bars, or says it is changing to it. */
   function renderMood(m) {
@@ -115,8 +121,7 @@
     $("bars-caption").textContent = m.source === "override"
       ? "What the camera sees (your choice wins)" : "What the camera sees";
     if (m.source === "override") {
-      var f = (m.sources && m.sources.override && m.sources.override.feeling) || m.mood;
-      setLabel("You feel " + MS.word(f), "override", m.mood,
+      setLabel("You feel " + MS.word(m.feeling || chosenMood(m)), "override", chosenMood(m),
                "Your choice: the music follows it until you go back to your face.");
     } else if (!m.mood) {
       setLabel(mode === "off" ? "No mood yet" : "Reading your face\u2026", "none", null, "");
@@ -338,7 +343,7 @@
     $("group-note").hidden = true;
     var m = lastMood;
     if (m && m.source === "override")
-      setLabel("You feel " + MS.word(m.sources.override.feeling || m.mood), "override", m.mood,
+      setLabel("You feel " + MS.word(m.feeling || chosenMood(m)), "override", chosenMood(m),
                "Your choice. The camera is off.");
     else
       setLabel("Camera off", "off", null, m && m.mood
