@@ -139,6 +139,7 @@
     else if (m.faces > 1) g.textContent = m.faces + " faces: following the nearest one";
     g.hidden = !(m.faces > 1);
     $("override-clear").hidden = m.source !== "override";
+    if (!$("feel-now").hidden) showSources(m);
     if (!lastMood || lastMood.mood !== m.mood) MS.emit("mood-changed", m);
     lastMood = m;
     MS.emit("mood", m);
@@ -423,23 +424,45 @@
   }
 
   /* ---- words: POST /api/text, when this server reads text ---- */
+  var SOURCE_WORDS = { face: "your face", text: "your words", override: "your choice" };
+
+  function showSources(m) {
+    if (!m || !m.feeling || !m.sources) return;
+    var now = $("feel-now"), ul = $("feel-sources");
+    now.hidden = false;
+    now.textContent = "Feeling " + MS.word(m.feeling) + " (from " +
+      (m.source === "fused" ? "your face and words together" : SOURCE_WORDS[m.source] || m.source) + ")";
+    now.dataset.feeling = m.feeling;
+    now.dataset.source = m.source;
+    ul.textContent = "";
+    Object.keys(m.sources).forEach(function (k) {
+      var x = m.sources[k], li = document.createElement("li");
+      li.dataset.source = k;
+      li.textContent = (SOURCE_WORDS[k] || k) + ": " + MS.word(x.mood) + ", " +
+        (x.age_s < 60 ? Math.round(x.age_s) + " s ago" : Math.round(x.age_s / 60) + " min ago") +
+        (typeof x.share === "number" ? ", weight " + Math.round(100 * x.share) + "%" : "");
+      ul.appendChild(li);
+    });
+  }
+
   function textBox() {
     MS.getJSON("/api/text").catch(function (e) {
-      if (e.status === 405) $("text-form").hidden = false;   /* the route is there (POST) */
+      if (e.status === 405) $("feel-form").hidden = false;   /* the route is there (POST) */
     });
-    $("text-form").addEventListener("submit", function (e) {
+    $("feel-form").addEventListener("submit", function (e) {
       e.preventDefault();
-      var text = $("text-in").value.trim();
-      if (!text) return;
+      var text = $("feel-text").value.trim(), st = $("feel-status");
+      if (!text) { st.textContent = "Type a few words first."; return; }
+      $("feel-send").disabled = true;
+      st.textContent = "Reading\u2026";
       MS.send("POST", "/api/text", { text: text }).then(function (r) {
-        $("text-result").textContent = "Your words sound " + MS.word(r.feeling || r.mood) + ".";
-        if (r.fused) {
-          $("text-result").textContent += " Together with your face: " +
-            MS.word(r.fused.feeling || r.fused.mood) + ".";
-          renderMood(r.fused);
-        }
+        st.textContent = "Your words read " + MS.word(r.mood) + " (" + MS.word(r.feeling) + ").";
+        $("feel-text").value = "";
+        if (r.fused) { renderMood(r.fused); showSources(r.fused); }
         MS.emit("mood-ready", r.fused || r);
-      }).catch(function (err) { $("text-result").textContent = "Could not read that: " + err.message; });
+      }).catch(function (err) {
+        st.textContent = "Could not read that: " + err.message;
+      }).then(function () { $("feel-send").disabled = false; });
     });
   }
 

@@ -7,8 +7,9 @@ plays within 3 s with a track near the face's mood, a happy -> sad switch
 sampled every 200 ms (the label never contradicts the bars) and a next
 track that follows, nothing stale after Stop, Detect my mood (Detected
 mood + music, camera off), the override, a photo upload, group mode with
-two faces, history export and delete, keyboard shortcuts. Screenshots of
-both viewports go to build/artifacts/. Prints TAP."""
+two faces, history export and delete, keyboard shortcuts (the words box
+has its own test, test_browser_text.py). Screenshots of both viewports go
+to build/artifacts/. Prints TAP."""
 import json
 import math
 import os
@@ -251,20 +252,6 @@ def history_flow(s):
          "delete: the history is gone (%s)" % s.js("return document.getElementById('history-status').textContent"))
 
 
-def text_flow(s):
-    if get(s, "/api/text")["status"] == 404:
-        t.diag("no /api/text on this server: the text box is not tested")
-        return
-    t.ok(s.wait_for("return !document.getElementById('text-form').hidden", 5),
-         "text: the words box is offered")
-    s.keys(s.find("#text-in"), "I feel so sad and lonely today")
-    s.click(s.find("#text-send"))
-    res = s.wait_for("return document.getElementById('text-result').textContent", 10)
-    m = get(s, "/api/mood")["json"]
-    t.ok(res and res.startswith("Your words sound") and "text" in (m.get("sources") or {}),
-         "text: the page reads the words (%r) and the server keeps them as a source" % res)
-
-
 # Debian's demo library (scripts/deps.sh installs it): the real tracks.
 DEMO_MUSIC = ["/usr/share/games/singularity/music", "/usr/share/hyperrogue/music"]
 
@@ -361,7 +348,6 @@ def main():
             override_flow(last)
             upload_flow(last, happy[:2], "happy")
             history_flow(last)
-            text_flow(last)
             last.quit()
             detect_flow(drv, base, happy[:2]).quit()
             group_flow(drv, base, groups).quit()
