@@ -134,15 +134,16 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
     before = p  # the track chosen for the happy face
     m = get(s, "/api/mood")["json"]
     you = (m["valence"], m["arousal"])
-    s.keys(s.find("body"), "n")                      # keyboard: next track
     cur = s.js(PLAYER_JS)["id"]
+    s.keys(s.find("body"), "n")                      # keyboard: next track
     ok = s.wait_for("return document.getElementById('player').dataset.trackId !== %s"
                     % json.dumps(cur), 10)
     after = s.js(PLAYER_JS)
     pts = set((round(n["valence"], 3), round(n["arousal"], 3)) for n in q.get("next", []))
     pts.add((round(p["v"], 3), round(p["a"], 3)))
     d0, d1 = dist((before["v"], before["a"]), you), dist((after["v"], after["a"]), you)
-    what = "%s: key n -> the next track follows the sad mood (%.2f -> %.2f from the listener)" % (name, d0, d1)
+    what = ("%s: key n -> the next track follows the sad mood (%.2f -> %.2f from the listener; %d points)"
+            % (name, d0, d1, len(pts)))
     if ok and len(pts) == 1:
         print("ok - %s # SKIP every track sits at one point (this build's analyser)" % what, flush=True)
     else:
