@@ -129,10 +129,11 @@
       setLabel("Changing to " + MS.word(top) + "\u2026", "changing", top,
                "Was " + MS.word(m.mood) + ". The music changes at the end of the track.");
     } else {
-      setLabel(MS.word(m.mood), "stable", m.mood,
-               (m.feeling ? "Feeling " + MS.word(m.feeling) : "") +
-               (m.source === "face" && m.probs[m.mood] ? " \u00b7 " +
-                Math.round(100 * m.probs[m.mood]) + "% sure" : ""));
+      var words = m.source === "text" || m.source === "fused";
+      setLabel(MS.word(m.mood), "stable", m.mood, words
+        ? "With your words, the music follows: " + MS.word(m.feeling)
+        : (m.feeling ? "Feeling " + MS.word(m.feeling) : "") +
+          (m.probs[m.mood] ? " \u00b7 " + Math.round(100 * m.probs[m.mood]) + "% sure" : ""));
     }
     var g = $("group-note");
     if (m.group) g.textContent = "Group of " + m.faces + ": everyone's mood, blended";
