@@ -184,7 +184,24 @@ def detect_flow(drv, base, happy):
          s.js("return window.moodsyncStats.mode") == "off", "detect: the camera is off afterwards")
     t.ok(s.wait_for("var a = document.getElementById('audio'); return a.currentTime > 0.2 && !a.paused", 5),
          "detect: music starts", s.js(PLAYER_JS))
+    t.ok(s.js("return document.getElementById('mood-label').getAttribute('aria-live')") == "polite",
+         "the detected mood is announced (aria-live polite)")
+    polish(drv, s)
     return s
+
+
+def polish(drv, s):
+    """Diagnostics behind the details setting, reduced motion honoured."""
+    t.ok(s.js("return document.getElementById('stats').offsetParent === null"),
+         "diagnostics are hidden from the listener by default")
+    s.click(s.find("#set-details"))
+    t.ok(s.wait_for("var e = document.getElementById('stats'); return e.offsetParent !== null && "
+                    "e.textContent.indexOf('round trip') >= 0", 5),
+         "the details setting shows them (%r)" % s.js("return document.getElementById('stats').textContent"))
+    F.cdp(drv, s, "Emulation.setEmulatedMedia",
+          {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+    dur = s.js("return getComputedStyle(document.querySelector('#bars .bar span')).transitionDuration")
+    t.ok(dur in ("0s", "0ms"), "reduced motion: the bars do not animate (%s)" % dur)
 
 
 def override_flow(s):
