@@ -97,6 +97,12 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
     time.sleep(0.3)
     t.ok(in_view(s, "#pl-play"), "%s: the player bar stays in view after scrolling down" % name)
     s.js("window.scrollTo(0, 0)")
+    lib = s.js("return document.getElementById('library').textContent")
+    t.ok("tracks" in lib or "Finding your music" in lib, "%s: the library's state is shown (%r)" % (name, lib))
+    about = s.js("return document.getElementById('about').textContent")
+    t.ok(all(w in about for w in ("CC BY-SA 3.0", "singularity-music", "hyperrogue-music",
+                                  "Max McCracken", "Shawn Parrotte")),
+         "%s: the about names the demo music, its authors and licence" % name)
     over = s.js("return document.documentElement.scrollWidth - innerWidth")
     t.ok(over <= 1, "%s: no sideways scrolling (%s px)" % (name, over))
 
