@@ -56,9 +56,10 @@
     like.innerHTML = t && t.liked ? "&#9829;" : "&#9825;";
     if (q && q.listener) listener = q.listener;
     var cf = chosenFor;   /* the mood when this track was picked, not the mood now */
+    $("np-for").parentNode.hidden = !t;
     $("np-for").textContent = t && cf && cf.feeling
       ? MS.word(cf.feeling) + (cf.goal && cf.goal !== "match" ? ", " + GOALS[cf.goal] : "")
-      : "your mood, once read";
+      : "your mood";
     var ol = $("queue");
     ol.textContent = "";
     (q && q.next || []).slice(0, 6).forEach(function (n) {
