@@ -5,15 +5,16 @@
 #   make unit                         unit test binaries only
 #   make bench | bench-build | fuzz | format | format-check | clean
 # Components link one way (docs/architecture.md): cli, server -> pipeline
-# -> {vision, nn}; server -> music -> store; everything -> common. Every
-# unit test binary links only its component and what it depends on, so a
-# call that runs against the arrows fails to link.
+# -> {vision, nn}; server -> music -> {store, audio}; cli -> audio;
+# everything -> common. Every unit test binary links only its component and
+# what it depends on, so a call that runs against the arrows fails to link.
 
 MODE ?= release
 BUILD := build/$(MODE)
 CC ?= cc
 
-PKGS := libjpeg libpng sqlite3 libmicrohttpd libcurl libcjson openblas
+PKGS := libjpeg libpng sqlite3 libmicrohttpd libcurl libcjson openblas \
+	sndfile libebur128
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 
@@ -35,7 +36,7 @@ CFLAGS += -std=c11 $(WARN) $(CFLAGS_$(MODE)) $(PKG_CFLAGS) -pthread
 LDFLAGS += $(LDFLAGS_$(MODE)) -pthread
 LDLIBS += $(PKG_LIBS) -lm
 
-COMPONENTS := common vision nn pipeline music store server cli
+COMPONENTS := common vision nn pipeline audio music store server cli
 $(foreach c,$(COMPONENTS),$(eval $(c)_OBJS := \
 	$(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(c)/*.c))))
 
@@ -50,6 +51,8 @@ test_common_DEPS := $(common_OBJS)
 test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
 test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
+test_audio_DEPS := $(audio_OBJS) $(common_OBJS)
+test_audio_files_DEPS := $(audio_OBJS) $(common_OBJS)
 test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
@@ -125,6 +128,7 @@ fuzz_model_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(addprefix src/music/,spotify_auth.c spotify_http.c \
 	spotify_json.c)
 fuzz_imghdr_SRCS := src/pipeline/imghdr.c
+fuzz_audio_SRCS := $(wildcard src/audio/*.c)
 fuzz_cli_opts_SRCS := src/cli/opt.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)

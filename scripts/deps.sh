@@ -8,11 +8,13 @@
 set -eu
 
 want="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libsqlite3-dev \
-libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libopenblas-dev opencv-data"
+libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libopenblas-dev opencv-data \
+libsndfile1-dev libebur128-dev"
 case "${1:-build}" in
 build) ;;
 test) want="$want libcmocka-dev clang clang-format libclang-rt-14-dev chromium chromium-driver python3 curl" ;;
-bench) want="$want libcmocka-dev clang libclang-rt-14-dev libopencv-dev python3-torch python3-numpy wrk curl" ;;
+bench) want="$want libcmocka-dev clang libclang-rt-14-dev libopencv-dev python3-torch python3-numpy \
+python3-scipy sox libsox-fmt-mp3 wrk curl" ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	 "score face detection against annotated photos"},
 	{"train", cmd_train, "train the emotion CNN on FER-2013"},
 	{"eval", cmd_eval, "score an emotion model on a FER-2013 split"},
+	{"library", cmd_library, "analyse music files (features, mood)"},
 };
 
 static void usage(FILE *f)

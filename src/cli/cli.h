@@ -9,6 +9,7 @@ int cmd_eval_faces(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_library(int argc, char **argv);
 
 /* What `moodsync --version` prints after "moodsync ". */
 #define MOODSYNC_VERSION "0.1.0"
