@@ -1,6 +1,7 @@
 /* nn_bench.c - our side of bench/nn_bench.py: batch-1 inference latency
- * of a model file on one thread, and training throughput (images/s) of
- * a named architecture with the real trainer on synthetic faces.
+ * of a model file on one thread (without and with flip TTA, on the kernel
+ * level MOODSYNC_NN_KERNELS selects), and training throughput (images/s)
+ * of a named architecture with the real trainer on synthetic faces.
  *   nn_bench latency MODEL [N]
  *   nn_bench train ARCH THREADS [IMAGES] [BATCH] [OUT.msnn]
  * Prints one "key value" line per figure; `train` keeps its (synthetic,
@@ -8,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "moodsync/nn.h"
+#include "nn/kernels.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -19,14 +22,49 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* User CPU time of this process, ms: unlike wall time, it does not count
+ * the time other processes hold the CPU, which matters on a loaded box. */
+static double user_cpu_ms(void)
+{
+	struct rusage r;
+
+	getrusage(RUSAGE_SELF, &r);
+	return (double)r.ru_utime.tv_sec * 1e3 +
+	       (double)r.ru_utime.tv_usec / 1e3;
+}
+
+/* Median and 90th percentile of n classifications (wall, ms), and their
+ * mean user CPU time (ms). */
+static void time_classify(struct nn_ctx *ctx, const uint8_t *face, int tta,
+			  double *t, int n, double *med, double *p90,
+			  double *cpu)
+{
+	float p[NN_CLASSES];
+	double c0;
+
+	for (int i = 0; i < 20; i++)
+		nn_classify(ctx, face, tta, p);
+	c0 = user_cpu_ms();
+	for (int i = 0; i < n; i++) {
+		double t0 = ms_now_ms();
+
+		nn_classify(ctx, face, tta, p);
+		t[i] = ms_now_ms() - t0;
+	}
+	*cpu = (user_cpu_ms() - c0) / n;
+	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	*med = t[n / 2];
+	*p90 = t[n * 9 / 10];
+}
+
 static int bench_latency(const char *path, int n)
 {
+	static const char *const level[] = {"portable", "fp32", "int8"};
 	struct nn_model *m;
 	struct nn_ctx *ctx;
 	char err[MS_ERRLEN];
 	uint8_t *face;
-	double *t;
-	float p[NN_CLASSES];
+	double *t, med, p90, tmed, tp90, cpu, tcpu;
 	int side;
 
 	if (nn_model_load(path, &m, err, sizeof(err))) {
@@ -42,17 +80,13 @@ static int bench_latency(const char *path, int n)
 		return 1;
 	for (int i = 0; i < side * side; i++)
 		face[i] = (uint8_t)(i * 13 + (i >> 6));
-	for (int i = 0; i < 20; i++)
-		nn_classify(ctx, face, 0, p);
-	for (int i = 0; i < n; i++) {
-		double t0 = ms_now_ms();
-
-		nn_classify(ctx, face, 0, p);
-		t[i] = ms_now_ms() - t0;
-	}
-	qsort(t, (size_t)n, sizeof(double), cmp_double);
-	printf("latency_ms_median %.4f\nlatency_ms_p90 %.4f\n", t[n / 2],
-	       t[n * 9 / 10]);
+	time_classify(ctx, face, 0, t, n, &med, &p90, &cpu);
+	time_classify(ctx, face, 1, t, n, &tmed, &tp90, &tcpu);
+	printf("latency_ms_median %.4f\nlatency_ms_p90 %.4f\n"
+	       "latency_tta_ms_median %.4f\nlatency_tta_ms_p90 %.4f\n"
+	       "cpu_ms_mean %.4f\ncpu_tta_ms_mean %.4f\nkernel_level %d\n",
+	       med, p90, tmed, tp90, cpu, tcpu, (int)nn_kern_level());
+	fprintf(stderr, "nn_bench: kernels %s\n", level[nn_kern_level()]);
 	nn_ctx_free(ctx);
 	nn_model_free(m);
 	free(face);

@@ -3,7 +3,10 @@
 # PyTorch (Debian python3-torch, CPU) on the same architecture: batch-1
 # latency, training images/s at 2 threads, shipped-model latency on 1 core.
 # Env: MODEL (default models/emotion.msnn), ARCH (default large, must match
-# MODEL). The bench program is built by the Makefile (make bench-build).
+# MODEL), NN_BENCH_CPU (the CPU latency is pinned to; default the last one
+# allowed), NN_BENCH_ROUNDS (3), NN_BENCH_TRAIN=0 (latency only). The
+# kernel level of ours is MOODSYNC_NN_KERNELS (portable, fp32, int8; by
+# default the best this CPU has). The bench program is built by the Makefile (make bench-build).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/release}

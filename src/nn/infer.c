@@ -6,10 +6,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/kernels.h"
 #include "nn/nn_internal.h"
 
 const char *const nn_emotion_names[NN_CLASSES] = {
-    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
 enum nn_op_type { OP_CONV, OP_DENSE, OP_AFFINE, OP_RELU, OP_MAXPOOL, OP_GAP };
@@ -18,9 +19,14 @@ struct nn_op {
 	enum nn_op_type type;
 	struct nn_shape in, out;
 	int k, stride, pad;
-	int relu; /* ReLU fused after conv/dense/affine */
-	float *w; /* conv (out,in,k,k), dense (out,in), affine scale (c) */
-	float *b; /* bias (out) / affine shift (c) */
+	int relu;   /* ReLU fused after conv/dense/affine */
+	float *w;   /* conv (out,in,k,k), dense (out,in), affine scale (c) */
+	float *b;   /* bias (out) / affine shift (c) */
+	float *wp;  /* conv weights packed for nn_kern_conv3x3, or NULL */
+	int icb;    /* channel block of the conv's blocked input */
+	int8_t *wq; /* conv weights packed for nn_kern_conv3x3_s8, or NULL */
+	float *wsc; /* their per-output-channel scales (out, padded) */
+	float *bp;  /* bias padded to a multiple of 16 outputs, or NULL */
 };
 
 struct nn_model {
@@ -29,6 +35,9 @@ struct nn_model {
 	struct nn_op ops[NN_MAX_LAYERS];
 	size_t max_act; /* floats of the largest activation, batch 1 */
 	size_t col_n;	/* floats of im2col scratch, batch 1 */
+	int blocked;	/* every op runs on blocked tensors (kernels.h) */
+	int int8;	/* convs after the first also have int8 weights */
+	size_t max_blk; /* floats of the largest blocked activation */
 	double macs;	/* multiply-adds per forward pass */
 	size_t params;	/* parameters of the unfolded net */
 };
@@ -37,6 +46,8 @@ struct nn_ctx {
 	const struct nn_model *m;
 	float *buf[2]; /* ping-pong activations, max_act floats */
 	float *col;
+	float *blk[2]; /* ping-pong blocked activations, max_blk floats */
+	uint8_t *q;    /* a quantized conv input, max_blk bytes */
 };
 
 void nn_model_free(struct nn_model *m)
@@ -46,6 +57,10 @@ void nn_model_free(struct nn_model *m)
 	for (int i = 0; i < m->n_ops; i++) {
 		free(m->ops[i].w);
 		free(m->ops[i].b);
+		free(m->ops[i].wp);
+		free(m->ops[i].wq);
+		free(m->ops[i].wsc);
+		free(m->ops[i].bp);
 	}
 	free(m);
 }
@@ -85,6 +100,99 @@ static int fold_bn(const struct nn_net *net, int i, float *w, size_t row,
 	return 1;
 }
 
+/* Whether every op has a blocked kernel: a first op that is a conv,
+ * 3x3 stride-1 pad-1 convs with ReLU fused, 2x2 pools, GAP, and one
+ * dense last. Channel counts are padded to blocks of 16 with zeros. */
+static int blocked_ok(const struct nn_model *m)
+{
+	int gap = 0;
+
+	for (int i = 0; i < m->n_ops; i++) {
+		const struct nn_op *op = &m->ops[i];
+
+		if (i == 0 && (op->type != OP_CONV || op->in.c != 1))
+			return 0;
+		switch (op->type) {
+		case OP_CONV:
+			if (gap || op->k != 3 || op->stride != 1 ||
+			    op->pad != 1 || !op->relu)
+				return 0;
+			break;
+		case OP_MAXPOOL:
+			if (gap || op->k != 2 || op->stride != 2)
+				return 0;
+			break;
+		case OP_GAP:
+			if (gap)
+				return 0;
+			gap = 1;
+			break;
+		case OP_DENSE:
+			if (!gap || op->relu || i + 1 != m->n_ops)
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return gap;
+}
+
+/* int8 trades a little accuracy for speed; below this many multiply-adds
+ * a face the fp32 kernels take microseconds, so small models keep fp32. */
+#define NN_INT8_MIN_MACS 1e6
+
+/* Packs one conv's weights (and its bias, padded) for the fast kernels,
+ * in int8 too when `int8`. */
+static int pack_conv(struct nn_op *op, int first, int int8)
+{
+	int cip = first ? 1 : nn_kern_cpad(op->in.c);
+	int cop = nn_kern_cpad(op->out.c);
+	size_t n = (size_t)cip * cop * 9;
+
+	op->icb = first ? 1 : NN_KERN_CB;
+	op->wp = ms_mallocarray(n, sizeof(float));
+	op->bp = ms_calloc((size_t)cop, sizeof(float));
+	if (!op->wp || !op->bp)
+		return MS_ENOMEM;
+	memcpy(op->bp, op->b, sizeof(float) * op->out.c);
+	nn_kern_pack3x3(op->w, op->in.c, op->out.c, op->icb, op->wp);
+	if (first || !int8)
+		return MS_OK;
+	op->wq = ms_mallocarray(n, 1);
+	op->wsc = ms_mallocarray((size_t)cop, sizeof(float));
+	if (!op->wq || !op->wsc)
+		return MS_ENOMEM;
+	nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq, op->wsc);
+	return MS_OK;
+}
+
+/* Packs conv weights for the fast kernels when the CPU has them and every
+ * op qualifies; otherwise the model stays on the portable path. Returns
+ * MS_ENOMEM or MS_OK. */
+static int plan_blocked(struct nn_model *m)
+{
+	if (!nn_kern_fast() || !blocked_ok(m))
+		return MS_OK;
+	m->max_blk = nn_kern_blocked_floats(1, m->arch.crop, m->arch.crop, 1);
+	for (int i = 0; i < m->n_ops; i++) {
+		struct nn_op *op = &m->ops[i];
+
+		m->max_blk = MS_MAX(m->max_blk,
+				    nn_kern_blocked_floats(op->out.c, op->out.h,
+							   op->out.w, 16));
+		if (op->type != OP_CONV)
+			continue;
+		if (pack_conv(op, i == 0,
+			      nn_kern_level() >= NN_KERN_INT8 &&
+				      m->macs >= NN_INT8_MIN_MACS))
+			return MS_ENOMEM;
+		m->int8 |= op->wq != NULL;
+	}
+	m->blocked = 1;
+	return MS_OK;
+}
+
 int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		      char *err, size_t errlen)
 {
@@ -101,8 +209,8 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		struct nn_op *op = &m->ops[m->n_ops];
 		size_t wn, row;
 
-		m->max_act =
-		    MS_MAX(m->max_act, (size_t)l->out.c * l->out.h * l->out.w);
+		m->max_act = MS_MAX(m->max_act,
+				    (size_t)l->out.c * l->out.h * l->out.w);
 		op->in = l->in;
 		op->out = l->out;
 		op->k = (int)l->s.k;
@@ -112,7 +220,7 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		case NN_LAYER_CONV:
 		case NN_LAYER_DENSE:
 			op->type =
-			    l->s.type == NN_LAYER_CONV ? OP_CONV : OP_DENSE;
+				l->s.type == NN_LAYER_CONV ? OP_CONV : OP_DENSE;
 			row = (size_t)l->in.c * l->s.k *
 			      (l->s.type == NN_LAYER_CONV ? l->s.k : 1);
 			if (l->s.type == NN_LAYER_DENSE)
@@ -127,8 +235,9 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 				memcpy(op->b, l->b, l->out.c * sizeof(float));
 			if (op->type == OP_CONV)
 				m->col_n = MS_MAX(m->col_n,
-						  nn_conv_col_floats(
-						      1, l->in, l->out, op->k));
+						  nn_conv_col_floats(1, l->in,
+								     l->out,
+								     op->k));
 			i += fold_bn(net, i, op->w, row, op->b, l->out.c);
 			break;
 		case NN_LAYER_BN:
@@ -138,8 +247,8 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 			if (!op->w || !op->b)
 				goto out_nomem;
 			for (int c = 0; c < l->in.c; c++) {
-				op->w[c] =
-				    l->gamma[c] / sqrtf(l->rvar[c] + NN_BN_EPS);
+				op->w[c] = l->gamma[c] /
+					   sqrtf(l->rvar[c] + NN_BN_EPS);
 				op->b[c] = l->beta[c] - l->rmean[c] * op->w[c];
 			}
 			break;
@@ -163,6 +272,10 @@ int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		}
 		op->out = net->layers[i].out;
 		m->n_ops++;
+	}
+	if (plan_blocked(m)) {
+		nn_model_free(m);
+		return ms_errf(err, errlen, MS_ENOMEM, "out of memory");
 	}
 	*out = m;
 	return MS_OK;
@@ -212,6 +325,15 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	c->buf[0] = ms_calloc(m->max_act, sizeof(float));
 	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
 	c->col = ms_calloc(m->col_n + 1, sizeof(float));
+	if (m->blocked) {
+		c->blk[0] = ms_calloc(m->max_blk, sizeof(float));
+		c->blk[1] = ms_calloc(m->max_blk, sizeof(float));
+		c->q = ms_calloc(m->max_blk, 1);
+		if (!c->blk[0] || !c->blk[1] || !c->q) {
+			nn_ctx_free(c);
+			return NULL;
+		}
+	}
 	if (!c->buf[0] || !c->buf[1] || !c->col) {
 		nn_ctx_free(c);
 		return NULL;
@@ -226,6 +348,9 @@ void nn_ctx_free(struct nn_ctx *ctx)
 	free(ctx->buf[0]);
 	free(ctx->buf[1]);
 	free(ctx->col);
+	free(ctx->blk[0]);
+	free(ctx->blk[1]);
+	free(ctx->q);
 	free(ctx);
 }
 
@@ -241,7 +366,8 @@ void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
 
 		for (int x = 0; x < a->crop; x++)
 			dst[y * a->crop + x] =
-			    (float)row[flip ? a->crop - 1 - x : x] * sc + sh;
+				(float)row[flip ? a->crop - 1 - x : x] * sc +
+				sh;
 	}
 }
 
@@ -278,7 +404,8 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 			for (int c = 0; c < op->in.c; c++)
 				for (size_t j = 0; j < hw; j++)
 					y[c * hw + j] =
-					    x[c * hw + j] * op->w[c] + op->b[c];
+						x[c * hw + j] * op->w[c] +
+						op->b[c];
 			break;
 		case OP_RELU:
 			nn_relu_forward(x, y, n);
@@ -297,6 +424,64 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 		cur ^= 1;
 	}
 	memcpy(logits, ctx->buf[cur], sizeof(float) * NN_CLASSES);
+}
+
+/* forward() on blocked tensors with the fast kernels; same result up to
+ * float rounding. */
+static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
+{
+	const struct nn_model *m = ctx->m;
+	float *x = ctx->blk[0], *y = ctx->blk[1], *t, xs;
+	int int8 = m->int8 && nn_kern_level() >= NN_KERN_INT8;
+
+	nn_kern_pad_image(ctx->buf[0], m->arch.crop, m->arch.crop, x);
+	for (int i = 0; i < m->n_ops; i++) {
+		const struct nn_op *op = &m->ops[i];
+		int ci = nn_kern_cpad(op->in.c), co = nn_kern_cpad(op->out.c);
+
+		switch (op->type) {
+		case OP_CONV:
+			if (int8 && op->wq) {
+				nn_kern_quant_u8(x, ci, op->in.h, op->in.w,
+						 ctx->q, &xs);
+				nn_kern_conv3x3_s8(ctx->q, xs, ci, op->in.h,
+						   op->in.w, op->wq, op->wsc,
+						   op->bp, co, 1, y);
+				break;
+			}
+			nn_kern_conv3x3(x, i ? ci : 1, op->icb, op->in.h,
+					op->in.w, op->wp, op->bp, co, 1, y);
+			break;
+		case OP_MAXPOOL:
+			nn_kern_maxpool2(x, ci, op->in.h, op->in.w, y);
+			break;
+		case OP_GAP:
+			nn_kern_gap(x, ci, op->in.h, op->in.w, y);
+			break;
+		case OP_DENSE:
+			for (int o = 0; o < op->out.c; o++) {
+				const float *w = op->w + (size_t)o * op->in.c;
+				float s = op->b[o];
+
+				for (int j = 0; j < op->in.c; j++)
+					s += w[j] * x[j];
+				logits[o] = s;
+			}
+			return;
+		default:
+			return; /* excluded by blocked_ok() */
+		}
+		t = x, x = y, y = t;
+	}
+}
+
+/* One forward pass on the path this model and CPU allow. */
+static void forward_any(struct nn_ctx *ctx, float logits[NN_CLASSES])
+{
+	if (ctx->m->blocked && nn_kern_fast())
+		forward_blocked(ctx, logits);
+	else
+		forward(ctx, logits);
 }
 
 static void softmax(const float *z, float *p)
@@ -331,11 +516,11 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
 	if (!ctx || !gray || !probs)
 		return MS_EINVAL;
 	nn_prep_center(&ctx->m->arch, gray, 0, ctx->buf[0]);
-	forward(ctx, z);
+	forward_any(ctx, z);
 	softmax(z, probs);
 	if (flip_tta) {
 		nn_prep_center(&ctx->m->arch, gray, 1, ctx->buf[0]);
-		forward(ctx, z);
+		forward_any(ctx, z);
 		softmax(z, p2);
 		for (int c = 0; c < NN_CLASSES; c++)
 			probs[c] = 0.5f * (probs[c] + p2[c]);

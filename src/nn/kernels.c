@@ -1,0 +1,316 @@
+/* kernels.c - direct 3x3 convolution on channel-blocked activations with
+ * AVX-512 (see kernels.h), plus the blocked pooling and layout helpers
+ * around it. The convolution walks the padded image as one flat row: output
+ * pixel q = oy*(W+2) + ox reads input q + ky*(W+2) + kx, so a tile of
+ * consecutive pixels may span rows; the two pixels per row that fall on the
+ * border are computed too and then zeroed. Each tile keeps 2 x 16 output
+ * channels x 12 pixels in registers and broadcasts one input value per
+ * pair of FMAs; weights are packed once at model load. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moodsync/common.h"
+#include "nn/kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define NN_KERN_X86 1
+#endif
+
+#define TILE 12 /* output pixels per register tile */
+
+static pthread_once_t level_once = PTHREAD_ONCE_INIT;
+static int level_best; /* what the CPU has */
+static int level_now;  /* what runs: level_best, capped */
+
+static void level_init(void)
+{
+	const char *env = getenv("MOODSYNC_NN_KERNELS");
+	int best = NN_KERN_PORTABLE;
+
+#ifdef NN_KERN_X86
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		best = NN_KERN_FP32;
+	if (best && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vnni"))
+		best = NN_KERN_INT8;
+#endif
+	level_best = best;
+	level_now = best;
+	if (env && !strcmp(env, "portable"))
+		level_now = NN_KERN_PORTABLE;
+	else if (env && !strcmp(env, "fp32"))
+		level_now = MS_MIN(best, NN_KERN_FP32);
+}
+
+enum nn_kern_level nn_kern_level(void)
+{
+	pthread_once(&level_once, level_init);
+	return (enum nn_kern_level)level_now;
+}
+
+enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap)
+{
+	pthread_once(&level_once, level_init);
+	level_now = MS_MIN(level_best, (int)cap);
+	return (enum nn_kern_level)level_now;
+}
+
+int nn_kern_fast(void)
+{
+	return nn_kern_level() >= NN_KERN_FP32;
+}
+
+size_t nn_kern_blocked_floats(int c, int h, int w, int cb)
+{
+	size_t blocks = (size_t)(c + cb - 1) / (size_t)cb;
+
+	return blocks * (size_t)(h + 2) * (size_t)(w + 2) * (size_t)cb;
+}
+
+void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp)
+{
+	size_t cip = icb == 1 ? (size_t)ci : (size_t)nn_kern_cpad(ci);
+	size_t nib = cip / (size_t)icb;
+
+	memset(wp, 0, sizeof(float) * cip * (size_t)nn_kern_cpad(co) * 9);
+	for (int o = 0; o < co; o++)
+		for (int i = 0; i < ci; i++)
+			for (int t = 0; t < 9; t++) {
+				size_t blk = (size_t)(o / 16) * nib +
+					     (size_t)(i / icb);
+				size_t dst = ((blk * 9 + (size_t)t) * icb +
+					      (size_t)(i % icb)) *
+						     16 +
+					     (size_t)(o % 16);
+
+				wp[dst] = w[((size_t)o * ci + i) * 9 + t];
+			}
+}
+
+void nn_kern_zero_border(float *y, int c, int h, int w, int cb)
+{
+	int wp = w + 2;
+	size_t plane = (size_t)(h + 2) * wp * cb;
+
+	for (int b = 0; b < c / cb; b++) {
+		float *p = y + (size_t)b * plane;
+
+		memset(p, 0, sizeof(float) * (size_t)wp * cb);
+		memset(p + (size_t)(h + 1) * wp * cb, 0,
+		       sizeof(float) * (size_t)wp * cb);
+		for (int r = 1; r <= h; r++) {
+			memset(p + (size_t)r * wp * cb, 0, sizeof(float) * cb);
+			memset(p + ((size_t)r * wp + w + 1) * cb, 0,
+			       sizeof(float) * cb);
+		}
+	}
+}
+
+void nn_kern_pad_image(const float *img, int h, int w, float *y)
+{
+	for (int r = 0; r < h; r++)
+		memcpy(y + (size_t)(r + 1) * (w + 2) + 1, img + (size_t)r * w,
+		       sizeof(float) * w);
+	nn_kern_zero_border(y, 1, h, w, 1);
+}
+
+void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
+{
+	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
+	size_t xplane = (size_t)(h + 2) * xwp * 16,
+	       yplane = (size_t)(oh + 2) * ywp * 16;
+
+	for (int b = 0; b < c / 16; b++)
+		for (int oy = 0; oy < oh; oy++)
+			for (int ox = 0; ox < ow; ox++) {
+				const float *p0 =
+					x + b * xplane +
+					((size_t)(2 * oy + 1) * xwp + 2 * ox +
+					 1) * 16;
+				const float *p1 = p0 + (size_t)xwp * 16;
+				float *q =
+					y + b * yplane +
+					((size_t)(oy + 1) * ywp + ox + 1) * 16;
+
+				for (int j = 0; j < 16; j++) {
+					float a = p0[j] > p0[16 + j]
+							  ? p0[j]
+							  : p0[16 + j];
+					float d = p1[j] > p1[16 + j]
+							  ? p1[j]
+							  : p1[16 + j];
+
+					q[j] = a > d ? a : d;
+				}
+			}
+	nn_kern_zero_border(y, c, oh, ow, 16);
+}
+
+void nn_kern_gap(const float *x, int c, int h, int w, float *y)
+{
+	int wp = w + 2;
+	size_t plane = (size_t)(h + 2) * wp * 16;
+	float inv = 1.0f / (float)(h * w);
+
+	for (int b = 0; b < c / 16; b++) {
+		float s[16] = {0};
+
+		for (int r = 1; r <= h; r++)
+			for (int col = 1; col <= w; col++) {
+				const float *p = x + b * plane +
+						 ((size_t)r * wp + col) * 16;
+
+				for (int j = 0; j < 16; j++)
+					s[j] += p[j];
+			}
+		for (int j = 0; j < 16; j++)
+			y[b * 16 + j] = s[j] * inv;
+	}
+}
+
+#ifdef NN_KERN_X86
+
+#define TGT __attribute__((target("avx512f,fma")))
+#define INL static inline __attribute__((always_inline, target("avx512f,fma")))
+
+/* Where a tile's inputs and outputs are. */
+struct tile_args {
+	const float *x; /* input, blocked */
+	size_t xblk;	/* floats between input channel blocks */
+	int nblk;	/* input channel blocks */
+	int icb;	/* input channel block */
+	int wp;		/* padded row length, pixels */
+	const float *w; /* packed weights of the first output block */
+	size_t wblk;	/* floats between output blocks in w */
+	const float *b; /* bias of the first output block */
+	float *y;	/* output, first output block */
+	size_t yblk;	/* floats between output blocks in y */
+	int relu;
+};
+
+/* R output pixels from flat position q, for 16 (two = 0) or 32 output
+ * channels; R and two are constants after inlining. */
+INL void conv_tile(const struct tile_args *a, size_t q, int R, int two)
+{
+	__m512 acc0[TILE], acc1[TILE];
+	__m512 b0 = _mm512_loadu_ps(a->b);
+	__m512 b1 = two ? _mm512_loadu_ps(a->b + 16) : _mm512_setzero_ps();
+	int icb = a->icb;
+
+#pragma GCC unroll 12
+	for (int r = 0; r < R; r++) {
+		acc0[r] = b0;
+		acc1[r] = b1;
+	}
+	for (int cb = 0; cb < a->nblk; cb++) {
+		const float *xb = a->x + (size_t)cb * a->xblk + q * icb;
+		const float *wb = a->w + (size_t)cb * 9 * icb * 16;
+
+		for (int t = 0; t < 9; t++) {
+			const float *xt =
+				xb + (size_t)((t / 3) * a->wp + t % 3) * icb;
+			const float *wt = wb + (size_t)t * icb * 16;
+
+			for (int c = 0; c < icb; c++) {
+				__m512 w0 = _mm512_loadu_ps(wt + c * 16);
+				__m512 w1 = two ? _mm512_loadu_ps(wt + a->wblk +
+								  c * 16)
+						: w0;
+
+#pragma GCC unroll 12
+				for (int r = 0; r < R; r++) {
+					__m512 v =
+						_mm512_set1_ps(xt[r * icb + c]);
+
+					acc0[r] =
+						_mm512_fmadd_ps(v, w0, acc0[r]);
+					if (two)
+						acc1[r] = _mm512_fmadd_ps(
+							v, w1, acc1[r]);
+				}
+			}
+		}
+	}
+	{
+		float *y0 = a->y + (q + (size_t)a->wp + 1) * 16;
+		__m512 z = _mm512_setzero_ps();
+
+#pragma GCC unroll 12
+		for (int r = 0; r < R; r++) {
+			if (a->relu) {
+				acc0[r] = _mm512_max_ps(acc0[r], z);
+				acc1[r] = _mm512_max_ps(acc1[r], z);
+			}
+			_mm512_storeu_ps(y0 + r * 16, acc0[r]);
+			if (two)
+				_mm512_storeu_ps(y0 + a->yblk + r * 16,
+						 acc1[r]);
+		}
+	}
+}
+
+TGT static void conv_blocks(const struct tile_args *a, size_t total, int two)
+{
+	if (total >= TILE) {
+		for (size_t q = 0; q < total; q += TILE) {
+			/* the last tile overlaps the one before */
+			size_t s = q + TILE > total ? total - TILE : q;
+
+			if (two)
+				conv_tile(a, s, TILE, 1);
+			else
+				conv_tile(a, s, TILE, 0);
+		}
+		return;
+	}
+	for (size_t q = 0; q < total; q++) {
+		if (two)
+			conv_tile(a, q, 1, 1);
+		else
+			conv_tile(a, q, 1, 0);
+	}
+}
+
+void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
+		     const float *wp, const float *bias, int co, int relu,
+		     float *y)
+{
+	struct tile_args a;
+	size_t plane = (size_t)(h + 2) * (w + 2);
+	size_t total = (size_t)(h - 1) * (w + 2) + (size_t)w;
+
+	a.x = x;
+	a.xblk = plane * icb;
+	a.nblk = ci / icb;
+	a.icb = icb;
+	a.wp = w + 2;
+	a.wblk = (size_t)ci * 9 * 16;
+	a.yblk = plane * 16;
+	a.relu = relu;
+	for (int ob = 0; ob < co / 16;) {
+		int two = ob + 1 < co / 16;
+
+		a.w = wp + (size_t)ob * a.wblk;
+		a.b = bias + ob * 16;
+		a.y = y + (size_t)ob * a.yblk;
+		conv_blocks(&a, total, two);
+		ob += two ? 2 : 1;
+	}
+	nn_kern_zero_border(y, co, h, w, 16);
+}
+
+#else
+
+void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
+		     const float *wp, const float *bias, int co, int relu,
+		     float *y)
+{
+	/* never called: nn_kern_fast() is 0 off x86-64 */
+	(void)x, (void)ci, (void)icb, (void)wp, (void)bias, (void)relu;
+	nn_kern_zero_border(y, co, h, w, 16);
+}
+
+#endif

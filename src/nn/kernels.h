@@ -1,0 +1,95 @@
+/* kernels.h - the inference engine's fast path: 3x3 convolutions (stride
+ * 1, pad 1) on channel-blocked activations with AVX-512, used by infer.c
+ * when the CPU has it; the portable path is im2col + OpenBLAS (layers.c).
+ *
+ * Blocked layout: a (C, H, W) tensor is [C/cb][H+2][W+2][cb] floats with a
+ * zero border one pixel wide, cb = NN_KERN_CB (16) or, for a one-channel
+ * input image, 1. Every writer below restores the zero border. */
+#ifndef MOODSYNC_NN_KERNELS_H
+#define MOODSYNC_NN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_KERN_CB 16
+
+/* Kernel levels, each a superset of the one before. */
+enum nn_kern_level {
+	NN_KERN_PORTABLE = 0, /* im2col + OpenBLAS, any CPU */
+	NN_KERN_FP32 = 1,     /* AVX-512F direct convolution */
+	NN_KERN_INT8 = 2,     /* + AVX-512 VNNI u8 x s8 convolution */
+};
+
+/* The level in use: the best the CPU has, capped by MOODSYNC_NN_KERNELS
+ * (portable, fp32 or int8) in the environment when first asked, or by
+ * nn_kern_set_level. Thread-safe. A model packs its weights for the level
+ * in use when it is loaded; raising the level later does not repack. */
+enum nn_kern_level nn_kern_level(void);
+
+/* Caps the level (tests, benchmarks); call before threads classify.
+ * Returns the level now in use. */
+enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap);
+
+/* nn_kern_level() >= NN_KERN_FP32. */
+int nn_kern_fast(void);
+
+/* c rounded up to a whole number of 16-channel blocks. */
+static inline int nn_kern_cpad(int c)
+{
+	return (c + NN_KERN_CB - 1) / NN_KERN_CB * NN_KERN_CB;
+}
+
+/* Floats of a blocked tensor with c channels of h x w (c a multiple of cb). */
+size_t nn_kern_blocked_floats(int c, int h, int w, int cb);
+
+/* Packs conv weights w (co, ci, 3, 3) into wp as
+ * [cop/16][cip/icb][9][icb][16], icb being the input's channel block (1 or
+ * 16), cop = nn_kern_cpad(co), cip = ci when icb is 1, else
+ * nn_kern_cpad(ci); padded channels get zero weights. wp holds
+ * cip*cop*9 floats. */
+void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp);
+
+/* y = conv3x3(x) + bias, then ReLU when `relu`; x blocked (ci, h, w) with
+ * block icb, y blocked (co, h, w) with block 16, wp from nn_kern_pack3x3,
+ * bias (co). ci and co are the padded counts (cip, cop above).
+ * Only at level NN_KERN_FP32 or above. */
+void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
+		     const float *wp, const float *bias, int co, int relu,
+		     float *y);
+
+/* 2x2 max pooling, stride 2 (floor): blocked (c, h, w) to blocked
+ * (c, h/2, w/2), block 16. */
+void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y);
+
+/* Global average pool of blocked (c, h, w), block 16, into y[c]. */
+void nn_kern_gap(const float *x, int c, int h, int w, float *y);
+
+/* Zeroes the one-pixel border of every block of a blocked tensor. */
+void nn_kern_zero_border(float *y, int c, int h, int w, int cb);
+
+/* Copies a plain h x w image into a blocked one-channel tensor (cb 1). */
+void nn_kern_pad_image(const float *img, int h, int w, float *y);
+
+/* ---- int8 (kernels_int8.c), level NN_KERN_INT8 only ---- */
+
+/* Quantizes blocked non-negative x (c, h, w), block 16, to u8 with one
+ * scale for the whole tensor: xq = round(x / *scale), *scale = max / 255
+ * (1 when x is all zero). Negative values become 0. */
+void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
+		      float *scale);
+
+/* Packs conv weights w (co, ci, 3, 3) into wq (cip*cop*9 bytes, padded
+ * as for nn_kern_pack3x3 with icb 16) as s8 with one scale per output
+ * channel: q = round(w / scale[o]) in [-127, 127], scale[o] =
+ * max|w[o]| / 127 (1 for an all-zero or padded channel; cop scales). */
+void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
+			float *scale);
+
+/* y = ReLU?(conv3x3(xq) * xscale * wscale[o] + bias[o]): xq blocked u8
+ * (ci, h, w) from nn_kern_quant_u8, y blocked fp32 (co, h, w); ci and co
+ * padded to multiples of 16. */
+void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
+			const int8_t *wq, const float *wscale,
+			const float *bias, int co, int relu, float *y);
+
+#endif

@@ -1,0 +1,338 @@
+/* test_nn_kernels.c - the inference fast path (src/nn/kernels.c) against
+ * naive references: blocked 3x3 convolution at odd sizes and channel
+ * counts in fp32 and int8, blocked pooling, and whole models classified on the
+ * fast and the portable path. Fast-path cases are skipped on CPUs without
+ * AVX-512 (int8 ones without VNNI). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "moodsync/nn.h"
+#include "nn/kernels.h"
+#include "nn/nn_internal.h"
+
+static struct nn_rng rng;
+
+static void fill(float *p, size_t n, float scale)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = scale * (2 * nn_rng_uniform(&rng) - 1);
+}
+
+/* Blocked index of channel c, pixel (y, x) of a (., h, w) tensor. */
+static size_t bidx(int c, int y, int x, int h, int w, int cb)
+{
+	return (((size_t)(c / cb) * (h + 2) + (size_t)(y + 1)) * (w + 2) +
+		(size_t)(x + 1)) *
+		       cb +
+	       (size_t)(c % cb);
+}
+
+static float *to_blocked(const float *x, int c, int h, int w, int cb)
+{
+	float *b = calloc(nn_kern_blocked_floats(c, h, w, cb), sizeof(float));
+
+	for (int ch = 0; ch < c; ch++)
+		for (int y = 0; y < h; y++)
+			for (int xx = 0; xx < w; xx++)
+				b[bidx(ch, y, xx, h, w, cb)] =
+					x[((size_t)ch * h + y) * w + xx];
+	return b;
+}
+
+/* Every border float of a blocked tensor must be zero. */
+static void check_border(const float *b, int c, int h, int w, int cb)
+{
+	for (int blk = 0; blk < c / cb; blk++)
+		for (int y = 0; y < h + 2; y++)
+			for (int x = 0; x < w + 2; x++) {
+				const float *p =
+					b +
+					(((size_t)blk * (h + 2) + y) * (w + 2) +
+					 x) * cb;
+
+				if (y > 0 && y <= h && x > 0 && x <= w)
+					continue;
+				for (int j = 0; j < cb; j++)
+					assert_true(p[j] == 0.0f);
+			}
+}
+
+/* Output channel o of a blocked result: the reference for o < co, zero
+ * for the padding up to a whole block. */
+static void check_out(const float *yb, int o, int co, int y, int x, int h,
+		      int w, double ref)
+{
+	float got = yb[bidx(o, y, x, h, w, 16)];
+
+	if (o >= co)
+		assert_true(got == 0.0f);
+	else
+		assert_float_equal(got, ref, 1e-4 * (1 + fabs(ref)));
+}
+
+static void conv_case(int ci, int co, int h, int w, int relu)
+{
+	int icb = ci == 1 ? 1 : NN_KERN_CB;
+	int cip = ci == 1 ? 1 : nn_kern_cpad(ci), cop = nn_kern_cpad(co);
+	size_t nx = (size_t)ci * h * w, nw = (size_t)co * ci * 9;
+	float *x = malloc(nx * sizeof(float)), *wt = malloc(nw * sizeof(float));
+	float *wp = malloc((size_t)cip * cop * 9 * sizeof(float));
+	float *b = calloc((size_t)cop, sizeof(float));
+	float *xb, *yb;
+	size_t ny = nn_kern_blocked_floats(co, h, w, 16);
+
+	fill(x, nx, 1);
+	fill(wt, nw, 0.5f);
+	fill(b, (size_t)co, 0.5f);
+	xb = to_blocked(x, ci, h, w, icb);
+	yb = malloc(ny * sizeof(float));
+	for (size_t i = 0; i < ny; i++)
+		yb[i] = NAN; /* stale data the kernel must overwrite */
+	nn_kern_pack3x3(wt, ci, co, icb, wp);
+	nn_kern_conv3x3(xb, cip, icb, h, w, wp, b, cop, relu, yb);
+	for (int o = 0; o < cop; o++)
+		for (int y = 0; y < h; y++)
+			for (int xx = 0; xx < w; xx++) {
+				double s = b[o];
+
+				for (int i = 0; i < ci && o < co; i++)
+					for (int t = 0; t < 9; t++) {
+						int iy = y + t / 3 - 1,
+						    ix = xx + t % 3 - 1;
+
+						if (iy < 0 || iy >= h ||
+						    ix < 0 || ix >= w)
+							continue;
+						s += (double)wt[((size_t)o *
+									 ci +
+								 i) * 9 +
+								t] *
+						     x[((size_t)i * h + iy) *
+							       w +
+						       ix];
+					}
+				if (relu && s < 0)
+					s = 0;
+				check_out(yb, o, co, y, xx, h, w, s);
+			}
+	check_border(yb, cop, h, w, 16);
+	free(x), free(wt), free(wp), free(b), free(xb), free(yb);
+}
+
+static void test_conv3x3(void **state)
+{
+	(void)state;
+	if (!nn_kern_fast())
+		skip();
+	nn_rng_seed(&rng, 1);
+	conv_case(1, 32, 44, 44, 1);  /* first layer of the presets */
+	conv_case(1, 16, 7, 5, 0);    /* one output block, odd sides */
+	conv_case(16, 48, 5, 5, 1);   /* a pair and a single block */
+	conv_case(32, 32, 1, 1, 0);   /* fewer pixels than a tile */
+	conv_case(16, 16, 3, 2, 1);   /* still fewer */
+	conv_case(48, 64, 13, 11, 1); /* tiles across rows */
+	conv_case(16, 32, 2, 17, 0);
+	conv_case(1, 24, 9, 6, 1); /* padded to 32 outputs */
+	conv_case(24, 8, 7, 7, 0); /* padded inputs and outputs */
+}
+
+static void test_pool_gap(void **state)
+{
+	const int sizes[][2] = {{5, 5}, {11, 11}, {4, 7}, {2, 3}};
+
+	(void)state;
+	nn_rng_seed(&rng, 2);
+	for (size_t k = 0; k < MS_ARRAY_LEN(sizes); k++) {
+		int c = 32, h = sizes[k][0], w = sizes[k][1];
+		int oh = h / 2, ow = w / 2;
+		size_t n = (size_t)c * h * w;
+		float *x = malloc(n * sizeof(float)), *xb, *yb, g[32];
+
+		fill(x, n, 1);
+		xb = to_blocked(x, c, h, w, 16);
+		yb = malloc(nn_kern_blocked_floats(c, oh, ow, 16) *
+			    sizeof(float));
+		nn_kern_maxpool2(xb, c, h, w, yb);
+		check_border(yb, c, oh, ow, 16);
+		for (int ch = 0; ch < c; ch++)
+			for (int y = 0; y < oh; y++)
+				for (int xx = 0; xx < ow; xx++) {
+					const float *p =
+						x +
+						((size_t)ch * h + 2 * y) * w +
+						2 * xx;
+					float m = fmaxf(fmaxf(p[0], p[1]),
+							fmaxf(p[w], p[w + 1]));
+
+					assert_true(yb[bidx(ch, y, xx, oh, ow,
+							    16)] == m);
+				}
+		nn_kern_gap(xb, c, h, w, g);
+		for (int ch = 0; ch < c; ch++) {
+			double s = 0;
+
+			for (int i = 0; i < h * w; i++)
+				s += x[(size_t)ch * h * w + i];
+			assert_float_equal(g[ch], s / (h * w), 1e-5);
+		}
+		free(x), free(xb), free(yb);
+	}
+}
+
+/* The int8 conv against the exact sum of its quantized operands. */
+static void conv_s8_case(int ci, int co, int h, int w, int relu)
+{
+	int cip = nn_kern_cpad(ci), cop = nn_kern_cpad(co);
+	size_t nx = nn_kern_blocked_floats(ci, h, w, 16);
+	size_t nw = (size_t)co * ci * 9, np = (size_t)cip * cop * 9;
+	float *x = calloc(nx, sizeof(float)), *wt = malloc(nw * sizeof(float));
+	float *b = calloc((size_t)cop, sizeof(float));
+	float *wsc = malloc((size_t)cop * sizeof(float));
+	float *y = malloc(nn_kern_blocked_floats(co, h, w, 16) * sizeof(float));
+	uint8_t *xq = malloc(nx);
+	int8_t *wq = malloc(np);
+	float xs;
+
+	for (int c = 0; c < ci; c++)
+		for (int yy = 0; yy < h; yy++)
+			for (int xx = 0; xx < w; xx++)
+				x[bidx(c, yy, xx, h, w, 16)] =
+					3 * nn_rng_uniform(&rng);
+	fill(wt, nw, 0.5f);
+	fill(b, (size_t)co, 0.5f);
+	nn_kern_quant_u8(x, cip, h, w, xq, &xs);
+	for (size_t i = 0; i < nx; i++) /* round(x / xs), up to ties */
+		assert_true(fabs(xq[i] * xs - x[i]) <= 0.5001 * xs);
+	nn_kern_pack3x3_s8(wt, ci, co, wq, wsc);
+	nn_kern_conv3x3_s8(xq, xs, cip, h, w, wq, wsc, b, cop, relu, y);
+	for (int o = 0; o < cop; o++)
+		for (int yy = 0; yy < h; yy++)
+			for (int xx = 0; xx < w; xx++) {
+				long acc = 0;
+				double s;
+
+				for (int i = 0; i < ci && o < co; i++)
+					for (int t = 0; t < 9; t++) {
+						size_t k = ((size_t)o * ci +
+							    i) * 9 +
+							   t;
+						long q = lrintf(wt[k] / wsc[o]);
+
+						assert_true(labs(q) <= 127);
+						acc += q *
+						       xq[bidx(i,
+							       yy + t / 3 - 1,
+							       xx + t % 3 - 1,
+							       h, w, 16)];
+					}
+				s = (double)acc * xs * wsc[o] + b[o];
+				if (relu && s < 0)
+					s = 0;
+				check_out(y, o, co, yy, xx, h, w, s);
+			}
+	check_border(y, cop, h, w, 16);
+	free(x), free(wt), free(b), free(wsc), free(y), free(xq), free(wq);
+}
+
+static void test_conv3x3_s8(void **state)
+{
+	(void)state;
+	if (nn_kern_level() < NN_KERN_INT8)
+		skip();
+	nn_rng_seed(&rng, 4);
+	conv_s8_case(16, 32, 44, 44, 1);
+	conv_s8_case(16, 48, 5, 5, 0);
+	conv_s8_case(32, 16, 1, 1, 1);
+	conv_s8_case(48, 64, 13, 11, 1);
+	conv_s8_case(64, 32, 3, 2, 0);
+	conv_s8_case(24, 40, 6, 9, 1); /* padded inputs and outputs */
+}
+
+/* A preset net with random weights and BN statistics, folded. */
+static struct nn_model *random_model(const char *arch)
+{
+	struct nn_arch a;
+	struct nn_net *net;
+	struct nn_model *m;
+	char err[MS_ERRLEN];
+
+	assert_int_equal(nn_arch_preset(arch, &a), MS_OK);
+	assert_int_equal(nn_net_new(&a, 0, &net, err, sizeof(err)), MS_OK);
+	nn_net_init_weights(net, &rng);
+	for (int i = 0; i < net->n_params; i++) {
+		struct nn_param *p = &net->params[i];
+
+		if (strstr(p->name, ".var"))
+			for (size_t j = 0; j < p->n; j++)
+				p->w[j] = 0.5f + nn_rng_uniform(&rng);
+		else if (strstr(p->name, "gamma") || strstr(p->name, "beta") ||
+			 strstr(p->name, "mean") || strstr(p->name, ".b"))
+			fill(p->w, p->n, 0.5f);
+	}
+	assert_int_equal(nn_model_from_net(net, &m, err, sizeof(err)), MS_OK);
+	nn_net_free(net);
+	return m;
+}
+
+static void test_model_paths(void **state)
+{
+	/* tiny and wide have channel counts that are not multiples of 16 */
+	const char *archs[] = {"tiny", "small", "wide", "large"};
+
+	(void)state;
+	if (!nn_kern_fast())
+		skip();
+	nn_rng_seed(&rng, 3);
+	for (size_t k = 0; k < MS_ARRAY_LEN(archs); k++) {
+		struct nn_model *m = random_model(archs[k]);
+		struct nn_ctx *ctx = nn_ctx_new(m);
+		int side = nn_model_input_size(m);
+		uint8_t *face = malloc((size_t)side * side);
+		float pf[NN_CLASSES], pp[NN_CLASSES];
+
+		assert_non_null(ctx);
+		for (int i = 0; i < side * side; i++)
+			face[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
+		for (int tta = 0; tta < 2; tta++) {
+			float pq[NN_CLASSES];
+
+			assert_int_equal(nn_classify(ctx, face, tta, pq),
+					 MS_OK);
+			nn_kern_set_level(NN_KERN_FP32);
+			assert_int_equal(nn_classify(ctx, face, tta, pf),
+					 MS_OK);
+			assert_int_equal(nn_kern_set_level(NN_KERN_PORTABLE),
+					 NN_KERN_PORTABLE);
+			assert_int_equal(nn_classify(ctx, face, tta, pp),
+					 MS_OK);
+			nn_kern_set_level(NN_KERN_INT8);
+			for (int c = 0; c < NN_CLASSES; c++) {
+				assert_float_equal(pf[c], pp[c], 1e-4);
+				/* int8 error of random weights, 7 layers */
+				assert_float_equal(pq[c], pp[c], 0.05);
+			}
+		}
+		free(face);
+		nn_ctx_free(ctx);
+		nn_model_free(m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conv3x3),
+		cmocka_unit_test(test_conv3x3_s8),
+		cmocka_unit_test(test_pool_gap),
+		cmocka_unit_test(test_model_paths),
+	};
+
+	nn_set_threads(1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
