@@ -41,6 +41,19 @@ fetch(arguments[0], {credentials: 'same-origin'}).then(function (r) {
     type: r.headers.get('Content-Type')}); }); }).catch(function (e) { done({status: 0, body: String(e)}); });"""
 
 
+# False on a server without the music routes (GET /api/library is 404):
+# the checks that need a track to play are then reported as skipped.
+HAVE_LIBRARY = [True]
+NO_LIBRARY = "this server has no music library (GET /api/library answers 404)"
+
+
+def music_ok(cond, name, diag=None):
+    if not HAVE_LIBRARY[0]:
+        print("ok - %s # SKIP %s" % (name, NO_LIBRARY), flush=True)
+        return True
+    return t.ok(cond, name, diag)
+
+
 def get(s, path):
     r = s.js_async(FETCH_JS, path, timeout=20)
     try:
@@ -98,7 +111,8 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
     t.ok(in_view(s, "#pl-play"), "%s: the player bar stays in view after scrolling down" % name)
     s.js("window.scrollTo(0, 0)")
     lib = s.js("return document.getElementById('library').textContent")
-    t.ok("tracks" in lib or "Finding your music" in lib, "%s: the library's state is shown (%r)" % (name, lib))
+    music_ok("tracks" in lib or "Finding your music" in lib,
+             "%s: the library's state is shown (%r)" % (name, lib))
     about = s.js("return document.getElementById('about').textContent")
     t.ok(all(w in about for w in ("CC BY-SA 3.0", "singularity-music", "hyperrogue-music",
                                   "Max McCracken", "Shawn Parrotte")),
@@ -113,16 +127,20 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
                     every=0.1)
     took = time.time() - t0
     p = s.js(PLAYER_JS)
-    if not t.ok(ok and took <= 3.0, "%s: Follow my mood -> audio plays in %.1f s (goal <= 3)" % (name, took), p):
+    if not music_ok(ok and took <= 3.0, "%s: Follow my mood -> audio plays in %.1f s (goal <= 3)"
+                    % (name, took), p):
         return s
-    m = get(s, "/api/mood")["json"]
-    q = get(s, "/api/queue")["json"]
-    you = (m["valence"], m["arousal"])
-    d_now = dist((p["v"], p["a"]), you)
-    d_alt = [dist((n["valence"], n["arousal"]), you) for n in q.get("next", [])]
-    t.ok(d_alt == [] or d_now <= min(d_alt) + 0.25,
-         "%s: the track (%.2f, %.2f) is near the face's mood %s (%.2f, %.2f): %.2f vs the queue's best %.2f"
-         % (name, p["v"], p["a"], m["mood"], you[0], you[1], d_now, min(d_alt) if d_alt else -1))
+    q = {}
+    if HAVE_LIBRARY[0]:
+        m = get(s, "/api/mood")["json"]
+        q = get(s, "/api/queue")["json"]
+        you = (m["valence"], m["arousal"])
+        d_now = dist((p["v"], p["a"]), you)
+        d_alt = [dist((n["valence"], n["arousal"]), you) for n in q.get("next", [])]
+        t.ok(d_alt == [] or d_now <= min(d_alt) + 0.25,
+             "%s: the track (%.2f, %.2f) is near the face's mood %s (%.2f, %.2f): %.2f vs the queue's "
+             "best %.2f" % (name, p["v"], p["a"], m["mood"], you[0], you[1], d_now,
+                            min(d_alt) if d_alt else -1))
     t.ok(s.wait_for("return document.getElementById('mood-label').dataset.mood === 'happy'", 10),
          "%s: the label reads happy" % name, s.js(LABEL_JS))
 
@@ -137,7 +155,21 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
          "%s: after the switch the label reads %s" % (name, sad_mood), s.js(LABEL_JS))
     t.ok(any(x["state"] == "changing" for x in samples) or samples[0]["mood"] == sad_mood,
          "%s: a 'changing to' state was shown on the way" % name)
-    before = p  # the track chosen for the happy face
+    if HAVE_LIBRARY[0]:
+        next_follows(s, name, p, q)
+    else:
+        music_ok(False, "%s: key n -> the next track follows the sad mood" % name)
+    shot = os.path.join(ART, "page_%s.png" % name)
+    n = s.screenshot(shot)
+    t.ok(n > 10000, "%s: screenshot %s (%d bytes)" % (name, os.path.relpath(shot, L.REPO), n))
+    stop_flow(s, name)
+    return s
+
+
+def next_follows(s, name, p, q):
+    """Key n after the happy -> sad switch: the new track lies nearer the
+    listener's (sad) point than the track chosen for the happy face."""
+    before = p
     m = get(s, "/api/mood")["json"]
     you = (m["valence"], m["arousal"])
     cur = s.js(PLAYER_JS)["id"]
@@ -154,11 +186,10 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
         print("ok - %s # SKIP every track sits at one point (this build's analyser)" % what, flush=True)
     else:
         t.ok(ok and d1 < d0, what)
-    shot = os.path.join(ART, "page_%s.png" % name)
-    n = s.screenshot(shot)
-    t.ok(n > 10000, "%s: screenshot %s (%d bytes)" % (name, os.path.relpath(shot, L.REPO), n))
 
-    # Stop: nothing stale
+
+def stop_flow(s, name):
+    """Stop: nothing stale (no frames, boxes, bars or live label)."""
     s.click(s.find("#stop"))
     time.sleep(0.6)
     f0 = s.js("return window.moodsyncStats.frames")
@@ -175,8 +206,7 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
     t.ok(st["frames"] == f0 and st["ink"] == 0 and st["camera"] == "off" and
          set(st["bars"].split(",")) == {"0%"} and st["state"] == "off" and "hanging" not in st["label"],
          "%s: after Stop nothing stale (no frames, boxes or bars; label %r)" % (name, st["label"]), st)
-    t.ok(not s.js("return document.getElementById('audio').paused"), "%s: the music plays on" % name)
-    return s
+    music_ok(not s.js("return document.getElementById('audio').paused"), "%s: the music plays on" % name)
 
 
 def detect_flow(drv, base, happy):
@@ -188,8 +218,8 @@ def detect_flow(drv, base, happy):
     t.ok(txt and txt.startswith("Detected mood: "), "detect: ends with %r" % txt)
     t.ok(s.js("return document.body.dataset.camera") == "off" and
          s.js("return window.moodsyncStats.mode") == "off", "detect: the camera is off afterwards")
-    t.ok(s.wait_for("var a = document.getElementById('audio'); return a.currentTime > 0.2 && !a.paused", 5),
-         "detect: music starts", s.js(PLAYER_JS))
+    music_ok(s.wait_for("var a = document.getElementById('audio'); return a.currentTime > 0.2 && !a.paused",
+                        5 if HAVE_LIBRARY[0] else 0), "detect: music starts", s.js(PLAYER_JS))
     t.ok(s.js("return document.getElementById('mood-label').getAttribute('aria-live')") == "polite",
          "the detected mood is announced (aria-live polite)")
     polish(drv, s)
@@ -357,6 +387,7 @@ def main():
         groups = F.pick_group(photos)
         t.ok(happy and sad, "photos: happy %s, %s %s" % (happy and happy[0], sad_mood, sad and sad[0]))
         port = srv.port
+        HAVE_LIBRARY[0] = lib is not False or os.environ.get("MOODSYNC_STUB_LIBRARY") == "1"
         if lib:
             t.diag("library: %d tracks (%s)" % (lib["tracks"], ", ".join(lib.get("folders", []))))
         if os.environ.get("MOODSYNC_STUB_LIBRARY") == "1":
