@@ -1,5 +1,7 @@
 # MoodSync - one non-recursive Makefile.
-#   make [MODE=release|debug|asan]   build build/$(MODE)/moodsync
+#   make [MODE=release|debug|asan|tsan] build build/$(MODE)/moodsync
+#                                     (tsan: ThreadSanitizer, for the e2e
+#                                     server tests in tests/run.sh)
 #   make test                         everything: deps, both builds, all tests
 #   make check                        run tests already built (tests/run.sh)
 #   make unit                         unit test binaries only
@@ -29,6 +31,8 @@ CFLAGS_debug := -O0 -g3
 CFLAGS_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 LDFLAGS_asan := -fsanitize=address,undefined
+CFLAGS_tsan := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS_tsan := -fsanitize=thread
 
 CPPFLAGS += -Iinclude -Isrc -include src/common/prelude.h -D_GNU_SOURCE \
 	-MMD -MP
@@ -51,6 +55,8 @@ test_common_DEPS := $(common_OBJS)
 test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
 test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
+test_nn_train_DEPS := $(nn_OBJS) $(common_OBJS)
+test_nn_calib_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_kernels_DEPS := $(nn_OBJS) $(common_OBJS)
 test_audio_DEPS := $(audio_OBJS) $(common_OBJS)
 test_audio_files_DEPS := $(audio_OBJS) $(common_OBJS)
@@ -131,9 +137,11 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 fuzz_cascade_SRCS := $(wildcard src/vision/*.c)
 fuzz_image_SRCS := $(wildcard src/vision/*.c)
 fuzz_model_SRCS := $(wildcard src/nn/*.c)
+fuzz_ferplus_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(addprefix src/music/,spotify_auth.c spotify_http.c \
 	spotify_json.c)
 fuzz_imghdr_SRCS := src/pipeline/imghdr.c
+fuzz_http_SRCS := src/server/http_guard.c src/music/mood.c $(fuzz_spotify_SRCS)
 fuzz_audio_SRCS := $(wildcard src/audio/*.c)
 fuzz_cli_opts_SRCS := src/cli/opt.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)

@@ -4,7 +4,8 @@
 # CMOCKA_MESSAGE_OUTPUT=tap, fuzz replays and e2e scripts by hand. A
 # program that dies without reporting a failure (a sanitizer abort, a
 # crash) counts as one failed test. Run from the repository root, after
-# scripts/test.sh (or make) has built build/release, build/asan, build/fuzz.
+# scripts/test.sh (or make) has built build/release, build/asan, build/fuzz
+# (and build/tsan, whose server reruns the e2e server tests).
 set -u
 export CMOCKA_MESSAGE_OUTPUT=tap
 : "${MOODSYNC_DATA:=$(cd .. && pwd)/shared/data}"
@@ -54,6 +55,17 @@ done
 for t in tests/e2e/test_*; do
 	[ -x "$t" ] && run_one "e2e/$(basename "$t")" "$t"
 done
+# The server's concurrent paths again under ThreadSanitizer: any report
+# stops the server (halt_on_error), which fails the test.
+if [ -x build/tsan/moodsync ]; then
+	for t in test_server.py test_spotify.py test_spotify_limits.py \
+		test_hardening.py; do
+		run_one "tsan/e2e/$t" env MOODSYNC_BIN=build/tsan/moodsync \
+			MOODSYNC_E2E_TSAN=1 \
+			TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+			"tests/e2e/$t"
+	done
+fi
 rm -f "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

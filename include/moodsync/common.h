@@ -158,6 +158,20 @@ void ms_log(enum ms_log_level level, const char *fmt, ...)
 #define ms_warn(...) ms_log(MS_LOG_WARN, __VA_ARGS__)
 #define ms_error(...) ms_log(MS_LOG_ERROR, __VA_ARGS__)
 
+/* For lines that can repeat without bound (one per refused connection):
+ * like ms_log, but at most MS_LOG_BURST lines per `key` in any window of
+ * MS_LOG_WINDOW_MS; the rest are counted, and the next line that goes out
+ * for that key ends with "(suppressed N similar lines)". Keys are short
+ * strings (47 bytes kept); 32 keys are tracked at once. Thread-safe. */
+#define MS_LOG_BURST 5
+#define MS_LOG_WINDOW_MS 10000.0
+void ms_log_limited(enum ms_log_level level, const char *key,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The decision behind ms_log_limited at time `now_ms` (monotonic): 1 when
+ * a line for `key` may go out, and *suppressed gets the count held back
+ * since the last one that did (then reset); 0 when it is held back. */
+int ms_log_limit_check(const char *key, double now_ms, long *suppressed);
+
 /* ---- Safe number parsing ---------------------------------------------
  * The whole string must be a number in [min, max]; no trailing garbage,
  * no empty string. MS_EINVAL or MS_ELIMIT otherwise, *out untouched. */

@@ -76,10 +76,19 @@ void nn_model_info(const struct nn_model *m, struct nn_model_info *out);
 #define NN_FER_SIDE 48
 #define NN_FER_RECORD (1 + NN_FER_SIDE * NN_FER_SIDE)
 
+/* FER+ majority of a record that has none among the seven classes (a tie,
+ * no votes, or most votes for contempt, unknown or not a face). */
+#define NN_FERPLUS_NONE 255
+
 struct nn_fer {
 	size_t n;	 /* records */
 	uint8_t *labels; /* (n) enum nn_emotion */
 	uint8_t *pixels; /* (n, 48, 48) gray */
+	/* FER+ votes, NULL until nn_fer_load_ferplus: */
+	float *votes;	/* (n, NN_CLASSES) vote shares of the seven classes,
+			 * summing to 1; all 0 when the record has no target
+			 * (no votes, or "not a face" ties or wins) */
+	uint8_t *major; /* (n) FER+ majority class or NN_FERPLUS_NONE */
 };
 
 /* Loads a whole split (at most 1,000,000 records). MS_EIO when unreadable,
@@ -88,6 +97,29 @@ struct nn_fer {
 int nn_fer_load(const char *path, struct nn_fer *out, char *err, size_t errlen);
 void nn_fer_release(struct nn_fer *f);
 
+/* Loads the FER+ votes of a loaded split (`*.ferplus.txt`, format at the
+ * top of src/nn/ferplus.c) into set->votes and set->major. Every line
+ * must match its record (index and FER label). MS_EFORMAT/MS_ELIMIT with
+ * the line, MS_EIO, MS_ENOMEM; `set` is unchanged on failure. */
+int nn_fer_load_ferplus(const char *path, struct nn_fer *set, char *err,
+			size_t errlen);
+/* The same on a buffer of `len` bytes (any bytes; fuzzed). */
+int nn_ferplus_parse(const uint8_t *buf, size_t len, struct nn_fer *set,
+		     char *err, size_t errlen);
+/* 1 when record i has a training target: always without FER+ votes,
+ * otherwise when it has votes for a FER class and is a face. */
+int nn_fer_has_target(const struct nn_fer *set, size_t i);
+
+/* Accuracy of a model on a split: FER labels always, FER+ majority labels
+ * when the split has votes. */
+struct nn_fer_eval {
+	int confusion[NN_CLASSES][NN_CLASSES];	    /* [FER label][predicted] */
+	int plus_confusion[NN_CLASSES][NN_CLASSES]; /* [FER+ majority][pred],
+						     * records with one */
+	size_t plus_n;	  /* records with a FER+ target (the denominator) */
+	size_t plus_hits; /* of those, predicted == their unique majority
+			   * (a tie counts as a miss) */
+};
 /* Classifies every record of `set` with nn_classify (optionally with flip
  * TTA) on `threads` threads sharing the model, and fills
  * confusion[truth][predicted]. MS_EINVAL when the model does not take
@@ -95,6 +127,46 @@ void nn_fer_release(struct nn_fer *f);
 int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
 		int flip_tta, int threads,
 		int confusion[NN_CLASSES][NN_CLASSES]);
+/* The same, also scoring the FER+ majority labels when set->votes is
+ * loaded (out->plus_* stay 0 otherwise). */
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, struct nn_fer_eval *out);
+/* The two halves of nn_eval_split: the probabilities of every record
+ * into probs (set->n, NN_CLASSES), and the figures of given
+ * probabilities (for instance after nn_calib_apply). */
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, float *probs);
+void nn_eval_score(const struct nn_fer *set, const float *probs,
+		   struct nn_fer_eval *out);
+
+/* ---- Per-person calibration --------------------------------------------
+ * People's resting faces differ: one reads "sad" to the model, another
+ * "neutral". A calibration holds a person's baseline (the mean probability
+ * vector of their resting face) and reads a face relative to it:
+ *   out[k] ~ p[k] * (target[k] / base[k])^strength, renormalised,
+ * so a resting face comes out as `target` (e.g. uniform, or a prior) and
+ * strength 0 leaves p unchanged. Plain values, no allocation; the caller
+ * keeps one per session and synchronises access to it. */
+struct nn_calib {
+	float base[NN_CLASSES]; /* baseline probabilities, sum 1 */
+	double weight; /* samples (or EMA weight) behind base; 0 = none */
+};
+
+/* Baseline = uniform, weight 0 (nn_calib_apply is then the identity). */
+void nn_calib_init(struct nn_calib *c);
+/* Adds one face's probabilities to an explicit calibration (running mean
+ * of every sample added, e.g. the frames of a 3-second "resting face"). */
+void nn_calib_add(struct nn_calib *c, const float probs[NN_CLASSES]);
+/* Slow automatic baseline: an exponential moving average with the given
+ * time constant in samples (>= 1); the first sample starts it. */
+void nn_calib_track(struct nn_calib *c, const float probs[NN_CLASSES],
+		    double tau);
+/* Reads p relative to the baseline (formula above). target NULL means
+ * uniform; strength in [0, 1]. Without a baseline (weight 0), out = p.
+ * out may alias p. */
+void nn_calib_apply(const struct nn_calib *c, const float *target,
+		    float strength, const float p[NN_CLASSES],
+		    float out[NN_CLASSES]);
 
 /* ---- Training ----------------------------------------------------------
  * nn_train_run trains a named architecture on a FER split with SGD
@@ -115,6 +187,7 @@ struct nn_train_progress {
 	double lr;	     /* current learning rate */
 	int epoch_end;	     /* 1: the fields below are set */
 	double val_acc;	     /* validation accuracy, 0..1 */
+	double val_plus_acc; /* on FER+ majority labels, -1 without votes */
 	double val_loss;
 	double epoch_s; /* wall seconds of the epoch incl. validation */
 	int best;	/* 1 if this epoch is the best so far */
@@ -135,12 +208,19 @@ struct nn_train_opts {
 	float lr; /* peak learning rate */
 	float wd; /* weight decay */
 	float momentum;
-	float smoothing; /* label smoothing */
-	float warmup;	 /* warmup length, epochs */
-	int augment;	 /* 0: none, 1: full augmentation */
-	size_t limit;	 /* train on a random subset of this many (0 all) */
-	int stop_after;	 /* >0: return after this many epochs (resume
-			  * later from the checkpoint) */
+	float smoothing;     /* label smoothing */
+	float warmup;	     /* warmup length, epochs */
+	int augment;	     /* 0: none, 1: full augmentation */
+	size_t limit;	     /* train on a random subset of this many (0 all) */
+	const char *init;    /* model file to start from instead of random
+			      * weights (its architecture; `arch` ignored) */
+	float ferplus_share; /* target = (1-s) smoothed one-hot + s FER+
+			      * votes; needs train->votes when > 0, and then
+			      * drops records without a target */
+	float erase;	     /* random-erasing probability per face */
+	float mixup;	     /* mixup Beta(a, a) parameter, 0 = off */
+	int stop_after;	     /* >0: return after this many epochs (resume
+			      * later from the checkpoint) */
 	void (*progress)(void *user, const struct nn_train_progress *p);
 	void *user;
 };

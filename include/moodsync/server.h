@@ -14,17 +14,23 @@ struct srv_config {
 	int port;		/* TCP port; 0 picks a free one */
 	const char *model_path; /* emotion model, NULL: faces only */
 	const char *cascade_path;
-	const char *db_path; /* SQLite file or ":memory:" */
-	int threads;	     /* HTTP worker threads */
-	int frame_slots;     /* frames processed at once */
-	int queue_ms;	     /* a frame waits at most this for a slot */
-	int max_waiting;     /* frames waiting beyond that: 503 */
-	int max_connections; /* open connections at once */
-	int conn_timeout_s;  /* idle connection timeout, seconds */
-	int max_sessions;    /* sessions kept in memory */
-	double rate_per_s;   /* frames per second per session (bucket) */
-	double burst;	     /* bucket size, frames */
-	int history_ms;	     /* at most one history row per session per */
+	const char *db_path;   /* SQLite file or ":memory:" */
+	int threads;	       /* HTTP worker threads */
+	int frame_slots;       /* frames processed at once */
+	int queue_ms;	       /* a frame waits at most this for a slot */
+	int max_waiting;       /* frames waiting beyond that: 503 */
+	int max_connections;   /* open connections at once */
+	int conn_timeout_s;    /* idle connection timeout, seconds */
+	int header_timeout_s;  /* whole request headers within, seconds */
+	int max_sessions;      /* sessions kept in memory */
+	double sessions_per_s; /* new sessions per second, app-wide */
+	double sessions_burst; /* ... in a burst of at most */
+	/* extra Host values served (behind a proxy); borrowed */
+	const char *const *allow_hosts;
+	int nallow_hosts;  /* entries in allow_hosts */
+	double rate_per_s; /* frames per second per session (bucket) */
+	double burst;	   /* bucket size, frames */
+	int history_ms;	   /* at most one history row per session per */
 	/* Spotify's iFrame API script (http(s) URL; NULL: Spotify's own). Its
 	 * origin is the only other one the page's CSP allows for scripts and
 	 * frames besides https://open.spotify.com. */
@@ -38,7 +44,9 @@ void srv_config_default(struct srv_config *c, int ncpu);
  * database. Does not listen yet. */
 int srv_app_new(const struct srv_config *cfg, struct srv_app **out, char *err,
 		size_t errlen);
-/* Starts the modules, the background threads and the HTTP daemon. */
+/* Binds the socket, then starts the modules, the background threads and
+ * the HTTP daemon (which serves from its first request with the port,
+ * base URL and Host allow-list already set). */
 int srv_app_start(struct srv_app *app, char *err, size_t errlen);
 /* The port actually bound (after start). */
 int srv_app_port(const struct srv_app *app);

@@ -88,6 +88,9 @@ enum music_spotify_kind {
 	MUSIC_SPOTIFY_QUOTA,         /* 429 QUOTA_EXCEEDED: stop for long */
 	MUSIC_SPOTIFY_PREMIUM,       /* 403 PREMIUM_REQUIRED */
 	MUSIC_SPOTIFY_FORBIDDEN,     /* other 403 (e.g. not allow-listed) */
+	MUSIC_SPOTIFY_RESTRICTED,    /* 403 "Restriction violated": not in
+				      * this playback state (pause when
+				      * nothing plays) */
 	MUSIC_SPOTIFY_NO_DEVICE,     /* 404 NO_ACTIVE_DEVICE */
 	MUSIC_SPOTIFY_NOT_FOUND,     /* other 404 */
 	MUSIC_SPOTIFY_BAD_REQUEST,   /* other 4xx */
@@ -137,7 +140,9 @@ int music_spotify_token_parse(const char *body, size_t len, int64_t now,
 			      const char *old_refresh,
 			      struct store_spotify_token *out, char *err,
 			      size_t errlen);
-/* 1 when the access token expires within 60 s of `now`. */
+/* 1 when the access token expires within min(60 s, half its lifetime)
+ * of `now` (60 s when the lifetime is unknown), so a short-lived token is
+ * not refreshed before every call. */
 int music_spotify_token_stale(const struct store_spotify_token *t,
 			      int64_t now);
 

@@ -87,6 +87,10 @@ struct store_session {
 
 /* Inserts or updates a session row. MS_EINVAL on a bad id or strategy. */
 int store_session_put(struct store *s, const struct store_session *sess);
+/* Creates the row with default settings when missing (`created`,
+ * `now`: unix ms), else moves its last_seen forward to `now`. */
+int store_session_touch(struct store *s, const char *id, int64_t created,
+			int64_t now);
 /* Reads one; MS_ENOTFOUND when absent. */
 int store_session_get(struct store *s, const char *id,
 		      struct store_session *out);
@@ -130,6 +134,7 @@ struct store_spotify_token {
 	char refresh[1024]; /* "" when none */
 	char scope[256];
 	int64_t expires_at; /* unix seconds */
+	int64_t issued_at;  /* unix seconds it was obtained, 0 unknown */
 };
 
 /* Inserts or replaces the session's tokens. MS_EINVAL unless `key` is 64
@@ -141,6 +146,15 @@ int store_spotify_token_get(struct store *s, const char *key,
 			    struct store_spotify_token *out);
 /* Deletes them (MS_OK when there were none). */
 int store_spotify_token_delete(struct store *s, const char *key);
+/* Records that the session behind `key` was seen at `now` (unix s); a
+ * no-op when it has no tokens. */
+int store_spotify_token_seen(struct store *s, const char *key, int64_t now);
+/* Tokens of a session unseen for this long are deleted. */
+#define STORE_SPOTIFY_KEEP_S (30LL * 24 * 3600)
+/* Deletes the tokens (and device preference) of every session neither
+ * seen nor refreshed since `before` (unix s); *deleted gets the count. */
+int store_spotify_token_purge(struct store *s, int64_t before,
+			      int64_t *deleted);
 
 /* Stores a search answer (JSON text, at most 256 KiB) for `query`. */
 int store_spotify_cache_put(struct store *s, const char *query,

@@ -1,9 +1,13 @@
 /* eval.c - `moodsync eval`: scores an emotion model on a FER-2013 split
  * (label byte + 48x48 pixels per record): overall accuracy, per-class
  * precision/recall/F1 and the 7x7 confusion matrix, as text or JSON, and
- * the matrix as an SVG picture. Optional flip test-time augmentation. */
+ * the matrix as an SVG picture. Optional flip test-time augmentation.
+ * When the split's FER+ votes are at hand (FILE.ferplus.txt beside it),
+ * the same figures on the FER+ majority labels too; --calib reads every
+ * face relative to the split's mean output (per-person calibration). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/opt.h"
@@ -80,9 +84,73 @@ static void print_text(const char *model, const char *fer,
 	}
 }
 
+/* FER+ majority figures: accuracy over records with a FER+ target (ties
+ * are misses), per-class figures over records with a unique majority. */
+static void print_plus_text(const struct nn_fer_eval *r)
+{
+	struct class_score s[NN_CLASSES];
+	double acc;
+	int n;
+
+	score((int(*)[NN_CLASSES])r->plus_confusion, s, &acc, &n);
+	printf("\nFER+ majority labels: %zu faces with a FER+ target "
+	       "(%d with a unique majority), accuracy %.2f%% (ties count as "
+	       "misses)\n",
+	       r->plus_n, n,
+	       r->plus_n ? 100.0 * (double)r->plus_hits / (double)r->plus_n
+			 : 0.0);
+	printf("%-10s %9s %7s %7s %8s\n", "class", "precision", "recall", "f1",
+	       "support");
+	for (int c = 0; c < NN_CLASSES; c++)
+		printf("%-10s %8.2f%% %6.2f%% %6.2f%% %8d\n",
+		       nn_emotion_names[c], 100 * s[c].precision,
+		       100 * s[c].recall, 100 * s[c].f1, s[c].support);
+	printf("confusion matrix (rows: FER+ majority, columns: predicted)\n"
+	       "%-10s",
+	       "");
+	for (int c = 0; c < NN_CLASSES; c++)
+		printf(" %8s", nn_emotion_names[c]);
+	printf("\n");
+	for (int row = 0; row < NN_CLASSES; row++) {
+		printf("%-10s", nn_emotion_names[row]);
+		for (int c = 0; c < NN_CLASSES; c++)
+			printf(" %8d", r->plus_confusion[row][c]);
+		printf("\n");
+	}
+}
+
+/* "classes" and "confusion" of one confusion matrix into the open object. */
+static void json_scores(struct ms_json *j, int conf[NN_CLASSES][NN_CLASSES])
+{
+	struct class_score s[NN_CLASSES];
+	double acc;
+	int n;
+
+	score(conf, s, &acc, &n);
+	ms_json_arr_open(j, "classes");
+	for (int c = 0; c < NN_CLASSES; c++) {
+		ms_json_obj_open(j, NULL);
+		ms_json_str(j, "name", nn_emotion_names[c]);
+		ms_json_num(j, "precision", s[c].precision, 6);
+		ms_json_num(j, "recall", s[c].recall, 6);
+		ms_json_num(j, "f1", s[c].f1, 6);
+		ms_json_int(j, "support", s[c].support);
+		ms_json_obj_close(j);
+	}
+	ms_json_arr_close(j);
+	ms_json_arr_open(j, "confusion");
+	for (int r = 0; r < NN_CLASSES; r++) {
+		ms_json_arr_open(j, NULL);
+		for (int c = 0; c < NN_CLASSES; c++)
+			ms_json_int(j, NULL, conf[r][c]);
+		ms_json_arr_close(j);
+	}
+	ms_json_arr_close(j);
+}
+
 static int print_json(const char *model, const char *fer,
 		      const struct nn_model_info *info, int tta,
-		      int conf[NN_CLASSES][NN_CLASSES])
+		      struct nn_fer_eval *ev)
 {
 	struct class_score s[NN_CLASSES];
 	struct ms_json j;
@@ -90,7 +158,7 @@ static int print_json(const char *model, const char *fer,
 	double acc;
 	int n, rc;
 
-	score(conf, s, &acc, &n);
+	score(ev->confusion, s, &acc, &n);
 	ms_buf_init(&b, 1 << 20);
 	ms_json_init(&j, &b);
 	ms_json_obj_open(&j, NULL);
@@ -101,25 +169,17 @@ static int print_json(const char *model, const char *fer,
 	ms_json_int(&j, "faces", n);
 	ms_json_bool(&j, "tta", tta);
 	ms_json_num(&j, "accuracy", acc, 6);
-	ms_json_arr_open(&j, "classes");
-	for (int c = 0; c < NN_CLASSES; c++) {
-		ms_json_obj_open(&j, NULL);
-		ms_json_str(&j, "name", nn_emotion_names[c]);
-		ms_json_num(&j, "precision", s[c].precision, 6);
-		ms_json_num(&j, "recall", s[c].recall, 6);
-		ms_json_num(&j, "f1", s[c].f1, 6);
-		ms_json_int(&j, "support", s[c].support);
+	json_scores(&j, ev->confusion);
+	if (ev->plus_n) {
+		score(ev->plus_confusion, s, &acc, &n);
+		ms_json_obj_open(&j, "ferplus");
+		ms_json_int(&j, "faces", (long long)ev->plus_n);
+		ms_json_int(&j, "majority_faces", n);
+		ms_json_num(&j, "accuracy",
+			    (double)ev->plus_hits / (double)ev->plus_n, 6);
+		json_scores(&j, ev->plus_confusion);
 		ms_json_obj_close(&j);
 	}
-	ms_json_arr_close(&j);
-	ms_json_arr_open(&j, "confusion");
-	for (int r = 0; r < NN_CLASSES; r++) {
-		ms_json_arr_open(&j, NULL);
-		for (int c = 0; c < NN_CLASSES; c++)
-			ms_json_int(&j, NULL, conf[r][c]);
-		ms_json_arr_close(&j);
-	}
-	ms_json_arr_close(&j);
 	ms_json_obj_close(&j);
 	rc = ms_json_finish(&j);
 	if (!rc)
@@ -129,7 +189,7 @@ static int print_json(const char *model, const char *fer,
 }
 
 /* The confusion matrix as an SVG heat map, rows normalised to recall. */
-static int write_svg(const char *path, double acc, int tta,
+static int write_svg(const char *path, const char *what, double acc, int tta,
 		     int conf[NN_CLASSES][NN_CLASSES])
 {
 	const int cell = 64, left = 90, top = 70;
@@ -143,8 +203,10 @@ static int write_svg(const char *path, double acc, int tta,
 		"height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
 		"<text x=\"%d\" y=\"20\" font-size=\"14\">Confusion matrix, "
-		"accuracy %.2f%%%s (rows: true, columns: predicted)</text>\n",
-		size, size + 30, 10, 100 * acc, tta ? " with flip TTA" : "");
+		"%s, accuracy %.2f%%%s (rows: true, columns: "
+		"predicted)</text>\n",
+		size + 160, size + 30, 10, what, 100 * acc,
+		tta ? " with flip TTA" : "");
 	for (int c = 0; c < NN_CLASSES; c++) {
 		fprintf(f,
 			"<text x=\"%d\" y=\"%d\" "
@@ -189,18 +251,103 @@ static int write_svg(const char *path, double acc, int tta,
 	return fclose(f) ? -1 : 0;
 }
 
-int cmd_eval(int argc, char **argv)
+/* Loads the split and its FER+ votes (`plus`, or FILE.ferplus.txt beside
+ * a FILE.bin when that exists). */
+static int load_split(const char *fer, const char *plus, struct nn_fer *set)
 {
-	const char *fer = NULL, *model, *svg = NULL;
-	char err[MS_ERRLEN], def[4096];
-	int json = 0, tta = 0, threads = 2, rc = 1, explicit_model;
-	int conf[NN_CLASSES][NN_CLASSES];
-	struct nn_model *m = NULL;
+	char err[MS_ERRLEN], guess[4096];
+	size_t n = strlen(fer);
+
+	if (nn_fer_load(fer, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval: %s\n", err);
+		return -1;
+	}
+	if (!plus && n > 4 && !strcmp(fer + n - 4, ".bin") &&
+	    n + 16 < sizeof(guess)) {
+		snprintf(guess, sizeof(guess), "%.*s.ferplus.txt", (int)(n - 4),
+			 fer);
+		if (access(guess, F_OK) == 0)
+			plus = guess;
+	}
+	if (plus && nn_fer_load_ferplus(plus, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Scores the split, optionally through a calibration whose baseline is the
+ * mean output over the whole split (uniform target, strength `calib`). */
+static int evaluate(const struct nn_model *m, const struct nn_fer *set, int tta,
+		    int threads, float calib, struct nn_fer_eval *r)
+{
+	float *probs = ms_mallocarray(set->n, NN_CLASSES * sizeof(float));
+	struct nn_calib c;
+	int rc;
+
+	if (!probs)
+		return MS_ENOMEM;
+	rc = nn_eval_probs(m, set, tta, threads, probs);
+	if (!rc && calib > 0) {
+		nn_calib_init(&c);
+		for (size_t i = 0; i < set->n; i++)
+			nn_calib_add(&c, probs + i * NN_CLASSES);
+		for (size_t i = 0; i < set->n; i++)
+			nn_calib_apply(&c, NULL, calib, probs + i * NN_CLASSES,
+				       probs + i * NN_CLASSES);
+	}
+	if (!rc)
+		nn_eval_score(set, probs, r);
+	free(probs);
+	return rc;
+}
+
+/* Text or JSON on stdout, and the SVG pictures asked for. */
+static int report(const char *model, const char *fer, const struct nn_model *m,
+		  int tta, int json, const char *svg, const char *svg_plus,
+		  struct nn_fer_eval *r)
+{
 	struct nn_model_info info;
-	struct nn_fer set = {0};
 	struct class_score s[NN_CLASSES];
 	double acc;
 	int n;
+
+	nn_model_info(m, &info);
+	if (json ? print_json(model, fer, &info, tta, r)
+		 : (print_text(model, fer, &info, tta, r->confusion), 0)) {
+		fprintf(stderr, "moodsync eval: output too large\n");
+		return -1;
+	}
+	if (!json && r->plus_n)
+		print_plus_text(r);
+	score(r->confusion, s, &acc, &n);
+	if (svg && write_svg(svg, "FER labels", acc, tta, r->confusion)) {
+		fprintf(stderr, "moodsync eval: cannot write %s\n", svg);
+		return -1;
+	}
+	if (svg_plus && !r->plus_n) {
+		fprintf(stderr, "moodsync eval: --svg-plus needs FER+ votes\n");
+		return -1;
+	}
+	acc = r->plus_n ? (double)r->plus_hits / (double)r->plus_n : 0;
+	if (svg_plus && write_svg(svg_plus, "FER+ majority labels", acc, tta,
+				  r->plus_confusion)) {
+		fprintf(stderr, "moodsync eval: cannot write %s\n", svg_plus);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+	const char *fer = NULL, *model, *svg = NULL, *svg_plus = NULL;
+	const char *plus = NULL;
+	char err[MS_ERRLEN], def[4096];
+	int json = 0, tta = 0, threads = 2, rc = 1, explicit_model;
+	double calib = 0;
+	struct nn_model *m = NULL;
+	struct nn_fer set = {0};
+	struct nn_fer_eval r;
 
 	model = cli_default_model(&explicit_model);
 	const struct cli_opt opts[] = {
@@ -215,6 +362,16 @@ int cmd_eval(int argc, char **argv)
 		CLI_OPT_FLAG("--json", &json, "print JSON instead of text"),
 		CLI_OPT_STR("--svg", "FILE", &svg,
 			    "write the confusion matrix as SVG"),
+		CLI_OPT_STR(
+			"--ferplus", "FILE", &plus,
+			"FER+ votes of the split (default: FILE.ferplus.txt "
+			"beside the .bin, when it exists)"),
+		CLI_OPT_STR("--svg-plus", "FILE", &svg_plus,
+			    "write the FER+ majority confusion matrix as SVG"),
+		CLI_OPT_NUM("--calib", "S", &calib, 0, 1,
+			    "read each face relative to the split's mean "
+			    "output, strength S (per-person calibration with "
+			    "the whole split as the baseline)"),
 		CLI_OPT_INT("--threads", "N", &threads, 1, 64,
 			    "classification threads"),
 		CLI_OPT_END,
@@ -223,7 +380,8 @@ int cmd_eval(int argc, char **argv)
 		"eval",
 		"[options]",
 		"Scores an emotion model on a FER-2013 split (records of a "
-		"label byte + 48x48 pixels).",
+		"label byte + 48x48 pixels), and on its FER+ majority labels "
+		"when the votes are at hand.",
 		opts,
 		NULL,
 		0,
@@ -249,26 +407,15 @@ int cmd_eval(int argc, char **argv)
 			model);
 		goto out;
 	}
-	if (nn_fer_load(fer, &set, err, sizeof(err))) {
-		fprintf(stderr, "moodsync eval: %s\n", err);
+	if (load_split(fer, plus, &set))
 		goto out;
-	}
 	nn_set_threads(1);
-	if (nn_eval_fer(m, &set, tta, threads, conf)) {
+	if (evaluate(m, &set, tta, threads, (float)calib, &r)) {
 		fprintf(stderr, "moodsync eval: out of memory\n");
 		goto out;
 	}
-	nn_model_info(m, &info);
-	if (json ? print_json(model, fer, &info, tta, conf)
-		 : (print_text(model, fer, &info, tta, conf), 0)) {
-		fprintf(stderr, "moodsync eval: output too large\n");
+	if (report(model, fer, m, tta, json, svg, svg_plus, &r))
 		goto out;
-	}
-	score(conf, s, &acc, &n);
-	if (svg && write_svg(svg, acc, tta, conf)) {
-		fprintf(stderr, "moodsync eval: cannot write %s\n", svg);
-		goto out;
-	}
 	rc = 0;
 out:
 	nn_fer_release(&set);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "cli/opt.h"
@@ -38,12 +39,70 @@ static const char *default_db(char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? buf : NULL;
 }
 
+#define MAX_ALLOW_HOSTS 8
+
+static const char *allow_hosts[MAX_ALLOW_HOSTS];
+
+/* Collects every --allow-host value (the option table keeps only the
+ * last): every serve option takes a value, so argv is read in pairs.
+ * Returns the count, or -1 past MAX_ALLOW_HOSTS (message printed). */
+static int collect_allow_hosts(int argc, char **argv)
+{
+	static const char opt[] = "--allow-host";
+	const size_t n = sizeof(opt) - 1;
+	int k = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, opt) == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(a, opt, n) == 0 && a[n] == '=')
+			v = a + n + 1;
+		else if (strncmp(a, "--", 2) == 0 && !strchr(a, '='))
+			i++; /* its value */
+		if (!v)
+			continue;
+		if (k == MAX_ALLOW_HOSTS) {
+			fprintf(stderr,
+				"moodsync serve: at most %d --allow-host "
+				"values\n",
+				MAX_ALLOW_HOSTS);
+			return -1;
+		}
+		allow_hosts[k++] = v;
+	}
+	return k;
+}
+
+/* Room for `conns` sockets plus the database, model and logs: raises the
+ * soft descriptor limit towards the hard one (often 1024 by default, too
+ * few for 1000 connections); warns when it stays short. */
+static void fd_room(int conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+			      ? want
+			      : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		ms_warn("serve: only %lu file descriptors for %d connections; "
+			"lower --max-conns or raise the limit (ulimit -n)",
+			(unsigned long)rl.rlim_cur, conns);
+}
+
 /* Fills `c` and the model from the command line. Returns 0 to go on,
  * else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct srv_config *c,
 		      const char **model, int *model_explicit)
 {
 	double rate = c->rate_per_s;
+	const char *allow_last = NULL;
 	int parsed;
 	const struct cli_opt opts[] = {
 		CLI_OPT_STR("--host", "A", &c->host,
@@ -72,6 +131,19 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		CLI_OPT_NUM("--rate", "R", &rate, 0.0, 10000.0,
 			    "frames per second per browser before 429, 0: "
 			    "unlimited"),
+		CLI_OPT_STR("--allow-host", "H", &allow_last,
+			    "also answer for Host H as the browser sends it "
+			    "(music.example.org, or with :PORT) behind a "
+			    "reverse proxy; repeatable, at most 8; other "
+			    "hosts get 421"),
+		CLI_OPT_INT("--max-conns", "N", &c->max_connections, 8, 100000,
+			    "open connections at once"),
+		CLI_OPT_INT("--max-sessions", "N", &c->max_sessions, 1, 1000000,
+			    "browser sessions kept in memory"),
+		CLI_OPT_INT("--header-timeout", "S", &c->header_timeout_s, 1,
+			    3600,
+			    "seconds a client has to send its request "
+			    "headers"),
 		CLI_OPT_STR("--spotify-embed-url", "U", &c->spotify_embed_url,
 			    "Spotify's iFrame API script (default "
 			    "$MOODSYNC_SPOTIFY_EMBED_URL, else Spotify's own); "
@@ -93,6 +165,10 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		return parsed;
 	c->rate_per_s = rate;
 	c->burst = rate > 30.0 ? rate : 30.0;
+	c->nallow_hosts = collect_allow_hosts(argc, argv);
+	if (c->nallow_hosts < 0)
+		return CLI_PARSE_ERROR;
+	c->allow_hosts = allow_hosts;
 	return 0;
 }
 
@@ -137,6 +213,7 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	fd_room(cfg.max_connections);
 
 	rc = srv_app_new(&cfg, &app, err, sizeof(err));
 	if (!rc)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opt.h"
 #include "moodsync/nn.h"
 
 struct progress_state {
@@ -35,9 +36,11 @@ static void on_progress(void *user, const struct nn_train_progress *p)
 			fprintf(stderr, "\r\033[K");
 		fprintf(stderr,
 			"epoch %d/%d loss %.4f train %.2f%% val %.2f%% "
-			"(loss %.4f)%s lr %.5f %.1f s %.0f img/s ETA %s\n",
+			"FER+ %.2f%% (loss %.4f)%s lr %.5f %.1f s %.0f img/s "
+			"ETA %s\n",
 			p->epoch, p->epochs, p->loss, 100 * p->acc,
-			100 * p->val_acc, p->val_loss, p->best ? " best" : "",
+			100 * p->val_acc, 100 * p->val_plus_acc, p->val_loss,
+			p->best ? " best" : "",
 			p->lr, p->epoch_s, p->images_per_s, eta);
 		ps->last_decile = -1;
 		return;
@@ -69,177 +72,157 @@ static void on_progress(void *user, const struct nn_train_progress *p)
 	fflush(stderr);
 }
 
-static void usage(FILE *f)
+/* Loads DIR/NAME.bin and, when present, DIR/NAME.ferplus.txt. */
+static int load_split(const char *dir, const char *name, struct nn_fer *set)
 {
-	fprintf(
-	    f, "usage: moodsync train --out FILE [options]\n"
-	       "Trains the emotion CNN on FER-2013 (train.bin to learn, "
-	       "publictest.bin to validate).\n"
-	       "  --data DIR       folder with train.bin and publictest.bin "
-	       "(default $MOODSYNC_DATA/fer2013)\n"
-	       "  --out FILE       best-by-validation model (.msnn), required\n"
-	       "  --ckpt FILE      checkpoint written every epoch "
-	       "(default OUT.ckpt)\n"
-	       "  --resume CKPT    continue a run from its checkpoint (its "
-	       "settings;\n"
-	       "                   --epochs N there changes the run's length)\n"
-	       "  --arch NAME      tiny | small | base | wide (default base)\n"
-	       "  --epochs N       default 30\n"
-	       "  --batch N        default 64\n"
-	       "  --lr F           peak learning rate (default 0.05)\n"
-	       "  --wd F           weight decay (default 5e-4)\n"
-	       "  --momentum F     Nesterov momentum (default 0.9)\n"
-	       "  --smoothing F    label smoothing (default 0.1)\n"
-	       "  --warmup F       warmup epochs (default 1)\n"
-	       "  --seed N         default 1\n"
-	       "  --threads N      training threads (data-parallel, default 2)\n"
-	       "  --limit N        train on a random subset of N faces\n"
-	       "  --stop-after N   stop after N epochs of this session "
-	       "(resume later)\n"
-	       "  --no-augment     no data augmentation\n");
-}
+	char path[4096], err[MS_ERRLEN];
 
-static int parse_f(const char *flag, const char *s, double lo, double hi,
-		   float *out)
-{
-	double v;
-
-	if (ms_parse_double(s, lo, hi, &v)) {
-		fprintf(stderr, "moodsync train: bad %s '%s'\n", flag, s);
+	if (snprintf(path, sizeof(path), "%s/%s.bin", dir, name) >=
+	    (int)sizeof(path)) {
+		fprintf(stderr, "moodsync train: --data path too long\n");
 		return -1;
 	}
-	*out = (float)v;
-	return 0;
-}
-
-static int parse_i(const char *flag, const char *s, int lo, int hi, int *out)
-{
-	if (ms_parse_int(s, lo, hi, out)) {
-		fprintf(stderr, "moodsync train: bad %s '%s'\n", flag, s);
+	if (nn_fer_load(path, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync train: %s\n", err);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s.ferplus.txt", dir, name);
+	if (access(path, F_OK) == 0 &&
+	    nn_fer_load_ferplus(path, set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync train: %s\n", err);
 		return -1;
 	}
 	return 0;
+}
+
+/* Prints the run's settings before it starts. */
+static void print_start(const struct nn_train_opts *o, size_t n_train,
+			size_t n_val, int seed)
+{
+	if (o->resume) {
+		fprintf(stderr,
+			"train: %zu faces, val: %zu faces, resuming %s "
+			"(its settings%s), %d threads\n",
+			n_train, n_val, o->resume,
+			o->resume_epochs ? ", new epoch count" : "", o->threads);
+		return;
+	}
+	fprintf(stderr,
+		"train: %zu faces, val: %zu faces, arch %s, %d epochs, batch %d, "
+		"lr %g, wd %g, seed %d, %d threads, FER+ share %g, erase %g, "
+		"mixup %g%s%s\n",
+		n_train, n_val, o->init ? "(from model)" : o->arch, o->epochs,
+		o->batch, (double)o->lr, (double)o->wd, seed, o->threads,
+		(double)o->ferplus_share, (double)o->erase, (double)o->mixup,
+		o->init ? ", init " : "", o->init ? o->init : "");
+}
+
+/* The options' values before they become struct nn_train_opts fields. */
+struct train_args {
+	double lr, wd, momentum, smoothing, warmup, share, erase, mixup;
+	int seed, limit, no_augment, epochs_given;
+	const char *data;
+};
+
+static void args_apply(const struct train_args *a, struct nn_train_opts *o)
+{
+	o->lr = (float)a->lr;
+	o->wd = (float)a->wd;
+	o->momentum = (float)a->momentum;
+	o->smoothing = (float)a->smoothing;
+	o->warmup = (float)MS_MIN(a->warmup, (double)o->epochs);
+	o->ferplus_share = (float)a->share;
+	o->erase = (float)a->erase;
+	o->mixup = (float)a->mixup;
+	o->seed = (uint32_t)a->seed;
+	o->limit = (size_t)a->limit;
+	o->augment = !a->no_augment;
+	o->resume_epochs = a->epochs_given;
 }
 
 int cmd_train(int argc, char **argv)
 {
 	struct nn_train_opts o;
+	struct train_args a;
 	struct progress_state ps = {isatty(2), -1};
 	struct nn_fer train = {0}, val = {0};
-	char err[MS_ERRLEN], path[4096], ckpt[4096], ddir[4096];
-	const char *data = NULL;
-	int rc = 1, seed = 1, limit = 0;
+	char err[MS_ERRLEN], ckpt[4096], ddir[4096];
+	int rc = 1;
 
 	nn_train_opts_init(&o);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int bad = 0;
+	a = (struct train_args){o.lr, o.wd, o.momentum, o.smoothing, o.warmup,
+				0.5, 0, 0, 1, 0, 0, 0, NULL};
+	const struct cli_opt opts[] = {
+		CLI_OPT_STR("--data", "DIR", &a.data,
+			    "folder with train.bin, publictest.bin and their "
+			    ".ferplus.txt (default $MOODSYNC_DATA/fer2013)"),
+		CLI_OPT_STR("--out", "FILE", &o.out_path,
+			    "best-by-validation model (.msnn), required"),
+		CLI_OPT_STR("--ckpt", "FILE", &o.ckpt_path,
+			    "checkpoint written every epoch (default OUT.ckpt)"),
+		CLI_OPT_STR("--resume", "CKPT", &o.resume,
+			    "continue a run from its checkpoint, with its "
+			    "settings (--epochs N there changes its length)"),
+		CLI_OPT_STR("--init", "MODEL", &o.init,
+			    "start from a model's weights and architecture"),
+		CLI_OPT_STR("--arch", "NAME", &o.arch,
+			    "tiny | small | base | wide | large (default base)"),
+		{CLI_INT, "--epochs", "N", &o.epochs, 1, 10000, NULL,
+		 "epochs of the run", &a.epochs_given},
+		CLI_OPT_INT("--batch", "N", &o.batch, 1, 4096, "batch size"),
+		CLI_OPT_NUM("--lr", "F", &a.lr, 1e-6, 9.99, "peak learning rate"),
+		CLI_OPT_NUM("--wd", "F", &a.wd, 0, 0.99, "weight decay"),
+		CLI_OPT_NUM("--momentum", "F", &a.momentum, 0, 0.999,
+			    "Nesterov momentum"),
+		CLI_OPT_NUM("--smoothing", "F", &a.smoothing, 0, 0.99,
+			    "label smoothing"),
+		CLI_OPT_NUM("--warmup", "F", &a.warmup, 0, 10000,
+			    "warmup, epochs"),
+		CLI_OPT_INT("--seed", "N", &a.seed, 0, 0x7fffffff, "seed"),
+		CLI_OPT_INT("--threads", "N", &o.threads, 1, 256,
+			    "training threads (data-parallel)"),
+		CLI_OPT_INT("--limit", "N", &a.limit, 0, 1000000,
+			    "train on a random subset of N faces (0: all)"),
+		CLI_OPT_INT("--stop-after", "N", &o.stop_after, 0, 10000,
+			    "stop after N epochs of this session (resume later)"),
+		CLI_OPT_FLAG("--no-augment", &a.no_augment,
+			     "no data augmentation"),
+		CLI_OPT_NUM("--ferplus-share", "S", &a.share, 0, 1,
+			    "targets = (1-S) smoothed FER one-hot + S FER+ "
+			    "votes (needs train.ferplus.txt; 0: FER only)"),
+		CLI_OPT_NUM("--erase", "P", &a.erase, 0, 1,
+			    "random erasing with probability P"),
+		CLI_OPT_NUM("--mixup", "A", &a.mixup, 0, 10,
+			    "mixup with Beta(A, A) (0: off)"),
+		CLI_OPT_END,
+	};
+	const struct cli_command cmd = {
+		"train", "--out FILE [options]",
+		"Trains the emotion CNN on FER-2013 (train.bin to learn, "
+		"publictest.bin to validate), against FER+ vote targets when "
+		"the .ferplus.txt files are there.",
+		opts, NULL, 0, 0};
+	int parsed = cli_parse(&cmd, argc, argv);
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		}
-		if (!strcmp(a, "--no-augment")) {
-			o.augment = 0;
-			continue;
-		}
-		if (!v) {
-			fprintf(stderr,
-				"moodsync train: %s needs a value "
-				"(see --help)\n",
-				a);
-			return 2;
-		}
-		i++;
-		if (!strcmp(a, "--data"))
-			data = v;
-		else if (!strcmp(a, "--out"))
-			o.out_path = v;
-		else if (!strcmp(a, "--ckpt"))
-			o.ckpt_path = v;
-		else if (!strcmp(a, "--resume"))
-			o.resume = v;
-		else if (!strcmp(a, "--arch"))
-			o.arch = v;
-		else if (!strcmp(a, "--epochs")) {
-			bad = parse_i(a, v, 1, 10000, &o.epochs);
-			o.resume_epochs = 1;
-		} else if (!strcmp(a, "--batch"))
-			bad = parse_i(a, v, 1, 4096, &o.batch);
-		else if (!strcmp(a, "--threads"))
-			bad = parse_i(a, v, 1, 256, &o.threads);
-		else if (!strcmp(a, "--seed"))
-			bad = parse_i(a, v, 0, 0x7fffffff, &seed);
-		else if (!strcmp(a, "--stop-after"))
-			bad = parse_i(a, v, 1, 10000, &o.stop_after);
-		else if (!strcmp(a, "--limit"))
-			bad = parse_i(a, v, 1, 1000000, &limit);
-		else if (!strcmp(a, "--lr"))
-			bad = parse_f(a, v, 1e-6, 9.99, &o.lr);
-		else if (!strcmp(a, "--wd"))
-			bad = parse_f(a, v, 0, 0.99, &o.wd);
-		else if (!strcmp(a, "--momentum"))
-			bad = parse_f(a, v, 0, 0.999, &o.momentum);
-		else if (!strcmp(a, "--smoothing"))
-			bad = parse_f(a, v, 0, 0.99, &o.smoothing);
-		else if (!strcmp(a, "--warmup"))
-			bad = parse_f(a, v, 0, 10000, &o.warmup);
-		else {
-			fprintf(stderr,
-				"moodsync train: unknown option '%s' "
-				"(see --help)\n",
-				a);
-			return 2;
-		}
-		if (bad)
-			return 2;
-	}
+	if (parsed < 0)
+		return cli_parse_status(parsed);
 	if (!o.out_path) {
 		fprintf(stderr, "moodsync train: --out FILE is required\n");
 		return 2;
 	}
-	if (o.warmup > (float)o.epochs)
-		o.warmup = (float)o.epochs;
-	o.seed = (uint32_t)seed;
-	o.limit = (size_t)limit;
+	args_apply(&a, &o);
 	if (!o.ckpt_path) {
 		snprintf(ckpt, sizeof(ckpt), "%s.ckpt", o.out_path);
 		o.ckpt_path = ckpt;
 	}
-	if (!data) {
+	if (!a.data) {
 		snprintf(ddir, sizeof(ddir), "%s/fer2013", cli_data_dir());
-		data = ddir;
+		a.data = ddir;
 	}
-	if (snprintf(path, sizeof(path), "%s/train.bin", data) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr, "moodsync train: --data path too long\n");
+	if (load_split(a.data, "train", &train) ||
+	    load_split(a.data, "publictest", &val))
 		goto out;
-	}
-	if (nn_fer_load(path, &train, err, sizeof(err))) {
-		fprintf(stderr, "moodsync train: %s\n", err);
-		goto out;
-	}
-	if (snprintf(path, sizeof(path), "%s/publictest.bin", data) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr, "moodsync train: --data path too long\n");
-		goto out;
-	}
-	if (nn_fer_load(path, &val, err, sizeof(err))) {
-		fprintf(stderr, "moodsync train: %s\n", err);
-		goto out;
-	}
-	if (o.resume)
-		fprintf(stderr,
-			"train: %zu faces, val: %zu faces, resuming %s "
-			"(its settings%s), %d threads\n",
-			train.n, val.n, o.resume,
-			o.resume_epochs ? ", new epoch count" : "", o.threads);
-	else
-		fprintf(stderr,
-			"train: %zu faces, val: %zu faces, arch %s, %d epochs, "
-			"batch %d, lr %g, wd %g, seed %d, %d threads\n",
-			train.n, val.n, o.arch, o.epochs, o.batch, (double)o.lr,
-			(double)o.wd, seed, o.threads);
+	print_start(&o, train.n, val.n, a.seed);
 	o.progress = on_progress;
 	o.user = &ps;
 	if (nn_train_run(&o, &train, &val, err, sizeof(err))) {

@@ -36,6 +36,7 @@ struct sp_session {
 	char sid[40];      /* "" marks a free slot */
 	char key[65];      /* hex SHA-256 of sid: the store's key */
 	int64_t touched;   /* unix s, for eviction */
+	int64_t seen_saved; /* unix s the store last heard it was seen */
 	int npending;      /* jobs queued or running: not evictable */
 	unsigned queued;   /* bit per job kind, to coalesce refreshes */
 	enum sp_state state;
@@ -56,30 +57,65 @@ struct sp_session {
 	struct sp_error error;
 	int has_error;
 	uint64_t seq;       /* jobs finished for this session */
+	int running;        /* a worker runs one of its jobs: one at a time,
+			     * so a token is never refreshed twice at once */
+	int has_retry;      /* an auto-play hit a pause: run the mood again */
+	int retry_mood, retry_strategy; /* ... with these, */
+	uint64_t retry_gen; /* ... if no newer mood came meanwhile */
+};
+
+#define SP_WORKERS 2          /* one slow call never holds up other users */
+#define SP_BUDGET 90          /* Spotify calls per rolling window, app-wide */
+#define SP_BUDGET_MS 30000.0
+#define SP_BUDGET_REFRESH 60  /* refreshes (devices, now playing) only
+			       * while fewer calls were made in the window */
+
+struct sp_worker {
+	struct music_spotify_svc *sp;
+	struct music_spotify_client *client; /* this thread's only */
+	pthread_t thread;
+	int started;
 };
 
 struct music_spotify_svc {
 	struct music_spotify_config cfg; /* immutable */
 	struct store *store;             /* borrowed */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	int started, stopping;
+	pthread_cond_t cond;             /* queue, sessions, pause, budget */
+	struct sp_worker workers[SP_WORKERS];
+	int stopping;
 	struct music_spotify_job *queue;   /* ring, MUSIC_SPOTIFY_QUEUE */
 	size_t qhead, qlen;
 	struct sp_session *sessions;     /* MUSIC_SPOTIFY_SESSIONS */
 	double paused_until;             /* ms_now_ms() clock */
 	enum music_spotify_kind paused_kind;
 	int failures;                    /* consecutive 5xx/timeouts */
-	struct music_spotify_client *client; /* worker only */
+	double calls[SP_BUDGET];         /* ring: times of the last calls */
+	int calls_head;                  /* the oldest of them */
 };
 
 /* With the lock held: the session's record, created (and loaded from the
  * store) when `create`; NULL when absent or no slot is free. */
 struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid,
 				   int create);
-/* Runs one job on the worker thread, lock not held. */
-void sp_job_run(struct music_spotify_svc *sp, const struct music_spotify_job *job);
+/* Runs one job on a worker thread with that worker's client, lock not
+ * held. */
+void sp_job_run(struct music_spotify_svc *sp,
+		struct music_spotify_client *client,
+		const struct music_spotify_job *job);
+
+/* spotify_worker.c: starts SP_WORKERS threads (each with its own client);
+ * MS_ENOMEM or the client's error. */
+int sp_workers_start(struct music_spotify_svc *sp, char *err, size_t errlen);
+/* Stops and joins them; jobs still queued are dropped. */
+void sp_workers_stop(struct music_spotify_svc *sp);
+/* With the lock held: 1 when the app-wide budget has room for a refresh
+ * (fewer than SP_BUDGET_REFRESH calls in the window). */
+int sp_budget_room(struct music_spotify_svc *sp);
+/* Takes one call from the budget, waiting (lock not held by the caller)
+ * while SP_BUDGET calls were made in the last SP_BUDGET_MS. 0, or -1
+ * when the service is stopping. */
+int sp_budget_take(struct music_spotify_svc *sp);
 /* Hex SHA-256 of a session id into key[65]. */
 void sp_session_key(const char *sid, char key[65]);
 

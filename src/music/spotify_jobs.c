@@ -14,6 +14,10 @@
 #include "moodsync/store.h"
 #include "music/spotify_internal.h"
 
+/* The running worker's HTTP client (one per worker thread, set by
+ * sp_job_run): a client is never shared between threads. */
+static _Thread_local struct music_spotify_client *cur_client;
+
 /* ---- helpers ---------------------------------------------------------- */
 
 static void fake_result(struct music_spotify_result *res,
@@ -44,6 +48,25 @@ static int sp_paused(struct music_spotify_svc *sp, struct music_spotify_result *
 	return 1;
 }
 
+/* 1 for the answers that pause every call for a while (429, 5xx, no
+ * answer): an auto-play they stopped is worth another try after it. */
+static int kind_pauses(enum music_spotify_kind k)
+{
+	return k == MUSIC_SPOTIFY_RATE_LIMITED || k == MUSIC_SPOTIFY_SERVER ||
+	       k == MUSIC_SPOTIFY_TIMEOUT || k == MUSIC_SPOTIFY_NETWORK;
+}
+
+/* Takes one call from the app-wide budget; 0, or -1 (res filled) when
+ * the service is stopping. */
+static int sp_call(struct music_spotify_svc *sp,
+		   struct music_spotify_result *res)
+{
+	if (sp_budget_take(sp) == 0)
+		return 0;
+	fake_result(res, MUSIC_SPOTIFY_NETWORK, "stopping");
+	return -1;
+}
+
 /* Updates the global pause from an answer. */
 static void sp_account(struct music_spotify_svc *sp,
 		       const struct music_spotify_result *res)
@@ -64,9 +87,11 @@ static void sp_account(struct music_spotify_svc *sp,
 			sp->paused_kind = res->kind;
 		}
 		if (wait > 0)
-			ms_warn("spotify: %s (HTTP %d); calls paused %lld ms",
-				music_spotify_kind_code(res->kind),
-				res->http_status, (long long)wait);
+			ms_log_limited(MS_LOG_WARN, "spotify-pause",
+				       "spotify: %s (HTTP %d); calls paused "
+				       "%lld ms",
+				       music_spotify_kind_code(res->kind),
+				       res->http_status, (long long)wait);
 	}
 	pthread_mutex_unlock(&sp->lock);
 }
@@ -130,8 +155,10 @@ static int sp_refresh(struct music_spotify_svc *sp, const char *sid, const char 
 	if (!tok->refresh[0]) {
 		fake_result(res, MUSIC_SPOTIFY_INVALID_GRANT, "no refresh token");
 		rc = MS_EAUTH;
+	} else if (sp_call(sp, res)) {
+		return MS_EBUSY;
 	} else {
-		rc = music_spotify_refresh(sp->client, tok->refresh, &fresh, res);
+		rc = music_spotify_refresh(cur_client, tok->refresh, &fresh, res);
 		sp_account(sp, res);
 	}
 	if (res->kind == MUSIC_SPOTIFY_INVALID_GRANT ||
@@ -151,8 +178,9 @@ static int sp_refresh(struct music_spotify_svc *sp, const char *sid, const char 
 	return MS_OK;
 }
 
-typedef int (*sp_api_fn)(struct music_spotify_svc *sp, const char *access,
-			 void *arg, struct music_spotify_result *res);
+typedef int (*sp_api_fn)(struct music_spotify_client *client,
+			 const char *access, void *arg,
+			 struct music_spotify_result *res);
 
 /* Runs fn with a valid access token: refreshes a token about to expire,
  * and refreshes then retries once after a 401. */
@@ -174,13 +202,17 @@ static int sp_authed(struct music_spotify_svc *sp, const char *sid, sp_api_fn fn
 	rc = MS_OK;
 	if (music_spotify_token_stale(&tok, ms_unix_time()))
 		rc = sp_refresh(sp, sid, key, &tok, res);
+	if (!rc && sp_call(sp, res))
+		rc = MS_EBUSY;
 	if (!rc) {
-		rc = fn(sp, tok.access, arg, res);
+		rc = fn(cur_client, tok.access, arg, res);
 		sp_account(sp, res);
 		if (res->kind == MUSIC_SPOTIFY_UNAUTHORIZED) {
 			rc = sp_refresh(sp, sid, key, &tok, res);
+			if (!rc && sp_call(sp, res))
+				rc = MS_EBUSY;
 			if (!rc) {
-				rc = fn(sp, tok.access, arg, res);
+				rc = fn(cur_client, tok.access, arg, res);
 				sp_account(sp, res);
 			}
 		}
@@ -197,12 +229,12 @@ struct search_arg {
 	size_t n;
 };
 
-static int fn_search(struct music_spotify_svc *sp, const char *access, void *arg,
-		     struct music_spotify_result *res)
+static int fn_search(struct music_spotify_client *client, const char *access,
+		     void *arg, struct music_spotify_result *res)
 {
 	struct search_arg *a = arg;
 
-	return music_spotify_search(sp->client, access, a->query,
+	return music_spotify_search(client, access, a->query,
 				    MUSIC_SPOTIFY_MAX_RESULTS, a->items,
 				    MUSIC_SPOTIFY_MAX_RESULTS, &a->n, res);
 }
@@ -212,12 +244,12 @@ struct devices_arg {
 	size_t n;
 };
 
-static int fn_devices(struct music_spotify_svc *sp, const char *access, void *arg,
-		      struct music_spotify_result *res)
+static int fn_devices(struct music_spotify_client *client, const char *access,
+		      void *arg, struct music_spotify_result *res)
 {
 	struct devices_arg *a = arg;
 
-	return music_spotify_devices(sp->client, access, a->devs,
+	return music_spotify_devices(client, access, a->devs,
 				     MUSIC_SPOTIFY_MAX_DEVICES, &a->n, res);
 }
 
@@ -228,21 +260,21 @@ struct player_arg {
 	struct music_spotify_now now;
 };
 
-static int fn_player(struct music_spotify_svc *sp, const char *access, void *arg,
-		     struct music_spotify_result *res)
+static int fn_player(struct music_spotify_client *client, const char *access,
+		     void *arg, struct music_spotify_result *res)
 {
 	struct player_arg *a = arg;
 
 	switch (a->kind) {
 	case MUSIC_SPOTIFY_JOB_PLAY:
-		return music_spotify_play(sp->client, access, a->device, a->uri,
+		return music_spotify_play(client, access, a->device, a->uri,
 					  res);
 	case MUSIC_SPOTIFY_JOB_PAUSE:
-		return music_spotify_pause(sp->client, access, a->device, res);
+		return music_spotify_pause(client, access, a->device, res);
 	case MUSIC_SPOTIFY_JOB_NEXT:
-		return music_spotify_next(sp->client, access, a->device, res);
+		return music_spotify_next(client, access, a->device, res);
 	default:
-		return music_spotify_now_playing(sp->client, access, &a->now, res);
+		return music_spotify_now_playing(client, access, &a->now, res);
 	}
 }
 
@@ -260,7 +292,9 @@ static void job_exchange(struct music_spotify_svc *sp,
 		sp_note(sp, job->sid, "signin", &res, 0);
 		return;
 	}
-	music_spotify_exchange_code(sp->client, job->code, job->verifier,
+	if (sp_call(sp, &res))
+		return;
+	music_spotify_exchange_code(cur_client, job->code, job->verifier,
 				    job->redirect[0] ? job->redirect : NULL, &tok,
 				    &res);
 	sp_account(sp, &res);
@@ -314,9 +348,12 @@ static void job_devices(struct music_spotify_svc *sp,
 }
 
 /* Plays (or pauses, skips, resumes) on the session's chosen device and
- * records the outcome; `mood` >= 0 marks an auto-play. */
-static void do_player(struct music_spotify_svc *sp, const char *sid,
-		      enum music_spotify_job_kind kind, const char *uri, int mood)
+ * records the outcome; `mood` >= 0 marks an auto-play. Returns the
+ * answer's kind. */
+static enum music_spotify_kind do_player(struct music_spotify_svc *sp,
+					 const char *sid,
+					 enum music_spotify_job_kind kind,
+					 const char *uri, int mood)
 {
 	struct player_arg a;
 	struct music_spotify_result res;
@@ -357,6 +394,7 @@ static void do_player(struct music_spotify_svc *sp, const char *sid,
 		s->now_at = 0; /* what plays changed: fetch it again */
 	pthread_mutex_unlock(&sp->lock);
 	sp_note(sp, sid, action, &res, kind != MUSIC_SPOTIFY_JOB_NOW);
+	return res.kind;
 }
 
 /* Reads a cached search for `query` (max_age_s < 0: any age). */
@@ -394,6 +432,27 @@ static void cache_write(struct music_spotify_svc *sp, const char *query,
 /* music_recommend's candidates searched per mood, at most, in its order */
 #define MOOD_QUERIES 3
 
+/* The auto-play of this mood change met a pause (429, 5xx, no answer):
+ * the worker runs the mood job again when the pause ends, unless a newer
+ * mood comes first. */
+static void mood_retry(struct music_spotify_svc *sp,
+		       const struct music_spotify_job *job)
+{
+	struct sp_session *s;
+
+	pthread_mutex_lock(&sp->lock);
+	s = sp_session_find(sp, job->sid, 0);
+	if (s && job->gen == s->mood_gen) {
+		s->has_retry = 1;
+		s->retry_mood = job->mood;
+		s->retry_strategy = job->strategy;
+		s->retry_gen = job->gen;
+		s->played_gen = 0; /* it did not play: it may once more */
+	}
+	pthread_cond_broadcast(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+}
+
 static void job_mood(struct music_spotify_svc *sp, const struct music_spotify_job *job)
 {
 	struct music_rec *rec;
@@ -405,6 +464,7 @@ static void job_mood(struct music_spotify_svc *sp, const struct music_spotify_jo
 	const char *source = "offline";
 	size_t n = 0;
 	int ncat = 0, i, connected, network = 1, play = 0;
+	enum music_spotify_kind searched_kind = MUSIC_SPOTIFY_OK, played;
 	char uri[64] = "";
 
 	if (job->mood < 0 || job->mood >= MUSIC_MOODS || job->strategy < 0 ||
@@ -438,6 +498,7 @@ static void job_mood(struct music_spotify_svc *sp, const struct music_spotify_jo
 				source = "spotify";
 			} else {
 				network = 0; /* one failure is enough */
+				searched_kind = res.kind;
 				sp_note(sp, job->sid, "search", &res, 0);
 			}
 		}
@@ -477,14 +538,30 @@ static void job_mood(struct music_spotify_svc *sp, const struct music_spotify_jo
 	}
 	pthread_mutex_unlock(&sp->lock);
 	free(rec);
-	if (play)
-		do_player(sp, job->sid, MUSIC_SPOTIFY_JOB_PLAY, uri, job->mood);
+	played = play ? do_player(sp, job->sid, MUSIC_SPOTIFY_JOB_PLAY, uri,
+				  job->mood)
+		      : searched_kind;
+	if (job->autoplay && connected && (play || !uri[0]) &&
+	    kind_pauses(played))
+		mood_retry(sp, job);
 }
 
-void sp_job_run(struct music_spotify_svc *sp, const struct music_spotify_job *job)
+void sp_job_run(struct music_spotify_svc *sp,
+		struct music_spotify_client *client,
+		const struct music_spotify_job *job)
 {
 	struct sp_session *s;
+	int refresh = job->kind == MUSIC_SPOTIFY_JOB_DEVICES ||
+		      job->kind == MUSIC_SPOTIFY_JOB_NOW;
 
+	cur_client = client;
+	if (refresh) { /* past the refresh share: the page keeps its snapshot */
+		pthread_mutex_lock(&sp->lock);
+		refresh = sp_budget_room(sp);
+		pthread_mutex_unlock(&sp->lock);
+		if (!refresh)
+			goto out;
+	}
 	switch (job->kind) {
 	case MUSIC_SPOTIFY_JOB_EXCHANGE:
 		job_signin(sp, job);
@@ -504,6 +581,7 @@ void sp_job_run(struct music_spotify_svc *sp, const struct music_spotify_job *jo
 	default:
 		break;
 	}
+out:
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, job->sid, 0);
 	if (s) {

@@ -84,6 +84,9 @@ static const struct {
 	[MUSIC_SPOTIFY_FORBIDDEN] = { "forbidden",
 		"Spotify refused: in Development Mode only users added to the "
 		"app's allow-list (at most 5) may use it." },
+	[MUSIC_SPOTIFY_RESTRICTED] = { "restricted",
+		"Spotify cannot do that right now (for example pause when "
+		"nothing is playing, or skip during an ad)." },
 	[MUSIC_SPOTIFY_NO_DEVICE] = { "no_active_device",
 		"No active Spotify device: open Spotify on a phone or computer, "
 		"or pick a device from the list." },
@@ -128,6 +131,7 @@ int music_spotify_kind_err(enum music_spotify_kind k)
 	case MUSIC_SPOTIFY_QUOTA: return MS_EBUSY;
 	case MUSIC_SPOTIFY_NO_DEVICE:
 	case MUSIC_SPOTIFY_NOT_FOUND: return MS_ENOTFOUND;
+	case MUSIC_SPOTIFY_RESTRICTED:
 	case MUSIC_SPOTIFY_BAD_REQUEST: return MS_EINVAL;
 	case MUSIC_SPOTIFY_TIMEOUT: return MS_ETIMEOUT;
 	case MUSIC_SPOTIFY_BAD_RESPONSE: return MS_EFORMAT;
@@ -180,10 +184,13 @@ void music_spotify_classify(int http_status, const char *body, size_t len,
 		out->kind = strcmp(out->reason, "QUOTA_EXCEEDED") == 0
 				    ? MUSIC_SPOTIFY_QUOTA
 				    : MUSIC_SPOTIFY_RATE_LIMITED;
+	else if (http_status == 403 &&
+		 (strcmp(out->reason, "PREMIUM_REQUIRED") == 0 ||
+		  ci_contains(out->message, "premium")))
+		out->kind = MUSIC_SPOTIFY_PREMIUM;
 	else if (http_status == 403)
-		out->kind = strcmp(out->reason, "PREMIUM_REQUIRED") == 0 ||
-					    ci_contains(out->message, "premium")
-				    ? MUSIC_SPOTIFY_PREMIUM
+		out->kind = ci_contains(out->message, "restriction violated")
+				    ? MUSIC_SPOTIFY_RESTRICTED
 				    : MUSIC_SPOTIFY_FORBIDDEN;
 	else if (http_status == 404)
 		out->kind = strcmp(out->reason, "NO_ACTIVE_DEVICE") == 0 ||
@@ -265,6 +272,7 @@ int music_spotify_token_parse(const char *body, size_t len, int64_t now,
 		goto out;
 	}
 	t.expires_at = now + expires;
+	t.issued_at = now;
 	v = cJSON_GetObjectItemCaseSensitive(root, "refresh_token");
 	if (cJSON_IsString(v) && v->valuestring && v->valuestring[0]) {
 		if (!json_str(root, "refresh_token", t.refresh,
@@ -287,7 +295,10 @@ out:
 int music_spotify_token_stale(const struct store_spotify_token *t,
 			      int64_t now)
 {
-	return t->expires_at - now < 60;
+	int64_t life = t->issued_at > 0 ? t->expires_at - t->issued_at : 0;
+	int64_t margin = life > 0 ? MS_MIN(60, life / 2) : 60;
+
+	return t->expires_at - now < margin;
 }
 
 /* ---- Data ------------------------------------------------------------- */

@@ -1,7 +1,7 @@
-/* spotify_service.c - the Spotify service's state and worker: per-session
- * records (LRU-evicted), the bounded job queue, the worker thread, and the
- * JSON snapshots the routes send to the page. Jobs themselves (network
- * calls) are in spotify_jobs.c. */
+/* spotify_service.c - the Spotify service's state: per-session records
+ * (LRU-evicted), the bounded job queue, and the JSON snapshots the routes
+ * send to the page. The worker threads are in spotify_worker.c, the jobs
+ * themselves (network calls) in spotify_jobs.c. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +35,18 @@ static int sid_valid(const char *sid)
 	return 1;
 }
 
+#define SEEN_SAVE_EVERY_S 3600 /* a session's last visit, stored hourly */
+
+/* Tells the store the session was seen (its tokens outlive 30 days of
+ * absence only). With the lock held; one small write an hour a session. */
+static void seen_save(struct music_spotify_svc *sp, struct sp_session *s,
+		      int64_t now)
+{
+	s->seen_saved = now;
+	if (store_spotify_token_seen(sp->store, s->key, now))
+		ms_warn("spotify: last visit not stored (database)");
+}
+
 static void session_init(struct music_spotify_svc *sp, struct sp_session *s,
 			 const char *sid)
 {
@@ -50,6 +62,8 @@ static void session_init(struct music_spotify_svc *sp, struct sp_session *s,
 	memset(&t, 0, sizeof(t));
 	if (store_spotify_prefs_get(sp->store, s->key, s->device_id))
 		s->device_id[0] = '\0';
+	if (s->state == SP_CONNECTED)
+		seen_save(sp, s, ms_unix_time());
 }
 
 struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid,
@@ -63,11 +77,14 @@ struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid
 		struct sp_session *s = &sp->sessions[i];
 		if (s->sid[0] && strcmp(s->sid, sid) == 0) {
 			s->touched = now;
+			if (s->state == SP_CONNECTED &&
+			    now - s->seen_saved >= SEEN_SAVE_EVERY_S)
+				seen_save(sp, s, now);
 			return s;
 		}
 		if (!s->sid[0] && !free_slot)
 			free_slot = s;
-		else if (s->sid[0] && s->npending == 0 &&
+		else if (s->sid[0] && s->npending == 0 && !s->has_retry &&
 			 (!lru || s->touched < lru->touched))
 			lru = s;
 	}
@@ -80,35 +97,6 @@ struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid
 	session_init(sp, free_slot, sid);
 	free_slot->touched = now;
 	return free_slot;
-}
-
-static void *sp_worker(void *arg)
-{
-	struct music_spotify_svc *sp = arg;
-	struct music_spotify_job *job = malloc(sizeof(*job));
-
-	if (!job) {
-		ms_error("spotify: worker out of memory");
-		return NULL;
-	}
-	pthread_mutex_lock(&sp->lock);
-	for (;;) {
-		while (sp->qlen == 0 && !sp->stopping)
-			pthread_cond_wait(&sp->cond, &sp->lock);
-		if (sp->stopping)
-			break;
-		*job = sp->queue[sp->qhead];
-		memset(&sp->queue[sp->qhead], 0, sizeof(*job));
-		sp->qhead = (sp->qhead + 1) % MUSIC_SPOTIFY_QUEUE;
-		sp->qlen--;
-		pthread_mutex_unlock(&sp->lock);
-		sp_job_run(sp, job);
-		memset(job, 0, sizeof(*job)); /* codes and verifiers */
-		pthread_mutex_lock(&sp->lock);
-	}
-	pthread_mutex_unlock(&sp->lock);
-	free(job);
-	return NULL;
 }
 
 int music_spotify_svc_new(struct store *store, const struct music_spotify_config *cfg,
@@ -133,14 +121,9 @@ int music_spotify_svc_new(struct store *store, const struct music_spotify_config
 		*out = sp;
 		return MS_OK;
 	}
-	rc = music_spotify_client_new(cfg, &sp->client, err, errlen);
+	rc = sp_workers_start(sp, err, errlen);
 	if (rc)
 		goto out_free;
-	if (pthread_create(&sp->thread, NULL, sp_worker, sp) != 0) {
-		rc = ms_errf(err, errlen, MS_ENOMEM, "spotify: no worker thread");
-		goto out_free;
-	}
-	sp->started = 1;
 	*out = sp;
 	return MS_OK;
 out_free:
@@ -152,14 +135,7 @@ void music_spotify_svc_free(struct music_spotify_svc *sp)
 {
 	if (!sp)
 		return;
-	if (sp->started) {
-		pthread_mutex_lock(&sp->lock);
-		sp->stopping = 1;
-		pthread_cond_broadcast(&sp->cond);
-		pthread_mutex_unlock(&sp->lock);
-		pthread_join(sp->thread, NULL);
-	}
-	music_spotify_client_free(sp->client);
+	sp_workers_stop(sp);
 	if (sp->queue)
 		memset(sp->queue, 0, MUSIC_SPOTIFY_QUEUE * sizeof(*sp->queue));
 	free(sp->queue);
@@ -209,7 +185,7 @@ int music_spotify_svc_submit(struct music_spotify_svc *sp, const struct music_sp
 	sp->qlen++;
 	s->npending++;
 	s->queued |= bit;
-	pthread_cond_signal(&sp->cond);
+	pthread_cond_broadcast(&sp->cond);
 out:
 	pthread_mutex_unlock(&sp->lock);
 	return rc;

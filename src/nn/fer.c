@@ -57,14 +57,16 @@ void nn_fer_release(struct nn_fer *f)
 {
 	free(f->labels);
 	free(f->pixels);
+	free(f->votes);
+	free(f->major);
 	memset(f, 0, sizeof(*f));
 }
 
 struct eval_job {
 	const struct nn_model *m;
 	const struct nn_fer *set;
+	float *probs; /* (set->n, NN_CLASSES), rows id, id+n, ... written */
 	int flip, id, n;
-	int conf[NN_CLASSES][NN_CLASSES];
 	int rc;
 	pthread_t th;
 };
@@ -73,25 +75,21 @@ static void *eval_main(void *arg)
 {
 	struct eval_job *j = arg;
 	struct nn_ctx *ctx = nn_ctx_new(j->m);
+	const struct nn_fer *set = j->set;
 
 	if (!ctx) {
 		j->rc = MS_ENOMEM;
 		return NULL;
 	}
-	for (size_t i = (size_t)j->id; i < j->set->n; i += (size_t)j->n) {
-		float p[NN_CLASSES];
-
-		nn_classify(ctx, j->set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
-			    j->flip, p);
-		j->conf[j->set->labels[i]][nn_argmax(p)]++;
-	}
+	for (size_t i = (size_t)j->id; i < set->n; i += (size_t)j->n)
+		nn_classify(ctx, set->pixels + i * NN_FER_SIDE * NN_FER_SIDE,
+			    j->flip, j->probs + i * NN_CLASSES);
 	nn_ctx_free(ctx);
 	return NULL;
 }
 
-int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int flip_tta, int threads,
-		int confusion[NN_CLASSES][NN_CLASSES])
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, float *probs)
 {
 	struct eval_job *jobs;
 	int n = MS_MAX(1, MS_MIN(threads, 64)), started = 0, rc = MS_OK;
@@ -102,8 +100,12 @@ int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
 	if (!jobs)
 		return MS_ENOMEM;
 	for (int i = 0; i < n; i++) {
-		jobs[i] = (struct eval_job){
-		    .m = m, .set = set, .flip = flip_tta, .id = i, .n = n};
+		jobs[i].m = m;
+		jobs[i].set = set;
+		jobs[i].probs = probs;
+		jobs[i].flip = flip_tta;
+		jobs[i].id = i;
+		jobs[i].n = n;
 		if (i > 0 &&
 		    pthread_create(&jobs[i].th, NULL, eval_main, &jobs[i]))
 			break;
@@ -115,13 +117,58 @@ int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
 		eval_main(&jobs[0]);
 	for (int i = 1; i < started; i++)
 		pthread_join(jobs[i].th, NULL);
-	memset(confusion, 0, sizeof(int) * NN_CLASSES * NN_CLASSES);
-	for (int i = 0; i < started && !rc; i++) {
+	for (int i = 0; i < started && !rc; i++)
 		rc = jobs[i].rc;
-		for (int a = 0; a < NN_CLASSES; a++)
-			for (int b = 0; b < NN_CLASSES; b++)
-				confusion[a][b] += jobs[i].conf[a][b];
-	}
 	free(jobs);
+	return rc;
+}
+
+void nn_eval_score(const struct nn_fer *set, const float *probs,
+		   struct nn_fer_eval *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < set->n; i++) {
+		int pred = nn_argmax(probs + i * NN_CLASSES);
+
+		out->confusion[set->labels[i]][pred]++;
+		if (!set->votes || !nn_fer_has_target(set, i))
+			continue;
+		out->plus_n++;
+		if (set->major[i] != NN_FERPLUS_NONE) {
+			out->plus_confusion[set->major[i]][pred]++;
+			out->plus_hits += pred == set->major[i];
+		}
+	}
+}
+
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
+		  int flip_tta, int threads, struct nn_fer_eval *out)
+{
+	float *probs = ms_mallocarray(set->n ? set->n : 1,
+				      NN_CLASSES * sizeof(float));
+	int rc;
+
+	if (!probs)
+		return MS_ENOMEM;
+	rc = nn_eval_probs(m, set, flip_tta, threads, probs);
+	if (!rc)
+		nn_eval_score(set, probs, out);
+	free(probs);
+	return rc;
+}
+
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
+		int flip_tta, int threads,
+		int confusion[NN_CLASSES][NN_CLASSES])
+{
+	struct nn_fer_eval *r = ms_calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return MS_ENOMEM;
+	rc = nn_eval_split(m, set, flip_tta, threads, r);
+	if (!rc)
+		memcpy(confusion, r->confusion, sizeof(r->confusion));
+	free(r);
 	return rc;
 }

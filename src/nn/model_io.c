@@ -329,66 +329,68 @@ static int load_floats(float *dst, const uint8_t *src, size_t n)
 	return MS_OK;
 }
 
-int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
-		 struct nn_net **out, uint32_t *kind, uint8_t **state,
-		 size_t *state_len, char *err, size_t errlen)
+/* Magic, checksum, version, kind and the layer list; leaves r after the
+ * layer list. */
+static int parse_header(struct reader *r, const uint8_t *buf, size_t len,
+			uint32_t *k, struct nn_arch *a, char *err,
+			size_t errlen)
 {
-	struct reader r = {buf, 0, 0};
-	struct nn_arch a;
-	struct nn_net *net = NULL;
-	uint32_t version, k, side, crop, nl, nt, crc;
-	uint8_t seen[NN_MAX_PARAMS * 2] = {0};
-	const uint8_t *st = NULL, *magic;
-	size_t st_len = 0;
-	int rc;
+	uint32_t version, side, crop, nl, crc;
+	const uint8_t *magic;
 
-	memset(&a, 0, sizeof(a));
+	memset(a, 0, sizeof(*a));
 	if (len > NN_MAX_FILE)
 		return ms_errf(err, errlen, MS_ELIMIT, "model file too large");
 	if (len < 40)
 		return ms_errf(err, errlen, MS_EFORMAT, "model file truncated");
-	r.len = len - 4;
+	r->len = len - 4;
 	crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
 	      (uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
-	if (get_bytes(&r, 4, &magic) || memcmp(magic, NN_MAGIC, 4))
+	if (get_bytes(r, 4, &magic) || memcmp(magic, NN_MAGIC, 4))
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       "not a model file (magic)");
 	if (nn_crc32(buf, len - 4) != crc)
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       "checksum mismatch (corrupt or truncated)");
-	if (get_u32(&r, &version) || version != NN_VERSION)
+	if (get_u32(r, &version) || version != NN_VERSION)
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       "unsupported model version");
-	if (get_u32(&r, &k) || k > NN_FILE_CHECKPOINT)
+	if (get_u32(r, k) || *k > NN_FILE_CHECKPOINT)
 		return ms_errf(err, errlen, MS_EFORMAT, "unknown file kind");
-	if (get_u32(&r, &side) || get_u32(&r, &crop) ||
-	    get_f32(&r, &a.norm_mean) || get_f32(&r, &a.norm_std) ||
-	    get_u32(&r, &nl))
+	if (get_u32(r, &side) || get_u32(r, &crop) ||
+	    get_f32(r, &a->norm_mean) || get_f32(r, &a->norm_std) ||
+	    get_u32(r, &nl))
 		return ms_errf(err, errlen, MS_EFORMAT, "header truncated");
 	if (side > NN_MAX_SIDE || crop > NN_MAX_SIDE || nl < 1 ||
 	    nl > NN_MAX_LAYERS)
 		return ms_errf(err, errlen, MS_ELIMIT, "header out of range");
-	a.side = (int)side;
-	a.crop = (int)crop;
-	a.n_layers = (int)nl;
+	a->side = (int)side;
+	a->crop = (int)crop;
+	a->n_layers = (int)nl;
 	for (uint32_t i = 0; i < nl; i++) {
-		struct nn_layer_spec *l = &a.layers[i];
+		struct nn_layer_spec *l = &a->layers[i];
 
-		if (get_u32(&r, &l->type) || get_u32(&r, &l->out) ||
-		    get_u32(&r, &l->k) || get_u32(&r, &l->stride) ||
-		    get_u32(&r, &l->pad) || get_u32(&r, &l->flags) ||
-		    get_u32(&r, &l->p_milli))
+		if (get_u32(r, &l->type) || get_u32(r, &l->out) ||
+		    get_u32(r, &l->k) || get_u32(r, &l->stride) ||
+		    get_u32(r, &l->pad) || get_u32(r, &l->flags) ||
+		    get_u32(r, &l->p_milli))
 			return ms_errf(err, errlen, MS_EFORMAT,
 				       "layer list truncated");
 	}
-	rc = nn_net_new(&a, trainable || k == NN_FILE_CHECKPOINT, &net, err,
-			errlen);
-	if (rc)
-		return rc;
-	if (get_u32(&r, &nt) || nt < 1 || nt > NN_MAX_TENSORS) {
-		rc = ms_errf(err, errlen, MS_EFORMAT, "bad tensor count");
-		goto out_free;
-	}
+	return MS_OK;
+}
+
+/* The tensor list into net (values, and momenta of a checkpoint); the
+ * state blob of a checkpoint into *st. seen[2i+m] counts tensor i's
+ * values (m = 0) and momenta (m = 1). */
+static int parse_tensors(struct reader *r, uint32_t k, struct nn_net *net,
+			 uint8_t *seen, const uint8_t **st, size_t *st_len,
+			 char *err, size_t errlen)
+{
+	uint32_t nt;
+
+	if (get_u32(r, &nt) || nt < 1 || nt > NN_MAX_TENSORS)
+		return ms_errf(err, errlen, MS_EFORMAT, "bad tensor count");
 	for (uint32_t t = 0; t < nt; t++) {
 		char name[32];
 		uint8_t dtype;
@@ -397,66 +399,85 @@ int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
 		const uint8_t *data;
 		struct nn_param *p;
 
-		if (get_tensor(&r, name, &dtype, &ndim, dims, &n, &data)) {
-			rc = ms_errf(err, errlen, MS_EFORMAT,
-				     "tensor %u malformed or truncated", t);
-			goto out_free;
-		}
+		if (get_tensor(r, name, &dtype, &ndim, dims, &n, &data))
+			return ms_errf(err, errlen, MS_EFORMAT,
+				       "tensor %u malformed or truncated", t);
 		if (k == NN_FILE_CHECKPOINT &&
 		    strcmp(name, "train.state") == 0) {
-			if (st || dtype != 1 || ndim != 1 || n > NN_MAX_STATE) {
-				rc = ms_errf(err, errlen, MS_EFORMAT,
-					     "bad train.state");
-				goto out_free;
-			}
-			st = data;
-			st_len = n;
+			if (*st || dtype != 1 || ndim != 1 || n > NN_MAX_STATE)
+				return ms_errf(err, errlen, MS_EFORMAT,
+					       "bad train.state");
+			*st = data;
+			*st_len = n;
 			continue;
 		}
 		mom = k == NN_FILE_CHECKPOINT && strncmp(name, "M.", 2) == 0;
 		p = nn_net_param(net, mom ? name + 2 : name);
 		if (!p || dtype != 0 || !shape_eq(p, ndim, dims) ||
-		    (mom && !p->trainable)) {
-			rc = ms_errf(err, errlen, MS_EFORMAT,
-				     "unexpected tensor '%s' or wrong shape",
-				     name);
-			goto out_free;
-		}
-		if (seen[(p - net->params) * 2 + mom]++) {
-			rc = ms_errf(err, errlen, MS_EFORMAT,
-				     "duplicate tensor '%s'", name);
-			goto out_free;
-		}
-		if (load_floats(mom ? p->m : p->w, data, n)) {
-			rc =
-			    ms_errf(err, errlen, MS_EFORMAT,
-				    "tensor '%s' has a non-finite value", name);
-			goto out_free;
-		}
+		    (mom && !p->trainable))
+			return ms_errf(err, errlen, MS_EFORMAT,
+				       "unexpected tensor '%s' or wrong shape",
+				       name);
+		if (seen[(p - net->params) * 2 + mom]++)
+			return ms_errf(err, errlen, MS_EFORMAT,
+				       "duplicate tensor '%s'", name);
+		if (load_floats(mom ? p->m : p->w, data, n))
+			return ms_errf(err, errlen, MS_EFORMAT,
+				       "tensor '%s' has a non-finite value",
+				       name);
 	}
-	if (r.pos != r.len) {
-		rc = ms_errf(err, errlen, MS_EFORMAT, "trailing bytes");
-		goto out_free;
-	}
+	if (r->pos != r->len)
+		return ms_errf(err, errlen, MS_EFORMAT, "trailing bytes");
+	return MS_OK;
+}
+
+/* Every tensor present (momenta too in a checkpoint), variances >= 0. */
+static int check_complete(const struct nn_net *net, uint32_t k,
+			  const uint8_t *seen, char *err, size_t errlen)
+{
 	for (int i = 0; i < net->n_params; i++) {
 		const struct nn_param *p = &net->params[i];
 
 		if (!seen[i * 2] || (k == NN_FILE_CHECKPOINT && p->trainable &&
-				     !seen[i * 2 + 1])) {
-			rc = ms_errf(err, errlen, MS_EFORMAT,
-				     "missing tensor '%s'", p->name);
-			goto out_free;
-		}
+				     !seen[i * 2 + 1]))
+			return ms_errf(err, errlen, MS_EFORMAT,
+				       "missing tensor '%s'", p->name);
 		if (strstr(p->name, ".var"))
 			for (size_t j = 0; j < p->n; j++)
-				if (p->w[j] < 0) {
-					rc =
-					    ms_errf(err, errlen, MS_EFORMAT,
-						    "negative variance in '%s'",
-						    p->name);
-					goto out_free;
-				}
+				if (p->w[j] < 0)
+					return ms_errf(
+					    err, errlen, MS_EFORMAT,
+					    "negative variance in '%s'",
+					    p->name);
 	}
+	return MS_OK;
+}
+
+int nn_net_parse(const uint8_t *buf, size_t len, int trainable,
+		 struct nn_net **out, uint32_t *kind, uint8_t **state,
+		 size_t *state_len, char *err, size_t errlen)
+{
+	struct reader r = {buf, 0, 0};
+	struct nn_arch a;
+	struct nn_net *net = NULL;
+	uint32_t k = 0;
+	uint8_t seen[NN_MAX_PARAMS * 2] = {0};
+	const uint8_t *st = NULL;
+	size_t st_len = 0;
+	int rc;
+
+	rc = parse_header(&r, buf, len, &k, &a, err, errlen);
+	if (rc)
+		return rc;
+	rc = nn_net_new(&a, trainable || k == NN_FILE_CHECKPOINT, &net, err,
+			errlen);
+	if (rc)
+		return rc;
+	rc = parse_tensors(&r, k, net, seen, &st, &st_len, err, errlen);
+	if (!rc)
+		rc = check_complete(net, k, seen, err, errlen);
+	if (rc)
+		goto out_free;
 	if (k == NN_FILE_CHECKPOINT && !st) {
 		rc = ms_errf(err, errlen, MS_EFORMAT,
 			     "checkpoint without state");

@@ -150,6 +150,18 @@ void nn_net_backward(struct nn_net *net, struct nn_ws *ws, int B);
 float nn_softmax_ce(const float *logits, const uint8_t *labels, int B,
 		    float smoothing, float *dlogits, int *correct);
 
+/* Soft-target cross-entropy over logits [NN_CLASSES][B] against
+ * targets (B, NN_CLASSES) whose rows sum to 1; writes dlogits (may be
+ * NULL) scaled by 1/B, returns the mean loss; `correct` (may be NULL)
+ * counts argmax == labels[n] (labels may be NULL). */
+float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
+			 const uint8_t *labels, float *dlogits, int *correct);
+/* A training target: (1-share) * label-smoothed one-hot of `label` +
+ * share * votes (NN_CLASSES shares summing to 1). With votes NULL or all
+ * zero, the smoothed one-hot alone. */
+void nn_target_mix(int label, const float *votes, float smoothing,
+		   float share, float out[NN_CLASSES]);
+
 /* ---- kernels (layers.c); x,y are [C][B][H][W] ---- */
 size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out,
 			  int k);

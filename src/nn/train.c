@@ -1,131 +1,13 @@
-/* train.c - the trainer behind `moodsync train`: augmentation, SGD with
- * Nesterov momentum and weight decay, warmup + cosine schedule, per-epoch
- * validation, best-model and checkpoint files (atomic), and resume from a
- * checkpoint with the exact RNG state so a resumed run continues the
- * same sequence of batches. */
+/* train.c - the trainer behind `moodsync train`: SGD with Nesterov
+ * momentum and weight decay, warmup + cosine schedule, data-parallel
+ * workers, per-epoch validation, best-model and checkpoint files, and
+ * resume from a checkpoint with the exact RNG state so a resumed run
+ * continues the same sequence of batches. */
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
-
-#define STATE_VERSION 1u
-/* "train.state": u32 version, epochs_done, epochs, batch, seed; f32 lr,
- * wd, momentum, smoothing, warmup; u32 augment, best_epoch; f32 best_val;
- * u64 step, limit; u64 rng[4]. Little-endian, STATE_LEN bytes. */
-#define STATE_LEN 100u
-
-struct train_state {
-	uint32_t epochs_done;
-	uint32_t epochs;
-	uint32_t batch;
-	uint32_t seed;
-	float lr, wd, momentum, smoothing, warmup;
-	uint32_t augment;
-	uint32_t best_epoch; /* 1-based, 0 = none yet */
-	float best_val;
-	uint64_t step;	   /* optimiser steps taken */
-	uint64_t limit;	   /* training subset size, 0 = all */
-	struct nn_rng rng; /* at the start of epoch epochs_done+1 */
-};
-
-static void put32(uint8_t **p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		(*p)[i] = (uint8_t)(v >> (8 * i));
-	*p += 4;
-}
-
-static void put64(uint8_t **p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p, (uint32_t)(v >> 32));
-}
-
-static void putf(uint8_t **p, float f)
-{
-	uint32_t v;
-
-	memcpy(&v, &f, 4);
-	put32(p, v);
-}
-
-static uint32_t get32(const uint8_t **p)
-{
-	const uint8_t *b = *p;
-
-	*p += 4;
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
-static uint64_t get64(const uint8_t **p)
-{
-	uint64_t lo = get32(p);
-
-	return lo | (uint64_t)get32(p) << 32;
-}
-
-static float getf(const uint8_t **p)
-{
-	uint32_t v = get32(p);
-	float f;
-
-	memcpy(&f, &v, 4);
-	return f;
-}
-
-static void state_encode(const struct train_state *s, uint8_t *b)
-{
-	put32(&b, STATE_VERSION);
-	put32(&b, s->epochs_done);
-	put32(&b, s->epochs);
-	put32(&b, s->batch);
-	put32(&b, s->seed);
-	putf(&b, s->lr);
-	putf(&b, s->wd);
-	putf(&b, s->momentum);
-	putf(&b, s->smoothing);
-	putf(&b, s->warmup);
-	put32(&b, s->augment);
-	put32(&b, s->best_epoch);
-	putf(&b, s->best_val);
-	put64(&b, s->step);
-	put64(&b, s->limit);
-	for (int i = 0; i < 4; i++)
-		put64(&b, s->rng.s[i]);
-}
-
-static int state_decode(const uint8_t *b, size_t len, struct train_state *s)
-{
-	if (len != STATE_LEN || get32(&b) != STATE_VERSION)
-		return MS_EFORMAT;
-	s->epochs_done = get32(&b);
-	s->epochs = get32(&b);
-	s->batch = get32(&b);
-	s->seed = get32(&b);
-	s->lr = getf(&b);
-	s->wd = getf(&b);
-	s->momentum = getf(&b);
-	s->smoothing = getf(&b);
-	s->warmup = getf(&b);
-	s->augment = get32(&b);
-	s->best_epoch = get32(&b);
-	s->best_val = getf(&b);
-	s->step = get64(&b);
-	s->limit = get64(&b);
-	for (int i = 0; i < 4; i++)
-		s->rng.s[i] = get64(&b);
-	if (s->batch < 1 || s->batch > 4096 || s->epochs < 1 ||
-	    s->epochs > 100000 || s->epochs_done > s->epochs ||
-	    !(s->lr > 0 && s->lr < 10) ||
-	    !(s->momentum >= 0 && s->momentum < 1) ||
-	    !(s->smoothing >= 0 && s->smoothing < 1) ||
-	    !(s->wd >= 0 && s->wd < 1) ||
-	    !(s->warmup >= 0 && s->warmup <= s->epochs))
-		return MS_EFORMAT;
-	return MS_OK;
-}
+#include "nn/train_internal.h"
 
 void nn_train_opts_init(struct nn_train_opts *o)
 {
@@ -143,51 +25,7 @@ void nn_train_opts_init(struct nn_train_opts *o)
 	o->augment = 1;
 }
 
-/* Random shift (+-3 px), rotation (+-12 deg), scale (+-10%), flip and
- * brightness/contrast jitter, bilinear with edge clamping. */
-static void augment(const struct nn_arch *a, const uint8_t *src, float *dst,
-		    struct nn_rng *r)
-{
-	float ang = (2 * nn_rng_uniform(r) - 1) * 12.0f * 3.14159265f / 180.0f;
-	float sc = 1.0f + (2 * nn_rng_uniform(r) - 1) * 0.10f;
-	float tx = (2 * nn_rng_uniform(r) - 1) * 3.0f;
-	float ty = (2 * nn_rng_uniform(r) - 1) * 3.0f;
-	int flip = nn_rng_uniform(r) < 0.5f;
-	float contrast = 1.0f + (2 * nn_rng_uniform(r) - 1) * 0.25f;
-	float bright = (2 * nn_rng_uniform(r) - 1) * 25.0f;
-	float ca = cosf(ang) / sc, sa = sinf(ang) / sc;
-	float co = (a->crop - 1) * 0.5f, cs = (a->side - 1) * 0.5f;
-	float nsc = 1.0f / (255.0f * a->norm_std),
-	      nsh = -a->norm_mean / a->norm_std;
-	int S = a->side;
-	float mean = 0;
-
-	for (int i = 0; i < S * S; i++)
-		mean += src[i];
-	mean /= (float)(S * S);
-	for (int y = 0; y < a->crop; y++)
-		for (int x = 0; x < a->crop; x++) {
-			float u = (flip ? a->crop - 1 - x : x) - co, v = y - co;
-			float sx = ca * u - sa * v + cs + tx;
-			float sy = sa * u + ca * v + cs + ty;
-			int x0 = (int)floorf(sx), y0 = (int)floorf(sy);
-			float fx = sx - x0, fy = sy - y0, val;
-			int xa = MS_MIN(MS_MAX(x0, 0), S - 1);
-			int xb = MS_MIN(MS_MAX(x0 + 1, 0), S - 1);
-			int ya = MS_MIN(MS_MAX(y0, 0), S - 1);
-			int yb = MS_MIN(MS_MAX(y0 + 1, 0), S - 1);
-
-			val = (1 - fy) * ((1 - fx) * src[ya * S + xa] +
-					  fx * src[ya * S + xb]) +
-			      fy * ((1 - fx) * src[yb * S + xa] +
-				    fx * src[yb * S + xb]);
-			val = (val - mean) * contrast + mean + bright;
-			val = val < 0 ? 0 : val > 255 ? 255 : val;
-			dst[y * a->crop + x] = val * nsc + nsh;
-		}
-}
-
-static float schedule(const struct train_state *s, uint64_t step,
+static float schedule(const struct nn_train_state *s, uint64_t step,
 		      uint64_t total, uint64_t warm)
 {
 	if (step < warm)
@@ -199,7 +37,7 @@ static float schedule(const struct train_state *s, uint64_t step,
 			    (float)(total - warm)));
 }
 
-static void sgd_step(struct nn_net *net, const struct train_state *s, float lr)
+static void sgd_step(struct nn_net *net, const struct nn_train_state *s, float lr)
 {
 	float mu = s->momentum;
 
@@ -216,48 +54,6 @@ static void sgd_step(struct nn_net *net, const struct train_state *s, float lr)
 			p->w[j] -= lr * (g + mu * p->m[j]);
 		}
 	}
-}
-
-static int save_checkpoint(const struct nn_net *net,
-			   const struct train_state *s, const char *path,
-			   char *err, size_t errlen)
-{
-	uint8_t blob[STATE_LEN], *buf;
-	size_t len;
-	int rc;
-
-	state_encode(s, blob);
-	rc = nn_net_serialize(net, NN_FILE_CHECKPOINT, blob, STATE_LEN, &buf,
-			      &len);
-	if (rc)
-		return ms_errf(err, errlen, rc, "cannot serialise checkpoint");
-	rc = nn_file_write_atomic(path, buf, len, err, errlen);
-	free(buf);
-	return rc;
-}
-
-static int load_checkpoint(const char *path, struct nn_net **net,
-			   struct train_state *s, char *err, size_t errlen)
-{
-	uint8_t *buf, *blob = NULL;
-	size_t len, blen = 0;
-	uint32_t kind;
-	int rc = ms_file_read(path, 256u << 20, &buf, &len, err, errlen);
-
-	if (rc)
-		return rc;
-	rc = nn_net_parse(buf, len, 1, net, &kind, &blob, &blen, err, errlen);
-	free(buf);
-	if (rc)
-		return rc;
-	if (kind != NN_FILE_CHECKPOINT || state_decode(blob, blen, s)) {
-		nn_net_free(*net);
-		*net = NULL;
-		rc = ms_errf(err, errlen, MS_EFORMAT,
-			     "%s: not a training checkpoint", path);
-	}
-	free(blob);
-	return rc;
 }
 
 /* ---- data-parallel workers ----
@@ -280,6 +76,8 @@ struct worker {
 	struct nn_ws ws;
 	struct nn_rng rng;   /* reseeded from the run's RNG every step */
 	uint8_t *labels;     /* (ws.bmax) */
+	float *targets;	     /* (ws.bmax, NN_CLASSES) */
+	size_t plus_hits;    /* val: hits on FER+ majority labels */
 	size_t first, count; /* this step's slice of perm */
 	double loss;	     /* train: mean over slice; val: sum */
 	size_t hits;
@@ -288,9 +86,10 @@ struct worker {
 
 struct trainer {
 	const struct nn_fer *train, *val;
-	const struct train_state *s;
+	const struct nn_train_state *s;
 	const uint32_t *perm;
 	int nw, B;
+	int soft; /* targets through nn_target_mix (FER+, mixup) */
 	enum job job;
 	pthread_barrier_t start, done;
 	struct worker w[NN_MAX_WORKERS];
@@ -311,17 +110,51 @@ static void worker_train(struct worker *w)
 
 		w->labels[j] = w->t->train->labels[id];
 		if (w->t->s->augment)
-			augment(a, px, w->ws.act[0] + j * crop2, &w->rng);
+			nn_augment_face(a, px, w->ws.act[0] + j * crop2, &w->rng);
 		else
 			nn_prep_center(a, px, 0, w->ws.act[0] + j * crop2);
+		nn_augment_erase(a->crop, w->t->s->erase, w->ws.act[0] + j * crop2,
+			     &w->rng);
+		if (w->t->soft)
+			nn_target_mix(w->labels[j],
+				      w->t->train->votes
+					  ? w->t->train->votes + id * NN_CLASSES
+					  : NULL,
+				      w->t->s->smoothing, w->t->s->share,
+				      w->targets + (size_t)j * NN_CLASSES);
 	}
-	nn_net_forward(w->net, &w->ws, B, 1, &w->rng);
-	w->loss = nn_softmax_ce(w->ws.act[L], w->labels, B, w->t->s->smoothing,
-				w->ws.grad[L], &c);
+	if (w->t->soft) {
+		nn_augment_mixup(w->t->s->mixup, B, crop2, w->ws.act[0], w->targets,
+		      &w->rng);
+		nn_net_forward(w->net, &w->ws, B, 1, &w->rng);
+		w->loss = nn_softmax_ce_soft(w->ws.act[L], w->targets, B,
+					     w->labels, w->ws.grad[L], &c);
+	} else {
+		nn_net_forward(w->net, &w->ws, B, 1, &w->rng);
+		w->loss = nn_softmax_ce(w->ws.act[L], w->labels, B,
+					w->t->s->smoothing, w->ws.grad[L], &c);
+	}
 	w->hits = (size_t)c;
 	for (size_t i = 0; i < ny; i++)
 		w->ws.grad[L][i] *= scale;
 	nn_net_backward(w->net, &w->ws, B);
+}
+
+/* How many of B logit columns [NN_CLASSES][B] have their argmax at
+ * labels[n] (labels of NN_FERPLUS_NONE never match). */
+static size_t argmax_hits(const float *logits, int B, const uint8_t *labels)
+{
+	size_t hits = 0;
+
+	for (int n = 0; n < B; n++) {
+		int arg = 0;
+
+		for (int c = 1; c < NN_CLASSES; c++)
+			if (logits[c * B + n] > logits[arg * B + n])
+				arg = c;
+		hits += arg == labels[n];
+	}
+	return hits;
 }
 
 /* Validation (no smoothing, BN running statistics) of the batches
@@ -335,6 +168,7 @@ static void worker_val(struct worker *w)
 
 	w->loss = 0;
 	w->hits = 0;
+	w->plus_hits = 0;
 	for (size_t i = bm * (size_t)w->id; i < val->n;
 	     i += bm * (size_t)w->t->nw) {
 		int B = (int)MS_MIN(bm, val->n - i), c;
@@ -349,6 +183,9 @@ static void worker_val(struct worker *w)
 					 NULL, &c) *
 			   B;
 		w->hits += (size_t)c;
+		if (val->major)
+			w->plus_hits += argmax_hits(w->ws.act[L], B,
+						    val->major + i);
 	}
 }
 
@@ -415,18 +252,29 @@ static void reduce(struct trainer *t)
 	}
 }
 
-static void validate(struct trainer *t, double *acc, double *loss)
+/* Validation accuracy on FER labels (*acc), on FER+ majority labels
+ * (*plus_acc over records with a FER+ target, -1 without votes), mean
+ * loss on FER labels. */
+static void validate(struct trainer *t, double *acc, double *plus_acc,
+		     double *loss)
 {
-	size_t hits = 0;
+	size_t hits = 0, plus = 0, n_plus = 0;
 	double l = 0;
 
 	run_job(t, JOB_VAL);
 	for (int k = 0; k < t->nw; k++) {
 		hits += t->w[k].hits;
+		plus += t->w[k].plus_hits;
 		l += t->w[k].loss;
 	}
 	*acc = t->val->n ? (double)hits / (double)t->val->n : 0;
 	*loss = t->val->n ? l / (double)t->val->n : 0;
+	*plus_acc = -1;
+	if (t->val->votes) {
+		for (size_t i = 0; i < t->val->n; i++)
+			n_plus += nn_fer_has_target(t->val, i);
+		*plus_acc = n_plus ? (double)plus / (double)n_plus : 0;
+	}
 }
 
 static void trainer_release(struct trainer *t, int started)
@@ -444,6 +292,7 @@ static void trainer_release(struct trainer *t, int started)
 	for (int k = 0; k < t->nw; k++) {
 		nn_ws_release(&t->w[k].ws);
 		free(t->w[k].labels);
+		free(t->w[k].targets);
 		if (k > 0)
 			nn_net_free(t->w[k].net);
 	}
@@ -474,7 +323,9 @@ static int trainer_init(struct trainer *t, struct nn_net *net, int nw, int B,
 		else if (nn_net_replica(net, &w->net))
 			return MS_ENOMEM;
 		w->labels = malloc((size_t)bm);
-		if (!w->labels || nn_ws_init(&w->ws, w->net, bm))
+		w->targets = ms_mallocarray((size_t)bm, NN_CLASSES * sizeof(float));
+		if (!w->labels || !w->targets ||
+		    nn_ws_init(&w->ws, w->net, bm))
 			return MS_ENOMEM;
 	}
 	for (int k = 1; k < nw; k++) {
@@ -485,187 +336,241 @@ static int trainer_init(struct trainer *t, struct nn_net *net, int nw, int B,
 	return MS_OK;
 }
 
-int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
-		 const struct nn_fer *val, char *err, size_t errlen)
+/* The run's state and net: from a checkpoint (o->resume), else a new
+ * run from o's settings with He-initialised or o->init's weights. */
+static int run_setup(const struct nn_train_opts *o, struct nn_net **net,
+		     struct nn_train_state *s, char *err, size_t errlen)
 {
-	struct nn_net *net = NULL;
-	struct train_state s;
-	struct trainer *t = NULL;
 	struct nn_arch arch;
-	struct nn_train_progress pr;
-	uint32_t *perm = NULL;
-	size_t n_use, steps;
-	uint64_t total, warm, step0;
-	double t_run = ms_now_ms();
-	int rc = MS_OK, nw, started = 0;
+	int rc;
 
-	memset(&s, 0, sizeof(s));
-	nn_set_threads(1);
+	memset(s, 0, sizeof(*s));
 	if (o->resume) {
-		rc = load_checkpoint(o->resume, &net, &s, err, errlen);
+		rc = nn_train_ckpt_load(o->resume, net, s, err, errlen);
+		if (rc || !o->resume_epochs)
+			return rc;
+		if ((uint32_t)o->epochs < s->epochs_done) {
+			nn_net_free(*net);
+			*net = NULL;
+			return ms_errf(err, errlen, MS_EINVAL,
+				       "checkpoint already has %u epochs",
+				       s->epochs_done);
+		}
+		s->epochs = (uint32_t)o->epochs;
+		s->warmup = MS_MIN(s->warmup, (float)s->epochs);
+		return MS_OK;
+	}
+	if (o->init) {
+		rc = nn_net_load_weights(o->init, net, err, errlen);
 		if (rc)
 			return rc;
-		if (o->resume_epochs) {
-			if ((uint32_t)o->epochs < s.epochs_done) {
-				rc = ms_errf(err, errlen, MS_EINVAL,
-					     "checkpoint already has %u epochs",
-					     s.epochs_done);
-				goto out;
-			}
-			s.epochs = (uint32_t)o->epochs;
-			s.warmup = MS_MIN(s.warmup, (float)s.epochs);
-		}
 	} else {
 		if (nn_arch_preset(o->arch, &arch))
 			return ms_errf(err, errlen, MS_EINVAL,
 				       "unknown architecture '%s'", o->arch);
-		rc = nn_net_new(&arch, 1, &net, err, errlen);
+		rc = nn_net_new(&arch, 1, net, err, errlen);
 		if (rc)
 			return rc;
-		s.epochs = (uint32_t)o->epochs;
-		s.batch = (uint32_t)o->batch;
-		s.seed = o->seed;
-		s.lr = o->lr;
-		s.wd = o->wd;
-		s.momentum = o->momentum;
-		s.smoothing = o->smoothing;
-		s.warmup = o->warmup;
-		s.augment = (uint32_t)o->augment;
-		s.limit = o->limit;
-		s.best_val = -1.0f;
-		nn_rng_seed(&s.rng, o->seed);
-		nn_net_init_weights(net, &s.rng);
 	}
-	if (net->arch.side != NN_FER_SIDE) {
-		rc = ms_errf(err, errlen, MS_EINVAL, "net input must be 48");
-		goto out;
+	s->epochs = (uint32_t)o->epochs;
+	s->batch = (uint32_t)o->batch;
+	s->seed = o->seed;
+	s->lr = o->lr;
+	s->wd = o->wd;
+	s->momentum = o->momentum;
+	s->smoothing = o->smoothing;
+	s->warmup = o->warmup;
+	s->augment = (uint32_t)o->augment;
+	s->limit = o->limit;
+	s->share = o->ferplus_share;
+	s->erase = o->erase;
+	s->mixup = o->mixup;
+	s->best_val = -1.0f;
+	nn_rng_seed(&s->rng, o->seed);
+	if (!o->init)
+		nn_net_init_weights(*net, &s->rng);
+	return MS_OK;
+}
+
+/* What a run needs besides the trainer: sizes and timing. */
+struct run {
+	const struct nn_train_opts *o;
+	struct nn_train_state *s;
+	struct nn_net *net;
+	struct trainer *t;
+	size_t steps;	     /* optimiser steps per epoch */
+	uint64_t total;	     /* steps of the whole run */
+	uint64_t warm;	     /* warmup steps */
+	uint64_t step0;	     /* s->step when this session started */
+	double t_run;	     /* ms_now_ms() at the start of the session */
+	struct nn_train_progress pr;
+};
+
+static void report_step(struct run *r, size_t st, double t0, double lsum,
+			size_t hits, float lr)
+{
+	struct nn_train_progress *pr = &r->pr;
+	const struct nn_train_state *s = r->s;
+	double el = (ms_now_ms() - t0) / 1000.0;
+	double run_ips = (double)(s->step - r->step0) * s->batch /
+			 ((ms_now_ms() - r->t_run) / 1000.0);
+
+	pr->done = (st + 1) * s->batch;
+	pr->images_per_s = (double)pr->done / el;
+	pr->loss = lsum / (double)(st + 1);
+	pr->acc = (double)hits / (double)pr->done;
+	pr->lr = lr;
+	pr->eta_s = (double)(r->total - s->step) * s->batch / run_ips;
+	r->o->progress(r->o->user, pr);
+}
+
+/* One epoch of optimiser steps over perm. */
+static void train_epoch(struct run *r, double t0)
+{
+	struct nn_train_state *s = r->s;
+	struct trainer *t = r->t;
+	double lsum = 0;
+	size_t hits = 0;
+	uint32_t nw = (uint32_t)t->nw;
+
+	for (size_t st = 0; st < r->steps; st++) {
+		float lr = schedule(s, s->step, r->total, r->warm);
+		size_t first = st * s->batch;
+
+		for (uint32_t k = 0; k < nw; k++) {
+			struct worker *w = &t->w[k];
+
+			w->first = first;
+			w->count = s->batch / nw + (k < s->batch % nw);
+			first += w->count;
+			nn_rng_seed(&w->rng, nn_rng_next(&s->rng));
+		}
+		run_job(t, JOB_TRAIN);
+		reduce(t);
+		sgd_step(r->net, s, lr);
+		s->step++;
+		for (uint32_t k = 0; k < nw; k++) {
+			lsum += t->w[k].loss * (double)t->w[k].count / s->batch;
+			hits += t->w[k].hits;
+		}
+		if (r->o->progress && ((st & 7) == 7 || st + 1 == r->steps))
+			report_step(r, st, t0, lsum, hits, lr);
 	}
-	n_use = s.limit && s.limit < train->n ? s.limit : train->n;
-	if (n_use < s.batch) {
-		rc = ms_errf(err, errlen, MS_EINVAL,
-			     "fewer training records (%zu) than a batch (%u)",
-			     n_use, s.batch);
-		goto out;
+}
+
+/* Validates, keeps the best model, writes the checkpoint. The best epoch
+ * is the one with the highest FER accuracy, or with FER+ votes on the
+ * validation split, the highest mean of FER and FER+ majority accuracy. */
+static int epoch_finish(struct run *r, double t0, char *err, size_t errlen)
+{
+	struct nn_train_progress *pr = &r->pr;
+	struct nn_train_state *s = r->s;
+	double score;
+	int rc;
+
+	validate(r->t, &pr->val_acc, &pr->val_plus_acc, &pr->val_loss);
+	s->epochs_done++;
+	score = pr->val_plus_acc >= 0 ? 0.5 * (pr->val_acc + pr->val_plus_acc)
+				      : pr->val_acc;
+	pr->best = score > s->best_val;
+	if (pr->best) {
+		s->best_val = (float)score;
+		s->best_epoch = s->epochs_done;
+		rc = nn_net_save(r->net, r->o->out_path, err, errlen);
+		if (rc)
+			return rc;
 	}
-	steps = n_use / s.batch;
-	total = (uint64_t)steps * s.epochs;
-	warm = (uint64_t)(s.warmup * (float)steps);
-	nw =
-	    MS_MAX(1, MS_MIN(MS_MIN(o->threads, NN_MAX_WORKERS), (int)s.batch));
+	if (r->o->ckpt_path) {
+		rc = nn_train_ckpt_save(r->net, s, r->o->ckpt_path, err, errlen);
+		if (rc)
+			return rc;
+	}
+	pr->epoch_end = 1;
+	pr->epoch_s = (ms_now_ms() - t0) / 1000.0;
+	if (r->o->progress)
+		r->o->progress(r->o->user, pr);
+	return MS_OK;
+}
+
+/* Checks the run against the data; sets its sizes. */
+static int run_check(struct run *r, const struct nn_fer *train, size_t m,
+		     size_t *n_use, char *err, size_t errlen)
+{
+	const struct nn_train_state *s = r->s;
+
+	if (r->net->arch.side != NN_FER_SIDE)
+		return ms_errf(err, errlen, MS_EINVAL, "net input must be 48");
+	if (s->share > 0 && !train->votes)
+		return ms_errf(err, errlen, MS_EINVAL,
+			       "FER+ targets need the split's FER+ votes");
+	*n_use = s->limit && s->limit < m ? s->limit : m;
+	if (*n_use < s->batch)
+		return ms_errf(err, errlen, MS_EINVAL,
+			       "fewer training records (%zu) than a batch (%u)",
+			       *n_use, s->batch);
+	r->steps = *n_use / s->batch;
+	r->total = (uint64_t)r->steps * s->epochs;
+	r->warm = (uint64_t)(s->warmup * (float)r->steps);
+	return MS_OK;
+}
+
+int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
+		 const struct nn_fer *val, char *err, size_t errlen)
+{
+	struct nn_train_state s;
+	struct run r = {.o = o, .s = &s, .t_run = ms_now_ms()};
+	uint32_t *perm = NULL, *pool = NULL;
+	size_t n_use = 0, m;
+	int rc, nw, started = 0;
+
+	nn_set_threads(1);
+	rc = run_setup(o, &r.net, &s, err, errlen);
+	if (rc)
+		return rc;
 	perm = ms_mallocarray(train->n, sizeof(*perm));
-	t = calloc(1, sizeof(*t));
-	if (!perm || !t) {
+	pool = ms_mallocarray(train->n, sizeof(*pool));
+	r.t = calloc(1, sizeof(*r.t));
+	if (!perm || !pool || !r.t) {
 		rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
 		goto out;
 	}
-	t->train = train;
-	t->val = val;
-	t->s = &s;
-	t->perm = perm;
-	if (trainer_init(t, net, nw, (int)s.batch, &started)) {
+	m = nn_train_pool(&s, train, pool);
+	rc = run_check(&r, train, m, &n_use, err, errlen);
+	if (rc)
+		goto out;
+	nw = MS_MAX(1, MS_MIN(MS_MIN(o->threads, NN_MAX_WORKERS), (int)s.batch));
+	r.t->train = train;
+	r.t->val = val;
+	r.t->s = &s;
+	r.t->perm = perm;
+	r.t->soft = s.share > 0 || s.mixup > 0;
+	if (trainer_init(r.t, r.net, nw, (int)s.batch, &started)) {
 		rc = ms_errf(err, errlen, MS_ENOMEM,
 			     "cannot set up %d training threads", nw);
 		goto out;
 	}
-	step0 = s.step;
+	r.step0 = s.step;
 	while (s.epochs_done < s.epochs &&
 	       (o->stop_after <= 0 ||
-		s.step - step0 < (uint64_t)o->stop_after * steps)) {
-		double t0 = ms_now_ms(), lsum = 0;
-		size_t hits = 0;
-		struct nn_rng subset;
+		s.step - r.step0 < (uint64_t)o->stop_after * r.steps)) {
+		double t0 = ms_now_ms();
 
-		/* The subset is fixed by the seed; the order is reshuffled
-		 * every epoch from the run's RNG. */
-		nn_rng_seed(&subset, s.seed ^ 0x5eedull);
-		for (size_t i = 0; i < train->n; i++)
-			perm[i] = (uint32_t)i;
-		if (n_use < train->n)
-			for (size_t i = 0; i < n_use; i++) {
-				size_t j =
-				    i + nn_rng_below(&subset,
-						     (uint32_t)(train->n - i));
-				uint32_t tmp = perm[i];
-
-				perm[i] = perm[j];
-				perm[j] = tmp;
-			}
-		for (size_t i = n_use; i > 1; i--) {
-			size_t j = nn_rng_below(&s.rng, (uint32_t)i);
-			uint32_t tmp = perm[i - 1];
-
-			perm[i - 1] = perm[j];
-			perm[j] = tmp;
-		}
-		memset(&pr, 0, sizeof(pr));
-		pr.epoch = (int)s.epochs_done + 1;
-		pr.epochs = (int)s.epochs;
-		pr.total = steps * s.batch;
-		for (size_t st = 0; st < steps; st++) {
-			float lr = schedule(&s, s.step, total, warm);
-			size_t first = st * s.batch;
-
-			for (int k = 0; k < nw; k++) {
-				struct worker *w = &t->w[k];
-
-				w->first = first;
-				w->count =
-				    s.batch / (uint32_t)nw +
-				    ((uint32_t)k < s.batch % (uint32_t)nw);
-				first += w->count;
-				nn_rng_seed(&w->rng, nn_rng_next(&s.rng));
-			}
-			run_job(t, JOB_TRAIN);
-			reduce(t);
-			sgd_step(net, &s, lr);
-			s.step++;
-			for (int k = 0; k < nw; k++) {
-				lsum += t->w[k].loss * (double)t->w[k].count /
-					s.batch;
-				hits += t->w[k].hits;
-			}
-			if (o->progress && ((st & 7) == 7 || st + 1 == steps)) {
-				double el = (ms_now_ms() - t0) / 1000.0;
-				double run_ips =
-				    (double)(s.step - step0) * s.batch /
-				    ((ms_now_ms() - t_run) / 1000.0);
-
-				pr.done = (st + 1) * s.batch;
-				pr.images_per_s = (double)pr.done / el;
-				pr.loss = lsum / (double)(st + 1);
-				pr.acc = (double)hits / (double)pr.done;
-				pr.lr = lr;
-				pr.eta_s = (double)(total - s.step) * s.batch /
-					   run_ips;
-				o->progress(o->user, &pr);
-			}
-		}
-		validate(t, &pr.val_acc, &pr.val_loss);
-		s.epochs_done++;
-		pr.best = pr.val_acc > s.best_val;
-		if (pr.best) {
-			s.best_val = (float)pr.val_acc;
-			s.best_epoch = s.epochs_done;
-			rc = nn_net_save(net, o->out_path, err, errlen);
-			if (rc)
-				goto out;
-		}
-		if (o->ckpt_path) {
-			rc =
-			    save_checkpoint(net, &s, o->ckpt_path, err, errlen);
-			if (rc)
-				goto out;
-		}
-		pr.epoch_end = 1;
-		pr.epoch_s = (ms_now_ms() - t0) / 1000.0;
-		if (o->progress)
-			o->progress(o->user, &pr);
+		nn_train_epoch_order(&s, pool, m, n_use, perm);
+		memset(&r.pr, 0, sizeof(r.pr));
+		r.pr.epoch = (int)s.epochs_done + 1;
+		r.pr.epochs = (int)s.epochs;
+		r.pr.total = r.steps * s.batch;
+		train_epoch(&r, t0);
+		rc = epoch_finish(&r, t0, err, errlen);
+		if (rc)
+			goto out;
 	}
 out:
-	if (t)
-		trainer_release(t, started);
-	free(t);
+	if (r.t)
+		trainer_release(r.t, started);
+	free(r.t);
+	free(pool);
 	free(perm);
-	nn_net_free(net);
+	nn_net_free(r.net);
 	return rc;
 }

@@ -74,10 +74,7 @@ static void json_mood_members(struct ms_json *j, const struct mood_view *v)
 
 int api_content_type_is(const char *ct, const char *want)
 {
-	size_t n = strlen(want);
-
-	return ct && strncasecmp(ct, want, n) == 0 &&
-	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	return srv_ctype_is(ct, want);
 }
 
 int api_frame_precheck(struct srv_req *req)

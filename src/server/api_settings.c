@@ -1,8 +1,7 @@
 /* api_settings.c - GET/POST /api/settings (strategy, autoplay, group; the body
- * is parsed with cJSON) and GET /healthz. The same rules as api.c:
- * replies built with the ms_json writer, sessions touched only under
- * their lock. */
-#include <cjson/cJSON.h>
+ * is parsed by srv_settings_parse) and GET /healthz. The same rules as
+ * api.c: replies built with the ms_json writer, sessions touched only
+ * under their lock. */
 #include <stdio.h>
 #include <string.h>
 
@@ -50,46 +49,21 @@ int api_settings_post(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	const char *ct = srv_req_header(req, "Content-Type");
-	const cJSON *js, *ja, *jg;
 	struct store_session row;
 	struct srv_session *s;
 	const uint8_t *body;
 	size_t len;
-	cJSON *root;
+	char msg[128];
 	int strategy = -1, autoplay = -1, group = -1, rc;
 
 	if (!api_content_type_is(ct, "application/json"))
 		return srv_req_fail(req, MS_EUNSUPPORTED,
 				    "Content-Type must be application/json");
 	body = srv_req_body(req, &len);
-	root = cJSON_ParseWithLength((const char *)body, len);
-	if (!root || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return srv_req_fail(req, MS_EINVAL,
-				    "body must be a JSON object");
-	}
-	js = cJSON_GetObjectItemCaseSensitive(root, "strategy");
-	ja = cJSON_GetObjectItemCaseSensitive(root, "autoplay");
-	/* group: several faces in view blend (true) or the largest leads */
-	jg = cJSON_GetObjectItemCaseSensitive(root, "group");
-	rc = MS_OK;
-	if (js && (!cJSON_IsString(js) ||
-		   music_strategy_parse(js->valuestring, &strategy)))
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "strategy must be \"match\" or \"lift\"");
-	if (ja && !cJSON_IsBool(ja))
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "autoplay must be true or false");
-	if (ja && cJSON_IsBool(ja))
-		autoplay = cJSON_IsTrue(ja);
-	if (jg && !cJSON_IsBool(jg))
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "group must be true or false");
-	else if (jg)
-		group = cJSON_IsTrue(jg);
-	cJSON_Delete(root);
+	rc = srv_settings_parse(body, len, &strategy, &autoplay, &group, msg,
+				sizeof(msg));
 	if (rc)
-		return rc;
+		return srv_req_fail(req, rc, "%s", msg);
 
 	memset(&row, 0, sizeof(row));
 	srv_sessions_lock(app->sessions);
@@ -104,6 +78,7 @@ int api_settings_post(struct srv_req *req)
 		strategy = s->strategy;
 		autoplay = s->autoplay;
 		group = s->group_mode;
+		s->keep = 1;
 		snprintf(row.id, sizeof(row.id), "%s", s->id);
 		row.created = s->created;
 	}

@@ -2,6 +2,8 @@
  * starting and stopping the libmicrohttpd daemon and the background
  * threads, the bounded pool of frame slots (503 when overloaded), the
  * per-thread pipeline workers, and the session/app accessors of http.h. */
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "server/app.h"
 #include "server/http_internal.h"
@@ -32,9 +35,12 @@ void srv_config_default(struct srv_config *c, int ncpu)
 	c->frame_slots = MS_MIN(ncpu, 16);
 	c->queue_ms = 250;
 	c->max_waiting = 64;
-	c->max_connections = 256;
+	c->max_connections = 1000;
 	c->conn_timeout_s = 30;
+	c->header_timeout_s = 10;
 	c->max_sessions = 1024;
+	c->sessions_per_s = 20.0;
+	c->sessions_burst = 100.0;
 	c->rate_per_s = 30.0;
 	c->burst = 30.0;
 	c->history_ms = 1000;
@@ -124,7 +130,9 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 		goto out_free;
 	if (added)
 		ms_info("store: catalog seeded with %d playlists", added);
-	app->sessions = srv_sessions_new(cfg->max_sessions, SESSION_IDLE_MS);
+	app->sessions = srv_sessions_new(cfg->max_sessions, SESSION_IDLE_MS,
+					 cfg->sessions_per_s,
+					 cfg->sessions_burst);
 	if (!app->sessions) {
 		rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
 		goto out_free;
@@ -136,59 +144,109 @@ out_free:
 	return rc;
 }
 
-int srv_app_start(struct srv_app *app, char *err, size_t errlen)
+/* A listening socket on host:port (port 0: a free one), non-blocking.
+ * *port gets the port bound. */
+static int listen_on(const char *host, int *port, int *out, char *err,
+		     size_t errlen)
 {
 	struct sockaddr_in addr;
-	const union MHD_DaemonInfo *info;
-	const struct srv_config *c = &app->cfg;
-	struct MHD_Daemon *d;
-	int rc;
+	socklen_t alen = sizeof(addr);
+	int fd, one = 1;
 
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)c->port);
-	if (inet_pton(AF_INET, c->host, &addr.sin_addr) != 1)
+	addr.sin_port = htons((uint16_t)*port);
+	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
 		return ms_errf(err, errlen, MS_EINVAL,
 			       "--host must be an IPv4 address, got '%s'",
-			       c->host);
+			       host);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return ms_errf(err, errlen, MS_EIO, "socket: %s",
+			       strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+	    listen(fd, 512) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
+		int e = errno;
+
+		close(fd);
+		return ms_errf(err, errlen, MS_EIO,
+			       "cannot listen on %s:%d (%s)", host, *port,
+			       strerror(e));
+	}
+	*port = ntohs(addr.sin_port);
+	*out = fd;
+	return MS_OK;
+}
+
+int srv_app_start(struct srv_app *app, char *err, size_t errlen)
+{
+	struct srv_config *c = &app->cfg;
+	struct MHD_Daemon *d;
+	int rc, fd = -1;
+
+	rc = listen_on(c->host, &c->port, &fd, err, errlen);
+	if (rc)
+		return rc;
+	/* Everything a request reads is set before the daemon serves one. */
+	snprintf(app->base_url, sizeof(app->base_url), "http://%s:%d",
+		 c->host, c->port);
+	app->started_ms = ms_now_ms();
+	rc = srv_hosts_init(&app->hosts, c->host, c->port, c->allow_hosts,
+			    c->nallow_hosts);
+	if (rc) {
+		rc = ms_errf(err, errlen, rc, "--allow-host: bad or too many "
+					      "values (at most %d)",
+			     SRV_HOSTS_MAX - 8);
+		goto out_close;
+	}
+	app->conns = srv_conns_new(1000.0 * MS_MAX(c->header_timeout_s, 1));
+	if (!app->conns) {
+		rc = ms_errf(err, errlen, MS_ENOMEM, "cannot start threads");
+		goto out_close;
+	}
 	for (const struct srv_module *m = srv_modules; m->name; m++) {
 		if (!m->start)
 			continue;
 		rc = m->start(app, err, errlen);
 		if (rc)
-			return rc;
+			goto out_close;
 	}
 	rc = srv_bg_start(app, &app->bg);
-	if (rc)
-		return ms_errf(err, errlen, rc, "cannot start threads");
+	if (rc) {
+		rc = ms_errf(err, errlen, rc, "cannot start threads");
+		goto out_close;
+	}
+	/* Every local client is 127.0.0.1, so a per-IP cap would be the
+	 * whole server's: only the total is capped. */
 	d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			MHD_USE_ERROR_LOG,
-		(uint16_t)c->port, NULL, NULL, srv_http_access, app,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		0, NULL, NULL, srv_http_access, app,
+		MHD_OPTION_EXTERNAL_LOGGER, srv_http_log, app,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)MS_MAX(c->max_connections / 4, 1),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed, app,
+		MHD_OPTION_NOTIFY_CONNECTION, srv_http_connection, app,
 		MHD_OPTION_END);
 	if (!d) {
 		srv_bg_stop(app->bg);
 		app->bg = NULL;
+		/* libmicrohttpd may have closed the socket already: leave
+		 * it rather than risk closing a descriptor reused since. */
 		return ms_errf(err, errlen, MS_EIO,
-			       "cannot listen on %s:%d (port in use?)", c->host,
-			       c->port);
+			       "cannot start the HTTP server on %s:%d",
+			       c->host, c->port);
 	}
 	app->daemon = d;
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	if (info)
-		app->cfg.port = info->port;
-	snprintf(app->base_url, sizeof(app->base_url), "http://%s:%d",
-		 c->host, app->cfg.port);
-	app->started_ms = ms_now_ms();
 	return MS_OK;
+out_close:
+	close(fd);
+	return rc;
 }
 
 int srv_app_port(const struct srv_app *app)
@@ -207,6 +265,8 @@ void srv_app_stop(struct srv_app *app)
 		return;
 	MHD_stop_daemon(app->daemon); /* joins the worker threads */
 	app->daemon = NULL;
+	srv_conns_free(app->conns);
+	app->conns = NULL;
 	srv_bg_stop(app->bg); /* writes pending history, delivers moods */
 	app->bg = NULL;
 	for (const struct srv_module *m = srv_modules; m->name; m++)
@@ -219,6 +279,7 @@ void srv_app_free(struct srv_app *app)
 	if (!app)
 		return;
 	srv_app_stop(app);
+	srv_conns_free(app->conns);
 	for (int i = 0; i < app->nworkers; i++)
 		pipe_worker_free(app->workers[i]);
 	free(app->workers);
@@ -371,6 +432,26 @@ int srv_session_info_get(struct srv_req *req, struct srv_session_info *out)
 {
 	return srv_session_info_by_id(srv_req_app(req),
 				      srv_req_session_id(req), out);
+}
+
+int srv_session_keep(struct srv_app *app, const char *sid)
+{
+	struct srv_session *s;
+	int64_t created = 0;
+
+	srv_sessions_lock(app->sessions);
+	s = srv_sessions_find(app->sessions, sid, ms_now_ms());
+	if (s) {
+		s->keep = 1;
+		created = s->created;
+	}
+	srv_sessions_unlock(app->sessions);
+	if (!s)
+		return MS_ENOTFOUND;
+	return store_session_touch(app->store, sid, created,
+				   (int64_t)ms_unix_time() * 1000)
+		       ? MS_EDB
+		       : MS_OK;
 }
 
 int srv_session_kv_set(struct srv_app *app, const char *sid, const char *key,

@@ -12,7 +12,9 @@
 #include "moodsync/pipeline.h"
 #include "moodsync/server.h"
 #include "moodsync/store.h"
+#include "server/conns.h"
 #include "server/http.h"
+#include "server/http_guard.h"
 
 /* ---- Sessions (session.c) -------------------------------------------- */
 
@@ -25,6 +27,8 @@ struct srv_kv {
 
 struct srv_session {
 	char id[SRV_SID_LEN + 1];
+	int keep;                /* 1: settings, sign-in or store row: evict
+				  * only when no anonymous session is left */
 	struct music_mood mood;  /* smoothing + hysteresis state */
 	int strategy;            /* enum music_strategy */
 	int autoplay;            /* 0/1 */
@@ -57,9 +61,16 @@ struct srv_session {
 
 struct srv_sessions;
 
-/* A table of at most `max` sessions; the least recently used (or one
- * idle for over `idle_ms`) is evicted to make room. */
-struct srv_sessions *srv_sessions_new(int max, double idle_ms);
+/* A table of at most `max` sessions. To make room, sessions idle for over
+ * `idle_ms` go first, then the least recently used anonymous one (keep
+ * == 0 and no per-session strings), then the least recently used. New
+ * sessions are admitted at `per_s` a second in bursts of `burst`
+ * (per_s <= 0: no limit). */
+struct srv_sessions *srv_sessions_new(int max, double idle_ms, double per_s,
+				      double burst);
+/* Under the lock: 1 and takes a token when a new session may be created
+ * now, else 0 (the caller answers 429). */
+int srv_sessions_admit(struct srv_sessions *t, double now_ms);
 void srv_sessions_free(struct srv_sessions *t);
 void srv_sessions_lock(struct srv_sessions *t);
 void srv_sessions_unlock(struct srv_sessions *t);
@@ -67,7 +78,7 @@ void srv_sessions_unlock(struct srv_sessions *t);
 struct srv_session *srv_sessions_find(struct srv_sessions *t, const char *id,
 				      double now_ms);
 /* Under the lock: a new session with `id` (fresh state), evicting one if
- * full. NULL when out of memory. */
+ * full (see srv_sessions_new). NULL when out of memory. */
 struct srv_session *srv_sessions_add(struct srv_sessions *t, const char *id,
 				     double now_ms);
 /* Under the lock: find, or add with defaults when missing. */
@@ -113,6 +124,8 @@ struct srv_app {
 	char csp[640];                /* Content-Security-Policy of replies */
 	char embed_script[256];       /* Spotify iFrame API script URL */
 	double started_ms;            /* monotonic */
+	struct srv_hosts hosts;       /* Host values served (set before) */
+	struct srv_conns *conns;      /* open connections, header deadline */
 	long generation;              /* unique per app in this process */
 
 	/* frames in flight: running holds pipeline slots, waiting queues */

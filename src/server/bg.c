@@ -1,7 +1,8 @@
 /* bg.c - the server's two background threads, so request threads never
  * wait on SQLite or on modules: the history writer (rows queued by the
  * frame path, written in one transaction every FLUSH_MS) and the mood
- * notifier (calls srv_modules[].mood_changed in order, may block). */
+ * notifier (calls srv_modules[].mood_changed in order, may block). The
+ * writer also prunes, hourly, history and Spotify sign-ins past 30 days. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,15 @@ static void *writer_main(void *arg)
 			    gone > 0)
 				ms_info("history: %lld rows older than 30 days "
 					"removed",
+					(long long)gone);
+			gone = 0;
+			if (store_spotify_token_purge(
+				    bg->app->store,
+				    ms_unix_time() - STORE_SPOTIFY_KEEP_S,
+				    &gone) == MS_OK &&
+			    gone > 0)
+				ms_info("spotify: sign-ins of %lld sessions "
+					"unseen for 30 days removed",
 					(long long)gone);
 		}
 

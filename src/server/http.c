@@ -1,7 +1,8 @@
-/* http.c - the libmicrohttpd glue: the access handler (session cookie,
- * routing, bounded body streaming, early 413/415/429), the request and
- * reply helpers of server/http.h, static files from the embedded web/
- * assets, security headers, and the one ms_err -> HTTP status mapping. */
+/* http.c - the libmicrohttpd glue: the access handler (Host allow-list,
+ * cross-site guard, session cookie, routing, bounded body streaming,
+ * early 413/415/429), the request and reply helpers of server/http.h,
+ * static files from the embedded web/ assets, security headers, the one
+ * ms_err -> HTTP status mapping. */
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,12 +53,16 @@ int srv_http_status(int err)
 		return 401;
 	case MS_ENOTFOUND:
 		return 404;
+	case SRV_EFORBIDDEN:
+		return 403;
 	case SRV_EMETHOD:
 		return 405;
 	case MS_ELIMIT:
 		return 413;
 	case MS_EUNSUPPORTED:
 		return 415;
+	case SRV_EHOST:
+		return 421;
 	case SRV_ERATE:
 		return 429;
 	case MS_EUPSTREAM:
@@ -81,12 +86,16 @@ const char *srv_err_code(int err)
 		return "unauthorized";
 	case MS_ENOTFOUND:
 		return "not_found";
+	case SRV_EFORBIDDEN:
+		return "forbidden";
 	case SRV_EMETHOD:
 		return "method_not_allowed";
 	case MS_ELIMIT:
 		return "too_large";
 	case MS_EUNSUPPORTED:
 		return "unsupported_media_type";
+	case SRV_EHOST:
+		return "bad_host";
 	case SRV_ERATE:
 		return "rate_limited";
 	case MS_EUPSTREAM:
@@ -311,7 +320,8 @@ static int serve_static(struct srv_req *req)
 /* ---- the access handler ------------------------------------------------- */
 
 /* Finds the session named by the cookie (in memory, else restored from
- * the store) or creates a new one; fills req->sid. */
+ * the store) or creates a new one if the app-wide rate allows; fills
+ * req->sid. SRV_ERATE past the rate. */
 static int resolve_session(struct srv_req *req)
 {
 	struct srv_app *app = req->app;
@@ -319,7 +329,7 @@ static int resolve_session(struct srv_req *req)
 	struct store_session saved;
 	struct srv_session *s = NULL;
 	double now = ms_now_ms();
-	int restore = 0, strategy;
+	int restore = 0, strategy, admitted;
 
 	if (srv_session_id_valid(c)) {
 		srv_sessions_lock(app->sessions);
@@ -330,6 +340,13 @@ static int resolve_session(struct srv_req *req)
 			return MS_OK;
 		}
 		restore = store_session_get(app->store, c, &saved) == MS_OK;
+	}
+	if (!restore) {
+		srv_sessions_lock(app->sessions);
+		admitted = srv_sessions_admit(app->sessions, now);
+		srv_sessions_unlock(app->sessions);
+		if (!admitted)
+			return SRV_ERATE;
 	}
 	if (restore) {
 		snprintf(req->sid, sizeof(req->sid), "%s", c);
@@ -344,9 +361,53 @@ static int resolve_session(struct srv_req *req)
 			s->strategy = strategy;
 		s->autoplay = saved.autoplay != 0;
 		s->created = saved.created;
+		s->keep = 1;
 	}
 	srv_sessions_unlock(app->sessions);
 	return s ? MS_OK : MS_ENOMEM;
+}
+
+/* The Host allow-list: 0 when the request may go on, else the refusal
+ * is set. */
+static int host_guard(struct srv_req *req)
+{
+	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
+
+	if (srv_hosts_allowed(&req->app->hosts, host))
+		return 0;
+	ms_log_limited(MS_LOG_INFO, "http-host",
+		       "http: refused a request for another host (421)");
+	srv_reply_err(req, SRV_EHOST, NULL, 0,
+		      "this server answers only for its own address "
+		      "(127.0.0.1, localhost or an --allow-host name)");
+	return -1;
+}
+
+/* The cross-site guard for a routed request: 0 when it may go on, else
+ * the refusal is set. */
+static int site_guard(struct srv_req *req)
+{
+	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
+
+	switch (srv_guard_check(req->method, host,
+				srv_req_header(req, "Origin"),
+				srv_req_header(req, "Sec-Fetch-Site"),
+				srv_req_header(req,
+					       MHD_HTTP_HEADER_CONTENT_TYPE),
+				srv_req_header(req, SRV_PAGE_HEADER))) {
+	case SRV_GUARD_CROSS_ORIGIN:
+		srv_reply_err(req, SRV_EFORBIDDEN, "cross_origin", 0,
+			      "refused: this request comes from another site");
+		return -1;
+	case SRV_GUARD_NEEDS_TYPE:
+		srv_reply_err(req, MS_EUNSUPPORTED, NULL, 0,
+			      "send Content-Type: application/json (an empty "
+			      "{} is fine) or the header " SRV_PAGE_HEADER
+			      ": 1");
+		return -1;
+	default:
+		return 0;
+	}
 }
 
 static const struct srv_route *route_find(const char *method,
@@ -370,13 +431,11 @@ static const struct srv_route *route_find(const char *method,
 static int request_begin(struct srv_req *req)
 {
 	const char *cl;
-	int known;
+	int known, rc;
 	int64_t len = 0;
 
-	if (resolve_session(req)) {
-		srv_reply_err(req, MS_EIO, NULL, 0, "cannot create a session");
+	if (host_guard(req))
 		return 0;
-	}
 	req->route = route_find(req->method, req->path, &known);
 	if (!req->route) {
 		if (strcmp(req->method, "GET") == 0 ||
@@ -394,6 +453,22 @@ static int request_begin(struct srv_req *req)
 		}
 		return 0;
 	}
+	if (site_guard(req))
+		return 0;
+	/* /healthz and static files make no session: a flood of them
+	 * cannot push a user's session out. */
+	rc = strcmp(req->path, "/healthz") == 0 ? MS_OK : resolve_session(req);
+	if (rc == SRV_ERATE) {
+		ms_log_limited(MS_LOG_WARN, "http-sessions",
+			       "http: new sessions over the rate limit (429)");
+		srv_reply_err(req, SRV_ERATE, NULL, 1,
+			      "too many new sessions; try again in a second");
+		return 0;
+	}
+	if (rc) {
+		srv_reply_err(req, MS_EIO, NULL, 0, "cannot create a session");
+		return 0;
+	}
 	cl = srv_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && ms_parse_i64(cl, 0, INT64_MAX, &len) == MS_OK &&
 	    (uint64_t)len > req->route->max_body) {
@@ -408,8 +483,7 @@ static int request_begin(struct srv_req *req)
 		return 0;
 	}
 	if (req->route->precheck) {
-		int rc = req->route->precheck(req);
-
+		rc = req->route->precheck(req);
 		if (rc && !req->replied)
 			srv_reply_err(req, rc, NULL, 0, "%s",
 				      req->errmsg[0] ? req->errmsg
@@ -491,6 +565,7 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		req->app = cls;
 		req->conn = conn;
+		srv_conns_request_begin(req->app->conns, srv_http_conn_entry(conn));
 		req->method = method;
 		req->path = url;
 		*con_cls = req;
@@ -517,9 +592,9 @@ void srv_http_completed(void *cls, struct MHD_Connection *conn,
 {
 	struct srv_req *req = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	srv_conns_request_end(((struct srv_app *)cls)->conns,
+			      srv_http_conn_entry(conn));
 	if (!req)
 		return;
 	if (req->resp)

@@ -17,9 +17,12 @@
  *    "..."} with srv_http_status(err). Build JSON with the ms_json writer
  *    (moodsync/common.h). Never block on Spotify in a handler that the
  *    page polls; never block the frame path.
- *  - Every request has a session (cookie "ms_sid", created on first
- *    visit). srv_req_session_id() is stable for a browser and across
- *    restarts (sessions are persisted); use it as the key of per-user rows.
+ *  - Every routed request but /healthz has a session (cookie "ms_sid",
+ *    created by the page's first API call, at a bounded rate: 429 past
+ *    it); static files and /healthz have none (srv_req_session_id() is
+ *    ""). The id is stable for a browser and across restarts for sessions
+ *    with saved settings or a sign-in (srv_session_keep); use it as the
+ *    key of per-user rows.
  *    srv_session_info_get() copies settings and the smoothed mood.
  *    srv_session_kv_set/get hold small per-session strings in memory
  *    (PKCE verifier, OAuth state).
@@ -50,6 +53,8 @@ struct music_spotify_svc;
 enum srv_err {
 	SRV_EMETHOD = -100, /* the path exists, not with this method */
 	SRV_ERATE = -101,   /* the client sends faster than allowed */
+	SRV_EHOST = -102,   /* a Host the server does not answer for */
+	SRV_EFORBIDDEN = -103, /* refused whoever asks (cross-site) */
 };
 
 /* Success statuses a handler may send. */
@@ -59,8 +64,9 @@ enum srv_err {
 
 /* The one mapping from an error code to an HTTP status (MS_OK -> 200,
  * MS_EINVAL/MS_EFORMAT -> 400, MS_EAUTH -> 401, MS_ENOTFOUND -> 404,
- * SRV_EMETHOD -> 405, MS_ELIMIT -> 413, MS_EUNSUPPORTED -> 415,
- * SRV_ERATE -> 429, MS_EUPSTREAM -> 502, MS_EBUSY -> 503,
+ * SRV_EFORBIDDEN -> 403, SRV_EMETHOD -> 405, MS_ELIMIT -> 413,
+ * MS_EUNSUPPORTED -> 415, SRV_EHOST -> 421, SRV_ERATE -> 429,
+ * MS_EUPSTREAM -> 502, MS_EBUSY -> 503,
  * MS_ETIMEOUT -> 504, anything else -> 500). */
 int srv_http_status(int err);
 /* The default snake_case "code" of an error body for `err`
@@ -158,6 +164,12 @@ int srv_session_info_get(struct srv_req *req, struct srv_session_info *out);
 int srv_session_info_by_id(struct srv_app *app, const char *sid,
 			   struct srv_session_info *out);
 
+/* Marks a session as one to keep (e.g. at Spotify sign-in): evicted from
+ * memory only after every anonymous one, and saved in the store so its
+ * cookie finds it again after an eviction or a restart. MS_ENOTFOUND
+ * without session, MS_EDB when the row could not be written. */
+int srv_session_keep(struct srv_app *app, const char *sid);
+
 /* Small per-session strings kept in memory only (lost on restart or
  * eviction): at most 8 keys of 31 bytes, values of 511 bytes. `value`
  * NULL deletes. MS_ELIMIT past the caps, MS_ENOTFOUND without session. */
@@ -198,6 +210,10 @@ struct srv_route {
 	 * body is never read; return MS_OK to go on. */
 	srv_handler precheck;
 };
+
+/* The body cap of a command that takes no arguments: it may still carry
+ * "{}" with Content-Type: application/json (the cross-site guard). */
+#define SRV_MAX_EMPTY_BODY 64
 
 /* Terminated by a row with a NULL path. */
 extern const struct srv_route srv_routes[];

@@ -249,6 +249,9 @@ int spotify_callback(struct srv_req *req)
 	}
 	snprintf(job->code, sizeof(job->code), "%s", code);
 	redirect_uri(sp, app, job->redirect, sizeof(job->redirect));
+	/* a signed-in session outlives floods, evictions and restarts */
+	if (srv_session_keep(app, sid))
+		ms_warn("spotify: session not saved (database)");
 	music_spotify_svc_mark_connecting(sp, sid);
 	if (music_spotify_svc_submit(sp, job) != MS_OK) {
 		music_spotify_svc_note_error(

@@ -1,7 +1,9 @@
 /* session.c - the in-memory session table: a hash of random ids to
  * per-browser state (smoothing, settings, rate limiter, hint), bounded in
- * size with an LRU list; idle or least recently used sessions are evicted.
- * One mutex guards it; callers hold it only for short copies/updates. */
+ * size with an LRU list; idle sessions, then anonymous ones, then the
+ * least recently used are evicted, and new sessions are admitted at a
+ * bounded rate. One mutex guards it; callers hold it only for short
+ * copies/updates. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@ struct srv_sessions {
 	size_t nbuckets;          /* power of two */
 	int count, max;
 	double idle_ms;           /* evict when idle longer */
+	double per_s, burst;      /* new sessions: rate and bucket size */
+	double tokens, tokens_ms; /* bucket: tokens left, last refill */
 	struct srv_session *head; /* most recently used */
 	struct srv_session *tail; /* least recently used */
 };
@@ -29,7 +33,8 @@ static size_t id_hash(const char *id, size_t nbuckets)
 	return (size_t)(h & (nbuckets - 1));
 }
 
-struct srv_sessions *srv_sessions_new(int max, double idle_ms)
+struct srv_sessions *srv_sessions_new(int max, double idle_ms, double per_s,
+				      double burst)
 {
 	struct srv_sessions *t = calloc(1, sizeof(*t));
 
@@ -45,6 +50,10 @@ struct srv_sessions *srv_sessions_new(int max, double idle_ms)
 	}
 	t->max = max > 0 ? max : 1;
 	t->idle_ms = idle_ms;
+	t->per_s = per_s;
+	t->burst = burst >= 1.0 ? burst : 1.0;
+	t->tokens = t->burst;
+	t->tokens_ms = ms_now_ms();
 	pthread_mutex_init(&t->lock, NULL);
 	return t;
 }
@@ -141,6 +150,42 @@ struct srv_session *srv_sessions_find(struct srv_sessions *t, const char *id,
 	return s;
 }
 
+int srv_sessions_admit(struct srv_sessions *t, double now_ms)
+{
+	if (t->per_s <= 0.0)
+		return 1;
+	t->tokens += (now_ms - t->tokens_ms) * t->per_s / 1000.0;
+	if (t->tokens > t->burst)
+		t->tokens = t->burst;
+	t->tokens_ms = now_ms;
+	if (t->tokens < 1.0)
+		return 0;
+	t->tokens -= 1.0;
+	return 1;
+}
+
+/* Nothing in it that the store cannot give back: no saved settings, no
+ * sign-in, no per-session strings (an OAuth state in flight). */
+static int anonymous(const struct srv_session *s)
+{
+	if (s->keep)
+		return 0;
+	for (int i = 0; s->kv && i < SRV_KV_MAX; i++)
+		if (s->kv[i].key[0])
+			return 0;
+	return 1;
+}
+
+/* The session to evict for room: the least recently used anonymous one,
+ * else the least recently used. */
+static struct srv_session *victim(struct srv_sessions *t)
+{
+	for (struct srv_session *s = t->tail; s; s = s->lprev)
+		if (anonymous(s))
+			return s;
+	return t->tail;
+}
+
 struct srv_session *srv_sessions_add(struct srv_sessions *t, const char *id,
 				     double now_ms)
 {
@@ -151,7 +196,7 @@ struct srv_session *srv_sessions_add(struct srv_sessions *t, const char *id,
 	while (t->tail && now_ms - t->tail->seen_ms > t->idle_ms)
 		remove_session(t, t->tail);
 	while (t->count >= t->max && t->tail)
-		remove_session(t, t->tail);
+		remove_session(t, victim(t));
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;

@@ -36,6 +36,7 @@ const struct store_migration store_migrations[] = {
 	 "CREATE INDEX history_session_t ON history (session, t);"},
 	/* Spotify: tokens, search cache, prefs. */
 	{STORE_SPOTIFY_MIGRATION_NAME, STORE_SPOTIFY_MIGRATION_SQL},
+	{STORE_SPOTIFY_SEEN_MIGRATION_NAME, STORE_SPOTIFY_SEEN_MIGRATION_SQL},
 };
 
 const size_t store_migrations_count =

@@ -87,7 +87,7 @@ int store_spotify_token_get(struct store *s, const char *key,
 
 	if (!key_valid(key))
 		return MS_EINVAL;
-	st = prep(s, "SELECT access, refresh, scope, expires_at"
+	st = prep(s, "SELECT access, refresh, scope, expires_at, updated"
 		     " FROM spotify_tokens WHERE session_key = ?1");
 	if (!st)
 		return MS_EDB;
@@ -101,6 +101,7 @@ int store_spotify_token_get(struct store *s, const char *key,
 		if (!rc)
 			rc = col_text(st, 2, t.scope, sizeof(t.scope));
 		t.expires_at = sqlite3_column_int64(st, 3);
+		t.issued_at = sqlite3_column_int64(st, 4); /* when stored */
 		if (!rc)
 			*out = t;
 		memset(&t, 0, sizeof(t));
@@ -122,6 +123,41 @@ int store_spotify_token_delete(struct store *s, const char *key)
 		return MS_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	return step_done(st);
+}
+
+int store_spotify_token_seen(struct store *s, const char *key, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (!key_valid(key))
+		return MS_EINVAL;
+	st = prep(s, "UPDATE spotify_tokens SET last_seen = ?2"
+		     " WHERE session_key = ?1 AND last_seen < ?2");
+	if (!st)
+		return MS_EDB;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	return step_done(st);
+}
+
+int store_spotify_token_purge(struct store *s, int64_t before,
+			      int64_t *deleted)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prep(s, "DELETE FROM spotify_tokens"
+		     " WHERE max(last_seen, updated) < ?1");
+	if (!st)
+		return MS_EDB;
+	sqlite3_bind_int64(st, 1, before);
+	rc = step_done(st);
+	if (rc)
+		return rc;
+	*deleted = sqlite3_changes64(store_sqlite(s));
+	st = prep(s, "DELETE FROM spotify_prefs WHERE session_key NOT IN"
+		     " (SELECT session_key FROM spotify_tokens)");
+	return st ? step_done(st) : MS_EDB;
 }
 
 int store_spotify_cache_put(struct store *s, const char *query,

@@ -1,5 +1,6 @@
 /* spotify_store.h - private to src/store: the migration that creates the
- * Spotify tables (tokens, search cache, prefs). Their queries are declared
+ * Spotify tables (tokens, search cache, prefs) and the one that adds the
+ * tokens' last-seen time. Their queries are declared
  * in moodsync/store.h and implemented in spotify_store.c. */
 #ifndef MOODSYNC_STORE_SPOTIFY_STORE_H
 #define MOODSYNC_STORE_SPOTIFY_STORE_H
@@ -21,5 +22,11 @@
 	"CREATE TABLE spotify_prefs ("                                         \
 	" session_key TEXT PRIMARY KEY CHECK (length(session_key) = 64),"      \
 	" device_id TEXT NOT NULL DEFAULT '');"
+
+/* Appended after it: when each token's session was last seen. */
+#define STORE_SPOTIFY_SEEN_MIGRATION_NAME "spotify tokens: last seen"
+#define STORE_SPOTIFY_SEEN_MIGRATION_SQL                                       \
+	"ALTER TABLE spotify_tokens ADD COLUMN"                                \
+	" last_seen INTEGER NOT NULL DEFAULT 0;"
 
 #endif

@@ -152,6 +152,27 @@ static int migrate(struct store *s, char *err, size_t errlen)
 	return MS_OK;
 }
 
+/* chmod 0600 the WAL and shared-memory files of `path` where they exist
+ * (left by an earlier run, perhaps with a looser mode); SQLite gives the
+ * ones it creates the database file's mode. */
+static int private_journals(const char *path, char *err, size_t errlen)
+{
+	static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+	char p[4096];
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(suffix); i++) {
+		int n = snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(p))
+			return ms_errf(err, errlen, MS_ELIMIT,
+				       "database path too long");
+		if (chmod(p, 0600) != 0 && errno != ENOENT)
+			return ms_errf(err, errlen, MS_EIO, "%s: %s", p,
+				       strerror(errno));
+	}
+	return MS_OK;
+}
+
 int store_open(const char *path, struct store **out, char *err,
 	       size_t errlen)
 {
@@ -172,14 +193,20 @@ int store_open(const char *path, struct store **out, char *err,
 		rc = make_parents(path, err, errlen);
 		if (rc)
 			goto out_free;
-		/* SQLite would create it 0644; tokens live here: 0600. */
+		/* SQLite would create it 0644; tokens live here: 0600,
+		 * whatever mode an existing file had. */
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0) {
+		if (fd < 0 || fchmod(fd, 0600) != 0) {
 			rc = ms_errf(err, errlen, MS_EIO, "%s: %s", path,
 				     strerror(errno));
+			if (fd >= 0)
+				close(fd);
 			goto out_free;
 		}
 		close(fd);
+		rc = private_journals(path, err, errlen);
+		if (rc)
+			goto out_free;
 	}
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		rc = ms_errf(err, errlen, MS_EDB, "%s: %s", path,
@@ -376,6 +403,23 @@ int store_session_put(struct store *s, const struct store_session *sess)
 	sqlite3_bind_int(st, 3, sess->autoplay ? 1 : 0);
 	sqlite3_bind_int64(st, 4, sess->created);
 	sqlite3_bind_int64(st, 5, sess->last_seen);
+	rc = write_rc(sqlite3_step(st));
+	stmt_give(s, st);
+	return rc;
+}
+
+int store_session_touch(struct store *s, const char *id, int64_t created,
+			int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!valid_id(id))
+		return MS_EINVAL;
+	st = stmt_take(s, ST_SESSION_TOUCH);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, created);
+	sqlite3_bind_int64(st, 3, now);
 	rc = write_rc(sqlite3_step(st));
 	stmt_give(s, st);
 	return rc;

@@ -16,6 +16,7 @@ Test hooks (not Spotify's): POST /_control with JSON
   {"expire_access": true}              every access token now answers 401
   {"revoke_refresh": true}             every refresh token is now invalid
   {"devices": [...]}                   replace the device list
+  {"expires_in": 30}                   lifetime of the tokens issued next
 GET /_log gives every request seen (method, path, query, auth, body);
 POST /_reset clears log, failures and flags.
 
@@ -75,14 +76,15 @@ class State:
         self.deny = False
         self.devices = [dict(d) for d in DEFAULT_DEVICES]
         self.playing = None  # dict(context_uri, device_id, is_playing)
+        self.expires_in = 3600
 
     def issue(self, scope):
         at = "AT-" + secrets.token_urlsafe(24)
         rt = "RT-" + secrets.token_urlsafe(24)
-        self.access[at] = time.time() + 3600
+        self.access[at] = time.time() + self.expires_in
         self.refresh[rt] = True
         return {"access_token": at, "token_type": "Bearer", "scope": scope,
-                "expires_in": 3600, "refresh_token": rt}
+                "expires_in": self.expires_in, "refresh_token": rt}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -223,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.refresh = {}
                 if "devices" in cmd:
                     st.devices = cmd["devices"]
+                if "expires_in" in cmd:
+                    st.expires_in = int(cmd["expires_in"])
             return self.send(200, {"ok": True})
         return self.send(404, {"error": "no such control"})
 

@@ -51,6 +51,14 @@ def check_frame_json(j, w, h, with_model):
     return bad
 
 
+# Under ThreadSanitizer (tests/run.sh sets MOODSYNC_E2E_TSAN=1) every
+# memory access is checked, so the single-threaded accuracy run over all
+# photos and most of the corrupted frames are left to the release build;
+# everything concurrent (sessions, floods, overload, restart) still runs.
+TSAN = os.environ.get("MOODSYNC_E2E_TSAN") == "1"
+N_MUTATED = 40 if TSAN else 200
+
+
 def photos_test(srv):
     ann = L.load_annotations()
     images = {}
@@ -98,7 +106,8 @@ def raw_post_big(port, size, chunked=False):
     """Sends a huge body without building it in memory; returns the status
     line and body the server answered (it may answer before the end)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=20)
-    head = "POST /api/frame HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+    head = "POST /api/frame HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port
+    head += "Content-Type: image/jpeg\r\n"
     head += "Transfer-Encoding: chunked\r\n" if chunked else "Content-Length: %d\r\n" % size
     s.sendall((head + "Connection: close\r\n\r\n").encode())
     chunk = b"\xff" * 65536
@@ -176,7 +185,7 @@ def bad_bodies_test(srv, face_jpeg):
         ("GET on a POST-only route", c.get("/api/frame"), 405, "method_not_allowed"),
         ("unknown endpoint", c.post("/api/nope", b"{}", "application/json"), 404, "not_found"),
         ("unknown page", c.get("/nope.html"), 404, "not_found"),
-        ("body on a route without one", c.post("/api/spotify/pause", b"x" * 10, "text/plain"),
+        ("body over a command's cap", c.post("/api/spotify/pause", b"x" * 100, "application/json"),
          413, "too_large"),
     ]
     for name, r, want, code in shaped:
@@ -193,8 +202,11 @@ def mutation_test(srv, face_jpeg):
     rng = random.Random(4)
     png = L.png_gray(96, 72)
     codes = {}
-    c = L.Client(srv.port)
-    for i in range(200):
+    # spread over 20 browsers (10 frames each stays under the per-browser
+    # rate; a new session per frame would meet the new-session rate)
+    clients = [L.Client(srv.port) for _ in range(20)]
+    for i in range(N_MUTATED):
+        c = clients[i % len(clients)]
         src = bytearray(face_jpeg if i % 2 == 0 else png)
         kind = i % 4
         if kind == 0:
@@ -209,11 +221,11 @@ def mutation_test(srv, face_jpeg):
             for _ in range(rng.randint(1, 4)):
                 a = rng.randrange(len(src))
                 src[a:a + 4] = b"\xff\xff\xff\xff"
-        c.cookies.clear()  # a fresh session each: no 429
         r = c.post("/api/frame", bytes(src), "image/png" if i % 2 else "image/jpeg")
         codes[r.status] = codes.get(r.status, 0) + 1
     t.ok(set(codes) <= {200, 400, 413} and srv.alive(),
-         "200 corrupted frames answered 200/400/413, server alive", repr(codes))
+         "%d corrupted frames answered 200/400/413, server alive" % N_MUTATED,
+         repr(codes))
 
 
 def flood_test(srv):
@@ -327,7 +339,11 @@ def main():
                  "%s served as %s" % (path, typ))
         t.ok(c.get("/../etc/passwd").status == 404 and c.get("/nope.html").status == 404,
              "unknown paths -> 404")
-        photos_test(srv)
+        if TSAN:
+            t.diag("ThreadSanitizer build: the detection accuracy run over every "
+                   "photo is left to the release build")
+        else:
+            photos_test(srv)
         bad_bodies_test(srv, face_jpeg)
         mutation_test(srv, face_jpeg)
         flood_test(srv)

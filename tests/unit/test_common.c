@@ -135,6 +135,30 @@ static void test_file_read_limits(void **state)
 	free(data);
 }
 
+static void test_log_limit(void **state)
+{
+	long held = -1;
+	int out = 0;
+
+	(void)state;
+	/* a burst goes out, the rest of the window is held back */
+	for (int i = 0; i < 100; i++)
+		out += ms_log_limit_check("test-key", 1000.0 + i, &held);
+	assert_int_equal(out, MS_LOG_BURST);
+	/* another key is not affected */
+	assert_int_equal(ms_log_limit_check("other-key", 1100.0, &held), 1);
+	assert_int_equal(held, 0);
+	/* the next window: one line, which reports the count held back */
+	assert_int_equal(ms_log_limit_check("test-key",
+					    1000.0 + MS_LOG_WINDOW_MS, &held),
+			 1);
+	assert_int_equal(held, 100 - MS_LOG_BURST);
+	assert_int_equal(ms_log_limit_check("test-key",
+					    1001.0 + MS_LOG_WINDOW_MS, &held),
+			 1);
+	assert_int_equal(held, 0);
+}
+
 static void test_log_level_parse(void **state)
 {
 	enum ms_log_level l;
@@ -231,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_errf_and_strerror),
 		cmocka_unit_test(test_file_read_limits),
 		cmocka_unit_test(test_log_level_parse),
+		cmocka_unit_test(test_log_limit),
 		cmocka_unit_test(test_json_writer),
 		cmocka_unit_test(test_json_writer_errors),
 	};

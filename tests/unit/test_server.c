@@ -1,7 +1,9 @@
 /* test_server.c - unit tests for src/server (not the pipeline): the
  * ms_err -> HTTP status mapping, the session table (ids, LRU eviction,
- * token bucket), per-session key/values, and one in-process server that
- * answers real HTTP on a loopback port (run under ASan in CI). */
+ * token bucket, admission, anonymous-first eviction), the Host list and
+ * cross-site guard, the header deadline, per-session key/values, and one
+ * in-process server that answers real HTTP on a loopback port (run under
+ * ASan in CI). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,7 +66,7 @@ static void test_session_ids(void **state)
 
 static void test_session_lru(void **state)
 {
-	struct srv_sessions *t = srv_sessions_new(3, 1e9);
+	struct srv_sessions *t = srv_sessions_new(3, 1e9, 0.0, 0.0);
 	char ids[5][SRV_SID_LEN + 1];
 
 	(void)state;
@@ -85,7 +87,7 @@ static void test_session_lru(void **state)
 	srv_sessions_free(t);
 
 	/* idle sessions expire when a new one arrives */
-	t = srv_sessions_new(10, 1000.0);
+	t = srv_sessions_new(10, 1000.0, 0.0, 0.0);
 	srv_sessions_lock(t);
 	assert_non_null(srv_sessions_add(t, ids[0], 0));
 	assert_non_null(srv_sessions_add(t, ids[1], 500));
@@ -95,6 +97,148 @@ static void test_session_lru(void **state)
 	srv_sessions_unlock(t);
 	assert_int_equal(srv_sessions_count(t), 3);
 	srv_sessions_free(t);
+}
+
+static void test_session_admit_and_keep(void **state)
+{
+	struct srv_sessions *t = srv_sessions_new(3, 1e9, 2.0, 3.0);
+	char ids[5][SRV_SID_LEN + 1];
+	struct srv_session *s;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(t);
+	for (int i = 0; i < 5; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%032d", i);
+	srv_sessions_lock(t);
+	/* a burst of 3, then 2 a second */
+	for (int i = 0; i < 10; i++)
+		n += srv_sessions_admit(t, ms_now_ms());
+	assert_int_equal(n, 3);
+	assert_int_equal(srv_sessions_admit(t, ms_now_ms() + 600.0), 1);
+	assert_int_equal(srv_sessions_admit(t, ms_now_ms() + 600.0), 0);
+
+	/* 0 is kept and the oldest: the anonymous 1 goes first */
+	s = srv_sessions_add(t, ids[0], 0);
+	assert_non_null(s);
+	s->keep = 1;
+	assert_non_null(srv_sessions_add(t, ids[1], 1));
+	assert_non_null(srv_sessions_add(t, ids[2], 2));
+	assert_non_null(srv_sessions_add(t, ids[3], 3));
+	assert_non_null(srv_sessions_find(t, ids[0], 4));
+	assert_null(srv_sessions_find(t, ids[1], 4));
+	/* only kept ones left: the least recently used of them goes */
+	for (int i = 2; i <= 3; i++)
+		srv_sessions_find(t, ids[i], 5)->keep = 1;
+	assert_non_null(srv_sessions_add(t, ids[4], 6));
+	assert_null(srv_sessions_find(t, ids[0], 7));
+	srv_sessions_unlock(t);
+	srv_sessions_free(t);
+}
+
+static void test_hosts_and_guard(void **state)
+{
+	static const char *const extra[] = {"Music.Example.org"};
+	struct srv_hosts h;
+
+	(void)state;
+	assert_int_equal(srv_hosts_init(&h, "127.0.0.1", 5000, extra, 1),
+			 MS_OK);
+	assert_true(srv_hosts_allowed(&h, "127.0.0.1:5000"));
+	assert_true(srv_hosts_allowed(&h, "LOCALHOST:5000"));
+	assert_true(srv_hosts_allowed(&h, "[::1]:5000"));
+	assert_true(srv_hosts_allowed(&h, "music.example.org"));
+	assert_false(srv_hosts_allowed(&h, NULL));
+	assert_false(srv_hosts_allowed(&h, "127.0.0.1"));
+	assert_false(srv_hosts_allowed(&h, "127.0.0.1:5001"));
+	assert_false(srv_hosts_allowed(&h, "evil.example:5000"));
+	assert_false(srv_hosts_allowed(&h, "localhost:5000.evil.example"));
+	assert_int_equal(srv_hosts_init(&h, "0.0.0.0", 80, NULL, 0), MS_OK);
+	assert_true(srv_hosts_allowed(&h, "localhost"));
+	assert_true(srv_hosts_allowed(&h, "localhost:80"));
+	assert_int_equal(srv_hosts_init(&h, "127.0.0.1", 1,
+					(const char *const[]){"a b"}, 1),
+			 MS_EINVAL);
+
+	/* GET is never refused; a POST needs a same-origin sender */
+	assert_int_equal(srv_guard_check("GET", "h:1", "http://evil", "cross-site",
+					 NULL, NULL),
+			 SRV_GUARD_OK);
+	assert_int_equal(srv_guard_check("POST", "h:1", NULL, NULL,
+					 "application/json", NULL),
+			 SRV_GUARD_OK);
+	assert_int_equal(srv_guard_check("POST", "h:1", "http://h:1",
+					 "same-origin", NULL, "1"),
+			 SRV_GUARD_OK);
+	assert_int_equal(srv_guard_check("POST", "h:1", "http://h:2", NULL,
+					 "application/json", "1"),
+			 SRV_GUARD_CROSS_ORIGIN);
+	assert_int_equal(srv_guard_check("POST", "m.org", "https://M.org", NULL,
+					 "application/json", NULL),
+			 SRV_GUARD_OK); /* behind a TLS proxy */
+	assert_int_equal(srv_guard_check("POST", "m.org", "https://m.org.evil",
+					 NULL, "application/json", NULL),
+			 SRV_GUARD_CROSS_ORIGIN);
+	assert_int_equal(srv_guard_check("POST", "h:1", "null", NULL,
+					 "application/json", NULL),
+			 SRV_GUARD_CROSS_ORIGIN);
+	assert_int_equal(srv_guard_check("POST", "h:1", NULL, "same-site",
+					 "application/json", NULL),
+			 SRV_GUARD_CROSS_ORIGIN);
+	assert_int_equal(srv_guard_check("POST", "h:1", NULL, NULL, NULL, NULL),
+			 SRV_GUARD_NEEDS_TYPE);
+	assert_int_equal(srv_guard_check("DELETE", "h:1", NULL, NULL,
+					 "text/plain;charset=UTF-8", "0"),
+			 SRV_GUARD_NEEDS_TYPE);
+	assert_int_equal(srv_guard_check("POST", "h:1", NULL, NULL,
+					 "image/jpeg", NULL),
+			 SRV_GUARD_OK);
+}
+
+/* 1 when the peer of `fd` sees the connection shut down (EOF). */
+static int peer_cut(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+static void test_conns_deadline(void **state)
+{
+	struct srv_conns *t = srv_conns_new(200.0);
+	struct srv_conn *slow, *busy;
+	int a[2], b[2], open;
+	long cut;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	slow = srv_conns_open(t, a[0]);
+	busy = srv_conns_open(t, b[0]);
+	assert_non_null(slow);
+	assert_non_null(busy);
+	srv_conns_request_begin(t, busy); /* headers in: no deadline */
+	usleep(100 * 1000);
+	assert_false(peer_cut(a[1]));
+	usleep(600 * 1000);
+	assert_true(peer_cut(a[1]));  /* past 200 ms without headers */
+	assert_false(peer_cut(b[1])); /* its request is running */
+	srv_conns_stats(t, &open, &cut);
+	assert_int_equal(open, 2);
+	assert_int_equal(cut, 1);
+	srv_conns_request_end(t, busy); /* keep-alive: a new deadline */
+	usleep(700 * 1000);
+	assert_true(peer_cut(b[1]));
+	srv_conns_close(t, slow);
+	srv_conns_close(t, busy);
+	srv_conns_stats(t, &open, &cut);
+	assert_int_equal(open, 0);
+	srv_conns_free(t);
+	for (int i = 0; i < 2; i++) {
+		close(a[i]);
+		close(b[i]);
+	}
 }
 
 static void test_token_bucket(void **state)
@@ -198,12 +342,15 @@ static void test_app_http(void **state)
 	struct srv_session_info info;
 	char err[MS_ERRLEN], buf[8192], sid[SRV_SID_LEN + 1], val[64];
 	char req[512];
+	static const char *const proxy_hosts[] = {"x"};
 	const char *c;
 	int port;
 
 	(void)state;
 	srv_config_default(&cfg, 2);
 	cfg.port = 0;
+	cfg.allow_hosts = proxy_hosts; /* as --allow-host x */
+	cfg.nallow_hosts = 1;
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
 	cfg.db_path = ":memory:";
 	if (access(cfg.cascade_path, R_OK) != 0) {
@@ -223,6 +370,18 @@ static void test_app_http(void **state)
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
 	assert_non_null(strstr(buf, "\"status\":\"ok\""));
 	assert_non_null(strstr(buf, "X-Content-Type-Options: nosniff"));
+	assert_null(strstr(buf, "Set-Cookie")); /* /healthz makes no session */
+	http_roundtrip(port,
+		       "GET /healthz HTTP/1.1\r\nHost: y\r\n"
+		       "Connection: close\r\n\r\n",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 421"));
+	assert_non_null(strstr(buf, "\"code\":\"bad_host\""));
+	http_roundtrip(port,
+		       "GET /api/settings HTTP/1.1\r\nHost: x\r\n"
+		       "Connection: close\r\n\r\n",
+		       buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
 	c = strstr(buf, "Set-Cookie: ms_sid=");
 	assert_non_null(c);
 	assert_non_null(strstr(c, "HttpOnly; SameSite=Lax"));
@@ -301,6 +460,9 @@ int main(void)
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_session_ids),
 		cmocka_unit_test(test_session_lru),
+		cmocka_unit_test(test_session_admit_and_keep),
+		cmocka_unit_test(test_hosts_and_guard),
+		cmocka_unit_test(test_conns_deadline),
 		cmocka_unit_test(test_token_bucket),
 		cmocka_unit_test(test_image_dims),
 		cmocka_unit_test(test_app_http),

@@ -330,6 +330,12 @@ static void test_classify(void **state)
 	classify(403, "{\"error\":{\"status\":403,\"message\":\"Forbidden\"}}",
 		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_FORBIDDEN);
+	classify(403, "{\"error\":{\"status\":403,\"message\":\"Player command "
+		      "failed: Restriction violated\",\"reason\":\"UNKNOWN\"}}",
+		 NULL, &r);
+	assert_int_equal(r.kind, MUSIC_SPOTIFY_RESTRICTED);
+	assert_string_equal(music_spotify_kind_code(r.kind), "restricted");
+	assert_null(strstr(music_spotify_kind_message(r.kind), "allow-list"));
 	classify(404, "{\"error\":{\"status\":404,\"message\":\"Player command "
 		      "failed: No active device found\",\"reason\":"
 		      "\"NO_ACTIVE_DEVICE\"}}", NULL, &r);
@@ -416,6 +422,14 @@ static void test_token_parse(void **state)
 	assert_int_equal(t.expires_at, 4600);
 	assert_false(music_spotify_token_stale(&t, 1000));
 	assert_true(music_spotify_token_stale(&t, 4550));
+	/* a 30 s token: refreshed in its last 15 s, not before every call */
+	t.issued_at = 1000;
+	t.expires_at = 1030;
+	assert_false(music_spotify_token_stale(&t, 1000));
+	assert_false(music_spotify_token_stale(&t, 1014));
+	assert_true(music_spotify_token_stale(&t, 1016));
+	t.issued_at = 0; /* lifetime unknown: 60 s */
+	assert_true(music_spotify_token_stale(&t, 1000));
 	/* no new refresh token: keep the old one; a new one replaces it */
 	assert_int_equal(token_parse("{\"access_token\":\"AT2\",\"token_type\":"
 				     "\"bearer\",\"expires_in\":60}", "RT1", &t),
