@@ -61,9 +61,14 @@ test_nn_kernels_DEPS := $(nn_OBJS) $(common_OBJS)
 test_audio_DEPS := $(audio_OBJS) $(common_OBJS)
 test_audio_files_DEPS := $(audio_OBJS) $(common_OBJS)
 test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
-test_music_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
+test_music_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
-test_spotify_DEPS := $(music_OBJS) $(store_OBJS) $(common_OBJS)
+test_library_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
+test_range_DEPS := $(BUILD)/server/range.o $(common_OBJS)
+test_spotify_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
 test_server_DEPS := $(filter-out $(BUILD)/main.o $(cli_OBJS),$(ALL_OBJS))
 test_cli_DEPS := $(filter-out $(BUILD)/main.o,$(ALL_OBJS))
 
@@ -144,6 +149,8 @@ fuzz_imghdr_SRCS := src/pipeline/imghdr.c
 fuzz_http_SRCS := src/server/http_guard.c src/music/mood.c $(fuzz_spotify_SRCS)
 fuzz_audio_SRCS := $(wildcard src/audio/*.c)
 fuzz_cli_opts_SRCS := src/cli/opt.c
+fuzz_range_SRCS := src/server/range.c
+fuzz_userdirs_SRCS := src/music/library_dirs.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -21,3 +21,4 @@ echo "### crop margin: FER-like face crops from Haar boxes"; sh bench/crop_margi
 echo "### server: a normal client among 300 slow-header connections held 60 s"; MOODSYNC_BIN="$BUILD/moodsync" python3 bench/slow_clients.py --conns 300 --hold 60
 echo "### audio: analysis speed vs SoX stats, dev set and demo library"; sh bench/audio_bench.sh "$BUILD"
 echo "### audio: valence/arousal vs the dev set's proxies (cross-validated Spearman)"; sh bench/music_mood.sh "$BUILD"
+echo "### library: demo library scan and rescan, 100 concurrent Range readers, RSS"; sh bench/stream_bench.sh "$BUILD"

@@ -74,8 +74,9 @@ done
 PORT=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/serve.out" | head -1)
 URL=http://127.0.0.1:$PORT
 COOKIES=""
+# Sessions are made by the first API call (not by /healthz).
 for _ in $(seq "$SESSIONS"); do
-	c=$(curl -s -D - -o /dev/null "$URL/healthz" |
+	c=$(curl -s -D - -o /dev/null "$URL/api/mood" |
 		sed -n 's/^Set-Cookie: \(ms_sid=[0-9a-f]*\).*/\1/p')
 	COOKIES="$COOKIES $c"
 done

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian 12 packages MoodSync needs. Idempotent and silent when all is present.
 # Usage: scripts/deps.sh [build|test|bench]   (default: build)
-#   build  what `make` and `moodsync serve` need
+#   build  what `make` and `moodsync serve` need, with the demo music library
+#          (singularity-music, hyperrogue-music: CC BY-SA 3.0)
 #   test   + unit/e2e/browser test tools (cmocka, clang for fuzz replay,
 #          clang-format for make format-check, chromium)
 #   bench  + the peers measured by bench/ (OpenCV, PyTorch, wrk)
@@ -9,12 +10,12 @@ set -eu
 
 want="build-essential pkg-config libjpeg62-turbo-dev libpng-dev libsqlite3-dev \
 libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libopenblas-dev opencv-data \
-libsndfile1-dev libebur128-dev"
+libsndfile1-dev libebur128-dev singularity-music hyperrogue-music"
 case "${1:-build}" in
 build) ;;
 test) want="$want libcmocka-dev clang clang-format libclang-rt-14-dev chromium chromium-driver python3 curl" ;;
 bench) want="$want libcmocka-dev clang libclang-rt-14-dev libopencv-dev python3-torch python3-numpy \
-python3-scipy sox libsox-fmt-mp3 wrk curl" ;;
+python3-scipy sox libsox-fmt-mp3 wrk curl sqlite3" ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

@@ -29,15 +29,20 @@ extern const char *const music_mood_names[MUSIC_MOODS];
 /* Parses a mood name; MS_EINVAL when unknown. */
 int music_mood_parse(const char *s, int *out);
 
-/* How the music relates to the mood. */
+/* How the music relates to the mood (the session's goal). */
 enum music_strategy {
-	MUSIC_MATCH, /* "match": music that sounds like the mood */
-	MUSIC_LIFT,  /* "lift": music that gently moves it up (sad -> hopeful) */
+	MUSIC_MATCH,    /* "match": music that sounds like the mood */
+	MUSIC_LIFT,     /* "lift": gently toward positive valence */
+	MUSIC_CALM,     /* "calm": gently toward low arousal */
+	MUSIC_ENERGISE, /* "energise": gently toward high arousal */
 	MUSIC_STRATEGIES
 };
 
 extern const char *const music_strategy_names[MUSIC_STRATEGIES];
 int music_strategy_parse(const char *s, int *out);
+/* The playlist catalog knows two strategies: match stays match, the
+ * three journeys use the catalog's "lift" (away from the mood). */
+int music_strategy_catalog(int strategy);
 
 /* ---- Smoothing ------------------------------------------------------- */
 

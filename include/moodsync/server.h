@@ -31,6 +31,9 @@ struct srv_config {
 	double rate_per_s; /* frames per second per session (bucket) */
 	double burst;	   /* bucket size, frames */
 	int history_ms;	   /* at most one history row per session per */
+	const char *music_dirs[16]; /* music library folders (borrowed) */
+	int music_ndirs;	    /* -1: the default folders, 0: no library */
+	int music_jobs;		    /* analyser threads of a scan, 0: cores */
 	/* Spotify's iFrame API script (http(s) URL; NULL: Spotify's own). Its
 	 * origin is the only other one the page's CSP allows for scripts and
 	 * frames besides https://open.spotify.com. */

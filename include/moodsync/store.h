@@ -4,7 +4,8 @@
  *
  * Thread-safety: one struct store may be used from any number of threads
  * (the connection is opened in serialized mode and each call takes the
- * store's lock around its prepared statement). Strings passed in are
+ * store's lock around its prepared statement). The music library's
+ * tables and queries are in the "Library" section below. Strings passed in are
  * borrowed for the call. */
 #ifndef MOODSYNC_STORE_H
 #define MOODSYNC_STORE_H
@@ -79,7 +80,7 @@ int store_catalog_list(struct store *s, const char *mood,
 
 struct store_session {
 	char id[40];       /* hex id */
-	char strategy[8];  /* "match" | "lift" */
+	char strategy[16]; /* the goal: "match" | "lift" | "calm" | "energise" */
 	int autoplay;      /* 0/1 */
 	int64_t created;   /* unix ms */
 	int64_t last_seen; /* unix ms */
@@ -172,5 +173,91 @@ int store_spotify_prefs_put(struct store *s, const char *key,
 			    const char *device_id);
 int store_spotify_prefs_get(struct store *s, const char *key,
 			    char device_id[96]);
+
+/* ---- Library: tracks and listener feedback (src/store/library.c) -----
+ * A track row per audio file, keyed by absolute path; (size, mtime_ns)
+ * tell a rescan whether the file changed. Feedback rows are per listener
+ * (a session id, 16..39 lower-case hex chars) and track, and go with the
+ * track when it is deleted. */
+
+#define STORE_PATH_MAX 4096
+#define STORE_TAG_MAX 256
+
+struct store_track {
+	int64_t id;                 /* row id; 0 before insert */
+	char path[STORE_PATH_MAX];  /* absolute path */
+	int64_t size;               /* bytes */
+	int64_t mtime_ns;           /* modification time, ns since epoch */
+	char title[STORE_TAG_MAX];  /* tags, "" when absent */
+	char artist[STORE_TAG_MAX];
+	char album[STORE_TAG_MAX];
+	char genre[STORE_TAG_MAX];
+	char mime[32];              /* "audio/ogg", ... */
+	double duration_s;          /* seconds */
+	double valence, arousal;    /* analysed point, each in [-1, 1] */
+	double tempo_bpm;           /* 0 unknown */
+	double mode;                /* -1 minor .. +1 major, 0 unknown */
+	char words[64];             /* "calm, minor, slow": the analyser's
+				     * words for the track, "" none */
+	char features[1024];        /* JSON object behind the point, "{}" */
+	int64_t analysed_at;        /* unix s */
+	char analyser[32];          /* version of the analyser that ran */
+	char error[256];            /* "" playable; else why it was skipped */
+};
+
+/* Inserts or updates the row of t->path (keeping its id, so feedback
+ * survives a re-analysis); writes the id into t->id. MS_EINVAL when the
+ * path is not absolute or a value is out of range (nothing written). */
+int store_track_put(struct store *s, struct store_track *t);
+/* Reads one track by id; MS_ENOTFOUND when absent. */
+int store_track_get(struct store *s, int64_t id, struct store_track *out);
+/* Deletes a track (and its feedback). MS_OK when it was not there. */
+int store_track_delete(struct store *s, int64_t id);
+/* Rows: all (*n) and those with an error (*skipped). Either may be NULL. */
+int store_track_count(struct store *s, int64_t *n, int64_t *skipped);
+
+/* Calls fn(t, ctx) for every row in id order (playable_only: rows without
+ * an error); fn returning non-zero stops the walk and that value is
+ * returned. `t` is reused between calls. The store's lock is held during
+ * the walk: fn must not call back into the store. */
+typedef int (*store_track_fn)(const struct store_track *t, void *ctx);
+int store_track_each(struct store *s, int playable_only, store_track_fn fn,
+		     void *ctx);
+
+/* One listener's feedback on one track. */
+struct store_feedback {
+	int64_t track;
+	int liked;                /* 0/1 */
+	int skips;                /* skips after the first 30 s */
+	int early_skips;          /* skips in the first 30 s: a strong no */
+	int not_mood;             /* "not this mood" presses */
+	double not_mood_valence;  /* the listener's point at the last press */
+	double not_mood_arousal;
+	int has_point;            /* 1: the listener placed the track */
+	double point_valence, point_arousal; /* ... here, each in [-1, 1] */
+};
+
+enum store_feedback_kind {
+	STORE_FB_LIKE,
+	STORE_FB_UNLIKE,
+	STORE_FB_SKIP,
+	STORE_FB_EARLY_SKIP,
+	STORE_FB_NOT_MOOD, /* (v, a): the listener's point */
+	STORE_FB_POINT,    /* (v, a): the listener's point for the track */
+};
+
+/* Records feedback of `user` on `track` at unix time `now`. v and a are
+ * used by NOT_MOOD and POINT and must lie in [-1, 1]. MS_EINVAL on a bad
+ * user id, kind or point; MS_ENOTFOUND when the track does not exist or
+ * is a skipped (unplayable) file. */
+int store_feedback_add(struct store *s, const char *user, int64_t track,
+		       enum store_feedback_kind kind, double v, double a,
+		       int64_t now);
+/* The feedback of `user` on `track`; all zero (MS_OK) when none. */
+int store_feedback_get(struct store *s, const char *user, int64_t track,
+		       struct store_feedback *out);
+/* Up to `max` rows of `user` (any order); *n gets the count. */
+int store_feedback_list(struct store *s, const char *user,
+			struct store_feedback *out, int max, int *n);
 
 #endif

@@ -4,12 +4,16 @@
 #ifndef MOODSYNC_CLI_H
 #define MOODSYNC_CLI_H
 
+#include <stddef.h>
+
 int cmd_detect(int argc, char **argv);
 int cmd_eval_faces(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_library(int argc, char **argv);
+/* `moodsync library scan` (library_scan.c), a verb of cmd_library. */
+int cmd_library_scan(int argc, char **argv);
 
 /* What `moodsync --version` prints after "moodsync ". */
 #define MOODSYNC_VERSION "0.1.0"
@@ -40,5 +44,11 @@ const char *cli_data_dir(void);
  * the repository the binary was built in (build/MODE/moodsync -> ../..).
  * The returned path lives until the next call. */
 const char *cli_default_model(int *explicit_model);
+
+/* The database `serve` and `library scan` use: $MOODSYNC_DB, else
+ * $XDG_DATA_HOME/moodsync/moodsync.db, else
+ * ~/.local/share/moodsync/moodsync.db, written into buf (`len` bytes)
+ * when built. NULL when no home is known. */
+const char *cli_default_db(char *buf, size_t len);
 
 #endif

@@ -141,6 +141,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{"analyze", cmd_analyze, "print each audio file's features and mood"},
+	{"scan", cmd_library_scan, "scan music folders into the library"},
 };
 
 static void usage(FILE *f)

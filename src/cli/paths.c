@@ -1,7 +1,7 @@
 /* paths.c - where the CLI finds its inputs by default: the shared data
- * directory and the shipped emotion model (see cli/cli.h). Environment
- * first, then the working directory, then the repository the binary was
- * built in. */
+ * directory, the shipped emotion model and the database (see cli/cli.h).
+ * Environment first, then the working directory, then the repository the binary
+ * was built in. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,4 +43,23 @@ const char *cli_default_model(int *explicit_model)
 			return path;
 	}
 	return MS_DEFAULT_MODEL;
+}
+
+const char *cli_default_db(char *buf, size_t len)
+{
+	const char *env = getenv("MOODSYNC_DB");
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (env && *env)
+		return env;
+	if (xdg && *xdg == '/')
+		n = snprintf(buf, len, "%s/moodsync/moodsync.db", xdg);
+	else if (home && *home)
+		n = snprintf(buf, len, "%s/.local/share/moodsync/moodsync.db",
+			     home);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < len ? buf : NULL;
 }

@@ -19,26 +19,6 @@ static int file_exists(const char *p)
 	return access(p, R_OK) == 0;
 }
 
-/* The default database path into buf; NULL when no home is known. */
-static const char *default_db(char *buf, size_t len)
-{
-	const char *env = getenv("MOODSYNC_DB");
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (env && *env)
-		return env;
-	if (xdg && *xdg == '/')
-		n = snprintf(buf, len, "%s/moodsync/moodsync.db", xdg);
-	else if (home && *home)
-		n = snprintf(buf, len, "%s/.local/share/moodsync/moodsync.db",
-			     home);
-	else
-		return NULL;
-	return n > 0 && (size_t)n < len ? buf : NULL;
-}
-
 #define MAX_ALLOW_HOSTS 8
 
 static const char *allow_hosts[MAX_ALLOW_HOSTS];
@@ -99,7 +79,8 @@ static void fd_room(int conns)
 /* Fills `c` and the model from the command line. Returns 0 to go on,
  * else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct srv_config *c,
-		      const char **model, int *model_explicit)
+		      const char **model, int *model_explicit,
+		      const char **music)
 {
 	double rate = c->rate_per_s;
 	const char *allow_last = NULL;
@@ -131,6 +112,13 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		CLI_OPT_NUM("--rate", "R", &rate, 0.0, 10000.0,
 			    "frames per second per browser before 429, 0: "
 			    "unlimited"),
+		CLI_OPT_STR("--music", "DIRS", music,
+			    "music library folders, ':' between them, none: "
+			    "no library (default: the XDG music folder and "
+			    "the demo library); scanned in the background at "
+			    "start"),
+		CLI_OPT_INT("--scan-jobs", "N", &c->music_jobs, 1, 8,
+			    "analyser threads of a scan (default: cores)"),
 		CLI_OPT_STR("--allow-host", "H", &allow_last,
 			    "also answer for Host H as the browser sends it "
 			    "(music.example.org, or with :PORT) behind a "
@@ -172,26 +160,58 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 	return 0;
 }
 
+/* Splits --music's "DIR:DIR..." (copied into buf, `len` bytes) into
+ * c->music_dirs; "none" is no library. 0, or 2 after a one-line error. */
+static int music_dirs(const char *list, char *buf, size_t len,
+		      struct srv_config *c)
+{
+	char *p, *save = NULL;
+	int n = snprintf(buf, len, "%s", list);
+
+	c->music_ndirs = 0;
+	if (strcmp(list, "none") == 0)
+		return 0;
+	if (n < 0 || (size_t)n >= len || !*list) {
+		fprintf(stderr, "moodsync serve: --music: %s\n",
+			*list ? "too long" : "empty");
+		return 2;
+	}
+	for (p = strtok_r(buf, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+		if (c->music_ndirs >= (int)MS_ARRAY_LEN(c->music_dirs)) {
+			fprintf(stderr,
+				"moodsync serve: --music: at most %zu "
+				"folders\n",
+				MS_ARRAY_LEN(c->music_dirs));
+			return 2;
+		}
+		c->music_dirs[c->music_ndirs++] = p;
+	}
+	return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct srv_config cfg;
 	struct srv_app *app = NULL;
-	char err[MS_ERRLEN], dbbuf[4096];
-	const char *model;
+	char err[MS_ERRLEN], dbbuf[4096], musicbuf[4096];
+	const char *model, *music = NULL;
 	int model_explicit, rc, sig;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t set;
 
 	srv_config_default(&cfg, ncpu > 0 ? (int)ncpu : 1);
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
-	cfg.db_path = default_db(dbbuf, sizeof(dbbuf));
+	cfg.db_path = cli_default_db(dbbuf, sizeof(dbbuf));
+	cfg.music_ndirs = -1; /* the default folders */
 	cfg.spotify_embed_url = getenv("MOODSYNC_SPOTIFY_EMBED_URL");
 	if (cfg.spotify_embed_url && !*cfg.spotify_embed_url)
 		cfg.spotify_embed_url = NULL;
 	model = cli_default_model(&model_explicit);
-	rc = parse_args(argc, argv, &cfg, &model, &model_explicit);
+	rc = parse_args(argc, argv, &cfg, &model, &model_explicit, &music);
 	if (rc)
 		return cli_parse_status(rc);
+	if (music && music_dirs(music, musicbuf, sizeof(musicbuf), &cfg))
+		return 2;
 	if (!cfg.db_path) {
 		fprintf(stderr, "moodsync serve: no HOME: pass --db FILE\n");
 		return 2;

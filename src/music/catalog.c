@@ -103,7 +103,7 @@ static const struct seed seeds[] = {
 #undef L
 
 /* What each mood's music sounds like under each strategy. */
-static const char *const targets[MUSIC_MOODS][MUSIC_STRATEGIES] = {
+static const char *const targets[MUSIC_MOODS][2] = {
 	[MUSIC_ANGRY] = {"intense, loud", "calming"},
 	[MUSIC_DISGUST] = {"raw, defiant", "fresh and bright"},
 	[MUSIC_FEAR] = {"dark, tense", "reassuring"},
@@ -118,7 +118,7 @@ const char *music_target_describe(int mood, int strategy)
 	if (mood < 0 || mood >= MUSIC_MOODS || strategy < 0 ||
 	    strategy >= MUSIC_STRATEGIES)
 		return "";
-	return targets[mood][strategy];
+	return targets[mood][music_strategy_catalog(strategy)];
 }
 
 size_t music_catalog_builtin_count(void)

@@ -11,7 +11,8 @@ const char *const music_mood_names[MUSIC_MOODS] = {
 	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
-const char *const music_strategy_names[MUSIC_STRATEGIES] = {"match", "lift"};
+const char *const music_strategy_names[MUSIC_STRATEGIES] = {
+	"match", "lift", "calm", "energise"};
 
 int music_mood_parse(const char *s, int *out)
 {
@@ -31,6 +32,11 @@ int music_strategy_parse(const char *s, int *out)
 			return MS_OK;
 		}
 	return MS_EINVAL;
+}
+
+int music_strategy_catalog(int strategy)
+{
+	return strategy == MUSIC_MATCH ? MUSIC_MATCH : MUSIC_LIFT;
 }
 
 void music_mood_params_default(struct music_mood_params *p)

@@ -20,9 +20,10 @@ int music_recommend(struct store *s, int mood, int strategy, int64_t since_ms,
 	out->mood = based_on == mood ? mood : -1;
 	out->based_on = based_on;
 	out->strategy = strategy;
-	rc = store_catalog_list(s, music_mood_names[based_on],
-				music_strategy_names[strategy], out->items,
-				MUSIC_REC_MAX, &out->n);
+	rc = store_catalog_list(
+		s, music_mood_names[based_on],
+		music_strategy_names[music_strategy_catalog(strategy)],
+		out->items, MUSIC_REC_MAX, &out->n);
 	if (rc) {
 		out->n = 0;
 		return ms_errf(err, errlen, rc, "catalog unavailable");

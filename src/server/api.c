@@ -420,7 +420,8 @@ int api_recommendation(struct srv_req *req)
 	srv_sessions_unlock(app->sessions);
 	if (qs && music_strategy_parse(qs, &strategy))
 		return srv_req_fail(req, MS_EINVAL,
-				    "strategy must be \"match\" or \"lift\"");
+				    "strategy must be match, lift, calm or "
+				    "energise");
 	rec = malloc(sizeof(*rec));
 	if (!rec)
 		return MS_ENOMEM;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "moodsync/library.h"
 #include "server/app.h"
 #include "server/http_internal.h"
 
@@ -284,6 +285,7 @@ void srv_app_free(struct srv_app *app)
 		pipe_worker_free(app->workers[i]);
 	free(app->workers);
 	srv_sessions_free(app->sessions);
+	music_player_free(app->player); /* when stop() did not run */
 	store_close(app->store);
 	pipe_free(app->pipe);
 	pthread_mutex_destroy(&app->slot_lock);
@@ -377,6 +379,11 @@ struct store *srv_app_store(struct srv_app *app)
 const char *srv_app_embed_script(const struct srv_app *app)
 {
 	return app->embed_script;
+}
+
+struct music_player *srv_app_player(const struct srv_app *app)
+{
+	return app->player;
 }
 
 const char *srv_app_base_url(const struct srv_app *app)

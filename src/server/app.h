@@ -142,6 +142,11 @@ struct srv_app {
 	 * and by its stop() after they all stopped: read without a lock */
 	struct music_spotify_svc *spotify;
 
+	/* the music library: set by the library module's start() before
+	 * the server listens, cleared by its stop() after every handler
+	 * stopped, so handlers read it without a lock */
+	struct music_player *player;
+
 	atomic_long n_requests, n_frames, n_rejected_429, n_rejected_503;
 };
 

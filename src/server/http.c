@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "server/app.h"
 #include "server/assets.h"
@@ -34,6 +35,7 @@ struct srv_req {
 	int new_cookie;             /* send Set-Cookie for sid */
 	int replied;
 	int is_static;
+	int own_cache;              /* the handler set Cache-Control */
 	struct MHD_Response *resp;  /* the reply, queued at the end */
 	int status;
 	char errmsg[200];
@@ -63,6 +65,8 @@ int srv_http_status(int err)
 		return 415;
 	case SRV_EHOST:
 		return 421;
+	case SRV_ERANGE:
+		return 416;
 	case SRV_ERATE:
 		return 429;
 	case MS_EUPSTREAM:
@@ -96,6 +100,8 @@ const char *srv_err_code(int err)
 		return "unsupported_media_type";
 	case SRV_EHOST:
 		return "bad_host";
+	case SRV_ERANGE:
+		return "range_not_satisfiable";
 	case SRV_ERATE:
 		return "rate_limited";
 	case MS_EUPSTREAM:
@@ -186,6 +192,21 @@ int srv_reply_bytes(struct srv_req *req, int status, const char *type,
 	return reply_set(req, status, r, type);
 }
 
+int srv_reply_fd(struct srv_req *req, int status, const char *type, int fd,
+		 uint64_t offset, uint64_t len)
+{
+	struct MHD_Response *r;
+
+	if (offset > INT64_MAX || len > INT64_MAX - offset) {
+		close(fd);
+		return MS_EINVAL;
+	}
+	r = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+	if (!r)
+		close(fd);
+	return reply_set(req, status, r, type);
+}
+
 int srv_reply_json(struct srv_req *req, int status, const char *json,
 		   size_t len)
 {
@@ -256,6 +277,8 @@ int srv_req_header_add(struct srv_req *req, const char *name,
 		return MS_ELIMIT;
 	if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
 		return MS_EINVAL;
+	if (strcasecmp(name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0)
+		req->own_cache = 1;
 	h = &req->hdr[req->nhdr];
 	if (snprintf(h->name, sizeof(h->name), "%s", name) >=
 		    (int)sizeof(h->name) ||
@@ -367,6 +390,28 @@ static int resolve_session(struct srv_req *req)
 	return s ? MS_OK : MS_ENOMEM;
 }
 
+/* 1 when `path` matches the route pattern `pat`, where a "*" segment
+ * matches one non-empty segment without '/'. */
+static int path_match(const char *pat, const char *path)
+{
+	const char *p0 = pat;
+
+	while (*pat && *path) {
+		if (pat[0] == '*' && (pat[1] == '/' || !pat[1]) && pat > p0 &&
+		    pat[-1] == '/') {
+			if (*path == '/')
+				return 0;
+			while (*path && *path != '/')
+				path++;
+			pat++;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return 0;
+	}
+	return !*pat && !*path;
+}
+
 /* The Host allow-list: 0 when the request may go on, else the refusal
  * is set. */
 static int host_guard(struct srv_req *req)
@@ -415,7 +460,7 @@ static const struct srv_route *route_find(const char *method,
 {
 	*path_known = 0;
 	for (const struct srv_route *r = srv_routes; r->path; r++) {
-		if (strcmp(r->path, path) != 0)
+		if (!path_match(r->path, path))
 			continue;
 		*path_known = 1;
 		if (strcmp(r->method, method) == 0 ||
@@ -532,7 +577,7 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	if (!req->is_static)
+	if (!req->is_static && !req->own_cache)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-store");
 	if (req->new_cookie) {

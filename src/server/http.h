@@ -45,6 +45,7 @@
 struct srv_app;
 struct srv_req;
 struct store;
+struct music_player;
 struct music_spotify_svc;
 
 /* ---- Status codes and error codes -------------------------------------- */
@@ -55,18 +56,21 @@ enum srv_err {
 	SRV_ERATE = -101,   /* the client sends faster than allowed */
 	SRV_EHOST = -102,   /* a Host the server does not answer for */
 	SRV_EFORBIDDEN = -103, /* refused whoever asks (cross-site) */
+	SRV_ERANGE = -104,  /* a byte range past the end of the file */
 };
 
 /* Success statuses a handler may send. */
 #define SRV_HTTP_OK 200
 #define SRV_HTTP_ACCEPTED 202 /* queued for a worker */
 #define SRV_HTTP_FOUND 302    /* redirect (srv_reply_redirect) */
+#define SRV_HTTP_PARTIAL 206  /* one byte range (srv_reply_fd) */
+#define SRV_HTTP_NOT_MODIFIED 304 /* the client's copy is current */
 
 /* The one mapping from an error code to an HTTP status (MS_OK -> 200,
  * MS_EINVAL/MS_EFORMAT -> 400, MS_EAUTH -> 401, MS_ENOTFOUND -> 404,
  * SRV_EFORBIDDEN -> 403, SRV_EMETHOD -> 405, MS_ELIMIT -> 413,
- * MS_EUNSUPPORTED -> 415, SRV_EHOST -> 421, SRV_ERATE -> 429,
- * MS_EUPSTREAM -> 502, MS_EBUSY -> 503,
+ * MS_EUNSUPPORTED -> 415, SRV_ERANGE -> 416, SRV_EHOST -> 421,
+ * SRV_ERATE -> 429, MS_EUPSTREAM -> 502, MS_EBUSY -> 503,
  * MS_ETIMEOUT -> 504, anything else -> 500). */
 int srv_http_status(int err);
 /* The default snake_case "code" of an error body for `err`
@@ -115,8 +119,14 @@ int srv_reply_redirect(struct srv_req *req, const char *location);
 /* Any body with an explicit Content-Type (copied). */
 int srv_reply_bytes(struct srv_req *req, int status, const char *type,
 		    const void *data, size_t len);
-/* Adds a response header to the reply sent later by this request. Up to 8
- * extra headers; MS_ELIMIT past that. */
+/* Sends `len` bytes of the open file `fd` from `offset` with Content-Type
+ * `type`, straight from the file (sendfile; never read into memory). The
+ * reply owns fd and closes it, also on failure. HEAD gets the headers. */
+int srv_reply_fd(struct srv_req *req, int status, const char *type, int fd,
+		 uint64_t offset, uint64_t len);
+/* Adds a response header to the reply sent later by this request (e.g.
+ * "Retry-After"). Up to 8 extra headers; MS_ELIMIT past that. A handler's
+ * own Cache-Control replaces the default "no-store". */
 int srv_req_header_add(struct srv_req *req, const char *name,
 		       const char *value);
 /* Adds a Set-Cookie for `name`=`value` with Path=/; HttpOnly;
@@ -140,7 +150,7 @@ const char *srv_req_session_id(const struct srv_req *req);
 /* A copy of a session's public state. */
 struct srv_session_info {
 	char id[SRV_SID_LEN + 1];
-	int strategy;        /* enum music_strategy (MUSIC_MATCH/MUSIC_LIFT) */
+	int strategy;        /* enum music_strategy (the session's goal) */
 	int autoplay;        /* 1: the user wants music to follow the mood */
 	int mood;            /* stable mood (enum music_mood_id), -1 none yet */
 	int leader;          /* mood leading the smoothed probs, -1 none */
@@ -189,6 +199,9 @@ struct store *srv_app_store(struct srv_app *app);
  * and the mood thread stopped, so handlers read it without a lock). */
 struct music_spotify_svc *srv_app_spotify(const struct srv_app *app);
 void srv_app_spotify_set(struct srv_app *app, struct music_spotify_svc *sp);
+/* The music library player, NULL when the library module did not start
+ * one. Read without a lock (see struct srv_app). */
+struct music_player *srv_app_player(const struct srv_app *app);
 /* The address the server listens on, e.g. "http://127.0.0.1:5000" (for
  * building redirect URIs). */
 const char *srv_app_base_url(const struct srv_app *app);
@@ -202,7 +215,8 @@ typedef int (*srv_handler)(struct srv_req *req);
 
 struct srv_route {
 	const char *method;  /* "GET", "POST", ... */
-	const char *path;    /* exact path, no query string */
+	const char *path;    /* path, no query string; a segment that is
+			      * a lone '*' matches any one segment */
 	srv_handler handler;
 	size_t max_body;     /* bytes of body accepted, 0: none (413 past) */
 	/* NULL, or runs once the headers are in and before the body is read:

@@ -153,7 +153,7 @@ int srv_settings_parse(const void *body, size_t len, int *strategy,
 		   music_strategy_parse(js->valuestring, strategy))) {
 		*strategy = -1;
 		rc = ms_errf(msg, msglen, MS_EINVAL,
-			     "strategy must be \"match\" or \"lift\"");
+			     "strategy must be match, lift, calm or energise");
 		goto out;
 	}
 	if (ja && !cJSON_IsBool(ja)) {

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "server/api.h"
+#include "server/api_library.h"
 #include "server/http.h"
 #include "server/routes_spotify.h"
 
@@ -21,6 +22,16 @@ const struct srv_route srv_routes[] = {
 	{"GET", "/api/settings", api_settings_get, 0, NULL},
 	{"POST", "/api/settings", api_settings_post, SRV_MAX_JSON_BODY, NULL},
 	{"GET", "/healthz", api_healthz, 0, NULL},
+	/* The music library, its queue and the audio. */
+	{"GET", "/api/library", api_library, 0, NULL},
+	{"POST", "/api/library/scan", api_library_scan, LIBRARY_MAX_BODY, NULL},
+	{"GET", "/api/queue", api_queue, 0, NULL},
+	{"POST", "/api/queue/next", api_queue_next, LIBRARY_MAX_BODY, NULL},
+	{"POST", "/api/tracks/*/feedback", api_track_feedback, LIBRARY_MAX_BODY,
+	 NULL},
+	{"POST", "/api/tracks/*/point", api_track_point, LIBRARY_MAX_BODY,
+	 NULL},
+	{"GET", "/api/tracks/*/audio", api_track_audio, 0, NULL},
 	/* Spotify: sign-in, snapshots and player commands */
 	{"GET", "/login", spotify_login, 0, NULL},
 	{"GET", "/callback", spotify_callback, 0, NULL},
@@ -39,6 +50,7 @@ const struct srv_route srv_routes[] = {
 };
 
 const struct srv_module srv_modules[] = {
+	{"library", library_module_start, library_module_stop, NULL},
 	{"spotify", spotify_module_start, spotify_module_stop,
 	 spotify_module_mood},
 	{NULL, NULL, NULL, NULL},

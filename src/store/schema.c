@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "moodsync/store.h"
+#include "store/library_store.h"
 #include "store/spotify_store.h"
 
 const struct store_migration store_migrations[] = {
@@ -37,6 +38,8 @@ const struct store_migration store_migrations[] = {
 	/* Spotify: tokens, search cache, prefs. */
 	{STORE_SPOTIFY_MIGRATION_NAME, STORE_SPOTIFY_MIGRATION_SQL},
 	{STORE_SPOTIFY_SEEN_MIGRATION_NAME, STORE_SPOTIFY_SEEN_MIGRATION_SQL},
+	/* The local music library, listener feedback, four goals. */
+	{STORE_LIBRARY_MIGRATION_NAME, STORE_LIBRARY_MIGRATION_SQL},
 };
 
 const size_t store_migrations_count =

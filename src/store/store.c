@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "moodsync/store.h"
+#include "store/library_store.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -38,11 +39,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    "query, url FROM catalog WHERE mood = ? AND "
 			    "strategy = ? ORDER BY id LIMIT ?",
 	[ST_SESSION_PUT] =
-		"INSERT INTO sessions (id, strategy, autoplay, created, "
-		"last_seen) VALUES (?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
-		"strategy = excluded.strategy, autoplay = excluded.autoplay, "
-		"last_seen = excluded.last_seen",
-	[ST_SESSION_GET] = "SELECT id, strategy, autoplay, created, last_seen "
+		"INSERT INTO sessions (id, strategy, goal, autoplay, created, "
+		"last_seen) VALUES (?1, CASE WHEN ?2 = 'match' THEN 'match' "
+		"ELSE 'lift' END, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE "
+		"SET strategy = excluded.strategy, goal = excluded.goal, "
+		"autoplay = excluded.autoplay, last_seen = excluded.last_seen",
+	[ST_SESSION_GET] = "SELECT id, goal, autoplay, created, last_seen "
 			   "FROM sessions WHERE id = ?",
 	[ST_SESSION_TOUCH] =
 		"INSERT INTO sessions (id, created, last_seen) VALUES (?,?,?) "
@@ -283,6 +285,16 @@ int store_commit(struct store *s)
 void store_rollback(struct store *s)
 {
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void store_lock(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void store_unlock(struct store *s)
+{
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -83,13 +83,20 @@ class Tap:
 
 class Server:
     """`moodsync serve --port 0` in a fresh temporary directory. Use as a
-    context manager: the process is killed on exit, even on failure."""
+    context manager: the process is killed on exit, even on failure.
+    `music`: library folders to scan at start (default: no library)."""
 
-    def __init__(self, args=(), model="default", env=None, db=None):
+    def __init__(self, args=(), model="default", env=None, db=None, music=()):
         self.tmp = tempfile.mkdtemp(prefix="moodsync-e2e-")
         self.db = db or os.path.join(self.tmp, "db", "moodsync.db")
         self.log_path = os.path.join(self.tmp, "server.log")
         self.args = list(args)
+        # music library folders; none by default, so that a test does not
+        # scan the demo library it does not use
+        if music:
+            self.args += ["--music", ":".join(music)]
+        else:
+            self.args += ["--music", "none"]
         self.model = default_model() if model == "default" else model
         self.env = dict(os.environ)
         self.env.setdefault("MOODSYNC_LOG", "info")

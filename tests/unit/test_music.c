@@ -185,7 +185,9 @@ static void test_catalog_seed(void **state)
 
 			assert_int_equal(
 				store_catalog_list(s, music_mood_names[m],
-						   music_strategy_names[st],
+						   music_strategy_names
+							   [music_strategy_catalog(
+								   st)],
 						   list, 16, &n),
 				MS_OK);
 			assert_true(n >= 3);

@@ -1,0 +1,147 @@
+/* api_audio.c - GET/HEAD /api/tracks/{id}/audio: a library track's bytes
+ * for the page's audio element. The file is found by the track's id in
+ * the store, never by a path from the request. One byte range per request
+ * (206 with Content-Range; 416 with "bytes * /size" when past the end),
+ * ETag and Last-Modified from the file's size and mtime (304 on a
+ * matching If-None-Match; If-Range falls back to the whole file when the
+ * validator differs), and the bytes go from the file descriptor to the
+ * socket without being read into memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "moodsync/library.h"
+#include "moodsync/store.h"
+#include "server/api_library.h"
+#include "server/app.h"
+#include "server/range.h"
+
+/* Audio changes only when a rescan sees a new file: revalidate with the
+ * ETag each time rather than trusting a cached copy. */
+#define AUDIO_CACHE_CONTROL "private, no-cache"
+
+struct audio_file {
+	int fd;
+	uint64_t size;
+	char etag[64];
+	char last_modified[40];
+	char mime[32];
+};
+
+/* Opens the file of track `id`: MS_ENOTFOUND when there is no such
+ * (playable) track or its file is gone. */
+static int audio_open(struct srv_req *req, int64_t id, struct audio_file *f)
+{
+	struct store_track *t = malloc(sizeof(*t));
+	struct stat st;
+	struct tm tm;
+	int rc;
+
+	if (!t)
+		return MS_ENOMEM;
+	f->fd = -1;
+	rc = store_track_get(srv_app_store(srv_req_app(req)), id, t);
+	if (!rc && t->error[0])
+		rc = MS_ENOTFOUND; /* a file the scan could not analyse */
+	if (!rc) {
+		f->fd = open(t->path, O_RDONLY | O_CLOEXEC);
+		if (f->fd < 0 || fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode))
+			rc = MS_ENOTFOUND;
+	}
+	if (!rc) {
+		f->size = (uint64_t)st.st_size;
+		snprintf(f->etag, sizeof(f->etag), "\"%llx-%llx\"",
+			 (unsigned long long)st.st_size,
+			 (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
+				 (unsigned long long)st.st_mtim.tv_nsec);
+		gmtime_r(&st.st_mtim.tv_sec, &tm);
+		strftime(f->last_modified, sizeof(f->last_modified),
+			 "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(f->mime, sizeof(f->mime), "%s",
+			 t->mime[0] ? t->mime : "application/octet-stream");
+	} else if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+	}
+	free(t);
+	return rc;
+}
+
+/* 1 when an If-None-Match list names our ETag (or is "*"). */
+static int etag_listed(const char *list, const char *etag)
+{
+	size_t n = strlen(etag);
+	const char *p = list;
+
+	if (!list)
+		return 0;
+	if (strcmp(list, "*") == 0)
+		return 1;
+	while ((p = strstr(p, etag)) != NULL) {
+		if (p[n] == '\0' || p[n] == ',' || p[n] == ' ')
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static void common_headers(struct srv_req *req, const struct audio_file *f)
+{
+	srv_req_header_add(req, "Accept-Ranges", "bytes");
+	srv_req_header_add(req, "ETag", f->etag);
+	srv_req_header_add(req, "Last-Modified", f->last_modified);
+	srv_req_header_add(req, "Cache-Control", AUDIO_CACHE_CONTROL);
+}
+
+int api_track_audio(struct srv_req *req)
+{
+	const char *path = srv_req_path(req) + strlen("/api/tracks/");
+	const char *if_range = srv_req_header(req, "If-Range");
+	struct audio_file f;
+	uint64_t start = 0, len = 0;
+	enum srv_range r;
+	char cr[80];
+	int64_t id = 0;
+	int rc;
+
+	if (ms_parse_i64_n(path, strcspn(path, "/"), 1, INT64_MAX, &id))
+		return srv_req_fail(req, MS_ENOTFOUND, "no such track");
+	rc = audio_open(req, id, &f);
+	if (rc == MS_ENOTFOUND)
+		return srv_req_fail(req, rc, "no such track");
+	if (rc)
+		return rc;
+	common_headers(req, &f);
+	if (etag_listed(srv_req_header(req, "If-None-Match"), f.etag)) {
+		close(f.fd);
+		return srv_reply_bytes(req, SRV_HTTP_NOT_MODIFIED, NULL, "", 0);
+	}
+	r = srv_range_parse(srv_req_header(req, "Range"), f.size, &start, &len);
+	if (r != SRV_RANGE_NONE && if_range && strcmp(if_range, f.etag) != 0 &&
+	    strcmp(if_range, f.last_modified) != 0)
+		r = SRV_RANGE_NONE; /* the client's copy is stale: all of it */
+	if (r == SRV_RANGE_UNSATISFIABLE) {
+		close(f.fd);
+		snprintf(cr, sizeof(cr), "bytes */%llu",
+			 (unsigned long long)f.size);
+		srv_req_header_add(req, "Content-Range", cr);
+		return srv_reply_err(req, SRV_ERANGE, NULL, 0,
+				     "range not satisfiable (the file has "
+				     "%llu bytes)",
+				     (unsigned long long)f.size);
+	}
+	if (r == SRV_RANGE_OK) {
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",
+			 (unsigned long long)start,
+			 (unsigned long long)(start + len - 1),
+			 (unsigned long long)f.size);
+		srv_req_header_add(req, "Content-Range", cr);
+		return srv_reply_fd(req, SRV_HTTP_PARTIAL, f.mime, f.fd, start,
+				    len);
+	}
+	return srv_reply_fd(req, SRV_HTTP_OK, f.mime, f.fd, 0, f.size);
+}
