@@ -1,141 +1,45 @@
-/* spotify.js - the Spotify panel of the MoodSync page (issue 5): connect /
+/* spotify.js - the Spotify panel (markup in index.html): connect /
  * disconnect, the sign-in state, device picker, now playing, play / pause /
  * next, the auto-play switch, the playlists Spotify found for the mood, and
- * a clear sentence for every failure. It only talks to our server
- * (/api/spotify/*), which does every Spotify call on its own worker; this
- * file polls /api/spotify/status for the results. Server text is always
- * inserted as text, never as HTML. */
+ * a clear sentence for every failure. Premium listeners with a device keep
+ * Spotify Connect playback; for a listener without Premium or without an
+ * active device the found playlist plays in Spotify's Embed player (iFrame
+ * API: createController, loadUri, play, playback_update), whose script URL
+ * the server gives in /api/spotify/status. It only talks to our server
+ * (/api/spotify/*); server text is always inserted as text. */
+"use strict";
 (function () {
-  "use strict";
-
+  var MS = window.MS, $ = MS.$;
   var POLL_MS = 2000, FAST_MS = 300, FAST_FOR_MS = 4000;
-  var root = document.getElementById("spotify");
-  if (!root) return;
-  var el = {}, last = null, fastUntil = 0, timer = null, busy = false, nowAt = 0;
-  var recKey = null; /* what the playlist list shows, to rebuild only on change */
-
-  function make(tag, props, parent) {
-    var e = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (k) {
-      if (k === "text") e.textContent = props[k];
-      else if (k === "class") e.className = props[k];
-      else e.setAttribute(k, props[k]);
-    });
-    if (parent) parent.appendChild(e);
-    return e;
-  }
-
-  function build() {
-    root.setAttribute("aria-labelledby", "sp-title");
-    make("h2", { id: "sp-title", text: "Spotify" }, root);
-    el.state = make("p", { id: "sp-state", role: "status", "aria-live": "polite",
-                           text: "Checking Spotify..." }, root);
-    el.error = make("p", { id: "sp-error", class: "status error", role: "alert" }, root);
-    el.error.hidden = true;
-    el.notice = make("p", { id: "sp-notice", class: "note" }, root);
-    el.notice.hidden = true;
-    el.tip = make("p", { id: "sp-tip", class: "note",
-                         text: "Tip: pick a device below, or start Spotify on your phone " +
-                               "or computer and press Refresh devices." }, root);
-    el.tip.hidden = true;
-
-    var row = make("div", { class: "controls" }, root);
-    el.connect = make("button", { id: "sp-connect", type: "button", text: "Connect Spotify" }, row);
-    el.disconnect = make("button", { id: "sp-disconnect", type: "button", text: "Disconnect" }, row);
-
-    el.live = make("div", { id: "sp-live" }, root);
-    var ap = make("p", {}, el.live);
-    var lab = make("label", {}, ap);
-    el.autoplay = make("input", { id: "sp-autoplay", type: "checkbox" }, lab);
-    lab.appendChild(document.createTextNode(" Play automatically when my mood changes"));
-
-    var dp = make("p", {}, el.live);
-    make("label", { for: "sp-device", text: "Play on: " }, dp);
-    el.device = make("select", { id: "sp-device" }, dp);
-    el.refresh = make("button", { id: "sp-refresh", type: "button", text: "Refresh devices" }, dp);
-    el.refresh.style.marginLeft = "0.5rem";
-
-    el.now = make("p", { id: "sp-now", "aria-live": "polite", text: "Nothing playing." }, el.live);
-    var pr = make("div", { class: "controls" }, el.live);
-    el.play = make("button", { id: "sp-play", type: "button", text: "Play" }, pr);
-    el.pause = make("button", { id: "sp-pause", type: "button", text: "Pause" }, pr);
-    el.next = make("button", { id: "sp-next", type: "button", text: "Next" }, pr);
-
-    el.recWhy = make("p", { id: "sp-rec-why", class: "note" }, el.live);
-    el.recList = make("ul", { id: "sp-rec", class: "rec-more", "aria-label": "Playlists Spotify found" }, el.live);
-
-    el.connect.addEventListener("click", function () { window.location.href = "/login"; });
-    el.disconnect.addEventListener("click", function () {
-      command("/api/spotify/disconnect", null, "Disconnected from Spotify.");
-    });
-    el.autoplay.addEventListener("change", function () {
-      command("/api/spotify/autoplay", { autoplay: el.autoplay.checked },
-              el.autoplay.checked ? "Auto-play on." : "Auto-play off.");
-    });
-    el.device.addEventListener("change", function () {
-      command("/api/spotify/device", { device_id: el.device.value }, null);
-    });
-    el.refresh.addEventListener("click", function () {
-      getJSON("/api/spotify/devices").then(function (d) {
-        if (d.ok) fast();
-        else showError(d.j.error || "Could not list devices.");
-      });
-    });
-    el.play.addEventListener("click", function () {
-      var rec = last && last.recommendation;
-      var first = rec && rec.playlists && rec.playlists.filter(function (p) { return p.uri; })[0];
-      var nowPlaying = last && last.now_playing;
-      /* resume what was paused, else start the mood's playlist */
-      var body = nowPlaying || !first ? {} : { uri: first.uri };
-      command("/api/spotify/play", body, null);
-    });
-    el.pause.addEventListener("click", function () { command("/api/spotify/pause", null, null); });
-    el.next.addEventListener("click", function () { command("/api/spotify/next", null, null); });
-  }
-
-  function getJSON(url, opts) {
-    return fetch(url, Object.assign({ credentials: "same-origin" }, opts || {}))
-      .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (j) {
-          return { ok: r.ok, status: r.status, j: j };
-        });
-      })
-      .catch(function (e) {
-        return { ok: false, status: 0, j: { error: "Cannot reach the MoodSync server: " + e.message } };
-      });
-  }
+  var last = null, fastUntil = 0, timer = null, busy = false, nowAt = 0, recKey = null;
+  var embed = { loading: false, api: null, ctrl: null, uri: null };
+  var EMBED_CODES = { premium_required: 1, no_active_device: 1 };
 
   function showError(msg) {
-    el.error.textContent = msg || "";
-    el.error.hidden = !msg;
+    $("sp-error").textContent = msg || "";
+    $("sp-error").hidden = !msg;
   }
 
   var noticeTimer = null;
   /* A passing confirmation ("Auto-play off."), gone after a few seconds. */
   function showNotice(msg) {
-    el.notice.textContent = msg || "";
-    el.notice.hidden = !msg;
+    $("sp-notice").textContent = msg || "";
+    $("sp-notice").hidden = !msg;
     if (noticeTimer) clearTimeout(noticeTimer);
     noticeTimer = msg ? setTimeout(function () { showNotice(""); }, 5000) : null;
   }
 
   /* POSTs a command; a 202 means "queued": the outcome arrives by polling. */
   function command(url, body, okText) {
-    var opts = { method: "POST", headers: { "X-MoodSync": "1" } };
-    if (body) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return getJSON(url, opts).then(function (x) {
-      if (!x.ok) {
-        var msg = x.j.error || ("HTTP " + x.status);
-        if (x.j.retry_after_s) msg += " (about " + x.j.retry_after_s + " s)";
-        showError(msg);
-      } else if (okText) {
-        showNotice(okText);
-      }
+    return MS.send("POST", url, body).then(function (j) {
+      if (okText) showNotice(okText);
       fast();
-      return x;
+      return j;
+    }).catch(function (e) {
+      var msg = e.message;
+      if (e.body && e.body.retry_after_s) msg += " (about " + e.body.retry_after_s + " s)";
+      showError(msg);
+      fast();
     });
   }
 
@@ -149,54 +53,120 @@
     return Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
   }
 
+  function option(sel, value, text) {
+    var o = document.createElement("option");
+    o.value = value;
+    o.textContent = text;
+    sel.appendChild(o);
+  }
+
   function renderDevices(s) {
-    var want = s.device_id || "";
+    var sel = $("sp-device"), want = s.device_id || "";
     var opts = [{ id: "", name: "The active Spotify device" }].concat(s.devices || []);
-    var same = el.device.options.length === opts.length && opts.every(function (d, i) {
-      return el.device.options[i].value === d.id;
+    var same = sel.options.length === opts.length && opts.every(function (d, i) {
+      return sel.options[i].value === d.id;
     });
     if (!same) {
-      while (el.device.firstChild) el.device.removeChild(el.device.firstChild);
+      sel.textContent = "";
       opts.forEach(function (d) {
-        var label = d.id ? d.name + " (" + (d.type || "device") + ")" +
-          (d.is_active ? " - active" : "") + (d.is_restricted ? " - no remote control" : "")
-          : d.name;
-        make("option", { value: d.id, text: label }, el.device);
+        option(sel, d.id, d.id ? d.name + " (" + (d.type || "device") + ")" +
+          (d.is_active ? " - active" : "") + (d.is_restricted ? " - no remote control" : "") : d.name);
       });
     }
-    if (document.activeElement !== el.device) el.device.value = want;
+    if (document.activeElement !== sel) sel.value = want;
+  }
+
+  function firstUri(s) {
+    var rec = s && s.recommendation;
+    var p = rec && rec.playlists && rec.playlists.filter(function (x) { return x.uri; })[0];
+    return p ? p.uri : null;
   }
 
   function renderRec(s) {
-    var rec = s.recommendation;
+    var rec = s.recommendation, ul = $("sp-rec");
     var key = JSON.stringify([rec, s.connected]);
     if (key === recKey) return; /* keep the buttons (and keyboard focus) */
     recKey = key;
-    while (el.recList.firstChild) el.recList.removeChild(el.recList.firstChild);
+    ul.textContent = "";
     if (!rec) {
-      el.recWhy.textContent = "Playlists appear here once your mood is read.";
+      $("sp-rec-why").textContent = "Playlists appear here once your mood is read.";
       return;
     }
     var src = {
       spotify: "found on Spotify just now",
-      cache: "from the cache (found on Spotify recently)",
-      stale_cache: "from an older cache: Spotify is not answering",
-      offline: "from the offline catalog: Spotify is not available"
+      cache: "found on Spotify recently",
+      stale_cache: "found earlier: Spotify is not answering right now",
+      offline: "from MoodSync's own list: Spotify is not available"
     }[rec.source] || rec.source;
-    el.recWhy.textContent = "For \"" + rec.mood + "\" (" + rec.strategy + "), " + src + ":";
+    $("sp-rec-why").textContent = "For \"" + rec.mood + "\" (" + rec.strategy + "), " + src + ":";
     rec.playlists.forEach(function (p) {
-      var li = make("li", {}, el.recList);
-      make("a", { href: p.url, target: "_blank", rel: "noopener noreferrer",
-                  text: p.name + (p.owner ? " - by " + p.owner : "") }, li);
+      var li = document.createElement("li"), a = document.createElement("a");
+      a.href = p.url; a.target = "_blank"; a.rel = "noopener noreferrer";
+      a.textContent = p.name + (p.owner ? " - by " + p.owner : "");
+      li.appendChild(a);
       if (p.uri && s.connected) {
-        var b = make("button", { type: "button", text: "Play",
-                                 "aria-label": "Play " + p.name + " on Spotify" }, li);
-        b.style.marginLeft = "0.5rem";
-        b.style.padding = "0.15rem 0.6rem";
-        b.addEventListener("click", function () {
-          command("/api/spotify/play", { uri: p.uri }, null);
-        });
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "secondary small-button";
+        b.textContent = "Play";
+        b.setAttribute("aria-label", "Play " + p.name + " on Spotify");
+        b.addEventListener("click", function () { command("/api/spotify/play", { uri: p.uri }, null); });
+        li.appendChild(b);
       }
+      ul.appendChild(li);
+    });
+  }
+
+  /* ---- the Embed player, for listeners Connect cannot serve ---- */
+  function embedWanted(s) {
+    return s.connected && s.error && EMBED_CODES[s.error.code] && firstUri(s);
+  }
+
+  function embedLoad(src) {
+    if (embed.api || embed.loading || !src) return;
+    embed.loading = true;
+    window.onSpotifyIframeApiReady = function (api) {
+      embed.api = api;
+      embed.loading = false;
+      if (last) renderEmbed(last);
+    };
+    var sc = document.createElement("script");
+    sc.src = src;
+    sc.async = true;
+    sc.onerror = function () {
+      embed.loading = false;
+      $("sp-embed-state").textContent = "Spotify's player could not load (no internet?).";
+    };
+    document.head.appendChild(sc);
+  }
+
+  function embedPlay(uri) {
+    embed.uri = uri;
+    embed.ctrl.loadUri(uri);
+    embed.ctrl.play();
+  }
+
+  function renderEmbed(s) {
+    var uri = embedWanted(s);
+    $("sp-embed-box").hidden = !uri && !embed.ctrl;
+    if (!uri) return;
+    $("sp-embed-why").textContent = s.error.code === "premium_required"
+      ? "Your Spotify account can't be controlled from here (that needs Premium), so the playlist plays in Spotify's player below."
+      : "No Spotify app is open on your devices, so the playlist plays in Spotify's player below.";
+    if (!embed.api) { embedLoad(s.embed_script); return; }
+    if (embed.ctrl) {
+      if (embed.uri !== uri) embedPlay(uri);
+      return;
+    }
+    embed.api.createController($("sp-embed"), { uri: uri, width: "100%", height: 152 }, function (ctrl) {
+      embed.ctrl = ctrl;
+      ctrl.addListener("playback_update", function (e) {
+        var d = e && e.data || {};
+        $("sp-embed-state").textContent = (d.isPaused ? "Paused" : "Playing") +
+          (d.duration ? " (" + fmtTime(d.position) + " / " + fmtTime(d.duration) + ")" : "");
+        document.body.dataset.embed = d.isPaused ? "paused" : "playing";
+      });
+      embedPlay(uri);
     });
   }
 
@@ -204,34 +174,35 @@
     last = s;
     var connected = s.connected;
     if (!s.configured) {
-      el.state.textContent = "Spotify is not set up on this server: put " +
-        "MOODSYNC_SPOTIFY_CLIENT_ID=<your app's client ID> in .env and restart " +
-        "(see docs/spotify.md). Music suggestions still work offline.";
-      el.connect.hidden = true;
-      el.disconnect.hidden = true;
-      el.live.hidden = true;
+      $("sp-state").textContent = "Spotify is not set up on this server, so music plays from " +
+        "this computer's library instead.";
+      $("sp-howto").hidden = false;
+      $("sp-connect").hidden = true;
+      $("sp-disconnect").hidden = true;
+      $("sp-live").hidden = true;
       showError("");
       return;
     }
-    el.state.textContent = {
+    $("sp-howto").hidden = true;
+    $("sp-howto-text").hidden = true;
+    $("sp-state").textContent = {
       connected: "Connected to Spotify.",
       connecting: "Signing in to Spotify...",
       signin_required: "Spotify needs you to sign in again.",
       disconnected: "Not connected. Connect to play music on your Spotify devices."
     }[s.state] || s.state;
-    el.connect.hidden = connected;
-    el.connect.disabled = s.state === "connecting";
-    el.disconnect.hidden = !connected;
-    el.live.hidden = !connected && !s.recommendation;
-    [el.device, el.refresh, el.play, el.pause, el.next].forEach(function (b) {
-      b.disabled = !connected;
+    $("sp-connect").hidden = connected;
+    $("sp-connect").disabled = s.state === "connecting";
+    $("sp-disconnect").hidden = !connected;
+    $("sp-live").hidden = !connected && !s.recommendation;
+    ["sp-device", "sp-refresh", "sp-play", "sp-pause", "sp-next"].forEach(function (id) {
+      $(id).disabled = !connected;
     });
-    if (document.activeElement !== el.autoplay) el.autoplay.checked = !!s.autoplay;
+    if (document.activeElement !== $("sp-autoplay")) $("sp-autoplay").checked = !!s.autoplay;
     renderDevices(s);
     var np = s.now_playing;
-    el.now.textContent = np
-      ? (np.is_playing ? "Playing: " : "Paused: ") + np.track +
-        (np.artists ? " - " + np.artists : "") +
+    $("sp-now").textContent = np
+      ? (np.is_playing ? "Playing: " : "Paused: ") + np.track + (np.artists ? " - " + np.artists : "") +
         " (" + fmtTime(np.progress_ms) + " / " + fmtTime(np.duration_ms) + ")"
       : (s.last_play && s.last_play.ok ? "Started a playlist." : "Nothing playing.");
     renderRec(s);
@@ -240,24 +211,24 @@
       err = (err ? err + " " : "Spotify asked us to wait. ") +
         "Spotify calls resume in about " + s.paused_s + " s.";
     showError(err);
-    el.tip.hidden = !(s.error && s.error.code === "no_active_device" && connected);
+    $("sp-tip").hidden = !(s.error && s.error.code === "no_active_device" && connected);
+    renderEmbed(s);
   }
 
   function poll() {
     if (busy) return schedule(POLL_MS);
     busy = true;
-    getJSON("/api/spotify/status").then(function (x) {
-      busy = false;
-      if (x.ok) {
-        render(x.j);
-        if (x.j.connected && Date.now() - nowAt > 5000) {
-          nowAt = Date.now();
-          getJSON("/api/spotify/now-playing");
-        }
-      } else {
-        el.state.textContent = "Spotify status unavailable.";
-        showError(x.j.error || ("HTTP " + x.status));
+    MS.getJSON("/api/spotify/status").then(function (j) {
+      render(j);
+      if (j.connected && Date.now() - nowAt > 5000) {
+        nowAt = Date.now();
+        MS.getJSON("/api/spotify/now-playing").catch(function () {});
       }
+    }).catch(function (e) {
+      $("sp-state").textContent = "Spotify status unavailable.";
+      showError(e.message);
+    }).then(function () {
+      busy = false;
       schedule(Date.now() < fastUntil ? FAST_MS : POLL_MS);
     });
   }
@@ -271,21 +242,49 @@
     }, ms);
   }
 
+  function bind() {
+    $("sp-connect").addEventListener("click", function () { window.location.href = "/login"; });
+    $("sp-disconnect").addEventListener("click", function () {
+      command("/api/spotify/disconnect", null, "Disconnected from Spotify.");
+    });
+    $("sp-howto-link").addEventListener("click", function (e) {
+      e.preventDefault();
+      $("sp-howto-text").hidden = !$("sp-howto-text").hidden;
+    });
+    $("sp-autoplay").addEventListener("change", function () {
+      var on = $("sp-autoplay").checked;
+      command("/api/spotify/autoplay", { autoplay: on }, on ? "Auto-play on." : "Auto-play off.");
+    });
+    $("sp-device").addEventListener("change", function () {
+      command("/api/spotify/device", { device_id: $("sp-device").value }, null);
+    });
+    $("sp-refresh").addEventListener("click", function () {
+      MS.getJSON("/api/spotify/devices").then(fast).catch(function (e) {
+        showError(e.message || "Could not list devices.");
+      });
+    });
+    $("sp-play").addEventListener("click", function () {
+      var uri = firstUri(last), nowPlaying = last && last.now_playing;
+      /* resume what was paused, else start the mood's playlist */
+      command("/api/spotify/play", nowPlaying || !uri ? {} : { uri: uri }, null);
+    });
+    $("sp-pause").addEventListener("click", function () { command("/api/spotify/pause", null, null); });
+    $("sp-next").addEventListener("click", function () { command("/api/spotify/next", null, null); });
+  }
+
   function init() {
-    build();
+    bind();
     var q = new URLSearchParams(window.location.search);
-    var flag = q.get("spotify");
-    if (flag) {
+    if (q.get("spotify")) {
       q.delete("spotify");
       var rest = q.toString();
       window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
       fast();
     }
-    /* a new mood from app.js: the server may have started music */
-    window.addEventListener("moodsync:recommendation", fast);
+    /* a new mood: the server may have started music */
+    MS.on("mood-changed", fast);
     poll();
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  init();
 })();

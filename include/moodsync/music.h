@@ -164,6 +164,9 @@ extern const char *const music_feeling_names[MUSIC_FEELINGS];
  * and its point `p`. The rules are documented in src/music/affect.c. */
 enum music_feeling music_feeling_of(const float *probs, struct music_va p);
 
+/* Parses a feeling name; MS_EINVAL when unknown. */
+int music_feeling_parse(const char *s, int *out);
+
 /* ---- Fusion: one mood from several sources ----------------------------
  * Each source (the face's smoothed mood, the listener's words, a manual
  * override; a voice source would be one more row) gives seven

@@ -35,6 +35,10 @@ struct srv_config {
 	const char *music_dirs[16]; /* music library folders (borrowed) */
 	int music_ndirs;	    /* -1: the default folders, 0: no library */
 	int music_jobs;		    /* analyser threads of a scan, 0: cores */
+	/* Spotify's iFrame API script (http(s) URL; NULL: Spotify's own). Its
+	 * origin is the only other one the page's CSP allows for scripts and
+	 * frames besides https://open.spotify.com. */
+	const char *spotify_embed_url;
 };
 
 /* Sensible defaults for `ncpu` cores (threads 2*ncpu, slots ncpu, ...). */

@@ -118,6 +118,10 @@ int store_history_list(struct store *s, const char *session, int64_t since,
 /* Deletes history rows older than `before` (unix ms); *deleted gets the
  * count. */
 int store_history_prune(struct store *s, int64_t before, int64_t *deleted);
+/* Deletes every history row of a session; *deleted (may be NULL) gets the
+ * count. MS_EINVAL on a bad id. */
+int store_history_delete(struct store *s, const char *session,
+			 int64_t *deleted);
 
 /* ---- Spotify --------------------------------------------------------- *
  * The Spotify service's tables: OAuth tokens per session (keyed by a

@@ -136,13 +136,17 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 			    3600,
 			    "seconds a client has to send its request "
 			    "headers"),
+		CLI_OPT_STR("--spotify-embed-url", "U", &c->spotify_embed_url,
+			    "Spotify's iFrame API script (default "
+			    "$MOODSYNC_SPOTIFY_EMBED_URL, else Spotify's own); "
+			    "its origin is allowed by the page's CSP"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
 		"serve",
 		"[options]",
 		"Runs the MoodSync web app: open http://HOST:PORT/ and press "
-		"Start.",
+		"Detect my mood.",
 		opts,
 		NULL,
 		0,
@@ -203,6 +207,9 @@ int cmd_serve(int argc, char **argv)
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
 	cfg.db_path = cli_default_db(dbbuf, sizeof(dbbuf));
 	cfg.music_ndirs = -1; /* the default folders */
+	cfg.spotify_embed_url = getenv("MOODSYNC_SPOTIFY_EMBED_URL");
+	if (cfg.spotify_embed_url && !*cfg.spotify_embed_url)
+		cfg.spotify_embed_url = NULL;
 	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit, &music);
 	if (rc)

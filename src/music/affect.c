@@ -18,6 +18,7 @@
  *      anxious, else tense
  *   5. valence < 0, arousal < 0.15: valence <= -0.35 -> sad, else tired */
 #include <math.h>
+#include <string.h>
 
 #include "moodsync/music.h"
 
@@ -92,4 +93,15 @@ enum music_feeling music_feeling_of(const float *probs, struct music_va p)
 			       ? MUSIC_FEEL_ANXIOUS
 			       : MUSIC_FEEL_TENSE;
 	return p.valence <= -0.35 ? MUSIC_FEEL_SAD : MUSIC_FEEL_TIRED;
+}
+
+int music_feeling_parse(const char *s, int *out)
+{
+	for (int i = 0; s && i < MUSIC_FEELINGS; i++) {
+		if (strcmp(s, music_feeling_names[i]) == 0) {
+			*out = i;
+			return MS_OK;
+		}
+	}
+	return MS_EINVAL;
 }

@@ -1,8 +1,9 @@
 /* api.c - the core JSON API: POST /api/frame (image -> faces, emotions,
- * smoothed mood), GET /api/mood, /api/history, /api/recommendation (the
- * settings and health handlers are in api_settings.c). Responses are built
- * with the ms_json writer. Every handler touches only its own session, under
- * the session table's lock. */
+ * smoothed mood), GET /api/mood, /api/recommendation (settings and health
+ * are in api_settings.c, history in api_history.c, the listener's own mood
+ * choice in api_mood.c, words and the fusion in api_text.c). Responses are
+ * built with the ms_json writer. Every handler touches only its own
+ * session, under the session table's lock. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,8 +20,6 @@ _Static_assert((int)MUSIC_MOODS == (int)NN_CLASSES,
 #define JSON_MAX (256u << 10) /* bytes of one response */
 #define HINT_TTL_MS 1500.0    /* forget the last face after this */
 #define HINT_RESCAN 10	      /* every 10th frame scans the whole frame */
-#define HISTORY_DEFAULT 600
-#define HISTORY_MAX 3600
 
 /* What a frame or /api/mood reports about the session's mood. */
 struct mood_view {
@@ -28,6 +27,8 @@ struct mood_view {
 	float probs[MUSIC_MOODS];
 	int64_t since;
 	struct api_fusion fu; /* the fused mood of every source */
+	int faces;	      /* in the last frame */
+	int group;	      /* 1: the last reading blended several faces */
 };
 
 static void mood_view_fill(const struct srv_app *app,
@@ -41,6 +42,8 @@ static void mood_view_fill(const struct srv_app *app,
 	v->strategy = s->strategy;
 	v->since = s->mood_since;
 	v->changed = 0;
+	v->faces = s->last_nfaces;
+	v->group = s->group;
 	memcpy(v->probs, s->mood.probs, sizeof(v->probs));
 }
 
@@ -67,6 +70,8 @@ static void json_mood_members(struct ms_json *j, const struct mood_view *v)
 	ms_json_bool(j, "changed", v->changed);
 	ms_json_str(j, "strategy", music_strategy_names[v->strategy]);
 	api_fusion_members(j, &v->fu);
+	ms_json_int(j, "faces", v->faces);
+	ms_json_bool(j, "group", v->group);
 }
 
 /* ---- POST /api/frame ---------------------------------------------------- */
@@ -147,26 +152,65 @@ static void frame_json(struct ms_json *j, const struct pipe_frame *f,
 	ms_json_obj_close(j);
 }
 
-/* Feeds a frame's result into the session; fills the view for the reply
- * and *ev (returns 1) when the mood the music follows changed. */
+/* The probabilities a frame feeds the smoother: the largest face's, or in
+ * group mode with several faces the mean of all classified faces'. Returns
+ * 0 when no face was classified, 2 when faces were blended, else 1. */
+static int frame_probs(const struct srv_session *s, const struct pipe_frame *f,
+		       float *out)
+{
+	int n = 0;
+
+	if (f->nfaces == 0 || f->faces[0].emotion < 0)
+		return 0;
+	if (!s->group_mode || f->nfaces < 2) {
+		memcpy(out, f->faces[0].probs, sizeof(float) * MUSIC_MOODS);
+		return 1;
+	}
+	memset(out, 0, sizeof(float) * MUSIC_MOODS);
+	for (int i = 0; i < f->nfaces; i++) {
+		if (f->faces[i].emotion < 0)
+			continue;
+		for (int k = 0; k < MUSIC_MOODS; k++)
+			out[k] += f->faces[i].probs[k];
+		n++;
+	}
+	for (int k = 0; k < MUSIC_MOODS; k++)
+		out[k] /= (float)n;
+	return n > 1 ? 2 : 1;
+}
+
+/* Feeds a frame's result into the session (`whole_frame`: it was scanned
+ * without a hint; `fresh`: a new reading that replaces the smoothed one);
+ * fills the view for the reply and *ev (returns 1) when the mood the music
+ * follows changed. */
 static int session_update(struct srv_app *app, struct srv_session *s,
-			  const struct pipe_frame *f, struct mood_view *v,
+			  const struct pipe_frame *f, int whole_frame,
+			  int fresh, struct mood_view *v,
 			  struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
 	int64_t unix_ms = (int64_t)ms_unix_time() * 1000;
-	int prev, changed = 0, music;
+	int prev, changed = 0, music, used;
+	float probs[MUSIC_MOODS];
 
 	api_session_fuse(app, s, now, &v->fu);
 	prev = api_session_music_mood(&v->fu, s);
 	s->frames++;
+	if (fresh) { /* a new reading (a photo, a new look): old frames go */
+		struct music_mood_params mp = s->mood.params;
+
+		music_mood_init(&s->mood, &mp);
+	}
 	s->last_nfaces = f->nfaces;
+	if (whole_frame)
+		s->scan_nfaces = f->nfaces;
 	if (f->nfaces > 0) {
 		s->hint = f->faces[0].box;
 		s->hint_ms = now;
 		s->last_frame = unix_ms;
-		if (f->faces[0].emotion >= 0 &&
-		    music_mood_update(&s->mood, f->faces[0].probs, now) == 1) {
+		used = frame_probs(s, f, probs);
+		s->group = used == 2;
+		if (used && music_mood_update(&s->mood, probs, now) == 1) {
 			changed = 1;
 			s->mood_since = unix_ms;
 		}
@@ -209,7 +253,8 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 }
 
 /* Under the session lock: the last face as a search hint (1, *hint set),
- * unless it is stale or the stream is due for a full-frame scan. */
+ * unless it is stale, the stream is due for a full-frame scan, or several
+ * faces are in view (then every frame scans the whole image for all). */
 static int take_hint(struct srv_app *app, struct srv_req *req, double now,
 		     struct ms_rect *hint)
 {
@@ -219,7 +264,7 @@ static int take_hint(struct srv_app *app, struct srv_req *req, double now,
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s && s->hint_ms > 0.0 && now - s->hint_ms < HINT_TTL_MS &&
-	    s->hinted < HINT_RESCAN) {
+	    s->hinted < HINT_RESCAN && s->scan_nfaces <= 1) {
 		*hint = s->hint; /* near the last face: cheap */
 		have = 1;
 		s->hinted++;
@@ -288,9 +333,14 @@ int api_frame(struct srv_req *req)
 	char err[MS_ERRLEN] = "";
 	const uint8_t *body;
 	size_t len;
+	const char *qr = srv_req_query(req, "reset");
 	double t0 = ms_now_ms();
-	int rc, have_hint, changed = 0;
+	int rc, have_hint, changed = 0, fresh = 0;
 
+	if (qr && (strcmp(qr, "1") == 0 || strcmp(qr, "true") == 0))
+		fresh = 1;
+	else if (qr && strcmp(qr, "0") != 0 && strcmp(qr, "false") != 0)
+		return srv_req_fail(req, MS_EINVAL, "reset must be 0 or 1");
 	body = srv_req_body(req, &len);
 	if (len == 0)
 		return srv_req_fail(req, MS_EINVAL,
@@ -314,7 +364,8 @@ int api_frame(struct srv_req *req)
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s)
-		changed = session_update(app, s, f, &view, &ev);
+		changed = session_update(app, s, f, !have_hint, fresh, &view,
+					 &ev);
 	srv_sessions_unlock(app->sessions);
 	if (!s) {
 		rc = MS_ENOMEM;
@@ -339,22 +390,18 @@ int api_mood_members(struct srv_req *req, struct ms_json *j)
 	struct srv_app *app = srv_req_app(req);
 	struct srv_session *s;
 	struct mood_view v;
-	int nfaces = 0;
 	int64_t last = 0;
 
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s) {
 		mood_view_fill(app, s, ms_now_ms(), &v);
-		nfaces = s->last_nfaces;
 		last = s->last_frame;
 	}
 	srv_sessions_unlock(app->sessions);
 	if (!s)
 		return MS_ENOMEM;
 	json_mood_members(j, &v);
-	ms_json_int(j, "faces", nfaces);
-	ms_json_bool(j, "group", nfaces > 1);
 	ms_json_int(j, "last_face", last);
 	return MS_OK;
 }
@@ -374,54 +421,6 @@ int api_mood(struct srv_req *req)
 		ms_buf_release(&b);
 		return rc;
 	}
-	return srv_reply_doc(req, SRV_HTTP_OK, &j);
-}
-
-/* ---- GET /api/history ------------------------------------------------- */
-
-int api_history(struct srv_req *req)
-{
-	struct srv_app *app = srv_req_app(req);
-	const char *qs = srv_req_query(req, "since");
-	const char *ql = srv_req_query(req, "limit");
-	struct store_mood_row *rows;
-	int64_t since = 0;
-	int limit = HISTORY_DEFAULT, n = 0, rc;
-	struct ms_json j;
-	struct ms_buf b;
-
-	if (qs && ms_parse_i64(qs, 0, INT64_MAX, &since))
-		return srv_req_fail(req, MS_EINVAL,
-				    "since must be unix milliseconds");
-	if (ql && ms_parse_int(ql, 1, HISTORY_MAX, &limit))
-		return srv_req_fail(req, MS_EINVAL, "limit must be 1..%d",
-				    HISTORY_MAX);
-	rows = ms_calloc((size_t)limit, sizeof(*rows));
-	if (!rows)
-		return MS_ENOMEM;
-	srv_bg_flush(app->bg);
-	rc = store_history_list(app->store, srv_req_session_id(req), since,
-				rows, limit, &n);
-	if (rc) {
-		free(rows);
-		return srv_req_fail(req, rc, "history unavailable");
-	}
-	ms_buf_init(&b, JSON_MAX);
-	ms_json_init(&j, &b);
-	ms_json_obj_open(&j, NULL);
-	ms_json_arr_open(&j, "points");
-	for (int i = 0; i < n; i++) {
-		ms_json_obj_open(&j, NULL);
-		ms_json_int(&j, "t", rows[i].t);
-		ms_json_str(&j, "mood", rows[i].mood);
-		ms_json_num(&j, "confidence", rows[i].confidence, 3);
-		ms_json_str(&j, "feeling",
-			    rows[i].feeling[0] ? rows[i].feeling : "neutral");
-		ms_json_obj_close(&j);
-	}
-	ms_json_arr_close(&j);
-	ms_json_obj_close(&j);
-	free(rows);
 	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 

@@ -21,6 +21,11 @@ int api_frame(struct srv_req *req); /* POST /api/frame */
 int api_frame_precheck(struct srv_req *req);
 int api_mood(struct srv_req *req);	     /* GET /api/mood */
 int api_history(struct srv_req *req);	     /* GET /api/history */
+int api_history_delete(struct srv_req *req); /* DELETE /api/history */
+/* POST /api/mood/override {"mood": NAME}; DELETE clears it. Both reply
+ * with the mood object of GET /api/mood. */
+int api_mood_override_post(struct srv_req *req);
+int api_mood_override_delete(struct srv_req *req);
 int api_recommendation(struct srv_req *req); /* GET /api/recommendation */
 int api_settings_get(struct srv_req *req);   /* GET /api/settings */
 int api_settings_post(struct srv_req *req);  /* POST /api/settings */

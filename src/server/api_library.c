@@ -76,9 +76,16 @@ static void listener_of(struct srv_req *req, struct music_listener *l)
 
 	memset(&info, 0, sizeof(info));
 	info.strategy = MUSIC_MATCH;
-	srv_session_info_get(req, &info); /* zeros (neutral) when evicted */
-	l->point = music_affect_point(info.probs);
-	l->feeling = music_feeling_of(info.probs, l->point);
+	/* the listener's own choice counts, as the page shows it; zeros
+	 * (neutral) when evicted */
+	if (srv_session_info_get(req, &info) == MS_OK && info.feeling >= 0) {
+		l->point.valence = info.valence;
+		l->point.arousal = info.arousal;
+		l->feeling = (enum music_feeling)info.feeling;
+	} else {
+		l->point = music_affect_point(info.probs);
+		l->feeling = music_feeling_of(info.probs, l->point);
+	}
 	l->goal = info.strategy;
 	l->mood = info.mood;
 	l->mood_since_ms = info.mood_since;

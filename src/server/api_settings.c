@@ -1,4 +1,4 @@
-/* api_settings.c - GET/POST /api/settings (strategy, autoplay; the body
+/* api_settings.c - GET/POST /api/settings (strategy, autoplay, group; the body
  * is parsed by srv_settings_parse) and GET /healthz. The same rules as
  * api.c: replies built with the ms_json writer, sessions touched only
  * under their lock. */
@@ -12,7 +12,8 @@
 
 /* ---- GET/POST /api/settings ------------------------------------------- */
 
-static int settings_reply(struct srv_req *req, int strategy, int autoplay)
+static int settings_reply(struct srv_req *req, int strategy, int autoplay,
+			  int group)
 {
 	struct ms_json j;
 	struct ms_buf b;
@@ -22,6 +23,7 @@ static int settings_reply(struct srv_req *req, int strategy, int autoplay)
 	ms_json_obj_open(&j, NULL);
 	ms_json_str(&j, "strategy", music_strategy_names[strategy]);
 	ms_json_bool(&j, "autoplay", autoplay);
+	ms_json_bool(&j, "group", group);
 	ms_json_obj_close(&j);
 	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
@@ -30,16 +32,17 @@ int api_settings_get(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	struct srv_session *s;
-	int strategy = MUSIC_MATCH, autoplay = 1;
+	int strategy = MUSIC_MATCH, autoplay = 1, group = 1;
 
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s) {
 		strategy = s->strategy;
 		autoplay = s->autoplay;
+		group = s->group_mode;
 	}
 	srv_sessions_unlock(app->sessions);
-	return settings_reply(req, strategy, autoplay);
+	return settings_reply(req, strategy, autoplay, group);
 }
 
 int api_settings_post(struct srv_req *req)
@@ -51,13 +54,13 @@ int api_settings_post(struct srv_req *req)
 	const uint8_t *body;
 	size_t len;
 	char msg[128];
-	int strategy = -1, autoplay = -1, rc;
+	int strategy = -1, autoplay = -1, group = -1, rc;
 
 	if (!api_content_type_is(ct, "application/json"))
 		return srv_req_fail(req, MS_EUNSUPPORTED,
 				    "Content-Type must be application/json");
 	body = srv_req_body(req, &len);
-	rc = srv_settings_parse(body, len, &strategy, &autoplay, msg,
+	rc = srv_settings_parse(body, len, &strategy, &autoplay, &group, msg,
 				sizeof(msg));
 	if (rc)
 		return srv_req_fail(req, rc, "%s", msg);
@@ -70,8 +73,11 @@ int api_settings_post(struct srv_req *req)
 			s->strategy = strategy;
 		if (autoplay >= 0)
 			s->autoplay = autoplay;
+		if (group >= 0)
+			s->group_mode = group;
 		strategy = s->strategy;
 		autoplay = s->autoplay;
+		group = s->group_mode;
 		s->keep = 1;
 		snprintf(row.id, sizeof(row.id), "%s", s->id);
 		row.created = s->created;
@@ -85,7 +91,7 @@ int api_settings_post(struct srv_req *req)
 	row.last_seen = (int64_t)ms_unix_time() * 1000;
 	if (store_session_put(app->store, &row))
 		ms_warn("settings: not saved for a session (database)");
-	return settings_reply(req, strategy, autoplay);
+	return settings_reply(req, strategy, autoplay, group);
 }
 
 /* ---- GET /healthz ------------------------------------------------------ */

@@ -15,11 +15,12 @@
 #include <unistd.h>
 
 #include "moodsync/library.h"
-#include "server/api_text.h"
 #include "server/app.h"
 #include "server/http_internal.h"
 
 #define SESSION_IDLE_MS (6.0 * 3600 * 1000)
+#define SPOTIFY_ORIGIN "https://open.spotify.com"
+#define SPOTIFY_EMBED_SCRIPT SPOTIFY_ORIGIN "/embed/iframe-api/v1"
 
 static atomic_long app_generation;
 
@@ -46,6 +47,61 @@ void srv_config_default(struct srv_config *c, int ncpu)
 	c->history_ms = 1000;
 }
 
+/* Writes the origin ("https://host:port") of an http(s) URL into out;
+ * MS_EINVAL for anything else or a character a CSP cannot carry. */
+static int url_origin(const char *url, char *out, size_t outlen)
+{
+	size_t n = strlen(url), skip, end;
+
+	if (strncmp(url, "https://", 8) == 0)
+		skip = 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		skip = 7;
+	else
+		return MS_EINVAL;
+	if (n >= outlen || n <= skip ||
+	    strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789-._~:/?=&%") != n)
+		return MS_EINVAL;
+	end = skip + strcspn(url + skip, "/?");
+	if (end == skip)
+		return MS_EINVAL;
+	memcpy(out, url, end);
+	out[end] = '\0';
+	return MS_OK;
+}
+
+/* The page's CSP: our own origin, plus Spotify's player (the iFrame API
+ * script and its frames) and the origin of a configured substitute. */
+static int csp_build(struct srv_app *app, char *err, size_t errlen)
+{
+	const char *url = app->cfg.spotify_embed_url;
+	char origin[256] = SPOTIFY_ORIGIN, extra[260] = "";
+	int n;
+
+	if (!url)
+		url = SPOTIFY_EMBED_SCRIPT;
+	if (url_origin(url, origin, sizeof(origin)))
+		return ms_errf(err, errlen, MS_EINVAL,
+			       "the Spotify embed script must be an http(s) "
+			       "URL of plain characters, got '%.80s'",
+			       url);
+	if (strcmp(origin, SPOTIFY_ORIGIN) != 0)
+		snprintf(extra, sizeof(extra), " %s", origin);
+	snprintf(app->embed_script, sizeof(app->embed_script), "%s", url);
+	n = snprintf(app->csp, sizeof(app->csp),
+		     "default-src 'self'; img-src 'self' data: blob:; "
+		     "media-src 'self' blob: mediastream:; style-src 'self'; "
+		     "script-src 'self' " SPOTIFY_ORIGIN "%s; "
+		     "frame-src " SPOTIFY_ORIGIN "%s; connect-src 'self'; "
+		     "object-src 'none'; base-uri 'none'; "
+		     "frame-ancestors 'none'; form-action 'self'",
+		     extra, extra);
+	if (n < 0 || (size_t)n >= sizeof(app->csp))
+		return ms_errf(err, errlen, MS_ELIMIT, "CSP too long");
+	return MS_OK;
+}
+
 int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 		char *err, size_t errlen)
 {
@@ -59,6 +115,9 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 	pthread_mutex_init(&app->slot_lock, NULL);
 	pthread_cond_init(&app->slot_cond, NULL);
 	pthread_mutex_init(&app->workers_lock, NULL);
+	rc = csp_build(app, err, errlen);
+	if (rc)
+		goto out_free;
 	rc = pipe_load(cfg->cascade_path, cfg->model_path, &app->pipe,
 			      err, errlen);
 	if (rc)
@@ -325,6 +384,11 @@ struct store *srv_app_store(struct srv_app *app)
 	return app->store;
 }
 
+const char *srv_app_embed_script(const struct srv_app *app)
+{
+	return app->embed_script;
+}
+
 struct music_player *srv_app_player(const struct srv_app *app)
 {
 	return app->player;
@@ -345,12 +409,10 @@ void srv_app_spotify_set(struct srv_app *app, struct music_spotify_svc *sp)
 	app->spotify = sp;
 }
 
-/* Under the session lock. While words or an override weigh in, the mood
- * and probabilities are the fused ones (the mood the music follows). */
 static void info_fill(const struct srv_app *app, const struct srv_session *s,
 		      struct srv_session_info *o)
 {
-	struct api_fusion fu;
+	struct srv_affect aff;
 
 	memset(o, 0, sizeof(*o));
 	snprintf(o->id, sizeof(o->id), "%s", s->id);
@@ -359,15 +421,14 @@ static void info_fill(const struct srv_app *app, const struct srv_session *s,
 	o->mood = s->mood.stable;
 	o->leader = music_mood_leader(&s->mood);
 	memcpy(o->probs, s->mood.probs, sizeof(o->probs));
-	api_session_fuse(app, s, ms_now_ms(), &fu);
-	if (fu.fused.any && fu.fused.source != MUSIC_SRC_FACE) {
-		o->mood = fu.fused.mood;
-		o->leader = fu.fused.mood;
-		memcpy(o->probs, fu.fused.probs, sizeof(o->probs));
-	}
 	o->mood_since = s->mood_since;
 	o->last_frame = s->last_frame;
 	o->frames = s->frames;
+	srv_session_affect(app, s, ms_now_ms(), &aff);
+	o->valence = aff.va.valence;
+	o->arousal = aff.va.arousal;
+	o->feeling = aff.feeling;
+	o->overridden = aff.overridden;
 }
 
 int srv_session_info_by_id(struct srv_app *app, const char *sid,

@@ -44,6 +44,9 @@ struct srv_session {
 	int64_t last_frame;      /* unix ms of the last frame with a face */
 	long frames;             /* frames received */
 	int last_nfaces;         /* faces in the last frame */
+	int scan_nfaces;         /* faces in the last whole-frame scan */
+	int group_mode;          /* 1: several faces blend, 0: largest only */
+	int group;               /* 1: the last mood update blended faces */
 	double seen_ms;          /* last request, monotonic ms (LRU) */
 	struct srv_kv *kv;       /* SRV_KV_MAX slots, NULL until used */
 	/* Mood sources other than the face (whose reading is `mood`), in
@@ -119,6 +122,8 @@ struct srv_app {
 	struct srv_bg *bg;
 	void *daemon;                 /* struct MHD_Daemon */
 	char base_url[96];            /* "http://127.0.0.1:5000" */
+	char csp[640];                /* Content-Security-Policy of replies */
+	char embed_script[256];       /* Spotify iFrame API script URL */
 	double started_ms;            /* monotonic */
 	struct srv_hosts hosts;       /* Host values served (set before) */
 	struct srv_conns *conns;      /* open connections, header deadline */
@@ -152,6 +157,19 @@ int srv_app_slot_acquire(struct srv_app *app);
 void srv_app_slot_release(struct srv_app *app);
 /* This thread's pipeline worker (created on first use). NULL on ENOMEM. */
 struct pipe_worker *srv_app_worker(struct srv_app *app);
+
+/* The listener's mood as the music should see it (api_mood.c): the fusion
+ * of the session's sources (face, words, the listener's own choice, which
+ * wins alone while it holds). Under the session lock; `now_ms` monotonic. */
+struct srv_affect {
+	int mood;           /* the mood the music follows, -1 none yet */
+	int feeling;        /* enum music_feeling, -1 none yet */
+	struct music_va va; /* the fused point (neutral anchor before any) */
+	int overridden;     /* 1 while the listener's choice holds */
+};
+void srv_session_affect(const struct srv_app *app,
+			const struct srv_session *s, double now_ms,
+			struct srv_affect *out);
 
 /* Request internals used by api.c. */
 struct srv_session *srv_req_session_locked(struct srv_req *req);

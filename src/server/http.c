@@ -19,12 +19,6 @@
 #define SESSION_MAX_AGE (180L * 24 * 3600) /* seconds */
 #define MAX_EXTRA_HEADERS 8
 
-static const char csp[] =
-	"default-src 'self'; img-src 'self' data: blob:; "
-	"media-src 'self' blob: mediastream:; style-src 'self'; "
-	"script-src 'self'; connect-src 'self'; object-src 'none'; "
-	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
-
 struct srv_hdr {
 	char name[40];
 	char value[512];
@@ -578,7 +572,8 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 			return MHD_NO;
 		req->status = srv_http_status(MS_ENOMEM);
 	}
-	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "Content-Security-Policy",
+				req->app->csp);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");

@@ -155,12 +155,17 @@ struct srv_session_info {
 	int mood;            /* stable mood (enum music_mood_id), -1 none yet */
 	int leader;          /* mood leading the smoothed probs, -1 none */
 	float probs[7];      /* smoothed probabilities, MUSIC_MOODS entries */
-	/* While words or an override weigh in (see api_session_music_mood),
-	 * mood, leader and probs are the fused mood's, so that the music
-	 * follows the same mood everywhere. */
 	int64_t mood_since;  /* unix ms when `mood` became stable, 0 none */
 	int64_t last_frame;  /* unix ms of the last frame with a face, 0 */
 	long frames;         /* frames received */
+	/* The listener's mood as the music should follow it: the fusion of
+	 * face, words and their own choice (POST /api/mood/override, which
+	 * decides alone while it holds). `feeling` is an enum music_feeling,
+	 * -1 before any mood (then the point is the neutral anchor);
+	 * `overridden` is 1 while the choice holds. */
+	double valence, arousal;
+	int feeling;
+	int overridden;
 };
 
 /* Copies the state of the request's session. MS_OK, or MS_ENOTFOUND when
@@ -201,6 +206,9 @@ struct music_player *srv_app_player(const struct srv_app *app);
 /* The address the server listens on, e.g. "http://127.0.0.1:5000" (for
  * building redirect URIs). */
 const char *srv_app_base_url(const struct srv_app *app);
+/* The URL of Spotify's iFrame API script the page loads (configurable so
+ * that tests can serve a stand-in; its origin is in the CSP). */
+const char *srv_app_embed_script(const struct srv_app *app);
 
 /* ---- Routing table and modules (src/server/routes.c) ------------------ */
 

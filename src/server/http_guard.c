@@ -134,13 +134,13 @@ enum srv_guard srv_guard_check(const char *method, const char *host,
 }
 
 int srv_settings_parse(const void *body, size_t len, int *strategy,
-		       int *autoplay, char *msg, size_t msglen)
+		       int *autoplay, int *group, char *msg, size_t msglen)
 {
 	cJSON *root = cJSON_ParseWithLength(body, len);
-	const cJSON *js, *ja;
+	const cJSON *js, *ja, *jg;
 	int rc = MS_OK;
 
-	*strategy = *autoplay = -1;
+	*strategy = *autoplay = *group = -1;
 	if (!root || !cJSON_IsObject(root)) {
 		rc = ms_errf(msg, msglen, MS_EINVAL,
 			     "body must be a JSON object");
@@ -148,6 +148,7 @@ int srv_settings_parse(const void *body, size_t len, int *strategy,
 	}
 	js = cJSON_GetObjectItemCaseSensitive(root, "strategy");
 	ja = cJSON_GetObjectItemCaseSensitive(root, "autoplay");
+	jg = cJSON_GetObjectItemCaseSensitive(root, "group");
 	if (js && (!cJSON_IsString(js) ||
 		   music_strategy_parse(js->valuestring, strategy))) {
 		*strategy = -1;
@@ -162,6 +163,13 @@ int srv_settings_parse(const void *body, size_t len, int *strategy,
 	}
 	if (ja)
 		*autoplay = cJSON_IsTrue(ja);
+	if (jg && !cJSON_IsBool(jg)) {
+		rc = ms_errf(msg, msglen, MS_EINVAL,
+			     "group must be true or false");
+		goto out;
+	}
+	if (jg)
+		*group = cJSON_IsTrue(jg);
 out:
 	cJSON_Delete(root);
 	return rc;

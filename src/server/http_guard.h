@@ -59,11 +59,12 @@ int srv_method_unsafe(const char *method);
 int srv_ctype_is(const char *ct, const char *want);
 
 /* Parses a POST /api/settings body, a JSON object with optional
- * "strategy" ("match" | "lift") and "autoplay" (bool); other keys are
- * ignored. *strategy (enum music_strategy) and *autoplay (0/1) get -1
- * when absent. MS_EINVAL with a sentence for the user in `msg` when the
- * body is no JSON object or a value is wrong. */
+ * "strategy" ("match" | "lift"), "autoplay" (bool) and "group" (bool:
+ * several faces blend, or the largest leads); other keys are ignored.
+ * *strategy (enum music_strategy), *autoplay and *group (0/1) get -1 when
+ * absent. MS_EINVAL with a sentence for the user in `msg` when the body is
+ * no JSON object or a value is wrong. */
 int srv_settings_parse(const void *body, size_t len, int *strategy,
-		       int *autoplay, char *msg, size_t msglen);
+		       int *autoplay, int *group, char *msg, size_t msglen);
 
 #endif

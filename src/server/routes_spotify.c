@@ -305,7 +305,7 @@ int spotify_status(struct srv_req *req)
 	const char *sid = srv_req_session_id(req);
 	struct ms_json j;
 	struct ms_buf b;
-	int autoplay = 1;
+	int autoplay = 1, rc;
 
 	if (!sp)
 		return not_configured(req);
@@ -318,7 +318,21 @@ int spotify_status(struct srv_req *req)
 	ms_buf_init(&b, 64 * 1024);
 	ms_json_init(&j, &b);
 	music_spotify_svc_status_json(sp, sid, autoplay, &j);
-	return srv_reply_doc(req, SRV_HTTP_OK, &j);
+	rc = ms_json_finish(&j);
+	if (!rc && b.len > 0 && b.data[b.len - 1] == '}') {
+		/* splice the script the page loads the Embed player from */
+		b.len--;
+		rc = ms_buf_puts(&b, ",\"embed_script\":");
+		if (!rc)
+			rc = ms_buf_json_str(
+				&b, srv_app_embed_script(srv_req_app(req)));
+		if (!rc)
+			rc = ms_buf_puts(&b, "}");
+	}
+	if (!rc)
+		rc = srv_reply_json(req, SRV_HTTP_OK, b.data, b.len);
+	ms_buf_release(&b);
+	return rc;
 }
 
 /* 1 when the session is signed in; otherwise the reply (503 not set up or

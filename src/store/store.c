@@ -27,6 +27,7 @@ enum stmt_id {
 	ST_HISTORY_ADD,
 	ST_HISTORY_LIST,
 	ST_HISTORY_PRUNE,
+	ST_HISTORY_DELETE,
 	ST_COUNT
 };
 
@@ -56,6 +57,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    "feeling FROM history WHERE session = ? AND t >= ? "
 			    "ORDER BY t DESC, id DESC LIMIT ?) ORDER BY t, id",
 	[ST_HISTORY_PRUNE] = "DELETE FROM history WHERE t < ?",
+	[ST_HISTORY_DELETE] = "DELETE FROM history WHERE session = ?",
 };
 
 struct store {
@@ -539,6 +541,23 @@ int store_history_prune(struct store *s, int64_t before, int64_t *deleted)
 	int rc;
 
 	sqlite3_bind_int64(st, 1, before);
+	rc = write_rc(sqlite3_step(st));
+	if (!rc && deleted)
+		*deleted = sqlite3_changes64(s->db);
+	stmt_give(s, st);
+	return rc;
+}
+
+int store_history_delete(struct store *s, const char *session,
+			 int64_t *deleted)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!valid_id(session))
+		return MS_EINVAL;
+	st = stmt_take(s, ST_HISTORY_DELETE);
+	sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
 	rc = write_rc(sqlite3_step(st));
 	if (!rc && deleted)
 		*deleted = sqlite3_changes64(s->db);

@@ -3,12 +3,17 @@
 Chromium (lib_webdriver.py) against the fake Spotify: the user clicks
 Connect and the browser goes through the real redirects, a frame posted by
 the page's own session starts music, then the panel's reaction to Premium
-required, no active device, a rate limit, denied consent and a server
-without Spotify set up. Saves build/artifacts/browser_spotify.png. TAP."""
+required (the playlist then plays in the Embed player: a local stand-in of
+Spotify's iFrame API script, served here and allowed by the server's CSP
+through MOODSYNC_SPOTIFY_EMBED_URL), no active device, a rate limit, denied
+consent and a server without Spotify set up. Saves
+build/artifacts/browser_spotify.png. TAP."""
 import base64
+import http.server
 import json
 import os
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib_server as L  # noqa: E402
@@ -32,6 +37,50 @@ fetch("/api/frame", {method: "POST", credentials: "same-origin",
 """
 
 
+# A stand-in for https://open.spotify.com/embed/iframe-api/v1: the same
+# entry points (onSpotifyIframeApiReady, createController, loadUri, play,
+# addListener("playback_update")), recording the calls in the page.
+FAKE_IFRAME_API = b"""
+(function () {
+  var calls = window.__embedCalls = [];
+  window.onSpotifyIframeApiReady({
+    createController: function (el, opts, cb) {
+      calls.push("createController " + opts.uri);
+      var box = document.createElement("div");
+      box.className = "fake-embed";
+      box.textContent = "Spotify player (test stand-in)";
+      el.appendChild(box);
+      var on = {};
+      cb({
+        addListener: function (name, fn) { (on[name] = on[name] || []).push(fn); },
+        loadUri: function (uri) { calls.push("loadUri " + uri); },
+        play: function () {
+          calls.push("play");
+          setTimeout(function () {
+            (on.playback_update || []).forEach(function (fn) {
+              fn({ data: { isPaused: false, position: 1000, duration: 30000 } });
+            });
+          }, 50);
+        }
+      });
+    }
+  });
+})();
+"""
+
+
+class EmbedScript(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/javascript")
+        self.send_header("Content-Length", str(len(FAKE_IFRAME_API)))
+        self.end_headers()
+        self.wfile.write(FAKE_IFRAME_API)
+
+    def log_message(self, *a):
+        pass
+
+
 def text_of(id_):
     return ("var e = document.getElementById('%s'); "
             "return e && !e.hidden ? e.textContent : '';" % id_)
@@ -46,7 +95,11 @@ def wait_text(s, id_, needle, timeout=10):
 def main():
     fake = FakeSpotify(CLIENT_ID)
     url = fake.start()
+    embed = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EmbedScript)
+    threading.Thread(target=embed.serve_forever, daemon=True).start()
     env = {"MOODSYNC_SPOTIFY_CLIENT_ID": CLIENT_ID,
+           "MOODSYNC_SPOTIFY_EMBED_URL": "http://127.0.0.1:%d/embed/iframe-api/v1"
+                                         % embed.server_address[1],
            "MOODSYNC_SPOTIFY_ACCOUNTS_URL": url,
            "MOODSYNC_SPOTIFY_API_URL": url,
            "MOODSYNC_SPOTIFY_TIMEOUT_MS": "1000"}
@@ -113,6 +166,20 @@ def main():
             T.ok(s.js("return document.querySelectorAll('#sp-rec li')"
                       ".length > 0"),
                  "recommendations stay after the Premium error")
+            calls = s.wait_for("var c = window.__embedCalls; return c && "
+                               "c.indexOf('play') >= 0 && c;", 15)
+            uri = s.js("var p = document.querySelector('#sp-rec li a');"
+                       "return p ? p.href : '';")
+            T.ok(calls and calls[0].startswith("createController spotify:")
+                 and any(c.startswith("loadUri spotify:") for c in calls),
+                 "without Premium the playlist plays in the Embed player "
+                 "(%s; first playlist %s)" % (calls, uri))
+            T.ok(wait_text(s, "sp-embed-state", "Playing"),
+                 "the Embed's playback_update shows in the panel",
+                 s.js(text_of("sp-embed-state")))
+            T.ok(wait_text(s, "sp-embed-why", "Premium"),
+                 "the panel says why the Embed player is used",
+                 s.js(text_of("sp-embed-why")))
 
             # no active device
             fake.control({"devices": [dict(d, is_active=False) for d in
@@ -181,6 +248,8 @@ def main():
     finally:
         drv_ctx.__exit__(None, None, None)
         fake.stop()
+        embed.shutdown()
+        embed.server_close()
     return T.exit_code()
 
 

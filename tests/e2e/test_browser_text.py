@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_browser_text.py - the "How do you feel?" box (web/text.js) in
+"""test_browser_text.py - the words box of the page (web/app.js) in
 headless Chromium: type a sentence, press Enter, and the page shows what
 the words read and the fused feeling with its sources; an empty box gets a
 message, not a request. Prints TAP; the server and browser always stop."""
@@ -17,7 +17,8 @@ def main():
     with L.Server() as srv, W.Driver() as drv:
         s = drv.session()
         s.go("http://127.0.0.1:%d/" % srv.port)
-        ready = s.wait_for("return document.getElementById('feel-text') !== null", 30)
+        ready = s.wait_for("var f = document.getElementById('feel-form');"
+                           "return f !== null && !f.hidden", 30)
         t.ok(ready, "the box is on the page")
         if not ready:
             return

@@ -327,7 +327,7 @@ def main():
         t.ok(h.get("model") == (srv.model is not None),
              "healthz says whether emotions are on (model=%s)" % srv.model, h)
         r = c.get("/")
-        t.ok(r.status == 200 and b"<section id=\"spotify\">" in r.body and
+        t.ok(r.status == 200 and b"<section id=\"spotify\"" in r.body and
              "default-src 'self'" in (r.header("Content-Security-Policy") or "") and
              r.header("X-Content-Type-Options") == "nosniff" and
              (r.header("Content-Type") or "").startswith("text/html"),

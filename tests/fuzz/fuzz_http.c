@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	char *copy, *f[FIELDS], *p, *body, msg[128];
 	const char *extra[1];
 	struct srv_hosts hosts;
-	int strategy, autoplay, n = 0, port, iv;
+	int strategy, autoplay, group, n = 0, port, iv;
 	int64_t i64;
 	double dv;
 	size_t blen;
@@ -75,9 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	}
 
 	/* the body as /api/settings and the Spotify commands read it */
-	if (srv_settings_parse(body, blen, &strategy, &autoplay, msg,
+	if (srv_settings_parse(body, blen, &strategy, &autoplay, &group, msg,
 			       sizeof(msg)) == MS_OK &&
-	    (strategy < -1 || strategy > 1 || autoplay < -1 || autoplay > 1))
+	    (strategy < -1 || strategy > 1 || autoplay < -1 || autoplay > 1 ||
+	     group < -1 || group > 1))
 		abort();
 	{
 		cJSON *root = cJSON_ParseWithLength(body, blen);

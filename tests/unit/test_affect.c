@@ -123,6 +123,23 @@ static void test_names_cover_enum(void **state)
 	}
 }
 
+/* Every feeling's name parses back to it; anything else is refused. */
+static void test_feeling_parse(void **state)
+{
+	int parsed = -1;
+
+	(void)state;
+	for (int f = 0; f < MUSIC_FEELINGS; f++) {
+		assert_int_equal(
+			music_feeling_parse(music_feeling_names[f], &parsed),
+			MS_OK);
+		assert_int_equal(parsed, f);
+	}
+	assert_int_equal(music_feeling_parse("gloomy", &parsed), MS_EINVAL);
+	assert_int_equal(music_feeling_parse("Sad", &parsed), MS_EINVAL);
+	assert_int_equal(music_feeling_parse(NULL, &parsed), MS_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input_is_neutral),
 		cmocka_unit_test(test_named_feelings),
 		cmocka_unit_test(test_names_cover_enum),
+		cmocka_unit_test(test_feeling_parse),
 	};
 	return cmocka_run_group_tests_name("affect", tests, NULL, NULL);
 }

@@ -243,6 +243,20 @@ static void test_history(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(store_history_prune(s, 3000, &del), MS_OK);
 	assert_int_equal(del, 3); /* 1000, 2000 of SID and 2500 of SID2 */
+	/* one session's delete leaves the others' rows */
+	rows[0] = row(SID2, 9500, "fear", 0.4f);
+	assert_int_equal(store_history_add(s, rows, 1), MS_OK);
+	assert_int_equal(store_history_delete(s, SID, &del), MS_OK);
+	assert_int_equal(del, 3);
+	assert_int_equal(store_history_list(s, SID, 0, out, 8, &n), MS_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_history_list(s, SID2, 0, out, 8, &n), MS_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].mood, "fear");
+	assert_int_equal(store_history_delete(s, "x' OR 1=1 --", &del),
+			 MS_EINVAL);
+	assert_int_equal(store_history_list(s, SID2, 0, out, 8, &n), MS_OK);
+	assert_int_equal(n, 1);
 	store_close(s);
 }
 
