@@ -16,7 +16,7 @@ allowed() {
 	text) echo "common text" ;;
 	pipeline) echo "common vision nn pipeline" ;;
 	store) echo "common store" ;;
-	music) echo "common audio text store music" ;;
+	music) echo "common audio store music" ;;
 	server) echo "common vision nn pipeline audio text store music server" ;;
 	cli) echo "*" ;;
 	*) echo "" ;;
