@@ -164,12 +164,8 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(wildcard src/common/*
 fuzz: $(FUZZ_BINS)
 
 # clang-format (.clang-format). format-check runs in CI (scripts/test.sh)
-# on every C file except those listed in .clang-format-legacy, which were
-# written before the check: format one (make format-file F=path) and take
-# it off the list when you next change it anyway.
-C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
-FORMAT_LEGACY := $(shell cat .clang-format-legacy 2>/dev/null)
-FORMAT_FILES := $(filter-out $(FORMAT_LEGACY),$(C_FILES))
+# on every C file in the repository.
+FORMAT_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-file:

@@ -14,18 +14,18 @@
  * (see ms_errf), never into a global. */
 enum ms_err {
 	MS_OK = 0,
-	MS_ENOMEM = -1,     /* allocation failed */
-	MS_EINVAL = -2,     /* bad argument or bad request */
-	MS_EFORMAT = -3,    /* input is malformed (corrupt, truncated) */
+	MS_ENOMEM = -1,	      /* allocation failed */
+	MS_EINVAL = -2,	      /* bad argument or bad request */
+	MS_EFORMAT = -3,      /* input is malformed (corrupt, truncated) */
 	MS_EUNSUPPORTED = -4, /* well-formed but not something we handle */
-	MS_ELIMIT = -5,     /* input exceeds a hard cap */
-	MS_EIO = -6,        /* file or socket error */
-	MS_ENOTFOUND = -7,  /* no such file, key, or route */
-	MS_EUPSTREAM = -8,  /* a remote service failed */
-	MS_EDB = -9,        /* SQLite failed */
-	MS_EBUSY = -10,     /* overloaded or rate limited: try later */
-	MS_EAUTH = -11,     /* missing or rejected credentials */
-	MS_ETIMEOUT = -12,  /* a deadline passed */
+	MS_ELIMIT = -5,	      /* input exceeds a hard cap */
+	MS_EIO = -6,	      /* file or socket error */
+	MS_ENOTFOUND = -7,    /* no such file, key, or route */
+	MS_EUPSTREAM = -8,    /* a remote service failed */
+	MS_EDB = -9,	      /* SQLite failed */
+	MS_EBUSY = -10,	      /* overloaded or rate limited: try later */
+	MS_EAUTH = -11,	      /* missing or rejected credentials */
+	MS_ETIMEOUT = -12,    /* a deadline passed */
 };
 
 /* A static, human-readable name for an error code ("out of memory"). */
@@ -41,8 +41,7 @@ int ms_errf(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Programmer-error check that stays on in release builds (redis style). */
-#define ms_assert(e) \
-	((e) ? (void)0 : ms_assert_fail(#e, __FILE__, __LINE__))
+#define ms_assert(e) ((e) ? (void)0 : ms_assert_fail(#e, __FILE__, __LINE__))
 _Noreturn void ms_assert_fail(const char *expr, const char *file, int line);
 
 #define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -65,15 +64,15 @@ void *ms_mallocarray(size_t n, size_t size);
  * hostile peer cannot make it eat memory. The content is always
  * NUL-terminated (the terminator is not counted in `len`). */
 struct ms_buf {
-	char *data;   /* NULL until the first append */
-	size_t len;   /* bytes used, excluding the NUL */
-	size_t cap;   /* bytes allocated */
-	size_t max;   /* hard limit on len */
+	char *data; /* NULL until the first append */
+	size_t len; /* bytes used, excluding the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* hard limit on len */
 };
 
 void ms_buf_init(struct ms_buf *b, size_t max);
 void ms_buf_release(struct ms_buf *b); /* frees data, back to empty */
-void ms_buf_reset(struct ms_buf *b);  /* len = 0, keeps memory */
+void ms_buf_reset(struct ms_buf *b);   /* len = 0, keeps memory */
 /* Append bytes. MS_ELIMIT if len would pass max, MS_ENOMEM on failure;
  * the buffer is unchanged on error. */
 int ms_buf_append(struct ms_buf *b, const void *p, size_t n);
@@ -107,9 +106,10 @@ char *ms_buf_steal(struct ms_buf *b, size_t *len);
 
 struct ms_json {
 	struct ms_buf *b; /* borrowed output */
-	int err;          /* first error, MS_OK until one */
-	int depth;        /* open objects/arrays */
-	unsigned char has_member[MS_JSON_MAX_DEPTH]; /* per level: 1 after a value */
+	int err;	  /* first error, MS_OK until one */
+	int depth;	  /* open objects/arrays */
+	unsigned char
+		has_member[MS_JSON_MAX_DEPTH]; /* per level: 1 after a value */
 };
 
 void ms_json_init(struct ms_json *j, struct ms_buf *out);
@@ -165,8 +165,8 @@ void ms_log(enum ms_log_level level, const char *fmt, ...)
  * strings (47 bytes kept); 32 keys are tracked at once. Thread-safe. */
 #define MS_LOG_BURST 5
 #define MS_LOG_WINDOW_MS 10000.0
-void ms_log_limited(enum ms_log_level level, const char *key,
-		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ms_log_limited(enum ms_log_level level, const char *key, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
 /* The decision behind ms_log_limited at time `now_ms` (monotonic): 1 when
  * a line for `key` may go out, and *suppressed gets the count held back
  * since the last one that did (then reset); 0 when it is held back. */
@@ -183,7 +183,7 @@ int ms_parse_i64_n(const char *s, size_t n, int64_t min, int64_t max,
 		   int64_t *out);
 
 /* ---- Time ------------------------------------------------------------- */
-double ms_now_ms(void);    /* monotonic clock, milliseconds */
+double ms_now_ms(void);	    /* monotonic clock, milliseconds */
 int64_t ms_unix_time(void); /* wall clock, seconds since the epoch */
 
 /* ---- Plain values shared by components ------------------------------- */

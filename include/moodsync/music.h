@@ -31,9 +31,9 @@ int music_mood_parse(const char *s, int *out);
 
 /* How the music relates to the mood (the session's goal). */
 enum music_strategy {
-	MUSIC_MATCH,    /* "match": music that sounds like the mood */
-	MUSIC_LIFT,     /* "lift": gently toward positive valence */
-	MUSIC_CALM,     /* "calm": gently toward low arousal */
+	MUSIC_MATCH,	/* "match": music that sounds like the mood */
+	MUSIC_LIFT,	/* "lift": gently toward positive valence */
+	MUSIC_CALM,	/* "calm": gently toward low arousal */
 	MUSIC_ENERGISE, /* "energise": gently toward high arousal */
 	MUSIC_STRATEGIES
 };
@@ -47,8 +47,8 @@ int music_strategy_catalog(int strategy);
 /* ---- Smoothing ------------------------------------------------------- */
 
 struct music_mood_params {
-	double tau_ms;  /* time constant of the exponential average, ms */
-	double margin;  /* a new mood must lead the stable one by this much */
+	double tau_ms;	/* time constant of the exponential average, ms */
+	double margin;	/* a new mood must lead the stable one by this much */
 	double hold_ms; /* ... continuously for this long before it switches */
 };
 
@@ -59,11 +59,11 @@ void music_mood_params_default(struct music_mood_params *p);
 struct music_mood {
 	struct music_mood_params params;
 	float probs[MUSIC_MOODS]; /* smoothed probabilities, sum ~1 */
-	int samples;              /* updates so far */
-	double last_ms;           /* time of the last update, ms (monotonic) */
-	int stable;               /* the mood shown/played, -1 before any */
-	int candidate;            /* mood trying to take over, -1 none */
-	double candidate_ms;      /* since when it has led by the margin */
+	int samples;		  /* updates so far */
+	double last_ms;		  /* time of the last update, ms (monotonic) */
+	int stable;		  /* the mood shown/played, -1 before any */
+	int candidate;		  /* mood trying to take over, -1 none */
+	double candidate_ms;	  /* since when it has led by the margin */
 };
 
 void music_mood_init(struct music_mood *m, const struct music_mood_params *p);
@@ -72,8 +72,7 @@ void music_mood_init(struct music_mood *m, const struct music_mood_params *p);
  * here) observed at `now_ms` (monotonic, non-decreasing). Returns 1 when
  * the stable mood changed (including the first one), 0 otherwise, or
  * MS_EINVAL for non-finite or all-zero input (state unchanged). */
-int music_mood_update(struct music_mood *m, const float *probs,
-		      double now_ms);
+int music_mood_update(struct music_mood *m, const float *probs, double now_ms);
 
 /* The mood with the highest smoothed probability, -1 before any update. */
 int music_mood_leader(const struct music_mood *m);
@@ -87,8 +86,7 @@ const char *music_target_describe(int mood, int strategy);
 /* Inserts the built-in catalog into the store when its catalog table is
  * empty (first run), in one transaction. *added receives the rows added
  * (0 when already seeded). MS_EDB on failure, with the reason in err. */
-int music_catalog_seed(struct store *s, int *added, char *err,
-		       size_t errlen);
+int music_catalog_seed(struct store *s, int *added, char *err, size_t errlen);
 
 /* Number of built-in catalog entries (for tests). */
 size_t music_catalog_builtin_count(void);
@@ -100,11 +98,11 @@ size_t music_catalog_builtin_count(void);
 /* What to play for a mood: catalog candidates, best first, and the one to
  * lead with. Embeds struct store_playlist (moodsync/store.h). */
 struct music_rec {
-	int mood;      /* the mood asked about, -1 when none yet */
-	int based_on;  /* the mood the playlists are for (neutral for none) */
-	int strategy;  /* enum music_strategy */
-	int primary;   /* index into items of the pick, -1 when n == 0 */
-	int n;         /* items[0..n) valid */
+	int mood;     /* the mood asked about, -1 when none yet */
+	int based_on; /* the mood the playlists are for (neutral for none) */
+	int strategy; /* enum music_strategy */
+	int primary;  /* index into items of the pick, -1 when n == 0 */
+	int n;	      /* items[0..n) valid */
 	struct store_playlist items[MUSIC_REC_MAX];
 };
 
@@ -115,9 +113,8 @@ struct music_rec {
  * service searches the same candidates in the same order. MS_EINVAL for a
  * bad strategy, the store's code (MS_EDB) with "catalog unavailable" in
  * err. Thread-safe (the store is). */
-int music_recommend(struct store *s, int mood, int strategy,
-		    int64_t since_ms, struct music_rec *out, char *err,
-		    size_t errlen);
+int music_recommend(struct store *s, int mood, int strategy, int64_t since_ms,
+		    struct music_rec *out, char *err, size_t errlen);
 
 /* Writes https://open.spotify.com/search/<url-encoded query> into out
  * (`outlen` bytes). MS_ELIMIT when it does not fit. */
@@ -149,7 +146,7 @@ enum music_feeling {
 	MUSIC_FEEL_HAPPY,     /* positive, moderate energy */
 	MUSIC_FEEL_CALM,      /* positive, low energy */
 	MUSIC_FEEL_TIRED,     /* mildly negative, low energy */
-	MUSIC_FEEL_SAD,       /* negative, low energy */
+	MUSIC_FEEL_SAD,	      /* negative, low energy */
 	MUSIC_FEEL_ANXIOUS,   /* negative, energetic, fear-led */
 	MUSIC_FEEL_TENSE,     /* negative, energetic, anger/disgust-led */
 	MUSIC_FEEL_SURPRISED, /* surprise leads clearly */
@@ -186,10 +183,10 @@ enum music_source {
 extern const char *const music_source_names[MUSIC_SOURCES];
 
 struct music_source_params {
-	double weight;    /* weight of a fresh reading, > 0 */
-	double tau_s;     /* decay time constant, seconds; 0 = no decay */
+	double weight;	  /* weight of a fresh reading, > 0 */
+	double tau_s;	  /* decay time constant, seconds; 0 = no decay */
 	double max_age_s; /* older readings are ignored; 0 = never */
-	int exclusive;    /* 1: when present it alone decides */
+	int exclusive;	  /* 1: when present it alone decides */
 };
 
 struct music_fusion_params {
@@ -202,19 +199,19 @@ void music_fusion_params_default(struct music_fusion_params *p);
 
 /* One source's latest reading. */
 struct music_reading {
-	int present;              /* 0: the source has said nothing */
+	int present;		  /* 0: the source has said nothing */
 	float probs[MUSIC_MOODS]; /* >= 0, normalised by the fusion */
-	double age_s;             /* seconds since it was read, >= 0 */
+	double age_s;		  /* seconds since it was read, >= 0 */
 };
 
 struct music_fused {
-	int any;                    /* 0: no source counts (then neutral) */
-	int source;                 /* enum music_source, or -1 = fused */
-	float probs[MUSIC_MOODS];   /* fused, sums to 1 */
+	int any;		     /* 0: no source counts (then neutral) */
+	int source;		     /* enum music_source, or -1 = fused */
+	float probs[MUSIC_MOODS];    /* fused, sums to 1 */
 	double share[MUSIC_SOURCES]; /* each source's part of the weight */
-	int mood;                   /* most probable of the seven */
-	struct music_va va;         /* music_affect_point(probs) */
-	enum music_feeling feeling; /* music_feeling_of(probs, va) */
+	int mood;		     /* most probable of the seven */
+	struct music_va va;	     /* music_affect_point(probs) */
+	enum music_feeling feeling;  /* music_feeling_of(probs, va) */
 };
 
 /* Fuses `in` (MUSIC_SOURCES readings, indexed by enum music_source). A

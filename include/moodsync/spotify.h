@@ -15,36 +15,37 @@
 #include "moodsync/store.h"
 
 /* The scopes playback control needs, space separated as /authorize wants. */
-#define MUSIC_SPOTIFY_SCOPES \
-	"user-read-playback-state user-modify-playback-state " \
+#define MUSIC_SPOTIFY_SCOPES                                                   \
+	"user-read-playback-state user-modify-playback-state "                 \
 	"user-read-currently-playing"
 /* Development Mode caps search at 10 results per type. */
 #define MUSIC_SPOTIFY_MAX_RESULTS 10
 #define MUSIC_SPOTIFY_MAX_DEVICES 16
 /* Hard caps on what we accept from outside. */
 #define MUSIC_SPOTIFY_MAX_BODY (1u << 20) /* response bytes */
-#define MUSIC_DOTENV_MAX (64u * 1024u)     /* .env file bytes */
+#define MUSIC_DOTENV_MAX (64u * 1024u)	  /* .env file bytes */
 
 /* ---- Configuration ---------------------------------------------------- */
 struct music_spotify_config {
-	char client_id[128];     /* "" when Spotify is not configured */
+	char client_id[128];	 /* "" when Spotify is not configured */
 	char client_secret[128]; /* "" for PKCE only (the normal case) */
-	char redirect_uri[256];  /* registered in the dashboard */
-	int redirect_explicit;   /* 1: redirect_uri came from env/.env */
-	char accounts_url[256];  /* no trailing '/' */
-	char api_url[256];       /* no trailing '/' */
-	int timeout_ms;          /* whole request, milliseconds */
-	int connect_timeout_ms;  /* TCP + TLS connect, milliseconds */
+	char redirect_uri[256];	 /* registered in the dashboard */
+	int redirect_explicit;	 /* 1: redirect_uri came from env/.env */
+	char accounts_url[256];	 /* no trailing '/' */
+	char api_url[256];	 /* no trailing '/' */
+	int timeout_ms;		 /* whole request, milliseconds */
+	int connect_timeout_ms;	 /* TCP + TLS connect, milliseconds */
 };
 
 /* Fills `cfg` from the environment, then from the .env file at
  * `dotenv_path` (may be NULL or absent) for keys the environment does not
  * set (a variable set to "" counts as set: it switches that key off):
  * MOODSYNC_SPOTIFY_CLIENT_ID, _CLIENT_SECRET, _REDIRECT_URI (default
- * http://127.0.0.1:5000/callback), _ACCOUNTS_URL (https://accounts.spotify.com),
- * _API_URL (https://api.spotify.com), _TIMEOUT_MS (8000). Returns MS_OK
- * (client_id may still be "": Spotify off), MS_EFORMAT/MS_ELIMIT/MS_EINVAL
- * for a malformed .env or value, with the reason in err. */
+ * http://127.0.0.1:5000/callback), _ACCOUNTS_URL
+ * (https://accounts.spotify.com), _API_URL (https://api.spotify.com),
+ * _TIMEOUT_MS (8000). Returns MS_OK (client_id may still be "": Spotify off),
+ * MS_EFORMAT/MS_ELIMIT/MS_EINVAL for a malformed .env or value, with the reason
+ * in err. */
 int music_spotify_config_load(struct music_spotify_config *cfg,
 			      const char *dotenv_path, char *err,
 			      size_t errlen);
@@ -64,8 +65,7 @@ int music_dotenv_parse(const char *text, size_t len,
 void music_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Base64url without padding (RFC 4648 section 5). Writes a terminated
  * string; returns its length, or 0 when `outlen` is too small. */
-size_t music_base64url(const uint8_t *in, size_t len, char *out,
-		       size_t outlen);
+size_t music_base64url(const uint8_t *in, size_t len, char *out, size_t outlen);
 /* `nbytes` (<= 96) bytes from getrandom, base64url-encoded into out.
  * MS_EIO when the kernel refuses, MS_ELIMIT when out is too small. */
 int music_random_string(size_t nbytes, char *out, size_t outlen);
@@ -85,8 +85,8 @@ enum music_spotify_kind {
 	MUSIC_SPOTIFY_UNAUTHORIZED,  /* 401: access token expired/revoked */
 	MUSIC_SPOTIFY_INVALID_GRANT, /* code/refresh token rejected: sign in */
 	MUSIC_SPOTIFY_RATE_LIMITED,  /* 429, a burst: wait Retry-After */
-	MUSIC_SPOTIFY_QUOTA,         /* 429 QUOTA_EXCEEDED: stop for long */
-	MUSIC_SPOTIFY_PREMIUM,       /* 403 PREMIUM_REQUIRED */
+	MUSIC_SPOTIFY_QUOTA,	     /* 429 QUOTA_EXCEEDED: stop for long */
+	MUSIC_SPOTIFY_PREMIUM,	     /* 403 PREMIUM_REQUIRED */
 	MUSIC_SPOTIFY_FORBIDDEN,     /* other 403 (e.g. not allow-listed) */
 	MUSIC_SPOTIFY_RESTRICTED,    /* 403 "Restriction violated": not in
 				      * this playback state (pause when
@@ -94,19 +94,19 @@ enum music_spotify_kind {
 	MUSIC_SPOTIFY_NO_DEVICE,     /* 404 NO_ACTIVE_DEVICE */
 	MUSIC_SPOTIFY_NOT_FOUND,     /* other 404 */
 	MUSIC_SPOTIFY_BAD_REQUEST,   /* other 4xx */
-	MUSIC_SPOTIFY_SERVER,        /* 5xx */
-	MUSIC_SPOTIFY_TIMEOUT,       /* no answer in time */
-	MUSIC_SPOTIFY_NETWORK,       /* could not connect / transfer */
+	MUSIC_SPOTIFY_SERVER,	     /* 5xx */
+	MUSIC_SPOTIFY_TIMEOUT,	     /* no answer in time */
+	MUSIC_SPOTIFY_NETWORK,	     /* could not connect / transfer */
 	MUSIC_SPOTIFY_BAD_RESPONSE,  /* an answer we cannot read */
 	MUSIC_SPOTIFY_KINDS
 };
 
 struct music_spotify_result {
-	int http_status;            /* 0 when no HTTP answer came */
+	int http_status; /* 0 when no HTTP answer came */
 	enum music_spotify_kind kind;
-	int retry_after_s;          /* Retry-After seconds, -1 when absent */
-	char reason[48];            /* error.reason or the OAuth "error" */
-	char message[192];          /* error.message / error_description */
+	int retry_after_s; /* Retry-After seconds, -1 when absent */
+	char reason[48];   /* error.reason or the OAuth "error" */
+	char message[192]; /* error.message / error_description */
 };
 
 /* Reads an HTTP answer into `out`: the kind from the status and the error
@@ -143,34 +143,33 @@ int music_spotify_token_parse(const char *body, size_t len, int64_t now,
 /* 1 when the access token expires within min(60 s, half its lifetime)
  * of `now` (60 s when the lifetime is unknown), so a short-lived token is
  * not refreshed before every call. */
-int music_spotify_token_stale(const struct store_spotify_token *t,
-			      int64_t now);
+int music_spotify_token_stale(const struct store_spotify_token *t, int64_t now);
 
 /* ---- Data ------------------------------------------------------------- */
 struct music_spotify_playlist {
-	char id[32];      /* base62 id */
-	char uri[64];     /* "spotify:playlist:<id>" */
+	char id[32];  /* base62 id */
+	char uri[64]; /* "spotify:playlist:<id>" */
 	char name[160];
-	char owner[96];   /* owner display name, may be "" */
-	char url[96];     /* https://open.spotify.com/playlist/<id> */
-	char image[256];  /* cover URL, may be "" */
-	int tracks;       /* track count, -1 unknown */
+	char owner[96];	 /* owner display name, may be "" */
+	char url[96];	 /* https://open.spotify.com/playlist/<id> */
+	char image[256]; /* cover URL, may be "" */
+	int tracks;	 /* track count, -1 unknown */
 };
 
 struct music_spotify_device {
 	char id[96];
 	char name[128];
-	char type[32];    /* "Computer", "Smartphone", ... */
+	char type[32]; /* "Computer", "Smartphone", ... */
 	int is_active;
 	int is_restricted; /* 1: no Web API control */
-	int volume;        /* percent, -1 unknown */
+	int volume;	   /* percent, -1 unknown */
 };
 
 struct music_spotify_now {
-	int has_item;       /* 0: nothing playing (204) */
+	int has_item; /* 0: nothing playing (204) */
 	int is_playing;
 	char track[160];
-	char artists[192];  /* comma separated */
+	char artists[192]; /* comma separated */
 	char uri[64];
 	char context_uri[96];
 	int64_t progress_ms, duration_ms;
@@ -181,9 +180,8 @@ struct music_spotify_now {
  * apps). Writes up to `max` into items, *n the count. MS_EFORMAT when the
  * body is not a search answer. */
 int music_spotify_search_parse(const char *body, size_t len,
-			       struct music_spotify_playlist *items,
-			       size_t max, size_t *n, char *err,
-			       size_t errlen);
+			       struct music_spotify_playlist *items, size_t max,
+			       size_t *n, char *err, size_t errlen);
 /* Parses GET /v1/me/player/devices, skipping devices without an id. */
 int music_spotify_devices_parse(const char *body, size_t len,
 				struct music_spotify_device *devs, size_t max,
@@ -246,8 +244,7 @@ int music_spotify_pause(struct music_spotify_client *c, const char *access,
 			const char *device_id,
 			struct music_spotify_result *res);
 int music_spotify_next(struct music_spotify_client *c, const char *access,
-		       const char *device_id,
-		       struct music_spotify_result *res);
+		       const char *device_id, struct music_spotify_result *res);
 int music_spotify_now_playing(struct music_spotify_client *c,
 			      const char *access, struct music_spotify_now *now,
 			      struct music_spotify_result *res);

@@ -32,8 +32,7 @@ extern const size_t store_migrations_count;
  * timeout, and applies pending migrations. A database newer than this
  * program (user_version past the known migrations) is refused with
  * MS_EUNSUPPORTED and left untouched. MS_EDB/MS_EIO with a reason in err. */
-int store_open(const char *path, struct store **out, char *err,
-	       size_t errlen);
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
 /* Closes the database; NULL is a no-op. */
 void store_close(struct store *s);
 
@@ -57,13 +56,13 @@ void store_rollback(struct store *s);
 
 /* One playlist suggestion: a Spotify search, not an invented playlist id. */
 struct store_playlist {
-	int64_t id;                       /* row id, 0 when not stored */
-	char mood[16];                    /* detected mood, "sad" */
-	char strategy[8];                 /* "match" or "lift" */
-	char name[STORE_NAME_MAX];        /* "Rainy-day acoustic" */
+	int64_t id;			  /* row id, 0 when not stored */
+	char mood[16];			  /* detected mood, "sad" */
+	char strategy[8];		  /* "match" or "lift" */
+	char name[STORE_NAME_MAX];	  /* "Rainy-day acoustic" */
 	char description[STORE_TEXT_MAX]; /* one sentence */
-	char query[STORE_NAME_MAX];       /* Spotify search query */
-	char url[STORE_URL_MAX];          /* https://open.spotify.com/search/... */
+	char query[STORE_NAME_MAX];	  /* Spotify search query */
+	char url[STORE_URL_MAX]; /* https://open.spotify.com/search/... */
 };
 
 /* Rows in the catalog table. */
@@ -72,16 +71,16 @@ int store_catalog_count(struct store *s, int64_t *n);
  * otherwise, MS_EDB on SQLite failure. Writes the new id into p->id. */
 int store_catalog_add(struct store *s, struct store_playlist *p);
 /* Up to `max` rows for mood and strategy, in id order. */
-int store_catalog_list(struct store *s, const char *mood,
-		       const char *strategy, struct store_playlist *out,
-		       int max, int *n);
+int store_catalog_list(struct store *s, const char *mood, const char *strategy,
+		       struct store_playlist *out, int max, int *n);
 
 /* ---- Sessions -------------------------------------------------------- */
 
 struct store_session {
-	char id[40];       /* hex id */
-	char strategy[16]; /* the goal: "match" | "lift" | "calm" | "energise" */
-	int autoplay;      /* 0/1 */
+	char id[40];	   /* hex id */
+	char strategy[16]; /* the goal: "match" | "lift" | "calm" | "energise"
+			    */
+	int autoplay;	   /* 0/1 */
 	int64_t created;   /* unix ms */
 	int64_t last_seen; /* unix ms */
 };
@@ -100,8 +99,8 @@ int store_session_get(struct store *s, const char *id,
 
 struct store_mood_row {
 	char session[40]; /* session id */
-	int64_t t;        /* unix ms */
-	char mood[16];    /* stable mood name */
+	int64_t t;	  /* unix ms */
+	char mood[16];	  /* stable mood name */
 	float confidence; /* smoothed probability of that mood, 0..1 */
 	char feeling[16]; /* named feeling of the fused mood (music_feeling_
 			   * names), "" when unknown (stored as NULL) */
@@ -166,8 +165,8 @@ int store_spotify_cache_put(struct store *s, const char *query,
  * now - max_age_s (max_age_s < 0: any age). The JSON goes into `out`
  * (reset first); *fetched gets its unix time. MS_ENOTFOUND otherwise. */
 int store_spotify_cache_get(struct store *s, const char *query,
-			    int64_t max_age_s, int64_t now,
-			    struct ms_buf *out, int64_t *fetched);
+			    int64_t max_age_s, int64_t now, struct ms_buf *out,
+			    int64_t *fetched);
 
 /* The session's chosen device; get gives "" when none was stored.
  * device_id holds at most 95 chars. */
@@ -186,25 +185,25 @@ int store_spotify_prefs_get(struct store *s, const char *key,
 #define STORE_TAG_MAX 256
 
 struct store_track {
-	int64_t id;                 /* row id; 0 before insert */
-	char path[STORE_PATH_MAX];  /* absolute path */
-	int64_t size;               /* bytes */
-	int64_t mtime_ns;           /* modification time, ns since epoch */
-	char title[STORE_TAG_MAX];  /* tags, "" when absent */
+	int64_t id;		   /* row id; 0 before insert */
+	char path[STORE_PATH_MAX]; /* absolute path */
+	int64_t size;		   /* bytes */
+	int64_t mtime_ns;	   /* modification time, ns since epoch */
+	char title[STORE_TAG_MAX]; /* tags, "" when absent */
 	char artist[STORE_TAG_MAX];
 	char album[STORE_TAG_MAX];
 	char genre[STORE_TAG_MAX];
-	char mime[32];              /* "audio/ogg", ... */
-	double duration_s;          /* seconds */
-	double valence, arousal;    /* analysed point, each in [-1, 1] */
-	double tempo_bpm;           /* 0 unknown */
-	double mode;                /* -1 minor .. +1 major, 0 unknown */
-	char words[64];             /* "calm, minor, slow": the analyser's
-				     * words for the track, "" none */
-	char features[1024];        /* JSON object behind the point, "{}" */
-	int64_t analysed_at;        /* unix s */
-	char analyser[32];          /* version of the analyser that ran */
-	char error[256];            /* "" playable; else why it was skipped */
+	char mime[32];		 /* "audio/ogg", ... */
+	double duration_s;	 /* seconds */
+	double valence, arousal; /* analysed point, each in [-1, 1] */
+	double tempo_bpm;	 /* 0 unknown */
+	double mode;		 /* -1 minor .. +1 major, 0 unknown */
+	char words[64];		 /* "calm, minor, slow": the analyser's
+				  * words for the track, "" none */
+	char features[1024];	 /* JSON object behind the point, "{}" */
+	int64_t analysed_at;	 /* unix s */
+	char analyser[32];	 /* version of the analyser that ran */
+	char error[256];	 /* "" playable; else why it was skipped */
 };
 
 /* Inserts or updates the row of t->path (keeping its id, so feedback
@@ -229,13 +228,13 @@ int store_track_each(struct store *s, int playable_only, store_track_fn fn,
 /* One listener's feedback on one track. */
 struct store_feedback {
 	int64_t track;
-	int liked;                /* 0/1 */
-	int skips;                /* skips after the first 30 s */
-	int early_skips;          /* skips in the first 30 s: a strong no */
-	int not_mood;             /* "not this mood" presses */
-	double not_mood_valence;  /* the listener's point at the last press */
+	int liked;		 /* 0/1 */
+	int skips;		 /* skips after the first 30 s */
+	int early_skips;	 /* skips in the first 30 s: a strong no */
+	int not_mood;		 /* "not this mood" presses */
+	double not_mood_valence; /* the listener's point at the last press */
 	double not_mood_arousal;
-	int has_point;            /* 1: the listener placed the track */
+	int has_point; /* 1: the listener placed the track */
 	double point_valence, point_arousal; /* ... here, each in [-1, 1] */
 };
 
@@ -245,7 +244,7 @@ enum store_feedback_kind {
 	STORE_FB_SKIP,
 	STORE_FB_EARLY_SKIP,
 	STORE_FB_NOT_MOOD, /* (v, a): the listener's point */
-	STORE_FB_POINT,    /* (v, a): the listener's point for the track */
+	STORE_FB_POINT,	   /* (v, a): the listener's point for the track */
 };
 
 /* Records feedback of `user` on `track` at unix time `now`. v and a are

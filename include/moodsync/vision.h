@@ -16,9 +16,9 @@
 /* ---- Images ---------------------------------------------------------- */
 
 /* Hard caps on decoded input. Anything over them is MS_ELIMIT. */
-#define VIS_MAX_SIDE 16384            /* pixels, either side */
-#define VIS_MAX_PIXELS (64u << 20)    /* 64 megapixels */
-#define VIS_MAX_FILE (64u << 20)      /* bytes of encoded file */
+#define VIS_MAX_SIDE 16384	   /* pixels, either side */
+#define VIS_MAX_PIXELS (64u << 20) /* 64 megapixels */
+#define VIS_MAX_FILE (64u << 20)   /* bytes of encoded file */
 
 /* An 8-bit grayscale image, row-major, top row first. Owns px. */
 struct vis_image {
@@ -67,10 +67,10 @@ void vis_cascade_free(struct vis_cascade *c);
 void vis_cascade_window(const struct vis_cascade *c, int *w, int *h);
 
 struct vis_detect_params {
-	double scale;      /* pyramid step, > 1 (default 1.1) */
+	double scale;	   /* pyramid step, > 1 (default 1.1) */
 	int min_neighbors; /* grouping threshold (default 5) */
-	int min_size;      /* smallest face side in pixels (default 30) */
-	int max_size;      /* largest, 0 = the whole image */
+	int min_size;	   /* smallest face side in pixels (default 30) */
+	int max_size;	   /* largest, 0 = the whole image */
 };
 
 void vis_detect_params_default(struct vis_detect_params *p);

@@ -40,8 +40,8 @@ static void on_progress(void *user, const struct nn_train_progress *p)
 			"ETA %s\n",
 			p->epoch, p->epochs, p->loss, 100 * p->acc,
 			100 * p->val_acc, 100 * p->val_plus_acc, p->val_loss,
-			p->best ? " best" : "",
-			p->lr, p->epoch_s, p->images_per_s, eta);
+			p->best ? " best" : "", p->lr, p->epoch_s,
+			p->images_per_s, eta);
 		ps->last_decile = -1;
 		return;
 	}
@@ -104,11 +104,13 @@ static void print_start(const struct nn_train_opts *o, size_t n_train,
 			"train: %zu faces, val: %zu faces, resuming %s "
 			"(its settings%s), %d threads\n",
 			n_train, n_val, o->resume,
-			o->resume_epochs ? ", new epoch count" : "", o->threads);
+			o->resume_epochs ? ", new epoch count" : "",
+			o->threads);
 		return;
 	}
 	fprintf(stderr,
-		"train: %zu faces, val: %zu faces, arch %s, %d epochs, batch %d, "
+		"train: %zu faces, val: %zu faces, arch %s, %d epochs, batch "
+		"%d, "
 		"lr %g, wd %g, seed %d, %d threads, FER+ share %g, erase %g, "
 		"mixup %g%s%s\n",
 		n_train, n_val, o->init ? "(from model)" : o->arch, o->epochs,
@@ -151,26 +153,30 @@ int cmd_train(int argc, char **argv)
 
 	nn_train_opts_init(&o);
 	a = (struct train_args){o.lr, o.wd, o.momentum, o.smoothing, o.warmup,
-				0.5, 0, 0, 1, 0, 0, 0, NULL};
+				0.5,  0,    0,		1,	     0,
+				0,    0,    NULL};
 	const struct cli_opt opts[] = {
 		CLI_OPT_STR("--data", "DIR", &a.data,
 			    "folder with train.bin, publictest.bin and their "
 			    ".ferplus.txt (default $MOODSYNC_DATA/fer2013)"),
 		CLI_OPT_STR("--out", "FILE", &o.out_path,
 			    "best-by-validation model (.msnn), required"),
-		CLI_OPT_STR("--ckpt", "FILE", &o.ckpt_path,
-			    "checkpoint written every epoch (default OUT.ckpt)"),
+		CLI_OPT_STR(
+			"--ckpt", "FILE", &o.ckpt_path,
+			"checkpoint written every epoch (default OUT.ckpt)"),
 		CLI_OPT_STR("--resume", "CKPT", &o.resume,
 			    "continue a run from its checkpoint, with its "
 			    "settings (--epochs N there changes its length)"),
 		CLI_OPT_STR("--init", "MODEL", &o.init,
 			    "start from a model's weights and architecture"),
-		CLI_OPT_STR("--arch", "NAME", &o.arch,
-			    "tiny | small | base | wide | large (default base)"),
+		CLI_OPT_STR(
+			"--arch", "NAME", &o.arch,
+			"tiny | small | base | wide | large (default base)"),
 		{CLI_INT, "--epochs", "N", &o.epochs, 1, 10000, NULL,
 		 "epochs of the run", &a.epochs_given},
 		CLI_OPT_INT("--batch", "N", &o.batch, 1, 4096, "batch size"),
-		CLI_OPT_NUM("--lr", "F", &a.lr, 1e-6, 9.99, "peak learning rate"),
+		CLI_OPT_NUM("--lr", "F", &a.lr, 1e-6, 9.99,
+			    "peak learning rate"),
 		CLI_OPT_NUM("--wd", "F", &a.wd, 0, 0.99, "weight decay"),
 		CLI_OPT_NUM("--momentum", "F", &a.momentum, 0, 0.999,
 			    "Nesterov momentum"),
@@ -183,8 +189,9 @@ int cmd_train(int argc, char **argv)
 			    "training threads (data-parallel)"),
 		CLI_OPT_INT("--limit", "N", &a.limit, 0, 1000000,
 			    "train on a random subset of N faces (0: all)"),
-		CLI_OPT_INT("--stop-after", "N", &o.stop_after, 0, 10000,
-			    "stop after N epochs of this session (resume later)"),
+		CLI_OPT_INT(
+			"--stop-after", "N", &o.stop_after, 0, 10000,
+			"stop after N epochs of this session (resume later)"),
 		CLI_OPT_FLAG("--no-augment", &a.no_augment,
 			     "no data augmentation"),
 		CLI_OPT_NUM("--ferplus-share", "S", &a.share, 0, 1,
@@ -197,11 +204,15 @@ int cmd_train(int argc, char **argv)
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
-		"train", "--out FILE [options]",
+		"train",
+		"--out FILE [options]",
 		"Trains the emotion CNN on FER-2013 (train.bin to learn, "
 		"publictest.bin to validate), against FER+ vote targets when "
 		"the .ferplus.txt files are there.",
-		opts, NULL, 0, 0};
+		opts,
+		NULL,
+		0,
+		0};
 	int parsed = cli_parse(&cmd, argc, argv);
 
 	if (parsed < 0)

@@ -7,19 +7,32 @@
 const char *ms_strerror(int err)
 {
 	switch (err) {
-	case MS_OK: return "ok";
-	case MS_ENOMEM: return "out of memory";
-	case MS_EINVAL: return "invalid argument";
-	case MS_EFORMAT: return "malformed input";
-	case MS_EUNSUPPORTED: return "unsupported";
-	case MS_ELIMIT: return "over a limit";
-	case MS_EIO: return "i/o error";
-	case MS_ENOTFOUND: return "not found";
-	case MS_EUPSTREAM: return "upstream service failed";
-	case MS_EDB: return "database error";
-	case MS_EBUSY: return "busy";
-	case MS_EAUTH: return "not authorized";
-	case MS_ETIMEOUT: return "timed out";
+	case MS_OK:
+		return "ok";
+	case MS_ENOMEM:
+		return "out of memory";
+	case MS_EINVAL:
+		return "invalid argument";
+	case MS_EFORMAT:
+		return "malformed input";
+	case MS_EUNSUPPORTED:
+		return "unsupported";
+	case MS_ELIMIT:
+		return "over a limit";
+	case MS_EIO:
+		return "i/o error";
+	case MS_ENOTFOUND:
+		return "not found";
+	case MS_EUPSTREAM:
+		return "upstream service failed";
+	case MS_EDB:
+		return "database error";
+	case MS_EBUSY:
+		return "busy";
+	case MS_EAUTH:
+		return "not authorized";
+	case MS_ETIMEOUT:
+		return "timed out";
 	}
 	return "unknown error";
 }

@@ -23,18 +23,15 @@
 #include "moodsync/music.h"
 
 const struct music_va music_mood_anchor[MUSIC_MOODS] = {
-	[MUSIC_ANGRY] = {-0.65, 0.70},
-	[MUSIC_DISGUST] = {-0.70, 0.25},
-	[MUSIC_FEAR] = {-0.55, 0.65},
-	[MUSIC_HAPPY] = {0.80, 0.45},
-	[MUSIC_SAD] = {-0.70, -0.45},
-	[MUSIC_SURPRISE] = {0.25, 0.80},
+	[MUSIC_ANGRY] = {-0.65, 0.70},	 [MUSIC_DISGUST] = {-0.70, 0.25},
+	[MUSIC_FEAR] = {-0.55, 0.65},	 [MUSIC_HAPPY] = {0.80, 0.45},
+	[MUSIC_SAD] = {-0.70, -0.45},	 [MUSIC_SURPRISE] = {0.25, 0.80},
 	[MUSIC_NEUTRAL] = {0.05, -0.20},
 };
 
 const char *const music_feeling_names[MUSIC_FEELINGS] = {
-	"excited", "happy",   "calm",      "tired",   "sad",
-	"anxious", "tense",   "surprised", "neutral",
+	"excited", "happy", "calm",	 "tired",   "sad",
+	"anxious", "tense", "surprised", "neutral",
 };
 
 /* Copies probs into out[] normalised to sum 1; returns 0 when the input is

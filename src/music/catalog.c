@@ -136,7 +136,8 @@ int music_search_url(const char *query, char *out, size_t outlen)
 		return MS_ELIMIT;
 	memcpy(out, prefix, k);
 	for (const unsigned char *q = (const unsigned char *)query; *q; q++) {
-		int plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		int plain = (*q >= 'a' && *q <= 'z') ||
+			    (*q >= 'A' && *q <= 'Z') ||
 			    (*q >= '0' && *q <= '9') || *q == '-' ||
 			    *q == '_' || *q == '.' || *q == '~';
 
@@ -154,8 +155,7 @@ int music_search_url(const char *query, char *out, size_t outlen)
 	return MS_OK;
 }
 
-int music_catalog_seed(struct store *s, int *added, char *err,
-		       size_t errlen)
+int music_catalog_seed(struct store *s, int *added, char *err, size_t errlen)
 {
 	int64_t have = 0;
 	int rc = store_catalog_count(s, &have);

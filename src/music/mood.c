@@ -11,8 +11,8 @@ const char *const music_mood_names[MUSIC_MOODS] = {
 	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
-const char *const music_strategy_names[MUSIC_STRATEGIES] = {
-	"match", "lift", "calm", "energise"};
+const char *const music_strategy_names[MUSIC_STRATEGIES] = {"match", "lift",
+							    "calm", "energise"};
 
 int music_mood_parse(const char *s, int *out)
 {
@@ -69,8 +69,7 @@ int music_mood_leader(const struct music_mood *m)
 	return best;
 }
 
-int music_mood_update(struct music_mood *m, const float *probs,
-		      double now_ms)
+int music_mood_update(struct music_mood *m, const float *probs, double now_ms)
 {
 	float in[MUSIC_MOODS];
 	double sum = 0.0, alpha, dt;

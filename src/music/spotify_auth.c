@@ -63,8 +63,8 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
 
 void music_sha256(const void *data, size_t len, uint8_t out[32])
 {
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+			 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 	const uint8_t *p = data;
 	uint8_t tail[128];
 	uint64_t bits = (uint64_t)len * 8;
@@ -93,8 +93,7 @@ void music_sha256(const void *data, size_t len, uint8_t out[32])
 
 /* ---- base64url, random strings, PKCE ----------------------------------- */
 
-size_t music_base64url(const uint8_t *in, size_t len, char *out,
-		       size_t outlen)
+size_t music_base64url(const uint8_t *in, size_t len, char *out, size_t outlen)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				  "abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -173,7 +172,7 @@ int music_url_encode(struct ms_buf *b, const char *s)
 		if (pkce_char_ok((char)c)) {
 			rc = ms_buf_append(b, s, 1);
 		} else {
-			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
 			rc = ms_buf_append(b, e, 3);
 		}
 	}
@@ -184,8 +183,9 @@ int music_spotify_authorize_url(const struct music_spotify_config *cfg,
 				const char *state, const char *challenge,
 				struct ms_buf *out)
 {
-	int rc = ms_buf_printf(out, "%s/authorize?response_type=code&client_id=",
-			       cfg->accounts_url);
+	int rc =
+		ms_buf_printf(out, "%s/authorize?response_type=code&client_id=",
+			      cfg->accounts_url);
 
 	if (!rc)
 		rc = music_url_encode(out, cfg->client_id);
@@ -288,7 +288,8 @@ int music_dotenv_parse(const char *text, size_t len,
 			if (*end && *end != '#')
 				return ms_errf(err, errlen, MS_EFORMAT,
 					       ".env line %zu: text after the "
-					       "closing quote", lineno);
+					       "closing quote",
+					       lineno);
 			*close = '\0';
 			val++;
 		} else {
@@ -298,8 +299,8 @@ int music_dotenv_parse(const char *text, size_t len,
 				hash = tab;
 			if (hash)
 				*hash = '\0';
-			for (end = val + strlen(val); end > val &&
-			     is_space(end[-1]); end--)
+			for (end = val + strlen(val);
+			     end > val && is_space(end[-1]); end--)
 				;
 			*end = '\0';
 		}
@@ -317,24 +318,25 @@ struct cfg_key {
 	const char *def;
 };
 
-#define CFG_FIELD(f) offsetof(struct music_spotify_config, f), \
-	sizeof(((struct music_spotify_config *)0)->f)
+#define CFG_FIELD(f)                                                           \
+	offsetof(struct music_spotify_config, f),                              \
+		sizeof(((struct music_spotify_config *)0)->f)
 
 static const struct cfg_key cfg_keys[] = {
-	{ "MOODSYNC_SPOTIFY_CLIENT_ID", CFG_FIELD(client_id), "" },
-	{ "MOODSYNC_SPOTIFY_CLIENT_SECRET", CFG_FIELD(client_secret), "" },
-	{ "MOODSYNC_SPOTIFY_REDIRECT_URI", CFG_FIELD(redirect_uri),
-	  "http://127.0.0.1:5000/callback" },
-	{ "MOODSYNC_SPOTIFY_ACCOUNTS_URL", CFG_FIELD(accounts_url),
-	  "https://accounts.spotify.com" },
-	{ "MOODSYNC_SPOTIFY_API_URL", CFG_FIELD(api_url),
-	  "https://api.spotify.com" },
+	{"MOODSYNC_SPOTIFY_CLIENT_ID", CFG_FIELD(client_id), ""},
+	{"MOODSYNC_SPOTIFY_CLIENT_SECRET", CFG_FIELD(client_secret), ""},
+	{"MOODSYNC_SPOTIFY_REDIRECT_URI", CFG_FIELD(redirect_uri),
+	 "http://127.0.0.1:5000/callback"},
+	{"MOODSYNC_SPOTIFY_ACCOUNTS_URL", CFG_FIELD(accounts_url),
+	 "https://accounts.spotify.com"},
+	{"MOODSYNC_SPOTIFY_API_URL", CFG_FIELD(api_url),
+	 "https://api.spotify.com"},
 };
 
 struct cfg_ctx {
 	struct music_spotify_config *cfg;
-	unsigned seen;       /* bit i: key i came from the environment */
-	char timeout[16];    /* MOODSYNC_SPOTIFY_TIMEOUT_MS from .env */
+	unsigned seen;	  /* bit i: key i came from the environment */
+	char timeout[16]; /* MOODSYNC_SPOTIFY_TIMEOUT_MS from .env */
 	char *err;
 	size_t errlen;
 };
@@ -359,13 +361,15 @@ static int cfg_dotenv_cb(void *vctx, const char *key, const char *val)
 
 	if (strcmp(key, "MOODSYNC_SPOTIFY_TIMEOUT_MS") == 0) {
 		if (strlen(val) >= sizeof(ctx->timeout))
-			return ms_errf(ctx->err, ctx->errlen, MS_EINVAL,
-				       "MOODSYNC_SPOTIFY_TIMEOUT_MS: bad value");
+			return ms_errf(
+				ctx->err, ctx->errlen, MS_EINVAL,
+				"MOODSYNC_SPOTIFY_TIMEOUT_MS: bad value");
 		memcpy(ctx->timeout, val, strlen(val) + 1);
 		return MS_OK;
 	}
 	for (i = 0; i < MS_ARRAY_LEN(cfg_keys); i++) {
-		if (strcmp(key, cfg_keys[i].name) != 0 || (ctx->seen & (1u << i)))
+		if (strcmp(key, cfg_keys[i].name) != 0 ||
+		    (ctx->seen & (1u << i)))
 			continue;
 		if (i == 2)
 			ctx->cfg->redirect_explicit = 1;
@@ -388,8 +392,7 @@ static int cfg_check_url(char *u, const char *name, char *err, size_t errlen)
 }
 
 int music_spotify_config_load(struct music_spotify_config *cfg,
-			      const char *dotenv_path, char *err,
-			      size_t errlen)
+			      const char *dotenv_path, char *err, size_t errlen)
 {
 	struct music_spotify_config c;
 	struct cfg_ctx ctx;
@@ -420,8 +423,9 @@ int music_spotify_config_load(struct music_spotify_config *cfg,
 		if (rc == MS_ENOTFOUND) {
 			rc = MS_OK; /* no .env: the environment is enough */
 		} else if (rc == MS_ELIMIT) {
-			rc = ms_errf(err, errlen, rc, "%s: larger than %u bytes",
-				     dotenv_path, MUSIC_DOTENV_MAX);
+			rc = ms_errf(err, errlen, rc,
+				     "%s: larger than %u bytes", dotenv_path,
+				     MUSIC_DOTENV_MAX);
 			goto out;
 		} else if (rc) {
 			rc = ms_errf(err, errlen, rc, "%s", ferr);
@@ -451,8 +455,9 @@ int music_spotify_config_load(struct music_spotify_config *cfg,
 		rc = cfg_check_url(c.api_url, "MOODSYNC_SPOTIFY_API_URL", err,
 				   errlen);
 	if (!rc && strncmp(c.redirect_uri, "http", 4) != 0)
-		rc = ms_errf(err, errlen, MS_EINVAL,
-			     "MOODSYNC_SPOTIFY_REDIRECT_URI: want an http(s) URL");
+		rc = ms_errf(
+			err, errlen, MS_EINVAL,
+			"MOODSYNC_SPOTIFY_REDIRECT_URI: want an http(s) URL");
 	if (!rc)
 		*cfg = c;
 out:

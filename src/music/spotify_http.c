@@ -13,14 +13,14 @@
 struct music_spotify_client {
 	struct music_spotify_config cfg; /* a copy, immutable */
 	CURL *curl;
-	struct ms_buf body;              /* last response body */
-	char retry_after[32];            /* last Retry-After header value */
+	struct ms_buf body;   /* last response body */
+	char retry_after[32]; /* last Retry-After header value */
 };
 
 int music_spotify_global_init(void)
 {
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? MS_OK
-								  : MS_EIO;
+								 : MS_EIO;
 }
 
 int music_spotify_client_new(const struct music_spotify_config *cfg,
@@ -30,12 +30,14 @@ int music_spotify_client_new(const struct music_spotify_config *cfg,
 	struct music_spotify_client *c = calloc(1, sizeof(*c));
 
 	if (!c)
-		return ms_errf(err, errlen, MS_ENOMEM, "spotify: out of memory");
+		return ms_errf(err, errlen, MS_ENOMEM,
+			       "spotify: out of memory");
 	c->cfg = *cfg;
 	c->curl = curl_easy_init();
 	if (!c->curl) {
 		free(c);
-		return ms_errf(err, errlen, MS_ENOMEM, "spotify: curl init failed");
+		return ms_errf(err, errlen, MS_ENOMEM,
+			       "spotify: curl init failed");
 	}
 	ms_buf_init(&c->body, MUSIC_SPOTIFY_MAX_BODY);
 	*out = c;
@@ -141,9 +143,9 @@ static int http_do(struct music_spotify_client *c, const char *method,
 			 curl_easy_strerror(cc));
 	} else {
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-		music_spotify_classify((int)status, c->body.data, c->body.len,
-				       c->retry_after[0] ? c->retry_after : NULL,
-				       res);
+		music_spotify_classify(
+			(int)status, c->body.data, c->body.len,
+			c->retry_after[0] ? c->retry_after : NULL, res);
 	}
 	rc = music_spotify_kind_err(res->kind);
 	/* the Authorization line held a secret */
@@ -176,11 +178,14 @@ static int token_request(struct music_spotify_client *c, struct ms_buf *form,
 		size_t i, n;
 		rc = ms_buf_printf(&basic, "%s:%s", c->cfg.client_id,
 				   c->cfg.client_secret);
-		n = rc ? 0 : music_base64url((const uint8_t *)basic.data,
-					     basic.len, b64, sizeof(b64));
+		n = rc ? 0
+		       : music_base64url((const uint8_t *)basic.data, basic.len,
+					 b64, sizeof(b64));
 		/* Basic wants standard base64 with padding */
 		for (i = 0; i < n; i++)
-			b64[i] = b64[i] == '-' ? '+' : b64[i] == '_' ? '/' : b64[i];
+			b64[i] = b64[i] == '-'	 ? '+'
+				 : b64[i] == '_' ? '/'
+						 : b64[i];
 		while (n && n % 4 && n + 1 < sizeof(b64))
 			b64[n++] = '=';
 		b64[n] = '\0';
@@ -243,8 +248,9 @@ int music_spotify_exchange_code(struct music_spotify_client *c,
 	if (!rc)
 		rc = ms_buf_puts(&form, "&redirect_uri=");
 	if (!rc)
-		rc = music_url_encode(&form, redirect_uri ? redirect_uri
-							  : c->cfg.redirect_uri);
+		rc = music_url_encode(&form, redirect_uri
+						     ? redirect_uri
+						     : c->cfg.redirect_uri);
 	if (!rc)
 		rc = ms_buf_puts(&form, "&code_verifier=");
 	if (!rc)
@@ -347,8 +353,8 @@ int music_spotify_search(struct music_spotify_client *c, const char *access,
 	rc = api_call(c, "GET", path.data, NULL, access, res);
 	if (rc)
 		goto out;
-	if (music_spotify_search_parse(c->body.data, c->body.len, items, max,
-				       n, perr, sizeof(perr)))
+	if (music_spotify_search_parse(c->body.data, c->body.len, items, max, n,
+				       perr, sizeof(perr)))
 		rc = parse_failed(res, perr);
 out:
 	ms_buf_release(&path);
@@ -433,15 +439,13 @@ int music_spotify_play(struct music_spotify_client *c, const char *access,
 }
 
 int music_spotify_pause(struct music_spotify_client *c, const char *access,
-			const char *device_id,
-			struct music_spotify_result *res)
+			const char *device_id, struct music_spotify_result *res)
 {
 	return player_cmd(c, access, "PUT", "pause", device_id, NULL, res);
 }
 
 int music_spotify_next(struct music_spotify_client *c, const char *access,
-		       const char *device_id,
-		       struct music_spotify_result *res)
+		       const char *device_id, struct music_spotify_result *res)
 {
 	return player_cmd(c, access, "POST", "next", device_id, NULL, res);
 }
@@ -454,10 +458,10 @@ int music_spotify_now_playing(struct music_spotify_client *c,
 	int rc = api_call(c, "GET", "/v1/me/player/currently-playing", NULL,
 			  access, res);
 
-	if (!rc && music_spotify_now_parse(c->body.data,
-					   res->http_status == 204 ? 0
-								   : c->body.len,
-					   now, perr, sizeof(perr)))
+	if (!rc &&
+	    music_spotify_now_parse(c->body.data,
+				    res->http_status == 204 ? 0 : c->body.len,
+				    now, perr, sizeof(perr)))
 		rc = parse_failed(res, perr);
 	return rc;
 }

@@ -30,7 +30,8 @@ static void fake_result(struct music_spotify_result *res,
 }
 
 /* 1 (and res filled) while Spotify calls are paused. */
-static int sp_paused(struct music_spotify_svc *sp, struct music_spotify_result *res)
+static int sp_paused(struct music_spotify_svc *sp,
+		     struct music_spotify_result *res)
 {
 	double left;
 	enum music_spotify_kind kind;
@@ -101,24 +102,28 @@ static void error_text(const struct music_spotify_result *res, char *out,
 		       size_t outlen)
 {
 	if ((res->kind == MUSIC_SPOTIFY_RATE_LIMITED ||
-	     res->kind == MUSIC_SPOTIFY_QUOTA) && res->retry_after_s >= 0)
+	     res->kind == MUSIC_SPOTIFY_QUOTA) &&
+	    res->retry_after_s >= 0)
 		snprintf(out, outlen, "%s (Spotify said: retry after %d s)",
 			 music_spotify_kind_message(res->kind),
 			 res->retry_after_s);
 	else
-		snprintf(out, outlen, "%s", music_spotify_kind_message(res->kind));
+		snprintf(out, outlen, "%s",
+			 music_spotify_kind_message(res->kind));
 }
 
 /* Records the outcome of `action` in the session (lock not held). */
-static void sp_note(struct music_spotify_svc *sp, const char *sid, const char *action,
-		    const struct music_spotify_result *res, int clears)
+static void sp_note(struct music_spotify_svc *sp, const char *sid,
+		    const char *action, const struct music_spotify_result *res,
+		    int clears)
 {
 	struct sp_session *s;
 
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, sid, 0);
 	if (s && res->kind != MUSIC_SPOTIFY_OK) {
-		snprintf(s->error.action, sizeof(s->error.action), "%s", action);
+		snprintf(s->error.action, sizeof(s->error.action), "%s",
+			 action);
 		snprintf(s->error.code, sizeof(s->error.code), "%s",
 			 music_spotify_kind_code(res->kind));
 		error_text(res, s->error.message, sizeof(s->error.message));
@@ -145,20 +150,22 @@ static void sp_set_state(struct music_spotify_svc *sp, const char *sid,
 /* Swaps the refresh token for new tokens and stores them (Spotify may
  * rotate the refresh token: the new one is kept). invalid_grant deletes
  * the tokens and asks for a new sign-in. */
-static int sp_refresh(struct music_spotify_svc *sp, const char *sid, const char *key,
-		      struct store_spotify_token *tok,
+static int sp_refresh(struct music_spotify_svc *sp, const char *sid,
+		      const char *key, struct store_spotify_token *tok,
 		      struct music_spotify_result *res)
 {
 	struct store_spotify_token fresh;
 	int rc;
 
 	if (!tok->refresh[0]) {
-		fake_result(res, MUSIC_SPOTIFY_INVALID_GRANT, "no refresh token");
+		fake_result(res, MUSIC_SPOTIFY_INVALID_GRANT,
+			    "no refresh token");
 		rc = MS_EAUTH;
 	} else if (sp_call(sp, res)) {
 		return MS_EBUSY;
 	} else {
-		rc = music_spotify_refresh(cur_client, tok->refresh, &fresh, res);
+		rc = music_spotify_refresh(cur_client, tok->refresh, &fresh,
+					   res);
 		sp_account(sp, res);
 	}
 	if (res->kind == MUSIC_SPOTIFY_INVALID_GRANT ||
@@ -184,8 +191,8 @@ typedef int (*sp_api_fn)(struct music_spotify_client *client,
 
 /* Runs fn with a valid access token: refreshes a token about to expire,
  * and refreshes then retries once after a 401. */
-static int sp_authed(struct music_spotify_svc *sp, const char *sid, sp_api_fn fn,
-		     void *arg, struct music_spotify_result *res)
+static int sp_authed(struct music_spotify_svc *sp, const char *sid,
+		     sp_api_fn fn, void *arg, struct music_spotify_result *res)
 {
 	struct store_spotify_token tok;
 	char key[65];
@@ -295,8 +302,8 @@ static void job_exchange(struct music_spotify_svc *sp,
 	if (sp_call(sp, &res))
 		return;
 	music_spotify_exchange_code(cur_client, job->code, job->verifier,
-				    job->redirect[0] ? job->redirect : NULL, &tok,
-				    &res);
+				    job->redirect[0] ? job->redirect : NULL,
+				    &tok, &res);
 	sp_account(sp, &res);
 	if (res.kind != MUSIC_SPOTIFY_OK) {
 		sp_set_state(sp, job->sid, SP_SIGNIN_REQUIRED);
@@ -320,7 +327,8 @@ static void job_devices(struct music_spotify_svc *sp,
 			const struct music_spotify_job *job);
 
 /* Signs in, then fetches the devices so the picker is filled at once. */
-static void job_signin(struct music_spotify_svc *sp, const struct music_spotify_job *job)
+static void job_signin(struct music_spotify_svc *sp,
+		       const struct music_spotify_job *job)
 {
 	job_exchange(sp, job);
 	if (music_spotify_svc_connected(sp, job->sid))
@@ -359,11 +367,11 @@ static enum music_spotify_kind do_player(struct music_spotify_svc *sp,
 	struct music_spotify_result res;
 	struct sp_session *s;
 	char device[96] = "";
-	const char *action = mood >= 0 ? "autoplay"
-			     : kind == MUSIC_SPOTIFY_JOB_PLAY ? "play"
+	const char *action = mood >= 0			       ? "autoplay"
+			     : kind == MUSIC_SPOTIFY_JOB_PLAY  ? "play"
 			     : kind == MUSIC_SPOTIFY_JOB_PAUSE ? "pause"
-			     : kind == MUSIC_SPOTIFY_JOB_NEXT ? "next"
-			     : "now_playing";
+			     : kind == MUSIC_SPOTIFY_JOB_NEXT  ? "next"
+							       : "now_playing";
 
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, sid, 0);
@@ -380,13 +388,15 @@ static enum music_spotify_kind do_player(struct music_spotify_svc *sp,
 	if (s && kind == MUSIC_SPOTIFY_JOB_PLAY) {
 		s->play.mood = mood;
 		s->play.autoplay = mood >= 0;
-		snprintf(s->play.uri, sizeof(s->play.uri), "%s", uri ? uri : "");
+		snprintf(s->play.uri, sizeof(s->play.uri), "%s",
+			 uri ? uri : "");
 		memcpy(s->play.device, device, sizeof(device));
 		s->play.ok = res.kind == MUSIC_SPOTIFY_OK;
 		s->play.at = ms_unix_time();
 		s->has_play = 1;
 	}
-	if (s && kind == MUSIC_SPOTIFY_JOB_NOW && res.kind == MUSIC_SPOTIFY_OK) {
+	if (s && kind == MUSIC_SPOTIFY_JOB_NOW &&
+	    res.kind == MUSIC_SPOTIFY_OK) {
 		s->now = a.now;
 		s->now_at = ms_unix_time();
 	}
@@ -399,7 +409,8 @@ static enum music_spotify_kind do_player(struct music_spotify_svc *sp,
 
 /* Reads a cached search for `query` (max_age_s < 0: any age). */
 static size_t cache_read(struct music_spotify_svc *sp, const char *query,
-			 int64_t max_age_s, struct music_spotify_playlist *items)
+			 int64_t max_age_s,
+			 struct music_spotify_playlist *items)
 {
 	struct ms_buf b;
 	char err[MS_ERRLEN];
@@ -453,7 +464,8 @@ static void mood_retry(struct music_spotify_svc *sp,
 	pthread_mutex_unlock(&sp->lock);
 }
 
-static void job_mood(struct music_spotify_svc *sp, const struct music_spotify_job *job)
+static void job_mood(struct music_spotify_svc *sp,
+		     const struct music_spotify_job *job)
 {
 	struct music_rec *rec;
 	const struct store_playlist *cat;
@@ -487,12 +499,14 @@ static void job_mood(struct music_spotify_svc *sp, const struct music_spotify_jo
 	cat = rec->items;
 	memset(&res, 0, sizeof(res));
 	for (i = 0; i < ncat && n == 0; i++) {
-		n = cache_read(sp, cat[i].query, MUSIC_SPOTIFY_CACHE_TTL_S, items);
+		n = cache_read(sp, cat[i].query, MUSIC_SPOTIFY_CACHE_TTL_S,
+			       items);
 		if (n) {
 			source = "cache";
 		} else if (connected && network) {
-			struct search_arg a = { cat[i].query, items, 0 };
-			if (sp_authed(sp, job->sid, fn_search, &a, &res) == MS_OK) {
+			struct search_arg a = {cat[i].query, items, 0};
+			if (sp_authed(sp, job->sid, fn_search, &a, &res) ==
+			    MS_OK) {
 				cache_write(sp, cat[i].query, items, a.n);
 				n = a.n;
 				source = "spotify";

@@ -12,8 +12,7 @@
 
 /* Copies a JSON string field into dst; 0 when absent, not a string or too
  * long (dst is then ""). */
-static int json_str(const cJSON *obj, const char *name, char *dst,
-		    size_t size)
+static int json_str(const cJSON *obj, const char *name, char *dst, size_t size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 	size_t n;
@@ -66,45 +65,58 @@ static cJSON *json_parse(const char *body, size_t len)
 static const struct {
 	const char *code, *message;
 } kind_text[MUSIC_SPOTIFY_KINDS] = {
-	[MUSIC_SPOTIFY_OK] = { "ok", "OK." },
-	[MUSIC_SPOTIFY_UNAUTHORIZED] = { "unauthorized",
-		"Spotify did not accept our sign-in; please connect again." },
-	[MUSIC_SPOTIFY_INVALID_GRANT] = { "signin_required",
-		"Your Spotify sign-in has expired or was revoked: click "
-		"Connect to sign in again." },
-	[MUSIC_SPOTIFY_RATE_LIMITED] = { "rate_limited",
-		"Spotify asked us to slow down; retrying shortly. "
-		"Recommendations continue from the cache." },
-	[MUSIC_SPOTIFY_QUOTA] = { "quota_exceeded",
-		"This app has used up its Spotify API quota; Spotify calls are "
-		"paused for a long while. Recommendations continue offline." },
-	[MUSIC_SPOTIFY_PREMIUM] = { "premium_required",
-		"Playback control needs Spotify Premium. Recommendations still "
-		"work: open the playlist link to listen." },
-	[MUSIC_SPOTIFY_FORBIDDEN] = { "forbidden",
-		"Spotify refused: in Development Mode only users added to the "
-		"app's allow-list (at most 5) may use it." },
-	[MUSIC_SPOTIFY_RESTRICTED] = { "restricted",
-		"Spotify cannot do that right now (for example pause when "
-		"nothing is playing, or skip during an ad)." },
-	[MUSIC_SPOTIFY_NO_DEVICE] = { "no_active_device",
-		"No active Spotify device: open Spotify on a phone or computer, "
-		"or pick a device from the list." },
-	[MUSIC_SPOTIFY_NOT_FOUND] = { "not_found",
-		"Spotify could not find that (playlist or device)." },
-	[MUSIC_SPOTIFY_BAD_REQUEST] = { "bad_request",
-		"Spotify rejected the request." },
-	[MUSIC_SPOTIFY_SERVER] = { "spotify_unavailable",
-		"Spotify is having trouble; backing off. Recommendations "
-		"continue from the cache." },
-	[MUSIC_SPOTIFY_TIMEOUT] = { "timeout",
-		"Spotify did not answer in time; backing off. Recommendations "
-		"continue from the cache." },
-	[MUSIC_SPOTIFY_NETWORK] = { "unreachable",
-		"Spotify is unreachable; recommendations continue from the "
-		"cache and the offline catalog." },
-	[MUSIC_SPOTIFY_BAD_RESPONSE] = { "bad_response",
-		"Spotify sent an answer we could not read." },
+	[MUSIC_SPOTIFY_OK] = {"ok", "OK."},
+	[MUSIC_SPOTIFY_UNAUTHORIZED] =
+		{"unauthorized",
+		 "Spotify did not accept our sign-in; please connect again."},
+	[MUSIC_SPOTIFY_INVALID_GRANT] =
+		{"signin_required",
+		 "Your Spotify sign-in has expired or was revoked: click "
+		 "Connect to sign in again."},
+	[MUSIC_SPOTIFY_RATE_LIMITED] =
+		{"rate_limited",
+		 "Spotify asked us to slow down; retrying shortly. "
+		 "Recommendations continue from the cache."},
+	[MUSIC_SPOTIFY_QUOTA] =
+		{"quota_exceeded",
+		 "This app has used up its Spotify API quota; Spotify calls "
+		 "are "
+		 "paused for a long while. Recommendations continue offline."},
+	[MUSIC_SPOTIFY_PREMIUM] = {"premium_required",
+				   "Playback control needs Spotify Premium. "
+				   "Recommendations still "
+				   "work: open the playlist link to listen."},
+	[MUSIC_SPOTIFY_FORBIDDEN] =
+		{"forbidden",
+		 "Spotify refused: in Development Mode only users added to the "
+		 "app's allow-list (at most 5) may use it."},
+	[MUSIC_SPOTIFY_RESTRICTED] =
+		{"restricted",
+		 "Spotify cannot do that right now (for example pause when "
+		 "nothing is playing, or skip during an ad)."},
+	[MUSIC_SPOTIFY_NO_DEVICE] = {"no_active_device",
+				     "No active Spotify device: open Spotify "
+				     "on a phone or computer, "
+				     "or pick a device from the list."},
+	[MUSIC_SPOTIFY_NOT_FOUND] =
+		{"not_found",
+		 "Spotify could not find that (playlist or device)."},
+	[MUSIC_SPOTIFY_BAD_REQUEST] = {"bad_request",
+				       "Spotify rejected the request."},
+	[MUSIC_SPOTIFY_SERVER] =
+		{"spotify_unavailable",
+		 "Spotify is having trouble; backing off. Recommendations "
+		 "continue from the cache."},
+	[MUSIC_SPOTIFY_TIMEOUT] =
+		{"timeout",
+		 "Spotify did not answer in time; backing off. Recommendations "
+		 "continue from the cache."},
+	[MUSIC_SPOTIFY_NETWORK] =
+		{"unreachable",
+		 "Spotify is unreachable; recommendations continue from the "
+		 "cache and the offline catalog."},
+	[MUSIC_SPOTIFY_BAD_RESPONSE] =
+		{"bad_response", "Spotify sent an answer we could not read."},
 };
 
 const char *music_spotify_kind_code(enum music_spotify_kind k)
@@ -122,20 +134,28 @@ const char *music_spotify_kind_message(enum music_spotify_kind k)
 int music_spotify_kind_err(enum music_spotify_kind k)
 {
 	switch (k) {
-	case MUSIC_SPOTIFY_OK: return MS_OK;
+	case MUSIC_SPOTIFY_OK:
+		return MS_OK;
 	case MUSIC_SPOTIFY_UNAUTHORIZED:
 	case MUSIC_SPOTIFY_INVALID_GRANT:
 	case MUSIC_SPOTIFY_FORBIDDEN:
-	case MUSIC_SPOTIFY_PREMIUM: return MS_EAUTH;
+	case MUSIC_SPOTIFY_PREMIUM:
+		return MS_EAUTH;
 	case MUSIC_SPOTIFY_RATE_LIMITED:
-	case MUSIC_SPOTIFY_QUOTA: return MS_EBUSY;
+	case MUSIC_SPOTIFY_QUOTA:
+		return MS_EBUSY;
 	case MUSIC_SPOTIFY_NO_DEVICE:
-	case MUSIC_SPOTIFY_NOT_FOUND: return MS_ENOTFOUND;
+	case MUSIC_SPOTIFY_NOT_FOUND:
+		return MS_ENOTFOUND;
 	case MUSIC_SPOTIFY_RESTRICTED:
-	case MUSIC_SPOTIFY_BAD_REQUEST: return MS_EINVAL;
-	case MUSIC_SPOTIFY_TIMEOUT: return MS_ETIMEOUT;
-	case MUSIC_SPOTIFY_BAD_RESPONSE: return MS_EFORMAT;
-	default: return MS_EUPSTREAM;
+	case MUSIC_SPOTIFY_BAD_REQUEST:
+		return MS_EINVAL;
+	case MUSIC_SPOTIFY_TIMEOUT:
+		return MS_ETIMEOUT;
+	case MUSIC_SPOTIFY_BAD_RESPONSE:
+		return MS_EFORMAT;
+	default:
+		return MS_EUPSTREAM;
 	}
 }
 
@@ -164,7 +184,8 @@ void music_spotify_classify(int http_status, const char *body, size_t len,
 	}
 	root = http_status >= 400 ? json_parse(body, len) : NULL;
 	e = cJSON_GetObjectItemCaseSensitive(root, "error");
-	if (cJSON_IsObject(e)) { /* Web API: {"error":{status,message,reason}} */
+	if (cJSON_IsObject(
+		    e)) { /* Web API: {"error":{status,message,reason}} */
 		json_str_cut(e, "reason", out->reason, sizeof(out->reason));
 		json_str_cut(e, "message", out->message, sizeof(out->message));
 	} else if (cJSON_IsString(e)) { /* accounts: OAuth 2.0 error */
@@ -209,8 +230,8 @@ void music_spotify_classify(int http_status, const char *body, size_t len,
 int64_t music_spotify_backoff_ms(const struct music_spotify_result *r,
 				 int failures)
 {
-	int64_t ra = r->retry_after_s >= 0 ? (int64_t)r->retry_after_s * 1000
-					   : -1;
+	int64_t ra =
+		r->retry_after_s >= 0 ? (int64_t)r->retry_after_s * 1000 : -1;
 	int64_t exp;
 	int shift = failures < 1 ? 0 : MS_MIN(failures - 1, 6);
 
@@ -292,8 +313,7 @@ out:
 	return rc;
 }
 
-int music_spotify_token_stale(const struct store_spotify_token *t,
-			      int64_t now)
+int music_spotify_token_stale(const struct store_spotify_token *t, int64_t now)
 {
 	int64_t life = t->issued_at > 0 ? t->expires_at - t->issued_at : 0;
 	int64_t margin = life > 0 ? MS_MIN(60, life / 2) : 60;
@@ -310,7 +330,8 @@ static int base62(const char *s, size_t min, size_t max)
 	if (n < min || n > max)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= 'a' && s[i] <= 'z') ||
 		      (s[i] >= '0' && s[i] <= '9')))
 			return 0;
 	return 1;
@@ -329,8 +350,10 @@ int music_spotify_device_id_valid(const char *s)
 	if (n == 0 || n > 95)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -366,16 +389,16 @@ static int playlist_read(const cJSON *it, struct music_spotify_playlist *p)
 	tracks = cJSON_GetObjectItemCaseSensitive(it, "tracks");
 	if (!cJSON_IsObject(tracks)) /* newer answers call it "items" */
 		tracks = cJSON_GetObjectItemCaseSensitive(it, "items");
-	p->tracks = cJSON_IsObject(tracks)
-			    ? (int)MS_MIN(json_i64(tracks, "total", -1), 1 << 30)
-			    : -1;
+	p->tracks =
+		cJSON_IsObject(tracks)
+			? (int)MS_MIN(json_i64(tracks, "total", -1), 1 << 30)
+			: -1;
 	return p->tracks != 0; /* an empty playlist plays nothing */
 }
 
 int music_spotify_search_parse(const char *body, size_t len,
-			       struct music_spotify_playlist *items,
-			       size_t max, size_t *n, char *err,
-			       size_t errlen)
+			       struct music_spotify_playlist *items, size_t max,
+			       size_t *n, char *err, size_t errlen)
 {
 	cJSON *root = json_parse(body, len);
 	const cJSON *pl, *arr, *it;
@@ -429,7 +452,8 @@ int music_spotify_devices_parse(const char *body, size_t len,
 		if (k >= max)
 			break;
 		memset(d, 0, sizeof(*d));
-		if (!cJSON_IsObject(it) || !json_str(it, "id", d->id, sizeof(d->id)) ||
+		if (!cJSON_IsObject(it) ||
+		    !json_str(it, "id", d->id, sizeof(d->id)) ||
 		    !music_spotify_device_id_valid(d->id))
 			continue;
 		json_str_cut(it, "name", d->name, sizeof(d->name));
@@ -484,8 +508,8 @@ int music_spotify_now_parse(const char *body, size_t len,
 		{
 			char name[96];
 			int w;
-			if (!cJSON_IsObject(a) || !json_str(a, "name", name,
-							     sizeof(name)))
+			if (!cJSON_IsObject(a) ||
+			    !json_str(a, "name", name, sizeof(name)))
 				continue;
 			w = snprintf(now.artists + used,
 				     sizeof(now.artists) - used, "%s%s",

@@ -66,8 +66,8 @@ static void session_init(struct music_spotify_svc *sp, struct sp_session *s,
 		seen_save(sp, s, ms_unix_time());
 }
 
-struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid,
-				   int create)
+struct sp_session *sp_session_find(struct music_spotify_svc *sp,
+				   const char *sid, int create)
 {
 	struct sp_session *free_slot = NULL, *lru = NULL;
 	int64_t now = ms_unix_time();
@@ -99,14 +99,17 @@ struct sp_session *sp_session_find(struct music_spotify_svc *sp, const char *sid
 	return free_slot;
 }
 
-int music_spotify_svc_new(struct store *store, const struct music_spotify_config *cfg,
-		    struct music_spotify_svc **out, char *err, size_t errlen)
+int music_spotify_svc_new(struct store *store,
+			  const struct music_spotify_config *cfg,
+			  struct music_spotify_svc **out, char *err,
+			  size_t errlen)
 {
 	struct music_spotify_svc *sp = calloc(1, sizeof(*sp));
 	int rc = MS_OK;
 
 	if (!sp)
-		return ms_errf(err, errlen, MS_ENOMEM, "spotify: out of memory");
+		return ms_errf(err, errlen, MS_ENOMEM,
+			       "spotify: out of memory");
 	sp->cfg = *cfg;
 	sp->store = store;
 	pthread_mutex_init(&sp->lock, NULL);
@@ -150,20 +153,22 @@ int music_spotify_svc_configured(const struct music_spotify_svc *sp)
 	return sp && sp->cfg.client_id[0] != '\0';
 }
 
-const struct music_spotify_config *music_spotify_svc_config(
-	const struct music_spotify_svc *sp)
+const struct music_spotify_config *
+music_spotify_svc_config(const struct music_spotify_svc *sp)
 {
 	return &sp->cfg;
 }
 
-int music_spotify_svc_submit(struct music_spotify_svc *sp, const struct music_spotify_job *job)
+int music_spotify_svc_submit(struct music_spotify_svc *sp,
+			     const struct music_spotify_job *job)
 {
 	struct sp_session *s;
 	struct music_spotify_job *slot;
 	unsigned bit = 1u << job->kind;
 	int rc = MS_OK;
 
-	if (!music_spotify_svc_configured(sp) || (unsigned)job->kind >= MUSIC_SPOTIFY_JOB_KINDS)
+	if (!music_spotify_svc_configured(sp) ||
+	    (unsigned)job->kind >= MUSIC_SPOTIFY_JOB_KINDS)
 		return MS_EINVAL;
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, job->sid, 1);
@@ -171,7 +176,8 @@ int music_spotify_svc_submit(struct music_spotify_svc *sp, const struct music_sp
 		rc = sid_valid(job->sid) ? MS_EBUSY : MS_EINVAL;
 		goto out;
 	}
-	if ((job->kind == MUSIC_SPOTIFY_JOB_DEVICES || job->kind == MUSIC_SPOTIFY_JOB_NOW) &&
+	if ((job->kind == MUSIC_SPOTIFY_JOB_DEVICES ||
+	     job->kind == MUSIC_SPOTIFY_JOB_NOW) &&
 	    (s->queued & bit))
 		goto out; /* the queued one will answer this too */
 	if (sp->qlen >= MUSIC_SPOTIFY_QUEUE) {
@@ -203,7 +209,8 @@ int music_spotify_svc_connected(struct music_spotify_svc *sp, const char *sid)
 	return on;
 }
 
-void music_spotify_svc_mark_connecting(struct music_spotify_svc *sp, const char *sid)
+void music_spotify_svc_mark_connecting(struct music_spotify_svc *sp,
+				       const char *sid)
 {
 	struct sp_session *s;
 
@@ -217,15 +224,16 @@ void music_spotify_svc_mark_connecting(struct music_spotify_svc *sp, const char 
 }
 
 void music_spotify_svc_note_error(struct music_spotify_svc *sp, const char *sid,
-			    const char *action, const char *code,
-			    const char *message)
+				  const char *action, const char *code,
+				  const char *message)
 {
 	struct sp_session *s;
 
 	pthread_mutex_lock(&sp->lock);
 	s = sp_session_find(sp, sid, 1);
 	if (s) {
-		snprintf(s->error.action, sizeof(s->error.action), "%s", action);
+		snprintf(s->error.action, sizeof(s->error.action), "%s",
+			 action);
 		snprintf(s->error.code, sizeof(s->error.code), "%s", code);
 		snprintf(s->error.message, sizeof(s->error.message), "%s",
 			 message);
@@ -262,7 +270,7 @@ int music_spotify_svc_disconnect(struct music_spotify_svc *sp, const char *sid)
 }
 
 int music_spotify_svc_set_device(struct music_spotify_svc *sp, const char *sid,
-			   const char *device_id)
+				 const char *device_id)
 {
 	struct sp_session *s;
 	int rc = MS_OK;
@@ -281,7 +289,8 @@ int music_spotify_svc_set_device(struct music_spotify_svc *sp, const char *sid,
 	return rc;
 }
 
-int64_t music_spotify_svc_paused_ms(struct music_spotify_svc *sp, const char **code)
+int64_t music_spotify_svc_paused_ms(struct music_spotify_svc *sp,
+				    const char **code)
 {
 	double left;
 
@@ -397,10 +406,14 @@ static void error_json(struct ms_json *j, const char *key,
 static const char *state_name(enum sp_state st)
 {
 	switch (st) {
-	case SP_CONNECTING: return "connecting";
-	case SP_CONNECTED: return "connected";
-	case SP_SIGNIN_REQUIRED: return "signin_required";
-	default: return "disconnected";
+	case SP_CONNECTING:
+		return "connecting";
+	case SP_CONNECTED:
+		return "connected";
+	case SP_SIGNIN_REQUIRED:
+		return "signin_required";
+	default:
+		return "disconnected";
 	}
 }
 
@@ -476,7 +489,8 @@ static int64_t age_of(struct music_spotify_svc *sp, const char *sid, int now)
 	return age;
 }
 
-int64_t music_spotify_svc_devices_age(struct music_spotify_svc *sp, const char *sid)
+int64_t music_spotify_svc_devices_age(struct music_spotify_svc *sp,
+				      const char *sid)
 {
 	return age_of(sp, sid, 0);
 }

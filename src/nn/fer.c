@@ -18,10 +18,10 @@ int nn_fer_load(const char *path, struct nn_fer *out, char *err, size_t errlen)
 		return rc;
 	memset(out, 0, sizeof(*out));
 	if (len == 0 || len % NN_FER_RECORD) {
-		rc =
-		    ms_errf(err, errlen, MS_EFORMAT,
-			    "%s: size %zu is not a multiple of %d-byte records",
-			    path, len, NN_FER_RECORD);
+		rc = ms_errf(
+			err, errlen, MS_EFORMAT,
+			"%s: size %zu is not a multiple of %d-byte records",
+			path, len, NN_FER_RECORD);
 		goto out_free;
 	}
 	n = len / NN_FER_RECORD;
@@ -144,8 +144,8 @@ void nn_eval_score(const struct nn_fer *set, const float *probs,
 int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
 		  int flip_tta, int threads, struct nn_fer_eval *out)
 {
-	float *probs = ms_mallocarray(set->n ? set->n : 1,
-				      NN_CLASSES * sizeof(float));
+	float *probs =
+		ms_mallocarray(set->n ? set->n : 1, NN_CLASSES * sizeof(float));
 	int rc;
 
 	if (!probs)

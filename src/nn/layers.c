@@ -37,8 +37,8 @@ static void im2col(const float *x, int B, struct nn_shape in,
 	for (int ci = 0; ci < in.c; ci++)
 		for (int ky = 0; ky < k; ky++)
 			for (int kx = 0; kx < k; kx++) {
-				float *row =
-				    col + ((size_t)(ci * k + ky) * k + kx) * N;
+				float *row = col + ((size_t)(ci * k + ky) * k +
+						    kx) * N;
 				/* valid ox: 0 <= ox*s - p + kx < in.w */
 				int lo = 0, hi = out.w;
 
@@ -48,19 +48,20 @@ static void im2col(const float *x, int B, struct nn_shape in,
 					hi--;
 				for (int j = 0; j < nb; j++) {
 					const float *xp =
-					    x + ((size_t)ci * B + n0 + j) * ihw;
+						x +
+						((size_t)ci * B + n0 + j) * ihw;
 					float *r = row + j * ohw;
 
 					for (int oy = 0; oy < out.h; oy++) {
 						int iy = oy * s - p + ky;
 						float *ro =
-						    r + (size_t)oy * out.w;
+							r + (size_t)oy * out.w;
 						long base;
 
 						if (iy < 0 || iy >= in.h) {
 							memset(ro, 0,
 							       sizeof(float) *
-								   out.w);
+								       out.w);
 							continue;
 						}
 						base = (long)iy * in.w - p + kx;
@@ -70,14 +71,15 @@ static void im2col(const float *x, int B, struct nn_shape in,
 							memcpy(ro + lo,
 							       xp + base + lo,
 							       sizeof(float) *
-								   (hi - lo));
+								       (hi -
+									lo));
 						else
 							for (int ox = lo;
 							     ox < hi; ox++)
 								ro[ox] = xp
-								    [base +
-								     (long)ox *
-									 s];
+									[base +
+									 (long)ox *
+										 s];
 						for (int ox = hi; ox < out.w;
 						     ox++)
 							ro[ox] = 0;
@@ -98,7 +100,8 @@ static void col2im(const float *col, int B, struct nn_shape in,
 		for (int ky = 0; ky < k; ky++)
 			for (int kx = 0; kx < k; kx++) {
 				const float *row =
-				    col + ((size_t)(ci * k + ky) * k + kx) * N;
+					col +
+					((size_t)(ci * k + ky) * k + kx) * N;
 				int lo = 0, hi = out.w;
 
 				while (lo < out.w && lo * s - p + kx < 0)
@@ -106,15 +109,14 @@ static void col2im(const float *col, int B, struct nn_shape in,
 				while (hi > lo && (hi - 1) * s - p + kx >= in.w)
 					hi--;
 				for (int j = 0; j < nb; j++) {
-					float *xp =
-					    dx +
-					    ((size_t)ci * B + n0 + j) * ihw;
+					float *xp = dx + ((size_t)ci * B + n0 +
+							  j) * ihw;
 					const float *r = row + j * ohw;
 
 					for (int oy = 0; oy < out.h; oy++) {
 						int iy = oy * s - p + ky;
 						const float *ro =
-						    r + (size_t)oy * out.w;
+							r + (size_t)oy * out.w;
 						long base;
 
 						if (iy < 0 || iy >= in.h)
@@ -123,7 +125,7 @@ static void col2im(const float *col, int B, struct nn_shape in,
 						for (int ox = lo; ox < hi; ox++)
 							xp[base +
 							   (long)ox * s] +=
-							    ro[ox];
+								ro[ox];
 					}
 				}
 			}
@@ -216,7 +218,7 @@ void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
 			yc[i] = xc[i] * a + b;
 		if (rmean) {
 			float unbiased =
-			    n > 1 ? (float)(ss / (double)(n - 1)) : var;
+				n > 1 ? (float)(ss / (double)(n - 1)) : var;
 
 			rmean[c] += NN_BN_MOMENTUM * (mu - rmean[c]);
 			rvar[c] += NN_BN_MOMENTUM * (unbiased - rvar[c]);
@@ -300,8 +302,8 @@ void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
 
 				for (int ky = 0; ky < k; ky++)
 					for (int kx = 0; kx < k; kx++) {
-						int o =
-						    (y0 + ky) * in.w + x0 + kx;
+						int o = (y0 + ky) * in.w + x0 +
+							kx;
 
 						if (xp[o] > bv) {
 							bv = xp[o];

@@ -142,8 +142,8 @@ int nn_net_serialize(const struct nn_net *net, uint32_t kind,
 	if ((rc = put_u32(&b, nt)))
 		goto out_fail;
 	for (int i = 0; i < net->n_params; i++)
-		if ((rc =
-			 put_tensor(&b, "", &net->params[i], net->params[i].w)))
+		if ((rc = put_tensor(&b, "", &net->params[i],
+				     net->params[i].w)))
 			goto out_fail;
 	if (kind == NN_FILE_CHECKPOINT) {
 		uint8_t hdr[3] = {11, 1, 1};
@@ -446,9 +446,9 @@ static int check_complete(const struct nn_net *net, uint32_t k,
 			for (size_t j = 0; j < p->n; j++)
 				if (p->w[j] < 0)
 					return ms_errf(
-					    err, errlen, MS_EFORMAT,
-					    "negative variance in '%s'",
-					    p->name);
+						err, errlen, MS_EFORMAT,
+						"negative variance in '%s'",
+						p->name);
 	}
 	return MS_OK;
 }

@@ -87,10 +87,10 @@ int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes, char *err,
 				return ms_errf(err, errlen, MS_EFORMAT,
 					       "layer %d: bad conv", i);
 			s.h = (s.h + 2 * (int)l->pad - (int)l->k) /
-				  (int)l->stride +
+				      (int)l->stride +
 			      1;
 			s.w = (s.w + 2 * (int)l->pad - (int)l->k) /
-				  (int)l->stride +
+				      (int)l->stride +
 			      1;
 			s.c = (int)l->out;
 			break;
@@ -135,7 +135,7 @@ int nn_arch_check(const struct nn_arch *a, struct nn_shape *shapes, char *err,
 		if ((size_t)s.c * s.h * s.w > NN_MAX_ACT ||
 		    (l->type == NN_LAYER_CONV &&
 		     (size_t)shapes[i].c * l->k * l->k * s.h * s.w >
-			 NN_MAX_COL))
+			     NN_MAX_COL))
 			return ms_errf(err, errlen, MS_ELIMIT,
 				       "layer %d: activations too large", i);
 		shapes[i + 1] = s;
@@ -175,11 +175,11 @@ int nn_arch_preset(const char *name, struct nn_arch *a)
 		const char *name;
 		int side, crop, stages, convs[4], width[4], drop;
 	} presets[] = {
-	    {"tiny", 48, 44, 2, {1, 1}, {4, 8}, 100},
-	    {"small", 48, 44, 4, {2, 2, 2, 2}, {16, 32, 64, 128}, 300},
-	    {"base", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 96, 192}, 400},
-	    {"wide", 48, 44, 4, {2, 2, 2, 2}, {24, 48, 96, 192}, 400},
-	    {"large", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 128, 256}, 400},
+		{"tiny", 48, 44, 2, {1, 1}, {4, 8}, 100},
+		{"small", 48, 44, 4, {2, 2, 2, 2}, {16, 32, 64, 128}, 300},
+		{"base", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 96, 192}, 400},
+		{"wide", 48, 44, 4, {2, 2, 2, 2}, {24, 48, 96, 192}, 400},
+		{"large", 48, 44, 4, {1, 2, 2, 2}, {32, 64, 128, 256}, 400},
 	};
 
 	for (size_t i = 0; i < MS_ARRAY_LEN(presets); i++) {
@@ -432,7 +432,7 @@ int nn_ws_init(struct nn_ws *ws, const struct nn_net *net, int bmax)
 	ws->bmax = bmax;
 	ws->act[0] = ms_calloc(shape_n(net->layers[0].in, bmax), sizeof(float));
 	ws->grad[0] =
-	    ms_calloc(shape_n(net->layers[0].in, bmax), sizeof(float));
+		ms_calloc(shape_n(net->layers[0].in, bmax), sizeof(float));
 	if (!ws->act[0] || !ws->grad[0])
 		goto out_nomem;
 	for (int i = 0; i < a->n_layers; i++) {
@@ -518,9 +518,9 @@ void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
 		case NN_LAYER_BN:
 			if (train)
 				nn_bn_forward_train(
-				    x, y, l->in.c, B * hw, l->gamma, l->beta,
-				    ws->bn_mean[i], ws->bn_invstd[i], l->rmean,
-				    l->rvar);
+					x, y, l->in.c, B * hw, l->gamma,
+					l->beta, ws->bn_mean[i],
+					ws->bn_invstd[i], l->rmean, l->rvar);
 			else
 				nn_bn_forward_eval(x, y, l->in.c, B * hw,
 						   l->gamma, l->beta, l->rmean,
@@ -544,8 +544,8 @@ void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
 
 				for (size_t j = 0; j < n; j++) {
 					ws->mask[i][j] = nn_rng_uniform(rng) < p
-							     ? 0.0f
-							     : keep;
+								 ? 0.0f
+								 : keep;
 					y[j] = x[j] * ws->mask[i][j];
 				}
 			} else {

@@ -125,8 +125,8 @@ int nn_net_replica(const struct nn_net *master, struct nn_net **out);
 /* Per-batch training scratch: activations and gradients of every layer. */
 struct nn_ws {
 	int bmax;
-	float
-	    *act[NN_MAX_LAYERS + 1]; /* act[0] input, act[i+1] = layer i out */
+	float *act[NN_MAX_LAYERS +
+		   1]; /* act[0] input, act[i+1] = layer i out */
 	float *grad[NN_MAX_LAYERS + 1]; /* same shapes */
 	float *bn_mean[NN_MAX_LAYERS];	/* (c) batch statistics */
 	float *bn_invstd[NN_MAX_LAYERS];
@@ -159,8 +159,8 @@ float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
 /* A training target: (1-share) * label-smoothed one-hot of `label` +
  * share * votes (NN_CLASSES shares summing to 1). With votes NULL or all
  * zero, the smoothed one-hot alone. */
-void nn_target_mix(int label, const float *votes, float smoothing,
-		   float share, float out[NN_CLASSES]);
+void nn_target_mix(int label, const float *votes, float smoothing, float share,
+		   float out[NN_CLASSES]);
 
 /* ---- kernels (layers.c); x,y are [C][B][H][W] ---- */
 size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out,

@@ -37,7 +37,8 @@ static float schedule(const struct nn_train_state *s, uint64_t step,
 			    (float)(total - warm)));
 }
 
-static void sgd_step(struct nn_net *net, const struct nn_train_state *s, float lr)
+static void sgd_step(struct nn_net *net, const struct nn_train_state *s,
+		     float lr)
 {
 	float mu = s->momentum;
 
@@ -106,26 +107,28 @@ static void worker_train(struct worker *w)
 	for (int j = 0; j < B; j++) {
 		size_t id = w->t->perm[w->first + (size_t)j];
 		const uint8_t *px =
-		    w->t->train->pixels + id * NN_FER_SIDE * NN_FER_SIDE;
+			w->t->train->pixels + id * NN_FER_SIDE * NN_FER_SIDE;
 
 		w->labels[j] = w->t->train->labels[id];
 		if (w->t->s->augment)
-			nn_augment_face(a, px, w->ws.act[0] + j * crop2, &w->rng);
+			nn_augment_face(a, px, w->ws.act[0] + j * crop2,
+					&w->rng);
 		else
 			nn_prep_center(a, px, 0, w->ws.act[0] + j * crop2);
-		nn_augment_erase(a->crop, w->t->s->erase, w->ws.act[0] + j * crop2,
-			     &w->rng);
+		nn_augment_erase(a->crop, w->t->s->erase,
+				 w->ws.act[0] + j * crop2, &w->rng);
 		if (w->t->soft)
 			nn_target_mix(w->labels[j],
 				      w->t->train->votes
-					  ? w->t->train->votes + id * NN_CLASSES
-					  : NULL,
+					      ? w->t->train->votes +
+							id * NN_CLASSES
+					      : NULL,
 				      w->t->s->smoothing, w->t->s->share,
 				      w->targets + (size_t)j * NN_CLASSES);
 	}
 	if (w->t->soft) {
-		nn_augment_mixup(w->t->s->mixup, B, crop2, w->ws.act[0], w->targets,
-		      &w->rng);
+		nn_augment_mixup(w->t->s->mixup, B, crop2, w->ws.act[0],
+				 w->targets, &w->rng);
 		nn_net_forward(w->net, &w->ws, B, 1, &w->rng);
 		w->loss = nn_softmax_ce_soft(w->ws.act[L], w->targets, B,
 					     w->labels, w->ws.grad[L], &c);
@@ -175,8 +178,8 @@ static void worker_val(struct worker *w)
 
 		for (int j = 0; j < B; j++)
 			nn_prep_center(a,
-				       val->pixels +
-					   (i + j) * NN_FER_SIDE * NN_FER_SIDE,
+				       val->pixels + (i + j) * NN_FER_SIDE *
+							     NN_FER_SIDE,
 				       0, w->ws.act[0] + j * crop2);
 		nn_net_forward(w->net, &w->ws, B, 0, NULL);
 		w->loss += nn_softmax_ce(w->ws.act[L], val->labels + i, B, 0.0f,
@@ -184,8 +187,8 @@ static void worker_val(struct worker *w)
 			   B;
 		w->hits += (size_t)c;
 		if (val->major)
-			w->plus_hits += argmax_hits(w->ws.act[L], B,
-						    val->major + i);
+			w->plus_hits +=
+				argmax_hits(w->ws.act[L], B, val->major + i);
 	}
 }
 
@@ -323,9 +326,9 @@ static int trainer_init(struct trainer *t, struct nn_net *net, int nw, int B,
 		else if (nn_net_replica(net, &w->net))
 			return MS_ENOMEM;
 		w->labels = malloc((size_t)bm);
-		w->targets = ms_mallocarray((size_t)bm, NN_CLASSES * sizeof(float));
-		if (!w->labels || !w->targets ||
-		    nn_ws_init(&w->ws, w->net, bm))
+		w->targets =
+			ms_mallocarray((size_t)bm, NN_CLASSES * sizeof(float));
+		if (!w->labels || !w->targets || nn_ws_init(&w->ws, w->net, bm))
 			return MS_ENOMEM;
 	}
 	for (int k = 1; k < nw; k++) {
@@ -398,11 +401,11 @@ struct run {
 	struct nn_train_state *s;
 	struct nn_net *net;
 	struct trainer *t;
-	size_t steps;	     /* optimiser steps per epoch */
-	uint64_t total;	     /* steps of the whole run */
-	uint64_t warm;	     /* warmup steps */
-	uint64_t step0;	     /* s->step when this session started */
-	double t_run;	     /* ms_now_ms() at the start of the session */
+	size_t steps;	/* optimiser steps per epoch */
+	uint64_t total; /* steps of the whole run */
+	uint64_t warm;	/* warmup steps */
+	uint64_t step0; /* s->step when this session started */
+	double t_run;	/* ms_now_ms() at the start of the session */
 	struct nn_train_progress pr;
 };
 
@@ -481,7 +484,8 @@ static int epoch_finish(struct run *r, double t0, char *err, size_t errlen)
 			return rc;
 	}
 	if (r->o->ckpt_path) {
-		rc = nn_train_ckpt_save(r->net, s, r->o->ckpt_path, err, errlen);
+		rc = nn_train_ckpt_save(r->net, s, r->o->ckpt_path, err,
+					errlen);
 		if (rc)
 			return rc;
 	}
@@ -538,7 +542,8 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 	rc = run_check(&r, train, m, &n_use, err, errlen);
 	if (rc)
 		goto out;
-	nw = MS_MAX(1, MS_MIN(MS_MIN(o->threads, NN_MAX_WORKERS), (int)s.batch));
+	nw = MS_MAX(1,
+		    MS_MIN(MS_MIN(o->threads, NN_MAX_WORKERS), (int)s.batch));
 	r.t->train = train;
 	r.t->val = val;
 	r.t->s = &s;

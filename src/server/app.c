@@ -102,8 +102,8 @@ static int csp_build(struct srv_app *app, char *err, size_t errlen)
 	return MS_OK;
 }
 
-int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
-		char *err, size_t errlen)
+int srv_app_new(const struct srv_config *cfg, struct srv_app **out, char *err,
+		size_t errlen)
 {
 	struct srv_app *app = calloc(1, sizeof(*app));
 	int rc, added = 0;
@@ -118,8 +118,8 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 	rc = csp_build(app, err, errlen);
 	if (rc)
 		goto out_free;
-	rc = pipe_load(cfg->cascade_path, cfg->model_path, &app->pipe,
-			      err, errlen);
+	rc = pipe_load(cfg->cascade_path, cfg->model_path, &app->pipe, err,
+		       errlen);
 	if (rc)
 		goto out_free;
 	app->has_model = pipe_has_model(app->pipe);
@@ -138,9 +138,9 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out,
 		goto out_free;
 	if (added)
 		ms_info("store: catalog seeded with %d playlists", added);
-	app->sessions = srv_sessions_new(cfg->max_sessions, SESSION_IDLE_MS,
-					 cfg->sessions_per_s,
-					 cfg->sessions_burst);
+	app->sessions =
+		srv_sessions_new(cfg->max_sessions, SESSION_IDLE_MS,
+				 cfg->sessions_per_s, cfg->sessions_burst);
 	if (!app->sessions) {
 		rc = ms_errf(err, errlen, MS_ENOMEM, "out of memory");
 		goto out_free;
@@ -198,14 +198,15 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	/* Everything a request reads is set before the daemon serves one. */
-	snprintf(app->base_url, sizeof(app->base_url), "http://%s:%d",
-		 c->host, c->port);
+	snprintf(app->base_url, sizeof(app->base_url), "http://%s:%d", c->host,
+		 c->port);
 	app->started_ms = ms_now_ms();
 	rc = srv_hosts_init(&app->hosts, c->host, c->port, c->allow_hosts,
 			    c->nallow_hosts);
 	if (rc) {
-		rc = ms_errf(err, errlen, rc, "--allow-host: bad or too many "
-					      "values (at most %d)",
+		rc = ms_errf(err, errlen, rc,
+			     "--allow-host: bad or too many "
+			     "values (at most %d)",
 			     SRV_HOSTS_MAX - 8);
 		goto out_close;
 	}
@@ -231,9 +232,8 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 	d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			MHD_USE_ERROR_LOG,
-		0, NULL, NULL, srv_http_access, app,
-		MHD_OPTION_EXTERNAL_LOGGER, srv_http_log, app,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		0, NULL, NULL, srv_http_access, app, MHD_OPTION_EXTERNAL_LOGGER,
+		srv_http_log, app, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
@@ -247,8 +247,8 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 		/* libmicrohttpd may have closed the socket already: leave
 		 * it rather than risk closing a descriptor reused since. */
 		return ms_errf(err, errlen, MS_EIO,
-			       "cannot start the HTTP server on %s:%d",
-			       c->host, c->port);
+			       "cannot start the HTTP server on %s:%d", c->host,
+			       c->port);
 	}
 	app->daemon = d;
 	return MS_OK;
@@ -446,8 +446,8 @@ int srv_session_info_by_id(struct srv_app *app, const char *sid,
 
 int srv_session_info_get(struct srv_req *req, struct srv_session_info *out)
 {
-	return srv_session_info_by_id(srv_req_app(req),
-				      srv_req_session_id(req), out);
+	return srv_session_info_by_id(srv_req_app(req), srv_req_session_id(req),
+				      out);
 }
 
 int srv_session_keep(struct srv_app *app, const char *sid)

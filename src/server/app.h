@@ -28,33 +28,33 @@ struct srv_kv {
 
 struct srv_session {
 	char id[SRV_SID_LEN + 1];
-	int keep;                /* 1: settings, sign-in or store row: evict
-				  * only when no anonymous session is left */
-	struct music_mood mood;  /* smoothing + hysteresis state */
-	int strategy;            /* enum music_strategy */
-	int autoplay;            /* 0/1 */
-	double tokens;           /* rate limiter bucket, frames */
-	double tokens_ms;        /* its last refill, monotonic ms */
-	struct ms_rect hint;     /* last face seen (fast path hint) */
-	double hint_ms;          /* when, monotonic ms; 0 none */
-	int hinted;              /* frames in a row searched near the hint */
-	double hist_ms;          /* last history row queued, monotonic ms */
-	int64_t created;         /* unix ms */
-	int64_t mood_since;      /* unix ms the stable mood began, 0 none */
-	int64_t last_frame;      /* unix ms of the last frame with a face */
-	long frames;             /* frames received */
-	int last_nfaces;         /* faces in the last frame */
-	int scan_nfaces;         /* faces in the last whole-frame scan */
-	int group_mode;          /* 1: several faces blend, 0: largest only */
-	int group;               /* 1: the last mood update blended faces */
-	double seen_ms;          /* last request, monotonic ms (LRU) */
-	struct srv_kv *kv;       /* SRV_KV_MAX slots, NULL until used */
+	int keep;		/* 1: settings, sign-in or store row: evict
+				 * only when no anonymous session is left */
+	struct music_mood mood; /* smoothing + hysteresis state */
+	int strategy;		/* enum music_strategy */
+	int autoplay;		/* 0/1 */
+	double tokens;		/* rate limiter bucket, frames */
+	double tokens_ms;	/* its last refill, monotonic ms */
+	struct ms_rect hint;	/* last face seen (fast path hint) */
+	double hint_ms;		/* when, monotonic ms; 0 none */
+	int hinted;		/* frames in a row searched near the hint */
+	double hist_ms;		/* last history row queued, monotonic ms */
+	int64_t created;	/* unix ms */
+	int64_t mood_since;	/* unix ms the stable mood began, 0 none */
+	int64_t last_frame;	/* unix ms of the last frame with a face */
+	long frames;		/* frames received */
+	int last_nfaces;	/* faces in the last frame */
+	int scan_nfaces;	/* faces in the last whole-frame scan */
+	int group_mode;		/* 1: several faces blend, 0: largest only */
+	int group;		/* 1: the last mood update blended faces */
+	double seen_ms;		/* last request, monotonic ms (LRU) */
+	struct srv_kv *kv;	/* SRV_KV_MAX slots, NULL until used */
 	/* Mood sources other than the face (whose reading is `mood`), in
 	 * enum music_source order: the latest probabilities of each and when
 	 * they were given (monotonic ms; 0 = none). See api_text.c. */
 	float src_probs[MUSIC_SOURCES][MUSIC_MOODS];
 	double src_ms[MUSIC_SOURCES];
-	struct srv_session *hnext;         /* hash chain */
+	struct srv_session *hnext;	   /* hash chain */
 	struct srv_session *lprev, *lnext; /* LRU list, head = newest */
 };
 
@@ -81,8 +81,8 @@ struct srv_session *srv_sessions_find(struct srv_sessions *t, const char *id,
 struct srv_session *srv_sessions_add(struct srv_sessions *t, const char *id,
 				     double now_ms);
 /* Under the lock: find, or add with defaults when missing. */
-struct srv_session *srv_sessions_ensure(struct srv_sessions *t,
-					const char *id, double now_ms);
+struct srv_session *srv_sessions_ensure(struct srv_sessions *t, const char *id,
+					double now_ms);
 int srv_sessions_count(struct srv_sessions *t);
 /* Writes a new random id (SRV_SID_LEN hex + NUL) from getrandom(). */
 int srv_session_id_new(char out[SRV_SID_LEN + 1]);
@@ -112,22 +112,22 @@ long srv_bg_dropped(const struct srv_bg *bg);
 /* ---- The application ------------------------------------------------- */
 
 struct srv_app {
-	struct srv_config cfg;        /* copy; strings borrowed from caller */
-	struct pipeline *pipe;    /* shared, immutable */
-	int has_model;                /* 1 when emotions are classified */
+	struct srv_config cfg;	      /* copy; strings borrowed from caller */
+	struct pipeline *pipe;	      /* shared, immutable */
+	int has_model;		      /* 1 when emotions are classified */
 	struct txt_model *text_model; /* shared, immutable; NULL: no text */
 	struct music_fusion_params fusion; /* weights of the mood sources */
 	struct store *store;
 	struct srv_sessions *sessions;
 	struct srv_bg *bg;
-	void *daemon;                 /* struct MHD_Daemon */
-	char base_url[96];            /* "http://127.0.0.1:5000" */
-	char csp[640];                /* Content-Security-Policy of replies */
-	char embed_script[256];       /* Spotify iFrame API script URL */
-	double started_ms;            /* monotonic */
-	struct srv_hosts hosts;       /* Host values served (set before) */
-	struct srv_conns *conns;      /* open connections, header deadline */
-	long generation;              /* unique per app in this process */
+	void *daemon;		 /* struct MHD_Daemon */
+	char base_url[96];	 /* "http://127.0.0.1:5000" */
+	char csp[640];		 /* Content-Security-Policy of replies */
+	char embed_script[256];	 /* Spotify iFrame API script URL */
+	double started_ms;	 /* monotonic */
+	struct srv_hosts hosts;	 /* Host values served (set before) */
+	struct srv_conns *conns; /* open connections, header deadline */
+	long generation;	 /* unique per app in this process */
 
 	/* frames in flight: running holds pipeline slots, waiting queues */
 	pthread_mutex_t slot_lock;
@@ -162,14 +162,13 @@ struct pipe_worker *srv_app_worker(struct srv_app *app);
  * of the session's sources (face, words, the listener's own choice, which
  * wins alone while it holds). Under the session lock; `now_ms` monotonic. */
 struct srv_affect {
-	int mood;           /* the mood the music follows, -1 none yet */
-	int feeling;        /* enum music_feeling, -1 none yet */
+	int mood;	    /* the mood the music follows, -1 none yet */
+	int feeling;	    /* enum music_feeling, -1 none yet */
 	struct music_va va; /* the fused point (neutral anchor before any) */
-	int overridden;     /* 1 while the listener's choice holds */
+	int overridden;	    /* 1 while the listener's choice holds */
 };
-void srv_session_affect(const struct srv_app *app,
-			const struct srv_session *s, double now_ms,
-			struct srv_affect *out);
+void srv_session_affect(const struct srv_app *app, const struct srv_session *s,
+			double now_ms, struct srv_affect *out);
 
 /* Request internals used by api.c. */
 struct srv_session *srv_req_session_locked(struct srv_req *req);

@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 struct srv_asset {
-	const char *path;          /* "/index.html" */
-	const char *type;          /* Content-Type */
+	const char *path;	   /* "/index.html" */
+	const char *type;	   /* Content-Type */
 	const unsigned char *data; /* file bytes */
-	size_t len;                /* bytes */
+	size_t len;		   /* bytes */
 };
 
 extern const struct srv_asset srv_assets[];

@@ -11,9 +11,9 @@
 #include "server/app.h"
 
 #define HISTORY_QUEUE 4096 /* rows waiting for the writer */
-#define MOOD_QUEUE 256     /* events waiting for the notifier */
+#define MOOD_QUEUE 256	   /* events waiting for the notifier */
 #define FLUSH_MS 500
-#define PRUNE_EVERY_MS (3600.0 * 1000)             /* once an hour */
+#define PRUNE_EVERY_MS (3600.0 * 1000)		  /* once an hour */
 #define HISTORY_KEEP_MS (30LL * 24 * 3600 * 1000) /* 30 days of history */
 
 struct srv_bg {
@@ -45,8 +45,7 @@ static void write_rows(struct srv_bg *bg, struct store_mood_row *rows, int n)
 			if (store_history_add(bg->app->store, &rows[i], 1))
 				ms_warn("history: row dropped (bad input)");
 	} else if (rc) {
-		ms_warn("history: %d rows not written: %s", n,
-			ms_strerror(rc));
+		ms_warn("history: %d rows not written: %s", n, ms_strerror(rc));
 	}
 }
 

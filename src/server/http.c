@@ -27,16 +27,16 @@ struct srv_hdr {
 struct srv_req {
 	struct srv_app *app;
 	struct MHD_Connection *conn;
-	const char *method, *path;  /* owned by MHD, valid for the request */
+	const char *method, *path; /* owned by MHD, valid for the request */
 	const struct srv_route *route;
-	struct ms_buf body;         /* bounded by route->max_body */
-	int too_big;                /* body passed the cap: discarded */
+	struct ms_buf body; /* bounded by route->max_body */
+	int too_big;	    /* body passed the cap: discarded */
 	char sid[SRV_SID_LEN + 1];
-	int new_cookie;             /* send Set-Cookie for sid */
+	int new_cookie; /* send Set-Cookie for sid */
 	int replied;
 	int is_static;
-	int own_cache;              /* the handler set Cache-Control */
-	struct MHD_Response *resp;  /* the reply, queued at the end */
+	int own_cache;		   /* the handler set Cache-Control */
+	struct MHD_Response *resp; /* the reply, queued at the end */
 	int status;
 	char errmsg[200];
 	struct srv_hdr hdr[MAX_EXTRA_HEADERS];
@@ -167,8 +167,8 @@ struct srv_session *srv_req_session_locked(struct srv_req *req)
 
 /* ---- replies ------------------------------------------------------------ */
 
-static int reply_set(struct srv_req *req, int status,
-		     struct MHD_Response *resp, const char *type)
+static int reply_set(struct srv_req *req, int status, struct MHD_Response *resp,
+		     const char *type)
 {
 	if (!resp)
 		return MS_ENOMEM;
@@ -248,7 +248,8 @@ int srv_reply_err(struct srv_req *req, int err, const char *code,
 	ms_json_obj_close(&j);
 	rc = ms_json_finish(&j);
 	if (!rc)
-		rc = srv_reply_json(req, srv_http_status(err < 0 ? err : MS_EIO),
+		rc = srv_reply_json(req,
+				    srv_http_status(err < 0 ? err : MS_EIO),
 				    b.data, b.len);
 	ms_buf_release(&b);
 	return rc;
@@ -268,8 +269,7 @@ int srv_reply_redirect(struct srv_req *req, const char *location)
 	return rc;
 }
 
-int srv_req_header_add(struct srv_req *req, const char *name,
-		       const char *value)
+int srv_req_header_add(struct srv_req *req, const char *name, const char *value)
 {
 	struct srv_hdr *h;
 
@@ -289,8 +289,8 @@ int srv_req_header_add(struct srv_req *req, const char *name,
 	return MS_OK;
 }
 
-int srv_req_cookie_set(struct srv_req *req, const char *name,
-		       const char *value, long max_age_s)
+int srv_req_cookie_set(struct srv_req *req, const char *name, const char *value,
+		       long max_age_s)
 {
 	char c[512];
 	int n;
@@ -298,8 +298,8 @@ int srv_req_cookie_set(struct srv_req *req, const char *name,
 	if (strpbrk(name, "=;, \r\n") || strpbrk(value, ";, \r\n"))
 		return MS_EINVAL;
 	n = snprintf(c, sizeof(c),
-		     "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%ld",
-		     name, value, max_age_s > 0 ? max_age_s : 0L);
+		     "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%ld", name,
+		     value, max_age_s > 0 ? max_age_s : 0L);
 	if (n < 0 || (size_t)n >= sizeof(c))
 		return MS_ELIMIT;
 	return srv_req_header_add(req, MHD_HTTP_HEADER_SET_COOKIE, c);
@@ -319,16 +319,16 @@ int srv_req_fail(struct srv_req *req, int code, const char *fmt, ...)
 
 static int serve_static(struct srv_req *req)
 {
-	const char *path = strcmp(req->path, "/") == 0 ? "/index.html"
-						       : req->path;
+	const char *path =
+		strcmp(req->path, "/") == 0 ? "/index.html" : req->path;
 	struct MHD_Response *r;
 
 	for (const struct srv_asset *a = srv_assets; a->path; a++) {
 		if (strcmp(a->path, path) != 0)
 			continue;
-		r = MHD_create_response_from_buffer(
-			a->len, (void *)(uintptr_t)a->data,
-			MHD_RESPMEM_PERSISTENT);
+		r = MHD_create_response_from_buffer(a->len,
+						    (void *)(uintptr_t)a->data,
+						    MHD_RESPMEM_PERSISTENT);
 		req->is_static = 1;
 		if (reply_set(req, SRV_HTTP_OK, r, a->type))
 			return MS_ENOMEM;
@@ -434,12 +434,11 @@ static int site_guard(struct srv_req *req)
 {
 	const char *host = srv_req_header(req, MHD_HTTP_HEADER_HOST);
 
-	switch (srv_guard_check(req->method, host,
-				srv_req_header(req, "Origin"),
-				srv_req_header(req, "Sec-Fetch-Site"),
-				srv_req_header(req,
-					       MHD_HTTP_HEADER_CONTENT_TYPE),
-				srv_req_header(req, SRV_PAGE_HEADER))) {
+	switch (srv_guard_check(
+		req->method, host, srv_req_header(req, "Origin"),
+		srv_req_header(req, "Sec-Fetch-Site"),
+		srv_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE),
+		srv_req_header(req, SRV_PAGE_HEADER))) {
 	case SRV_GUARD_CROSS_ORIGIN:
 		srv_reply_err(req, SRV_EFORBIDDEN, "cross_origin", 0,
 			      "refused: this request comes from another site");
@@ -455,8 +454,8 @@ static int site_guard(struct srv_req *req)
 	}
 }
 
-static const struct srv_route *route_find(const char *method,
-					  const char *path, int *path_known)
+static const struct srv_route *route_find(const char *method, const char *path,
+					  int *path_known)
 {
 	*path_known = 0;
 	for (const struct srv_route *r = srv_routes; r->path; r++) {
@@ -572,8 +571,7 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 			return MHD_NO;
 		req->status = srv_http_status(MS_ENOMEM);
 	}
-	MHD_add_response_header(r, "Content-Security-Policy",
-				req->app->csp);
+	MHD_add_response_header(r, "Content-Security-Policy", req->app->csp);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -583,13 +581,12 @@ static enum MHD_Result queue_reply(struct srv_req *req)
 	if (req->new_cookie) {
 		snprintf(cookie, sizeof(cookie),
 			 SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; "
-				       "Max-Age=%ld",
+					"Max-Age=%ld",
 			 req->sid, SESSION_MAX_AGE);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 	}
 	for (int i = 0; i < req->nhdr; i++)
-		MHD_add_response_header(r, req->hdr[i].name,
-					req->hdr[i].value);
+		MHD_add_response_header(r, req->hdr[i].name, req->hdr[i].value);
 	ok = MHD_queue_response(req->conn, (unsigned)req->status, r);
 	MHD_destroy_response(r);
 	req->resp = NULL;
@@ -610,7 +607,8 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		req->app = cls;
 		req->conn = conn;
-		srv_conns_request_begin(req->app->conns, srv_http_conn_entry(conn));
+		srv_conns_request_begin(req->app->conns,
+					srv_http_conn_entry(conn));
 		req->method = method;
 		req->path = url;
 		*con_cls = req;
@@ -632,8 +630,8 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 	return queue_reply(req);
 }
 
-void srv_http_completed(void *cls, struct MHD_Connection *conn,
-			void **con_cls, enum MHD_RequestTerminationCode toe)
+void srv_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			enum MHD_RequestTerminationCode toe)
 {
 	struct srv_req *req = *con_cls;
 

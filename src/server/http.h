@@ -52,18 +52,18 @@ struct music_spotify_svc;
 
 /* Error codes only the HTTP layer uses, next to enum ms_err's. */
 enum srv_err {
-	SRV_EMETHOD = -100, /* the path exists, not with this method */
-	SRV_ERATE = -101,   /* the client sends faster than allowed */
-	SRV_EHOST = -102,   /* a Host the server does not answer for */
+	SRV_EMETHOD = -100,    /* the path exists, not with this method */
+	SRV_ERATE = -101,      /* the client sends faster than allowed */
+	SRV_EHOST = -102,      /* a Host the server does not answer for */
 	SRV_EFORBIDDEN = -103, /* refused whoever asks (cross-site) */
-	SRV_ERANGE = -104,  /* a byte range past the end of the file */
+	SRV_ERANGE = -104,     /* a byte range past the end of the file */
 };
 
 /* Success statuses a handler may send. */
 #define SRV_HTTP_OK 200
-#define SRV_HTTP_ACCEPTED 202 /* queued for a worker */
-#define SRV_HTTP_FOUND 302    /* redirect (srv_reply_redirect) */
-#define SRV_HTTP_PARTIAL 206  /* one byte range (srv_reply_fd) */
+#define SRV_HTTP_ACCEPTED 202	  /* queued for a worker */
+#define SRV_HTTP_FOUND 302	  /* redirect (srv_reply_redirect) */
+#define SRV_HTTP_PARTIAL 206	  /* one byte range (srv_reply_fd) */
 #define SRV_HTTP_NOT_MODIFIED 304 /* the client's copy is current */
 
 /* The one mapping from an error code to an HTTP status (MS_OK -> 200,
@@ -131,8 +131,8 @@ int srv_req_header_add(struct srv_req *req, const char *name,
 		       const char *value);
 /* Adds a Set-Cookie for `name`=`value` with Path=/; HttpOnly;
  * SameSite=Lax and Max-Age=`max_age_s` (0 deletes the cookie). */
-int srv_req_cookie_set(struct srv_req *req, const char *name,
-		       const char *value, long max_age_s);
+int srv_req_cookie_set(struct srv_req *req, const char *name, const char *value,
+		       long max_age_s);
 /* Records the message the dispatcher sends (through srv_reply_err, with
  * the default code) when the handler returns `code` (< 0) without
  * replying. Returns `code`, so a handler can write
@@ -150,14 +150,14 @@ const char *srv_req_session_id(const struct srv_req *req);
 /* A copy of a session's public state. */
 struct srv_session_info {
 	char id[SRV_SID_LEN + 1];
-	int strategy;        /* enum music_strategy (the session's goal) */
-	int autoplay;        /* 1: the user wants music to follow the mood */
-	int mood;            /* stable mood (enum music_mood_id), -1 none yet */
-	int leader;          /* mood leading the smoothed probs, -1 none */
-	float probs[7];      /* smoothed probabilities, MUSIC_MOODS entries */
-	int64_t mood_since;  /* unix ms when `mood` became stable, 0 none */
-	int64_t last_frame;  /* unix ms of the last frame with a face, 0 */
-	long frames;         /* frames received */
+	int strategy;	    /* enum music_strategy (the session's goal) */
+	int autoplay;	    /* 1: the user wants music to follow the mood */
+	int mood;	    /* stable mood (enum music_mood_id), -1 none yet */
+	int leader;	    /* mood leading the smoothed probs, -1 none */
+	float probs[7];	    /* smoothed probabilities, MUSIC_MOODS entries */
+	int64_t mood_since; /* unix ms when `mood` became stable, 0 none */
+	int64_t last_frame; /* unix ms of the last frame with a face, 0 */
+	long frames;	    /* frames received */
 	/* The listener's mood as the music should follow it: the fusion of
 	 * face, words and their own choice (POST /api/mood/override, which
 	 * decides alone while it holds). `feeling` is an enum music_feeling,
@@ -215,11 +215,11 @@ const char *srv_app_embed_script(const struct srv_app *app);
 typedef int (*srv_handler)(struct srv_req *req);
 
 struct srv_route {
-	const char *method;  /* "GET", "POST", ... */
-	const char *path;    /* path, no query string; a segment that is
-			      * a lone '*' matches any one segment */
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* path, no query string; a segment that is
+			     * a lone '*' matches any one segment */
 	srv_handler handler;
-	size_t max_body;     /* bytes of body accepted, 0: none (413 past) */
+	size_t max_body; /* bytes of body accepted, 0: none (413 past) */
 	/* NULL, or runs once the headers are in and before the body is read:
 	 * it may reply early (415 wrong type, 429 flood) so that a refused
 	 * body is never read; return MS_OK to go on. */
@@ -236,16 +236,17 @@ extern const struct srv_route srv_routes[];
 /* A stable-mood change, delivered to modules off the request threads. */
 struct srv_mood_event {
 	char session_id[SRV_SID_LEN + 1];
-	int mood;      /* the new stable mood (enum music_mood_id) */
-	int previous;  /* the one before, -1 for the first */
-	int strategy;  /* enum music_strategy at the time of the change */
-	int autoplay;  /* the session's autoplay setting */
+	int mood;     /* the new stable mood (enum music_mood_id) */
+	int previous; /* the one before, -1 for the first */
+	int strategy; /* enum music_strategy at the time of the change */
+	int autoplay; /* the session's autoplay setting */
 	int64_t unix_ms;
 };
 
 struct srv_module {
 	const char *name;
-	/* Before listening; non-zero aborts the start with `err`. NULL: none. */
+	/* Before listening; non-zero aborts the start with `err`. NULL: none.
+	 */
 	int (*start)(struct srv_app *app, char *err, size_t errlen);
 	/* After the server stopped (no handler runs any more). */
 	void (*stop)(struct srv_app *app);

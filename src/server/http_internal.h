@@ -13,8 +13,8 @@ enum MHD_Result srv_http_access(void *cls, struct MHD_Connection *conn,
 				const char *url, const char *method,
 				const char *version, const char *upload_data,
 				size_t *upload_data_size, void **con_cls);
-void srv_http_completed(void *cls, struct MHD_Connection *conn,
-			void **con_cls, enum MHD_RequestTerminationCode toe);
+void srv_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			enum MHD_RequestTerminationCode toe);
 /* The connection's entry in the header-deadline tracker (its socket
  * context; NULL when it has none). */
 struct srv_conn *srv_http_conn_entry(struct MHD_Connection *conn);

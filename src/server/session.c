@@ -15,10 +15,10 @@
 struct srv_sessions {
 	pthread_mutex_t lock;
 	struct srv_session **buckets;
-	size_t nbuckets;          /* power of two */
+	size_t nbuckets; /* power of two */
 	int count, max;
-	double idle_ms;           /* evict when idle longer */
-	double per_s, burst;      /* new sessions: rate and bucket size */
+	double idle_ms;		  /* evict when idle longer */
+	double per_s, burst;	  /* new sessions: rate and bucket size */
 	double tokens, tokens_ms; /* bucket: tokens left, last refill */
 	struct srv_session *head; /* most recently used */
 	struct srv_session *tail; /* least recently used */
@@ -216,8 +216,8 @@ struct srv_session *srv_sessions_add(struct srv_sessions *t, const char *id,
 	return s;
 }
 
-struct srv_session *srv_sessions_ensure(struct srv_sessions *t,
-					const char *id, double now_ms)
+struct srv_session *srv_sessions_ensure(struct srv_sessions *t, const char *id,
+					double now_ms)
 {
 	struct srv_session *s = srv_sessions_find(t, id, now_ms);
 
@@ -255,9 +255,8 @@ int srv_session_id_valid(const char *s)
 	if (!s)
 		return 0;
 	for (; s[n]; n++)
-		if (n >= SRV_SID_LEN ||
-		    !((s[n] >= '0' && s[n] <= '9') ||
-		      (s[n] >= 'a' && s[n] <= 'f')))
+		if (n >= SRV_SID_LEN || !((s[n] >= '0' && s[n] <= '9') ||
+					  (s[n] >= 'a' && s[n] <= 'f')))
 			return 0;
 	return n == SRV_SID_LEN;
 }

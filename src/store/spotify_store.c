@@ -1,8 +1,8 @@
 /* spotify_store.c - queries on the Spotify module's tables (tokens, search
- * cache, preferences; schema in spotify_store.h, applied by schema.c; API in moodsync/store.h). Each
- * call prepares its statement on the store's serialized connection, so it
- * may run on any thread. Token values are bound, never formatted or
- * logged. */
+ * cache, preferences; schema in spotify_store.h, applied by schema.c; API in
+ * moodsync/store.h). Each call prepares its statement on the store's serialized
+ * connection, so it may run on any thread. Token values are bound, never
+ * formatted or logged. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +28,8 @@ static sqlite3_stmt *prep(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) !=
+	    SQLITE_OK) {
 		ms_warn("spotify store: %s", sqlite3_errmsg(store_sqlite(s)));
 		return NULL;
 	}
@@ -140,8 +141,7 @@ int store_spotify_token_seen(struct store *s, const char *key, int64_t now)
 	return step_done(st);
 }
 
-int store_spotify_token_purge(struct store *s, int64_t before,
-			      int64_t *deleted)
+int store_spotify_token_purge(struct store *s, int64_t before, int64_t *deleted)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -179,8 +179,8 @@ int store_spotify_cache_put(struct store *s, const char *query,
 }
 
 int store_spotify_cache_get(struct store *s, const char *query,
-			    int64_t max_age_s, int64_t now,
-			    struct ms_buf *out, int64_t *fetched)
+			    int64_t max_age_s, int64_t now, struct ms_buf *out,
+			    int64_t *fetched)
 {
 	sqlite3_stmt *st;
 	int rc;

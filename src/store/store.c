@@ -73,7 +73,8 @@ static int make_parents(const char *path, char *err, size_t errlen)
 	int n = snprintf(dir, sizeof(dir), "%s", path);
 
 	if (n < 0 || (size_t)n >= sizeof(dir))
-		return ms_errf(err, errlen, MS_ELIMIT, "database path too long");
+		return ms_errf(err, errlen, MS_ELIMIT,
+			       "database path too long");
 	for (char *p = dir + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -86,15 +87,13 @@ static int make_parents(const char *path, char *err, size_t errlen)
 	return MS_OK;
 }
 
-static int db_fail(struct store *s, char *err, size_t errlen,
-		   const char *what)
+static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
 	return ms_errf(err, errlen, MS_EDB, "%s: %s", what,
 		       sqlite3_errmsg(s->db));
 }
 
-static int exec_sql(struct store *s, const char *sql, char *err,
-		    size_t errlen)
+static int exec_sql(struct store *s, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int rc;
@@ -175,8 +174,7 @@ static int private_journals(const char *path, char *err, size_t errlen)
 	return MS_OK;
 }
 
-int store_open(const char *path, struct store **out, char *err,
-	       size_t errlen)
+int store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	pthread_mutexattr_t attr;
@@ -217,8 +215,9 @@ int store_open(const char *path, struct store **out, char *err,
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
-	rc = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-			 " PRAGMA synchronous = NORMAL;",
+	rc = exec_sql(s,
+		      "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+		      " PRAGMA synchronous = NORMAL;",
 		      err, errlen);
 	if (!rc)
 		rc = migrate(s, err, errlen);
@@ -376,9 +375,8 @@ int store_catalog_add(struct store *s, struct store_playlist *p)
 	return rc;
 }
 
-int store_catalog_list(struct store *s, const char *mood,
-		       const char *strategy, struct store_playlist *out,
-		       int max, int *n)
+int store_catalog_list(struct store *s, const char *mood, const char *strategy,
+		       struct store_playlist *out, int max, int *n)
 {
 	sqlite3_stmt *st = stmt_take(s, ST_CATALOG_LIST);
 	int k = 0, src;
@@ -492,8 +490,7 @@ static int history_add_one(struct store *s, const struct store_mood_row *r)
 	return rc;
 }
 
-int store_history_add(struct store *s, const struct store_mood_row *rows,
-		      int n)
+int store_history_add(struct store *s, const struct store_mood_row *rows, int n)
 {
 	int rc = store_begin(s);
 
@@ -548,8 +545,7 @@ int store_history_prune(struct store *s, int64_t before, int64_t *deleted)
 	return rc;
 }
 
-int store_history_delete(struct store *s, const char *session,
-			 int64_t *deleted)
+int store_history_delete(struct store *s, const char *session, int64_t *deleted)
 {
 	sqlite3_stmt *st;
 	int rc;

@@ -20,10 +20,10 @@
 
 #include "vision/vision_internal.h"
 
-#define MAX_WIN 512          /* window side, pixels */
+#define MAX_WIN 512 /* window side, pixels */
 #define MAX_STAGES 1000
-#define MAX_TREES 200000     /* weak classifiers in all */
-#define MAX_TREE_NODES 1024  /* internal nodes in one tree */
+#define MAX_TREES 200000    /* weak classifiers in all */
+#define MAX_TREE_NODES 1024 /* internal nodes in one tree */
 #define MAX_NODES 1000000
 #define MAX_FEATURES 1000000
 
@@ -154,7 +154,8 @@ static int load_tree(struct loader *l, int wi, int si)
 	if (in < 0 || lv < 0)
 		return ms_errf(l->err, l->errlen, MS_EFORMAT,
 			       "cascade: stage %d: weak classifier without "
-			       "internalNodes/leafValues", si);
+			       "internalNodes/leafValues",
+			       si);
 	nn = count_nums(node_at(l, in));
 	nl = count_nums(node_at(l, lv));
 	if (nn < 0 || nl < 0)
@@ -169,7 +170,8 @@ static int load_tree(struct loader *l, int wi, int si)
 	if (nl != nn + 1)
 		return ms_errf(l->err, l->errlen, MS_EFORMAT,
 			       "cascade: stage %d: %d leaves for %d nodes "
-			       "(want %d)", si, nl, nn, nn + 1);
+			       "(want %d)",
+			       si, nl, nn, nn + 1);
 	if (c->ntrees >= MAX_TREES || c->nnodes + nn > MAX_NODES)
 		return ms_errf(l->err, l->errlen, MS_ELIMIT,
 			       "cascade: too many trees or nodes");
@@ -193,7 +195,8 @@ static int load_tree(struct loader *l, int wi, int si)
 		if (!is_int(v[0]) || !is_int(v[1]) || !is_int(v[2]))
 			return ms_errf(l->err, l->errlen, MS_EFORMAT,
 				       "cascade: stage %d: non-integer node "
-				       "index", si);
+				       "index",
+				       si);
 		/* children must point forward (no cycles) and inside */
 		for (int j = 0; j < 2; j++) {
 			double ch = v[j];
@@ -273,16 +276,18 @@ static int load_stages(struct loader *l, int root)
 		if (st->ntrees == 0)
 			return ms_errf(l->err, l->errlen, MS_EFORMAT,
 				       "cascade: stage %d has no weak "
-				       "classifiers", idx);
+				       "classifiers",
+				       idx);
 		if (vis_xml_child(l->doc, si, "maxWeakCount") >= 0) {
 			rc = get_int(l, si, "maxWeakCount", 1, MAX_TREES, &mwc);
 			if (rc)
 				return rc;
 			if (mwc != st->ntrees)
-				return ms_errf(l->err, l->errlen, MS_EFORMAT,
-					       "cascade: stage %d: maxWeakCount "
-					       "%d but %d weak classifiers",
-					       idx, mwc, st->ntrees);
+				return ms_errf(
+					l->err, l->errlen, MS_EFORMAT,
+					"cascade: stage %d: maxWeakCount "
+					"%d but %d weak classifiers",
+					idx, mwc, st->ntrees);
 		}
 		c->nstages++;
 	}
@@ -320,13 +325,15 @@ static int load_feature(struct loader *l, int fi, struct vis_feature *f)
 		if (f->nrects >= VIS_RECTS)
 			return ms_errf(l->err, l->errlen, MS_EFORMAT,
 				       "cascade: feature %d has more than %d "
-				       "rects", idx, VIS_RECTS);
+				       "rects",
+				       idx, VIS_RECTS);
 		nums_init(&it, node_at(l, ri));
 		for (int j = 0; j < 5; j++)
 			if (nums_next(&it, &v[j]) != 1)
 				return ms_errf(l->err, l->errlen, MS_EFORMAT,
 					       "cascade: feature %d: rect "
-					       "needs 5 numbers", idx);
+					       "needs 5 numbers",
+					       idx);
 		if (nums_next(&it, &extra) != 0 || !is_int(v[0]) ||
 		    !is_int(v[1]) || !is_int(v[2]) || !is_int(v[3]) ||
 		    fabs(v[4]) > 1e6)
@@ -344,8 +351,8 @@ static int load_feature(struct loader *l, int fi, struct vis_feature *f)
 		if (!inside)
 			return ms_errf(l->err, l->errlen, MS_EFORMAT,
 				       "cascade: feature %d: rect %d %d %d %d "
-				       "outside the %dx%d window", idx, x, y,
-				       w, h, c->win_w, c->win_h);
+				       "outside the %dx%d window",
+				       idx, x, y, w, h, c->win_w, c->win_h);
 		f->r[f->nrects].x = x;
 		f->r[f->nrects].y = y;
 		f->r[f->nrects].w = w;

@@ -21,7 +21,7 @@ struct jpeg_err {
 	struct jpeg_error_mgr pub; /* must come first */
 	struct jpeg_progress_mgr progress;
 	jmp_buf jump;
-	int truncated;             /* saw JWRN_JPEG_EOF */
+	int truncated; /* saw JWRN_JPEG_EOF */
 	int too_many_scans;
 	char msg[JMSG_LENGTH_MAX];
 };

@@ -61,7 +61,7 @@ int vis_decode_png(const uint8_t *buf, size_t len, struct vis_image *out,
 	if (len < 24 || memcmp(buf + 12, "IHDR", 4) != 0)
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       len < 24 ? "truncated PNG header"
-				        : "corrupt PNG: no IHDR chunk first");
+					: "corrupt PNG: no IHDR chunk first");
 	w = (png_uint_32)buf[16] << 24 | (png_uint_32)buf[17] << 16 |
 	    (png_uint_32)buf[18] << 8 | buf[19];
 	h = (png_uint_32)buf[20] << 24 | (png_uint_32)buf[21] << 16 |
@@ -90,8 +90,7 @@ int vis_decode_png(const uint8_t *buf, size_t len, struct vis_image *out,
 	png_set_user_limits(png, VIS_MAX_SIDE, VIS_MAX_SIDE);
 	png_set_chunk_malloc_max(png, 8u << 20);
 	png_read_info(png, info);
-	png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL,
-		     NULL);
+	png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
 	rc = vis_check_dims((long)w, (long)h, "PNG", err, errlen);
 	if (rc)
 		goto out_destroy;

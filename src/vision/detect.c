@@ -131,8 +131,7 @@ static void set_stride(struct vis_detector *d, size_t stride)
 			const float *lv = &c->leaves[c->trees[t].first_leaf];
 			struct vis_stump *s = &d->stumps[t];
 
-			memcpy(s->ofs, d->feat[n->feature].ofs,
-			       sizeof(s->ofs));
+			memcpy(s->ofs, d->feat[n->feature].ofs, sizeof(s->ofs));
 			memcpy(s->w, d->feat[n->feature].w, sizeof(s->w));
 			s->thr = n->threshold;
 			/* one node: both children are leaves (<= 0) */
@@ -158,8 +157,8 @@ static void set_split(struct vis_detector *d, size_t rows)
 	for (int t = 0; t < d->c->ntrees; t++) {
 		d->stumps2[t] = d->stumps[t];
 		for (int r = 0; r < VIS_RECTS; r++)
-			split_ofs(d->stumps2[t].ofs[r], d->stumps[t].ofs[r],
-				  st, hs, osz);
+			split_ofs(d->stumps2[t].ofs[r], d->stumps[t].ofs[r], st,
+				  hs, osz);
 	}
 }
 
@@ -288,8 +287,7 @@ static int reserve(struct vis_detector *d, int w, int h)
 		d->tilt = d->c->has_tilted
 				  ? ms_calloc(tab + 64, sizeof(uint32_t))
 				  : NULL;
-		d->tab_cap = d->sum && d->sq &&
-					     (d->tilt || !d->c->has_tilted)
+		d->tab_cap = d->sum && d->sq && (d->tilt || !d->c->has_tilted)
 				     ? tab
 				     : 0;
 	}
@@ -302,8 +300,8 @@ static int reserve(struct vis_detector *d, int w, int h)
 		d->row_cap = d->tscratch && d->rtab ? n : 0;
 	}
 	if (d->simd) {
-		size_t split = 2 * ((((size_t)w + 2) / 2) * ((size_t)h + 1) + 64)
-			       + 64;
+		size_t split =
+			2 * ((((size_t)w + 2) / 2) * ((size_t)h + 1) + 64) + 64;
 
 		if (split > d->dcap) {
 			free(d->dsum);
@@ -316,7 +314,8 @@ static int reserve(struct vis_detector *d, int w, int h)
 		}
 		if ((size_t)w + 16 > d->rowbuf_cap) {
 			free(d->row_res);
-			d->row_res = ms_mallocarray((size_t)w + 16, sizeof(int));
+			d->row_res =
+				ms_mallocarray((size_t)w + 16, sizeof(int));
 			d->rowbuf_cap = d->row_res ? (size_t)w + 16 : 0;
 			if (!d->rowbuf_cap)
 				return MS_ENOMEM;
@@ -346,8 +345,8 @@ static void split_table(const uint32_t *t, size_t st, int w, int h,
 }
 
 /* The eight-lane scan of one level (all-stump cascades). */
-static int scan_simd(struct vis_detector *d, int sw, int sh, int step,
-		     int xend, int yend, float sc, int ww, int wh)
+static int scan_simd(struct vis_detector *d, int sw, int sh, int step, int xend,
+		     int yend, float sc, int ww, int wh)
 {
 	const struct vis_cascade *c = d->c;
 	const uint32_t *ts = d->sum, *tq = d->sq;
@@ -377,9 +376,9 @@ static int scan_simd(struct vis_detector *d, int sw, int sh, int step,
 			int r = d->row_res[i], x = i * step;
 
 			if (r == c->nstages) {
-				struct ms_rect b = {
-					(int)lrintf((float)x * sc),
-					(int)lrintf((float)y * sc), ww, wh};
+				struct ms_rect b = {(int)lrintf((float)x * sc),
+						    (int)lrintf((float)y * sc),
+						    ww, wh};
 
 				rc = vis_candidate_add(d, b);
 				if (rc)
@@ -432,8 +431,8 @@ static int scan_scale(struct vis_detector *d, const struct vis_image *img,
 		return MS_OK;
 	vis_resize_linear(img->px, img->w, img->h, (size_t)img->w, d->img, sw,
 			  sh, (size_t)sw, d->rtab, d->rtab + 3 * (sw + sh));
-	vis_integral_scratch(d->img, sw, sh, (size_t)sw, d->sum, d->sq,
-			     d->tilt, st, d->tscratch);
+	vis_integral_scratch(d->img, sw, sh, (size_t)sw, d->sum, d->sq, d->tilt,
+			     st, d->tscratch);
 #if VIS_HAVE_SIMD
 	if (d->simd)
 		return scan_simd(d, sw, sh, step, xend, yend, sc, ww, wh);
@@ -445,9 +444,9 @@ static int scan_scale(struct vis_detector *d, const struct vis_image *img,
 						NULL);
 
 			if (r == c->nstages) {
-				struct ms_rect b = {
-					(int)lrintf((float)x * sc),
-					(int)lrintf((float)y * sc), ww, wh};
+				struct ms_rect b = {(int)lrintf((float)x * sc),
+						    (int)lrintf((float)y * sc),
+						    ww, wh};
 
 				rc = vis_candidate_add(d, b);
 				if (rc)
@@ -490,7 +489,8 @@ int vis_detect(struct vis_detector *d, const struct vis_image *img,
 	maxw = p->max_size > 0 ? p->max_size : img->w;
 	maxh = p->max_size > 0 ? p->max_size : img->h;
 	for (f = 1; nscales < MAX_SCALES; f *= p->scale) {
-		int ww = (int)lrint(c->win_w * f), wh = (int)lrint(c->win_h * f);
+		int ww = (int)lrint(c->win_w * f),
+		    wh = (int)lrint(c->win_h * f);
 
 		if (ww > maxw || wh > maxh || ww > img->w || wh > img->h)
 			break;
@@ -520,7 +520,8 @@ int vis_detect(struct vis_detector *d, const struct vis_image *img,
 	}
 	if (d->overflow)
 		ms_warn("detector: more than %d candidate windows; extra ones "
-			"dropped", VIS_MAX_CANDIDATES);
+			"dropped",
+			VIS_MAX_CANDIDATES);
 	rc = vis_group(d, p->min_neighbors, 0.2, &ngroups);
 	if (rc)
 		return rc;
@@ -558,8 +559,8 @@ int vis_cascade_eval(const struct vis_cascade *c, const struct vis_image *img,
 	struct vis_detector *d;
 	int rc;
 
-	if (!c || !img || !img->px || x < 0 || y < 0 ||
-	    x + c->win_w > img->w || y + c->win_h > img->h)
+	if (!c || !img || !img->px || x < 0 || y < 0 || x + c->win_w > img->w ||
+	    y + c->win_h > img->h)
 		return MS_EINVAL;
 	d = vis_detector_new(c);
 	if (!d)
@@ -571,9 +572,9 @@ int vis_cascade_eval(const struct vis_cascade *c, const struct vis_image *img,
 		set_stride(d, st);
 		vis_integral_scratch(img->px, img->w, img->h, (size_t)img->w,
 				     d->sum, d->sq, d->tilt, st, d->tscratch);
-		*stages = vis_eval_window(d, d->sum, d->sq, d->tilt,
-					  (size_t)y * st + (size_t)x,
-					  stage_sum);
+		*stages =
+			vis_eval_window(d, d->sum, d->sq, d->tilt,
+					(size_t)y * st + (size_t)x, stage_sum);
 	}
 	vis_detector_free(d);
 	return rc;

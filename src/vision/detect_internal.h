@@ -15,8 +15,8 @@
 /* A feature with corner offsets into integral tables of one row stride. */
 struct vis_opt_feature {
 	int32_t ofs[VIS_RECTS][4]; /* table entries: p0 - p1 - p2 + p3 */
-	float w[VIS_RECTS];        /* rect weights, 0 when unused */
-	int tilted;                /* offsets are into the tilted table */
+	float w[VIS_RECTS];	   /* rect weights, 0 when unused */
+	int tilted;		   /* offsets are into the tilted table */
 };
 
 /* A one-node tree with its feature inlined, for the all-stump cascades
@@ -28,31 +28,31 @@ struct vis_stump {
 };
 
 struct vis_detector {
-	const struct vis_cascade *c; /* borrowed */
-	double area;                 /* of the variance rect, pixels */
-	int fast;                    /* all stumps, no tilted: use stumps */
-	size_t stride;               /* integral row stride the offsets use */
-	int32_t nofs[4];             /* variance rect corners */
+	const struct vis_cascade *c;  /* borrowed */
+	double area;		      /* of the variance rect, pixels */
+	int fast;		      /* all stumps, no tilted: use stumps */
+	size_t stride;		      /* integral row stride the offsets use */
+	int32_t nofs[4];	      /* variance rect corners */
 	struct vis_opt_feature *feat; /* c->nfeatures */
-	struct vis_stump *stumps;    /* c->ntrees when fast */
-	uint8_t *img;                /* resized level, img_cap bytes */
+	struct vis_stump *stumps;     /* c->ntrees when fast */
+	uint8_t *img;		      /* resized level, img_cap bytes */
 	size_t img_cap;
-	uint32_t *sum, *sq, *tilt;   /* integral tables, tab_cap entries */
+	uint32_t *sum, *sq, *tilt; /* integral tables, tab_cap entries */
 	size_t tab_cap;
-	uint32_t *tscratch;          /* 4 * row_cap: tilted rows */
-	int32_t *rtab;               /* 5 * row_cap: resize tables + rows */
-	size_t row_cap;              /* w + h + 2 of the largest level */
-	struct ms_rect *cand;        /* raw windows, then groups */
+	uint32_t *tscratch;   /* 4 * row_cap: tilted rows */
+	int32_t *rtab;	      /* 5 * row_cap: resize tables + rows */
+	size_t row_cap;	      /* w + h + 2 of the largest level */
+	struct ms_rect *cand; /* raw windows, then groups */
 	int ncand, cand_cap, overflow;
 	/* the eight-lane path (detect_simd.c) */
-	int simd;                    /* usable for this cascade and build */
-	size_t hs;                   /* row stride of the split tables */
-	size_t osz;                  /* odd columns start osz entries in */
-	int32_t nofs2[4];            /* variance rect in the split tables */
-	struct vis_stump *stumps2;   /* stumps with split-table offsets */
-	uint32_t *dsum, *dsq;        /* split tables, 2 * osz entries */
+	int simd;		   /* usable for this cascade and build */
+	size_t hs;		   /* row stride of the split tables */
+	size_t osz;		   /* odd columns start osz entries in */
+	int32_t nofs2[4];	   /* variance rect in the split tables */
+	struct vis_stump *stumps2; /* stumps with split-table offsets */
+	uint32_t *dsum, *dsq;	   /* split tables, 2 * osz entries */
 	size_t dcap;
-	int *row_res;                /* per window of a row: result */
+	int *row_res; /* per window of a row: result */
 	size_t rowbuf_cap;
 };
 
@@ -73,9 +73,10 @@ int vis_eval_stumps_from(const struct vis_detector *d,
 #define VIS_HAVE_SIMD 1
 /* Evaluates `nlanes` (<= 8) windows at entries base, base+1, ... of the
  * tables ts (sums) and tq (squares), with corner offsets from `stumps` and
- * `nofs`. res[k]: stages passed, or -1 when flat. *skip (in and out) says whether the first window, and then the one
- * after the last, is skipped by OpenCV's rule (its left neighbour was
- * evaluated and rejected by stage 0); skipped lanes hold no result. */
+ * `nofs`. res[k]: stages passed, or -1 when flat. *skip (in and out) says
+ * whether the first window, and then the one after the last, is skipped by
+ * OpenCV's rule (its left neighbour was evaluated and rejected by stage 0);
+ * skipped lanes hold no result. */
 int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 		   const uint32_t *tq, const struct vis_stump *stumps,
 		   const int32_t nofs[4], size_t base, int nlanes, int *res,

@@ -1,8 +1,8 @@
 /* detect_simd.c - AVX2 evaluation of eight neighbouring windows of one
  * row at once, for all-stump cascades. Lanes run the stages in lock-step
  * until none is alive (measured: cheaper than finishing stragglers one by
- * one, even with a single live lane). Every operation is the scalar one per lane
- * (same float rounding, same order; AVX2 has no implicit fusing), so the
+ * one, even with a single live lane). Every operation is the scalar one per
+ * lane (same float rounding, same order; AVX2 has no implicit fusing), so the
  * results are bit-identical to the scalar path and to OpenCV. Windows
  * step 2 pixels below scale 2: there the tables are split into even and
  * odd columns (see vis_deinterleave) so that lanes stay contiguous. */
@@ -20,8 +20,7 @@ static inline __m256i box8(const uint32_t *p, const int32_t o[4])
 	__m256i c = _mm256_loadu_si256((const __m256i *)(p + o[2]));
 	__m256i d = _mm256_loadu_si256((const __m256i *)(p + o[3]));
 
-	return _mm256_add_epi32(_mm256_sub_epi32(_mm256_sub_epi32(a, b), c),
-				d);
+	return _mm256_add_epi32(_mm256_sub_epi32(_mm256_sub_epi32(a, b), c), d);
 }
 
 int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
@@ -42,20 +41,20 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 				      _mm256_mul_pd(s_lo, s_lo));
 	__m256d nf_hi = _mm256_sub_pd(_mm256_mul_pd(area, q_hi),
 				      _mm256_mul_pd(s_hi, s_hi));
-	__m128 f_lo = _mm256_cvtpd_ps(
-		_mm256_div_pd(one, _mm256_sqrt_pd(nf_lo)));
-	__m128 f_hi = _mm256_cvtpd_ps(
-		_mm256_div_pd(one, _mm256_sqrt_pd(nf_hi)));
+	__m128 f_lo =
+		_mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nf_lo)));
+	__m128 f_hi =
+		_mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nf_hi)));
 	__m256 vnf = _mm256_set_m128(f_hi, f_lo);
 	__m256d tenth = _mm256_set1_pd(1e-1), zero = _mm256_setzero_pd();
 	int ok_lo = _mm256_movemask_pd(_mm256_and_pd(
 		_mm256_cmp_pd(nf_lo, zero, _CMP_GT_OQ),
-		_mm256_cmp_pd(_mm256_mul_pd(area, _mm256_cvtps_pd(f_lo)),
-			      tenth, _CMP_LT_OQ)));
+		_mm256_cmp_pd(_mm256_mul_pd(area, _mm256_cvtps_pd(f_lo)), tenth,
+			      _CMP_LT_OQ)));
 	int ok_hi = _mm256_movemask_pd(_mm256_and_pd(
 		_mm256_cmp_pd(nf_hi, zero, _CMP_GT_OQ),
-		_mm256_cmp_pd(_mm256_mul_pd(area, _mm256_cvtps_pd(f_hi)),
-			      tenth, _CMP_LT_OQ)));
+		_mm256_cmp_pd(_mm256_mul_pd(area, _mm256_cvtps_pd(f_hi)), tenth,
+			      _CMP_LT_OQ)));
 	unsigned alive = (unsigned)(ok_lo | ok_hi << 4) & ((1u << nlanes) - 1);
 	const struct vis_stump *st = stumps;
 	int stage0_done = 0;
@@ -80,10 +79,10 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 
 			if (st->w[2] != 0.0f)
 				v = _mm256_add_ps(
-					v, _mm256_mul_ps(
-						   _mm256_set1_ps(st->w[2]),
-						   _mm256_cvtepi32_ps(box8(
-							   p, st->ofs[2]))));
+					v,
+					_mm256_mul_ps(_mm256_set1_ps(st->w[2]),
+						      _mm256_cvtepi32_ps(box8(
+							      p, st->ofs[2]))));
 			v = _mm256_mul_ps(v, vnf);
 			leaf = _mm256_blendv_ps(
 				_mm256_set1_ps(st->right),
@@ -91,9 +90,11 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 				_mm256_cmp_ps(v, _mm256_set1_ps(st->thr),
 					      _CMP_LT_OQ));
 			t_lo = _mm256_add_pd(
-				t_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
+				t_lo,
+				_mm256_cvtps_pd(_mm256_castps256_ps128(leaf)));
 			t_hi = _mm256_add_pd(
-				t_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(leaf, 1)));
+				t_hi, _mm256_cvtps_pd(
+					      _mm256_extractf128_ps(leaf, 1)));
 		}
 		thr = _mm256_set1_pd((double)c->stages[si].threshold);
 		rej = (unsigned)(_mm256_movemask_pd(

@@ -17,7 +17,7 @@ struct xkey {
 
 struct group {
 	int64_t x, y, w, h; /* sums over members */
-	int n;              /* members */
+	int n;		    /* members */
 	struct ms_rect r;   /* average */
 };
 

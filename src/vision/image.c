@@ -35,8 +35,8 @@ void vis_image_release(struct vis_image *img)
 int vis_check_dims(long w, long h, const char *what, char *err, size_t errlen)
 {
 	if (w <= 0 || h <= 0)
-		return ms_errf(err, errlen, MS_EFORMAT, "%s: empty image (%ldx%ld)",
-			       what, w, h);
+		return ms_errf(err, errlen, MS_EFORMAT,
+			       "%s: empty image (%ldx%ld)", what, w, h);
 	if (w > VIS_MAX_SIDE || h > VIS_MAX_SIDE ||
 	    (uint64_t)w * (uint64_t)h > VIS_MAX_PIXELS)
 		return ms_errf(err, errlen, MS_ELIMIT,
@@ -49,7 +49,7 @@ int vis_check_dims(long w, long h, const char *what, char *err, size_t errlen)
 int vis_image_decode(const uint8_t *buf, size_t len, struct vis_image *out,
 		     char *err, size_t errlen)
 {
-	static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G',
+	static const uint8_t png_magic[8] = {0x89, 'P',	 'N',  'G',
 					     0x0d, 0x0a, 0x1a, 0x0a};
 
 	if (!buf || len == 0)
@@ -66,8 +66,7 @@ int vis_image_decode(const uint8_t *buf, size_t len, struct vis_image *out,
 			memcmp(buf, png_magic, len) == 0))
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       "truncated image header (%zu bytes)", len);
-	return ms_errf(err, errlen, MS_EUNSUPPORTED,
-		       "not a JPEG or PNG image");
+	return ms_errf(err, errlen, MS_EUNSUPPORTED, "not a JPEG or PNG image");
 }
 
 int vis_image_load(const char *path, struct vis_image *out, char *err,
@@ -132,8 +131,8 @@ static void resample(const struct vis_image *src, double x0, double y0,
 			float acc = 0;
 
 			for (int j = 0; j < ky; j++) {
-				double fy = y0 + oy * sy +
-					    (j + 0.5) * sy / ky - 0.5;
+				double fy = y0 + oy * sy + (j + 0.5) * sy / ky -
+					    0.5;
 				for (int i = 0; i < kx; i++) {
 					double fx = x0 + ox * sx +
 						    (i + 0.5) * sx / kx - 0.5;
@@ -143,7 +142,9 @@ static void resample(const struct vis_image *src, double x0, double y0,
 			}
 			acc = acc * inv + 0.5f;
 			out[(size_t)oy * (size_t)ow + (size_t)ox] =
-				(uint8_t)(acc > 255 ? 255 : acc < 0 ? 0 : acc);
+				(uint8_t)(acc > 255 ? 255
+					  : acc < 0 ? 0
+						    : acc);
 		}
 	}
 }
@@ -190,8 +191,8 @@ void vis_crop_resize(const struct vis_image *img, struct ms_rect box,
  * double; its fraction becomes an 8-bit fixed-point weight (rounded half to
  * even). Destinations left of the first source sample ([0, *lo)) and right
  * of the last ([*hi, n)) take the edge sample. */
-static void linear_coeffs(int src, int dst, int32_t *ofs, int32_t *c,
-			  int *lo, int *hi)
+static void linear_coeffs(int src, int dst, int32_t *ofs, int32_t *c, int *lo,
+			  int *hi)
 {
 	double inv = (double)dst / src, scale = 1.0 / inv;
 
@@ -270,8 +271,8 @@ void vis_resize_linear(const uint8_t *src, int sw, int sh, size_t sstride,
 				have0 = r;
 			}
 			for (int x = 0; x < dw; x++)
-				drow[x] = (uint8_t)MS_MIN(
-					(h0[x] + 128) >> 8, 255);
+				drow[x] = (uint8_t)MS_MIN((h0[x] + 128) >> 8,
+							  255);
 			continue;
 		}
 		{

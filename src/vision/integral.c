@@ -42,7 +42,8 @@ static void tilted_integral(const uint8_t *px, int w, int h, size_t stride_px,
 				p += row[X - 1];
 			}
 			av = (X < w ? a_prev[X + 1]
-				    : sum[(size_t)(Y - 1) * stride + w]) + p;
+				    : sum[(size_t)(Y - 1) * stride + w]) +
+			     p;
 			bv = (X > 0 ? b_prev[X - 1] : 0) + (X > 0 ? pm1 : 0);
 			a_cur[X] = av;
 			b_cur[X] = bv;
@@ -90,7 +91,8 @@ void vis_integral_scratch(const uint8_t *px, int w, int h, size_t stride_px,
 }
 
 int vis_integral(const uint8_t *px, int w, int h, size_t stride_px,
-		 uint32_t *sum, uint32_t *sqsum, uint32_t *tilted, size_t stride)
+		 uint32_t *sum, uint32_t *sqsum, uint32_t *tilted,
+		 size_t stride)
 {
 	uint32_t *scratch = NULL;
 

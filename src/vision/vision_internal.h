@@ -11,8 +11,7 @@
 #include "moodsync/vision.h"
 
 /* MS_EFORMAT for empty, MS_ELIMIT past VIS_MAX_SIDE / VIS_MAX_PIXELS. */
-int vis_check_dims(long w, long h, const char *what, char *err,
-		   size_t errlen);
+int vis_check_dims(long w, long h, const char *what, char *err, size_t errlen);
 int vis_decode_jpeg(const uint8_t *buf, size_t len, struct vis_image *out,
 		    char *err, size_t errlen);
 int vis_decode_png(const uint8_t *buf, size_t len, struct vis_image *out,
@@ -34,21 +33,21 @@ void vis_integral_scratch(const uint8_t *px, int w, int h, size_t stride_px,
 struct vis_feature {
 	struct {
 		int x, y, w, h; /* window pixels; tilted: 45-degree rect */
-		float weight;   /* as written in the XML; 0 = unused */
+		float weight;	/* as written in the XML; 0 = unused */
 	} r[VIS_RECTS];
 	int nrects; /* 2 or 3 */
 	int tilted; /* 1: rects are rotated by 45 degrees */
 };
 
 struct vis_node {
-	int feature;     /* index into features */
+	int feature;	 /* index into features */
 	float threshold; /* compare the normalised feature value with it */
 	int left, right; /* > 0: node of the same tree; <= 0: leaf -v */
 };
 
 struct vis_tree {
 	int first_node; /* into nodes */
-	int nnodes;     /* >= 1 */
+	int nnodes;	/* >= 1 */
 	int first_leaf; /* into leaves; the tree has nnodes + 1 leaves */
 };
 
@@ -60,9 +59,9 @@ struct vis_stage {
 struct vis_cascade {
 	int win_w, win_h; /* detection window, pixels */
 	int nstages, ntrees, nnodes, nleaves, nfeatures;
-	int max_nodes;    /* most nodes in one tree (1: all stumps) */
-	int has_tilted;   /* some feature is tilted */
-	int int_weights;  /* every weight is a small integer */
+	int max_nodes;	 /* most nodes in one tree (1: all stumps) */
+	int has_tilted;	 /* some feature is tilted */
+	int int_weights; /* every weight is a small integer */
 	struct vis_stage *stages;
 	struct vis_tree *trees;
 	struct vis_node *nodes;
@@ -84,8 +83,8 @@ struct vis_xml_node {
 	size_t name_len;
 	const char *text; /* character data of a leaf element, trimmed */
 	size_t text_len;
-	int first_child;  /* index, -1 when none */
-	int next;         /* next sibling, -1 when none */
+	int first_child; /* index, -1 when none */
+	int next;	 /* next sibling, -1 when none */
 	int nchildren;
 };
 

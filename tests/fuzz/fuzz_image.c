@@ -18,9 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 		return 0;
 	if (vis_image_resize(&img, 17, 13, &small) == MS_OK)
 		vis_image_release(&small);
-	vis_crop_resize(&img, (struct ms_rect){img.w / 4, img.h / 4, img.w / 2,
-					       img.h / 2},
-			0.2f, 48, 48, crop);
+	vis_crop_resize(
+		&img,
+		(struct ms_rect){img.w / 4, img.h / 4, img.w / 2, img.h / 2},
+		0.2f, 48, 48, crop);
 	vis_image_release(&img);
 	return 0;
 }

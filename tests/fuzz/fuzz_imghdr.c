@@ -13,6 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	uint32_t w = 0, h = 0;
 
 	if (pipe_image_dims(buf, len, &w, &h) && w == 0 && h == 0)
-		return 0; /* a declared 0x0 image is fine: the decoder refuses */
+		return 0; /* a declared 0x0 image is fine: the decoder refuses
+			   */
 	return 0;
 }

@@ -20,7 +20,7 @@ static int count_cb(void *ctx, const char *key, const char *val)
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 {
-	static const int statuses[] = { 200, 204, 400, 401, 403, 404, 429, 500 };
+	static const int statuses[] = {200, 204, 400, 401, 403, 404, 429, 500};
 	struct music_spotify_playlist items[MUSIC_SPOTIFY_MAX_RESULTS];
 	struct music_spotify_playlist again[MUSIC_SPOTIFY_MAX_RESULTS];
 	struct music_spotify_device devs[MUSIC_SPOTIFY_MAX_DEVICES];
@@ -35,16 +35,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 
 	music_dotenv_parse(body, len, count_cb, &entries, err, sizeof(err));
 	snprintf(ra, sizeof(ra), "%.*s", (int)MS_MIN(len, 8), body);
-	music_spotify_classify(statuses[len % MS_ARRAY_LEN(statuses)], body, len,
-			       ra, &res);
+	music_spotify_classify(statuses[len % MS_ARRAY_LEN(statuses)], body,
+			       len, ra, &res);
 	music_spotify_backoff_ms(&res, (int)(len % 9));
 	music_spotify_token_parse(body, len, 1000, "old", &tok, err,
 				  sizeof(err));
 	music_spotify_devices_parse(body, len, devs, MUSIC_SPOTIFY_MAX_DEVICES,
 				    &n, err, sizeof(err));
 	music_spotify_now_parse(body, len, &now, err, sizeof(err));
-	if (music_spotify_search_parse(body, len, items, MUSIC_SPOTIFY_MAX_RESULTS,
-				       &n, err, sizeof(err)) == MS_OK) {
+	if (music_spotify_search_parse(body, len, items,
+				       MUSIC_SPOTIFY_MAX_RESULTS, &n, err,
+				       sizeof(err)) == MS_OK) {
 		ms_buf_init(&b, 1u << 20);
 		/* what we wrote must read back the same */
 		if (music_spotify_playlists_json(items, n, &b) != MS_OK ||

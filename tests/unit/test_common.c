@@ -103,9 +103,9 @@ static void test_errf_and_strerror(void **state)
 	char err[8];
 
 	(void)state;
-	assert_int_equal(ms_errf(err, sizeof(err), MS_EFORMAT, "bad %s",
-				 "magic number"),
-			 MS_EFORMAT);
+	assert_int_equal(
+		ms_errf(err, sizeof(err), MS_EFORMAT, "bad %s", "magic number"),
+		MS_EFORMAT);
 	assert_string_equal(err, "bad mag"); /* truncated, terminated */
 	assert_int_equal(ms_errf(NULL, 0, MS_EIO, "x"), MS_EIO);
 	assert_string_equal(ms_strerror(MS_ENOMEM), "out of memory");
@@ -123,9 +123,9 @@ static void test_file_read_limits(void **state)
 				      sizeof(err)),
 			 MS_ENOTFOUND);
 	assert_non_null(strstr(err, "/nonexistent/x"));
-	assert_int_equal(ms_file_read("Makefile", 10, &data, &len, err,
-				      sizeof(err)),
-			 MS_ELIMIT);
+	assert_int_equal(
+		ms_file_read("Makefile", 10, &data, &len, err, sizeof(err)),
+		MS_ELIMIT);
 	assert_null(data);
 	assert_int_equal(ms_file_read("Makefile", 1 << 20, &data, &len, err,
 				      sizeof(err)),

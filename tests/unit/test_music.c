@@ -184,19 +184,19 @@ static void test_catalog_seed(void **state)
 			char want[STORE_URL_MAX];
 
 			assert_int_equal(
-				store_catalog_list(s, music_mood_names[m],
-						   music_strategy_names
-							   [music_strategy_catalog(
-								   st)],
-						   list, 16, &n),
+				store_catalog_list(
+					s, music_mood_names[m],
+					music_strategy_names
+						[music_strategy_catalog(st)],
+					list, 16, &n),
 				MS_OK);
 			assert_true(n >= 3);
 			for (int i = 0; i < n; i++) {
 				assert_true(list[i].name[0]);
 				assert_true(list[i].description[0]);
-				assert_int_equal(music_search_url(
-							 list[i].query, want,
-							 sizeof(want)),
+				assert_int_equal(music_search_url(list[i].query,
+								  want,
+								  sizeof(want)),
 						 MS_OK);
 				assert_string_equal(list[i].url, want);
 			}
@@ -245,9 +245,9 @@ static void test_recommend(void **state)
 	assert_int_equal(store_open(":memory:", &s, err, sizeof(err)), MS_OK);
 	assert_int_equal(music_catalog_seed(s, &added, err, sizeof(err)),
 			 MS_OK);
-	assert_int_equal(store_catalog_list(s, "sad", "lift", cat,
-					    MUSIC_REC_MAX, &n),
-			 MS_OK);
+	assert_int_equal(
+		store_catalog_list(s, "sad", "lift", cat, MUSIC_REC_MAX, &n),
+		MS_OK);
 	assert_true(n > 1);
 	for (int64_t since = 0; since < 5000; since += 1000) {
 		assert_int_equal(music_recommend(s, MUSIC_SAD, MUSIC_LIFT,
@@ -261,15 +261,15 @@ static void test_recommend(void **state)
 		for (int i = 0; i < n; i++)
 			assert_string_equal(rec->items[i].query, cat[i].query);
 	}
-	assert_int_equal(music_recommend(s, -1, MUSIC_MATCH, 0, rec, err,
-					 sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		music_recommend(s, -1, MUSIC_MATCH, 0, rec, err, sizeof(err)),
+		MS_OK);
 	assert_int_equal(rec->mood, -1);
 	assert_int_equal(rec->based_on, MUSIC_NEUTRAL);
 	assert_string_equal(rec->items[0].mood, "neutral");
-	assert_int_equal(music_recommend(s, MUSIC_SAD, 7, 0, rec, err,
-					 sizeof(err)),
-			 MS_EINVAL);
+	assert_int_equal(
+		music_recommend(s, MUSIC_SAD, 7, 0, rec, err, sizeof(err)),
+		MS_EINVAL);
 	store_close(s);
 	free(rec);
 }

@@ -160,42 +160,33 @@ static void conv_case_run(int B, int cin, int h, int w, int cout, int k, int s,
 						for (int ky = 0; ky < k; ky++)
 							for (int kx = 0; kx < k;
 							     kx++) {
-								int iy =
-									oy * s -
-									p + ky,
-								    ix =
-									ox * s -
-									p + kx;
+								int iy = oy * s -
+									 p + ky,
+								    ix = ox * s -
+									 p + kx;
 
 								if (iy < 0 ||
 								    ix < 0 ||
 								    iy >= h ||
 								    ix >= w)
 									continue;
-								sum +=
-								    (double)c.w
-									[((co *
-									       cin +
-									   ci) *
-									      k +
-									  ky) *
-									     k +
-									 kx] *
-								    c.x[((size_t)(ci *
-										      B +
-										  n) *
-									     h +
-									 iy) *
-									    w +
-									ix];
+								sum += (double)c.w
+									       [((co * cin +
+										  ci) * k +
+										 ky) * k +
+										kx] *
+								       c.x[((size_t)(ci * B +
+										     n) *
+										    h +
+									    iy) * w +
+									   ix];
 							}
 					assert_float_equal(
-					    c.y[((size_t)(co * B + n) *
-						     c.out.h +
-						 oy) *
-						    c.out.w +
-						ox],
-					    sum, 1e-4);
+						c.y[((size_t)(co * B + n) *
+							     c.out.h +
+						     oy) * c.out.w +
+						    ox],
+						sum, 1e-4);
 				}
 	nn_conv_backward(c.x, c.r, c.dx, B, c.in, c.out, k, s, p, c.w, c.gw,
 			 c.gb, c.col, c.dcol);
@@ -271,9 +262,9 @@ static void test_batchnorm(void **state)
 		for (size_t i = 0; i < c.n; i++)
 			assert_float_equal(c.y[ch * c.n + i],
 					   (c.x[ch * c.n + i] - m) /
-						   sqrt(v + NN_BN_EPS) *
-						   c.g[ch] +
-					       c.b[ch],
+							   sqrt(v + NN_BN_EPS) *
+							   c.g[ch] +
+						   c.b[ch],
 					   1e-4);
 	}
 	nn_bn_backward(c.x, c.r, c.dx, c.C, c.n, c.g, c.mean, c.invstd, c.gg,
@@ -286,10 +277,11 @@ static void test_batchnorm(void **state)
 			    rmean, rvar);
 	assert_float_equal(rmean[0], NN_BN_MOMENTUM * c.mean[0], 1e-6);
 	nn_bn_forward_eval(c.x, ye, c.C, c.n, c.g, c.b, rmean, rvar);
-	assert_float_equal(
-	    ye[0],
-	    (c.x[0] - rmean[0]) / sqrtf(rvar[0] + NN_BN_EPS) * c.g[0] + c.b[0],
-	    1e-5);
+	assert_float_equal(ye[0],
+			   (c.x[0] - rmean[0]) / sqrtf(rvar[0] + NN_BN_EPS) *
+					   c.g[0] +
+				   c.b[0],
+			   1e-5);
 	free(c.x);
 	free(c.y);
 	free(c.r);
@@ -309,7 +301,7 @@ struct pw_case {
 	int planes;
 	struct nn_shape in, out;
 	float x[2 * 3 * 7 * 7], y[2 * 3 * 7 * 7], r[2 * 3 * 7 * 7],
-	    dx[2 * 3 * 7 * 7];
+		dx[2 * 3 * 7 * 7];
 	int32_t idx[2 * 3 * 7 * 7];
 };
 
@@ -354,10 +346,10 @@ static void test_pointwise(void **state)
 		pw_loss(&c);
 		if (type == 1) /* naive 2x2 max of plane 0 at (1,2) */
 			assert_float_equal(
-			    c.y[1 * 3 + 2],
-			    fmaxf(fmaxf(c.x[2 * 7 + 4], c.x[2 * 7 + 5]),
-				  fmaxf(c.x[3 * 7 + 4], c.x[3 * 7 + 5])),
-			    0);
+				c.y[1 * 3 + 2],
+				fmaxf(fmaxf(c.x[2 * 7 + 4], c.x[2 * 7 + 5]),
+				      fmaxf(c.x[3 * 7 + 4], c.x[3 * 7 + 5])),
+				0);
 		if (type == 2) {
 			double m = 0;
 
@@ -380,7 +372,7 @@ static void test_pointwise(void **state)
 
 struct dense_case {
 	float x[5 * 3], w[4 * 5], b[4], y[4 * 3], r[4 * 3], dx[5 * 3],
-	    gw[4 * 5], gb[4];
+		gw[4 * 5], gb[4];
 };
 
 static double dense_loss(void *ctx)
@@ -445,7 +437,7 @@ static void test_softmax_ce(void **state)
 			s += exp(c.z[k * 4 + n]);
 		for (int k = 0; k < NN_CLASSES; k++) {
 			double q =
-			    0.1 / NN_CLASSES + (k == c.labels[n] ? 0.9 : 0);
+				0.1 / NN_CLASSES + (k == c.labels[n] ? 0.9 : 0);
 
 			ref -= q * (c.z[k * 4 + n] - log(s));
 		}
@@ -576,8 +568,8 @@ static void test_overfit(void **state)
 	for (int step = 0; step < 300; step++) {
 		memcpy(ws.act[0], x, sizeof(float) * 16 * 144);
 		nn_net_forward(net, &ws, 16, 1, &r);
-		loss =
-		    nn_softmax_ce(ws.act[L], labels, 16, 0, ws.grad[L], NULL);
+		loss = nn_softmax_ce(ws.act[L], labels, 16, 0, ws.grad[L],
+				     NULL);
 		if (step == 0)
 			loss0 = loss;
 		nn_net_backward(net, &ws, 16);
@@ -645,7 +637,8 @@ static void test_model_roundtrip(void **state)
 	nn_rng_seed(&rng, 10);
 	net = random_net("tiny", 20, 16);
 	assert_int_equal(
-	    nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len), MS_OK);
+		nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len),
+		MS_OK);
 	assert_int_equal(nn_net_parse(buf, len, 0, &back, &kind, NULL, NULL,
 				      err, sizeof(err)),
 			 MS_OK);
@@ -759,7 +752,8 @@ static void test_model_malformed(void **state)
 	nn_rng_seed(&rng, 11);
 	net = random_net("tiny", 48, 44);
 	assert_int_equal(
-	    nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len), MS_OK);
+		nn_net_serialize(net, NN_FILE_MODEL, NULL, 0, &buf, &len),
+		MS_OK);
 	assert_int_equal(nn_model_parse(buf, len, &m, err, sizeof(err)), MS_OK);
 	nn_model_free(m);
 	b = malloc(len + 8);
@@ -813,8 +807,8 @@ static void test_model_malformed(void **state)
 	fix_crc(b, len);
 	expect_reject(b, len, "checkpoint without momenta");
 	assert_int_not_equal(
-	    nn_model_load("/nonexistent/model.msnn", &m, err, sizeof(err)),
-	    MS_OK);
+		nn_model_load("/nonexistent/model.msnn", &m, err, sizeof(err)),
+		MS_OK);
 	free(b);
 	free(buf);
 	nn_net_free(net);
@@ -835,7 +829,8 @@ static void test_eval_fer(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    nn_model_load("tests/data/tiny.msnn", &m, err, sizeof(err)), MS_OK);
+		nn_model_load("tests/data/tiny.msnn", &m, err, sizeof(err)),
+		MS_OK);
 	ctx = nn_ctx_new(m);
 	assert_non_null(ctx);
 	fd = mkstemp(path);
@@ -855,8 +850,8 @@ static void test_eval_fer(void **state)
 				best = c;
 		pred[i] = best;
 		/* half the labels agree with the model by construction */
-		rec[0] =
-		    (uint8_t)(i % 2 ? best : (best + 1 + i % 6) % NN_CLASSES);
+		rec[0] = (uint8_t)(i % 2 ? best
+					 : (best + 1 + i % 6) % NN_CLASSES);
 		hand += i % 2;
 		assert_int_equal(fwrite(rec, 1, NN_FER_RECORD, f),
 				 NN_FER_RECORD);
@@ -888,16 +883,16 @@ static void test_eval_fer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_conv),
-	    cmocka_unit_test(test_batchnorm),
-	    cmocka_unit_test(test_pointwise),
-	    cmocka_unit_test(test_dense),
-	    cmocka_unit_test(test_softmax_ce),
-	    cmocka_unit_test(test_net_gradients),
-	    cmocka_unit_test(test_overfit),
-	    cmocka_unit_test(test_model_roundtrip),
-	    cmocka_unit_test(test_model_malformed),
-	    cmocka_unit_test(test_eval_fer),
+		cmocka_unit_test(test_conv),
+		cmocka_unit_test(test_batchnorm),
+		cmocka_unit_test(test_pointwise),
+		cmocka_unit_test(test_dense),
+		cmocka_unit_test(test_softmax_ce),
+		cmocka_unit_test(test_net_gradients),
+		cmocka_unit_test(test_overfit),
+		cmocka_unit_test(test_model_roundtrip),
+		cmocka_unit_test(test_model_malformed),
+		cmocka_unit_test(test_eval_fer),
 	};
 
 	nn_set_threads(1);

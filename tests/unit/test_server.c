@@ -209,8 +209,8 @@ static void test_hosts_and_guard(void **state)
 			 MS_EINVAL);
 
 	/* GET is never refused; a POST needs a same-origin sender */
-	assert_int_equal(srv_guard_check("GET", "h:1", "http://evil", "cross-site",
-					 NULL, NULL),
+	assert_int_equal(srv_guard_check("GET", "h:1", "http://evil",
+					 "cross-site", NULL, NULL),
 			 SRV_GUARD_OK);
 	assert_int_equal(srv_guard_check("POST", "h:1", NULL, NULL,
 					 "application/json", NULL),
@@ -238,9 +238,9 @@ static void test_hosts_and_guard(void **state)
 	assert_int_equal(srv_guard_check("DELETE", "h:1", NULL, NULL,
 					 "text/plain;charset=UTF-8", "0"),
 			 SRV_GUARD_NEEDS_TYPE);
-	assert_int_equal(srv_guard_check("POST", "h:1", NULL, NULL,
-					 "image/jpeg", NULL),
-			 SRV_GUARD_OK);
+	assert_int_equal(
+		srv_guard_check("POST", "h:1", NULL, NULL, "image/jpeg", NULL),
+		SRV_GUARD_OK);
 }
 
 /* 1 when the peer of `fd` sees the connection shut down (EOF). */
@@ -317,16 +317,18 @@ static void test_image_dims(void **state)
 {
 	/* PNG signature + IHDR 640x480 */
 	static const uint8_t png[] = {
-		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
-		'I', 'H', 'D', 'R', 0, 0, 2, 128, 0, 0, 1, 224, 8, 0, 0, 0, 0};
+		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0,
+		0,    13,  'I', 'H', 'D',  'R',	 0,    0,    2, 128,
+		0,    0,   1,	224, 8,	   0,	 0,    0,    0};
 	/* SOI, APP0 (length 4), a fill byte, SOF2 320x240 */
-	static const uint8_t jpg[] = {
-		0xff, 0xd8, 0xff, 0xe0, 0, 4, 'J', 'F', 0xff, 0xff, 0xc2, 0,
-		17, 8, 0, 240, 1, 64, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1};
+	static const uint8_t jpg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 4,    'J',
+				      'F',  0xff, 0xff, 0xc2, 0, 17,   8,
+				      0,    240,  1,	64,   3, 1,    0x22,
+				      0,    2,	  0x11, 1,    3, 0x11, 1};
 	/* SOI, DHT (C4 is not a frame header) then SOF0 16x8 */
-	static const uint8_t dht[] = {0xff, 0xd8, 0xff, 0xc4, 0, 2,
-				      0xff, 0xc0, 0, 11, 8, 0, 8, 0, 16, 1,
-				      1, 0x11, 0};
+	static const uint8_t dht[] = {0xff, 0xd8, 0xff, 0xc4, 0, 2, 0xff,
+				      0xc0, 0,	  11,	8,    0, 8, 0,
+				      16,   1,	  1,	0x11, 0};
 	uint8_t junk[64];
 	uint32_t w = 0, h = 0;
 
@@ -451,48 +453,54 @@ static void test_app_http(void **state)
 	assert_int_equal(info.mood, -1);
 
 	/* static page, unknown path, wrong method, wrong type */
-	http_roundtrip(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close"
-			     "\r\n\r\n",
+	http_roundtrip(port,
+		       "GET / HTTP/1.1\r\nHost: x\r\nConnection: close"
+		       "\r\n\r\n",
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
 	assert_non_null(strstr(buf, "text/html"));
 	assert_non_null(strstr(buf, "default-src 'self'"));
-	http_roundtrip(port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: "
-			     "close\r\n\r\n",
+	http_roundtrip(port,
+		       "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: "
+		       "close\r\n\r\n",
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 404"));
 	assert_non_null(strstr(buf, "{\"error\":"));
-	http_roundtrip(port, "PUT /api/mood HTTP/1.1\r\nHost: x\r\nConnection: "
-			     "close\r\nContent-Length: 0\r\n\r\n",
+	http_roundtrip(port,
+		       "PUT /api/mood HTTP/1.1\r\nHost: x\r\nConnection: "
+		       "close\r\nContent-Length: 0\r\n\r\n",
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 405"));
-	http_roundtrip(port, "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
-			     "Content-Type: text/plain\r\nContent-Length: 3"
-			     "\r\nConnection: close\r\n\r\nabc",
+	http_roundtrip(port,
+		       "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
+		       "Content-Type: text/plain\r\nContent-Length: 3"
+		       "\r\nConnection: close\r\n\r\nabc",
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 415"));
-	http_roundtrip(port, "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
-			     "Content-Type: image/jpeg\r\nContent-Length: 3"
-			     "\r\nConnection: close\r\n\r\nabc",
+	http_roundtrip(port,
+		       "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
+		       "Content-Type: image/jpeg\r\nContent-Length: 3"
+		       "\r\nConnection: close\r\n\r\nabc",
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 400"));
-	http_roundtrip(port, "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
-			     "Content-Type: image/png\r\nContent-Length: "
-			     "999999999\r\nConnection: close\r\n\r\n",
+	http_roundtrip(port,
+		       "POST /api/frame HTTP/1.1\r\nHost: x\r\n"
+		       "Content-Type: image/png\r\nContent-Length: "
+		       "999999999\r\nConnection: close\r\n\r\n",
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 413"));
 
 	/* per-session strings */
 	assert_int_equal(srv_session_kv_set(app, sid, "state", "abc"), MS_OK);
-	assert_int_equal(srv_session_kv_get(app, sid, "state", val,
-					    sizeof(val)),
-			 MS_OK);
+	assert_int_equal(
+		srv_session_kv_get(app, sid, "state", val, sizeof(val)), MS_OK);
 	assert_string_equal(val, "abc");
 	assert_int_equal(srv_session_kv_set(app, sid, "state", NULL), MS_OK);
-	assert_int_equal(srv_session_kv_get(app, sid, "state", val,
-					    sizeof(val)),
-			 MS_ENOTFOUND);
-	assert_int_equal(srv_session_kv_set(app, "ffffffffffffffffffffffffffffffff",
+	assert_int_equal(
+		srv_session_kv_get(app, sid, "state", val, sizeof(val)),
+		MS_ENOTFOUND);
+	assert_int_equal(srv_session_kv_set(app,
+					    "ffffffffffffffffffffffffffffffff",
 					    "k", "v"),
 			 MS_ENOTFOUND);
 	/* the Spotify module's start() set the typed handle, stop clears it */

@@ -61,14 +61,15 @@ static void test_sha256_vectors(void **state)
 static void test_base64url(void **state)
 {
 	char out[16];
-	const uint8_t odd[] = { 0xfb, 0xff, 0xbf };
+	const uint8_t odd[] = {0xfb, 0xff, 0xbf};
 
 	(void)state;
 	assert_int_equal(music_base64url((const uint8_t *)"f", 1, out, 16), 2);
 	assert_string_equal(out, "Zg");
 	assert_int_equal(music_base64url((const uint8_t *)"fo", 2, out, 16), 3);
 	assert_string_equal(out, "Zm8");
-	assert_int_equal(music_base64url((const uint8_t *)"foo", 3, out, 16), 4);
+	assert_int_equal(music_base64url((const uint8_t *)"foo", 3, out, 16),
+			 4);
 	assert_string_equal(out, "Zm9v");
 	assert_int_equal(music_base64url((const uint8_t *)"foob", 4, out, 16),
 			 6);
@@ -79,7 +80,8 @@ static void test_base64url(void **state)
 	assert_int_equal(music_base64url((const uint8_t *)"", 0, out, 16), 0);
 	assert_string_equal(out, "");
 	/* too small: 0, nothing written past the buffer */
-	assert_int_equal(music_base64url((const uint8_t *)"foob", 4, out, 6), 0);
+	assert_int_equal(music_base64url((const uint8_t *)"foob", 4, out, 6),
+			 0);
 }
 
 static void test_pkce_rfc7636(void **state)
@@ -89,9 +91,10 @@ static void test_pkce_rfc7636(void **state)
 
 	(void)state;
 	/* RFC 7636 appendix B */
-	assert_int_equal(music_pkce_challenge(
-				 "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", ch),
-			 MS_OK);
+	assert_int_equal(
+		music_pkce_challenge(
+			"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", ch),
+		MS_OK);
 	assert_string_equal(ch, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 	/* 42 chars is too short, 129 too long, '+' is not allowed */
 	memset(v, 'a', sizeof(v));
@@ -166,23 +169,22 @@ static int kv_cb(void *ctx, const char *k, const char *v)
 
 static void test_dotenv_parse(void **state)
 {
-	static const char good[] =
-		"# MoodSync settings\n"
-		"\n"
-		"A=1\n"
-		"  export B = two words  \n"
-		"C=\"quoted # not a comment\"  # a comment\n"
-		"D='single'\r\n"
-		"E=value # trailing\n"
-		"F=\n"
-		"G=a=b";
+	static const char good[] = "# MoodSync settings\n"
+				   "\n"
+				   "A=1\n"
+				   "  export B = two words  \n"
+				   "C=\"quoted # not a comment\"  # a comment\n"
+				   "D='single'\r\n"
+				   "E=value # trailing\n"
+				   "F=\n"
+				   "G=a=b";
 	struct kv_log log;
 	char err[MS_ERRLEN], *big;
 
 	(void)state;
 	memset(&log, 0, sizeof(log));
-	assert_int_equal(music_dotenv_parse(good, strlen(good), kv_cb, &log, err,
-					    sizeof(err)),
+	assert_int_equal(music_dotenv_parse(good, strlen(good), kv_cb, &log,
+					    err, sizeof(err)),
 			 MS_OK);
 	assert_string_equal(log.text, "[A=1][B=two words][C=quoted # not a "
 				      "comment][D=single][E=value][F=][G=a=b]");
@@ -195,12 +197,12 @@ static void test_dotenv_parse(void **state)
 	assert_int_equal(music_dotenv_parse("A=\"open\n", 8, kv_cb, &log, err,
 					    sizeof(err)),
 			 MS_EFORMAT);
-	assert_int_equal(music_dotenv_parse("1A=x\n", 5, kv_cb, &log, err,
-					    sizeof(err)),
-			 MS_EFORMAT);
-	assert_int_equal(music_dotenv_parse("A-B=x\n", 6, kv_cb, &log, err,
-					    sizeof(err)),
-			 MS_EFORMAT);
+	assert_int_equal(
+		music_dotenv_parse("1A=x\n", 5, kv_cb, &log, err, sizeof(err)),
+		MS_EFORMAT);
+	assert_int_equal(
+		music_dotenv_parse("A-B=x\n", 6, kv_cb, &log, err, sizeof(err)),
+		MS_EFORMAT);
 	assert_int_equal(music_dotenv_parse("A=\"x\" y\n", 8, kv_cb, &log, err,
 					    sizeof(err)),
 			 MS_EFORMAT);
@@ -213,9 +215,9 @@ static void test_dotenv_parse(void **state)
 	memset(big, 'a', MUSIC_DOTENV_MAX + 1);
 	big[0] = 'A';
 	big[1] = '=';
-	assert_int_equal(music_dotenv_parse(big, 5000, kv_cb, &log, err,
-					    sizeof(err)),
-			 MS_ELIMIT);
+	assert_int_equal(
+		music_dotenv_parse(big, 5000, kv_cb, &log, err, sizeof(err)),
+		MS_ELIMIT);
 	assert_int_equal(music_dotenv_parse(big, MUSIC_DOTENV_MAX + 1, kv_cb,
 					    &log, err, sizeof(err)),
 			 MS_ELIMIT);
@@ -254,40 +256,42 @@ static void test_config_load(void **state)
 	assert_int_equal(cfg.timeout_ms, 8000);
 
 	/* the file fills in; trailing slashes go */
-	assert_int_equal(music_spotify_config_load(&cfg, path, err, sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		music_spotify_config_load(&cfg, path, err, sizeof(err)), MS_OK);
 	assert_string_equal(cfg.client_id, "from-file");
 	assert_string_equal(cfg.api_url, "http://127.0.0.1:9");
 	assert_int_equal(cfg.timeout_ms, 1500);
 
 	/* the environment wins over the file */
 	setenv("MOODSYNC_SPOTIFY_CLIENT_ID", "from-env", 1);
-	assert_int_equal(music_spotify_config_load(&cfg, path, err, sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		music_spotify_config_load(&cfg, path, err, sizeof(err)), MS_OK);
 	assert_string_equal(cfg.client_id, "from-env");
 	assert_int_equal(cfg.redirect_explicit, 0);
 	setenv("MOODSYNC_SPOTIFY_REDIRECT_URI", "http://127.0.0.1:8080/cb", 1);
-	assert_int_equal(music_spotify_config_load(&cfg, path, err, sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		music_spotify_config_load(&cfg, path, err, sizeof(err)), MS_OK);
 	assert_string_equal(cfg.redirect_uri, "http://127.0.0.1:8080/cb");
 	assert_int_equal(cfg.redirect_explicit, 1);
 	unsetenv("MOODSYNC_SPOTIFY_REDIRECT_URI");
 
 	/* set to "": off, whatever the file says */
 	setenv("MOODSYNC_SPOTIFY_CLIENT_ID", "", 1);
-	assert_int_equal(music_spotify_config_load(&cfg, path, err, sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		music_spotify_config_load(&cfg, path, err, sizeof(err)), MS_OK);
 	assert_string_equal(cfg.client_id, "");
 
 	/* bad values are refused with a reason */
 	setenv("MOODSYNC_SPOTIFY_ACCOUNTS_URL", "file:///etc/passwd", 1);
-	assert_int_equal(music_spotify_config_load(&cfg, NULL, err, sizeof(err)),
-			 MS_EINVAL);
+	assert_int_equal(
+		music_spotify_config_load(&cfg, NULL, err, sizeof(err)),
+		MS_EINVAL);
 	assert_non_null(strstr(err, "ACCOUNTS_URL"));
 	unsetenv("MOODSYNC_SPOTIFY_ACCOUNTS_URL");
 	setenv("MOODSYNC_SPOTIFY_TIMEOUT_MS", "12abc", 1);
-	assert_int_equal(music_spotify_config_load(&cfg, NULL, err, sizeof(err)),
-			 MS_EINVAL);
+	assert_int_equal(
+		music_spotify_config_load(&cfg, NULL, err, sizeof(err)),
+		MS_EINVAL);
 	unsetenv("MOODSYNC_SPOTIFY_TIMEOUT_MS");
 	unsetenv("MOODSYNC_SPOTIFY_CLIENT_ID");
 	unlink(path);
@@ -308,42 +312,56 @@ static void test_classify(void **state)
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_OK);
 	classify(204, NULL, NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_OK);
-	classify(401, "{\"error\":{\"status\":401,\"message\":\"The access "
-		      "token expired\"}}", NULL, &r);
+	classify(401,
+		 "{\"error\":{\"status\":401,\"message\":\"The access "
+		 "token expired\"}}",
+		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_UNAUTHORIZED);
 	assert_string_equal(r.message, "The access token expired");
-	classify(400, "{\"error\":\"invalid_grant\",\"error_description\":"
-		      "\"Invalid refresh token\"}", NULL, &r);
+	classify(400,
+		 "{\"error\":\"invalid_grant\",\"error_description\":"
+		 "\"Invalid refresh token\"}",
+		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_INVALID_GRANT);
 	assert_string_equal(r.reason, "invalid_grant");
 	assert_string_equal(r.message, "Invalid refresh token");
 	classify(429, "", " 7\r\n", &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_RATE_LIMITED);
 	assert_int_equal(r.retry_after_s, 7);
-	classify(429, "{\"error\":{\"status\":429,\"message\":\"quota\","
-		      "\"reason\":\"QUOTA_EXCEEDED\"}}", "30", &r);
+	classify(429,
+		 "{\"error\":{\"status\":429,\"message\":\"quota\","
+		 "\"reason\":\"QUOTA_EXCEEDED\"}}",
+		 "30", &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_QUOTA);
-	classify(403, "{\"error\":{\"status\":403,\"message\":\"Player command "
-		      "failed: Premium required\",\"reason\":\"PREMIUM_REQUIRED\""
-		      "}}", NULL, &r);
+	classify(403,
+		 "{\"error\":{\"status\":403,\"message\":\"Player command "
+		 "failed: Premium required\",\"reason\":\"PREMIUM_REQUIRED\""
+		 "}}",
+		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_PREMIUM);
 	classify(403, "{\"error\":{\"status\":403,\"message\":\"Forbidden\"}}",
 		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_FORBIDDEN);
-	classify(403, "{\"error\":{\"status\":403,\"message\":\"Player command "
-		      "failed: Restriction violated\",\"reason\":\"UNKNOWN\"}}",
+	classify(403,
+		 "{\"error\":{\"status\":403,\"message\":\"Player command "
+		 "failed: Restriction violated\",\"reason\":\"UNKNOWN\"}}",
 		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_RESTRICTED);
 	assert_string_equal(music_spotify_kind_code(r.kind), "restricted");
 	assert_null(strstr(music_spotify_kind_message(r.kind), "allow-list"));
-	classify(404, "{\"error\":{\"status\":404,\"message\":\"Player command "
-		      "failed: No active device found\",\"reason\":"
-		      "\"NO_ACTIVE_DEVICE\"}}", NULL, &r);
+	classify(404,
+		 "{\"error\":{\"status\":404,\"message\":\"Player command "
+		 "failed: No active device found\",\"reason\":"
+		 "\"NO_ACTIVE_DEVICE\"}}",
+		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_NO_DEVICE);
-	classify(404, "{\"error\":{\"status\":404,\"message\":\"Resource not "
-		      "found\"}}", NULL, &r);
+	classify(404,
+		 "{\"error\":{\"status\":404,\"message\":\"Resource not "
+		 "found\"}}",
+		 NULL, &r);
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_NOT_FOUND);
-	classify(503, "<html>oops</html>", "x", &r); /* garbage body, bad header */
+	classify(503, "<html>oops</html>", "x",
+		 &r); /* garbage body, bad header */
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_SERVER);
 	assert_int_equal(r.retry_after_s, -1);
 	assert_string_equal(r.message, "");
@@ -353,8 +371,8 @@ static void test_classify(void **state)
 	assert_int_equal(r.kind, MUSIC_SPOTIFY_BAD_RESPONSE);
 	assert_string_equal(music_spotify_kind_code(MUSIC_SPOTIFY_PREMIUM),
 			    "premium_required");
-	assert_non_null(strstr(music_spotify_kind_message(MUSIC_SPOTIFY_PREMIUM),
-			       "Premium"));
+	assert_non_null(strstr(
+		music_spotify_kind_message(MUSIC_SPOTIFY_PREMIUM), "Premium"));
 	assert_int_equal(music_spotify_kind_err(MUSIC_SPOTIFY_TIMEOUT),
 			 MS_ETIMEOUT);
 }
@@ -370,7 +388,8 @@ static void test_backoff(void **state)
 	assert_int_equal(music_spotify_backoff_ms(&r, 1), 1000);
 	r.retry_after_s = 12;
 	assert_int_equal(music_spotify_backoff_ms(&r, 1), 12000);
-	r.retry_after_s = 0; /* "retry now" still waits a second: no hammering */
+	r.retry_after_s =
+		0; /* "retry now" still waits a second: no hammering */
 	assert_int_equal(music_spotify_backoff_ms(&r, 1), 1000);
 	r.retry_after_s = 86400; /* capped at an hour */
 	assert_int_equal(music_spotify_backoff_ms(&r, 1), 3600000);
@@ -412,10 +431,12 @@ static void test_token_parse(void **state)
 	char big[3000];
 
 	(void)state;
-	assert_int_equal(token_parse("{\"access_token\":\"AT1\",\"token_type\":"
-				     "\"Bearer\",\"scope\":\"a b\",\"expires_in\":"
-				     "3600,\"refresh_token\":\"RT1\"}", NULL, &t),
-			 MS_OK);
+	assert_int_equal(
+		token_parse("{\"access_token\":\"AT1\",\"token_type\":"
+			    "\"Bearer\",\"scope\":\"a b\",\"expires_in\":"
+			    "3600,\"refresh_token\":\"RT1\"}",
+			    NULL, &t),
+		MS_OK);
 	assert_string_equal(t.access, "AT1");
 	assert_string_equal(t.refresh, "RT1");
 	assert_string_equal(t.scope, "a b");
@@ -432,32 +453,40 @@ static void test_token_parse(void **state)
 	assert_true(music_spotify_token_stale(&t, 1000));
 	/* no new refresh token: keep the old one; a new one replaces it */
 	assert_int_equal(token_parse("{\"access_token\":\"AT2\",\"token_type\":"
-				     "\"bearer\",\"expires_in\":60}", "RT1", &t),
+				     "\"bearer\",\"expires_in\":60}",
+				     "RT1", &t),
 			 MS_OK);
 	assert_string_equal(t.refresh, "RT1");
 	assert_int_equal(token_parse("{\"access_token\":\"AT3\",\"token_type\":"
 				     "\"Bearer\",\"expires_in\":60,"
-				     "\"refresh_token\":\"RT2\"}", "RT1", &t),
+				     "\"refresh_token\":\"RT2\"}",
+				     "RT1", &t),
 			 MS_OK);
 	assert_string_equal(t.refresh, "RT2");
 	/* missing or wrong fields */
 	assert_int_equal(token_parse("{\"token_type\":\"Bearer\",\"expires_in\""
-				     ":60}", NULL, &t), MS_EFORMAT);
-	assert_int_equal(token_parse("{\"access_token\":\"A\",\"token_type\":"
-				     "\"MAC\",\"expires_in\":60}", NULL, &t),
+				     ":60}",
+				     NULL, &t),
 			 MS_EFORMAT);
 	assert_int_equal(token_parse("{\"access_token\":\"A\",\"token_type\":"
-				     "\"Bearer\",\"expires_in\":-5}", NULL, &t),
+				     "\"MAC\",\"expires_in\":60}",
+				     NULL, &t),
 			 MS_EFORMAT);
 	assert_int_equal(token_parse("{\"access_token\":\"A\",\"token_type\":"
-				     "\"Bearer\",\"expires_in\":\"60\"}", NULL,
-				     &t),
+				     "\"Bearer\",\"expires_in\":-5}",
+				     NULL, &t),
+			 MS_EFORMAT);
+	assert_int_equal(token_parse("{\"access_token\":\"A\",\"token_type\":"
+				     "\"Bearer\",\"expires_in\":\"60\"}",
+				     NULL, &t),
 			 MS_EFORMAT);
 	assert_int_equal(token_parse("[]", NULL, &t), MS_EFORMAT);
 	assert_int_equal(token_parse("{\"access_token\":", NULL, &t),
 			 MS_EFORMAT);
-	snprintf(big, sizeof(big), "{\"access_token\":\"%02000d\","
-		 "\"token_type\":\"Bearer\",\"expires_in\":60}", 0);
+	snprintf(big, sizeof(big),
+		 "{\"access_token\":\"%02000d\","
+		 "\"token_type\":\"Bearer\",\"expires_in\":60}",
+		 0);
 	assert_int_equal(token_parse(big, NULL, &t), MS_ELIMIT);
 	/* out untouched on failure */
 	assert_string_equal(t.access, "AT3");
@@ -502,7 +531,8 @@ static void test_search_parse(void **state)
 			 MS_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(p[0].id, "1AbCdEfGhIjKlMnOpQrStU");
-	assert_string_equal(p[0].uri, "spotify:playlist:1AbCdEfGhIjKlMnOpQrStU");
+	assert_string_equal(p[0].uri,
+			    "spotify:playlist:1AbCdEfGhIjKlMnOpQrStU");
 	assert_string_equal(p[0].name, "Sunny mood");
 	assert_string_equal(p[0].owner, "ana");
 	assert_string_equal(p[0].url, "https://open.spotify.com/playlist/"
@@ -520,8 +550,8 @@ static void test_search_parse(void **state)
 
 		ms_buf_init(&b, 1 << 16);
 		assert_int_equal(music_spotify_playlists_json(p, n, &b), MS_OK);
-		assert_int_equal(music_spotify_search_parse(b.data, b.len, q, 10,
-							    &m, err,
+		assert_int_equal(music_spotify_search_parse(b.data, b.len, q,
+							    10, &m, err,
 							    sizeof(err)),
 				 MS_OK);
 		assert_int_equal(m, 2);
@@ -536,33 +566,36 @@ static void test_search_parse(void **state)
 	assert_int_equal(n, 1);
 	/* all null: zero results is fine */
 	assert_int_equal(music_spotify_search_parse(
-				 "{\"playlists\":{\"items\":[null,null]}}", 35, p,
-				 10, &n, err, sizeof(err)),
+				 "{\"playlists\":{\"items\":[null,null]}}", 35,
+				 p, 10, &n, err, sizeof(err)),
 			 MS_OK);
 	assert_int_equal(n, 0);
 	/* not a search answer */
 	assert_int_equal(music_spotify_search_parse("{\"tracks\":{}}", 13, p,
 						    10, &n, err, sizeof(err)),
 			 MS_EFORMAT);
-	assert_int_equal(music_spotify_search_parse("{\"playlists\":", 13, p, 10,
-						    &n, err, sizeof(err)),
+	assert_int_equal(music_spotify_search_parse("{\"playlists\":", 13, p,
+						    10, &n, err, sizeof(err)),
 			 MS_EFORMAT);
-	assert_int_equal(music_spotify_search_parse("", 0, p, 10, &n, err,
-						    sizeof(err)),
-			 MS_EFORMAT);
+	assert_int_equal(
+		music_spotify_search_parse("", 0, p, 10, &n, err, sizeof(err)),
+		MS_EFORMAT);
 }
 
 static void test_devices_now_parse(void **state)
 {
 	static const char devs[] =
 		"{\"devices\":[{\"id\":\"dev-1_A\",\"is_active\":true,"
-		"\"is_restricted\":false,\"name\":\"Kitchen\",\"type\":\"Speaker\","
+		"\"is_restricted\":false,\"name\":\"Kitchen\",\"type\":"
+		"\"Speaker\","
 		"\"volume_percent\":55},{\"id\":null,\"name\":\"no id\"},"
 		"{\"id\":\"bad id!\",\"name\":\"x\"},{\"id\":\"d2\",\"name\":"
 		"\"Phone\",\"type\":\"Smartphone\",\"volume_percent\":900}]}";
 	static const char now[] =
-		"{\"is_playing\":true,\"progress_ms\":1234,\"context\":{\"uri\":"
-		"\"spotify:playlist:1AbCdEfGhIjKlMnOpQrStU\"},\"item\":{\"name\":"
+		"{\"is_playing\":true,\"progress_ms\":1234,\"context\":{"
+		"\"uri\":"
+		"\"spotify:playlist:1AbCdEfGhIjKlMnOpQrStU\"},\"item\":{"
+		"\"name\":"
 		"\"Song\",\"uri\":\"spotify:track:abc\",\"duration_ms\":200000,"
 		"\"artists\":[{\"name\":\"A\"},{\"name\":\"B\"},7]}}";
 	struct music_spotify_device d[MUSIC_SPOTIFY_MAX_DEVICES];
@@ -596,12 +629,12 @@ static void test_devices_now_parse(void **state)
 			    "spotify:playlist:1AbCdEfGhIjKlMnOpQrStU");
 	assert_int_equal(np.progress_ms, 1234);
 	assert_int_equal(np.duration_ms, 200000);
-	assert_int_equal(music_spotify_now_parse(NULL, 0, &np, err, sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		music_spotify_now_parse(NULL, 0, &np, err, sizeof(err)), MS_OK);
 	assert_int_equal(np.has_item, 0);
-	assert_int_equal(music_spotify_now_parse("nope", 4, &np, err,
-						 sizeof(err)),
-			 MS_EFORMAT);
+	assert_int_equal(
+		music_spotify_now_parse("nope", 4, &np, err, sizeof(err)),
+		MS_EFORMAT);
 }
 
 static void test_ids(void **state)
@@ -609,7 +642,8 @@ static void test_ids(void **state)
 	(void)state;
 	assert_true(music_spotify_uri_valid(
 		"spotify:playlist:1AbCdEfGhIjKlMnOpQrStU"));
-	assert_false(music_spotify_uri_valid("spotify:album:1AbCdEfGhIjKlMnOpQ"));
+	assert_false(
+		music_spotify_uri_valid("spotify:album:1AbCdEfGhIjKlMnOpQ"));
 	assert_false(music_spotify_uri_valid("spotify:playlist:abc\"}"));
 	assert_false(music_spotify_uri_valid(NULL));
 	assert_true(music_spotify_device_id_valid("a1-b_2"));
@@ -655,23 +689,23 @@ static void test_store_tables(void **state)
 
 	/* cache: fresh within the TTL, stale after, any age with -1 */
 	ms_buf_init(&b, 1 << 20);
-	assert_int_equal(store_spotify_cache_put(s, "happy upbeat", "{\"x\":1}",
-						 1000),
-			 MS_OK);
-	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", 60, 1050, &b,
-						 &fetched),
+	assert_int_equal(
+		store_spotify_cache_put(s, "happy upbeat", "{\"x\":1}", 1000),
+		MS_OK);
+	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", 60, 1050,
+						 &b, &fetched),
 			 MS_OK);
 	assert_string_equal(b.data, "{\"x\":1}");
 	assert_int_equal(fetched, 1000);
-	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", 60, 1061, &b,
-						 &fetched),
+	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", 60, 1061,
+						 &b, &fetched),
 			 MS_ENOTFOUND);
 	assert_int_equal(store_spotify_cache_get(s, "happy upbeat", -1, 99999,
 						 &b, &fetched),
 			 MS_OK);
-	assert_int_equal(store_spotify_cache_get(s, "sad", -1, 1000, &b,
-						 &fetched),
-			 MS_ENOTFOUND);
+	assert_int_equal(
+		store_spotify_cache_get(s, "sad", -1, 1000, &b, &fetched),
+		MS_ENOTFOUND);
 	ms_buf_release(&b);
 
 	/* the chosen device: none, then stored, then replaced */

@@ -30,8 +30,7 @@ static struct store *open_mem(void)
 
 static void tmp_path(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "/tmp/ms_test_store_%d/sub/%s", (int)getpid(),
-		 name);
+	snprintf(buf, len, "/tmp/ms_test_store_%d/sub/%s", (int)getpid(), name);
 }
 
 static void cleanup_dir(const char *path)
@@ -101,9 +100,9 @@ static void test_newer_database_refused(void **state)
 	assert_non_null(strstr(err, "newer"));
 	/* untouched */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT x FROM keep", -1, &st,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db, "SELECT x FROM keep", -1, &st, NULL),
+		SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 42);
 	sqlite3_finalize(st);
@@ -182,8 +181,8 @@ static void test_catalog_bad_input(void **state)
 	store_close(s);
 }
 
-static struct store_mood_row row(const char *sid, int64_t t,
-				 const char *mood, float c)
+static struct store_mood_row row(const char *sid, int64_t t, const char *mood,
+				 float c)
 {
 	struct store_mood_row r;
 

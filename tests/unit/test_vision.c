@@ -16,9 +16,9 @@
 
 #include "moodsync/vision.h"
 
-#define CASCADE \
+#define CASCADE                                                                \
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
-#define CASCADE_TILTED \
+#define CASCADE_TILTED                                                         \
 	"/usr/share/opencv4/haarcascades/haarcascade_eye_tree_eyeglasses.xml"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -122,8 +122,8 @@ static double naive_tilted(const uint8_t *px, int w, int X, int Y)
 	return t;
 }
 
-static double naive_tilted_rect(const uint8_t *px, int w, int x, int y,
-				int rw, int rh)
+static double naive_tilted_rect(const uint8_t *px, int w, int x, int y, int rw,
+				int rh)
 {
 	return naive_tilted(px, w, x, y) - naive_tilted(px, w, x - rh, y + rh) -
 	       naive_tilted(px, w, x + rw, y + rw) +
@@ -136,9 +136,8 @@ static struct vis_cascade *tiny_cascade(const char *thr)
 	struct vis_cascade *c = NULL;
 	int n = snprintf(xml, sizeof(xml), tiny_xml, thr);
 
-	assert_int_equal(vis_cascade_parse(xml, (size_t)n, &c, err,
-					   sizeof(err)),
-			 MS_OK);
+	assert_int_equal(
+		vis_cascade_parse(xml, (size_t)n, &c, err, sizeof(err)), MS_OK);
 	return c;
 }
 
@@ -171,7 +170,8 @@ static void test_tiny_cascade_eval(void **state)
 	}
 	/* hand value of the tilted feature, normalised */
 	tv = (-naive_tilted_rect(px, 8, 4, 0, 3, 2) +
-	      2 * naive_tilted_rect(px, 8, 4, 1, 2, 2)) * vnf;
+	      2 * naive_tilted_rect(px, 8, 4, 1, 2, 2)) *
+	     vnf;
 
 	/* threshold just above the tilted value: goes left, -1 < 0: the
 	 * window fails stage 2 after passing 0 and 1 */
@@ -184,8 +184,7 @@ static void test_tiny_cascade_eval(void **state)
 	assert_int_equal(w, 8);
 	assert_int_equal(h, 8);
 	assert_int_equal(vis_cascade_nstages(c), 3);
-	assert_int_equal(vis_cascade_eval(c, &img, 0, 0, &stages, &sum),
-			 MS_OK);
+	assert_int_equal(vis_cascade_eval(c, &img, 0, 0, &stages, &sum), MS_OK);
 	assert_int_equal(stages, 2);
 	assert_true(fabs(sum - -1.0) < 1e-9);
 	vis_cascade_free(c);
@@ -196,8 +195,7 @@ static void test_tiny_cascade_eval(void **state)
 		snprintf(thr, sizeof(thr), "%.6f", tv - 1e-3);
 		c = tiny_cascade(thr);
 	}
-	assert_int_equal(vis_cascade_eval(c, &img, 0, 0, &stages, &sum),
-			 MS_OK);
+	assert_int_equal(vis_cascade_eval(c, &img, 0, 0, &stages, &sum), MS_OK);
 	assert_int_equal(stages, 3);
 	assert_true(fabs(sum - 1.0) < 1e-9);
 
@@ -213,8 +211,7 @@ static void test_tiny_cascade_eval(void **state)
 
 	/* a flat window fails the variance check */
 	memset(px, 77, sizeof(px));
-	assert_int_equal(vis_cascade_eval(c, &img, 0, 0, &stages, NULL),
-			 MS_OK);
+	assert_int_equal(vis_cascade_eval(c, &img, 0, 0, &stages, NULL), MS_OK);
 	assert_int_equal(stages, -1);
 	/* and one that does not fit is refused */
 	assert_int_equal(vis_cascade_eval(c, &img, 1, 0, &stages, NULL),
@@ -226,9 +223,9 @@ static void test_tiny_cascade_eval(void **state)
 
 struct photo_case {
 	const char *path;
-	int n;                /* detections OpenCV 4.6 gives (1.1, 5, 30) */
+	int n;		       /* detections OpenCV 4.6 gives (1.1, 5, 30) */
 	struct ms_rect det[3]; /* and its boxes, largest first */
-	struct ms_rect gt[3]; /* annotations */
+	struct ms_rect gt[3];  /* annotations */
 };
 
 static void test_real_cascade_photos(void **state)
@@ -307,8 +304,10 @@ static void test_tree_tilted_cascades(void **state)
 	char err[MS_ERRLEN], path[1024];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/faces/images/dlib_pascal/"
-				     "2008_002506.jpg", data_dir());
+	snprintf(path, sizeof(path),
+		 "%s/faces/images/dlib_pascal/"
+		 "2008_002506.jpg",
+		 data_dir());
 	if (vis_image_load(path, &img, err, sizeof(err)))
 		fail_msg("%s (set MOODSYNC_DATA)", err);
 	vis_detect_params_default(&p);
@@ -411,13 +410,12 @@ static void test_cascade_real_files(void **state)
 	assert_int_equal(vis_cascade_nstages(c), 25);
 	vis_cascade_free(c);
 	/* trees and tilted features */
-	assert_int_equal(vis_cascade_load(CASCADE_TILTED, &c, err,
-					  sizeof(err)),
+	assert_int_equal(vis_cascade_load(CASCADE_TILTED, &c, err, sizeof(err)),
 			 MS_OK);
 	vis_cascade_free(c);
-	assert_int_equal(vis_cascade_load("/nonexistent.xml", &c, err,
-					  sizeof(err)),
-			 MS_ENOTFOUND);
+	assert_int_equal(
+		vis_cascade_load("/nonexistent.xml", &c, err, sizeof(err)),
+		MS_ENOTFOUND);
 }
 
 static void test_cascade_hostile(void **state)

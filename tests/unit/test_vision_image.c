@@ -26,7 +26,8 @@ static uint32_t rng(void)
 	return rng_state >> 8;
 }
 
-/* Encodes a w x h gray image (pattern from seed) as JPEG in memory. */static uint8_t *make_jpeg(int w, int h, size_t *len)
+/* Encodes a w x h gray image (pattern from seed) as JPEG in memory. */
+static uint8_t *make_jpeg(int w, int h, size_t *len)
 {
 	struct jpeg_compress_struct c;
 	struct jpeg_error_mgr e;
@@ -146,16 +147,16 @@ static void test_decode_jpeg(void **state)
 		big[sof + 6] = 0x20;
 		big[sof + 7] = 0x4e; /* width 20000 */
 		big[sof + 8] = 0x20;
-		assert_int_equal(vis_image_decode(big, len, &img, err,
-						  sizeof(err)),
-				 MS_ELIMIT);
+		assert_int_equal(
+			vis_image_decode(big, len, &img, err, sizeof(err)),
+			MS_ELIMIT);
 		assert_non_null(strstr(err, "too large"));
 		/* zero width: corrupt */
 		big[sof + 7] = 0;
 		big[sof + 8] = 0;
-		assert_int_equal(vis_image_decode(big, len, &img, err,
-						  sizeof(err)),
-				 MS_EFORMAT);
+		assert_int_equal(
+			vis_image_decode(big, len, &img, err, sizeof(err)),
+			MS_EFORMAT);
 		/* garbage over the tables: corrupt, not a crash */
 		memcpy(big, jpg, len);
 		for (size_t i = 20; i < (size_t)sof; i++)
@@ -256,9 +257,9 @@ static void test_decode_png(void **state)
 	assert_true(abs(img.px[0] - 118) <= 1);
 	vis_image_release(&img);
 
-	assert_int_equal(vis_image_decode(png, len - 20, &img, err,
-					  sizeof(err)),
-			 MS_EFORMAT);
+	assert_int_equal(
+		vis_image_decode(png, len - 20, &img, err, sizeof(err)),
+		MS_EFORMAT);
 	assert_non_null(strstr(err, "truncated"));
 	assert_int_equal(vis_image_decode(png, 20, &img, err, sizeof(err)),
 			 MS_EFORMAT);
@@ -271,14 +272,14 @@ static void test_decode_png(void **state)
 		bad[19] = 0x20;
 		bad[22] = 0x4e;
 		bad[23] = 0x20;
-		assert_int_equal(vis_image_decode(bad, len, &img, err,
-						  sizeof(err)),
-				 MS_ELIMIT);
+		assert_int_equal(
+			vis_image_decode(bad, len, &img, err, sizeof(err)),
+			MS_ELIMIT);
 		memcpy(bad, png, len);
 		bad[len - 20] ^= 0x55; /* inside IDAT: CRC or zlib error */
-		assert_int_equal(vis_image_decode(bad, len, &img, err,
-						  sizeof(err)),
-				 MS_EFORMAT);
+		assert_int_equal(
+			vis_image_decode(bad, len, &img, err, sizeof(err)),
+			MS_EFORMAT);
 		free(bad);
 	}
 	free(png);
@@ -292,14 +293,14 @@ static void test_decode_other(void **state)
 	const uint8_t gif[] = "GIF89a\x01\x00\x01\x00";
 
 	(void)state;
-	assert_int_equal(vis_image_decode(gif, sizeof(gif), &img, err,
-					  sizeof(err)),
-			 MS_EUNSUPPORTED);
+	assert_int_equal(
+		vis_image_decode(gif, sizeof(gif), &img, err, sizeof(err)),
+		MS_EUNSUPPORTED);
 	assert_int_equal(vis_image_decode(gif, 0, &img, err, sizeof(err)),
 			 MS_EFORMAT);
-	assert_int_equal(vis_image_load("/nonexistent.jpg", &img, err,
-					sizeof(err)),
-			 MS_ENOTFOUND);
+	assert_int_equal(
+		vis_image_load("/nonexistent.jpg", &img, err, sizeof(err)),
+		MS_ENOTFOUND);
 	assert_int_equal(vis_image_init(&img, 20000, 10), MS_ELIMIT);
 	assert_int_equal(vis_image_init(&img, 10000, 10000), MS_ELIMIT);
 }
