@@ -106,7 +106,10 @@ class Server:
         self.port = None
 
     def __enter__(self):
-        self.start()
+        # A server started before the `with` (to wait for its first scan,
+        # say) is the one the block uses and stops; no second process.
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
         return self
 
     def __exit__(self, *exc):
