@@ -55,6 +55,9 @@ ALL_OBJS := $(foreach c,$(COMPONENTS),$($(c)_OBJS)) $(WEB_OBJ) $(BUILD)/main.o
 test_common_DEPS := $(common_OBJS)
 test_vision_DEPS := $(vision_OBJS) $(common_OBJS)
 test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
+test_vision_align_DEPS := $(vision_OBJS) $(common_OBJS)
+test_pipeline_DEPS := $(pipeline_OBJS) $(vision_OBJS) $(nn_OBJS) \
+	$(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_train_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_calib_DEPS := $(nn_OBJS) $(common_OBJS)
@@ -82,6 +85,8 @@ bench_vision_bench_DEPS := $(vision_OBJS) $(common_OBJS)
 bench_nn_bench_DEPS := $(nn_OBJS) $(common_OBJS)
 bench_crop_margin_DEPS := $(vision_OBJS) $(nn_OBJS) $(common_OBJS)
 bench_server_frame_DEPS := $(pipeline_OBJS) $(vision_OBJS) $(nn_OBJS) \
+	$(common_OBJS)
+bench_align_DEPS := $(pipeline_OBJS) $(vision_OBJS) $(nn_OBJS) \
 	$(common_OBJS)
 bench_text_bench_DEPS := $(text_OBJS) $(common_OBJS)
 BENCH_SRCS := $(wildcard bench/*.c)

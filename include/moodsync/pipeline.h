@@ -17,6 +17,8 @@
 
 struct pipe_face {
 	struct ms_rect box;	 /* pixels in the decoded image */
+	int aligned;		 /* 1: eyes found, crop turned upright */
+	struct vis_eyes eyes;	 /* image pixels, valid when aligned */
 	int emotion;		 /* enum nn_emotion, -1 without a model */
 	float probs[NN_CLASSES]; /* softmax, zeros without a model */
 };
@@ -35,6 +37,8 @@ struct pipe_frame_opts {
 	const struct ms_rect *hint;
 	int fast;     /* 1: webcam fast path (downscale, plausible sizes) */
 	int flip_tta; /* classifier test-time flip averaging */
+	int align;    /* 1: turn each face upright from its eyes before
+			 classifying (needs pipe_load_eyes) */
 };
 
 struct pipeline;
@@ -45,6 +49,11 @@ struct pipe_worker;
  * the reason in err. */
 int pipe_load(const char *cascade_path, const char *model_path,
 	      struct pipeline **out, char *err, size_t errlen);
+/* Loads the eye cascade face alignment uses (opts.align), e.g. OpenCV's
+ * haarcascade_eye.xml. Call before making workers or sharing `p`. MS_OK,
+ * or vis_cascade_load's code with the reason in err. */
+int pipe_load_eyes(struct pipeline *p, const char *eye_cascade_path, char *err,
+		   size_t errlen);
 /* NULL is a no-op. */
 void pipe_free(struct pipeline *p);
 /* 1 when an emotion model was loaded. */
@@ -64,6 +73,15 @@ int pipe_frame_run(struct pipe_worker *w, const uint8_t *buf, size_t len,
 int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
 			 const struct pipe_frame_opts *opts,
 			 struct pipe_frame *out);
+
+/* Classifies the face in `box` of `img` into *face (box, emotion, probs,
+ * and the eyes when opts->align found them): the crop the frame path
+ * takes, for callers that know where the face is (bench/align.c). Without
+ * a model the emotion is -1. MS_OK or nn_classify's / the eye search's
+ * code. */
+int pipe_face_classify(struct pipe_worker *w, const struct vis_image *img,
+		       struct ms_rect box, const struct pipe_frame_opts *opts,
+		       struct pipe_face *face);
 
 /* ---- Image-size limits ------------------------------------------------ */
 

@@ -15,6 +15,8 @@ struct srv_config {
 	const char *model_path;	     /* emotion model, NULL: faces only */
 	const char *text_model_path; /* text mood model, NULL: no /api/text */
 	const char *cascade_path;
+	/* eye cascade for turning faces upright, NULL: no alignment */
+	const char *eye_cascade_path;
 	const char *db_path;   /* SQLite file or ":memory:" */
 	int threads;	       /* HTTP worker threads */
 	int frame_slots;       /* frames processed at once */

@@ -51,6 +51,16 @@ int vis_image_resize(const struct vis_image *src, int dw, int dh,
 void vis_crop_resize(const struct vis_image *img, struct ms_rect box,
 		     float margin, int ow, int oh, uint8_t *out);
 
+/* vis_crop_resize of the crop turned by `angle` radians about the point
+ * (px, py) of the image: the crop point q samples the image at
+ * P + R(angle) (q - P), in continuous coordinates (pixel i spans [i, i+1),
+ * y down). With the angle of the line between the two eyes and P their
+ * midpoint, a tilted face comes out upright. A non-finite angle or pivot
+ * means no turn. Same bounds and edge rule as vis_crop_resize. */
+void vis_crop_resize_rot(const struct vis_image *img, struct ms_rect box,
+			 float margin, double angle, double px, double py,
+			 int ow, int oh, uint8_t *out);
+
 /* ---- Haar cascade ---------------------------------------------------- */
 
 struct vis_cascade;
@@ -86,6 +96,36 @@ void vis_detector_free(struct vis_detector *d);
 int vis_detect(struct vis_detector *d, const struct vis_image *img,
 	       const struct vis_detect_params *p, struct ms_rect *faces,
 	       int max, int *n);
+
+/* ---- Eyes inside a face box ------------------------------------------ */
+
+/* Two eye centres in image pixels (continuous coordinates), `left` the one
+ * on the image's left (the person's right eye). */
+struct vis_eyes {
+	float lx, ly, rx, ry;
+};
+
+struct vis_eye_finder;
+
+/* Per-thread scratch for finding eyes with an eye cascade (e.g. OpenCV's
+ * haarcascade_eye.xml; borrowed, must outlive the finder). NULL when out
+ * of memory or `c` is NULL. */
+struct vis_eye_finder *vis_eye_finder_new(const struct vis_cascade *c);
+void vis_eye_finder_free(struct vis_eye_finder *f);
+
+/* Looks for the two eyes of the face in `face` (a detector box of `img`):
+ * the upper part of the box is resampled to a fixed scale and searched for
+ * eyes of plausible size; a pair is kept only when it is the one plausible
+ * pair (one eye each side of the box centre, separation 0.25-0.65 of the
+ * box side, similar sizes, line at most VIS_EYES_MAX_DEG from level).
+ * *found is 1 with *eyes set, or 0 (eyes untouched) when no such pair is
+ * sure, including tiny or out-of-image boxes. MS_OK, MS_ENOMEM. */
+#define VIS_EYES_MAX_DEG 30
+int vis_eyes_find(struct vis_eye_finder *f, const struct vis_image *img,
+		  struct ms_rect face, struct vis_eyes *eyes, int *found);
+/* The angle of the eye line in radians, positive when the right-hand eye
+ * is lower (the face turned clockwise on screen). */
+double vis_eyes_angle(const struct vis_eyes *e);
 
 /* ---- Lower-level pieces, exposed for tests, benchmarks and scoring ---- */
 

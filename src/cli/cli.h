@@ -24,6 +24,8 @@ int cmd_library_scan(int argc, char **argv);
 /* Default paths, overridable by flags and environment. */
 #define MS_DEFAULT_CASCADE                                                     \
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+#define MS_DEFAULT_EYE_CASCADE                                                 \
+	"/usr/share/opencv4/haarcascades/haarcascade_eye.xml"
 #define MS_DEFAULT_DATA "../shared/data"
 #define MS_DEFAULT_MODEL "models/emotion.msnn"
 #define MS_DEFAULT_TEXT_MODEL "models/text.mstx"

@@ -3,6 +3,7 @@
  * and prints them, one line per image (JSON with --json). A bad image gets a
  * one-line error on stderr and the others still run; the exit status is 1 if
  * any failed. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,16 @@ static int print_json(const char *path, const struct pipe_frame *fr)
 		ms_json_int(&j, "y", f->box.y);
 		ms_json_int(&j, "w", f->box.w);
 		ms_json_int(&j, "h", f->box.h);
+		if (f->aligned) {
+			ms_json_arr_open(&j, "eyes");
+			ms_json_num(&j, NULL, f->eyes.lx, 1);
+			ms_json_num(&j, NULL, f->eyes.ly, 1);
+			ms_json_num(&j, NULL, f->eyes.rx, 1);
+			ms_json_num(&j, NULL, f->eyes.ry, 1);
+			ms_json_arr_close(&j);
+			ms_json_num(&j, "tilt",
+				    vis_eyes_angle(&f->eyes) * 180.0 / M_PI, 1);
+		}
 		if (f->emotion >= 0) {
 			ms_json_str(&j, "emotion",
 				    nn_emotion_names[f->emotion]);
@@ -127,6 +138,7 @@ int cmd_detect(int argc, char **argv)
 	struct vis_detect_params params;
 	struct pipe_frame_opts opts = {0};
 	const char *cascade_path = MS_DEFAULT_CASCADE, *model;
+	const char *eyes_path = MS_DEFAULT_EYE_CASCADE;
 	struct pipeline *pipe = NULL;
 	struct pipe_worker *w = NULL;
 	struct pipe_frame *fr = NULL;
@@ -150,6 +162,14 @@ int cmd_detect(int argc, char **argv)
 		 &model_explicit},
 		CLI_OPT_FLAG("--tta", &opts.flip_tta,
 			     "average each face with its mirror image"),
+		CLI_OPT_FLAG("--align", &opts.align,
+			     "turn each face upright from its eyes before "
+			     "reading its emotion; JSON gets \"eyes\" [lx, ly, "
+			     "rx, ry] and "
+			     "\"tilt\" (degrees) for faces whose eyes were "
+			     "found"),
+		CLI_OPT_STR("--eyes", "FILE", &eyes_path,
+			    "eye cascade XML for --align"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
@@ -167,8 +187,10 @@ int cmd_detect(int argc, char **argv)
 	if (first < 0)
 		return cli_parse_status(first);
 	model = model_or_null(model, model_explicit);
-	if (pipe_load(cascade_path, model, &pipe, err, sizeof(err))) {
+	if (pipe_load(cascade_path, model, &pipe, err, sizeof(err)) ||
+	    (opts.align && pipe_load_eyes(pipe, eyes_path, err, sizeof(err)))) {
 		fprintf(stderr, "moodsync detect: %s\n", err);
+		pipe_free(pipe);
 		return 1;
 	}
 	w = pipe_worker_new(pipe);

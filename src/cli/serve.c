@@ -80,7 +80,7 @@ static void fd_room(int conns)
  * else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct srv_config *c,
 		      const char **model, int *model_explicit,
-		      const char **music)
+		      const char **music, int *align)
 {
 	double rate = c->rate_per_s;
 	const char *allow_last = NULL;
@@ -102,6 +102,12 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 			    "or " MS_DEFAULT_TEXT_MODEL ")"),
 		CLI_OPT_STR("--cascade", "F", &c->cascade_path,
 			    "Haar cascade XML"),
+		CLI_OPT_FLAG("--align", align,
+			     "turn each face upright from its eyes before "
+			     "reading its emotion (docs/alignment.md)"),
+		CLI_OPT_STR("--eyes", "F", &c->eye_cascade_path,
+			    "eye cascade XML for --align (default "
+			    "haarcascade_eye.xml of opencv-data)"),
 		CLI_OPT_STR("--db", "F", &c->db_path,
 			    "SQLite database (default $MOODSYNC_DB, else "
 			    "$XDG_DATA_HOME/moodsync/moodsync.db, else "
@@ -199,7 +205,7 @@ int cmd_serve(int argc, char **argv)
 	struct srv_app *app = NULL;
 	char err[MS_ERRLEN], dbbuf[4096], musicbuf[4096];
 	const char *model, *music = NULL;
-	int model_explicit, rc, sig;
+	int model_explicit, rc, sig, align = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t set;
 
@@ -211,9 +217,14 @@ int cmd_serve(int argc, char **argv)
 	if (cfg.spotify_embed_url && !*cfg.spotify_embed_url)
 		cfg.spotify_embed_url = NULL;
 	model = cli_default_model(&model_explicit);
-	rc = parse_args(argc, argv, &cfg, &model, &model_explicit, &music);
+	rc = parse_args(argc, argv, &cfg, &model, &model_explicit, &music,
+			&align);
 	if (rc)
 		return cli_parse_status(rc);
+	if (!align)
+		cfg.eye_cascade_path = NULL;
+	else if (!cfg.eye_cascade_path)
+		cfg.eye_cascade_path = MS_DEFAULT_EYE_CASCADE;
 	if (music && music_dirs(music, musicbuf, sizeof(musicbuf), &cfg))
 		return 2;
 	if (!cfg.db_path) {

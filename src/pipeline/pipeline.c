@@ -4,6 +4,7 @@
  * for faces of a plausible webcam size, and first looks near the face the
  * stream showed last. Callers rescan the full frame now and then by passing
  * no hint. */
+#include <math.h>
 #include <string.h>
 
 #include "moodsync/pipeline.h"
@@ -17,19 +18,24 @@
  * each margin: -0.05 66.1%, 0 67.8%, +0.05 67.5%, +0.10 66.8% (2,696
  * faces; the same faces' original crops score 68.4%). */
 #define FACE_MARGIN 0.0f
+/* Alignment turns a face whose eye line is tilted by more than this; below
+ * it the eye cascade's jitter would only blur upright faces (bench/align). */
+#define ALIGN_MIN_DEG 0.0
 
 struct pipeline {
 	struct vis_cascade *cascade;
-	struct nn_model *model; /* NULL: faces without emotions */
+	struct vis_cascade *eyes; /* NULL: no alignment */
+	struct nn_model *model;	  /* NULL: faces without emotions */
 	struct vis_detect_params params;
 };
 
 struct pipe_worker {
 	const struct pipeline *p;
 	struct vis_detector *det;
-	struct nn_ctx *nn;    /* NULL without a model */
-	uint8_t *face;	      /* side*side crop for the classifier */
-	struct vis_image roi; /* reused scratch for the fast path */
+	struct nn_ctx *nn;	     /* NULL without a model */
+	struct vis_eye_finder *eyes; /* NULL without an eye cascade */
+	uint8_t *face;		     /* side*side crop for the classifier */
+	struct vis_image roi;	     /* reused scratch for the fast path */
 };
 
 int pipe_load(const char *cascade_path, const char *model_path,
@@ -58,11 +64,25 @@ out_free:
 	return rc;
 }
 
+int pipe_load_eyes(struct pipeline *p, const char *eye_cascade_path, char *err,
+		   size_t errlen)
+{
+	struct vis_cascade *c;
+	int rc = vis_cascade_load(eye_cascade_path, &c, err, errlen);
+
+	if (rc)
+		return rc;
+	vis_cascade_free(p->eyes);
+	p->eyes = c;
+	return MS_OK;
+}
+
 void pipe_free(struct pipeline *p)
 {
 	if (!p)
 		return;
 	vis_cascade_free(p->cascade);
+	vis_cascade_free(p->eyes);
 	nn_model_free(p->model);
 	free(p);
 }
@@ -81,6 +101,8 @@ struct pipe_worker *pipe_worker_new(const struct pipeline *p)
 	w->p = p;
 	w->det = vis_detector_new(p->cascade);
 	if (!w->det)
+		goto out_free;
+	if (p->eyes && !(w->eyes = vis_eye_finder_new(p->eyes)))
 		goto out_free;
 	if (p->model) {
 		int side = nn_model_input_size(p->model);
@@ -101,6 +123,7 @@ void pipe_worker_free(struct pipe_worker *w)
 	if (!w)
 		return;
 	vis_detector_free(w->det);
+	vis_eye_finder_free(w->eyes);
 	nn_ctx_free(w->nn);
 	free(w->face);
 	vis_image_release(&w->roi);
@@ -188,27 +211,53 @@ static int detect_fast(struct pipe_worker *w, const struct vis_image *img,
 	return detect_region(w, img, whole, &p, out);
 }
 
-static int classify(struct pipe_worker *w, const struct vis_image *img,
-		    int flip_tta, struct pipe_frame *out)
+int pipe_face_classify(struct pipe_worker *w, const struct vis_image *img,
+		       struct ms_rect box, const struct pipe_frame_opts *opts,
+		       struct pipe_face *face)
 {
-	int side;
+	double angle = 0;
+	int side, rc;
 
-	for (int i = 0; i < out->nfaces; i++) {
-		out->faces[i].emotion = -1;
-		memset(out->faces[i].probs, 0, sizeof(out->faces[i].probs));
+	face->box = box;
+	face->aligned = 0;
+	memset(&face->eyes, 0, sizeof(face->eyes));
+	face->emotion = -1;
+	memset(face->probs, 0, sizeof(face->probs));
+	if (opts->align && w->eyes) {
+		rc = vis_eyes_find(w->eyes, img, box, &face->eyes,
+				   &face->aligned);
+		if (rc)
+			return rc;
+		if (face->aligned)
+			angle = vis_eyes_angle(&face->eyes);
+		if (fabs(angle) * 180.0 / M_PI < ALIGN_MIN_DEG)
+			angle = 0;
 	}
 	if (!w->nn)
 		return MS_OK;
 	side = nn_model_input_size(w->p->model);
-	for (int i = 0; i < out->nfaces; i++) {
-		struct pipe_face *f = &out->faces[i];
-		int rc;
+	/* turned about the eyes' midpoint: the eyes stay where the box put
+	 * them, level, and the rest of the face hangs below them upright */
+	vis_crop_resize_rot(img, box, FACE_MARGIN, angle,
+			    0.5 * (face->eyes.lx + face->eyes.rx),
+			    0.5 * (face->eyes.ly + face->eyes.ry), side, side,
+			    w->face);
+	rc = nn_classify(w->nn, w->face, opts->flip_tta, face->probs);
+	if (rc)
+		return rc;
+	face->emotion = nn_argmax(face->probs);
+	return MS_OK;
+}
 
-		vis_crop_resize(img, f->box, FACE_MARGIN, side, side, w->face);
-		rc = nn_classify(w->nn, w->face, flip_tta, f->probs);
+static int classify(struct pipe_worker *w, const struct vis_image *img,
+		    const struct pipe_frame_opts *opts, struct pipe_frame *out)
+{
+	for (int i = 0; i < out->nfaces; i++) {
+		int rc = pipe_face_classify(w, img, out->faces[i].box, opts,
+					    &out->faces[i]);
+
 		if (rc)
 			return rc;
-		f->emotion = nn_argmax(f->probs);
 	}
 	return MS_OK;
 }
@@ -234,7 +283,7 @@ int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
 	out->ms_detect = t1 - t0;
 	if (rc)
 		return rc;
-	rc = classify(w, img, opts->flip_tta, out);
+	rc = classify(w, img, opts, out);
 	out->ms_classify = ms_now_ms() - t1;
 	return rc;
 }

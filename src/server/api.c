@@ -291,6 +291,7 @@ static int run_on_slot(struct srv_app *app, const uint8_t *body, size_t len,
 	memset(&opts, 0, sizeof(opts));
 	opts.fast = 1;
 	opts.hint = hint;
+	opts.align = app->cfg.eye_cascade_path != NULL;
 	rc = w ? pipe_frame_run(w, body, len, &opts, f, err, errlen)
 	       : MS_ENOMEM;
 	srv_app_slot_release(app);

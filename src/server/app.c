@@ -122,6 +122,12 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out, char *err,
 		       errlen);
 	if (rc)
 		goto out_free;
+	if (cfg->eye_cascade_path) {
+		rc = pipe_load_eyes(app->pipe, cfg->eye_cascade_path, err,
+				    errlen);
+		if (rc)
+			goto out_free;
+	}
 	app->has_model = pipe_has_model(app->pipe);
 	music_fusion_params_default(&app->fusion);
 	if (cfg->text_model_path) {

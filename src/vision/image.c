@@ -115,29 +115,50 @@ static float sample_bilinear(const struct vis_image *img, float x, float y)
 	       ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
 }
 
-/* Maps output pixel (ox, oy) to the source point x0 + (ox + 0.5) * sx - 0.5
- * (same for y). When a source step exceeds 2 pixels, each output pixel
+/* A rotation of the crop about a pivot, in the image's continuous
+ * coordinates (pixel i spans [i, i + 1)): a crop point q samples the image
+ * at P + R(q - P). The identity when c = 1, s = 0. */
+struct rot {
+	double c, s;   /* cos and sin of the angle */
+	double px, py; /* pivot P */
+};
+
+/* Maps output pixel (ox, oy) to the crop point q = (x0 + (ox + 0.5) * sx,
+ * y0 + (oy + 0.5) * sy), rotates it by `r` and samples there, pixel
+ * centres at +0.5. When a source step exceeds 2 pixels, each output pixel
  * averages a k x k grid of bilinear samples over its footprint (k up to
  * 16), which approximates area averaging without aliasing. Edges repeat. */
 static void resample(const struct vis_image *src, double x0, double y0,
-		     double sx, double sy, int ow, int oh, uint8_t *out)
+		     double sx, double sy, const struct rot *r, int ow, int oh,
+		     uint8_t *out)
 {
 	int kx = sx > 2 ? (int)MS_MIN(ceil(sx), 16.0) : 1;
 	int ky = sy > 2 ? (int)MS_MIN(ceil(sy), 16.0) : 1;
 	float inv = 1.0f / (float)(kx * ky);
+	int turn = r && (r->s != 0 || r->c != 1);
 
 	for (int oy = 0; oy < oh; oy++) {
 		for (int ox = 0; ox < ow; ox++) {
 			float acc = 0;
 
 			for (int j = 0; j < ky; j++) {
-				double fy = y0 + oy * sy + (j + 0.5) * sy / ky -
-					    0.5;
+				double qy = y0 + oy * sy + (j + 0.5) * sy / ky;
 				for (int i = 0; i < kx; i++) {
-					double fx = x0 + ox * sx +
-						    (i + 0.5) * sx / kx - 0.5;
-					acc += sample_bilinear(src, (float)fx,
-							       (float)fy);
+					double qx = x0 + ox * sx +
+						    (i + 0.5) * sx / kx;
+					double fx = qx, fy = qy;
+
+					if (turn) {
+						double dx = qx - r->px,
+						       dy = qy - r->py;
+						fx = r->px + r->c * dx -
+						     r->s * dy;
+						fy = r->py + r->s * dx +
+						     r->c * dy;
+					}
+					acc += sample_bilinear(
+						src, (float)(fx - 0.5),
+						(float)(fy - 0.5));
 				}
 			}
 			acc = acc * inv + 0.5f;
@@ -160,8 +181,8 @@ int vis_image_resize(const struct vis_image *src, int dw, int dh,
 	rc = vis_image_init(&tmp, dw, dh);
 	if (rc)
 		return rc;
-	resample(src, 0, 0, (double)src->w / dw, (double)src->h / dh, dw, dh,
-		 tmp.px);
+	resample(src, 0, 0, (double)src->w / dw, (double)src->h / dh, NULL, dw,
+		 dh, tmp.px);
 	*dst = tmp;
 	return MS_OK;
 }
@@ -169,9 +190,17 @@ int vis_image_resize(const struct vis_image *src, int dw, int dh,
 void vis_crop_resize(const struct vis_image *img, struct ms_rect box,
 		     float margin, int ow, int oh, uint8_t *out)
 {
+	vis_crop_resize_rot(img, box, margin, 0, 0, 0, ow, oh, out);
+}
+
+void vis_crop_resize_rot(const struct vis_image *img, struct ms_rect box,
+			 float margin, double angle, double px, double py,
+			 int ow, int oh, uint8_t *out)
+{
 	double bw = box.w > 0 ? box.w : 1, bh = box.h > 0 ? box.h : 1;
 	double x0 = box.x - margin * bw, y0 = box.y - margin * bh;
 	double cw = bw * (1 + 2.0 * margin), ch = bh * (1 + 2.0 * margin);
+	struct rot r = {1, 0, px, py};
 
 	if (ow <= 0 || oh <= 0 || !out)
 		return;
@@ -183,7 +212,11 @@ void vis_crop_resize(const struct vis_image *img, struct ms_rect box,
 		cw = 1;
 	if (ch < 1)
 		ch = 1;
-	resample(img, x0, y0, cw / ow, ch / oh, ow, oh, out);
+	if (angle != 0 && isfinite(angle) && isfinite(px) && isfinite(py)) {
+		r.c = cos(angle);
+		r.s = sin(angle);
+	}
+	resample(img, x0, y0, cw / ow, ch / oh, &r, ow, oh, out);
 }
 
 /* Coefficients of OpenCV's bit-exact linear resize along one axis: the
