@@ -84,7 +84,8 @@ static int fer_face(struct pipe_worker *w, struct vis_detector *det,
 				upright = est;
 			else if (!isnan(upright)) {
 				t[ai].sq_both++;
-				t[ai].sq_rel += fabs(est - upright + angles[ai]);
+				t[ai].sq_rel +=
+					fabs(est - upright + angles[ai]);
 			}
 		}
 		if (vis_detect(det, turned, &params, &box, 1, &nf))
@@ -170,15 +171,14 @@ static int run_fer(struct pipeline *p, const char *cascade_path,
 		vis_image_release(&up);
 		if (vis_image_resize(&face, FER_SIDE * UP, FER_SIDE * UP, &up))
 			goto out;
-		vis_crop_resize(&up,
-				(struct ms_rect){-BORDER, -BORDER, CANVAS,
-						 CANVAS},
-				0.0f, CANVAS, CANVAS, canvas.px);
+		vis_crop_resize(
+			&up, (struct ms_rect){-BORDER, -BORDER, CANVAS, CANVAS},
+			0.0f, CANVAS, CANVAS, canvas.px);
 		if (fer_face(w, det, &canvas, rec[0], &turned, t))
 			goto out;
 	}
-	printf("FER-2013 %s: %ld faces, upscaled %dx into %dx%d, turned\n",
-	       fer, t[0].n, UP, CANVAS, CANVAS);
+	printf("FER-2013 %s: %ld faces, upscaled %dx into %dx%d, turned\n", fer,
+	       t[0].n, UP, CANVAS, CANVAS);
 	fer_print(t);
 	rc = 0;
 out:

@@ -133,9 +133,10 @@ static void test_align_bad_boxes(void **state)
 	struct pipeline *p = load(1);
 	struct pipe_worker *w = pipe_worker_new(p);
 	const struct ms_rect boxes[] = {
-		{0, 0, 0, 0},	    {0, 0, 3, 3},	 {-50, -50, 100, 100},
-		{90, 70, 100, 100}, {500, 500, 40, 40},	 {0, 0, 100000, 100000},
-		{-1, -1, 2, 2},	    {-2000000000, 0, 30, 30},
+		{0, 0, 0, 0},	      {0, 0, 3, 3},
+		{-50, -50, 100, 100}, {90, 70, 100, 100},
+		{500, 500, 40, 40},   {0, 0, 100000, 100000},
+		{-1, -1, 2, 2},	      {-2000000000, 0, 30, 30},
 	};
 	struct vis_image img;
 	struct pipe_face f;

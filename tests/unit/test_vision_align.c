@@ -261,9 +261,8 @@ static void test_eyes_bad_input(void **state)
 	assert_int_equal(found, 0);
 	assert_true(y.lx == 1 && y.ly == 2 && y.rx == 3 && y.ry == 4);
 	assert_int_equal(vis_image_init(&one, 1, 1), MS_OK);
-	assert_int_equal(vis_eyes_find(e->f, &one,
-				       (struct ms_rect){0, 0, 1, 1}, &y,
-				       &found),
+	assert_int_equal(vis_eyes_find(e->f, &one, (struct ms_rect){0, 0, 1, 1},
+				       &y, &found),
 			 MS_OK);
 	assert_int_equal(found, 0);
 	assert_int_equal(vis_eyes_find(NULL, &flat,
