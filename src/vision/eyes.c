@@ -9,7 +9,7 @@
 
 #include "moodsync/vision.h"
 
-#define EYE_ROI_W 160	   /* the face side, resampled, pixels */
+#define EYE_ROI_W 120	   /* the face side, resampled, pixels */
 #define EYE_BAND_TOP 0.10  /* band searched, fractions of the box side */
 #define EYE_BAND_BOT 0.70  /* (eyes of an upright face sit near 0.38) */
 #define EYE_MIN_FRAC 0.12  /* eye box side, fractions of the face side */
