@@ -18,6 +18,7 @@ sh bench/vision.sh "$BUILD"
 echo "### nn: emotion CNN vs PyTorch (same architecture)"; sh bench/nn_bench.sh "$BUILD"
 echo "### server: frame time, fast-path recall, throughput and RSS under load"; sh bench/server_bench.sh "$BUILD"
 echo "### crop margin: FER-like face crops from Haar boxes"; sh bench/crop_margin.sh "$BUILD"
+echo "### face alignment: tilted FER faces, eyes on the photos"; sh bench/align.sh "$BUILD"
 echo "### server: a normal client among 300 slow-header connections held 60 s"; MOODSYNC_BIN="$BUILD/moodsync" python3 bench/slow_clients.py --conns 300 --hold 60
 echo "### audio: analysis speed vs SoX stats, dev set and demo library"; sh bench/audio_bench.sh "$BUILD"
 echo "### audio: valence/arousal vs the dev set's proxies (cross-validated Spearman)"; sh bench/music_mood.sh "$BUILD"

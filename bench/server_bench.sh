@@ -52,6 +52,10 @@ echo "== server time per frame, one core (taskset -c 0, OpenBLAS 1 thread)"
 echo "-- 640x480:"
 # shellcheck disable=SC2086
 OPENBLAS_NUM_THREADS=1 taskset -c 0 "$OUT/server_frame" time "$OUT/frame640.jpg" 500 $m
+echo "-- 640x480, faces aligned from their eyes (serve --align):"
+# shellcheck disable=SC2086
+ALIGN_EYES=/usr/share/opencv4/haarcascades/haarcascade_eye.xml OPENBLAS_NUM_THREADS=1 \
+	taskset -c 0 "$OUT/server_frame" time "$OUT/frame640.jpg" 500 $m
 echo "-- 320x240:"
 # shellcheck disable=SC2086
 OPENBLAS_NUM_THREADS=1 taskset -c 0 "$OUT/server_frame" time "$OUT/frame320.jpg" 500 $m

@@ -5,7 +5,8 @@
  *   server_frame time FRAME.jpg N [MODEL]       per-frame server time on this
  *       thread (decode + detect + classify) over N frames of a simulated
  *       webcam stream (fast path, hint from the last face, whole-frame
- *       rescan every 10th frame, as POST /api/frame does), then the full scan
+ *       rescan every 10th frame, as POST /api/frame does), then the full scan;
+ *       with $ALIGN_EYES (an eye cascade) each face is aligned (serve --align)
  *   server_frame recall DATA_DIR                 face recall/precision of the
  *       webcam fast path vs the full scan on DATA_DIR/faces (IoU >= 0.4) */
 #include <stddef.h>
@@ -170,9 +171,11 @@ static int time_frames(const char *path, int n, const char *model)
 	double *cls = calloc((size_t)n, sizeof(double));
 	double *cpu = calloc((size_t)n, sizeof(double));
 	int have = 0, faces, hinted = 0;
+	const char *eyes = getenv("ALIGN_EYES");
 
 	if (ms_file_read(path, 64u << 20, &buf, &len, err, sizeof(err)) ||
-	    pipe_load(CASCADE, model, &p, err, sizeof(err))) {
+	    pipe_load(CASCADE, model, &p, err, sizeof(err)) ||
+	    (eyes && *eyes && pipe_load_eyes(p, eyes, err, sizeof(err)))) {
 		fprintf(stderr, "server_frame: %s\n", err);
 		return 1;
 	}
@@ -188,6 +191,7 @@ static int time_frames(const char *path, int n, const char *model)
 
 			memset(&o, 0, sizeof(o));
 			o.fast = pass == 0;
+			o.align = eyes && *eyes;
 			if (o.fast && have && hinted < 10) {
 				o.hint = &hint;
 				hinted++;
