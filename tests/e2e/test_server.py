@@ -310,6 +310,27 @@ def overload_test(face_jpeg):
         t.ok(s2.client().get("/healthz").status == 200, "the overloaded server recovers")
 
 
+def align_test(face_jpeg):
+    """serve --align: frames still answer with the same shape and faces;
+    a missing eye cascade stops the server at start with one line."""
+    with L.Server(["--align"]) as s2:
+        r = s2.client().post_image(None, face_jpeg)
+        j = r.json() if r.status == 200 else {}
+        t.ok(r.status == 200 and len(j.get("faces", [])) >= 1 and
+             not check_frame_json(j, j.get("width", 0), j.get("height", 0), s2.model is not None),
+             "serve --align answers a frame with its face", r.body[:200])
+    bad = L.Server(["--align", "--eyes", "/nonexistent/eyes.xml"])
+    try:
+        bad.start(timeout=10)
+        started = True
+    except RuntimeError:
+        started = False
+    log = bad.log_text()
+    bad.kill()
+    t.ok(not started and "nonexistent" in log, "serve --align with a missing eye cascade "
+         "refuses to start, saying why", log[-300:])
+
+
 def main():
     ann = L.load_annotations()
     first = sorted(ann)[0]
@@ -366,6 +387,7 @@ def main():
         h = a.get("/api/history").json()["points"]
         t.ok(not srv.model or len(h) >= 1, "history survives a restart (%d points)" % len(h))
     overload_test(face_jpeg)
+    align_test(face_jpeg)
     return t.exit_code()
 
 
