@@ -26,6 +26,14 @@ int cmd_library_scan(int argc, char **argv);
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #define MS_DEFAULT_EYE_CASCADE                                                 \
 	"/usr/share/opencv4/haarcascades/haarcascade_eye.xml"
+/* Faces turned upright from their eyes before their emotion is read, unless
+ * --no-align (detect, serve); docs/alignment.md has the measurements. */
+#define MS_DEFAULT_ALIGN 1
+#if MS_DEFAULT_ALIGN
+#define ALIGN_DEFAULT_NOTE " (the default)"
+#else
+#define ALIGN_DEFAULT_NOTE ""
+#endif
 #define MS_DEFAULT_DATA "../shared/data"
 #define MS_DEFAULT_MODEL "models/emotion.msnn"
 #define MS_DEFAULT_TEXT_MODEL "models/text.mstx"

@@ -144,6 +144,7 @@ int cmd_detect(int argc, char **argv)
 	struct pipe_frame *fr = NULL;
 	char err[MS_ERRLEN];
 	int json = 0, status = 1, first, model_explicit;
+	int align_on = 0, align_off = 0;
 
 	vis_detect_params_default(&params);
 	model = cli_default_model(&model_explicit);
@@ -162,14 +163,16 @@ int cmd_detect(int argc, char **argv)
 		 &model_explicit},
 		CLI_OPT_FLAG("--tta", &opts.flip_tta,
 			     "average each face with its mirror image"),
-		CLI_OPT_FLAG("--align", &opts.align,
+		CLI_OPT_FLAG("--align", &align_on,
 			     "turn each face upright from its eyes before "
-			     "reading its emotion; JSON gets \"eyes\" [lx, ly, "
-			     "rx, ry] and "
+			     "reading its emotion" ALIGN_DEFAULT_NOTE
+			     "; JSON gets \"eyes\" [lx, ly, rx, ry] and "
 			     "\"tilt\" (degrees) for faces whose eyes were "
 			     "found"),
+		CLI_OPT_FLAG("--no-align", &align_off,
+			     "read each face as the detector boxed it"),
 		CLI_OPT_STR("--eyes", "FILE", &eyes_path,
-			    "eye cascade XML for --align"),
+			    "eye cascade XML for alignment"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
@@ -186,6 +189,12 @@ int cmd_detect(int argc, char **argv)
 	first = cli_parse(&cmd, argc, argv);
 	if (first < 0)
 		return cli_parse_status(first);
+	if (align_on && align_off) {
+		fprintf(stderr,
+			"moodsync detect: --align and --no-align together\n");
+		return 2;
+	}
+	opts.align = align_on || (MS_DEFAULT_ALIGN && !align_off);
 	model = model_or_null(model, model_explicit);
 	if (pipe_load(cascade_path, model, &pipe, err, sizeof(err)) ||
 	    (opts.align && pipe_load_eyes(pipe, eyes_path, err, sizeof(err)))) {

@@ -80,7 +80,7 @@ static void fd_room(int conns)
  * else a negative cli_parse() result. */
 static int parse_args(int argc, char **argv, struct srv_config *c,
 		      const char **model, int *model_explicit,
-		      const char **music, int *align)
+		      const char **music, int align[2])
 {
 	double rate = c->rate_per_s;
 	const char *allow_last = NULL;
@@ -102,11 +102,14 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 			    "or " MS_DEFAULT_TEXT_MODEL ")"),
 		CLI_OPT_STR("--cascade", "F", &c->cascade_path,
 			    "Haar cascade XML"),
-		CLI_OPT_FLAG("--align", align,
+		CLI_OPT_FLAG("--align", &align[0],
 			     "turn each face upright from its eyes before "
-			     "reading its emotion (docs/alignment.md)"),
+			     "reading its emotion" ALIGN_DEFAULT_NOTE
+			     " (docs/alignment.md)"),
+		CLI_OPT_FLAG("--no-align", &align[1],
+			     "read each face as the detector boxed it"),
 		CLI_OPT_STR("--eyes", "F", &c->eye_cascade_path,
-			    "eye cascade XML for --align (default "
+			    "eye cascade XML for alignment (default "
 			    "haarcascade_eye.xml of opencv-data)"),
 		CLI_OPT_STR("--db", "F", &c->db_path,
 			    "SQLite database (default $MOODSYNC_DB, else "
@@ -205,7 +208,8 @@ int cmd_serve(int argc, char **argv)
 	struct srv_app *app = NULL;
 	char err[MS_ERRLEN], dbbuf[4096], musicbuf[4096];
 	const char *model, *music = NULL;
-	int model_explicit, rc, sig, align = 0;
+	int model_explicit, rc, sig,
+		align[2] = {0, 0}; /* --align, --no-align */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t set;
 
@@ -218,10 +222,15 @@ int cmd_serve(int argc, char **argv)
 		cfg.spotify_embed_url = NULL;
 	model = cli_default_model(&model_explicit);
 	rc = parse_args(argc, argv, &cfg, &model, &model_explicit, &music,
-			&align);
+			align);
 	if (rc)
 		return cli_parse_status(rc);
-	if (!align)
+	if (align[0] && align[1]) {
+		fprintf(stderr,
+			"moodsync serve: --align and --no-align together\n");
+		return 2;
+	}
+	if (!(align[0] || (MS_DEFAULT_ALIGN && !align[1])))
 		cfg.eye_cascade_path = NULL;
 	else if (!cfg.eye_cascade_path)
 		cfg.eye_cascade_path = MS_DEFAULT_EYE_CASCADE;

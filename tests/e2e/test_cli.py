@@ -53,20 +53,23 @@ def fer_eval(t, model):
         t.ok(rc != 0 and err.count("\n") == 1, "eval refuses a malformed FER file in one line", err)
 
 
-def align_test(t, paths, lines, model):
-    """`detect --align`: the same faces as without it, eyes inside their
-    box on some, tilt within the finder's limit; a bad eye cascade is one
-    line and exit 1."""
-    args = ["detect", "--json", "--align"] + (["--model", model] if model else [])
-    rc, out, err = run(args + paths)
+def align_test(t, paths, model):
+    """`detect --align` against `--no-align`: the same faces, eyes inside
+    their box on some, tilt within the finder's limit, no eyes without it;
+    both flags at once or a bad eye cascade is one line and an error."""
+    args = ["detect", "--json"] + (["--model", model] if model else [])
+    rc, plain, err = run(args + ["--no-align"] + paths)
+    rc2, out, err2 = run(args + ["--align"] + paths)
     aligned = []
-    same_boxes = rc == 0 and len(out.splitlines()) == len(lines)
-    for plain, line in zip(lines, out.splitlines()):
-        a, b = json.loads(plain), json.loads(line)
+    same_boxes = rc == rc2 == 0 and len(out.splitlines()) == len(plain.splitlines()) == len(paths)
+    for p, line in zip(plain.splitlines(), out.splitlines()):
+        a, b = json.loads(p), json.loads(line)
         same_boxes &= [[f[k] for k in "xywh"] for f in a["faces"]] == \
             [[f[k] for k in "xywh"] for f in b["faces"]]
+        same_boxes &= not any("eyes" in f for f in a["faces"])
         aligned += [f for f in b["faces"] if "eyes" in f]
-    t.ok(same_boxes, "detect --align finds the same faces", err)
+    t.ok(same_boxes, "detect --align finds the faces --no-align finds, and only it gives "
+         "eyes", err + err2)
     inside = all(len(f["eyes"]) == 4 and f["x"] < f["eyes"][0] < f["eyes"][2] < f["x"] + f["w"]
                  and f["y"] < min(f["eyes"][1], f["eyes"][3]) < f["y"] + f["h"]
                  and abs(f["tilt"]) <= 30 for f in aligned)
@@ -75,6 +78,9 @@ def align_test(t, paths, lines, model):
     rc, out, err = run(["detect", "--align", "--eyes", "/nonexistent.xml", paths[0]])
     t.ok(rc == 1 and out == "" and err.count("\n") == 1 and "nonexistent" in err,
          "detect --align with a missing eye cascade: one line, exit 1", err)
+    rc, out, err = run(["detect", "--align", "--no-align", paths[0]])
+    t.ok(rc == 2 and out == "" and err.count("\n") == 1 and "--no-align" in err,
+         "detect --align --no-align: one line, exit 2", err)
 
 
 def main():
@@ -136,7 +142,7 @@ def main():
     t.ok(matched >= 0.85 * total, "detect finds the annotated faces (%d/%d)" % (matched, total))
     if model:
         t.ok(emotions_ok, "each face has an emotion and 7 probabilities summing to 1")
-    align_test(t, paths, lines, model)
+    align_test(t, paths, model)
 
     with tempfile.TemporaryDirectory() as tmp:
         trunc = os.path.join(tmp, "truncated.jpg")
