@@ -10,11 +10,12 @@
 #include "moodsync/vision.h"
 #include "vision/vision_internal.h"
 
-#define EYE_ROI_W 120	   /* the face side, resampled, pixels */
-#define EYE_BAND_TOP 0.10  /* band searched, fractions of the box side */
-#define EYE_BAND_BOT 0.70  /* (eyes of an upright face sit near 0.38) */
-#define EYE_MIN_FRAC 0.12  /* eye box side, fractions of the face side */
-#define EYE_MAX_FRAC 0.40  /* */
+#define EYE_ROI_W 120	  /* the face side, resampled, pixels */
+#define EYE_BAND_TOP 0.10 /* band searched, fractions of the box side */
+#define EYE_BAND_BOT 0.70 /* (eyes of an upright face sit near 0.38) */
+/* eye box side at most this fraction of the face side; the smallest is the
+ * cascade's window (20 px of EYE_ROI_W: 0.17) */
+#define EYE_MAX_FRAC 0.40
 #define EYE_NEIGHBORS 3	   /* grouping threshold for eye windows */
 #define EYE_SEP_MIN 0.25   /* centre distance, fractions of the side */
 #define EYE_SEP_MAX 0.65   /* */
@@ -156,7 +157,6 @@ int vis_eyes_find(struct vis_eye_finder *f, const struct vis_image *img,
 				f->band.px);
 	vis_detect_params_default(&p);
 	p.min_neighbors = EYE_NEIGHBORS;
-	p.min_size = (int)(EYE_MIN_FRAC * EYE_ROI_W);
 	p.max_size = (int)(EYE_MAX_FRAC * EYE_ROI_W);
 	rc = vis_detect(f->det, &f->band, &p, cand, EYE_MAX_CAND, &n);
 	if (rc)
