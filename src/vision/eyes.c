@@ -157,6 +157,7 @@ int vis_eyes_find(struct vis_eye_finder *f, const struct vis_image *img,
 				f->band.px);
 	vis_detect_params_default(&p);
 	p.min_neighbors = EYE_NEIGHBORS;
+	p.min_size = 0; /* down to the cascade's window */
 	p.max_size = (int)(EYE_MAX_FRAC * EYE_ROI_W);
 	rc = vis_detect(f->det, &f->band, &p, cand, EYE_MAX_CAND, &n);
 	if (rc)
