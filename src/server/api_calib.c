@@ -58,7 +58,9 @@ void api_calib_members(struct ms_json *j, const struct srv_calib_view *v)
 	ms_json_str(j, "state", srv_calib_state_names[v->state]);
 	ms_json_bool(j, "calibrated", v->applied);
 	ms_json_str(j, "baseline",
-		    !v->applied ? "none" : v->automatic ? "auto" : "explicit");
+		    !v->applied	   ? "none"
+		    : v->automatic ? "auto"
+				   : "explicit");
 	ms_json_int(j, "frames", v->frames);
 	ms_json_num(j, "progress", v->progress, 3);
 	ms_json_num(j, "seconds_left", v->seconds_left, 2);

@@ -140,8 +140,9 @@ void srv_calib_view(const struct srv_calib *c, const struct srv_calib_params *p,
 			out->seconds_left = (c->until_ms - now_ms) / 1000.0;
 			if (out->seconds_left < 0)
 				out->seconds_left = 0;
-			out->progress = span > 0 ? (now_ms - c->started_ms) / span
-						 : 1.0;
+			out->progress =
+				span > 0 ? (now_ms - c->started_ms) / span
+					 : 1.0;
 		}
 		if (out->progress > 1)
 			out->progress = 1;

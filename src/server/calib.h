@@ -18,7 +18,7 @@
 /* How strongly a face is read relative to the baseline (nn_calib_apply's
  * strength) unless the server is told otherwise; see models/README.md,
  * "Per-person calibration", for the measurement behind it. */
-#define SRV_CALIB_STRENGTH 1.0f
+#define SRV_CALIB_STRENGTH 0.5f
 /* The automatic baseline's time constant by default, faces (0: off);
  * `moodsync serve --calib-auto N` sets it. Off: the measurement in
  * models/README.md found no gain for a typical person. */
@@ -28,10 +28,10 @@
 #define SRV_CALIB_AUTO_WARMUP 50
 
 enum srv_calib_state {
-	SRV_CALIB_OFF,	       /* no explicit baseline */
-	SRV_CALIB_RUNNING,     /* collecting the resting face */
-	SRV_CALIB_ON,	       /* an explicit baseline is in use */
-	SRV_CALIB_FAILED,      /* the last step saw too few faces */
+	SRV_CALIB_OFF,	   /* no explicit baseline */
+	SRV_CALIB_RUNNING, /* collecting the resting face */
+	SRV_CALIB_ON,	   /* an explicit baseline is in use */
+	SRV_CALIB_FAILED,  /* the last step saw too few faces */
 	SRV_CALIB_STATES
 };
 extern const char *const srv_calib_state_names[SRV_CALIB_STATES];
