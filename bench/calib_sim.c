@@ -28,8 +28,9 @@
 #define NEUTRAL 6
 
 struct score {
-	double acc, macro, neu_sad; /* FER+ accuracy, mean recall, neutral->sad */
-	double fer;		    /* accuracy on the FER labels */
+	double acc, macro,
+		neu_sad; /* FER+ accuracy, mean recall, neutral->sad */
+	double fer;	 /* accuracy on the FER labels */
 };
 
 struct tally {
@@ -104,8 +105,8 @@ static void print_row(const char *what, const struct score *raw,
 {
 	printf("%-34s %6.2f %6.2f %+6.2f | %6.2f %6.2f %+6.2f | %5.1f %5.1f "
 	       "| %6.2f %+6.2f\n",
-	       what, 100 * raw->acc, 100 * cal->acc, 100 * (cal->acc - raw->acc),
-	       100 * raw->macro, 100 * cal->macro,
+	       what, 100 * raw->acc, 100 * cal->acc,
+	       100 * (cal->acc - raw->acc), 100 * raw->macro, 100 * cal->macro,
 	       100 * (cal->macro - raw->macro), 100 * raw->neu_sad,
 	       100 * cal->neu_sad, 100 * raw->fer, 100 * (cal->fer - raw->fer));
 }
@@ -150,7 +151,7 @@ static void explicit_run(const struct nn_fer *set, const float *probs,
 		tally_score(&tc, &s);
 		score_add(&cal, &s, 1.0 / TRIALS);
 	}
-	snprintf(what, sizeof(what), "explicit delta %.1f S %.1f", delta,
+	snprintf(what, sizeof(what), "explicit delta %.1f S %.2f", delta,
 		 strength);
 	print_row(what, &raw, &cal);
 }
@@ -249,9 +250,9 @@ int main(int argc, char **argv)
 	       "raw", "calib", "gain", "raw", "calib", "gain", "raw", "calib",
 	       "raw", "gain");
 	for (int d = 0; d < 3; d++)
-		for (int s = 1; s <= 2; s++)
+		for (int s = 2; s <= 4; s++)
 			explicit_run(&set, probs, neutral, nneutral, deltas[d],
-				     0.5f * (float)s);
+				     0.25f * (float)s);
 	for (int r = 0; r <= 1; r++)
 		for (int d = 0; d < 3; d++)
 			for (int t = 0; t < 3; t++)

@@ -34,7 +34,8 @@ static void test_counted_step(void **state)
 	assert_null(srv_calib_active(&c, &on1, &automatic));
 	srv_calib_start(&c, 0, 3, 1000);
 	assert_int_equal(srv_calib_frame(&c, &on1, sadish, 1100), 1);
-	assert_int_equal(srv_calib_frame(&c, &on1, NULL, 1200), 1); /* no face */
+	assert_int_equal(srv_calib_frame(&c, &on1, NULL, 1200),
+			 1); /* no face */
 	assert_int_equal(srv_calib_frame(&c, &on1, sadish, 1300), 1);
 	srv_calib_view(&c, &on1, 1300, &v);
 	assert_int_equal(v.state, SRV_CALIB_RUNNING);
