@@ -85,7 +85,8 @@ bench_crop_margin_DEPS := $(vision_OBJS) $(nn_OBJS) $(common_OBJS)
 bench_server_frame_DEPS := $(pipeline_OBJS) $(vision_OBJS) $(nn_OBJS) \
 	$(common_OBJS)
 bench_text_bench_DEPS := $(text_OBJS) $(common_OBJS)
-bench_calib_sim_DEPS := $(BUILD)/server/calib.o $(nn_OBJS) $(common_OBJS)
+bench_calib_sim_DEPS := $(BUILD)/server/calib.o $(pipeline_OBJS) $(vision_OBJS) \
+	$(nn_OBJS) $(common_OBJS)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 

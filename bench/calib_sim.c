@@ -12,13 +12,20 @@
  *    neutral faces), averaged over STREAMS seeds.
  * The peer is the same faces read raw. Prints FER+ accuracy, macro recall
  * and the share of crowd-neutral faces read as sad.
- * Usage: calib_sim MODEL PUBLICTEST.bin (FERPLUS.txt beside it). */
+ * With FACES_DIR (the shared photos, no emotion labels, one photo per
+ * person): each face the cascade finds (40 px wide or more) is a person's
+ * resting face seen by a jittery webcam (the cascade's box shifted and scaled
+ * by up to 5 %, the light by up to 12 levels); 5 frames calibrate, 5 more are
+ * read. Prints how often the resting face then reads neutral, and sad, per
+ * strength. Usage: calib_sim MODEL PUBLICTEST.bin [FACES_DIR] (FERPLUS.txt
+ * beside the split). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "moodsync/nn.h"
+#include "moodsync/pipeline.h"
 #include "server/calib.h"
 
 #define TRIALS 200
@@ -26,6 +33,9 @@
 #define STREAM_LEN 3000
 #define SAD 4
 #define NEUTRAL 6
+#define CASCADE                                                                \
+	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+#define JITTER_FRAMES 5 /* frames of the resting face, then as many read */
 
 struct score {
 	double acc, macro,
@@ -103,7 +113,7 @@ static void score_add(struct score *sum, const struct score *s, double w)
 static void print_row(const char *what, const struct score *raw,
 		      const struct score *cal)
 {
-	printf("%-34s %6.2f %6.2f %+6.2f | %6.2f %6.2f %+6.2f | %5.1f %5.1f "
+	printf("%-40s %6.2f %6.2f %+6.2f | %6.2f %6.2f %+6.2f | %5.1f %5.1f "
 	       "| %6.2f %+6.2f\n",
 	       what, 100 * raw->acc, 100 * cal->acc,
 	       100 * (cal->acc - raw->acc), 100 * raw->macro, 100 * cal->macro,
@@ -160,9 +170,9 @@ static void explicit_run(const struct nn_fer *set, const float *probs,
 static void auto_run(const struct nn_fer *set, const float *probs,
 		     const size_t *neutral, size_t nneutral,
 		     const size_t *labelled, size_t nlabelled, double delta,
-		     double tau, int resting)
+		     double tau, float strength, int resting)
 {
-	struct srv_calib_params cp = {SRV_CALIB_STRENGTH, tau};
+	struct srv_calib_params cp = {strength, tau};
 	struct score raw, cal, s;
 	char what[80];
 
@@ -197,15 +207,142 @@ static void auto_run(const struct nn_fer *set, const float *probs,
 		tally_score(&tc, &s);
 		score_add(&cal, &s, 1.0 / STREAMS);
 	}
-	snprintf(what, sizeof(what), "auto %-7s delta %.1f tau %4.0f",
-		 resting ? "resting" : "testmix", delta, tau);
+	snprintf(what, sizeof(what), "auto %-7s delta %.1f tau %4.0f S %.2f",
+		 resting ? "resting" : "testmix", delta, tau, strength);
 	print_row(what, &raw, &cal);
 }
 
+/* One jittered webcam frame of the face in `box`: probabilities. */
+static int jitter_frame(struct nn_ctx *ctx, const struct vis_image *img,
+			struct ms_rect box, int side, uint8_t *crop, float *out)
+{
+	double u = (double)(rnd() % 2001) / 1000.0 - 1.0;
+	double v = (double)(rnd() % 2001) / 1000.0 - 1.0;
+	double sc = 1.0 + 0.05 * ((double)(rnd() % 2001) / 1000.0 - 1.0);
+	int light = (int)(rnd() % 25) - 12;
+	struct ms_rect b;
+
+	b.w = (int)(box.w * sc);
+	b.h = (int)(box.h * sc);
+	b.x = box.x + (box.w - b.w) / 2 + (int)(0.05 * u * box.w);
+	b.y = box.y + (box.h - b.h) / 2 + (int)(0.05 * v * box.h);
+	vis_crop_resize(img, b, 0.0f, side, side, crop);
+	for (int i = 0; i < side * side; i++) {
+		int p = crop[i] + light;
+
+		crop[i] = (uint8_t)(p < 0 ? 0 : p > 255 ? 255 : p);
+	}
+	return nn_classify(ctx, crop, 0, out);
+}
+
+/* Calibrates on JITTER_FRAMES frames of the face in `box`, then reads as
+ * many more at each strength; counts neutral and sad readings (index 0
+ * raw, then per strength). */
+static void resting_face(struct nn_ctx *ctx, const struct vis_image *img,
+			 struct ms_rect box, int side, uint8_t *crop,
+			 long neu[4], long sad[4], long *n)
+{
+	static const float strengths[] = {0.5f, 0.75f, 1.0f};
+	struct srv_calib c[3];
+
+	for (int s = 0; s < 3; s++) {
+		srv_calib_init(&c[s]);
+		srv_calib_start(&c[s], 0, JITTER_FRAMES, 0);
+	}
+	for (int k = 0; k < 2 * JITTER_FRAMES; k++) {
+		float p[NN_CLASSES], q[NN_CLASSES];
+		int automatic;
+
+		if (jitter_frame(ctx, img, box, side, crop, p))
+			continue;
+		for (int s = 0; s < 3; s++) {
+			struct srv_calib_params cp = {strengths[s], 0};
+
+			if (srv_calib_frame(&c[s], &cp, p, 0))
+				continue;
+			srv_calib_apply(
+				srv_calib_active(&c[s], &cp, &automatic), &cp,
+				p, q);
+			neu[s + 1] += nn_argmax(q) == NEUTRAL;
+			sad[s + 1] += nn_argmax(q) == SAD;
+			if (s == 0) {
+				(*n)++;
+				neu[0] += nn_argmax(p) == NEUTRAL;
+				sad[0] += nn_argmax(p) == SAD;
+			}
+		}
+	}
+}
+
+/* The shared photos as resting faces (see the top of the file). */
+static int photos_run(const char *model_path, const struct nn_model *m,
+		      const char *dir)
+{
+	struct pipeline *pipe = NULL;
+	struct pipe_worker *w = NULL;
+	struct nn_ctx *ctx = nn_ctx_new(m);
+	struct pipe_frame *fr = malloc(sizeof(*fr));
+	int side = nn_model_input_size(m), people = 0, rc = 1;
+	long neu[4] = {0}, sad[4] = {0}, n = 0;
+	uint8_t *crop = malloc((size_t)side * (size_t)side);
+	char path[4096], line[4096], err[MS_ERRLEN];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/images.txt", dir);
+	f = fopen(path, "r");
+	if (!f || !ctx || !fr || !crop ||
+	    pipe_load(CASCADE, NULL, &pipe, err, sizeof(err)) ||
+	    !(w = pipe_worker_new(pipe))) {
+		fprintf(stderr,
+			"calib_sim: cannot read %s or load the cascade\n",
+			path);
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char rel[2048];
+		struct vis_image img;
+		struct pipe_frame_opts o;
+
+		if (line[0] == '#' || sscanf(line, "%2047s", rel) != 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, rel);
+		if (vis_image_load(path, &img, err, sizeof(err)))
+			continue;
+		memset(&o, 0, sizeof(o));
+		if (pipe_frame_run_image(w, &img, &o, fr))
+			fr->nfaces = 0;
+		for (int i = 0; i < fr->nfaces; i++) {
+			if (fr->faces[i].box.w < 40)
+				continue;
+			people++;
+			resting_face(ctx, &img, fr->faces[i].box, side, crop,
+				     neu, sad, &n);
+		}
+		vis_image_release(&img);
+	}
+	printf("\nshared photos, %s: %d faces as resting faces, %ld read "
+	       "frames\n%-24s %8s %8s\n",
+	       model_path, people, n, "reading", "neutral", "sad");
+	for (int s = 0; s < 4; s++)
+		printf("%-14s%-10s %7.1f%% %7.1f%%\n",
+		       s ? "calibrated, S" : "raw",
+		       s ? (const char *[]){"0.5", "0.75", "1"}[s - 1] : "",
+		       n ? 100.0 * neu[s] / n : 0, n ? 100.0 * sad[s] / n : 0);
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	pipe_worker_free(w);
+	pipe_free(pipe);
+	nn_ctx_free(ctx);
+	free(crop);
+	free(fr);
+	return rc;
+}
 int main(int argc, char **argv)
 {
 	static const double deltas[] = {0.0, 1.0, 2.0};
-	static const double taus[] = {100, 300, 1000};
+	static const double taus[] = {300, 1000};
 	struct nn_model *m = NULL;
 	struct nn_fer set;
 	size_t *neutral = NULL, *labelled = NULL, nneutral = 0, nlabelled = 0;
@@ -213,8 +350,9 @@ int main(int argc, char **argv)
 	char err[MS_ERRLEN], plus[4096];
 	int rc = 1;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: calib_sim MODEL PUBLICTEST.bin\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr,
+			"usage: calib_sim MODEL PUBLICTEST.bin [FACES_DIR]\n");
 		return 2;
 	}
 	memset(&set, 0, sizeof(set));
@@ -243,7 +381,7 @@ int main(int argc, char **argv)
 	}
 	printf("model %s, %zu PublicTest faces with a unique FER+ majority "
 	       "(%zu neutral)\n"
-	       "%-34s %-20s | %-20s | %-11s | %s\n%-34s %6s %6s %6s | %6s %6s "
+	       "%-40s %-20s | %-20s | %-11s | %s\n%-40s %6s %6s %6s | %6s %6s "
 	       "%6s | %5s %5s | %6s %6s\n",
 	       argv[1], nlabelled, nneutral, "", "FER+ accuracy %",
 	       "FER+ macro recall %", "neutral->sad", "FER acc %", "condition",
@@ -255,11 +393,12 @@ int main(int argc, char **argv)
 				     0.25f * (float)s);
 	for (int r = 0; r <= 1; r++)
 		for (int d = 0; d < 3; d++)
-			for (int t = 0; t < 3; t++)
-				auto_run(&set, probs, neutral, nneutral,
-					 labelled, nlabelled, deltas[d],
-					 taus[t], r);
-	rc = 0;
+			for (int t = 0; t < 2; t++)
+				for (int s = 2; s <= 3; s++)
+					auto_run(&set, probs, neutral, nneutral,
+						 labelled, nlabelled, deltas[d],
+						 taus[t], 0.25f * (float)s, r);
+	rc = argc == 4 ? photos_run(argv[1], m, argv[3]) : 0;
 out:
 	free(labelled);
 	free(neutral);

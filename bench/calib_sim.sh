@@ -9,4 +9,4 @@ DATA=${MOODSYNC_DATA:-$(cd .. && pwd)/shared/data}
 MODEL=${MODEL:-models/emotion.msnn}
 make -s MODE="$(basename "$BUILD")" "$BUILD/bench/calib_sim"
 OPENBLAS_NUM_THREADS=1 "$BUILD/bench/calib_sim" "$MODEL" \
-	"$DATA/fer2013/publictest.bin"
+	"$DATA/fer2013/publictest.bin" "$DATA/faces"

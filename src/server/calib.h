@@ -18,7 +18,7 @@
 /* How strongly a face is read relative to the baseline (nn_calib_apply's
  * strength) unless the server is told otherwise; see models/README.md,
  * "Per-person calibration", for the measurement behind it. */
-#define SRV_CALIB_STRENGTH 0.5f
+#define SRV_CALIB_STRENGTH 0.75f
 /* The automatic baseline's time constant by default, faces (0: off);
  * `moodsync serve --calib-auto N` sets it. Off: the measurement in
  * models/README.md found no gain for a typical person. */
