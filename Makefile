@@ -154,7 +154,8 @@ fuzz_ferplus_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(addprefix src/music/,spotify_auth.c spotify_http.c \
 	spotify_json.c)
 fuzz_imghdr_SRCS := src/pipeline/imghdr.c
-fuzz_http_SRCS := src/server/http_guard.c src/music/mood.c $(fuzz_spotify_SRCS)
+fuzz_http_SRCS := src/server/http_guard.c src/server/calib.c src/nn/calib.c \
+	src/music/mood.c $(fuzz_spotify_SRCS)
 fuzz_audio_SRCS := $(wildcard src/audio/*.c)
 fuzz_cli_opts_SRCS := src/cli/opt.c
 fuzz_range_SRCS := src/server/range.c

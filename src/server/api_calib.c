@@ -4,7 +4,6 @@
  * the baseline (api_calib_frame) and the mood object reports its state.
  * The state machine is server/calib.c; sessions are touched only under
  * their lock. */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
 
@@ -80,61 +79,14 @@ void api_calib_members(struct ms_json *j, const struct srv_calib_view *v)
 	ms_json_obj_close(j);
 }
 
-/* Parses {"seconds": S} (0 < S <= 30), {"frames": N} (1..300), or an
- * empty body or {} (the default three seconds). */
-static int calibrate_parse(struct srv_req *req, double *seconds, int *frames)
-{
-	const uint8_t *body;
-	const cJSON *it;
-	cJSON *root;
-	size_t len;
-	int rc = MS_OK, given = 0;
-
-	*seconds = SRV_CALIB_DEFAULT_SECONDS;
-	*frames = 0;
-	body = srv_req_body(req, &len);
-	if (len == 0)
-		return MS_OK;
-	root = cJSON_ParseWithLength((const char *)body, len);
-	if (!cJSON_IsObject(root)) {
-		rc = srv_req_fail(req, MS_EINVAL, "body must be a JSON object");
-		goto out;
-	}
-	cJSON_ArrayForEach(it, root)
-	{
-		if (strcmp(it->string, "seconds") == 0 && cJSON_IsNumber(it) &&
-		    it->valuedouble > 0 &&
-		    it->valuedouble <= SRV_CALIB_MAX_SECONDS) {
-			*seconds = it->valuedouble;
-		} else if (strcmp(it->string, "frames") == 0 &&
-			   cJSON_IsNumber(it) && it->valuedouble >= 1 &&
-			   it->valuedouble <= SRV_CALIB_MAX_FRAMES &&
-			   it->valuedouble == floor(it->valuedouble)) {
-			*frames = (int)it->valuedouble;
-		} else {
-			rc = srv_req_fail(req, MS_EINVAL,
-					  "body must be {\"seconds\": S} with "
-					  "0 < S <= %.0f or {\"frames\": N} "
-					  "with N in 1..%d",
-					  SRV_CALIB_MAX_SECONDS,
-					  SRV_CALIB_MAX_FRAMES);
-			goto out;
-		}
-		given++;
-	}
-	if (given > 1)
-		rc = srv_req_fail(req, MS_EINVAL,
-				  "give \"seconds\" or \"frames\", not both");
-out:
-	cJSON_Delete(root);
-	return rc;
-}
-
 int api_mood_calibrate_post(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	struct srv_session *s;
+	const uint8_t *body;
+	char msg[160];
 	double seconds;
+	size_t len;
 	int frames, rc;
 
 	if (!api_content_type_is(srv_req_header(req, "Content-Type"),
@@ -145,9 +97,10 @@ int api_mood_calibrate_post(struct srv_req *req)
 		return srv_reply_err(req, MS_EBUSY, "no_model", 0,
 				     "this server runs without an emotion "
 				     "model: there is nothing to calibrate");
-	rc = calibrate_parse(req, &seconds, &frames);
+	body = srv_req_body(req, &len);
+	rc = srv_calib_parse(body, len, &seconds, &frames, msg, sizeof(msg));
 	if (rc)
-		return rc;
+		return srv_req_fail(req, rc, "%s", msg);
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s)

@@ -1,7 +1,9 @@
 /* calib.c - a session's per-person calibration: the state of the explicit
- * "resting face" step, the slow automatic baseline, and which of the two a
- * face is read against (see server/calib.h). Pure arithmetic over
- * nn_calib; the caller holds the session lock. */
+ * "resting face" step, the slow automatic baseline, which of the two a
+ * face is read against, and the step's request body (see server/calib.h).
+ * Arithmetic over nn_calib; the caller holds the session lock. */
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <string.h>
 
 #include "server/calib.h"
@@ -155,4 +157,55 @@ void srv_calib_view(const struct srv_calib *c, const struct srv_calib_params *p,
 		out->frames = (int)(shown->weight < 2e9 ? shown->weight : 2e9);
 		memcpy(out->base, shown->base, sizeof(out->base));
 	}
+}
+
+int srv_calib_parse(const void *body, size_t len, double *seconds, int *frames,
+		    char *msg, size_t msglen)
+{
+	const cJSON *it;
+	cJSON *root;
+	int rc = MS_OK, given = 0;
+
+	*seconds = SRV_CALIB_DEFAULT_SECONDS;
+	*frames = 0;
+	if (len == 0)
+		return MS_OK;
+	root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root)) {
+		rc = ms_errf(msg, msglen, MS_EINVAL,
+			     "body must be a JSON object");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, root)
+	{
+		double v = it->valuedouble;
+
+		if (strcmp(it->string, "seconds") == 0 && cJSON_IsNumber(it) &&
+		    v > 0 && v <= SRV_CALIB_MAX_SECONDS) {
+			*seconds = v;
+		} else if (strcmp(it->string, "frames") == 0 &&
+			   cJSON_IsNumber(it) && v >= 1 &&
+			   v <= SRV_CALIB_MAX_FRAMES && v == floor(v)) {
+			*frames = (int)v;
+		} else {
+			rc = ms_errf(msg, msglen, MS_EINVAL,
+				     "body must be {\"seconds\": S} with "
+				     "0 < S <= %.0f or {\"frames\": N} with N "
+				     "in 1..%d",
+				     SRV_CALIB_MAX_SECONDS,
+				     SRV_CALIB_MAX_FRAMES);
+			goto out;
+		}
+		given++;
+	}
+	if (given > 1)
+		rc = ms_errf(msg, msglen, MS_EINVAL,
+			     "give \"seconds\" or \"frames\", not both");
+out:
+	cJSON_Delete(root);
+	if (rc) {
+		*seconds = SRV_CALIB_DEFAULT_SECONDS;
+		*frames = 0;
+	}
+	return rc;
 }

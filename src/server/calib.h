@@ -6,6 +6,8 @@
 #ifndef MOODSYNC_SERVER_CALIB_H
 #define MOODSYNC_SERVER_CALIB_H
 
+#include <stddef.h>
+
 #include "moodsync/nn.h"
 
 /* A calibration step lasts at most this long, seconds, or this many
@@ -65,6 +67,15 @@ struct srv_calib_view {
 	int auto_on;		/* the automatic baseline is enabled */
 	float base[NN_CLASSES]; /* the baseline shown (frames > 0) */
 };
+
+/* Parses a POST /api/mood/calibrate body: {"seconds": S} (0 < S <=
+ * SRV_CALIB_MAX_SECONDS), {"frames": N} (integer, 1..SRV_CALIB_MAX_FRAMES),
+ * or empty / {} (SRV_CALIB_DEFAULT_SECONDS). *frames is 0 for a timed
+ * step. MS_EINVAL with a sentence for the user in `msg` for anything else
+ * (not an object, an unknown key, both keys, a value out of range). Any
+ * bytes; fuzzed (tests/fuzz/fuzz_http.c). */
+int srv_calib_parse(const void *body, size_t len, double *seconds, int *frames,
+		    char *msg, size_t msglen);
 
 /* No baseline, not running. */
 void srv_calib_init(struct srv_calib *c);

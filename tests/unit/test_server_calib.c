@@ -1,7 +1,8 @@
 /* test_server_calib.c - unit tests of a session's calibration state
  * (src/server/calib.c): counted and timed steps, a step that sees too few
  * faces keeping the old baseline, clear, the automatic baseline's warm-up
- * and its place behind the explicit one, and the view the API reports. */
+ * and its place behind the explicit one, the view the API reports, and
+ * the step's request body. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,6 +154,52 @@ static void test_auto(void **state)
 	assert_float_equal(act->base[3], happy[3], 1e-6);
 }
 
+static void test_parse(void **state)
+{
+	static const char *const bad[] = {
+		"{\"seconds\": 0}",
+		"{\"seconds\": 30.5}",
+		"{\"seconds\": \"3\"}",
+		"{\"seconds\": null}",
+		"{\"frames\": 0}",
+		"{\"frames\": 301}",
+		"{\"frames\": 2.5}",
+		"{\"frames\": 3, \"seconds\": 1}",
+		"{\"seconds\": 1e999}",
+		"{\"Seconds\": 3}",
+		"[3]",
+		"3",
+		"{\"seconds\": 3",
+		"{\"seconds\": -1e-300}",
+	};
+	char msg[160];
+	double sec;
+	int fr;
+
+	(void)state;
+	assert_int_equal(srv_calib_parse("", 0, &sec, &fr, msg, sizeof(msg)),
+			 MS_OK);
+	assert_true(sec == SRV_CALIB_DEFAULT_SECONDS && fr == 0);
+	assert_int_equal(srv_calib_parse("{}", 2, &sec, &fr, msg, sizeof(msg)),
+			 MS_OK);
+	assert_int_equal(srv_calib_parse("{\"seconds\": 0.5}", 16, &sec, &fr,
+					 msg, sizeof(msg)),
+			 MS_OK);
+	assert_true(sec == 0.5 && fr == 0);
+	assert_int_equal(srv_calib_parse("{\"frames\": 300}", 15, &sec, &fr,
+					 msg, sizeof(msg)),
+			 MS_OK);
+	assert_int_equal(fr, 300);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		msg[0] = '\0';
+		assert_int_equal(srv_calib_parse(bad[i], strlen(bad[i]), &sec,
+						 &fr, msg, sizeof(msg)),
+				 MS_EINVAL);
+		assert_true(msg[0] != '\0');
+		assert_int_equal(fr, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_timed_step),
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_auto),
+		cmocka_unit_test(test_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
