@@ -373,6 +373,7 @@
         : "");
     setStatus(typeof msg === "string" ? msg : "Camera off.", typeof msg === "string");
     $("start").focus();
+    MS.emit("stopped");
   }
 
   /* ---- a photo instead of the camera ---- */

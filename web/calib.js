@@ -70,6 +70,22 @@
       finish("failed", "I could not see your face. Face the camera in good light and try again.");
   }
 
+  /* The camera stopped during a step: the server ends it on its own
+   * clock; ask how it went once that has run out. */
+  function onStopped() {
+    if (!step) return;
+    var mine = step;
+    mine.own = false;   /* the camera is off already */
+    if (!mine.posted) { step = null; show("off", "Calibration stopped."); return; }
+    setTimeout(function () {
+      if (step !== mine) return;
+      MS.getJSON("/api/mood").then(function (m) {
+        if (step !== mine) return;
+        onFrame({ mood: m });
+      }).catch(function () { if (step === mine) finish("failed", "Calibration stopped."); });
+    }, SECONDS * 1000 + 300);
+  }
+
   function start() {
     if (step) return;
     var cam = window.moodsyncCamera, m = cam.mode();
@@ -101,6 +117,7 @@
     $("calib-start").addEventListener("click", start);
     $("calib-reset").addEventListener("click", reset);
     MS.on("frame", onFrame);
+    MS.on("stopped", onStopped);
     MS.on("key", function (k) { if (k === "c") start(); });
     MS.getJSON("/api/mood").then(function (m) {
       var c = m.calibration;

@@ -4,7 +4,8 @@ with a fake camera showing a real face from the shared data, at 1280x800
 and 390x844: the button (and the "c" key) runs a 3-second step with a
 progress bar, ends in the done state with "Reset calibration" focused, the
 camera it started goes off, the server agrees (GET /api/mood), a later
-frame is read relative to the baseline, Reset forgets it. Screenshots go
+frame is read relative to the baseline, Reset forgets it; Stop during a
+step ends in the server's outcome. Screenshots go
 to build/artifacts/calib_*.png. Prints TAP."""
 import json
 import os
@@ -83,7 +84,24 @@ def run(drv, base, vp, face):
     m = s.js_async(MOOD_JS)
     t.ok(ok and not s.js(STATE_JS)["reset"] and m["calibration"]["state"] == "off",
          "%s: Reset calibration forgets it, page and server" % name)
+    if name == "desktop":
+        stop_midway(s)
     s.quit()
+
+
+def stop_midway(s):
+    """Stop pressed during a step: the page ends in the state the server
+    reached on its own clock, and says the same as GET /api/mood."""
+    s.click(s.find("#calib-start"))
+    posted = s.wait_for("var b = document.getElementById('calib-progress');"
+                        "return !b.hidden && +b.getAttribute('aria-valuenow') > 0", 10, every=0.05)
+    s.click(s.find("#stop"))
+    done = s.wait_for("return document.getElementById('calib').dataset.state !== 'calibrating'", 10)
+    x = s.js(STATE_JS)
+    c = s.js_async(MOOD_JS)["calibration"]
+    t.ok(posted and done and x["camera"] == "off" and x["state"] == c["state"] and
+         c["state"] in ("on", "failed"),
+         "Stop during a step: the page shows the server's outcome (%s)" % c["state"], (x, c))
 
 
 def main():
