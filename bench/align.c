@@ -34,6 +34,8 @@ struct tally {
 	 * own error, without the tilt the face had to begin with */
 	long sq_both;
 	double sq_rel;
+	/* faces right with alignment only, and without it only */
+	long sq_gain, sq_lose, det_gain, det_lose;
 };
 
 static int classify(struct pipe_worker *w, const struct vis_image *img,
@@ -67,14 +69,18 @@ static int fer_face(struct pipe_worker *w, struct vis_detector *det,
 		size_t ai = a == 0 ? NA / 2 : a <= NA / 2 ? a - 1 : a;
 		double rad = angles[ai] * M_PI / 180.0;
 		struct ms_rect box;
-		int nf = 0;
+		int nf = 0, on, off;
 
 		/* sampling at R(rad) q shows the face turned by -rad */
 		vis_crop_resize_rot(canvas, all, 0.0f, rad, CANVAS / 2.0,
 				    CANVAS / 2.0, CANVAS, CANVAS, turned->px);
 		t[ai].n++;
-		t[ai].sq_off += classify(w, turned, sq, 0, label, &f);
-		t[ai].sq_on += classify(w, turned, sq, 1, label, &f);
+		off = classify(w, turned, sq, 0, label, &f);
+		on = classify(w, turned, sq, 1, label, &f);
+		t[ai].sq_off += off;
+		t[ai].sq_on += on;
+		t[ai].sq_gain += on && !off;
+		t[ai].sq_lose += off && !on;
 		if (f.aligned) {
 			double est = vis_eyes_angle(&f.eyes) * 180.0 / M_PI;
 
@@ -93,8 +99,12 @@ static int fer_face(struct pipe_worker *w, struct vis_detector *det,
 		if (nf == 0)
 			continue;
 		t[ai].det_found++;
-		t[ai].det_off += classify(w, turned, box, 0, label, &f);
-		t[ai].det_on += classify(w, turned, box, 1, label, &f);
+		off = classify(w, turned, box, 0, label, &f);
+		on = classify(w, turned, box, 1, label, &f);
+		t[ai].det_off += off;
+		t[ai].det_on += on;
+		t[ai].det_gain += on && !off;
+		t[ai].det_lose += off && !on;
 		t[ai].det_eyes += f.aligned;
 	}
 	return 0;
@@ -105,17 +115,30 @@ static double pct(long a, long b)
 	return 100.0 * (double)a / (double)(b ? b : 1);
 }
 
+/* Standard error of a paired difference of accuracies, in points: `gain`
+ * faces right only with, `lose` only without, of n. */
+static double paired_se(long gain, long lose, long n)
+{
+	double m = n ? (double)(gain - lose) / n : 0;
+	double var = n ? ((double)(gain + lose) / n - m * m) / n : 0;
+
+	return 100.0 * sqrt(var > 0 ? var : 0);
+}
+
 static void fer_print(const struct tally *t)
 {
-	printf("angle | square: acc off  acc on   on-off  eyes   |err|  rel | "
-	       "cascade: found   acc off  acc on   on-off  eyes\n");
+	printf("angle | square: acc off  acc on   on-off   se    eyes   |err|  "
+	       "rel | cascade: found   acc off  acc on   on-off   se    "
+	       "eyes\n");
 	for (size_t a = 0; a < NA; a++)
-		printf("%+4d  |         %5.2f%%  %5.2f%%  %+5.2f  %5.1f%%  "
+		printf("%+4d  |         %5.2f%%  %5.2f%%  %+5.2f  %4.2f  "
+		       "%5.1f%%  "
 		       "%4.1f  %4.1f |          %5.1f%%  %5.2f%%  %5.2f%%  "
-		       "%+5.2f  %5.1f%%\n",
+		       "%+5.2f  %4.2f  %5.1f%%\n",
 		       angles[a], pct(t[a].sq_off, t[a].n),
 		       pct(t[a].sq_on, t[a].n),
 		       pct(t[a].sq_on - t[a].sq_off, t[a].n),
+		       paired_se(t[a].sq_gain, t[a].sq_lose, t[a].n),
 		       pct(t[a].sq_eyes, t[a].n),
 		       t[a].sq_err / (double)(t[a].sq_eyes ? t[a].sq_eyes : 1),
 		       t[a].sq_rel / (double)(t[a].sq_both ? t[a].sq_both : 1),
@@ -123,6 +146,7 @@ static void fer_print(const struct tally *t)
 		       pct(t[a].det_off, t[a].det_found),
 		       pct(t[a].det_on, t[a].det_found),
 		       pct(t[a].det_on - t[a].det_off, t[a].det_found),
+		       paired_se(t[a].det_gain, t[a].det_lose, t[a].det_found),
 		       pct(t[a].det_eyes, t[a].det_found));
 }
 
