@@ -224,8 +224,6 @@ int pipe_face_classify(struct pipe_worker *w, const struct vis_image *img,
 				   &face->aligned);
 		if (rc)
 			return rc;
-		/* every found eye line is used: leaving those under 5 degrees
-		 * alone changed nothing measurable (bench/align.sh) */
 		if (face->aligned)
 			angle = vis_eyes_angle(&face->eyes);
 	}
