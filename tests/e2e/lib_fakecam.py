@@ -114,13 +114,18 @@ def read_photos(client):
 
 
 def pick(photos, mood, single=True):
-    """The photo whose one face the server reads as `mood` most surely."""
+    """The photo whose one face the server reads as `mood` most surely. The
+    face read must be the annotated one (IoU >= 0.4): a stray box elsewhere
+    in the photo may be gone from the webcam-sized crop the camera shows."""
     best = None
     for rel, crop, rep, boxes in photos:
         if single and (len(boxes) != 1 or len(rep["faces"]) != 1):
             continue
         f = rep["faces"][0] if rep["faces"] else None
-        if f and f["emotion"] == mood and (best is None or f["confidence"] > best[2]):
+        b = f and f["box"]
+        if not f or max(L.iou((b["x"], b["y"], b["w"], b["h"]), a) for a in boxes) < 0.4:
+            continue
+        if f["emotion"] == mood and (best is None or f["confidence"] > best[2]):
             best = (rel, crop, f["confidence"])
     return best
 
