@@ -64,7 +64,7 @@ static int valid_user(const char *id)
 #define TRACK_COLS                                                             \
 	"id, path, size, mtime_ns, title, artist, album, genre, mime, "        \
 	"duration_s, valence, arousal, tempo_bpm, mode, features, "            \
-	"analysed_at, error, analyser, words"
+	"analysed_at, error, analyser, words, tag_title"
 
 static void track_read(sqlite3_stmt *st, struct store_track *t)
 {
@@ -87,6 +87,7 @@ static void track_read(sqlite3_stmt *st, struct store_track *t)
 	col_copy(st, 16, t->error, sizeof(t->error));
 	col_copy(st, 17, t->analyser, sizeof(t->analyser));
 	col_copy(st, 18, t->words, sizeof(t->words));
+	col_copy(st, 19, t->tag_title, sizeof(t->tag_title));
 }
 
 int store_track_put(struct store *s, struct store_track *t)
@@ -101,9 +102,9 @@ int store_track_put(struct store *s, struct store_track *t)
 	st = prep(s, "INSERT INTO tracks (path, size, mtime_ns, title, artist,"
 		     " album, genre, mime, duration_s, valence, arousal,"
 		     " tempo_bpm, mode, features, analysed_at, error, analyser,"
-		     " words)"
+		     " words, tag_title)"
 		     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-		     "?15,?16,?17,?18)"
+		     "?15,?16,?17,?18,?19)"
 		     " ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
 		     " mtime_ns = excluded.mtime_ns, title = excluded.title,"
 		     " artist = excluded.artist, album = excluded.album,"
@@ -114,7 +115,7 @@ int store_track_put(struct store *s, struct store_track *t)
 		     " features = excluded.features,"
 		     " analysed_at = excluded.analysed_at,"
 		     " error = excluded.error, analyser = excluded.analyser,"
-		     " words = excluded.words"
+		     " words = excluded.words, tag_title = excluded.tag_title"
 		     " RETURNING id");
 	if (!st)
 		return MS_EDB;
@@ -137,6 +138,7 @@ int store_track_put(struct store *s, struct store_track *t)
 	sqlite3_bind_text(st, 16, t->error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 17, t->analyser, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 18, t->words, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 19, t->tag_title, -1, SQLITE_STATIC);
 	src = sqlite3_step(st);
 	rc = write_rc(src);
 	if (src == SQLITE_ROW) {
@@ -167,6 +169,25 @@ int store_track_get(struct store *s, int64_t id, struct store_track *out)
 	} else {
 		rc = src == SQLITE_DONE ? MS_ENOTFOUND : MS_EDB;
 	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_track_set_title(struct store *s, int64_t id, const char *title)
+{
+	sqlite3_stmt *st =
+		prep(s, "UPDATE tracks SET title = ?2 WHERE id = ?1");
+	int rc;
+
+	if (!st)
+		return MS_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
+	store_lock(s); /* the change count is the connection's */
+	rc = write_rc(sqlite3_step(st));
+	if (!rc && sqlite3_changes(store_sqlite(s)) == 0)
+		rc = MS_ENOTFOUND;
+	store_unlock(s);
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -6,7 +6,9 @@
  * (ns) and the analyser's version decide whether a rescan must analyse it
  * again. A row with a
  * non-empty `error` is a file that could not be analysed (kept so the
- * rescan does not retry it until it changes; never played).
+ * rescan does not retry it until it changes; never played). `title` is
+ * the title shown, `tag_title` the title tag (src/music/library_titles.c
+ * chooses between the tag and the file name).
  * track_feedback: per listener (session id) and track: like, skips, early
  * skips, "not this mood" (with the listener's point at the time) and the
  * listener's own point for the track. Deleted with the track.
