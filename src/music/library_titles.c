@@ -168,7 +168,8 @@ int music_titles_settle(struct store *s, long long *changed)
 	if (r.n)
 		qsort(r.rows, r.n, sizeof(*r.rows), row_cmp);
 	for (size_t i = 0, end; i < r.n; i = end) {
-		for (end = i + 1; end < r.n && !row_cmp(&r.rows[i], &r.rows[end]);)
+		for (end = i + 1;
+		     end < r.n && !row_cmp(&r.rows[i], &r.rows[end]);)
 			end++;
 		for (size_t k = i; k < end; k++) {
 			struct title_row *row = &r.rows[k];
