@@ -12,7 +12,7 @@
 #include "music/spotify_internal.h"
 
 void sp_result_fake(struct music_spotify_result *res,
-			enum music_spotify_kind kind, const char *msg)
+		    enum music_spotify_kind kind, const char *msg)
 {
 	memset(res, 0, sizeof(*res));
 	res->kind = kind;
@@ -21,8 +21,7 @@ void sp_result_fake(struct music_spotify_result *res,
 }
 
 /* 1 (and res filled) while Spotify calls are paused. */
-int sp_paused(struct music_spotify_svc *sp,
-		     struct music_spotify_result *res)
+int sp_paused(struct music_spotify_svc *sp, struct music_spotify_result *res)
 {
 	double left;
 	enum music_spotify_kind kind;
@@ -44,8 +43,7 @@ int sp_paused(struct music_spotify_svc *sp,
  * answer): an auto-play they stopped is worth another try after it. */
 /* Takes one call from the app-wide budget; 0, or -1 (res filled) when
  * the service is stopping. */
-int sp_call(struct music_spotify_svc *sp,
-		   struct music_spotify_result *res)
+int sp_call(struct music_spotify_svc *sp, struct music_spotify_result *res)
 {
 	if (sp_budget_take(sp) == 0)
 		return 0;
@@ -55,7 +53,7 @@ int sp_call(struct music_spotify_svc *sp,
 
 /* Updates the global pause from an answer. */
 void sp_account(struct music_spotify_svc *sp,
-		       const struct music_spotify_result *res)
+		const struct music_spotify_result *res)
 {
 	int64_t wait;
 
@@ -98,9 +96,8 @@ static void error_text(const struct music_spotify_result *res, char *out,
 }
 
 /* Records the outcome of `action` in the session (lock not held). */
-void sp_note(struct music_spotify_svc *sp, const char *sid,
-		    const char *action, const struct music_spotify_result *res,
-		    int clears)
+void sp_note(struct music_spotify_svc *sp, const char *sid, const char *action,
+	     const struct music_spotify_result *res, int clears)
 {
 	struct sp_session *s;
 
@@ -121,7 +118,7 @@ void sp_note(struct music_spotify_svc *sp, const char *sid,
 }
 
 void sp_set_state(struct music_spotify_svc *sp, const char *sid,
-			 enum sp_state st)
+		  enum sp_state st)
 {
 	struct sp_session *s;
 
@@ -145,13 +142,12 @@ static int sp_refresh(struct music_spotify_svc *sp,
 
 	if (!tok->refresh[0]) {
 		sp_result_fake(res, MUSIC_SPOTIFY_INVALID_GRANT,
-			    "no refresh token");
+			       "no refresh token");
 		rc = MS_EAUTH;
 	} else if (sp_call(sp, res)) {
 		return MS_EBUSY;
 	} else {
-		rc = music_spotify_refresh(client, tok->refresh, &fresh,
-					   res);
+		rc = music_spotify_refresh(client, tok->refresh, &fresh, res);
 		sp_account(sp, res);
 	}
 	if (res->kind == MUSIC_SPOTIFY_INVALID_GRANT ||
@@ -173,6 +169,20 @@ static int sp_refresh(struct music_spotify_svc *sp,
 
 /* Runs fn with a valid access token: refreshes a token about to expire,
  * and refreshes then retries once after a 401. */
+/* fn once, from the budget, its answer accounted. */
+static int call_fn(struct music_spotify_svc *sp,
+		   struct music_spotify_client *client, const char *access,
+		   sp_api_fn fn, void *arg, struct music_spotify_result *res)
+{
+	int rc;
+
+	if (sp_call(sp, res))
+		return MS_EBUSY;
+	rc = fn(client, access, arg, res);
+	sp_account(sp, res);
+	return rc;
+}
+
 int sp_authed(struct music_spotify_svc *sp, struct music_spotify_client *client,
 	      const char *sid, sp_api_fn fn, void *arg,
 	      struct music_spotify_result *res)
@@ -186,25 +196,19 @@ int sp_authed(struct music_spotify_svc *sp, struct music_spotify_client *client,
 	sp_session_key(sid, key);
 	if (store_spotify_token_get(sp->store, key, &tok) != MS_OK) {
 		sp_result_fake(res, MUSIC_SPOTIFY_INVALID_GRANT,
-			    "not connected to Spotify");
+			       "not connected to Spotify");
 		return MS_EAUTH;
 	}
 	rc = MS_OK;
 	if (music_spotify_token_stale(&tok, ms_unix_time()))
 		rc = sp_refresh(sp, client, sid, key, &tok, res);
-	if (!rc && sp_call(sp, res))
-		rc = MS_EBUSY;
 	if (!rc) {
-		rc = fn(client, tok.access, arg, res);
-		sp_account(sp, res);
+		rc = call_fn(sp, client, tok.access, fn, arg, res);
 		if (res->kind == MUSIC_SPOTIFY_UNAUTHORIZED) {
 			rc = sp_refresh(sp, client, sid, key, &tok, res);
-			if (!rc && sp_call(sp, res))
-				rc = MS_EBUSY;
-			if (!rc) {
-				rc = fn(client, tok.access, arg, res);
-				sp_account(sp, res);
-			}
+			if (!rc)
+				rc = call_fn(sp, client, tok.access, fn, arg,
+					     res);
 		}
 	}
 	memset(&tok, 0, sizeof(tok));

@@ -87,8 +87,8 @@ const char *srv_err_code(int err)
 
 /* ---- replies ------------------------------------------------------------ */
 
-int srv_http_reply_set(struct srv_req *req, int status, struct MHD_Response *resp,
-		     const char *type)
+int srv_http_reply_set(struct srv_req *req, int status,
+		       struct MHD_Response *resp, const char *type)
 {
 	if (!resp)
 		return MS_ENOMEM;

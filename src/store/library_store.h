@@ -17,12 +17,6 @@
 #ifndef MOODSYNC_STORE_LIBRARY_STORE_H
 #define MOODSYNC_STORE_LIBRARY_STORE_H
 
-struct store;
-
-/* The store's recursive lock (store.c), for multi-statement reads. */
-void store_lock(struct store *s);
-void store_unlock(struct store *s);
-
 #define STORE_LIBRARY_MIGRATION_NAME "music library, listener feedback, goals"
 #define STORE_LIBRARY_MIGRATION_SQL                                            \
 	"CREATE TABLE tracks ("                                                \
