@@ -1,8 +1,7 @@
-/* library_titles.c - the titles the library shows. A track shows its title
- * tag, unless it has none, or unless other files in its folder carry the
- * same title, artist and album tags (game soundtracks often tag every
- * file alike): then it shows a title made from its file name. The scan
- * settles the titles of all rows after storing what it analysed, so a
+/* library_titles.c - the titles the library shows: the title tag, or one
+ * made from the file name when there is none or when other files in the
+ * folder carry the same title, artist and album tags (game soundtracks
+ * often tag every file alike). Each scan settles every row's title, so a
  * rescan also fixes a database written before this rule. */
 #include <stdio.h>
 #include <stdlib.h>
