@@ -353,18 +353,7 @@ static int connected_or_reply(struct srv_req *req, struct music_spotify_svc *sp,
 	return 1;
 }
 
-/* A snapshot the service keeps per session (devices, now playing): answered
- * from memory, with a refresh queued when it is older than max_age_s. */
-struct snapshot {
-	enum music_spotify_job_kind kind;
-	int64_t max_age_s;
-	size_t json_bytes; /* first size of the reply buffer */
-	int64_t (*age)(struct music_spotify_svc *sp, const char *sid);
-	void (*json)(struct music_spotify_svc *sp, const char *sid,
-		     struct ms_json *j);
-};
-
-static int snapshot_reply(struct srv_req *req, const struct snapshot *snap)
+int spotify_devices(struct srv_req *req)
 {
 	struct music_spotify_svc *sp = service(req);
 	const char *sid = srv_req_session_id(req);
@@ -374,30 +363,30 @@ static int snapshot_reply(struct srv_req *req, const struct snapshot *snap)
 
 	if (!connected_or_reply(req, sp, &rc))
 		return rc;
-	refresh_if_old(sp, sid, snap->kind, snap->age(sp, sid),
-		       snap->max_age_s);
-	ms_buf_init(&b, snap->json_bytes);
+	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_DEVICES,
+		       music_spotify_svc_devices_age(sp, sid), 2);
+	ms_buf_init(&b, 16 * 1024);
 	ms_json_init(&j, &b);
-	snap->json(sp, sid, &j);
+	music_spotify_svc_devices_json(sp, sid, &j);
 	return srv_reply_doc(req, SRV_HTTP_OK, &j);
-}
-
-int spotify_devices(struct srv_req *req)
-{
-	static const struct snapshot devices = {
-		MUSIC_SPOTIFY_JOB_DEVICES, 2, 16 * 1024,
-		music_spotify_svc_devices_age, music_spotify_svc_devices_json};
-
-	return snapshot_reply(req, &devices);
 }
 
 int spotify_now(struct srv_req *req)
 {
-	static const struct snapshot now = {MUSIC_SPOTIFY_JOB_NOW, 3, 4096,
-					    music_spotify_svc_now_age,
-					    music_spotify_svc_now_json};
+	struct music_spotify_svc *sp = service(req);
+	const char *sid = srv_req_session_id(req);
+	struct ms_json j;
+	struct ms_buf b;
+	int rc = MS_OK;
 
-	return snapshot_reply(req, &now);
+	if (!connected_or_reply(req, sp, &rc))
+		return rc;
+	refresh_if_old(sp, sid, MUSIC_SPOTIFY_JOB_NOW,
+		       music_spotify_svc_now_age(sp, sid), 3);
+	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	music_spotify_svc_now_json(sp, sid, &j);
+	return srv_reply_doc(req, SRV_HTTP_OK, &j);
 }
 
 /* ---- commands --------------------------------------------------------- */
