@@ -24,8 +24,7 @@ struct sqlite3_stmt *store_prep(struct store *s, const char *who,
 int store_write_rc(int src);
 /* Copies text column `col` into out (outlen > 0 bytes), cut to fit; a
  * NULL column is "". */
-void store_col_copy(struct sqlite3_stmt *st, int col, char *out,
-		    size_t outlen);
+void store_col_copy(struct sqlite3_stmt *st, int col, char *out, size_t outlen);
 /* 1 when id is min..max lowercase hex digits (NULL: 0). */
 int store_hex_valid(const char *id, size_t min, size_t max);
 
