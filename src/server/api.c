@@ -144,7 +144,7 @@ static void frame_json(struct ms_json *j, const struct pipe_frame *f,
 		else
 			ms_json_null(j, "probs");
 		if (raw && fc->emotion >= 0)
-			json_probs(j, "raw_probs", raw[i]);
+			api_json_probs(j, "raw_probs", raw[i]);
 		ms_json_obj_close(j);
 	}
 	ms_json_arr_close(j);
