@@ -189,7 +189,7 @@ static int detect_fast(struct pipe_worker *w, const struct vis_image *img,
 }
 
 static int classify(struct pipe_worker *w, const struct vis_image *img,
-		    int flip_tta, struct pipe_frame *out)
+		    int tta, struct pipe_frame *out)
 {
 	int side;
 
@@ -205,7 +205,7 @@ static int classify(struct pipe_worker *w, const struct vis_image *img,
 		int rc;
 
 		vis_crop_resize(img, f->box, FACE_MARGIN, side, side, w->face);
-		rc = nn_classify(w->nn, w->face, flip_tta, f->probs);
+		rc = nn_classify(w->nn, w->face, tta, f->probs);
 		if (rc)
 			return rc;
 		f->emotion = nn_argmax(f->probs);
@@ -234,7 +234,7 @@ int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
 	out->ms_detect = t1 - t0;
 	if (rc)
 		return rc;
-	rc = classify(w, img, opts->flip_tta, out);
+	rc = classify(w, img, opts->tta, out);
 	out->ms_classify = ms_now_ms() - t1;
 	return rc;
 }

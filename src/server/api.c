@@ -290,6 +290,7 @@ static int run_on_slot(struct srv_app *app, const uint8_t *body, size_t len,
 	w = srv_app_worker(app);
 	memset(&opts, 0, sizeof(opts));
 	opts.fast = 1;
+	opts.tta = app->cfg.tta;
 	opts.hint = hint;
 	rc = w ? pipe_frame_run(w, body, len, &opts, f, err, errlen)
 	       : MS_ENOMEM;
