@@ -45,20 +45,38 @@ static void score(int conf[NN_CLASSES][NN_CLASSES],
 	*total = n;
 }
 
+/* One line per member of an ensemble: weight, parameters, cost. */
+static void print_members(const struct nn_model *m)
+{
+	struct nn_model_info mi;
+	float w;
+
+	for (int i = 0; i < nn_model_members(m) && nn_model_members(m) > 1;
+	     i++) {
+		nn_model_info(nn_model_member(m, i, &w), &mi);
+		printf("  member %d: weight %.3f, %zu parameters, %.1f M "
+		       "multiply-adds, window %dx%d\n",
+		       i + 1, w, mi.params, mi.macs / 1e6, mi.crop, mi.crop);
+	}
+}
+
 static void print_text(const char *model, const char *fer,
-		       const struct nn_model_info *info, int tta,
+		       const struct nn_model *m, int tta,
 		       int conf[NN_CLASSES][NN_CLASSES])
 {
+	struct nn_model_info inf, *info = &inf;
 	struct class_score s[NN_CLASSES];
 	double acc, mp = 0, mr = 0, mf = 0;
 	int n;
 
+	nn_model_info(m, info);
 	score(conf, s, &acc, &n);
 	printf("model %s: %d net%s, %zu parameters, %.1f M multiply-adds per "
 	       "face and pass, input %dx%d (window %dx%d)\n",
 	       model, info->members, info->members > 1 ? "s" : "",
 	       info->params, info->macs / 1e6, info->side, info->side,
 	       info->crop, info->crop);
+	print_members(m);
 	printf("%s: %d faces, accuracy %.2f%% (TTA %s)\n\n", fer, n, 100 * acc,
 	       nn_tta_names[tta]);
 	printf("%-10s %9s %7s %7s %8s\n", "class", "precision", "recall", "f1",
@@ -363,7 +381,7 @@ static int report(const char *model, const char *fer, const struct nn_model *m,
 
 	nn_model_info(m, &info);
 	if (json ? print_json(model, fer, &info, tta, tau, r)
-		 : (print_text(model, fer, &info, tta, r->confusion), 0)) {
+		 : (print_text(model, fer, m, tta, r->confusion), 0)) {
 		fprintf(stderr, "moodsync eval: output too large\n");
 		return -1;
 	}
