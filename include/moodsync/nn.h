@@ -34,7 +34,8 @@ struct nn_model;
 /* Loads and validates a model: a net file (".msnn", format spec at the
  * top of src/nn/model_io.c) or an ensemble manifest (".msens", text
  * starting "msens 1", spec at the top of src/nn/ensemble.c), told apart
- * by their first bytes. MS_EFORMAT/MS_ELIMIT/MS_EIO with a reason. */
+ * by their first bytes. MS_EFORMAT/MS_ELIMIT/MS_EIO/MS_ENOTFOUND with a
+ * reason (for a member: its number and path). */
 int nn_model_load(const char *path, struct nn_model **out, char *err,
 		  size_t errlen);
 /* A net file in a buffer (a manifest needs its path: MS_EFORMAT). */
@@ -167,21 +168,20 @@ struct nn_fer_eval {
 			   * (a tie counts as a miss) */
 };
 /* Classifies every record of `set` with nn_classify (test-time
- * augmentation `tta`, enum nn_tta) on `threads` threads sharing the model, and fills
- * confusion[truth][predicted]. MS_EINVAL when the model does not take
+ * augmentation `tta`, enum nn_tta) on `threads` threads sharing the model, and
+ * fills confusion[truth][predicted]. MS_EINVAL when the model does not take
  * 48x48 faces, MS_ENOMEM. */
-int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int tta, int threads,
-		int confusion[NN_CLASSES][NN_CLASSES]);
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set, int tta,
+		int threads, int confusion[NN_CLASSES][NN_CLASSES]);
 /* The same, also scoring the FER+ majority labels when set->votes is
  * loaded (out->plus_* stay 0 otherwise). */
-int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
-		  int tta, int threads, struct nn_fer_eval *out);
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, struct nn_fer_eval *out);
 /* The two halves of nn_eval_split: the probabilities of every record
  * into probs (set->n, NN_CLASSES), and the figures of given
  * probabilities (for instance after nn_calib_apply). */
-int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
-		  int tta, int threads, float *probs);
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, float *probs);
 void nn_eval_score(const struct nn_fer *set, const float *probs,
 		   struct nn_fer_eval *out);
 

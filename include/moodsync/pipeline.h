@@ -33,8 +33,8 @@ struct pipe_frame {
 struct pipe_frame_opts {
 	const struct vis_detect_params *params; /* NULL: pipeline defaults */
 	const struct ms_rect *hint;
-	int fast;     /* 1: webcam fast path (downscale, plausible sizes) */
-	int tta;      /* classifier test-time augmentation, enum nn_tta */
+	int fast; /* 1: webcam fast path (downscale, plausible sizes) */
+	int tta;  /* classifier test-time augmentation, enum nn_tta */
 };
 
 struct pipeline;

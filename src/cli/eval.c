@@ -73,9 +73,9 @@ static void print_text(const char *model, const char *fer,
 	score(conf, s, &acc, &n);
 	printf("model %s: %d net%s, %zu parameters, %.1f M multiply-adds per "
 	       "face and pass, input %dx%d (window %dx%d)\n",
-	       model, info->members, info->members > 1 ? "s" : "",
-	       info->params, info->macs / 1e6, info->side, info->side,
-	       info->crop, info->crop);
+	       model, info->members, info->members > 1 ? "s" : "", info->params,
+	       info->macs / 1e6, info->side, info->side, info->crop,
+	       info->crop);
 	print_members(m);
 	printf("%s: %d faces, accuracy %.2f%% (TTA %s)\n\n", fer, n, 100 * acc,
 	       nn_tta_names[tta]);
@@ -484,8 +484,7 @@ int cmd_eval(int argc, char **argv)
 		fer = def;
 	}
 	if (!prior) {
-		if (snprintf(defprior, sizeof(defprior),
-			     "%s/fer2013/train.bin",
+		if (snprintf(defprior, sizeof(defprior), "%s/fer2013/train.bin",
 			     cli_data_dir()) >= (int)sizeof(defprior)) {
 			fprintf(stderr, "moodsync eval: data path too long\n");
 			return 2;

@@ -1,7 +1,8 @@
-/* ensemble.c - ensembles of emotion nets: the ".msens" manifest parser,
- * loading the member nets it names, and classifying with all of them
- * (weighted mean of their softmax probabilities). infer.c hands a model
- * whose file is a manifest over to this file; members are plain nets.
+/* ensemble.c - ensembles of emotion nets and the model loader: the
+ * ".msens" manifest parser, nn_model_load (a net file goes to infer.c's
+ * nn_model_parse, a manifest's member nets are loaded here), and
+ * classifying with every member (weighted mean of their softmax
+ * probabilities). An ensemble is a struct nn_model whose `ens` is set.
  *
  * Manifest format, version 1: ASCII text, at most 16 KiB, no NUL bytes,
  * lines ended by "\n" (a "\r" before it is dropped), at most 1,024 bytes
@@ -101,11 +102,10 @@ static int parse_member(const char **f, const size_t *flen, int nf,
 				       "line %d: file name has a byte outside "
 				       "printable ASCII",
 				       line);
-	if (nf == 3 &&
-	    (flen[2] >= sizeof(num) ||
-	     (memcpy(num, f[2], flen[2]), num[flen[2]] = 0,
-	      ms_parse_double(num, 0, ENS_MAX_WEIGHT, &w)) ||
-	     !(w > 0)))
+	if (nf == 3 && (flen[2] >= sizeof(num) ||
+			(memcpy(num, f[2], flen[2]), num[flen[2]] = 0,
+			 ms_parse_double(num, 0, ENS_MAX_WEIGHT, &w)) ||
+			!(w > 0)))
 		return ms_errf(err, errlen, MS_EFORMAT,
 			       "line %d: weight must be a number in (0, %g]",
 			       line, ENS_MAX_WEIGHT);
@@ -215,7 +215,8 @@ static int load_members(const char *path, const struct nn_manifest *mf,
 				       why);
 		e->w[i] = mf->weight[i];
 		e->n = i + 1;
-		if (nn_model_input_size(e->m[i]) != nn_model_input_size(e->m[0]))
+		if (nn_model_input_size(e->m[i]) !=
+		    nn_model_input_size(e->m[0]))
 			return ms_errf(err, errlen, MS_EFORMAT,
 				       "member %d takes %dx%d faces, member 1 "
 				       "%dx%d",

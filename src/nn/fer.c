@@ -88,8 +88,8 @@ static void *eval_main(void *arg)
 	return NULL;
 }
 
-int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
-		  int tta, int threads, float *probs)
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, float *probs)
 {
 	struct eval_job *jobs;
 	int n = MS_MAX(1, MS_MIN(threads, 64)), started = 0, rc = MS_OK;
@@ -141,8 +141,8 @@ void nn_eval_score(const struct nn_fer *set, const float *probs,
 	}
 }
 
-int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
-		  int tta, int threads, struct nn_fer_eval *out)
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, struct nn_fer_eval *out)
 {
 	float *probs =
 		ms_mallocarray(set->n ? set->n : 1, NN_CLASSES * sizeof(float));
@@ -157,9 +157,8 @@ int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
 	return rc;
 }
 
-int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int tta, int threads,
-		int confusion[NN_CLASSES][NN_CLASSES])
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set, int tta,
+		int threads, int confusion[NN_CLASSES][NN_CLASSES])
 {
 	struct nn_fer_eval *r = ms_calloc(1, sizeof(*r));
 	int rc;

@@ -14,7 +14,7 @@ const char *const nn_emotion_names[NN_CLASSES] = {
 };
 
 const char *const nn_tta_names[NN_TTA_MODES + 1] = {"none", "flip", "crops",
-						     NULL};
+						    NULL};
 
 enum nn_op_type { OP_CONV, OP_DENSE, OP_AFFINE, OP_RELU, OP_MAXPOOL, OP_GAP };
 
@@ -36,13 +36,13 @@ struct nn_model {
 	struct nn_arch arch;
 	int n_ops;
 	struct nn_op ops[NN_MAX_LAYERS];
-	size_t max_act; /* floats of the largest activation, batch 1 */
-	size_t col_n;	/* floats of im2col scratch, batch 1 */
-	int blocked;	/* every op runs on blocked tensors (kernels.h) */
-	int int8;	/* convs after the first also have int8 weights */
-	size_t max_blk; /* floats of the largest blocked activation */
-	double macs;	/* multiply-adds per forward pass */
-	size_t params;	/* parameters of the unfolded net */
+	size_t max_act;	    /* floats of the largest activation, batch 1 */
+	size_t col_n;	    /* floats of im2col scratch, batch 1 */
+	int blocked;	    /* every op runs on blocked tensors (kernels.h) */
+	int int8;	    /* convs after the first also have int8 weights */
+	size_t max_blk;	    /* floats of the largest blocked activation */
+	double macs;	    /* multiply-adds per forward pass */
+	size_t params;	    /* parameters of the unfolded net */
 	struct nn_ens *ens; /* an ensemble: its members (above: arch.side) */
 };
 
@@ -329,7 +329,6 @@ int nn_model_parse(const uint8_t *buf, size_t len, struct nn_model **out,
 	nn_net_free(net);
 	return rc;
 }
-
 
 struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 {

@@ -188,8 +188,8 @@ static int detect_fast(struct pipe_worker *w, const struct vis_image *img,
 	return detect_region(w, img, whole, &p, out);
 }
 
-static int classify(struct pipe_worker *w, const struct vis_image *img,
-		    int tta, struct pipe_frame *out)
+static int classify(struct pipe_worker *w, const struct vis_image *img, int tta,
+		    struct pipe_frame *out)
 {
 	int side;
 

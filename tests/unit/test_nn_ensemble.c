@@ -107,8 +107,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	static const char *const names[] = {
-		"a.msnn", "b.msnn",    "c.msnn",      "pair.msens", "abs.msens",
-		"nest.msens", "gone.msens", "mixed.msens"};
+		"a.msnn",    "b.msnn",	   "c.msnn",	 "pair.msens",
+		"abs.msens", "nest.msens", "gone.msens", "mixed.msens"};
 	char path[256];
 
 	(void)state;
@@ -195,9 +195,8 @@ static void test_ensemble_load_errors(void **state)
 	assert_int_equal(load("mixed.msens", &m), MS_EFORMAT);
 	assert_null(m);
 	/* a buffer cannot name files relative to anything */
-	assert_int_equal(nn_model_parse((const uint8_t *)text,
-					sizeof(text) - 1, &m, err,
-					sizeof(err)),
+	assert_int_equal(nn_model_parse((const uint8_t *)text, sizeof(text) - 1,
+					&m, err, sizeof(err)),
 			 MS_EFORMAT);
 	assert_null(m);
 }
