@@ -40,7 +40,8 @@ struct pipe_frame_opts {
 struct pipeline;
 struct pipe_worker;
 
-/* Loads the cascade and (when model_path is non-NULL) the emotion model.
+/* Loads the cascade and (when model_path is non-NULL) the emotion model,
+ * a net or an ensemble manifest (nn_model_load).
  * MS_OK with *out set, or vis_cascade_load's / nn_model_load's code with
  * the reason in err. */
 int pipe_load(const char *cascade_path, const char *model_path,
