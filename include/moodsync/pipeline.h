@@ -50,6 +50,8 @@ int pipe_load(const char *cascade_path, const char *model_path,
 void pipe_free(struct pipeline *p);
 /* 1 when an emotion model was loaded. */
 int pipe_has_model(const struct pipeline *p);
+/* Nets in the emotion model (more than 1 for an ensemble), 0 without. */
+int pipe_model_nets(const struct pipeline *p);
 
 /* Per-thread scratch (detector, classifier context, crop buffer) for `p`,
  * which must outlive it. NULL when out of memory. */

@@ -72,6 +72,11 @@ int pipe_has_model(const struct pipeline *p)
 	return p->model != NULL;
 }
 
+int pipe_model_nets(const struct pipeline *p)
+{
+	return p->model ? nn_model_members(p->model) : 0;
+}
+
 struct pipe_worker *pipe_worker_new(const struct pipeline *p)
 {
 	struct pipe_worker *w = calloc(1, sizeof(*w));

@@ -122,6 +122,9 @@ def main():
         answers = []
         for m, tta in ((a, "crops"), (twice, "crops"), (a, "none")):
             with L.Server(model=m, args=["--tta-mode", tta]) as srv:
+                h = srv.client().get("/healthz").json()
+                t.ok(h.get("tta") == tta and h.get("model_nets") == (2 if m == twice else 1),
+                     "/healthz reports %s nets and TTA %s" % (h.get("model_nets"), tta), h)
                 r = srv.client().post_image(None, frame)
                 j = r.json() if r.status == 200 else {}
                 answers.append(j.get("faces"))
