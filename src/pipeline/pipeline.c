@@ -88,6 +88,11 @@ int pipe_has_model(const struct pipeline *p)
 	return p->model != NULL;
 }
 
+int pipe_model_nets(const struct pipeline *p)
+{
+	return p->model ? nn_model_members(p->model) : 0;
+}
+
 struct pipe_worker *pipe_worker_new(const struct pipeline *p)
 {
 	struct pipe_worker *w = calloc(1, sizeof(*w));
@@ -236,7 +241,7 @@ int pipe_face_classify(struct pipe_worker *w, const struct vis_image *img,
 			    0.5 * (face->eyes.lx + face->eyes.rx),
 			    0.5 * (face->eyes.ly + face->eyes.ry), side, side,
 			    w->face);
-	rc = nn_classify(w->nn, w->face, opts->flip_tta, face->probs);
+	rc = nn_classify(w->nn, w->face, opts->tta, face->probs);
 	if (rc)
 		return rc;
 	face->emotion = nn_argmax(face->probs);

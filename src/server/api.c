@@ -301,6 +301,7 @@ static int run_on_slot(struct srv_app *app, const uint8_t *body, size_t len,
 	w = srv_app_worker(app);
 	memset(&opts, 0, sizeof(opts));
 	opts.fast = 1;
+	opts.tta = app->cfg.tta;
 	opts.hint = hint;
 	opts.align = app->cfg.eye_cascade_path != NULL;
 	rc = w ? pipe_frame_run(w, body, len, &opts, f, err, errlen)
