@@ -57,6 +57,23 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		     const float *wp, const float *bias, int co, int relu,
 		     float *y);
 
+/* The weight gradient of nn_kern_conv3x3, accumulated: gwp +=
+ * d(sum y*dy)/d(wp) for one image, x blocked (ci, h, w) with block icb,
+ * dy blocked (co, h, w) with block 16 and a zero border, gwp packed like
+ * nn_kern_pack3x3 (ci, co padded as there). Sums run in a fixed order.
+ * Only at level NN_KERN_FP32 or above. */
+void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
+			   const float *dy, int co, float *gwp);
+
+/* Channel interleaving between planar and blocked layouts:
+ * dst[p*16 + j] = src[j*stride + p] for p < n, j < nch, zero for the
+ * lanes j >= nch; scatter16 is the inverse (lanes j >= nch unwritten).
+ * 16 * stride must fit in an int. */
+void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
+		      float *dst);
+void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
+		       float *dst);
+
 /* 2x2 max pooling, stride 2 (floor): blocked (c, h, w) to blocked
  * (c, h/2, w/2), block 16. */
 void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y);

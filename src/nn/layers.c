@@ -22,8 +22,13 @@ static int conv_chunk(int B, struct nn_shape out)
 
 size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out, int k)
 {
-	return (size_t)in.c * k * k * (size_t)conv_chunk(B, out) * out.h *
-	       out.w;
+	size_t n = (size_t)in.c * k * k * (size_t)conv_chunk(B, out) * out.h *
+		   out.w;
+
+	/* either path may run: the kernel level can change between calls */
+	if (k == 3 && in.h == out.h && in.w == out.w)
+		n = MS_MAX(n, nn_conv_fast_floats(in, out));
+	return n;
 }
 
 /* col[(ci*k+ky)*k+kx][j*OH*OW + oy*OW + ox] = x[ci][n0+j][iy][ix]. */
@@ -138,6 +143,10 @@ void nn_conv_forward(const float *x, float *y, int B, struct nn_shape in,
 	int K = in.c * k * k, ohw = out.h * out.w, ldy = B * ohw;
 	int nb = conv_chunk(B, out);
 
+	if (nn_conv_fast_ok(in, out, k, stride, pad)) {
+		nn_conv_fast_forward(x, y, B, in, out, w, bias, col);
+		return;
+	}
 	for (int n0 = 0; n0 < B; n0 += nb) {
 		int m = MS_MIN(nb, B - n0);
 
@@ -163,6 +172,10 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 	int K = in.c * k * k, ohw = out.h * out.w, ldy = B * ohw;
 	int nb = conv_chunk(B, out);
 
+	if (nn_conv_fast_ok(in, out, k, stride, pad)) {
+		nn_conv_fast_backward(x, dy, dx, B, in, out, w, gw, gb, col);
+		return;
+	}
 	if (gb)
 		for (int c = 0; c < out.c; c++) {
 			const float *d = dy + (size_t)c * ldy;
