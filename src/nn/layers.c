@@ -203,32 +203,75 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 	}
 }
 
-void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
-			 const float *gamma, const float *beta, float *mean,
-			 float *invstd, float *rmean, float *rvar)
+/* Sums of n floats in LANES double lanes, each lane in index order, then
+ * the lanes in order: vectorisable, and the same on every run. */
+#define LANES 8
+
+static double sum_lanes(const double *l)
+{
+	double s = 0;
+
+	for (int j = 0; j < LANES; j++)
+		s += l[j];
+	return s;
+}
+
+/* *s = sum x, *ss = sum (x - mu)^2 with mu = *s / n. */
+static void moments(const float *x, size_t n, double *s, double *ss)
+{
+	double l[LANES] = {0}, q[LANES] = {0};
+	size_t i, nv = n / LANES * LANES;
+	float mu;
+
+	for (i = 0; i < nv; i += LANES)
+		for (int j = 0; j < LANES; j++)
+			l[j] += x[i + j];
+	for (; i < n; i++)
+		l[0] += x[i];
+	*s = sum_lanes(l);
+	mu = (float)(*s / (double)n);
+	for (i = 0; i < nv; i += LANES)
+		for (int j = 0; j < LANES; j++) {
+			double d = x[i + j] - mu;
+
+			q[j] += d * d;
+		}
+	for (; i < n; i++) {
+		double d = x[i] - mu;
+
+		q[0] += d * d;
+	}
+	*ss = sum_lanes(q);
+}
+
+void nn_bn_relu_forward_train(const float *x, float *y, int C, size_t n,
+			      const float *gamma, const float *beta,
+			      float *mean, float *invstd, float *rmean,
+			      float *rvar, int relu)
 {
 	for (int c = 0; c < C; c++) {
 		const float *xc = x + (size_t)c * n;
 		float *yc = y + (size_t)c * n;
-		double s = 0, ss = 0;
+		double s, ss;
 		float mu, var, is, a, b;
 
-		for (size_t i = 0; i < n; i++)
-			s += xc[i];
+		moments(xc, n, &s, &ss);
 		mu = (float)(s / (double)n);
-		for (size_t i = 0; i < n; i++) {
-			double d = xc[i] - mu;
-
-			ss += d * d;
-		}
 		var = (float)(ss / (double)n);
 		is = 1.0f / sqrtf(var + NN_BN_EPS);
 		mean[c] = mu;
 		invstd[c] = is;
 		a = gamma[c] * is;
 		b = beta[c] - mu * a;
-		for (size_t i = 0; i < n; i++)
-			yc[i] = xc[i] * a + b;
+		if (relu)
+			for (size_t i = 0; i < n; i++) {
+				float v = xc[i] * a + b;
+
+				yc[i] = v > 0 ? v : 0;
+			}
+		else
+			for (size_t i = 0; i < n; i++)
+				yc[i] = xc[i] * a + b;
 		if (rmean) {
 			float unbiased =
 				n > 1 ? (float)(ss / (double)(n - 1)) : var;
@@ -239,9 +282,17 @@ void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
 	}
 }
 
-void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
-			const float *gamma, const float *beta,
-			const float *rmean, const float *rvar)
+void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
+			 const float *gamma, const float *beta, float *mean,
+			 float *invstd, float *rmean, float *rvar)
+{
+	nn_bn_relu_forward_train(x, y, C, n, gamma, beta, mean, invstd, rmean,
+				 rvar, 0);
+}
+
+void nn_bn_relu_forward_eval(const float *x, float *y, int C, size_t n,
+			     const float *gamma, const float *beta,
+			     const float *rmean, const float *rvar, int relu)
 {
 	for (int c = 0; c < C; c++) {
 		const float *xc = x + (size_t)c * n;
@@ -249,8 +300,68 @@ void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
 		float a = gamma[c] / sqrtf(rvar[c] + NN_BN_EPS);
 		float b = beta[c] - rmean[c] * a;
 
-		for (size_t i = 0; i < n; i++)
-			yc[i] = xc[i] * a + b;
+		if (relu)
+			for (size_t i = 0; i < n; i++) {
+				float v = xc[i] * a + b;
+
+				yc[i] = v > 0 ? v : 0;
+			}
+		else
+			for (size_t i = 0; i < n; i++)
+				yc[i] = xc[i] * a + b;
+	}
+}
+
+void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
+			const float *gamma, const float *beta,
+			const float *rmean, const float *rvar)
+{
+	nn_bn_relu_forward_eval(x, y, C, n, gamma, beta, rmean, rvar, 0);
+}
+
+/* With y (the ReLU's output, or NULL for none), the gradient reaching the
+ * batch norm is dy where y > 0, else 0. */
+void nn_bn_relu_backward(const float *x, const float *y, const float *dy,
+			 float *dx, int C, size_t n, const float *gamma,
+			 const float *mean, const float *invstd, float *ggamma,
+			 float *gbeta)
+{
+	for (int c = 0; c < C; c++) {
+		const float *xc = x + (size_t)c * n, *dc = dy + (size_t)c * n;
+		const float *yc = y ? y + (size_t)c * n : NULL;
+		float *dxc = dx + (size_t)c * n;
+		float mu = mean[c], is = invstd[c];
+		double l[LANES] = {0}, q[LANES] = {0};
+		size_t i, nv = n / LANES * LANES;
+		float dg, db, k1, k2;
+
+#define BN_G(k) (yc && !(yc[k] > 0) ? 0.0f : dc[k])
+		for (i = 0; i < nv; i += LANES)
+			for (int j = 0; j < LANES; j++) {
+				float g = BN_G(i + j);
+
+				l[j] += g;
+				q[j] += (double)g * ((xc[i + j] - mu) * is);
+			}
+		for (; i < n; i++) {
+			float g = BN_G(i);
+
+			l[0] += g;
+			q[0] += (double)g * ((xc[i] - mu) * is);
+		}
+		db = (float)sum_lanes(l);
+		dg = (float)sum_lanes(q);
+		ggamma[c] = dg;
+		gbeta[c] = db;
+		/* dx = gamma*is/n * (n*g - db - xhat*dg) */
+		k1 = gamma[c] * is;
+		k2 = 1.0f / (float)n;
+		for (i = 0; i < n; i++) {
+			float xh = (xc[i] - mu) * is;
+
+			dxc[i] = k1 * (BN_G(i) - k2 * (db + xh * dg));
+		}
+#undef BN_G
 	}
 }
 
@@ -258,30 +369,8 @@ void nn_bn_backward(const float *x, const float *dy, float *dx, int C, size_t n,
 		    const float *gamma, const float *mean, const float *invstd,
 		    float *ggamma, float *gbeta)
 {
-	for (int c = 0; c < C; c++) {
-		const float *xc = x + (size_t)c * n, *dc = dy + (size_t)c * n;
-		float *dxc = dx + (size_t)c * n;
-		float mu = mean[c], is = invstd[c];
-		double sd = 0, sdx = 0;
-		float dg, db, k1, k2;
-
-		for (size_t i = 0; i < n; i++) {
-			sd += dc[i];
-			sdx += (double)dc[i] * ((xc[i] - mu) * is);
-		}
-		db = (float)sd;
-		dg = (float)sdx;
-		ggamma[c] = dg;
-		gbeta[c] = db;
-		/* dx = gamma*is/n * (n*dy - db - xhat*dg) */
-		k1 = gamma[c] * is;
-		k2 = 1.0f / (float)n;
-		for (size_t i = 0; i < n; i++) {
-			float xh = (xc[i] - mu) * is;
-
-			dxc[i] = k1 * (dc[i] - k2 * (db + xh * dg));
-		}
-	}
+	nn_bn_relu_backward(x, NULL, dy, dx, C, n, gamma, mean, invstd, ggamma,
+			    gbeta);
 }
 
 void nn_relu_forward(const float *x, float *y, size_t n)

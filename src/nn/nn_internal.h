@@ -194,6 +194,19 @@ void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
 void nn_bn_backward(const float *x, const float *dy, float *dx, int C, size_t n,
 		    const float *gamma, const float *mean, const float *invstd,
 		    float *ggamma, float *gbeta);
+/* Batch norm followed, when `relu`, by a ReLU in the same pass; the
+ * backward takes the ReLU's output y (NULL: no ReLU) to mask dy. */
+void nn_bn_relu_forward_train(const float *x, float *y, int C, size_t n,
+			      const float *gamma, const float *beta,
+			      float *mean, float *invstd, float *rmean,
+			      float *rvar, int relu);
+void nn_bn_relu_forward_eval(const float *x, float *y, int C, size_t n,
+			     const float *gamma, const float *beta,
+			     const float *rmean, const float *rvar, int relu);
+void nn_bn_relu_backward(const float *x, const float *y, const float *dy,
+			 float *dx, int C, size_t n, const float *gamma,
+			 const float *mean, const float *invstd, float *ggamma,
+			 float *gbeta);
 void nn_relu_forward(const float *x, float *y, size_t n);
 void nn_relu_backward(const float *y, const float *dy, float *dx, size_t n);
 void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
