@@ -254,24 +254,7 @@ INL void conv_tile(const struct tile_args *a, size_t q, int R, int two)
 
 TGT static void conv_blocks(const struct tile_args *a, size_t total, int two)
 {
-	if (total >= TILE) {
-		for (size_t q = 0; q < total; q += TILE) {
-			/* the last tile overlaps the one before */
-			size_t s = q + TILE > total ? total - TILE : q;
-
-			if (two)
-				conv_tile(a, s, TILE, 1);
-			else
-				conv_tile(a, s, TILE, 0);
-		}
-		return;
-	}
-	for (size_t q = 0; q < total; q++) {
-		if (two)
-			conv_tile(a, q, 1, 1);
-		else
-			conv_tile(a, q, 1, 0);
-	}
+	NN_KERN_TILE_WALK(conv_tile, a, total, two, TILE);
 }
 
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,

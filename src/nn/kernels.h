@@ -13,6 +13,33 @@
 
 #define NN_KERN_CB 16
 
+/* The tile walk of the direct convolutions: tiles of `tile_r` output
+ * pixels over the flat range [0, total), the last one overlapping the one
+ * before, or single pixels when there are fewer. `tile(a, q, R, two)` is
+ * an always-inline function; each call below passes constant R and two,
+ * so the compiler makes one specialised copy per case. */
+#define NN_KERN_TILE_WALK(tile, a, total, two, tile_r)                         \
+	do {                                                                   \
+		if ((total) < (size_t)(tile_r)) {                              \
+			for (size_t q_ = 0; q_ < (total); q_++) {              \
+				if (two)                                       \
+					tile(a, q_, 1, 1);                     \
+				else                                           \
+					tile(a, q_, 1, 0);                     \
+			}                                                      \
+			break;                                                 \
+		}                                                              \
+		for (size_t q_ = 0; q_ < (total); q_ += (tile_r)) {            \
+			size_t s_ = q_ + (tile_r) > (total)                    \
+					    ? (total) - (tile_r)               \
+					    : q_;                              \
+			if (two)                                               \
+				tile(a, s_, tile_r, 1);                        \
+			else                                                   \
+				tile(a, s_, tile_r, 0);                        \
+		}                                                              \
+	} while (0)
+
 /* Kernel levels, each a superset of the one before. */
 enum nn_kern_level {
 	NN_KERN_PORTABLE = 0, /* im2col + OpenBLAS, any CPU */

@@ -319,49 +319,64 @@ void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
 	nn_bn_relu_forward_eval(x, y, C, n, gamma, beta, rmean, rvar, 0);
 }
 
-/* With y (the ReLU's output, or NULL for none), the gradient reaching the
- * batch norm is dy where y > 0, else 0. */
+/* One channel of the batch norm backward; with `relu` (a constant after
+ * inlining, so both loops vectorise) the gradient reaching the batch norm
+ * is dy where y > 0, else 0. */
+static inline __attribute__((always_inline)) void
+bn_backward_channel(const float *xc, const float *yc, const float *dc,
+		    float *dxc, size_t n, float mu, float is, float gamma,
+		    float *ggamma, float *gbeta, int relu)
+{
+	double l[LANES] = {0}, q[LANES] = {0};
+	size_t i, nv = n / LANES * LANES;
+	float dg, db, k1, k2;
+
+	/* a product, not a branch, so that GCC vectorises the loops */
+#define BN_G(k) (relu ? dc[k] * (float)(yc[k] > 0) : dc[k])
+	for (i = 0; i < nv; i += LANES)
+		for (int j = 0; j < LANES; j++) {
+			float g = BN_G(i + j);
+
+			l[j] += g;
+			q[j] += (double)g * ((xc[i + j] - mu) * is);
+		}
+	for (; i < n; i++) {
+		float g = BN_G(i);
+
+		l[0] += g;
+		q[0] += (double)g * ((xc[i] - mu) * is);
+	}
+	db = (float)sum_lanes(l);
+	dg = (float)sum_lanes(q);
+	*ggamma = dg;
+	*gbeta = db;
+	/* dx = gamma*is/n * (n*g - db - xhat*dg) */
+	k1 = gamma * is;
+	k2 = 1.0f / (float)n;
+	for (i = 0; i < n; i++) {
+		float xh = (xc[i] - mu) * is;
+
+		dxc[i] = k1 * (BN_G(i) - k2 * (db + xh * dg));
+	}
+#undef BN_G
+}
+
 void nn_bn_relu_backward(const float *x, const float *y, const float *dy,
 			 float *dx, int C, size_t n, const float *gamma,
 			 const float *mean, const float *invstd, float *ggamma,
 			 float *gbeta)
 {
 	for (int c = 0; c < C; c++) {
-		const float *xc = x + (size_t)c * n, *dc = dy + (size_t)c * n;
-		const float *yc = y ? y + (size_t)c * n : NULL;
-		float *dxc = dx + (size_t)c * n;
-		float mu = mean[c], is = invstd[c];
-		double l[LANES] = {0}, q[LANES] = {0};
-		size_t i, nv = n / LANES * LANES;
-		float dg, db, k1, k2;
+		size_t o = (size_t)c * n;
 
-#define BN_G(k) (yc && !(yc[k] > 0) ? 0.0f : dc[k])
-		for (i = 0; i < nv; i += LANES)
-			for (int j = 0; j < LANES; j++) {
-				float g = BN_G(i + j);
-
-				l[j] += g;
-				q[j] += (double)g * ((xc[i + j] - mu) * is);
-			}
-		for (; i < n; i++) {
-			float g = BN_G(i);
-
-			l[0] += g;
-			q[0] += (double)g * ((xc[i] - mu) * is);
-		}
-		db = (float)sum_lanes(l);
-		dg = (float)sum_lanes(q);
-		ggamma[c] = dg;
-		gbeta[c] = db;
-		/* dx = gamma*is/n * (n*g - db - xhat*dg) */
-		k1 = gamma[c] * is;
-		k2 = 1.0f / (float)n;
-		for (i = 0; i < n; i++) {
-			float xh = (xc[i] - mu) * is;
-
-			dxc[i] = k1 * (BN_G(i) - k2 * (db + xh * dg));
-		}
-#undef BN_G
+		if (y)
+			bn_backward_channel(x + o, y + o, dy + o, dx + o, n,
+					    mean[c], invstd[c], gamma[c],
+					    &ggamma[c], &gbeta[c], 1);
+		else
+			bn_backward_channel(x + o, NULL, dy + o, dx + o, n,
+					    mean[c], invstd[c], gamma[c],
+					    &ggamma[c], &gbeta[c], 0);
 	}
 }
 
