@@ -30,11 +30,14 @@ static int in_block(struct nn_shape in)
 static size_t fast_layout(struct nn_shape in, struct nn_shape out, float *base,
 			  struct fast_buf *b)
 {
-	size_t cip = (size_t)nn_kern_cpad(in.c), cop = (size_t)nn_kern_cpad(out.c);
+	size_t cip = (size_t)nn_kern_cpad(in.c),
+	       cop = (size_t)nn_kern_cpad(out.c);
 	size_t nw = up16(cip * cop * 9), off = 0;
 	size_t plane = up16((size_t)(in.h + 2) * (in.w + 2));
-	size_t parts[] = {nw,	     nw,	 nw,	     up16((size_t)in.c * out.c * 9),
-			  cip * plane, cop * plane, cip * plane, up16(cip + cop)};
+	size_t parts[] = {nw,	       nw,
+			  nw,	       up16((size_t)in.c * out.c * 9),
+			  cip * plane, cop * plane,
+			  cip * plane, up16(cip + cop)};
 	float **dst[] = {&b->wp, &b->wtp, &b->gwp, &b->wt,
 			 &b->xb, &b->yb,  &b->db,  &b->zero};
 
@@ -83,8 +86,8 @@ static void to_blocked(const float *x, int B, int n, struct nn_shape s, int cb,
 	}
 	for (int c = 0; c < cp; c += 16) {
 		const float *src = x + ((size_t)c * B + n) * hw;
-		float *dst = xb + (size_t)(c / 16) * plane +
-			     (size_t)(wp + 1) * 16;
+		float *dst =
+			xb + (size_t)(c / 16) * plane + (size_t)(wp + 1) * 16;
 
 		for (int r = 0; r < s.h; r++)
 			nn_kern_gather16(src + (size_t)r * s.w, (size_t)B * hw,
@@ -103,8 +106,8 @@ static void from_blocked(const float *yb, struct nn_shape s, int B, int n,
 	size_t plane = (size_t)(s.h + 2) * wp * 16;
 
 	for (int c = 0; c < s.c; c += 16) {
-		const float *src = yb + (size_t)(c / 16) * plane +
-				   (size_t)(wp + 1) * 16;
+		const float *src =
+			yb + (size_t)(c / 16) * plane + (size_t)(wp + 1) * 16;
 		float *dst = y + ((size_t)c * B + n) * hw;
 
 		for (int r = 0; r < s.h; r++)
@@ -168,8 +171,7 @@ static void unpack_grad(const float *gwp, int ci, int co, int icb, float *gw)
 
 void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
 			   struct nn_shape in, struct nn_shape out,
-			   const float *w, float *gw, float *gb,
-			   float *scratch)
+			   const float *w, float *gw, float *gb, float *scratch)
 {
 	struct fast_buf b = fast_bufs(in, out, scratch);
 	int icb = in_block(in), cop = nn_kern_cpad(out.c);

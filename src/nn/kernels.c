@@ -288,10 +288,9 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 /* Lane j of the channel gather reads src[j*stride]; nch lanes are live. */
 INL __m512i lane_offsets(size_t stride)
 {
-	return _mm512_mullo_epi32(
-		_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-				  14, 15),
-		_mm512_set1_epi32((int)stride));
+	return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
+						    9, 10, 11, 12, 13, 14, 15),
+				  _mm512_set1_epi32((int)stride));
 }
 
 TGT void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,

@@ -122,10 +122,9 @@ void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
 					ws->bn_invstd[i], l->rmean, l->rvar,
 					fused);
 			else
-				nn_bn_relu_forward_eval(x, y, l->in.c, B * hw,
-							l->gamma, l->beta,
-							l->rmean, l->rvar,
-							fused);
+				nn_bn_relu_forward_eval(
+					x, y, l->in.c, B * hw, l->gamma,
+					l->beta, l->rmean, l->rvar, fused);
 			break;
 		case NN_LAYER_RELU:
 			nn_relu_forward(x, y, n);
@@ -183,11 +182,11 @@ void nn_net_backward(struct nn_net *net, struct nn_ws *ws, int B)
 
 			if (!dx)
 				dx = ws->grad[0];
-			nn_bn_relu_backward(
-				x, relu ? ws->act[i + 2] : NULL,
-				relu ? ws->grad[i + 2] : dy, dx, l->in.c,
-				B * hw, l->gamma, ws->bn_mean[i],
-				ws->bn_invstd[i], l->ggamma, l->gbeta);
+			nn_bn_relu_backward(x, relu ? ws->act[i + 2] : NULL,
+					    relu ? ws->grad[i + 2] : dy, dx,
+					    l->in.c, B * hw, l->gamma,
+					    ws->bn_mean[i], ws->bn_invstd[i],
+					    l->ggamma, l->gbeta);
 			break;
 		}
 		case NN_LAYER_RELU:
