@@ -1,7 +1,7 @@
 /* net_pass.c - a trainable network's per-batch scratch and its forward
  * and backward passes, which chain the kernels of layers.c. A batch norm
- * followed by a ReLU runs as one fused kernel each way; the batch norm's
- * own output buffer then stays unused. */
+ * followed by a ReLU runs as one fused kernel each way, and the batch
+ * norm's own output (and its gradient) gets no buffer. */
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -9,6 +9,14 @@
 static size_t shape_n(struct nn_shape s, int B)
 {
 	return (size_t)s.c * s.h * s.w * B;
+}
+
+/* Layer i is a batch norm that a ReLU follows: the two run fused. */
+static int bn_relu(const struct nn_net *net, int i)
+{
+	return net->layers[i].s.type == NN_LAYER_BN &&
+	       i + 1 < net->arch.n_layers &&
+	       net->layers[i + 1].s.type == NN_LAYER_RELU;
 }
 
 int nn_ws_init(struct nn_ws *ws, const struct nn_net *net, int bmax)
@@ -26,10 +34,13 @@ int nn_ws_init(struct nn_ws *ws, const struct nn_net *net, int bmax)
 		const struct nn_layer *l = &net->layers[i];
 		size_t n = shape_n(l->out, bmax);
 
-		ws->act[i + 1] = ms_calloc(n, sizeof(float));
-		ws->grad[i + 1] = ms_calloc(n, sizeof(float));
-		if (!ws->act[i + 1] || !ws->grad[i + 1])
-			goto out_nomem;
+		/* a fused batch norm's own output never exists */
+		if (!bn_relu(net, i)) {
+			ws->act[i + 1] = ms_calloc(n, sizeof(float));
+			ws->grad[i + 1] = ms_calloc(n, sizeof(float));
+			if (!ws->act[i + 1] || !ws->grad[i + 1])
+				goto out_nomem;
+		}
 		switch (l->s.type) {
 		case NN_LAYER_CONV: {
 			size_t cn = nn_conv_col_floats(bmax, l->in, l->out,
@@ -83,14 +94,6 @@ void nn_ws_release(struct nn_ws *ws)
 	free(ws->col);
 	free(ws->dcol);
 	memset(ws, 0, sizeof(*ws));
-}
-
-/* Layer i is a batch norm that a ReLU follows: the two run fused. */
-static int bn_relu(const struct nn_net *net, int i)
-{
-	return net->layers[i].s.type == NN_LAYER_BN &&
-	       i + 1 < net->arch.n_layers &&
-	       net->layers[i + 1].s.type == NN_LAYER_RELU;
 }
 
 void nn_net_forward(struct nn_net *net, struct nn_ws *ws, int B, int train,
