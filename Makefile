@@ -58,6 +58,7 @@ test_vision_image_DEPS := $(vision_OBJS) $(common_OBJS)
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_train_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_calib_DEPS := $(nn_OBJS) $(common_OBJS)
+test_server_calib_DEPS := $(BUILD)/server/calib.o $(nn_OBJS) $(common_OBJS)
 test_nn_kernels_DEPS := $(nn_OBJS) $(common_OBJS)
 test_audio_DEPS := $(audio_OBJS) $(common_OBJS)
 test_audio_files_DEPS := $(audio_OBJS) $(common_OBJS)
@@ -84,6 +85,8 @@ bench_crop_margin_DEPS := $(vision_OBJS) $(nn_OBJS) $(common_OBJS)
 bench_server_frame_DEPS := $(pipeline_OBJS) $(vision_OBJS) $(nn_OBJS) \
 	$(common_OBJS)
 bench_text_bench_DEPS := $(text_OBJS) $(common_OBJS)
+bench_calib_sim_DEPS := $(BUILD)/server/calib.o $(pipeline_OBJS) $(vision_OBJS) \
+	$(nn_OBJS) $(common_OBJS)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
@@ -151,7 +154,8 @@ fuzz_ferplus_SRCS := $(wildcard src/nn/*.c)
 fuzz_spotify_SRCS := $(addprefix src/music/,spotify_auth.c spotify_http.c \
 	spotify_json.c)
 fuzz_imghdr_SRCS := src/pipeline/imghdr.c
-fuzz_http_SRCS := src/server/http_guard.c src/music/mood.c $(fuzz_spotify_SRCS)
+fuzz_http_SRCS := src/server/http_guard.c src/server/calib.c src/nn/calib.c \
+	src/music/mood.c $(fuzz_spotify_SRCS)
 fuzz_audio_SRCS := $(wildcard src/audio/*.c)
 fuzz_cli_opts_SRCS := src/cli/opt.c
 fuzz_range_SRCS := src/server/range.c

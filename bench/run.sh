@@ -23,3 +23,4 @@ echo "### audio: analysis speed vs SoX stats, dev set and demo library"; sh benc
 echo "### audio: valence/arousal vs the dev set's proxies (cross-validated Spearman)"; sh bench/music_mood.sh "$BUILD"
 echo "### library: demo library scan and rescan, 100 concurrent Range readers, RSS"; sh bench/stream_bench.sh "$BUILD"
 echo "### text: mood from words vs TF-IDF + logistic regression"; sh bench/text_bench.sh "$BUILD"
+echo "### calibration: per-person baseline vs raw readings (simulated persons)"; sh bench/calib_sim.sh "$BUILD"

@@ -5,7 +5,8 @@
  * label and bars drawn from one reply so they never disagree, group mode,
  * and "That's not me - I feel..." (the listener's choice wins). Emits
  * "mood" (every reading) and "mood-ready" (music may start). Round trips
- * are kept in window.moodsyncStats for the details view and the tests. */
+ * are kept in window.moodsyncStats for the details view and the tests;
+ * every frame reply is emitted as "frame" (calib.js). */
 "use strict";
 (function () {
   var MS = window.MS, $ = MS.$, MOODS = MS.MOODS, COLORS = MS.COLORS;
@@ -204,11 +205,13 @@
           (res.mood.leader === res.mood.mood || res.mood.source === "override")) finishDetect();
     }
     if (mode === "follow" && res.mood.mood) MS.emit("mood-ready", res.mood);
+    MS.emit("frame", res);   /* last: a listener may turn the camera off */
   }
 
   function statusLine() {
     if (mode === "detect") return "Looking at you for a moment\u2026";
     if (mode === "follow") return "Following your mood. The music changes between tracks.";
+    if (mode === "calib") return "Calibrating: look at the camera with a relaxed face\u2026";
     return "";
   }
 
@@ -254,8 +257,12 @@
     return "The camera could not start: " + (e && e.message ? e.message : String(e));
   }
 
+  function live() {
+    return mode === "detect" || mode === "follow" || mode === "calib";
+  }
+
   function setButtons() {
-    var on = mode === "detect" || mode === "follow";
+    var on = live();
     $("detect").disabled = on;
     $("start").disabled = on;
     $("stop").disabled = !on;
@@ -269,7 +276,7 @@
                 "You can use a photo instead.", true);
       return;
     }
-    if (mode === "detect" || mode === "follow") return;
+    if (live()) return;
     gen++;
     mode = newMode;
     fresh = true;
@@ -332,9 +339,22 @@
     $("detect").focus();
   }
 
+  /* The calibration step (calib.js) is over: the camera it started goes
+   * off, the reading stays. */
+  function endCalib(msg) {
+    if (mode !== "calib") return;
+    gen++;
+    cameraOff();
+    mode = "off";
+    setButtons();
+    drawBoxes(null);
+    $("placeholder").hidden = false;
+    setStatus(msg || "Camera off.");
+  }
+
   /* Stop: camera off and nothing left that looks live. */
   function stop(msg) {
-    if (mode !== "detect" && mode !== "follow") return;
+    if (!live()) return;
     gen++;
     cameraOff();
     mode = "off";
@@ -353,6 +373,7 @@
         : "");
     setStatus(typeof msg === "string" ? msg : "Camera off.", typeof msg === "string");
     $("start").focus();
+    MS.emit("stopped");
   }
 
   /* ---- a photo instead of the camera ---- */
@@ -499,6 +520,10 @@
     }).catch(function (e) { setStatus(e.message, true); });
   }
 
-  window.moodsyncCamera = { stop: stop, usePhoto: usePhoto };
+  window.moodsyncCamera = {
+    stop: stop, usePhoto: usePhoto, endCalib: endCalib,
+    start: function (m) { startCamera(m); },
+    mode: function () { return mode; }
+  };
   init();
 })();

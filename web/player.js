@@ -323,7 +323,7 @@
         var v = Math.max(0, Math.min(1, audio.volume + (k === "ArrowUp" ? 0.1 : -0.1)));
         audio.volume = v;
         $("pl-volume").value = String(Math.round(v * 100));
-      } else if (k === "d" || k === "f" || k === "x") MS.emit("key", k);
+      } else if (k === "d" || k === "f" || k === "x" || k === "c") MS.emit("key", k);
     });
   }
 

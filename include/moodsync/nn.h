@@ -157,8 +157,9 @@ void nn_calib_init(struct nn_calib *c);
 /* Adds one face's probabilities to an explicit calibration (running mean
  * of every sample added, e.g. the frames of a 3-second "resting face"). */
 void nn_calib_add(struct nn_calib *c, const float probs[NN_CLASSES]);
-/* Slow automatic baseline: an exponential moving average with the given
- * time constant in samples (>= 1); the first sample starts it. */
+/* Slow automatic baseline: the running mean of the first `tau` samples,
+ * then an exponential moving average with time constant `tau` samples
+ * (>= 1). */
 void nn_calib_track(struct nn_calib *c, const float probs[NN_CLASSES],
 		    double tau);
 /* Reads p relative to the baseline (formula above). target NULL means

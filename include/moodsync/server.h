@@ -39,6 +39,11 @@ struct srv_config {
 	 * origin is the only other one the page's CSP allows for scripts and
 	 * frames besides https://open.spotify.com. */
 	const char *spotify_embed_url;
+	/* Per-person calibration: how strongly a face is read relative to
+	 * the session's baseline (0..1), and the automatic baseline's time
+	 * constant in faces (0: off; docs/api.md, "Calibration"). */
+	double calib_strength;
+	double calib_auto_tau;
 };
 
 /* Sensible defaults for `ncpu` cores (threads 2*ncpu, slots ncpu, ...). */

@@ -140,6 +140,15 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 			    "Spotify's iFrame API script (default "
 			    "$MOODSYNC_SPOTIFY_EMBED_URL, else Spotify's own); "
 			    "its origin is allowed by the page's CSP"),
+		CLI_OPT_NUM("--calib-strength", "S", &c->calib_strength, 0.0,
+			    1.0,
+			    "how strongly a calibrated session reads faces "
+			    "relative to its resting face, 0: not at all"),
+		CLI_OPT_NUM("--calib-auto", "N", &c->calib_auto_tau, 0.0, 1e6,
+			    "automatic baseline when no calibration was "
+			    "done: a moving average of the person's faces "
+			    "with a time constant of N faces, 0: off "
+			    "(default 0)"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {

@@ -50,7 +50,12 @@ void nn_calib_track(struct nn_calib *c, const float probs[NN_CLASSES],
 		c->weight = 1;
 		return;
 	}
-	a = (float)(1.0 / (tau < 1 ? 1 : tau));
+	/* a running mean over the first tau samples, then the moving
+	 * average: a fixed 1/tau from the start would leave the first face
+	 * dominating the baseline for tau samples */
+	if (tau < 1)
+		tau = 1;
+	a = (float)(1.0 / (c->weight + 1 < tau ? c->weight + 1 : tau));
 	for (int k = 0; k < NN_CLASSES; k++)
 		c->base[k] += a * (probs[k] - c->base[k]);
 	c->weight += 1;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "server/api.h"
+#include "server/api_calib.h"
 #include "server/api_text.h"
 #include "server/app.h"
 #include "moodsync/pipeline.h"
@@ -29,6 +30,7 @@ struct mood_view {
 	struct api_fusion fu; /* the fused mood of every source */
 	int faces;	      /* in the last frame */
 	int group;	      /* 1: the last reading blended several faces */
+	struct srv_calib_view calib; /* the person's baseline */
 };
 
 static void mood_view_fill(const struct srv_app *app,
@@ -45,6 +47,7 @@ static void mood_view_fill(const struct srv_app *app,
 	v->faces = s->last_nfaces;
 	v->group = s->group;
 	memcpy(v->probs, s->mood.probs, sizeof(v->probs));
+	srv_calib_view(&s->calib, &app->calib, now_ms, &v->calib);
 }
 
 static void json_probs(struct ms_json *j, const char *key, const float *p)
@@ -72,6 +75,7 @@ static void json_mood_members(struct ms_json *j, const struct mood_view *v)
 	api_fusion_members(j, &v->fu);
 	ms_json_int(j, "faces", v->faces);
 	ms_json_bool(j, "group", v->group);
+	api_calib_members(j, &v->calib);
 }
 
 /* ---- POST /api/frame ---------------------------------------------------- */
@@ -107,14 +111,17 @@ int api_frame_precheck(struct srv_req *req)
 			     app->cfg.rate_per_s);
 }
 
+/* `raw` (NULL: the faces were not calibrated) holds each face's
+ * probabilities before they were read relative to the person's baseline. */
 static void frame_json(struct ms_json *j, const struct pipe_frame *f,
-		       int has_model, const struct mood_view *v,
-		       double total_ms)
+		       const float (*raw)[NN_CLASSES], int has_model,
+		       const struct mood_view *v, double total_ms)
 {
 	ms_json_obj_open(j, NULL);
 	ms_json_int(j, "width", f->width);
 	ms_json_int(j, "height", f->height);
 	ms_json_bool(j, "model", has_model);
+	ms_json_bool(j, "calibrated", raw != NULL);
 	ms_json_arr_open(j, "faces");
 	for (int i = 0; i < f->nfaces; i++) {
 		const struct pipe_face *fc = &f->faces[i];
@@ -136,6 +143,8 @@ static void frame_json(struct ms_json *j, const struct pipe_frame *f,
 			json_probs(j, "probs", fc->probs);
 		else
 			ms_json_null(j, "probs");
+		if (raw && fc->emotion >= 0)
+			json_probs(j, "raw_probs", raw[i]);
 		ms_json_obj_close(j);
 	}
 	ms_json_arr_close(j);
@@ -180,12 +189,13 @@ static int frame_probs(const struct srv_session *s, const struct pipe_frame *f,
 }
 
 /* Feeds a frame's result into the session (`whole_frame`: it was scanned
- * without a hint; `fresh`: a new reading that replaces the smoothed one);
- * fills the view for the reply and *ev (returns 1) when the mood the music
- * follows changed. */
+ * without a hint; `fresh`: a new reading that replaces the smoothed one;
+ * `resting`: a calibration sample, which leaves the mood alone); fills the
+ * view for the reply and *ev (returns 1) when the mood the music follows
+ * changed. */
 static int session_update(struct srv_app *app, struct srv_session *s,
 			  const struct pipe_frame *f, int whole_frame,
-			  int fresh, struct mood_view *v,
+			  int fresh, int resting, struct mood_view *v,
 			  struct srv_mood_event *ev)
 {
 	double now = ms_now_ms();
@@ -210,7 +220,8 @@ static int session_update(struct srv_app *app, struct srv_session *s,
 		s->last_frame = unix_ms;
 		used = frame_probs(s, f, probs);
 		s->group = used == 2;
-		if (used && music_mood_update(&s->mood, probs, now) == 1) {
+		if (used && !resting &&
+		    music_mood_update(&s->mood, probs, now) == 1) {
 			changed = 1;
 			s->mood_since = unix_ms;
 		}
@@ -324,6 +335,7 @@ int api_frame(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	struct pipe_frame *f = NULL;
+	float(*raw)[NN_CLASSES] = NULL;
 	struct srv_mood_event ev;
 	struct mood_view view;
 	struct srv_session *s;
@@ -335,7 +347,7 @@ int api_frame(struct srv_req *req)
 	size_t len;
 	const char *qr = srv_req_query(req, "reset");
 	double t0 = ms_now_ms();
-	int rc, have_hint, changed = 0, fresh = 0;
+	int rc, have_hint, changed = 0, fresh = 0, resting, calibrated = 0;
 
 	if (qr && (strcmp(qr, "1") == 0 || strcmp(qr, "true") == 0))
 		fresh = 1;
@@ -351,8 +363,11 @@ int api_frame(struct srv_req *req)
 		return srv_req_fail(req, MS_ELIMIT, "%s", err);
 	have_hint = take_hint(app, req, t0, &hint);
 	f = malloc(sizeof(*f));
-	if (!f)
-		return MS_ENOMEM;
+	raw = malloc(sizeof(float) * NN_CLASSES * PIPE_MAX_FACES);
+	if (!f || !raw) {
+		rc = MS_ENOMEM;
+		goto out_free;
+	}
 	rc = run_on_slot(app, body, len, have_hint ? &hint : NULL, f, err,
 			 sizeof(err));
 	if (rc) {
@@ -363,9 +378,12 @@ int api_frame(struct srv_req *req)
 
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
-	if (s)
-		changed = session_update(app, s, f, !have_hint, fresh, &view,
-					 &ev);
+	if (s) {
+		resting = api_calib_frame(app, s, f, ms_now_ms(), raw,
+					  &calibrated, &fresh);
+		changed = session_update(app, s, f, !have_hint, fresh, resting,
+					 &view, &ev);
+	}
 	srv_sessions_unlock(app->sessions);
 	if (!s) {
 		rc = MS_ENOMEM;
@@ -376,9 +394,11 @@ int api_frame(struct srv_req *req)
 
 	ms_buf_init(&b, JSON_MAX);
 	ms_json_init(&j, &b);
-	frame_json(&j, f, app->has_model, &view, ms_now_ms() - t0);
+	frame_json(&j, f, calibrated ? (const float(*)[NN_CLASSES])raw : NULL,
+		   app->has_model, &view, ms_now_ms() - t0);
 	rc = srv_reply_doc(req, SRV_HTTP_OK, &j);
 out_free:
+	free(raw);
 	free(f);
 	return rc;
 }
@@ -395,6 +415,7 @@ int api_mood_members(struct srv_req *req, struct ms_json *j)
 	srv_sessions_lock(app->sessions);
 	s = srv_req_session_locked(req);
 	if (s) {
+		srv_calib_tick(&s->calib, ms_now_ms());
 		mood_view_fill(app, s, ms_now_ms(), &v);
 		last = s->last_frame;
 	}

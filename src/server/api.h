@@ -26,6 +26,12 @@ int api_history_delete(struct srv_req *req); /* DELETE /api/history */
  * with the mood object of GET /api/mood. */
 int api_mood_override_post(struct srv_req *req);
 int api_mood_override_delete(struct srv_req *req);
+/* POST /api/mood/calibrate {"seconds": S} or {"frames": N}: the faces of
+ * the next S seconds (default 3) or N frames are the session's resting
+ * face; DELETE forgets it (api_calib.c). Both reply with the mood object
+ * of GET /api/mood. */
+int api_mood_calibrate_post(struct srv_req *req);
+int api_mood_calibrate_delete(struct srv_req *req);
 int api_recommendation(struct srv_req *req); /* GET /api/recommendation */
 int api_settings_get(struct srv_req *req);   /* GET /api/settings */
 int api_settings_post(struct srv_req *req);  /* POST /api/settings */

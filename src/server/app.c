@@ -45,6 +45,8 @@ void srv_config_default(struct srv_config *c, int ncpu)
 	c->rate_per_s = 30.0;
 	c->burst = 30.0;
 	c->history_ms = 1000;
+	c->calib_strength = SRV_CALIB_STRENGTH;
+	c->calib_auto_tau = SRV_CALIB_AUTO_TAU;
 }
 
 /* Writes the origin ("https://host:port") of an http(s) URL into out;
@@ -124,6 +126,9 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out, char *err,
 		goto out_free;
 	app->has_model = pipe_has_model(app->pipe);
 	music_fusion_params_default(&app->fusion);
+	app->calib.strength =
+		(float)MS_MIN(MS_MAX(cfg->calib_strength, 0.0), 1.0);
+	app->calib.auto_tau = cfg->calib_auto_tau > 0 ? cfg->calib_auto_tau : 0;
 	if (cfg->text_model_path) {
 		rc = txt_model_load(cfg->text_model_path, &app->text_model, err,
 				    errlen);

@@ -13,6 +13,7 @@
 #include "moodsync/server.h"
 #include "moodsync/text.h"
 #include "moodsync/store.h"
+#include "server/calib.h"
 #include "server/conns.h"
 #include "server/http.h"
 #include "server/http_guard.h"
@@ -54,7 +55,8 @@ struct srv_session {
 	 * they were given (monotonic ms; 0 = none). See api_text.c. */
 	float src_probs[MUSIC_SOURCES][MUSIC_MOODS];
 	double src_ms[MUSIC_SOURCES];
-	struct srv_session *hnext;	   /* hash chain */
+	struct srv_calib calib;	   /* the person's baseline (server/calib.h) */
+	struct srv_session *hnext; /* hash chain */
 	struct srv_session *lprev, *lnext; /* LRU list, head = newest */
 };
 
@@ -117,6 +119,7 @@ struct srv_app {
 	int has_model;		      /* 1 when emotions are classified */
 	struct txt_model *text_model; /* shared, immutable; NULL: no text */
 	struct music_fusion_params fusion; /* weights of the mood sources */
+	struct srv_calib_params calib;	   /* per-person calibration */
 	struct store *store;
 	struct srv_sessions *sessions;
 	struct srv_bg *bg;

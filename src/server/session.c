@@ -205,6 +205,7 @@ struct srv_session *srv_sessions_add(struct srv_sessions *t, const char *id,
 	s->strategy = MUSIC_MATCH;
 	s->autoplay = 1;
 	s->group_mode = 1;
+	srv_calib_init(&s->calib);
 	s->tokens = -1.0; /* full on first use */
 	s->created = ms_unix_time() * 1000;
 	s->seen_ms = now_ms;

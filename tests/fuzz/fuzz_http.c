@@ -2,7 +2,8 @@
  * outside input without a socket (src/server/http_guard.c): the Host
  * allow-list (built from a fuzzed --allow-host value, queried with a
  * fuzzed Host), the cross-site guard (method, Origin, Sec-Fetch-Site,
- * Content-Type, the page header), the settings JSON body, the Spotify
+ * Content-Type, the page header), the settings and calibrate JSON bodies,
+ * the Spotify
  * command bodies' fields, and query-string numbers as the API parses them.
  * Input: up to 8 header-ish lines separated by '\n', then the body. */
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "moodsync/common.h"
 #include "moodsync/spotify.h"
+#include "server/calib.h"
 #include "server/http_guard.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
@@ -27,9 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	char *copy, *f[FIELDS], *p, *body, msg[128];
 	const char *extra[1];
 	struct srv_hosts hosts;
-	int strategy, autoplay, group, n = 0, port, iv;
+	int strategy, autoplay, group, n = 0, port, iv, frames;
 	int64_t i64;
-	double dv;
+	double dv, seconds;
 	size_t blen;
 
 	if (len > 1 << 16)
@@ -79,6 +81,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			       sizeof(msg)) == MS_OK &&
 	    (strategy < -1 || strategy > 1 || autoplay < -1 || autoplay > 1 ||
 	     group < -1 || group > 1))
+		abort();
+	if (srv_calib_parse(body, blen, &seconds, &frames, msg, sizeof(msg)) ==
+		    MS_OK &&
+	    !(frames == 0 ? seconds > 0 && seconds <= SRV_CALIB_MAX_SECONDS
+			  : frames >= 1 && frames <= SRV_CALIB_MAX_FRAMES))
 		abort();
 	{
 		cJSON *root = cJSON_ParseWithLength(body, blen);

@@ -92,10 +92,14 @@ static void test_running_mean_and_track(void **state)
 	nn_calib_init(&c);
 	nn_calib_track(&c, a, 10);
 	assert_float_equal(c.base[0], 1.0f, 0);
+	for (int i = 0; i < 9; i++)
+		nn_calib_track(&c, b, 10);
+	/* the first tau samples are a plain mean: a is 1 of 10 */
+	assert_float_equal(c.base[0], 0.1f, 1e-6);
 	for (int i = 0; i < 10; i++)
 		nn_calib_track(&c, b, 10);
-	/* (1 - 1/10)^10 of the first sample is left */
-	assert_float_equal(c.base[0], powf(0.9f, 10), 1e-5);
+	/* then each sample weighs 1/tau: (1 - 1/10)^10 of that is left */
+	assert_float_equal(c.base[0], 0.1f * powf(0.9f, 10), 1e-6);
 	assert_float_equal(sum7(c.base), 1.0f, 1e-5);
 }
 
