@@ -1,6 +1,7 @@
 /* nn_bench.c - our side of bench/nn_bench.py: batch-1 inference latency
- * of a model file on one thread (without and with flip TTA, on the kernel
- * level MOODSYNC_NN_KERNELS selects), and training throughput (images/s)
+ * of a model file (a net or an ensemble manifest) on one thread, with
+ * each test-time augmentation mode (none, flip, ten crops), on the kernel
+ * level MOODSYNC_NN_KERNELS selects, and training throughput (images/s)
  * of a named architecture with the real trainer on synthetic faces.
  *   nn_bench latency MODEL [N]
  *   nn_bench train ARCH THREADS [IMAGES] [BATCH] [OUT.msnn]
@@ -64,7 +65,7 @@ static int bench_latency(const char *path, int n)
 	struct nn_ctx *ctx;
 	char err[MS_ERRLEN];
 	uint8_t *face;
-	double *t, med, p90, tmed, tp90, cpu, tcpu;
+	double *t, med, p90, tmed, tp90, cpu, tcpu, cmed, cp90, ccpu;
 	int side;
 
 	if (nn_model_load(path, &m, err, sizeof(err))) {
@@ -81,11 +82,17 @@ static int bench_latency(const char *path, int n)
 	for (int i = 0; i < side * side; i++)
 		face[i] = (uint8_t)(i * 13 + (i >> 6));
 	time_classify(ctx, face, 0, t, n, &med, &p90, &cpu);
-	time_classify(ctx, face, 1, t, n, &tmed, &tp90, &tcpu);
+	time_classify(ctx, face, NN_TTA_FLIP, t, n, &tmed, &tp90, &tcpu);
+	/* ten passes a face: a quarter of the samples keep the run short */
+	time_classify(ctx, face, NN_TTA_CROPS, t, MS_MAX(n / 4, 10), &cmed,
+		      &cp90, &ccpu);
 	printf("latency_ms_median %.4f\nlatency_ms_p90 %.4f\n"
 	       "latency_tta_ms_median %.4f\nlatency_tta_ms_p90 %.4f\n"
-	       "cpu_ms_mean %.4f\ncpu_tta_ms_mean %.4f\nkernel_level %d\n",
-	       med, p90, tmed, tp90, cpu, tcpu, (int)nn_kern_level());
+	       "latency_crops_ms_median %.4f\nlatency_crops_ms_p90 %.4f\n"
+	       "cpu_ms_mean %.4f\ncpu_tta_ms_mean %.4f\n"
+	       "cpu_crops_ms_mean %.4f\nmembers %d\nkernel_level %d\n",
+	       med, p90, tmed, tp90, cmed, cp90, cpu, tcpu, ccpu,
+	       nn_model_members(m), (int)nn_kern_level());
 	fprintf(stderr, "nn_bench: kernels %s\n", level[nn_kern_level()]);
 	nn_ctx_free(ctx);
 	nn_model_free(m);

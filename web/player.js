@@ -56,10 +56,13 @@
     like.innerHTML = t && t.liked ? "&#9829;" : "&#9825;";
     if (q && q.listener) listener = q.listener;
     var cf = chosenFor;   /* the mood when this track was picked, not the mood now */
-    $("np-for").parentNode.hidden = !t;
-    $("np-for").textContent = t && cf && cf.feeling
-      ? MS.word(cf.feeling) + (cf.goal && cf.goal !== "match" ? ", " + GOALS[cf.goal] : "")
-      : "your mood";
+    /* the goal part gives way on a phone (style.css); the title keeps it all */
+    var forWord = t && cf && cf.feeling ? MS.word(cf.feeling) : "your mood";
+    var forGoal = t && cf && cf.feeling && cf.goal && cf.goal !== "match" ? ", " + GOALS[cf.goal] : "";
+    $("np-for-line").hidden = !t;
+    $("np-for").textContent = forWord;
+    $("np-goal").textContent = forGoal;
+    $("np-for-line").title = "Chosen for " + forWord + forGoal;
     var ol = $("queue");
     ol.textContent = "";
     (q && q.next || []).slice(0, 6).forEach(function (n) {

@@ -27,12 +27,18 @@ enum nn_emotion {
 /* "angry", "disgust", ... indexed by enum nn_emotion. */
 extern const char *const nn_emotion_names[NN_CLASSES];
 
+/* A model is one net or an ensemble of nets that take the same face side,
+ * whose softmax probabilities nn_classify averages with weights. */
 struct nn_model;
 
-/* Loads and validates a model file (format spec at the top of
- * src/nn/model_io.c). MS_EFORMAT/MS_ELIMIT/MS_EIO with a reason. */
+/* Loads and validates a model: a net file (".msnn", format spec at the
+ * top of src/nn/model_io.c) or an ensemble manifest (".msens", text
+ * starting "msens 1", spec at the top of src/nn/ensemble.c), told apart
+ * by their first bytes. MS_EFORMAT/MS_ELIMIT/MS_EIO/MS_ENOTFOUND with a
+ * reason (for a member: its number and path). */
 int nn_model_load(const char *path, struct nn_model **out, char *err,
 		  size_t errlen);
+/* A net file in a buffer (a manifest needs its path: MS_EFORMAT). */
 int nn_model_parse(const uint8_t *buf, size_t len, struct nn_model **out,
 		   char *err, size_t errlen);
 void nn_model_free(struct nn_model *m);
@@ -40,16 +46,56 @@ void nn_model_free(struct nn_model *m);
 /* Side of the square gray face crop the model takes (e.g. 48). */
 int nn_model_input_size(const struct nn_model *m);
 
+/* Nets in the model (1 for a single net, at most NN_ENS_MAX). */
+int nn_model_members(const struct nn_model *m);
+/* Member i (0-based) of an ensemble, or m itself for i 0 of a single net;
+ * NULL when out of range. *weight (may be NULL) gets its normalised
+ * weight. The member is owned by m. */
+const struct nn_model *nn_model_member(const struct nn_model *m, int i,
+				       float *weight);
+
+/* ---- Ensemble manifests ------------------------------------------------
+ * The parsed lines of a ".msens" file (spec at the top of
+ * src/nn/ensemble.c): member net files as written (relative to the
+ * manifest's folder unless absolute) and their weights, normalised to
+ * sum 1. */
+#define NN_ENS_MAX 8
+#define NN_ENS_PATH 512 /* bytes of a member path, with the NUL */
+struct nn_manifest {
+	int n;				    /* members, 1..NN_ENS_MAX */
+	char path[NN_ENS_MAX][NN_ENS_PATH]; /* as written in the file */
+	float weight[NN_ENS_MAX];	    /* > 0, sum 1 */
+};
+/* Parses a manifest of `len` bytes (any bytes; fuzzed). MS_EFORMAT or
+ * MS_ELIMIT with the line and reason; *out written only on success. */
+int nn_manifest_parse(const uint8_t *buf, size_t len, struct nn_manifest *out,
+		      char *err, size_t errlen);
+
 struct nn_ctx;
 
 /* Per-thread inference scratch for one model (borrowed). */
 struct nn_ctx *nn_ctx_new(const struct nn_model *m);
 void nn_ctx_free(struct nn_ctx *ctx);
 
+/* Test-time augmentation: nn_classify averages the probabilities of
+ * several views of the face. A net sees a crop x crop window of the side x
+ * side face (nn_model_info); its centre is the plain view. */
+enum nn_tta {
+	NN_TTA_NONE = 0,  /* the centre window: 1 pass */
+	NN_TTA_FLIP = 1,  /* the centre window and its mirror: 2 passes */
+	NN_TTA_CROPS = 2, /* the 4 corner windows and the centre one, each
+			   * with its mirror: 10 passes */
+	NN_TTA_MODES
+};
+/* "none", "flip", "crops", indexed by enum nn_tta, then NULL. */
+extern const char *const nn_tta_names[NN_TTA_MODES + 1];
+
 /* Classifies one face: `gray` is side*side bytes (side =
- * nn_model_input_size). Writes softmax probabilities. With `flip_tta`,
- * averages with the mirrored face. */
-int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
+ * nn_model_input_size). Writes softmax probabilities: with test-time
+ * augmentation `tta` (enum nn_tta) the mean over its views, and for an
+ * ensemble the weighted mean over its members. MS_EINVAL for a NULL
+ * argument or an unknown mode. */
+int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		float probs[NN_CLASSES]);
 
 /* The most probable class of `probs` (the first on a tie). */
@@ -63,10 +109,11 @@ void nn_set_threads(int n);
 /* Shape and cost of a loaded model, for summaries. */
 struct nn_model_info {
 	int side;      /* input face crop, pixels */
-	int crop;      /* centre crop the net sees, pixels */
-	int layers;    /* layers in the file (before folding) */
-	double macs;   /* multiply-adds per face, one forward pass */
-	size_t params; /* trainable parameters */
+	int crop;      /* window the net sees, pixels (the first member's) */
+	int layers;    /* layers in the file(s), before folding */
+	int members;   /* nets: 1, or an ensemble's count */
+	double macs;   /* multiply-adds per face, one pass of every member */
+	size_t params; /* trainable parameters, all members */
 };
 void nn_model_info(const struct nn_model *m, struct nn_model_info *out);
 
@@ -120,22 +167,21 @@ struct nn_fer_eval {
 	size_t plus_hits; /* of those, predicted == their unique majority
 			   * (a tie counts as a miss) */
 };
-/* Classifies every record of `set` with nn_classify (optionally with flip
- * TTA) on `threads` threads sharing the model, and fills
- * confusion[truth][predicted]. MS_EINVAL when the model does not take
+/* Classifies every record of `set` with nn_classify (test-time
+ * augmentation `tta`, enum nn_tta) on `threads` threads sharing the model, and
+ * fills confusion[truth][predicted]. MS_EINVAL when the model does not take
  * 48x48 faces, MS_ENOMEM. */
-int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int flip_tta, int threads,
-		int confusion[NN_CLASSES][NN_CLASSES]);
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set, int tta,
+		int threads, int confusion[NN_CLASSES][NN_CLASSES]);
 /* The same, also scoring the FER+ majority labels when set->votes is
  * loaded (out->plus_* stay 0 otherwise). */
-int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
-		  int flip_tta, int threads, struct nn_fer_eval *out);
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, struct nn_fer_eval *out);
 /* The two halves of nn_eval_split: the probabilities of every record
  * into probs (set->n, NN_CLASSES), and the figures of given
  * probabilities (for instance after nn_calib_apply). */
-int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
-		  int flip_tta, int threads, float *probs);
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, float *probs);
 void nn_eval_score(const struct nn_fer *set, const float *probs,
 		   struct nn_fer_eval *out);
 

@@ -33,14 +33,15 @@ struct pipe_frame {
 struct pipe_frame_opts {
 	const struct vis_detect_params *params; /* NULL: pipeline defaults */
 	const struct ms_rect *hint;
-	int fast;     /* 1: webcam fast path (downscale, plausible sizes) */
-	int flip_tta; /* classifier test-time flip averaging */
+	int fast; /* 1: webcam fast path (downscale, plausible sizes) */
+	int tta;  /* classifier test-time augmentation, enum nn_tta */
 };
 
 struct pipeline;
 struct pipe_worker;
 
-/* Loads the cascade and (when model_path is non-NULL) the emotion model.
+/* Loads the cascade and (when model_path is non-NULL) the emotion model,
+ * a net or an ensemble manifest (nn_model_load).
  * MS_OK with *out set, or vis_cascade_load's / nn_model_load's code with
  * the reason in err. */
 int pipe_load(const char *cascade_path, const char *model_path,
@@ -49,6 +50,8 @@ int pipe_load(const char *cascade_path, const char *model_path,
 void pipe_free(struct pipeline *p);
 /* 1 when an emotion model was loaded. */
 int pipe_has_model(const struct pipeline *p);
+/* Nets in the emotion model (more than 1 for an ensemble), 0 without. */
+int pipe_model_nets(const struct pipeline *p);
 
 /* Per-thread scratch (detector, classifier context, crop buffer) for `p`,
  * which must outlive it. NULL when out of memory. */

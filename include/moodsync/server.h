@@ -13,6 +13,7 @@ struct srv_config {
 	const char *host;	     /* listen address, "127.0.0.1" */
 	int port;		     /* TCP port; 0 picks a free one */
 	const char *model_path;	     /* emotion model, NULL: faces only */
+	int tta;		     /* the model's enum nn_tta */
 	const char *text_model_path; /* text mood model, NULL: no /api/text */
 	const char *cascade_path;
 	const char *db_path;   /* SQLite file or ":memory:" */

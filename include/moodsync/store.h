@@ -185,12 +185,14 @@ int store_spotify_prefs_get(struct store *s, const char *key,
 #define STORE_TAG_MAX 256
 
 struct store_track {
-	int64_t id;		   /* row id; 0 before insert */
-	char path[STORE_PATH_MAX]; /* absolute path */
-	int64_t size;		   /* bytes */
-	int64_t mtime_ns;	   /* modification time, ns since epoch */
-	char title[STORE_TAG_MAX]; /* tags, "" when absent */
-	char artist[STORE_TAG_MAX];
+	int64_t id;		       /* row id; 0 before insert */
+	char path[STORE_PATH_MAX];     /* absolute path */
+	int64_t size;		       /* bytes */
+	int64_t mtime_ns;	       /* modification time, ns since epoch */
+	char title[STORE_TAG_MAX];     /* the title shown: the title tag, or
+					* one made from the file name */
+	char tag_title[STORE_TAG_MAX]; /* the title tag as read */
+	char artist[STORE_TAG_MAX];    /* tags, "" when absent */
 	char album[STORE_TAG_MAX];
 	char genre[STORE_TAG_MAX];
 	char mime[32];		 /* "audio/ogg", ... */
@@ -212,6 +214,9 @@ struct store_track {
 int store_track_put(struct store *s, struct store_track *t);
 /* Reads one track by id; MS_ENOTFOUND when absent. */
 int store_track_get(struct store *s, int64_t id, struct store_track *out);
+/* Sets the shown title of track `id` (tag_title is kept). MS_ENOTFOUND
+ * when there is no such track. */
+int store_track_set_title(struct store *s, int64_t id, const char *title);
 /* Deletes a track (and its feedback). MS_OK when it was not there. */
 int store_track_delete(struct store *s, int64_t id);
 /* Rows: all (*n) and those with an error (*skipped). Either may be NULL. */

@@ -148,8 +148,13 @@ int cmd_detect(int argc, char **argv)
 		 "emotion model, none: faces only (default $MOODSYNC_MODEL "
 		 "or " MS_DEFAULT_MODEL ")",
 		 &model_explicit},
-		CLI_OPT_FLAG("--tta", &opts.flip_tta,
-			     "average each face with its mirror image"),
+		CLI_OPT_FLAG("--tta", &opts.tta,
+			     "average each face with its mirror image (as "
+			     "--tta-mode flip)"),
+		CLI_OPT_ENUM("--tta-mode", &opts.tta, nn_tta_names,
+			     "test-time augmentation: none, flip (2 passes), "
+			     "crops (4 corner + centre windows and their "
+			     "mirrors, 10 passes)"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {

@@ -1,7 +1,8 @@
 /* eval.c - `moodsync eval`: scores an emotion model on a FER-2013 split
  * (label byte + 48x48 pixels per record): overall accuracy, per-class
  * precision/recall/F1 and the 7x7 confusion matrix, as text or JSON, and
- * the matrix as an SVG picture. Optional flip test-time augmentation.
+ * the matrix as an SVG picture. Optional test-time augmentation (flip or
+ * ten crops) and class-prior decision adjustment (--prior-tau).
  * When the split's FER+ votes are at hand (FILE.ferplus.txt beside it),
  * the same figures on the FER+ majority labels too; --calib reads every
  * face relative to the split's mean output (per-person calibration). */
@@ -44,21 +45,40 @@ static void score(int conf[NN_CLASSES][NN_CLASSES],
 	*total = n;
 }
 
+/* One line per member of an ensemble: weight, parameters, cost. */
+static void print_members(const struct nn_model *m)
+{
+	struct nn_model_info mi;
+	float w;
+
+	for (int i = 0; i < nn_model_members(m) && nn_model_members(m) > 1;
+	     i++) {
+		nn_model_info(nn_model_member(m, i, &w), &mi);
+		printf("  member %d: weight %.3f, %zu parameters, %.1f M "
+		       "multiply-adds, window %dx%d\n",
+		       i + 1, w, mi.params, mi.macs / 1e6, mi.crop, mi.crop);
+	}
+}
+
 static void print_text(const char *model, const char *fer,
-		       const struct nn_model_info *info, int tta,
+		       const struct nn_model *m, int tta,
 		       int conf[NN_CLASSES][NN_CLASSES])
 {
+	struct nn_model_info inf, *info = &inf;
 	struct class_score s[NN_CLASSES];
 	double acc, mp = 0, mr = 0, mf = 0;
 	int n;
 
+	nn_model_info(m, info);
 	score(conf, s, &acc, &n);
-	printf("model %s: %zu parameters, %.1f M multiply-adds per face, "
-	       "input %dx%d (centre %dx%d)\n",
-	       model, info->params, info->macs / 1e6, info->side, info->side,
-	       info->crop, info->crop);
-	printf("%s: %d faces, accuracy %.2f%% (flip TTA %s)\n\n", fer, n,
-	       100 * acc, tta ? "on" : "off");
+	printf("model %s: %d net%s, %zu parameters, %.1f M multiply-adds per "
+	       "face and pass, input %dx%d (window %dx%d)\n",
+	       model, info->members, info->members > 1 ? "s" : "", info->params,
+	       info->macs / 1e6, info->side, info->side, info->crop,
+	       info->crop);
+	print_members(m);
+	printf("%s: %d faces, accuracy %.2f%% (TTA %s)\n\n", fer, n, 100 * acc,
+	       nn_tta_names[tta]);
 	printf("%-10s %9s %7s %7s %8s\n", "class", "precision", "recall", "f1",
 	       "support");
 	for (int c = 0; c < NN_CLASSES; c++) {
@@ -149,7 +169,7 @@ static void json_scores(struct ms_json *j, int conf[NN_CLASSES][NN_CLASSES])
 }
 
 static int print_json(const char *model, const char *fer,
-		      const struct nn_model_info *info, int tta,
+		      const struct nn_model_info *info, int tta, double tau,
 		      struct nn_fer_eval *ev)
 {
 	struct class_score s[NN_CLASSES];
@@ -167,7 +187,10 @@ static int print_json(const char *model, const char *fer,
 	ms_json_int(&j, "params", (long long)info->params);
 	ms_json_num(&j, "macs", info->macs, 0);
 	ms_json_int(&j, "faces", n);
-	ms_json_bool(&j, "tta", tta);
+	ms_json_bool(&j, "tta", tta != NN_TTA_NONE);
+	ms_json_str(&j, "tta_mode", nn_tta_names[tta]);
+	ms_json_int(&j, "members", info->members);
+	ms_json_num(&j, "prior_tau", tau, 3);
 	ms_json_num(&j, "accuracy", acc, 6);
 	json_scores(&j, ev->confusion);
 	if (ev->plus_n) {
@@ -203,10 +226,10 @@ static int write_svg(const char *path, const char *what, double acc, int tta,
 		"height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
 		"<text x=\"%d\" y=\"20\" font-size=\"14\">Confusion matrix, "
-		"%s, accuracy %.2f%%%s (rows: true, columns: "
+		"%s, accuracy %.2f%%%s%s (rows: true, columns: "
 		"predicted)</text>\n",
 		size + 160, size + 30, 10, what, 100 * acc,
-		tta ? " with flip TTA" : "");
+		tta ? " with TTA " : "", tta ? nn_tta_names[tta] : "");
 	for (int c = 0; c < NN_CLASSES; c++) {
 		fprintf(f,
 			"<text x=\"%d\" y=\"%d\" "
@@ -276,10 +299,52 @@ static int load_split(const char *fer, const char *plus, struct nn_fer *set)
 	return 0;
 }
 
+/* Class frequencies of the split at `path` (the training split: the
+ * priors of logit adjustment) into base[]. -1 after a one-line error. */
+static int class_priors(const char *path, float base[NN_CLASSES])
+{
+	struct nn_fer set;
+	char err[MS_ERRLEN];
+	size_t count[NN_CLASSES] = {0}, n;
+
+	if (nn_fer_load(path, &set, err, sizeof(err))) {
+		fprintf(stderr, "moodsync eval: --prior: %s\n", err);
+		return -1;
+	}
+	n = set.n;
+	for (size_t i = 0; i < n; i++)
+		count[set.labels[i]]++;
+	for (int k = 0; k < NN_CLASSES; k++)
+		base[k] = n ? (float)count[k] / (float)n : 0;
+	nn_fer_release(&set);
+	if (!n)
+		fprintf(stderr, "moodsync eval: --prior: %s is empty\n", path);
+	return n ? 0 : -1;
+}
+
+/* Reads every row of probs through a calibration whose baseline is
+ * `base`, with uniform target: p_k * (1/7 / base_k)^strength, that is
+ * p_k / base_k^strength renormalised. */
+static void adjust(const struct nn_fer *set, float *probs,
+		   const float base[NN_CLASSES], float strength)
+{
+	struct nn_calib c;
+
+	nn_calib_init(&c);
+	memcpy(c.base, base, sizeof(c.base));
+	c.weight = 1;
+	for (size_t i = 0; i < set->n; i++)
+		nn_calib_apply(&c, NULL, strength, probs + i * NN_CLASSES,
+			       probs + i * NN_CLASSES);
+}
+
 /* Scores the split, optionally through a calibration whose baseline is the
- * mean output over the whole split (uniform target, strength `calib`). */
+ * mean output over the whole split (uniform target, strength `calib`), then
+ * a logit adjustment by the class priors (strength `tau`, priors NULL:
+ * none). */
 static int evaluate(const struct nn_model *m, const struct nn_fer *set, int tta,
-		    int threads, float calib, struct nn_fer_eval *r)
+		    int threads, float calib, const float *priors, float tau,
+		    struct nn_fer_eval *r)
 {
 	float *probs = ms_mallocarray(set->n, NN_CLASSES * sizeof(float));
 	struct nn_calib c;
@@ -296,6 +361,8 @@ static int evaluate(const struct nn_model *m, const struct nn_fer *set, int tta,
 			nn_calib_apply(&c, NULL, calib, probs + i * NN_CLASSES,
 				       probs + i * NN_CLASSES);
 	}
+	if (!rc && priors && tau > 0)
+		adjust(set, probs, priors, tau);
 	if (!rc)
 		nn_eval_score(set, probs, r);
 	free(probs);
@@ -304,8 +371,8 @@ static int evaluate(const struct nn_model *m, const struct nn_fer *set, int tta,
 
 /* Text or JSON on stdout, and the SVG pictures asked for. */
 static int report(const char *model, const char *fer, const struct nn_model *m,
-		  int tta, int json, const char *svg, const char *svg_plus,
-		  struct nn_fer_eval *r)
+		  int tta, double tau, int json, const char *svg,
+		  const char *svg_plus, struct nn_fer_eval *r)
 {
 	struct nn_model_info info;
 	struct class_score s[NN_CLASSES];
@@ -313,11 +380,15 @@ static int report(const char *model, const char *fer, const struct nn_model *m,
 	int n;
 
 	nn_model_info(m, &info);
-	if (json ? print_json(model, fer, &info, tta, r)
-		 : (print_text(model, fer, &info, tta, r->confusion), 0)) {
+	if (json ? print_json(model, fer, &info, tta, tau, r)
+		 : (print_text(model, fer, m, tta, r->confusion), 0)) {
 		fprintf(stderr, "moodsync eval: output too large\n");
 		return -1;
 	}
+	if (!json && tau > 0)
+		printf("\nlogit adjustment: probabilities divided by the "
+		       "training split's class frequencies to the power %.2f\n",
+		       tau);
 	if (!json && r->plus_n)
 		print_plus_text(r);
 	score(r->confusion, s, &acc, &n);
@@ -341,10 +412,11 @@ static int report(const char *model, const char *fer, const struct nn_model *m,
 int cmd_eval(int argc, char **argv)
 {
 	const char *fer = NULL, *model, *svg = NULL, *svg_plus = NULL;
-	const char *plus = NULL;
-	char err[MS_ERRLEN], def[4096];
+	const char *plus = NULL, *prior = NULL;
+	char err[MS_ERRLEN], def[4096], defprior[4096];
 	int json = 0, tta = 0, threads = 2, rc = 1, explicit_model;
-	double calib = 0;
+	double calib = 0, tau = 0;
+	float priors[NN_CLASSES];
 	struct nn_model *m = NULL;
 	struct nn_fer set = {0};
 	struct nn_fer_eval r;
@@ -358,7 +430,13 @@ int cmd_eval(int argc, char **argv)
 			"--model", "FILE", &model,
 			"model (default $MOODSYNC_MODEL or " MS_DEFAULT_MODEL
 			")"),
-		CLI_OPT_FLAG("--tta", &tta, "average with the mirrored face"),
+		CLI_OPT_FLAG("--tta", &tta,
+			     "average with the mirrored face (as --tta-mode "
+			     "flip)"),
+		CLI_OPT_ENUM("--tta-mode", &tta, nn_tta_names,
+			     "test-time augmentation: none, flip (2 passes), "
+			     "crops (4 corner + centre windows and their "
+			     "mirrors, 10 passes)"),
 		CLI_OPT_FLAG("--json", &json, "print JSON instead of text"),
 		CLI_OPT_STR("--svg", "FILE", &svg,
 			    "write the confusion matrix as SVG"),
@@ -372,6 +450,13 @@ int cmd_eval(int argc, char **argv)
 			    "read each face relative to the split's mean "
 			    "output, strength S (per-person calibration with "
 			    "the whole split as the baseline)"),
+		CLI_OPT_NUM("--prior-tau", "T", &tau, 0, 1,
+			    "logit adjustment: divide each face's "
+			    "probabilities by the class priors to the power "
+			    "T, renormalised (0: off)"),
+		CLI_OPT_STR("--prior", "FILE", &prior,
+			    "split whose label frequencies are the priors "
+			    "(default $MOODSYNC_DATA/fer2013/train.bin)"),
 		CLI_OPT_INT("--threads", "N", &threads, 1, 64,
 			    "classification threads"),
 		CLI_OPT_END,
@@ -398,6 +483,16 @@ int cmd_eval(int argc, char **argv)
 		}
 		fer = def;
 	}
+	if (!prior) {
+		if (snprintf(defprior, sizeof(defprior), "%s/fer2013/train.bin",
+			     cli_data_dir()) >= (int)sizeof(defprior)) {
+			fprintf(stderr, "moodsync eval: data path too long\n");
+			return 2;
+		}
+		prior = defprior;
+	}
+	if (tau > 0 && class_priors(prior, priors))
+		return 1;
 	if (nn_model_load(model, &m, err, sizeof(err))) {
 		fprintf(stderr, "moodsync eval: %s\n", err);
 		goto out;
@@ -410,11 +505,12 @@ int cmd_eval(int argc, char **argv)
 	if (load_split(fer, plus, &set))
 		goto out;
 	nn_set_threads(1);
-	if (evaluate(m, &set, tta, threads, (float)calib, &r)) {
+	if (evaluate(m, &set, tta, threads, (float)calib,
+		     tau > 0 ? priors : NULL, (float)tau, &r)) {
 		fprintf(stderr, "moodsync eval: out of memory\n");
 		goto out;
 	}
-	if (report(model, fer, m, tta, json, svg, svg_plus, &r))
+	if (report(model, fer, m, tta, tau, json, svg, svg_plus, &r))
 		goto out;
 	rc = 0;
 out:

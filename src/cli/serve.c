@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/opt.h"
 #include "moodsync/common.h"
+#include "moodsync/nn.h"
 #include "moodsync/server.h"
 
 static int file_exists(const char *p)
@@ -96,6 +97,9 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 		 "; when the default is missing the app runs "
 		 "without emotions)",
 		 model_explicit},
+		CLI_OPT_ENUM("--tta-mode", &c->tta, nn_tta_names,
+			     "test-time augmentation of the emotion model: "
+			     "none, flip (2 passes a face), crops (10)"),
 		CLI_OPT_STR("--text-model", "F", &c->text_model_path,
 			    "text mood model for POST /api/text, none: off "
 			    "(default $MOODSYNC_TEXT_MODEL "

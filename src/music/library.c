@@ -357,6 +357,7 @@ static void info_to_track(const struct music_track_info *in,
 			  struct store_track *t)
 {
 	snprintf(t->title, sizeof(t->title), "%s", in->title);
+	snprintf(t->tag_title, sizeof(t->tag_title), "%s", in->title);
 	snprintf(t->artist, sizeof(t->artist), "%s", in->artist);
 	snprintf(t->album, sizeof(t->album), "%s", in->album);
 	snprintf(t->genre, sizeof(t->genre), "%s", in->genre);
@@ -372,53 +373,11 @@ static void info_to_track(const struct music_track_info *in,
 		snprintf(t->mime, sizeof(t->mime), "%s", in->mime);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80	     ? 1
-		     : (s[0] & 0xe0) == 0xc0 ? 2
-		     : (s[0] & 0xf0) == 0xe0 ? 3
-		     : (s[0] & 0xf8) == 0xf0 ? 4
-					     : 0;
-
-	if (len == 0 || len > n || (len == 2 && s[0] < 0xc2))
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
-/* A title from a file name: up to its last '.', control characters and
- * bytes that are not UTF-8 as '?' (names are bytes; titles are text). */
-static void title_from_name(const char *name, char *out, size_t outlen)
-{
-	const char *dot = strrchr(name, '.');
-	size_t n = dot && dot > name ? (size_t)(dot - name) : strlen(name);
-	size_t i = 0, k = 0;
-
-	while (i < n && k + 5 < outlen) {
-		const unsigned char *s = (const unsigned char *)name + i;
-		size_t len = utf8_len(s, n - i);
-
-		if (len == 0 || s[0] < 0x20 || s[0] == 0x7f) {
-			out[k++] = '?';
-			i++;
-			continue;
-		}
-		memcpy(out + k, s, len);
-		k += len;
-		i += len;
-	}
-	out[k] = '\0';
-}
-
 /* Analyses and stores one file; `t` and `info` are the thread's scratch. */
 static void analyse_one(struct music_scan *sc, const struct scan_file *f,
 			struct store_track *t, struct music_track_info *info)
 {
 	char reason[MS_ERRLEN] = "";
-	const char *slash = strrchr(f->path, '/');
 	struct stat st;
 	int rc;
 
@@ -453,8 +412,8 @@ static void analyse_one(struct music_scan *sc, const struct scan_file *f,
 	} else {
 		info_to_track(info, t);
 	}
-	if (!t->title[0]) /* the file name, less its extension */
-		title_from_name(slash + 1, t->title, sizeof(t->title));
+	if (!t->title[0]) /* settled with the others at the end of the run */
+		music_title_from_name(f->path, t->title, sizeof(t->title));
 	if (store_track_put(sc->store, t) != MS_OK)
 		problem(sc, f->path, "could not be stored (database)");
 }
@@ -522,6 +481,8 @@ int music_scan_run(struct music_scan *sc, char *err, size_t errlen)
 	analyse_all(sc);
 	if (!atomic_load(&sc->cancel))
 		remove_gone(sc, &rows);
+	if (music_titles_settle(sc->store, NULL) != MS_OK)
+		problem(sc, "titles", "could not be settled (database)");
 out:
 	stored_free(&rows);
 	atomic_store(&sc->end_ms, ms_now_ms());

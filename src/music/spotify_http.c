@@ -225,11 +225,28 @@ out:
 	return rc;
 }
 
-static void form_wipe(struct ms_buf *form)
+/* Sends a token request's form unless building it failed (build_rc: the
+ * form would not fit, MS_EINVAL); the form is wiped and released. */
+static int token_form_send(struct music_spotify_client *c, struct ms_buf *form,
+			   int build_rc, const char *refresh_token,
+			   struct store_spotify_token *tok,
+			   struct music_spotify_result *res)
 {
+	int rc;
+
+	if (build_rc) {
+		memset(res, 0, sizeof(*res));
+		res->kind = MUSIC_SPOTIFY_BAD_REQUEST;
+		snprintf(res->message, sizeof(res->message),
+			 "token request too long");
+		rc = MS_EINVAL;
+	} else {
+		rc = token_request(c, form, refresh_token, tok, res);
+	}
 	if (form->data)
 		memset(form->data, 0, form->cap);
 	ms_buf_release(form);
+	return rc;
 }
 
 int music_spotify_exchange_code(struct music_spotify_client *c,
@@ -255,16 +272,7 @@ int music_spotify_exchange_code(struct music_spotify_client *c,
 		rc = ms_buf_puts(&form, "&code_verifier=");
 	if (!rc)
 		rc = music_url_encode(&form, verifier);
-	if (rc) {
-		memset(res, 0, sizeof(*res));
-		res->kind = MUSIC_SPOTIFY_BAD_REQUEST;
-		snprintf(res->message, sizeof(res->message), "code too long");
-		rc = MS_EINVAL;
-	} else {
-		rc = token_request(c, &form, NULL, tok, res);
-	}
-	form_wipe(&form);
-	return rc;
+	return token_form_send(c, &form, rc, NULL, tok, res);
 }
 
 int music_spotify_refresh(struct music_spotify_client *c,
@@ -279,15 +287,7 @@ int music_spotify_refresh(struct music_spotify_client *c,
 	rc = ms_buf_puts(&form, "grant_type=refresh_token&refresh_token=");
 	if (!rc)
 		rc = music_url_encode(&form, refresh_token);
-	if (rc) {
-		memset(res, 0, sizeof(*res));
-		res->kind = MUSIC_SPOTIFY_BAD_REQUEST;
-		rc = MS_EINVAL;
-	} else {
-		rc = token_request(c, &form, refresh_token, tok, res);
-	}
-	form_wipe(&form);
-	return rc;
+	return token_form_send(c, &form, rc, refresh_token, tok, res);
 }
 
 /* A Web API call: method, path (with query), optional JSON body. */

@@ -1,5 +1,6 @@
-/* spotify_internal.h - what spotify_service.c (state, queue, JSON) and
- * spotify_jobs.c (the worker's jobs) share: the service struct and the
+/* spotify_internal.h - what spotify_service.c (state, queue, JSON),
+ * spotify_jobs.c (the worker's jobs) and spotify_calls.c (one call under
+ * the budget, the pause and the tokens) share: the service struct and the
  * per-session record. Not for other files. All fields are guarded by
  * `lock` except those marked "worker only". */
 #ifndef MOODSYNC_SERVER_SPOTIFY_INTERNAL_H
@@ -119,5 +120,37 @@ int sp_budget_room(struct music_spotify_svc *sp);
 int sp_budget_take(struct music_spotify_svc *sp);
 /* Hex SHA-256 of a session id into key[65]. */
 void sp_session_key(const char *sid, char key[65]);
+
+/* ---- calls to Spotify (spotify_calls.c); lock not held by the caller */
+
+/* Fills res as if Spotify had answered `kind` with `msg`. */
+void sp_result_fake(struct music_spotify_result *res,
+		    enum music_spotify_kind kind, const char *msg);
+/* 1 (and res filled) while Spotify calls are paused, else 0. */
+int sp_paused(struct music_spotify_svc *sp, struct music_spotify_result *res);
+/* Takes one call from the app-wide budget; 0, or -1 (res filled) when
+ * the service is stopping. */
+int sp_call(struct music_spotify_svc *sp, struct music_spotify_result *res);
+/* Updates the global pause (and its failure count) from an answer. */
+void sp_account(struct music_spotify_svc *sp,
+		const struct music_spotify_result *res);
+/* Records the outcome of `action` in session sid: a failure becomes its
+ * last error; a success clears that error when `clears`. */
+void sp_note(struct music_spotify_svc *sp, const char *sid, const char *action,
+	     const struct music_spotify_result *res, int clears);
+void sp_set_state(struct music_spotify_svc *sp, const char *sid,
+		  enum sp_state st);
+
+/* One Spotify API call with an access token, on the worker's client. */
+typedef int (*sp_api_fn)(struct music_spotify_client *client,
+			 const char *access, void *arg,
+			 struct music_spotify_result *res);
+/* Runs fn for session sid with a valid access token: pauses and budget
+ * honoured, a token about to expire refreshed first, and refreshed then
+ * retried once after a 401 (invalid_grant deletes the tokens and asks for
+ * a new sign-in). Returns fn's result or MS_EAUTH/MS_EBUSY, res filled. */
+int sp_authed(struct music_spotify_svc *sp, struct music_spotify_client *client,
+	      const char *sid, sp_api_fn fn, void *arg,
+	      struct music_spotify_result *res);
 
 #endif

@@ -88,8 +88,8 @@ static void *eval_main(void *arg)
 	return NULL;
 }
 
-int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
-		  int flip_tta, int threads, float *probs)
+int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, float *probs)
 {
 	struct eval_job *jobs;
 	int n = MS_MAX(1, MS_MIN(threads, 64)), started = 0, rc = MS_OK;
@@ -103,7 +103,7 @@ int nn_eval_probs(const struct nn_model *m, const struct nn_fer *set,
 		jobs[i].m = m;
 		jobs[i].set = set;
 		jobs[i].probs = probs;
-		jobs[i].flip = flip_tta;
+		jobs[i].flip = tta;
 		jobs[i].id = i;
 		jobs[i].n = n;
 		if (i > 0 &&
@@ -141,8 +141,8 @@ void nn_eval_score(const struct nn_fer *set, const float *probs,
 	}
 }
 
-int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
-		  int flip_tta, int threads, struct nn_fer_eval *out)
+int nn_eval_split(const struct nn_model *m, const struct nn_fer *set, int tta,
+		  int threads, struct nn_fer_eval *out)
 {
 	float *probs =
 		ms_mallocarray(set->n ? set->n : 1, NN_CLASSES * sizeof(float));
@@ -150,23 +150,22 @@ int nn_eval_split(const struct nn_model *m, const struct nn_fer *set,
 
 	if (!probs)
 		return MS_ENOMEM;
-	rc = nn_eval_probs(m, set, flip_tta, threads, probs);
+	rc = nn_eval_probs(m, set, tta, threads, probs);
 	if (!rc)
 		nn_eval_score(set, probs, out);
 	free(probs);
 	return rc;
 }
 
-int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set,
-		int flip_tta, int threads,
-		int confusion[NN_CLASSES][NN_CLASSES])
+int nn_eval_fer(const struct nn_model *m, const struct nn_fer *set, int tta,
+		int threads, int confusion[NN_CLASSES][NN_CLASSES])
 {
 	struct nn_fer_eval *r = ms_calloc(1, sizeof(*r));
 	int rc;
 
 	if (!r)
 		return MS_ENOMEM;
-	rc = nn_eval_split(m, set, flip_tta, threads, r);
+	rc = nn_eval_split(m, set, tta, threads, r);
 	if (!rc)
 		memcpy(confusion, r->confusion, sizeof(r->confusion));
 	free(r);

@@ -13,6 +13,9 @@ const char *const nn_emotion_names[NN_CLASSES] = {
 	"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
+const char *const nn_tta_names[NN_TTA_MODES + 1] = {"none", "flip", "crops",
+						    NULL};
+
 enum nn_op_type { OP_CONV, OP_DENSE, OP_AFFINE, OP_RELU, OP_MAXPOOL, OP_GAP };
 
 struct nn_op {
@@ -33,13 +36,14 @@ struct nn_model {
 	struct nn_arch arch;
 	int n_ops;
 	struct nn_op ops[NN_MAX_LAYERS];
-	size_t max_act; /* floats of the largest activation, batch 1 */
-	size_t col_n;	/* floats of im2col scratch, batch 1 */
-	int blocked;	/* every op runs on blocked tensors (kernels.h) */
-	int int8;	/* convs after the first also have int8 weights */
-	size_t max_blk; /* floats of the largest blocked activation */
-	double macs;	/* multiply-adds per forward pass */
-	size_t params;	/* parameters of the unfolded net */
+	size_t max_act;	    /* floats of the largest activation, batch 1 */
+	size_t col_n;	    /* floats of im2col scratch, batch 1 */
+	int blocked;	    /* every op runs on blocked tensors (kernels.h) */
+	int int8;	    /* convs after the first also have int8 weights */
+	size_t max_blk;	    /* floats of the largest blocked activation */
+	double macs;	    /* multiply-adds per forward pass */
+	size_t params;	    /* parameters of the unfolded net */
+	struct nn_ens *ens; /* an ensemble: its members (above: arch.side) */
 };
 
 struct nn_ctx {
@@ -48,12 +52,14 @@ struct nn_ctx {
 	float *col;
 	float *blk[2]; /* ping-pong blocked activations, max_blk floats */
 	uint8_t *q;    /* a quantized conv input, max_blk bytes */
+	struct nn_ens_ctx *ens; /* an ensemble's member contexts */
 };
 
 void nn_model_free(struct nn_model *m)
 {
 	if (!m)
 		return;
+	nn_ens_free(m->ens);
 	for (int i = 0; i < m->n_ops; i++) {
 		free(m->ops[i].w);
 		free(m->ops[i].b);
@@ -70,8 +76,30 @@ int nn_model_input_size(const struct nn_model *m)
 	return m->arch.side;
 }
 
+const struct nn_ens *nn_model_ens(const struct nn_model *m)
+{
+	return m->ens;
+}
+
+int nn_model_wrap_ens(struct nn_ens *e, struct nn_model **out)
+{
+	struct nn_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return MS_ENOMEM;
+	m->ens = e;
+	m->arch.side = nn_model_input_size(nn_ens_member(e, 0, NULL));
+	*out = m;
+	return MS_OK;
+}
+
 void nn_model_info(const struct nn_model *m, struct nn_model_info *out)
 {
+	if (m->ens) {
+		nn_ens_info(m->ens, out);
+		return;
+	}
+	out->members = 1;
 	out->side = m->arch.side;
 	out->crop = m->arch.crop;
 	out->layers = m->arch.n_layers;
@@ -289,29 +317,16 @@ int nn_model_parse(const uint8_t *buf, size_t len, struct nn_model **out,
 		   char *err, size_t errlen)
 {
 	struct nn_net *net;
-	int rc = nn_net_parse(buf, len, 0, &net, NULL, NULL, NULL, err, errlen);
+	int rc;
 
+	if (nn_manifest_is(buf, len))
+		return ms_errf(err, errlen, MS_EFORMAT,
+			       "an ensemble manifest: load it by its path");
+	rc = nn_net_parse(buf, len, 0, &net, NULL, NULL, NULL, err, errlen);
 	if (rc)
 		return rc;
 	rc = nn_model_from_net(net, out, err, errlen);
 	nn_net_free(net);
-	return rc;
-}
-
-int nn_model_load(const char *path, struct nn_model **out, char *err,
-		  size_t errlen)
-{
-	char why[MS_ERRLEN];
-	uint8_t *buf;
-	size_t len;
-	int rc = ms_file_read(path, 256u << 20, &buf, &len, err, errlen);
-
-	if (rc)
-		return rc;
-	rc = nn_model_parse(buf, len, out, why, sizeof(why));
-	if (rc)
-		ms_errf(err, errlen, rc, "%s: %s", path, why);
-	free(buf);
 	return rc;
 }
 
@@ -322,6 +337,14 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	if (!c)
 		return NULL;
 	c->m = m;
+	if (m->ens) {
+		c->ens = nn_ens_ctx_new(m->ens);
+		if (!c->ens) {
+			free(c);
+			return NULL;
+		}
+		return c;
+	}
 	c->buf[0] = ms_calloc(m->max_act, sizeof(float));
 	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
 	c->col = ms_calloc(m->col_n + 1, sizeof(float));
@@ -345,6 +368,7 @@ void nn_ctx_free(struct nn_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	nn_ens_ctx_free(ctx->ens);
 	free(ctx->buf[0]);
 	free(ctx->buf[1]);
 	free(ctx->col);
@@ -354,21 +378,28 @@ void nn_ctx_free(struct nn_ctx *ctx)
 	free(ctx);
 }
 
-void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
-		    float *dst)
+void nn_prep_window(const struct nn_arch *a, const uint8_t *gray, int x0,
+		    int y0, int flip, float *dst)
 {
-	int off = (a->side - a->crop) / 2;
 	float sc = 1.0f / (255.0f * a->norm_std),
 	      sh = -a->norm_mean / a->norm_std;
 
 	for (int y = 0; y < a->crop; y++) {
-		const uint8_t *row = gray + (size_t)(y + off) * a->side + off;
+		const uint8_t *row = gray + (size_t)(y + y0) * a->side + x0;
 
 		for (int x = 0; x < a->crop; x++)
 			dst[y * a->crop + x] =
 				(float)row[flip ? a->crop - 1 - x : x] * sc +
 				sh;
 	}
+}
+
+void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
+		    float *dst)
+{
+	int off = (a->side - a->crop) / 2;
+
+	nn_prep_window(a, gray, off, off, flip, dst);
 }
 
 /* One forward pass of the prepared input in ctx->buf[0]; logits out. */
@@ -508,23 +539,33 @@ int nn_argmax(const float probs[NN_CLASSES])
 	return best;
 }
 
-int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int flip_tta,
+int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		float probs[NN_CLASSES])
 {
-	float z[NN_CLASSES], p2[NN_CLASSES];
+	const struct nn_arch *a;
+	float z[NN_CLASSES], p[NN_CLASSES], acc[NN_CLASSES] = {0};
+	int d, views, flips;
 
-	if (!ctx || !gray || !probs)
+	if (!ctx || !gray || !probs || tta < 0 || tta >= NN_TTA_MODES)
 		return MS_EINVAL;
-	nn_prep_center(&ctx->m->arch, gray, 0, ctx->buf[0]);
-	forward_any(ctx, z);
-	softmax(z, probs);
-	if (flip_tta) {
-		nn_prep_center(&ctx->m->arch, gray, 1, ctx->buf[0]);
-		forward_any(ctx, z);
-		softmax(z, p2);
-		for (int c = 0; c < NN_CLASSES; c++)
-			probs[c] = 0.5f * (probs[c] + p2[c]);
-	}
+	if (ctx->ens)
+		return nn_ens_classify(ctx->ens, gray, tta, probs);
+	a = &ctx->m->arch;
+	d = a->side - a->crop;
+	/* window origins: the centre, then the four corners */
+	const int x0[5] = {d / 2, 0, d, 0, d}, y0[5] = {d / 2, 0, 0, d, d};
+	views = tta == NN_TTA_CROPS ? 5 : 1;
+	flips = tta == NN_TTA_NONE ? 1 : 2;
+	for (int v = 0; v < views; v++)
+		for (int f = 0; f < flips; f++) {
+			nn_prep_window(a, gray, x0[v], y0[v], f, ctx->buf[0]);
+			forward_any(ctx, z);
+			softmax(z, p);
+			for (int c = 0; c < NN_CLASSES; c++)
+				acc[c] += p[c];
+		}
+	for (int c = 0; c < NN_CLASSES; c++)
+		probs[c] = acc[c] / (float)(views * flips);
 	return MS_OK;
 }
 

@@ -246,9 +246,42 @@ uint32_t nn_crc32(const uint8_t *p, size_t n);
 int nn_model_from_net(const struct nn_net *net, struct nn_model **out,
 		      char *err, size_t errlen);
 
-/* Input preparation: centre crop of a side*side face, normalised, into
- * dst (crop*crop floats), mirrored when `flip`. */
+/* Input preparation: the crop*crop window at (x0, y0) of a side*side
+ * face, normalised, into dst (crop*crop floats), mirrored when `flip`. */
+void nn_prep_window(const struct nn_arch *a, const uint8_t *gray, int x0,
+		    int y0, int flip, float *dst);
+/* The same for the centre window. */
 void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
 		    float *dst);
+
+/* Loads a net file; unlike nn_model_load, a manifest is an error. */
+int nn_net_model_load(const char *path, struct nn_model **out, char *err,
+		      size_t errlen);
+
+/* ---- ensembles (ensemble.c) ----
+ * An ensemble model is a struct nn_model whose `ens` holds the members;
+ * its context holds one context per member. */
+struct nn_ens;
+struct nn_ens_ctx;
+/* An ensemble model's members (NULL for a single net), and a new model
+ * owning `e` (MS_ENOMEM; e stays the caller's then). In infer.c. */
+const struct nn_ens *nn_model_ens(const struct nn_model *m);
+int nn_model_wrap_ens(struct nn_ens *e, struct nn_model **out);
+/* 1 when buf starts with a manifest's first line. */
+int nn_manifest_is(const uint8_t *buf, size_t len);
+/* Parses the manifest buf[0..len) read from `path` and loads its
+ * members. nn_manifest_parse's and nn_net_model_load's codes. */
+int nn_ens_load(const char *path, const uint8_t *buf, size_t len,
+		struct nn_ens **out, char *err, size_t errlen);
+void nn_ens_free(struct nn_ens *e);
+int nn_ens_count(const struct nn_ens *e);
+const struct nn_model *nn_ens_member(const struct nn_ens *e, int i, float *w);
+/* Sums of the members' figures (side and crop of the first). */
+void nn_ens_info(const struct nn_ens *e, struct nn_model_info *out);
+struct nn_ens_ctx *nn_ens_ctx_new(const struct nn_ens *e);
+void nn_ens_ctx_free(struct nn_ens_ctx *c);
+/* Weighted mean of the members' nn_classify. */
+int nn_ens_classify(struct nn_ens_ctx *c, const uint8_t *gray, int tta,
+		    float probs[NN_CLASSES]);
 
 #endif

@@ -72,6 +72,11 @@ int pipe_has_model(const struct pipeline *p)
 	return p->model != NULL;
 }
 
+int pipe_model_nets(const struct pipeline *p)
+{
+	return p->model ? nn_model_members(p->model) : 0;
+}
+
 struct pipe_worker *pipe_worker_new(const struct pipeline *p)
 {
 	struct pipe_worker *w = calloc(1, sizeof(*w));
@@ -188,8 +193,8 @@ static int detect_fast(struct pipe_worker *w, const struct vis_image *img,
 	return detect_region(w, img, whole, &p, out);
 }
 
-static int classify(struct pipe_worker *w, const struct vis_image *img,
-		    int flip_tta, struct pipe_frame *out)
+static int classify(struct pipe_worker *w, const struct vis_image *img, int tta,
+		    struct pipe_frame *out)
 {
 	int side;
 
@@ -205,7 +210,7 @@ static int classify(struct pipe_worker *w, const struct vis_image *img,
 		int rc;
 
 		vis_crop_resize(img, f->box, FACE_MARGIN, side, side, w->face);
-		rc = nn_classify(w->nn, w->face, flip_tta, f->probs);
+		rc = nn_classify(w->nn, w->face, tta, f->probs);
 		if (rc)
 			return rc;
 		f->emotion = nn_argmax(f->probs);
@@ -234,7 +239,7 @@ int pipe_frame_run_image(struct pipe_worker *w, const struct vis_image *img,
 	out->ms_detect = t1 - t0;
 	if (rc)
 		return rc;
-	rc = classify(w, img, opts->flip_tta, out);
+	rc = classify(w, img, opts->tta, out);
 	out->ms_classify = ms_now_ms() - t1;
 	return rc;
 }

@@ -50,7 +50,7 @@ static void mood_view_fill(const struct srv_app *app,
 	srv_calib_view(&s->calib, &app->calib, now_ms, &v->calib);
 }
 
-static void json_probs(struct ms_json *j, const char *key, const float *p)
+void api_json_probs(struct ms_json *j, const char *key, const float *p)
 {
 	ms_json_obj_open(j, key);
 	for (int i = 0; i < MUSIC_MOODS; i++)
@@ -68,7 +68,7 @@ static void json_mood_members(struct ms_json *j, const struct mood_view *v)
 		     MUSIC_MOODS);
 	ms_json_num(j, "confidence",
 		    v->stable >= 0 ? (double)v->probs[v->stable] : 0.0, 4);
-	json_probs(j, "probs", v->probs);
+	api_json_probs(j, "probs", v->probs);
 	ms_json_int(j, "since", v->since);
 	ms_json_bool(j, "changed", v->changed);
 	ms_json_str(j, "strategy", music_strategy_names[v->strategy]);
@@ -140,11 +140,11 @@ static void frame_json(struct ms_json *j, const struct pipe_frame *f,
 					     : 0.0,
 			    4);
 		if (fc->emotion >= 0)
-			json_probs(j, "probs", fc->probs);
+			api_json_probs(j, "probs", fc->probs);
 		else
 			ms_json_null(j, "probs");
 		if (raw && fc->emotion >= 0)
-			json_probs(j, "raw_probs", raw[i]);
+			api_json_probs(j, "raw_probs", raw[i]);
 		ms_json_obj_close(j);
 	}
 	ms_json_arr_close(j);
@@ -301,6 +301,7 @@ static int run_on_slot(struct srv_app *app, const uint8_t *body, size_t len,
 	w = srv_app_worker(app);
 	memset(&opts, 0, sizeof(opts));
 	opts.fast = 1;
+	opts.tta = app->cfg.tta;
 	opts.hint = hint;
 	rc = w ? pipe_frame_run(w, body, len, &opts, f, err, errlen)
 	       : MS_ENOMEM;

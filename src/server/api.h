@@ -46,4 +46,8 @@ int api_text(struct srv_req *req);	     /* POST /api/text */
  * object the caller opened. MS_ENOMEM when the session is gone. */
 int api_mood_members(struct srv_req *req, struct ms_json *j);
 
+/* Writes {"angry": p[0], ...} for the seven moods under `key` (4 decimals;
+ * a value that is not finite as 0). */
+void api_json_probs(struct ms_json *j, const char *key, const float *p);
+
 #endif

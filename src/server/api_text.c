@@ -44,15 +44,6 @@ int api_session_music_mood(const struct api_fusion *f,
 	return s->mood.stable;
 }
 
-static void json_probs(struct ms_json *j, const char *key, const float *p)
-{
-	ms_json_obj_open(j, key);
-	for (int i = 0; i < MUSIC_MOODS; i++)
-		ms_json_num(j, music_mood_names[i],
-			    isfinite(p[i]) ? (double)p[i] : 0.0, 4);
-	ms_json_obj_close(j);
-}
-
 static int top_of(const float *p)
 {
 	int top = 0;
@@ -80,7 +71,7 @@ void api_fusion_members(struct ms_json *j, const struct api_fusion *f)
 			continue;
 		ms_json_obj_open(j, music_source_names[k]);
 		ms_json_str(j, "mood", music_mood_names[top_of(r->probs)]);
-		json_probs(j, "probs", r->probs);
+		api_json_probs(j, "probs", r->probs);
 		ms_json_num(j, "age_s", r->age_s, 1);
 		ms_json_num(j, "share", u->share[k], 3);
 		ms_json_obj_close(j);
@@ -198,7 +189,7 @@ int api_text(struct srv_req *req)
 	ms_buf_init(&b, JSON_MAX);
 	ms_json_init(&j, &b);
 	ms_json_obj_open(&j, NULL);
-	json_probs(&j, "probs", r.probs);
+	api_json_probs(&j, "probs", r.probs);
 	ms_json_str(&j, "mood", music_mood_names[r.top]);
 	ms_json_str(&j, "feeling",
 		    music_feeling_names[music_feeling_of(r.probs, va)]);

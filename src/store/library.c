@@ -10,35 +10,11 @@
 
 #include "moodsync/store.h"
 #include "store/library_store.h"
+#include "store/store_internal.h"
 
 static sqlite3_stmt *prep(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		ms_warn("library store: %s", sqlite3_errmsg(store_sqlite(s)));
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-/* Step result of a write -> ms_err (a constraint means bad input). */
-static int write_rc(int src)
-{
-	if (src == SQLITE_DONE || src == SQLITE_ROW)
-		return MS_OK;
-	if ((src & 0xff) == SQLITE_CONSTRAINT)
-		return MS_EINVAL;
-	return MS_EDB;
-}
-
-static void col_copy(sqlite3_stmt *st, int col, char *out, size_t outlen)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(out, outlen, "%s", t ? (const char *)t : "");
+	return store_prep(s, "library store", sql);
 }
 
 static int in_unit(double x)
@@ -46,17 +22,10 @@ static int in_unit(double x)
 	return isfinite(x) && x >= -1.0 && x <= 1.0;
 }
 
+/* Listeners are session ids: 16 to 39 hex digits. */
 static int valid_user(const char *id)
 {
-	size_t n = 0;
-
-	if (!id)
-		return 0;
-	for (; id[n]; n++)
-		if (!((id[n] >= '0' && id[n] <= '9') ||
-		      (id[n] >= 'a' && id[n] <= 'f')))
-			return 0;
-	return n >= 16 && n < 40;
+	return store_hex_valid(id, 16, 39);
 }
 
 /* ---- tracks ------------------------------------------------------------- */
@@ -64,29 +33,30 @@ static int valid_user(const char *id)
 #define TRACK_COLS                                                             \
 	"id, path, size, mtime_ns, title, artist, album, genre, mime, "        \
 	"duration_s, valence, arousal, tempo_bpm, mode, features, "            \
-	"analysed_at, error, analyser, words"
+	"analysed_at, error, analyser, words, tag_title"
 
 static void track_read(sqlite3_stmt *st, struct store_track *t)
 {
 	t->id = sqlite3_column_int64(st, 0);
-	col_copy(st, 1, t->path, sizeof(t->path));
+	store_col_copy(st, 1, t->path, sizeof(t->path));
 	t->size = sqlite3_column_int64(st, 2);
 	t->mtime_ns = sqlite3_column_int64(st, 3);
-	col_copy(st, 4, t->title, sizeof(t->title));
-	col_copy(st, 5, t->artist, sizeof(t->artist));
-	col_copy(st, 6, t->album, sizeof(t->album));
-	col_copy(st, 7, t->genre, sizeof(t->genre));
-	col_copy(st, 8, t->mime, sizeof(t->mime));
+	store_col_copy(st, 4, t->title, sizeof(t->title));
+	store_col_copy(st, 5, t->artist, sizeof(t->artist));
+	store_col_copy(st, 6, t->album, sizeof(t->album));
+	store_col_copy(st, 7, t->genre, sizeof(t->genre));
+	store_col_copy(st, 8, t->mime, sizeof(t->mime));
 	t->duration_s = sqlite3_column_double(st, 9);
 	t->valence = sqlite3_column_double(st, 10);
 	t->arousal = sqlite3_column_double(st, 11);
 	t->tempo_bpm = sqlite3_column_double(st, 12);
 	t->mode = sqlite3_column_double(st, 13);
-	col_copy(st, 14, t->features, sizeof(t->features));
+	store_col_copy(st, 14, t->features, sizeof(t->features));
 	t->analysed_at = sqlite3_column_int64(st, 15);
-	col_copy(st, 16, t->error, sizeof(t->error));
-	col_copy(st, 17, t->analyser, sizeof(t->analyser));
-	col_copy(st, 18, t->words, sizeof(t->words));
+	store_col_copy(st, 16, t->error, sizeof(t->error));
+	store_col_copy(st, 17, t->analyser, sizeof(t->analyser));
+	store_col_copy(st, 18, t->words, sizeof(t->words));
+	store_col_copy(st, 19, t->tag_title, sizeof(t->tag_title));
 }
 
 int store_track_put(struct store *s, struct store_track *t)
@@ -101,9 +71,9 @@ int store_track_put(struct store *s, struct store_track *t)
 	st = prep(s, "INSERT INTO tracks (path, size, mtime_ns, title, artist,"
 		     " album, genre, mime, duration_s, valence, arousal,"
 		     " tempo_bpm, mode, features, analysed_at, error, analyser,"
-		     " words)"
+		     " words, tag_title)"
 		     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-		     "?15,?16,?17,?18)"
+		     "?15,?16,?17,?18,?19)"
 		     " ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
 		     " mtime_ns = excluded.mtime_ns, title = excluded.title,"
 		     " artist = excluded.artist, album = excluded.album,"
@@ -114,7 +84,7 @@ int store_track_put(struct store *s, struct store_track *t)
 		     " features = excluded.features,"
 		     " analysed_at = excluded.analysed_at,"
 		     " error = excluded.error, analyser = excluded.analyser,"
-		     " words = excluded.words"
+		     " words = excluded.words, tag_title = excluded.tag_title"
 		     " RETURNING id");
 	if (!st)
 		return MS_EDB;
@@ -137,13 +107,14 @@ int store_track_put(struct store *s, struct store_track *t)
 	sqlite3_bind_text(st, 16, t->error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 17, t->analyser, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 18, t->words, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 19, t->tag_title, -1, SQLITE_STATIC);
 	src = sqlite3_step(st);
-	rc = write_rc(src);
+	rc = store_write_rc(src);
 	if (src == SQLITE_ROW) {
 		t->id = sqlite3_column_int64(st, 0);
 		src = sqlite3_step(st); /* finish the statement */
 		if (src != SQLITE_DONE)
-			rc = write_rc(src);
+			rc = store_write_rc(src);
 	} else if (!rc) {
 		rc = MS_EDB; /* RETURNING gave no row */
 	}
@@ -171,6 +142,25 @@ int store_track_get(struct store *s, int64_t id, struct store_track *out)
 	return rc;
 }
 
+int store_track_set_title(struct store *s, int64_t id, const char *title)
+{
+	sqlite3_stmt *st =
+		prep(s, "UPDATE tracks SET title = ?2 WHERE id = ?1");
+	int rc;
+
+	if (!st)
+		return MS_EDB;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
+	store_lock(s); /* the change count is the connection's */
+	rc = store_write_rc(sqlite3_step(st));
+	if (!rc && sqlite3_changes(store_sqlite(s)) == 0)
+		rc = MS_ENOTFOUND;
+	store_unlock(s);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_track_delete(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = prep(s, "DELETE FROM tracks WHERE id = ?1");
@@ -179,7 +169,7 @@ int store_track_delete(struct store *s, int64_t id)
 	if (!st)
 		return MS_EDB;
 	sqlite3_bind_int64(st, 1, id);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -267,7 +257,7 @@ static int feedback_upsert(struct store *s, const char *user, int64_t track,
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, track);
 	sqlite3_bind_int64(st, 3, now);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
@@ -283,7 +273,7 @@ static int feedback_upsert(struct store *s, const char *user, int64_t track,
 	sqlite3_bind_double(st, 3, v);
 	sqlite3_bind_double(st, 4, a);
 	sqlite3_bind_int64(st, 5, now);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
 }

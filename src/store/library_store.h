@@ -6,7 +6,9 @@
  * (ns) and the analyser's version decide whether a rescan must analyse it
  * again. A row with a
  * non-empty `error` is a file that could not be analysed (kept so the
- * rescan does not retry it until it changes; never played).
+ * rescan does not retry it until it changes; never played). `title` is
+ * the title shown, `tag_title` the title tag (src/music/library_titles.c
+ * chooses between the tag and the file name).
  * track_feedback: per listener (session id) and track: like, skips, early
  * skips, "not this mood" (with the listener's point at the time) and the
  * listener's own point for the track. Deleted with the track.
@@ -14,12 +16,6 @@
  * catalog's two (match, lift). */
 #ifndef MOODSYNC_STORE_LIBRARY_STORE_H
 #define MOODSYNC_STORE_LIBRARY_STORE_H
-
-struct store;
-
-/* The store's recursive lock (store.c), for multi-statement reads. */
-void store_lock(struct store *s);
-void store_unlock(struct store *s);
 
 #define STORE_LIBRARY_MIGRATION_NAME "music library, listener feedback, goals"
 #define STORE_LIBRARY_MIGRATION_SQL                                            \

@@ -46,6 +46,12 @@ const struct store_migration store_migrations[] = {
 	 "ALTER TABLE history ADD COLUMN feeling TEXT CHECK (feeling IS NULL"
 	 " OR feeling IN ('excited','happy','calm','tired','sad','anxious',"
 	 "'tense','surprised','neutral'));"},
+	/* The title tag apart from the title shown, so a scan can show a
+	 * title made from the file name when tracks of a folder share their
+	 * tags, and go back to the tag when they no longer do. */
+	{"tracks: title tag", "ALTER TABLE tracks ADD COLUMN tag_title TEXT"
+			      " NOT NULL DEFAULT '';"
+			      "UPDATE tracks SET tag_title = title;"},
 };
 
 const size_t store_migrations_count =

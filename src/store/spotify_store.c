@@ -8,32 +8,19 @@
 #include <string.h>
 
 #include "moodsync/store.h"
+#include "store/store_internal.h"
 
 #define CACHE_MAX_JSON (256u * 1024u)
 
+/* Session keys: a SHA-256 in hex. */
 static int key_valid(const char *key)
 {
-	size_t i;
-
-	if (!key || strlen(key) != 64)
-		return 0;
-	for (i = 0; i < 64; i++)
-		if (!((key[i] >= '0' && key[i] <= '9') ||
-		      (key[i] >= 'a' && key[i] <= 'f')))
-			return 0;
-	return 1;
+	return store_hex_valid(key, 64, 64);
 }
 
 static sqlite3_stmt *prep(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		ms_warn("spotify store: %s", sqlite3_errmsg(store_sqlite(s)));
-		return NULL;
-	}
-	return st;
+	return store_prep(s, "spotify store", sql);
 }
 
 /* Copies a text column into out (outlen bytes); MS_ELIMIT if it does not

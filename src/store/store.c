@@ -14,6 +14,7 @@
 
 #include "moodsync/store.h"
 #include "store/library_store.h"
+#include "store/store_internal.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -312,8 +313,21 @@ static void stmt_give(struct store *s, sqlite3_stmt *st)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* SQLite step result of a write -> ms_err (constraint: bad input). */
-static int write_rc(int src)
+/* ---- helpers of the query files (store_internal.h) ---------------------- */
+
+sqlite3_stmt *store_prep(struct store *s, const char *who, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		ms_warn("%s: %s", who, sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+int store_write_rc(int src)
 {
 	if (src == SQLITE_DONE || src == SQLITE_ROW)
 		return MS_OK;
@@ -322,22 +336,31 @@ static int write_rc(int src)
 	return MS_EDB;
 }
 
-static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
+void store_col_copy(sqlite3_stmt *st, int col, char *out, size_t outlen)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 
 	snprintf(out, outlen, "%s", t ? (const char *)t : "");
 }
 
-static int valid_id(const char *id)
+int store_hex_valid(const char *id, size_t min, size_t max)
 {
 	size_t n = 0;
 
+	if (!id)
+		return 0;
 	for (; id[n]; n++)
 		if (!((id[n] >= '0' && id[n] <= '9') ||
-		      (id[n] >= 'a' && id[n] <= 'f')))
+		      (id[n] >= 'a' && id[n] <= 'f')) ||
+		    n >= max)
 			return 0;
-	return n >= 16 && n < 40;
+	return n >= min;
+}
+
+/* Session ids: 16 to 39 hex digits (the sessions table's CHECK). */
+static int valid_id(const char *id)
+{
+	return store_hex_valid(id, 16, 39);
 }
 
 int store_catalog_count(struct store *s, int64_t *n)
@@ -368,7 +391,7 @@ int store_catalog_add(struct store *s, struct store_playlist *p)
 	sqlite3_bind_text(st, 4, p->description, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, p->query, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, p->url, -1, SQLITE_STATIC);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	if (!rc)
 		p->id = sqlite3_last_insert_rowid(s->db);
 	stmt_give(s, st);
@@ -388,12 +411,12 @@ int store_catalog_list(struct store *s, const char *mood, const char *strategy,
 		struct store_playlist *p = &out[k++];
 
 		p->id = sqlite3_column_int64(st, 0);
-		copy_col(st, 1, p->mood, sizeof(p->mood));
-		copy_col(st, 2, p->strategy, sizeof(p->strategy));
-		copy_col(st, 3, p->name, sizeof(p->name));
-		copy_col(st, 4, p->description, sizeof(p->description));
-		copy_col(st, 5, p->query, sizeof(p->query));
-		copy_col(st, 6, p->url, sizeof(p->url));
+		store_col_copy(st, 1, p->mood, sizeof(p->mood));
+		store_col_copy(st, 2, p->strategy, sizeof(p->strategy));
+		store_col_copy(st, 3, p->name, sizeof(p->name));
+		store_col_copy(st, 4, p->description, sizeof(p->description));
+		store_col_copy(st, 5, p->query, sizeof(p->query));
+		store_col_copy(st, 6, p->url, sizeof(p->url));
 	}
 	stmt_give(s, st);
 	*n = k;
@@ -413,7 +436,7 @@ int store_session_put(struct store *s, const struct store_session *sess)
 	sqlite3_bind_int(st, 3, sess->autoplay ? 1 : 0);
 	sqlite3_bind_int64(st, 4, sess->created);
 	sqlite3_bind_int64(st, 5, sess->last_seen);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	stmt_give(s, st);
 	return rc;
 }
@@ -430,7 +453,7 @@ int store_session_touch(struct store *s, const char *id, int64_t created,
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, created);
 	sqlite3_bind_int64(st, 3, now);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	stmt_give(s, st);
 	return rc;
 }
@@ -447,8 +470,8 @@ int store_session_get(struct store *s, const char *id,
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
-		copy_col(st, 0, out->id, sizeof(out->id));
-		copy_col(st, 1, out->strategy, sizeof(out->strategy));
+		store_col_copy(st, 0, out->id, sizeof(out->id));
+		store_col_copy(st, 1, out->strategy, sizeof(out->strategy));
 		out->autoplay = sqlite3_column_int(st, 2);
 		out->created = sqlite3_column_int64(st, 3);
 		out->last_seen = sqlite3_column_int64(st, 4);
@@ -472,7 +495,7 @@ static int history_add_one(struct store *s, const struct store_mood_row *r)
 	sqlite3_bind_text(st, 1, r->session, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, r->t);
 	sqlite3_bind_int64(st, 3, r->t);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	stmt_give(s, st);
 	if (rc)
 		return rc;
@@ -485,7 +508,7 @@ static int history_add_one(struct store *s, const struct store_mood_row *r)
 		sqlite3_bind_text(st, 5, r->feeling, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 5);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	stmt_give(s, st);
 	return rc;
 }
@@ -521,11 +544,11 @@ int store_history_list(struct store *s, const char *session, int64_t since,
 	while (k < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_mood_row *r = &out[k++];
 
-		copy_col(st, 0, r->session, sizeof(r->session));
+		store_col_copy(st, 0, r->session, sizeof(r->session));
 		r->t = sqlite3_column_int64(st, 1);
-		copy_col(st, 2, r->mood, sizeof(r->mood));
+		store_col_copy(st, 2, r->mood, sizeof(r->mood));
 		r->confidence = (float)sqlite3_column_double(st, 3);
-		copy_col(st, 4, r->feeling, sizeof(r->feeling));
+		store_col_copy(st, 4, r->feeling, sizeof(r->feeling));
 	}
 	stmt_give(s, st);
 	*n = k;
@@ -538,7 +561,7 @@ int store_history_prune(struct store *s, int64_t before, int64_t *deleted)
 	int rc;
 
 	sqlite3_bind_int64(st, 1, before);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	if (!rc && deleted)
 		*deleted = sqlite3_changes64(s->db);
 	stmt_give(s, st);
@@ -554,7 +577,7 @@ int store_history_delete(struct store *s, const char *session, int64_t *deleted)
 		return MS_EINVAL;
 	st = stmt_take(s, ST_HISTORY_DELETE);
 	sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
-	rc = write_rc(sqlite3_step(st));
+	rc = store_write_rc(sqlite3_step(st));
 	if (!rc && deleted)
 		*deleted = sqlite3_changes64(s->db);
 	stmt_give(s, st);

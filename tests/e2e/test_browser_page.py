@@ -6,7 +6,8 @@ can switch them (lib_fakecam.py), autoplay allowed, at 1280x800 and
 plays within 3 s with a track near the face's mood, a happy -> sad switch
 sampled every 200 ms (the label never contradicts the bars) and a next
 track that follows, nothing stale after Stop, Detect my mood (Detected
-mood + music, camera off), the override, a photo upload, group mode with
+mood + music, camera off), the override, "Chosen for" a long feeling and
+goal wrapped or shortened but never clipped, a photo upload, group mode with
 two faces, history export and delete, keyboard shortcuts (the words box
 has its own test, test_browser_text.py). Screenshots of both viewports go
 to build/artifacts/. Prints TAP."""
@@ -163,7 +164,42 @@ def follow_flow(drv, base, vp, happy, sad, sad_mood):
     n = s.screenshot(shot)
     t.ok(n > 10000, "%s: screenshot %s (%d bytes)" % (name, os.path.relpath(shot, L.REPO), n))
     stop_flow(s, name)
+    if HAVE_LIBRARY[0]:
+        long_feeling(s, name)
+    else:
+        music_ok(False, "%s: \"Chosen for\" with a long feeling is not clipped" % name)
     return s
+
+
+SEND_JS = """var done = arguments[arguments.length - 1];
+MS.send(arguments[0], arguments[1], arguments[2]).then(function () { done(true); },
+  function (e) { done(String(e.message)); });"""
+FOR_JS = """var w = document.getElementById('np-for'), p = w.parentNode;
+return {word: w.textContent, title: p.title, sw: p.scrollWidth, cw: p.clientWidth,
+        sh: p.scrollHeight, ch: p.clientHeight};"""
+
+
+def long_feeling(s, name):
+    """The longest "Chosen for" (surprised, giving you energy) set by the
+    override and the goal: the line is not clipped and in view, its title
+    holds the whole sentence."""
+    sent = [s.js_async(SEND_JS, "POST", "/api/settings", {"strategy": "energise"}),
+            s.js_async(SEND_JS, "POST", "/api/mood/override", {"mood": "surprised"})]
+    cur = s.js(PLAYER_JS)["id"]
+    s.keys(s.find("body"), "n")
+    ok = s.wait_for("return document.getElementById('player').dataset.trackId !== %s && "
+                    "document.getElementById('np-for').textContent === 'surprised'"
+                    % json.dumps(cur), 10)
+    f = s.js(FOR_JS)
+    t.ok(sent == [True, True] and ok and f["title"] == "Chosen for surprised, giving you energy",
+         "%s: a track chosen for surprised, giving you energy says so in full in its title" % name,
+         [sent, f])
+    t.ok(f["sw"] <= f["cw"] and f["sh"] <= f["ch"] and in_view(s, ".for-mood")
+         and in_view(s, "#np-for"),
+         "%s: \"Chosen for\" with a long feeling is not clipped and in view" % name, f)
+    s.screenshot(os.path.join(ART, "page_%s_long_feeling.png" % name))
+    s.js_async(SEND_JS, "DELETE", "/api/mood/override", None)
+    s.js_async(SEND_JS, "POST", "/api/settings", {"strategy": "match"})
 
 
 def next_follows(s, name, p, q):

@@ -1,7 +1,8 @@
 /* fuzz_model.c - libFuzzer harness for the model file parser
  * (src/nn/model_io.c). Each input is parsed as is and once more with its
  * CRC-32 trailer recomputed, so mutations reach the structure behind the
- * checksum; a model that loads classifies a synthetic face. */
+ * checksum; a model that loads classifies a synthetic face (with the
+ * test-time augmentation mode the input's length picks). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ static void try_parse(const uint8_t *buf, size_t len)
 	if (face && ctx) {
 		for (int i = 0; i < side * side; i++)
 			face[i] = (uint8_t)(i * 7 + (i >> 4));
-		nn_classify(ctx, face, 1, p);
+		nn_classify(ctx, face, (int)(len % NN_TTA_MODES), p);
 	}
 	free(face);
 	nn_ctx_free(ctx);

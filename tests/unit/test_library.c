@@ -20,6 +20,7 @@
 
 #include "moodsync/library.h"
 #include "moodsync/store.h"
+#include "music/library_internal.h"
 
 #define USER "0123456789abcdef0123456789abcdef"
 #define USER2 "fedcba9876543210fedcba9876543210"
@@ -187,7 +188,8 @@ static void test_store_goal(void **state)
 /* ---- scan ------------------------------------------------------------------
  */
 
-/* Fake analyser: the file holds "valence arousal duration [artist]";
+/* Fake analyser: the file holds "valence arousal duration [artist
+ * [title]]" (the title and album tags are both `title`);
  * "bad..." is a corrupt file, "vanish" one deleted while it is read. */
 static int fake_analyze(void *ctx, const char *path,
 			struct music_track_info *out, char *err, size_t errlen)
@@ -208,9 +210,10 @@ static int fake_analyze(void *ctx, const char *path,
 	}
 	if (strncmp(buf, "bad", 3) == 0 || n == 0)
 		return ms_errf(err, errlen, MS_EFORMAT, "not audio");
-	if (sscanf(buf, "%lf %lf %lf %255s", &out->valence, &out->arousal,
-		   &out->duration_s, out->artist) < 3)
+	if (sscanf(buf, "%lf %lf %lf %255s %255s", &out->valence, &out->arousal,
+		   &out->duration_s, out->artist, out->title) < 3)
 		return ms_errf(err, errlen, MS_EFORMAT, "unreadable");
+	snprintf(out->album, sizeof(out->album), "%s", out->title);
 	return MS_OK;
 }
 
@@ -315,6 +318,107 @@ static void test_scan(void **state)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
+	store_close(s);
+}
+
+/* The shown title of the row of dir/name. */
+static const char *title_of(struct store *s, const char *dir, const char *name,
+			    struct store_track *t)
+{
+	char p[512];
+	int64_t n = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_int_equal(store_track_count(s, &n, NULL), MS_OK);
+	for (int64_t id = 1; id <= n + 16; id++)
+		if (store_track_get(s, id, t) == MS_OK && !strcmp(t->path, p))
+			return t->title;
+	fail_msg("no row for %s", p);
+	return NULL;
+}
+
+static void test_title_from_name(void **state)
+{
+	char out[64];
+
+	(void)state;
+	music_title_from_name("/m/hr3-caves.ogg", out, sizeof(out));
+	assert_string_equal(out, "hr3 caves");
+	music_title_from_name("__a -_ b--.ogg", out, sizeof(out));
+	assert_string_equal(out, "a b");
+	music_title_from_name("/m/caf\xc3\xa9\xff\x01.ogg", out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9??");
+	music_title_from_name("/m/--.ogg", out, sizeof(out));
+	assert_string_equal(out, "--");
+	music_title_from_name("/m/.ogg", out, sizeof(out));
+	assert_string_equal(out, ".ogg");
+	music_title_from_name("/m/abcdefghij.ogg", out, 8); /* bounded */
+	assert_true(strlen(out) < 8);
+	assert_int_equal(strncmp(out, "ab", 2), 0);
+}
+
+/* Files of one folder that share title, artist and album tags show titles
+ * from their file names; the tag comes back when they no longer share
+ * it, and a rescan with nothing to analyse settles an old database. */
+static void test_scan_titles(void **state)
+{
+	char dir[128], x[160], y[160], cmd[256];
+	struct store *s = open_mem();
+	struct store_track *t = calloc(1, sizeof(*t));
+	struct music_scan_progress p;
+	int calls = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ms_test_titles_%d", (int)getpid());
+	snprintf(x, sizeof(x), "%s/x", dir);
+	snprintf(y, sizeof(y), "%s/y", dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(mkdir(x, 0700), 0);
+	assert_int_equal(mkdir(y, 0700), 0);
+	write_file(x, "hr3-caves.ogg", "0 0 10 neon Living");
+	write_file(x, "hr3_desert.ogg", "0.1 0 10 neon Living");
+	write_file(x, "solo.ogg", "0.2 0 10 neon Solo");
+	write_file(x, "other-artist.ogg", "0.3 0 10 ann Living");
+	write_file(x, "no_tags.ogg", "0.4 0 10");
+	write_file(y, "elsewhere.ogg", "0.5 0 10 neon Living");
+
+	assert_int_equal(scan(s, dir, &calls, &p), MS_OK);
+	assert_int_equal(calls, 6);
+	assert_string_equal(title_of(s, x, "hr3-caves.ogg", t), "hr3 caves");
+	assert_string_equal(t->tag_title, "Living");
+	assert_string_equal(title_of(s, x, "hr3_desert.ogg", t), "hr3 desert");
+	assert_string_equal(title_of(s, x, "solo.ogg", t), "Solo");
+	assert_string_equal(title_of(s, x, "other-artist.ogg", t), "Living");
+	assert_string_equal(title_of(s, x, "no_tags.ogg", t), "no tags");
+	assert_string_equal(title_of(s, y, "elsewhere.ogg", t), "Living");
+
+	/* a database written before the rule: the rescan analyses nothing
+	 * and still settles the titles */
+	title_of(s, x, "hr3-caves.ogg", t);
+	assert_int_equal(store_track_set_title(s, t->id, "Living"), MS_OK);
+	assert_int_equal(store_track_set_title(s, 999999, "x"), MS_ENOTFOUND);
+	assert_int_equal(scan(s, dir, &calls, &p), MS_OK);
+	assert_int_equal(calls, 0);
+	assert_string_equal(title_of(s, x, "hr3-caves.ogg", t), "hr3 caves");
+	/* ... and a tagless file, whose old rows hold its bare name as tag */
+	title_of(s, x, "no_tags.ogg", t);
+	snprintf(t->tag_title, sizeof(t->tag_title), "no_tags");
+	snprintf(t->title, sizeof(t->title), "no_tags");
+	assert_int_equal(store_track_put(s, t), MS_OK);
+	assert_int_equal(scan(s, dir, &calls, &p), MS_OK);
+	assert_int_equal(calls, 0);
+	assert_string_equal(title_of(s, x, "no_tags.ogg", t), "no tags");
+
+	/* the tags differ again: each shows its tag */
+	write_file(x, "hr3_desert.ogg", "0.1 0 10 neon Desert");
+	assert_int_equal(scan(s, dir, &calls, &p), MS_OK);
+	assert_int_equal(calls, 1);
+	assert_string_equal(title_of(s, x, "hr3-caves.ogg", t), "Living");
+	assert_string_equal(title_of(s, x, "hr3_desert.ogg", t), "Desert");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(t);
 	store_close(s);
 }
 
@@ -640,6 +744,8 @@ int main(void)
 		cmocka_unit_test(test_store_feedback),
 		cmocka_unit_test(test_store_goal),
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_title_from_name),
+		cmocka_unit_test(test_scan_titles),
 		cmocka_unit_test(test_scan_bad_opts),
 		cmocka_unit_test(test_user_dirs),
 		cmocka_unit_test(test_journeys),

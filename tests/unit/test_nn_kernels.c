@@ -397,7 +397,7 @@ static void test_model_paths(void **state)
 		assert_non_null(ctx);
 		for (int i = 0; i < side * side; i++)
 			face[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
-		for (int tta = 0; tta < 2; tta++) {
+		for (int tta = 0; tta < NN_TTA_MODES; tta++) {
 			float pq[NN_CLASSES];
 
 			assert_int_equal(nn_classify(ctx, face, tta, pq),

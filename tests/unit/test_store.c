@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "moodsync/store.h"
+#include "store/store_internal.h"
 
 #define SID "0123456789abcdef0123456789abcdef"
 #define SID2 "fedcba9876543210fedcba9876543210"
@@ -311,6 +312,38 @@ static void test_sessions(void **state)
 	store_close(s);
 }
 
+static void test_helpers(void **state)
+{
+	struct store *s = open_mem();
+	sqlite3_stmt *st;
+	char out[4];
+
+	(void)state;
+	assert_true(store_hex_valid("0123456789abcdef", 16, 39));
+	assert_true(store_hex_valid("0123456789abcdef0123456789abcdef0123456",
+				    16, 39));
+	assert_false(store_hex_valid("0123456789abcdef0123456789abcdef01234567",
+				     16, 39));
+	assert_false(store_hex_valid("0123456789abcde", 16, 39));
+	assert_false(store_hex_valid("0123456789ABCDEF", 16, 39));
+	assert_false(store_hex_valid("0123456789abcdeg", 16, 39));
+	assert_false(store_hex_valid(NULL, 0, 4));
+	assert_true(store_hex_valid("", 0, 4));
+	assert_int_equal(store_write_rc(SQLITE_DONE), MS_OK);
+	assert_int_equal(store_write_rc(SQLITE_CONSTRAINT_CHECK), MS_EINVAL);
+	assert_int_equal(store_write_rc(SQLITE_BUSY), MS_EDB);
+	assert_null(store_prep(s, "test", "SELECT nonsense FROM nowhere"));
+	st = store_prep(s, "test", "SELECT 'abcdef', NULL");
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	store_col_copy(st, 0, out, sizeof(out));
+	assert_string_equal(out, "abc"); /* cut to fit */
+	store_col_copy(st, 1, out, sizeof(out));
+	assert_string_equal(out, "");
+	sqlite3_finalize(st);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_history_feeling),
 		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_helpers),
 	};
 
 	ms_log_set_level(MS_LOG_WARN);
