@@ -14,7 +14,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/release}
-MODEL=${MODEL:-models/emotion.msnn}
+MODEL=${MODEL:-models/emotion.msens}
 ARCH=${ARCH:-large}
 OUT=$BUILD/bench
 mkdir -p "$OUT"

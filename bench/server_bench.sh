@@ -4,8 +4,9 @@
 # fast path vs full scan recall on the shared photos, throughput with wrk
 # at 320x240 (server pinned to 2 cores), and server RSS over a 60 s load.
 # Needs: build/$MODE/moodsync, wrk (scripts/deps.sh bench), $MOODSYNC_DATA.
-# Env: SECONDS_LOAD (default 60), MODEL (default models/emotion.msnn, else
-# tests/data/tiny.msnn, else none), CONNS (default 8), SESSIONS (32).
+# Env: SECONDS_LOAD (default 60), MODEL (default models/emotion.msens, else
+# tests/data/tiny.msnn, else none), TTA (none/flip/crops, default flip as
+# serve), CONNS (default 8), SESSIONS (32).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/release}
@@ -18,7 +19,7 @@ OUT=$BUILD/bench
 mkdir -p "$OUT"
 if [ -z "${MODEL:-}" ]; then
 	MODEL=none
-	for m in models/emotion.msnn tests/data/tiny.msnn; do
+	for m in models/emotion.msens tests/data/tiny.msnn; do
 		[ -f "$m" ] && MODEL=$m && break
 	done
 fi

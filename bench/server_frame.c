@@ -155,6 +155,18 @@ static void report(const char *name, double *tot, double *cpu, double *dec,
 	       pct(tot, n, 0.95), sd / n, sdet / n, sc / n, n, faces);
 }
 
+/* The TTA mode of the timed frames: $TTA (none, flip, crops), by default
+ * flip, as `serve` runs the shipped model. */
+static int bench_tta(void)
+{
+	const char *v = getenv("TTA");
+
+	for (int i = 0; v && i < NN_TTA_MODES; i++)
+		if (!strcmp(v, nn_tta_names[i]))
+			return i;
+	return NN_TTA_FLIP;
+}
+
 static int time_frames(const char *path, int n, const char *model)
 {
 	struct pipeline *p = NULL;
@@ -170,7 +182,7 @@ static int time_frames(const char *path, int n, const char *model)
 	double *det = calloc((size_t)n, sizeof(double));
 	double *cls = calloc((size_t)n, sizeof(double));
 	double *cpu = calloc((size_t)n, sizeof(double));
-	int have = 0, faces, hinted = 0;
+	int have = 0, faces, hinted = 0, tta = bench_tta();
 	const char *eyes = getenv("ALIGN_EYES");
 
 	if (ms_file_read(path, 64u << 20, &buf, &len, err, sizeof(err)) ||
@@ -192,6 +204,7 @@ static int time_frames(const char *path, int n, const char *model)
 			memset(&o, 0, sizeof(o));
 			o.fast = pass == 0;
 			o.align = eyes && *eyes;
+			o.tta = tta;
 			if (o.fast && have && hinted < 10) {
 				o.hint = &hint;
 				hinted++;

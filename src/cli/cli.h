@@ -35,7 +35,7 @@ int cmd_library_scan(int argc, char **argv);
 #define ALIGN_DEFAULT_NOTE ""
 #endif
 #define MS_DEFAULT_DATA "../shared/data"
-#define MS_DEFAULT_MODEL "models/emotion.msnn"
+#define MS_DEFAULT_MODEL "models/emotion.msens"
 #define MS_DEFAULT_TEXT_MODEL "models/text.mstx"
 
 /* The detection options `detect` and `eval-faces` share, as rows of a
@@ -54,7 +54,7 @@ int cmd_library_scan(int argc, char **argv);
 const char *cli_data_dir(void);
 
 /* The shipped emotion model: $MOODSYNC_MODEL if set (*explicit = 1), else
- * models/emotion.msnn under the working directory or, failing that, under
+ * models/emotion.msens under the working directory or, failing that, under
  * the repository the binary was built in (build/MODE/moodsync -> ../..).
  * The returned path lives until the next call. */
 const char *cli_default_model(int *explicit_model);

@@ -136,7 +136,7 @@ static int detect_all(struct pipe_worker *w, const struct pipe_frame_opts *opts,
 int cmd_detect(int argc, char **argv)
 {
 	struct vis_detect_params params;
-	struct pipe_frame_opts opts = {0};
+	struct pipe_frame_opts opts = {.tta = NN_TTA_FLIP};
 	const char *cascade_path = MS_DEFAULT_CASCADE, *model;
 	const char *eyes_path = MS_DEFAULT_EYE_CASCADE;
 	struct pipeline *pipe = NULL;

@@ -254,24 +254,7 @@ INL void conv_tile(const struct tile_args *a, size_t q, int R, int two)
 
 TGT static void conv_blocks(const struct tile_args *a, size_t total, int two)
 {
-	if (total >= TILE) {
-		for (size_t q = 0; q < total; q += TILE) {
-			/* the last tile overlaps the one before */
-			size_t s = q + TILE > total ? total - TILE : q;
-
-			if (two)
-				conv_tile(a, s, TILE, 1);
-			else
-				conv_tile(a, s, TILE, 0);
-		}
-		return;
-	}
-	for (size_t q = 0; q < total; q++) {
-		if (two)
-			conv_tile(a, q, 1, 1);
-		else
-			conv_tile(a, q, 1, 0);
-	}
+	NN_KERN_TILE_WALK(conv_tile, a, total, two, TILE);
 }
 
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
@@ -302,6 +285,155 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 	nn_kern_zero_border(y, co, h, w, 16);
 }
 
+/* Lane j of the channel gather reads src[j*stride]; nch lanes are live. */
+INL __m512i lane_offsets(size_t stride)
+{
+	return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
+						    9, 10, 11, 12, 13, 14, 15),
+				  _mm512_set1_epi32((int)stride));
+}
+
+TGT void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
+			  float *dst)
+{
+	__m512i idx = lane_offsets(stride);
+	__mmask16 m = (__mmask16)((1u << nch) - 1);
+
+	for (size_t p = 0; p < n; p++)
+		_mm512_storeu_ps(dst + p * 16,
+				 _mm512_mask_i32gather_ps(_mm512_setzero_ps(),
+							  m, idx, src + p, 4));
+}
+
+TGT void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
+			   float *dst)
+{
+	__m512i idx = lane_offsets(stride);
+	__mmask16 m = (__mmask16)((1u << nch) - 1);
+
+	for (size_t p = 0; p < n; p++)
+		_mm512_mask_i32scatter_ps(dst + p, m, idx,
+					  _mm512_loadu_ps(src + p * 16), 4);
+}
+
+/* g[c][16] += sum over q < total of x[q*icb + c] * dy[q*16 ..]: one
+ * tap's weight gradient for one input block and one output block; icb is a
+ * constant after inlining. Each of the icb sums is one register, updated
+ * in pixel order. */
+INL void wgrad_tap(const float *x, int icb, const float *dy, size_t total,
+		   float *g)
+{
+	__m512 acc[NN_KERN_CB];
+
+#pragma GCC unroll 16
+	for (int c = 0; c < icb; c++)
+		acc[c] = _mm512_loadu_ps(g + c * 16);
+	for (size_t q = 0; q < total; q++) {
+		__m512 d = _mm512_loadu_ps(dy + q * 16);
+
+#pragma GCC unroll 16
+		for (int c = 0; c < icb; c++)
+			acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(x[q * icb + c]),
+						 d, acc[c]);
+	}
+#pragma GCC unroll 16
+	for (int c = 0; c < icb; c++)
+		_mm512_storeu_ps(g + c * 16, acc[c]);
+}
+
+TGT static void wgrad_blocks(const float *x, int icb, size_t xblk, int nblk,
+			     int wp, const float *dy, size_t total, float *g)
+{
+	for (int cb = 0; cb < nblk; cb++)
+		for (int t = 0; t < 9; t++) {
+			const float *xt = x + (size_t)cb * xblk +
+					  (size_t)((t / 3) * wp + t % 3) * icb;
+			float *gt = g + ((size_t)cb * 9 + (size_t)t) * icb * 16;
+
+			if (icb == 1)
+				wgrad_tap(xt, 1, dy, total, gt);
+			else
+				wgrad_tap(xt, NN_KERN_CB, dy, total, gt);
+		}
+}
+
+/* As wgrad_tap for 8 channels of a 16-channel input block and two output
+ * blocks (dy and g `dyo` and `go` floats apart): each broadcast input
+ * feeds two FMAs, which halves the loads per FMA. */
+INL void wgrad_tap2(const float *x, const float *dy, size_t dyo, size_t total,
+		    float *g, size_t go)
+{
+	__m512 a0[8], a1[8];
+
+#pragma GCC unroll 8
+	for (int c = 0; c < 8; c++) {
+		a0[c] = _mm512_loadu_ps(g + c * 16);
+		a1[c] = _mm512_loadu_ps(g + go + c * 16);
+	}
+	for (size_t q = 0; q < total; q++) {
+		__m512 d0 = _mm512_loadu_ps(dy + q * 16);
+		__m512 d1 = _mm512_loadu_ps(dy + dyo + q * 16);
+
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++) {
+			__m512 v = _mm512_set1_ps(x[q * 16 + c]);
+
+			a0[c] = _mm512_fmadd_ps(v, d0, a0[c]);
+			a1[c] = _mm512_fmadd_ps(v, d1, a1[c]);
+		}
+	}
+#pragma GCC unroll 8
+	for (int c = 0; c < 8; c++) {
+		_mm512_storeu_ps(g + c * 16, a0[c]);
+		_mm512_storeu_ps(g + go + c * 16, a1[c]);
+	}
+}
+
+TGT static void wgrad_blocks2(const float *x, size_t xblk, int nblk, int wp,
+			      const float *dy, size_t dyo, size_t total,
+			      float *g, size_t go)
+{
+	for (int cb = 0; cb < nblk; cb++)
+		for (int t = 0; t < 9; t++)
+			for (int half = 0; half < 2; half++) {
+				const float *xt =
+					x + (size_t)cb * xblk +
+					(size_t)((t / 3) * wp + t % 3) * 16 +
+					half * 8;
+				float *gt =
+					g +
+					((size_t)cb * 9 + (size_t)t) * 16 * 16 +
+					half * 8 * 16;
+
+				wgrad_tap2(xt, dy, dyo, total, gt, go);
+			}
+}
+
+void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
+			   const float *dy, int co, float *gwp)
+{
+	size_t plane = (size_t)(h + 2) * (w + 2);
+	size_t total = (size_t)(h - 1) * (w + 2) + (size_t)w;
+	size_t wblk = (size_t)ci * 9 * 16;
+
+	/* output pixel q + wp + 1 reads input q + ky*wp + kx, as in the
+	 * forward pass; dy's zero border cancels the border pixels */
+	for (int ob = 0; ob < co / 16;) {
+		const float *d =
+			dy + (size_t)ob * plane * 16 + (size_t)(w + 2 + 1) * 16;
+		int two = icb == NN_KERN_CB && ob + 1 < co / 16;
+
+		if (two)
+			wgrad_blocks2(x, plane * 16, ci / 16, w + 2, d,
+				      plane * 16, total,
+				      gwp + (size_t)ob * wblk, wblk);
+		else
+			wgrad_blocks(x, icb, plane * icb, ci / icb, w + 2, d,
+				     total, gwp + (size_t)ob * wblk);
+		ob += two ? 2 : 1;
+	}
+}
+
 #else
 
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
@@ -311,6 +443,30 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 	/* never called: nn_kern_fast() is 0 off x86-64 */
 	(void)x, (void)ci, (void)icb, (void)wp, (void)bias, (void)relu;
 	nn_kern_zero_border(y, co, h, w, 16);
+}
+
+void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
+		      float *dst)
+{
+	for (size_t p = 0; p < n; p++)
+		for (int j = 0; j < 16; j++)
+			dst[p * 16 + j] = j < nch ? src[j * stride + p] : 0.0f;
+}
+
+void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
+		       float *dst)
+{
+	for (size_t p = 0; p < n; p++)
+		for (int j = 0; j < nch; j++)
+			dst[j * stride + p] = src[p * 16 + j];
+}
+
+void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
+			   const float *dy, int co, float *gwp)
+{
+	/* never called, as above */
+	(void)x, (void)ci, (void)icb, (void)h, (void)w, (void)dy, (void)co;
+	(void)gwp;
 }
 
 #endif

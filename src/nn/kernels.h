@@ -13,6 +13,33 @@
 
 #define NN_KERN_CB 16
 
+/* The tile walk of the direct convolutions: tiles of `tile_r` output
+ * pixels over the flat range [0, total), the last one overlapping the one
+ * before, or single pixels when there are fewer. `tile(a, q, R, two)` is
+ * an always-inline function; each call below passes constant R and two,
+ * so the compiler makes one specialised copy per case. */
+#define NN_KERN_TILE_WALK(tile, a, total, two, tile_r)                         \
+	do {                                                                   \
+		if ((total) < (size_t)(tile_r)) {                              \
+			for (size_t q_ = 0; q_ < (total); q_++) {              \
+				if (two)                                       \
+					tile(a, q_, 1, 1);                     \
+				else                                           \
+					tile(a, q_, 1, 0);                     \
+			}                                                      \
+			break;                                                 \
+		}                                                              \
+		for (size_t q_ = 0; q_ < (total); q_ += (tile_r)) {            \
+			size_t s_ = q_ + (tile_r) > (total)                    \
+					    ? (total) - (tile_r)               \
+					    : q_;                              \
+			if (two)                                               \
+				tile(a, s_, tile_r, 1);                        \
+			else                                                   \
+				tile(a, s_, tile_r, 0);                        \
+		}                                                              \
+	} while (0)
+
 /* Kernel levels, each a superset of the one before. */
 enum nn_kern_level {
 	NN_KERN_PORTABLE = 0, /* im2col + OpenBLAS, any CPU */
@@ -56,6 +83,23 @@ void nn_kern_pack3x3(const float *w, int ci, int co, int icb, float *wp);
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		     const float *wp, const float *bias, int co, int relu,
 		     float *y);
+
+/* The weight gradient of nn_kern_conv3x3, accumulated: gwp +=
+ * d(sum y*dy)/d(wp) for one image, x blocked (ci, h, w) with block icb,
+ * dy blocked (co, h, w) with block 16 and a zero border, gwp packed like
+ * nn_kern_pack3x3 (ci, co padded as there). Sums run in a fixed order.
+ * Only at level NN_KERN_FP32 or above. */
+void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
+			   const float *dy, int co, float *gwp);
+
+/* Channel interleaving between planar and blocked layouts:
+ * dst[p*16 + j] = src[j*stride + p] for p < n, j < nch, zero for the
+ * lanes j >= nch; scatter16 is the inverse (lanes j >= nch unwritten).
+ * 16 * stride must fit in an int. */
+void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
+		      float *dst);
+void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
+		       float *dst);
 
 /* 2x2 max pooling, stride 2 (floor): blocked (c, h, w) to blocked
  * (c, h/2, w/2), block 16. */

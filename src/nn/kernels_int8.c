@@ -3,7 +3,7 @@
  * conv (they follow a ReLU, so they are never negative), weights to s8 per
  * output channel at model load, products summed in int32 by AVX-512 VNNI
  * (vpdpbusd: four u8 x s8 products per lane per instruction), then scaled
- * back to fp32 with the bias and ReLU. The tile walk is kernels.c's. */
+ * back to fp32 with the bias and ReLU. The tile walk is kernels.h's. */
 #include <math.h>
 #include <string.h>
 
@@ -174,24 +174,7 @@ INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
 
 TGT static void s8_blocks(const struct s8_args *a, size_t total, int two)
 {
-	if (total >= TILE) {
-		for (size_t q = 0; q < total; q += TILE) {
-			/* the last tile overlaps the one before */
-			size_t s = q + TILE > total ? total - TILE : q;
-
-			if (two)
-				s8_tile(a, s, TILE, 1);
-			else
-				s8_tile(a, s, TILE, 0);
-		}
-		return;
-	}
-	for (size_t q = 0; q < total; q++) {
-		if (two)
-			s8_tile(a, q, 1, 1);
-		else
-			s8_tile(a, q, 1, 0);
-	}
+	NN_KERN_TILE_WALK(s8_tile, a, total, two, TILE);
 }
 
 void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,

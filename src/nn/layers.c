@@ -22,8 +22,13 @@ static int conv_chunk(int B, struct nn_shape out)
 
 size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out, int k)
 {
-	return (size_t)in.c * k * k * (size_t)conv_chunk(B, out) * out.h *
-	       out.w;
+	size_t n = (size_t)in.c * k * k * (size_t)conv_chunk(B, out) * out.h *
+		   out.w;
+
+	/* either path may run: the kernel level can change between calls */
+	if (k == 3 && in.h == out.h && in.w == out.w)
+		n = MS_MAX(n, nn_conv_fast_floats(in, out));
+	return n;
 }
 
 /* col[(ci*k+ky)*k+kx][j*OH*OW + oy*OW + ox] = x[ci][n0+j][iy][ix]. */
@@ -138,6 +143,10 @@ void nn_conv_forward(const float *x, float *y, int B, struct nn_shape in,
 	int K = in.c * k * k, ohw = out.h * out.w, ldy = B * ohw;
 	int nb = conv_chunk(B, out);
 
+	if (nn_conv_fast_ok(in, out, k, stride, pad)) {
+		nn_conv_fast_forward(x, y, B, in, out, w, bias, col);
+		return;
+	}
 	for (int n0 = 0; n0 < B; n0 += nb) {
 		int m = MS_MIN(nb, B - n0);
 
@@ -163,6 +172,10 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 	int K = in.c * k * k, ohw = out.h * out.w, ldy = B * ohw;
 	int nb = conv_chunk(B, out);
 
+	if (nn_conv_fast_ok(in, out, k, stride, pad)) {
+		nn_conv_fast_backward(x, dy, dx, B, in, out, w, gw, gb, col);
+		return;
+	}
 	if (gb)
 		for (int c = 0; c < out.c; c++) {
 			const float *d = dy + (size_t)c * ldy;
@@ -190,32 +203,75 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 	}
 }
 
-void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
-			 const float *gamma, const float *beta, float *mean,
-			 float *invstd, float *rmean, float *rvar)
+/* Sums of n floats in LANES double lanes, each lane in index order, then
+ * the lanes in order: vectorisable, and the same on every run. */
+#define LANES 8
+
+static double sum_lanes(const double *l)
+{
+	double s = 0;
+
+	for (int j = 0; j < LANES; j++)
+		s += l[j];
+	return s;
+}
+
+/* *s = sum x, *ss = sum (x - mu)^2 with mu = *s / n. */
+static void moments(const float *x, size_t n, double *s, double *ss)
+{
+	double l[LANES] = {0}, q[LANES] = {0};
+	size_t i, nv = n / LANES * LANES;
+	float mu;
+
+	for (i = 0; i < nv; i += LANES)
+		for (int j = 0; j < LANES; j++)
+			l[j] += x[i + j];
+	for (; i < n; i++)
+		l[0] += x[i];
+	*s = sum_lanes(l);
+	mu = (float)(*s / (double)n);
+	for (i = 0; i < nv; i += LANES)
+		for (int j = 0; j < LANES; j++) {
+			double d = x[i + j] - mu;
+
+			q[j] += d * d;
+		}
+	for (; i < n; i++) {
+		double d = x[i] - mu;
+
+		q[0] += d * d;
+	}
+	*ss = sum_lanes(q);
+}
+
+void nn_bn_relu_forward_train(const float *x, float *y, int C, size_t n,
+			      const float *gamma, const float *beta,
+			      float *mean, float *invstd, float *rmean,
+			      float *rvar, int relu)
 {
 	for (int c = 0; c < C; c++) {
 		const float *xc = x + (size_t)c * n;
 		float *yc = y + (size_t)c * n;
-		double s = 0, ss = 0;
+		double s, ss;
 		float mu, var, is, a, b;
 
-		for (size_t i = 0; i < n; i++)
-			s += xc[i];
+		moments(xc, n, &s, &ss);
 		mu = (float)(s / (double)n);
-		for (size_t i = 0; i < n; i++) {
-			double d = xc[i] - mu;
-
-			ss += d * d;
-		}
 		var = (float)(ss / (double)n);
 		is = 1.0f / sqrtf(var + NN_BN_EPS);
 		mean[c] = mu;
 		invstd[c] = is;
 		a = gamma[c] * is;
 		b = beta[c] - mu * a;
-		for (size_t i = 0; i < n; i++)
-			yc[i] = xc[i] * a + b;
+		if (relu)
+			for (size_t i = 0; i < n; i++) {
+				float v = xc[i] * a + b;
+
+				yc[i] = v > 0 ? v : 0;
+			}
+		else
+			for (size_t i = 0; i < n; i++)
+				yc[i] = xc[i] * a + b;
 		if (rmean) {
 			float unbiased =
 				n > 1 ? (float)(ss / (double)(n - 1)) : var;
@@ -226,9 +282,17 @@ void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
 	}
 }
 
-void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
-			const float *gamma, const float *beta,
-			const float *rmean, const float *rvar)
+void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
+			 const float *gamma, const float *beta, float *mean,
+			 float *invstd, float *rmean, float *rvar)
+{
+	nn_bn_relu_forward_train(x, y, C, n, gamma, beta, mean, invstd, rmean,
+				 rvar, 0);
+}
+
+void nn_bn_relu_forward_eval(const float *x, float *y, int C, size_t n,
+			     const float *gamma, const float *beta,
+			     const float *rmean, const float *rvar, int relu)
 {
 	for (int c = 0; c < C; c++) {
 		const float *xc = x + (size_t)c * n;
@@ -236,8 +300,83 @@ void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
 		float a = gamma[c] / sqrtf(rvar[c] + NN_BN_EPS);
 		float b = beta[c] - rmean[c] * a;
 
-		for (size_t i = 0; i < n; i++)
-			yc[i] = xc[i] * a + b;
+		if (relu)
+			for (size_t i = 0; i < n; i++) {
+				float v = xc[i] * a + b;
+
+				yc[i] = v > 0 ? v : 0;
+			}
+		else
+			for (size_t i = 0; i < n; i++)
+				yc[i] = xc[i] * a + b;
+	}
+}
+
+void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
+			const float *gamma, const float *beta,
+			const float *rmean, const float *rvar)
+{
+	nn_bn_relu_forward_eval(x, y, C, n, gamma, beta, rmean, rvar, 0);
+}
+
+/* One channel of the batch norm backward; with `relu` (a constant after
+ * inlining, so both loops vectorise) the gradient reaching the batch norm
+ * is dy where y > 0, else 0. */
+static inline __attribute__((always_inline)) void
+bn_backward_channel(const float *xc, const float *yc, const float *dc,
+		    float *dxc, size_t n, float mu, float is, float gamma,
+		    float *ggamma, float *gbeta, int relu)
+{
+	double l[LANES] = {0}, q[LANES] = {0};
+	size_t i, nv = n / LANES * LANES;
+	float dg, db, k1, k2;
+
+	/* a product, not a branch, so that GCC vectorises the loops */
+#define BN_G(k) (relu ? dc[k] * (float)(yc[k] > 0) : dc[k])
+	for (i = 0; i < nv; i += LANES)
+		for (int j = 0; j < LANES; j++) {
+			float g = BN_G(i + j);
+
+			l[j] += g;
+			q[j] += (double)g * ((xc[i + j] - mu) * is);
+		}
+	for (; i < n; i++) {
+		float g = BN_G(i);
+
+		l[0] += g;
+		q[0] += (double)g * ((xc[i] - mu) * is);
+	}
+	db = (float)sum_lanes(l);
+	dg = (float)sum_lanes(q);
+	*ggamma = dg;
+	*gbeta = db;
+	/* dx = gamma*is/n * (n*g - db - xhat*dg) */
+	k1 = gamma * is;
+	k2 = 1.0f / (float)n;
+	for (i = 0; i < n; i++) {
+		float xh = (xc[i] - mu) * is;
+
+		dxc[i] = k1 * (BN_G(i) - k2 * (db + xh * dg));
+	}
+#undef BN_G
+}
+
+void nn_bn_relu_backward(const float *x, const float *y, const float *dy,
+			 float *dx, int C, size_t n, const float *gamma,
+			 const float *mean, const float *invstd, float *ggamma,
+			 float *gbeta)
+{
+	for (int c = 0; c < C; c++) {
+		size_t o = (size_t)c * n;
+
+		if (y)
+			bn_backward_channel(x + o, y + o, dy + o, dx + o, n,
+					    mean[c], invstd[c], gamma[c],
+					    &ggamma[c], &gbeta[c], 1);
+		else
+			bn_backward_channel(x + o, NULL, dy + o, dx + o, n,
+					    mean[c], invstd[c], gamma[c],
+					    &ggamma[c], &gbeta[c], 0);
 	}
 }
 
@@ -245,30 +384,8 @@ void nn_bn_backward(const float *x, const float *dy, float *dx, int C, size_t n,
 		    const float *gamma, const float *mean, const float *invstd,
 		    float *ggamma, float *gbeta)
 {
-	for (int c = 0; c < C; c++) {
-		const float *xc = x + (size_t)c * n, *dc = dy + (size_t)c * n;
-		float *dxc = dx + (size_t)c * n;
-		float mu = mean[c], is = invstd[c];
-		double sd = 0, sdx = 0;
-		float dg, db, k1, k2;
-
-		for (size_t i = 0; i < n; i++) {
-			sd += dc[i];
-			sdx += (double)dc[i] * ((xc[i] - mu) * is);
-		}
-		db = (float)sd;
-		dg = (float)sdx;
-		ggamma[c] = dg;
-		gbeta[c] = db;
-		/* dx = gamma*is/n * (n*dy - db - xhat*dg) */
-		k1 = gamma[c] * is;
-		k2 = 1.0f / (float)n;
-		for (size_t i = 0; i < n; i++) {
-			float xh = (xc[i] - mu) * is;
-
-			dxc[i] = k1 * (dc[i] - k2 * (db + xh * dg));
-		}
-	}
+	nn_bn_relu_backward(x, NULL, dy, dx, C, n, gamma, mean, invstd, ggamma,
+			    gbeta);
 }
 
 void nn_relu_forward(const float *x, float *y, size_t n)

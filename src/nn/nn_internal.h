@@ -172,6 +172,19 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 		      struct nn_shape in, struct nn_shape out, int k,
 		      int stride, int pad, const float *w, float *gw, float *gb,
 		      float *col, float *dcol);
+/* 3x3 stride-1 pad-1 convolutions on the AVX-512 direct kernels
+ * (conv_fast.c), which nn_conv_forward/backward use when nn_conv_fast_ok;
+ * scratch holds nn_conv_fast_floats (within nn_conv_col_floats). */
+int nn_conv_fast_ok(struct nn_shape in, struct nn_shape out, int k, int stride,
+		    int pad);
+size_t nn_conv_fast_floats(struct nn_shape in, struct nn_shape out);
+void nn_conv_fast_forward(const float *x, float *y, int B, struct nn_shape in,
+			  struct nn_shape out, const float *w,
+			  const float *bias, float *scratch);
+void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
+			   struct nn_shape in, struct nn_shape out,
+			   const float *w, float *gw, float *gb,
+			   float *scratch);
 void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
 			 const float *gamma, const float *beta, float *mean,
 			 float *invstd, float *rmean, float *rvar);
@@ -181,6 +194,19 @@ void nn_bn_forward_eval(const float *x, float *y, int C, size_t n,
 void nn_bn_backward(const float *x, const float *dy, float *dx, int C, size_t n,
 		    const float *gamma, const float *mean, const float *invstd,
 		    float *ggamma, float *gbeta);
+/* Batch norm followed, when `relu`, by a ReLU in the same pass; the
+ * backward takes the ReLU's output y (NULL: no ReLU) to mask dy. */
+void nn_bn_relu_forward_train(const float *x, float *y, int C, size_t n,
+			      const float *gamma, const float *beta,
+			      float *mean, float *invstd, float *rmean,
+			      float *rvar, int relu);
+void nn_bn_relu_forward_eval(const float *x, float *y, int C, size_t n,
+			     const float *gamma, const float *beta,
+			     const float *rmean, const float *rvar, int relu);
+void nn_bn_relu_backward(const float *x, const float *y, const float *dy,
+			 float *dx, int C, size_t n, const float *gamma,
+			 const float *mean, const float *invstd, float *ggamma,
+			 float *gbeta);
 void nn_relu_forward(const float *x, float *y, size_t n);
 void nn_relu_backward(const float *y, const float *dy, float *dx, size_t n);
 void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,

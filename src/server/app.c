@@ -31,6 +31,7 @@ void srv_config_default(struct srv_config *c, int ncpu)
 	memset(c, 0, sizeof(*c));
 	c->host = "127.0.0.1";
 	c->port = 5000;
+	c->tta = NN_TTA_FLIP; /* the shipped configuration (models/README.md) */
 	c->db_path = ":memory:";
 	c->threads = MS_MIN(MS_MAX(2 * ncpu, 2), 32);
 	c->frame_slots = MS_MIN(ncpu, 16);

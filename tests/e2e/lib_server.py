@@ -28,7 +28,7 @@ def default_model():
     """The emotion model the tests use: $MOODSYNC_MODEL, the shipped model,
     the tiny test model, or None (the server then runs faces-only)."""
     for p in (os.environ.get("MOODSYNC_MODEL"),
-              os.path.join(REPO, "models", "emotion.msnn"),
+              os.path.join(REPO, "models", "emotion.msens"),
               os.path.join(REPO, "tests", "data", "tiny.msnn")):
         if p and os.path.isfile(p):
             return p

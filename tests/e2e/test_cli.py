@@ -43,7 +43,7 @@ def fer_eval(t, model):
         hits = sum(c["recall"] * c["support"] for c in classes)
         t.ok(abs(hits / max(1, len(picked)) - res.get("accuracy", -1)) < 1e-4,
              "eval accuracy agrees with its per-class recalls")
-        if model and model.endswith("emotion.msnn"):
+        if model and model.endswith(("emotion.msnn", "emotion.msens")):
             t.ok(res.get("accuracy", 0) > 0.6, "the shipped model reads emotions far above "
                  "chance (%.3f on %d faces)" % (res.get("accuracy", 0), len(picked)))
         bad = os.path.join(tmp, "bad.bin")

@@ -35,11 +35,13 @@ def detect_probs(model, photo, tta="none"):
 
 
 def members(a_model):
-    """Two different nets when the repository has them (the shipped model
-    and the FER+ one), else the one model twice."""
-    b = os.path.join(REPO, "models", "emotion_ferplus.msnn")
-    if a_model.endswith("emotion.msnn") and os.path.isfile(b):
-        return a_model, b
+    """Two different nets when the repository has them (the shipped
+    ensemble's two members), else the one model twice (a net: the tiny
+    test model when the repository has no shipped one)."""
+    a = os.path.join(REPO, "models", "emotion.msnn")
+    b = os.path.join(REPO, "models", "emotion_v3.msnn")
+    if os.path.isfile(a) and os.path.isfile(b):
+        return a, b
     return a_model, a_model
 
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "moodsync/nn.h"
+#include "nn/kernels.h"
 #include "nn/nn_internal.h"
 
 static struct nn_rng rng;
@@ -198,16 +199,87 @@ static void conv_case_run(int B, int cin, int h, int w, int cout, int k, int s,
 	conv_free(&c);
 }
 
+/* Every case on im2col + GEMM, then (where the CPU has AVX-512) again on
+ * the direct kernels that 3x3 stride-1 pad-1 convolutions take there. */
 static void test_conv(void **state)
 {
+	enum nn_kern_level best = nn_kern_level();
+
 	(void)state;
 	nn_rng_seed(&rng, 1);
-	conv_case_run(2, 2, 5, 6, 3, 3, 1, 1);
-	conv_case_run(3, 1, 7, 7, 2, 3, 2, 1);
-	conv_case_run(2, 3, 6, 5, 2, 2, 1, 0);
-	conv_case_run(1, 2, 4, 4, 4, 1, 1, 0);
-	/* enough images that the im2col chunking splits the batch */
-	conv_case_run(5, 1, 40, 40, 2, 3, 1, 1);
+	for (int level = NN_KERN_PORTABLE; level <= NN_KERN_FP32; level++) {
+		if ((int)nn_kern_set_level((enum nn_kern_level)level) != level)
+			break;
+		conv_case_run(2, 2, 5, 6, 3, 3, 1, 1);
+		conv_case_run(3, 1, 7, 7, 2, 3, 2, 1);
+		conv_case_run(2, 3, 6, 5, 2, 2, 1, 0);
+		conv_case_run(1, 2, 4, 4, 4, 1, 1, 0);
+		/* enough images that the im2col chunking splits the batch */
+		conv_case_run(5, 1, 40, 40, 2, 3, 1, 1);
+		/* whole channel blocks, padded ones, a one-channel input */
+		conv_case_run(2, 16, 4, 3, 16, 3, 1, 1);
+		conv_case_run(2, 17, 3, 4, 18, 3, 1, 1);
+		conv_case_run(2, 1, 6, 5, 20, 3, 1, 1);
+	}
+	nn_kern_set_level(best);
+}
+
+/* The direct-kernel convolution (forward, input and weight gradients)
+ * against im2col + GEMM on the same random batch at the trainer's sizes;
+ * the two differ only in the order of the sums. */
+static void test_conv_fast_vs_gemm(void **state)
+{
+	static const int cases[][4] = {
+		/* B, ci, side, co */
+		{4, 1, 44, 32},	  {3, 32, 22, 64}, {2, 64, 11, 128},
+		{3, 128, 5, 256}, {2, 24, 9, 40},
+	};
+	enum nn_kern_level best = nn_kern_level();
+
+	(void)state;
+	if (nn_kern_set_level(NN_KERN_FP32) < NN_KERN_FP32)
+		skip();
+	nn_rng_seed(&rng, 7);
+	for (size_t k = 0; k < MS_ARRAY_LEN(cases); k++) {
+		int B = cases[k][0], ci = cases[k][1], hw = cases[k][2];
+		struct conv_case c;
+		size_t nx = (size_t)ci * B * hw * hw, ny, nw;
+		float *y0, *dx0, *gw0, *gb0;
+
+		conv_setup(&c, B, ci, hw, hw, cases[k][3], 3, 1, 1);
+		ny = conv_ny(&c);
+		nw = (size_t)cases[k][3] * ci * 9;
+		y0 = malloc(ny * 4), dx0 = malloc(nx * 4);
+		gw0 = malloc(nw * 4), gb0 = malloc((size_t)cases[k][3] * 4);
+		for (int pass = 0; pass < 2; pass++) {
+			nn_kern_set_level(pass ? NN_KERN_FP32
+					       : NN_KERN_PORTABLE);
+			conv_loss(&c);
+			nn_conv_backward(c.x, c.r, c.dx, B, c.in, c.out, 3, 1,
+					 1, c.w, c.gw, c.gb, c.col, c.dcol);
+			if (!pass) {
+				memcpy(y0, c.y, ny * 4),
+					memcpy(dx0, c.dx, nx * 4);
+				memcpy(gw0, c.gw, nw * 4);
+				memcpy(gb0, c.gb, (size_t)cases[k][3] * 4);
+				continue;
+			}
+			for (size_t i = 0; i < ny; i++)
+				assert_float_equal(c.y[i], y0[i],
+						   1e-4 * (1 + fabsf(y0[i])));
+			for (size_t i = 0; i < nx; i++)
+				assert_float_equal(c.dx[i], dx0[i],
+						   1e-4 * (1 + fabsf(dx0[i])));
+			for (size_t i = 0; i < nw; i++)
+				assert_float_equal(c.gw[i], gw0[i],
+						   1e-3 * (1 + fabsf(gw0[i])));
+			for (int i = 0; i < cases[k][3]; i++)
+				assert_true(c.gb[i] == gb0[i]);
+		}
+		free(y0), free(dx0), free(gw0), free(gb0);
+		conv_free(&c);
+	}
+	nn_kern_set_level(best);
 }
 
 /* ---- batch norm ---- */
@@ -292,6 +364,71 @@ static void test_batchnorm(void **state)
 	free(c.gb);
 	free(c.mean);
 	free(c.invstd);
+}
+
+/* The fused batch norm + ReLU against the two kernels one after the
+ * other, forward and backward, on a channel length that is not a whole
+ * number of lanes; then its gradients by finite differences. */
+static double bn_relu_loss(void *ctx)
+{
+	struct bn_case *c = ctx;
+
+	nn_bn_relu_forward_train(c->x, c->y, c->C, c->n, c->g, c->b, c->mean,
+				 c->invstd, NULL, NULL, 1);
+	return dot(c->y, c->r, c->C * c->n);
+}
+
+static void test_bn_relu_fused(void **state)
+{
+	enum { C = 3, N = 37 };
+	static float x[C * N], y[C * N], r[C * N], dx[C * N], t[C * N],
+		u[C * N], dx2[C * N];
+	float g[C], b[C], gg[C], gb[C], gg2[C], gb2[C], mean[C], invstd[C];
+	float rm[C] = {0}, rv[C] = {1, 1, 1}, rm2[C] = {0}, rv2[C] = {1, 1, 1};
+	struct bn_case c = {.C = C,
+			    .n = N,
+			    .x = x,
+			    .y = y,
+			    .r = r,
+			    .dx = dx,
+			    .g = g,
+			    .b = b,
+			    .gg = gg,
+			    .gb = gb,
+			    .mean = mean,
+			    .invstd = invstd};
+
+	(void)state;
+	nn_rng_seed(&rng, 11);
+	fill(x, C * N, 2);
+	fill(r, C * N, 1);
+	fill(g, C, 1);
+	fill(b, C, 1);
+	nn_bn_relu_forward_train(x, y, C, N, g, b, mean, invstd, rm, rv, 1);
+	nn_bn_forward_train(x, t, C, N, g, b, mean, invstd, rm2, rv2);
+	nn_relu_forward(t, u, C * N);
+	for (int i = 0; i < C * N; i++)
+		assert_true(y[i] == u[i]);
+	for (int i = 0; i < C; i++)
+		assert_true(rm[i] == rm2[i] && rv[i] == rv2[i]);
+	nn_bn_relu_forward_eval(x, y, C, N, g, b, rm, rv, 1);
+	nn_bn_forward_eval(x, t, C, N, g, b, rm, rv);
+	nn_relu_forward(t, u, C * N);
+	for (int i = 0; i < C * N; i++)
+		assert_true(y[i] == u[i]);
+	bn_relu_loss(&c);
+	nn_bn_relu_backward(x, y, r, dx, C, N, g, mean, invstd, gg, gb);
+	nn_relu_backward(y, r, t, C * N);
+	nn_bn_backward(x, t, dx2, C, N, g, mean, invstd, gg2, gb2);
+	for (int i = 0; i < C * N; i++)
+		assert_float_equal(dx[i], dx2[i], 1e-6);
+	for (int i = 0; i < C; i++) {
+		assert_float_equal(gg[i], gg2[i], 1e-6);
+		assert_float_equal(gb[i], gb2[i], 1e-6);
+	}
+	check_grad_n("bn+relu dx", bn_relu_loss, &c, x, dx, C * N, 1e-3f, 2);
+	check_grad("bn+relu dgamma", bn_relu_loss, &c, g, gg, C, 1e-3f);
+	check_grad("bn+relu dbeta", bn_relu_loss, &c, b, gb, C, 1e-3f);
 }
 
 /* ---- relu, maxpool, gap ---- */
@@ -884,7 +1021,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conv),
+		cmocka_unit_test(test_conv_fast_vs_gemm),
 		cmocka_unit_test(test_batchnorm),
+		cmocka_unit_test(test_bn_relu_fused),
 		cmocka_unit_test(test_pointwise),
 		cmocka_unit_test(test_dense),
 		cmocka_unit_test(test_softmax_ce),

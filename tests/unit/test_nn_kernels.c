@@ -1,8 +1,8 @@
-/* test_nn_kernels.c - the inference fast path (src/nn/kernels.c) against
- * naive references: blocked 3x3 convolution at odd sizes and channel
- * counts in fp32 and int8, blocked pooling, and whole models classified on the
- * fast and the portable path. Fast-path cases are skipped on CPUs without
- * AVX-512 (int8 ones without VNNI). */
+/* test_nn_kernels.c - the fast paths (src/nn/kernels.c) against naive
+ * references: blocked 3x3 convolution at odd sizes and channel counts in
+ * fp32 and int8, its weight gradient, channel interleaving, blocked pooling,
+ * and whole models classified on the fast and the portable path. Fast-path
+ * cases are skipped on CPUs without AVX-512 (int8 ones without VNNI). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,6 +140,104 @@ static void test_conv3x3(void **state)
 	conv_case(16, 32, 2, 17, 0);
 	conv_case(1, 24, 9, 6, 1); /* padded to 32 outputs */
 	conv_case(24, 8, 7, 7, 0); /* padded inputs and outputs */
+}
+
+/* The weight gradient of the blocked conv, accumulated over two images
+ * onto a non-zero start, against the exact sums. */
+static void wgrad_case(int ci, int co, int h, int w)
+{
+	int icb = ci == 1 ? 1 : NN_KERN_CB;
+	int cip = ci == 1 ? 1 : nn_kern_cpad(ci), cop = nn_kern_cpad(co);
+	size_t nx = (size_t)ci * h * w, ny = (size_t)co * h * w;
+	size_t nw = (size_t)co * ci * 9, np = (size_t)cip * cop * 9;
+	float *x[2], *dy[2], *xb[2], *db[2];
+	float *g0 = malloc(nw * sizeof(float)),
+	      *gp = malloc(np * sizeof(float));
+	float *ref = malloc(np * sizeof(float));
+
+	fill(g0, nw, 1);
+	nn_kern_pack3x3(g0, ci, co, icb, gp);
+	memcpy(ref, gp, np * sizeof(float));
+	for (int n = 0; n < 2; n++) {
+		x[n] = malloc(nx * sizeof(float));
+		dy[n] = malloc(ny * sizeof(float));
+		fill(x[n], nx, 1);
+		fill(dy[n], ny, 1);
+		xb[n] = to_blocked(x[n], ci, h, w, icb);
+		db[n] = to_blocked(dy[n], co, h, w, 16);
+		nn_kern_conv3x3_wgrad(xb[n], cip, icb, h, w, db[n], cop, gp);
+	}
+	for (int o = 0; o < co; o++)
+		for (int i = 0; i < ci; i++)
+			for (int t = 0; t < 9; t++) {
+				double s = g0[((size_t)o * ci + i) * 9 + t];
+				size_t blk = (size_t)(o / 16) * (cip / icb) +
+					     (size_t)(i / icb);
+				size_t at = ((blk * 9 + (size_t)t) * icb +
+					     (size_t)(i % icb)) *
+						    16 +
+					    (size_t)(o % 16);
+
+				for (int n = 0; n < 2; n++)
+					for (int y = 0; y < h; y++)
+						for (int xx = 0; xx < w; xx++) {
+							int iy = y + t / 3 - 1,
+							    ix = xx + t % 3 - 1;
+
+							if (iy < 0 || iy >= h ||
+							    ix < 0 || ix >= w)
+								continue;
+							s += (double)dy
+								     [n]
+								     [((size_t)o *
+									       h +
+								       y) * w +
+								      xx] *
+							     x[n]
+							      [((size_t)i * h +
+								iy) * w +
+							       ix];
+						}
+				assert_float_equal(gp[at], s,
+						   1e-4 * (1 + fabs(s)));
+			}
+	for (int n = 0; n < 2; n++)
+		free(x[n]), free(dy[n]), free(xb[n]), free(db[n]);
+	free(g0), free(gp), free(ref);
+}
+
+static void test_conv3x3_wgrad(void **state)
+{
+	(void)state;
+	if (!nn_kern_fast())
+		skip();
+	nn_rng_seed(&rng, 5);
+	wgrad_case(1, 32, 44, 44); /* first layer of the presets */
+	wgrad_case(16, 48, 5, 5);
+	wgrad_case(32, 16, 1, 1); /* a single pixel */
+	wgrad_case(24, 8, 7, 9);  /* padded inputs and outputs */
+	wgrad_case(1, 20, 3, 13);
+}
+
+/* Channel interleaving both ways, with fewer than 16 live lanes. */
+static void test_gather_scatter(void **state)
+{
+	float src[16 * 7], blk[7 * 16], back[16 * 7];
+
+	(void)state;
+	nn_rng_seed(&rng, 6);
+	for (int nch = 1; nch <= 16; nch += 5) {
+		fill(src, MS_ARRAY_LEN(src), 1);
+		memset(back, 0, sizeof(back));
+		nn_kern_gather16(src, 7, nch, 7, blk);
+		for (int p = 0; p < 7; p++)
+			for (int j = 0; j < 16; j++)
+				assert_true(blk[p * 16 + j] ==
+					    (j < nch ? src[j * 7 + p] : 0.0f));
+		nn_kern_scatter16(blk, 7, nch, 7, back);
+		for (int i = 0; i < 16 * 7; i++)
+			assert_true(back[i] == (i / 7 < nch ? src[i] : 0.0f));
+	}
 }
 
 static void test_pool_gap(void **state)
@@ -329,6 +427,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conv3x3),
 		cmocka_unit_test(test_conv3x3_s8),
+		cmocka_unit_test(test_conv3x3_wgrad),
+		cmocka_unit_test(test_gather_scatter),
 		cmocka_unit_test(test_pool_gap),
 		cmocka_unit_test(test_model_paths),
 	};
