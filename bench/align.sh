@@ -4,7 +4,8 @@
 # PublicTest turned by -30..+30 degrees, accuracy with and without
 # alignment per angle and the eyes found; then, on the shared photos, the
 # eyes found per detected face and the time alignment adds per face (one
-# core). Env: MODEL (default models/emotion.msnn), EYES (eye cascade,
+# core). Env: MODEL (default models/emotion.msnn, the v1 net the figures
+# of docs/alignment.md are of), EYES (eye cascade,
 # default haarcascade_eye.xml), N (FER faces, default all 3,589), REPS
 # (timing repeats, default 5), SKIP_FER=1 (photos only).
 set -eu

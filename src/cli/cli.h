@@ -26,13 +26,17 @@ int cmd_library_scan(int argc, char **argv);
 	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 #define MS_DEFAULT_EYE_CASCADE                                                 \
 	"/usr/share/opencv4/haarcascades/haarcascade_eye.xml"
-/* Faces turned upright from their eyes before their emotion is read, unless
- * --no-align (detect, serve); docs/alignment.md has the measurements. */
-#define MS_DEFAULT_ALIGN 1
+/* 1: faces turned upright from their eyes before their emotion is read
+ * unless --no-align (detect, serve); 0: only with --align. Off: with the
+ * shipped ensemble and flip TTA it takes the server's 640x480 frame past
+ * its 5 ms p50 (docs/alignment.md has the measurements). */
+#define MS_DEFAULT_ALIGN 0
 #if MS_DEFAULT_ALIGN
 #define ALIGN_DEFAULT_NOTE " (the default)"
+#define NO_ALIGN_DEFAULT_NOTE ""
 #else
 #define ALIGN_DEFAULT_NOTE ""
+#define NO_ALIGN_DEFAULT_NOTE " (the default)"
 #endif
 #define MS_DEFAULT_DATA "../shared/data"
 #define MS_DEFAULT_MODEL "models/emotion.msens"

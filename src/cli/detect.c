@@ -175,7 +175,8 @@ int cmd_detect(int argc, char **argv)
 			     "\"tilt\" (degrees) for faces whose eyes were "
 			     "found"),
 		CLI_OPT_FLAG("--no-align", &align_off,
-			     "read each face as the detector boxed it"),
+			     "read each face as the detector boxed "
+			     "it" NO_ALIGN_DEFAULT_NOTE),
 		CLI_OPT_STR("--eyes", "FILE", &eyes_path,
 			    "eye cascade XML for alignment"),
 		CLI_OPT_END,

@@ -111,7 +111,8 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 			     "reading its emotion" ALIGN_DEFAULT_NOTE
 			     " (docs/alignment.md)"),
 		CLI_OPT_FLAG("--no-align", &align[1],
-			     "read each face as the detector boxed it"),
+			     "read each face as the detector boxed "
+			     "it" NO_ALIGN_DEFAULT_NOTE),
 		CLI_OPT_STR("--eyes", "F", &c->eye_cascade_path,
 			    "eye cascade XML for alignment (default "
 			    "haarcascade_eye.xml of opencv-data)"),
