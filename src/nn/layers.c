@@ -244,6 +244,22 @@ static void moments(const float *x, size_t n, double *s, double *ss)
 	*ss = sum_lanes(q);
 }
 
+/* y = x * a + b over one channel, then ReLU when `relu`: batch norm's
+ * affine step with its statistics folded into a and b. */
+static void affine_relu(const float *x, float *y, size_t n, float a, float b,
+			int relu)
+{
+	if (relu)
+		for (size_t i = 0; i < n; i++) {
+			float v = x[i] * a + b;
+
+			y[i] = v > 0 ? v : 0;
+		}
+	else
+		for (size_t i = 0; i < n; i++)
+			y[i] = x[i] * a + b;
+}
+
 void nn_bn_relu_forward_train(const float *x, float *y, int C, size_t n,
 			      const float *gamma, const float *beta,
 			      float *mean, float *invstd, float *rmean,
@@ -263,15 +279,7 @@ void nn_bn_relu_forward_train(const float *x, float *y, int C, size_t n,
 		invstd[c] = is;
 		a = gamma[c] * is;
 		b = beta[c] - mu * a;
-		if (relu)
-			for (size_t i = 0; i < n; i++) {
-				float v = xc[i] * a + b;
-
-				yc[i] = v > 0 ? v : 0;
-			}
-		else
-			for (size_t i = 0; i < n; i++)
-				yc[i] = xc[i] * a + b;
+		affine_relu(xc, yc, n, a, b, relu);
 		if (rmean) {
 			float unbiased =
 				n > 1 ? (float)(ss / (double)(n - 1)) : var;
@@ -300,15 +308,7 @@ void nn_bn_relu_forward_eval(const float *x, float *y, int C, size_t n,
 		float a = gamma[c] / sqrtf(rvar[c] + NN_BN_EPS);
 		float b = beta[c] - rmean[c] * a;
 
-		if (relu)
-			for (size_t i = 0; i < n; i++) {
-				float v = xc[i] * a + b;
-
-				yc[i] = v > 0 ? v : 0;
-			}
-		else
-			for (size_t i = 0; i < n; i++)
-				yc[i] = xc[i] * a + b;
+		affine_relu(xc, yc, n, a, b, relu);
 	}
 }
 
