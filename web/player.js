@@ -42,6 +42,10 @@
   function render(queue) {
     q = queue;
     var t = q && q.now;
+    /* the goal switch shows the goal this queue follows, also when another
+     * tab or an API client changed it */
+    var goal = q && GOALS[q.goal] ? document.querySelector("input[name=strategy][value=" + q.goal + "]") : null;
+    if (goal) goal.checked = true;
     var bar = $("player");
     bar.dataset.trackId = t ? String(t.id) : "";
     bar.dataset.valence = t ? String(t.valence) : "";

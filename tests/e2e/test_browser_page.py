@@ -197,6 +197,10 @@ def long_feeling(s, name):
     t.ok(f["sw"] <= f["cw"] and f["sh"] <= f["ch"] and in_view(s, ".for-mood")
          and in_view(s, "#np-for"),
          "%s: \"Chosen for\" with a long feeling is not clipped and in view" % name, f)
+    goal = s.js("var r = document.querySelector('input[name=strategy]:checked'); "
+                "return r ? r.value : null;")
+    t.ok(goal == "energise", "%s: the goal switch follows a goal set elsewhere (through the API)"
+         % name, goal)
     s.screenshot(os.path.join(ART, "page_%s_long_feeling.png" % name))
     s.js_async(SEND_JS, "DELETE", "/api/mood/override", None)
     s.js_async(SEND_JS, "POST", "/api/settings", {"strategy": "match"})
