@@ -206,23 +206,13 @@ static void unpack_grad(const float *gwp, int ci, int co, int icb, float *gw)
 
 void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
 			   struct nn_shape in, struct nn_shape out,
-			   const float *w, float *gw, float *gb, float *scratch)
+			   const float *w, float *gw, float *scratch)
 {
 	struct fast_buf b = fast_bufs(in, out, scratch);
 	int icb = in_block(in), cop = nn_kern_cpad(out.c);
 	int cip = icb == 1 ? 1 : nn_kern_cpad(in.c);
 	int cpi = nn_kern_cpad(in.c); /* dx's channels, padded */
-	size_t ldy = (size_t)B * out.h * out.w;
 
-	if (gb)
-		for (int c = 0; c < out.c; c++) {
-			const float *d = dy + (size_t)c * ldy;
-			double sum = 0;
-
-			for (size_t i = 0; i < ldy; i++)
-				sum += d[i];
-			gb[c] = (float)sum;
-		}
 	memset(b.gwp, 0, sizeof(float) * (size_t)cip * cop * 9);
 	memset(b.zero, 0, sizeof(float) * (size_t)(cpi + cop));
 	if (dx) {

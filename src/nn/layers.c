@@ -172,10 +172,6 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 	int K = in.c * k * k, ohw = out.h * out.w, ldy = B * ohw;
 	int nb = conv_chunk(B, out);
 
-	if (nn_conv_fast_ok(in, out, k, stride, pad)) {
-		nn_conv_fast_backward(x, dy, dx, B, in, out, w, gw, gb, col);
-		return;
-	}
 	if (gb)
 		for (int c = 0; c < out.c; c++) {
 			const float *d = dy + (size_t)c * ldy;
@@ -185,6 +181,10 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 				sum += d[i];
 			gb[c] = (float)sum;
 		}
+	if (nn_conv_fast_ok(in, out, k, stride, pad)) {
+		nn_conv_fast_backward(x, dy, dx, B, in, out, w, gw, col);
+		return;
+	}
 	if (dx)
 		memset(dx, 0, sizeof(float) * (size_t)in.c * B * in.h * in.w);
 	for (int n0 = 0; n0 < B; n0 += nb) {

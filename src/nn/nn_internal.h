@@ -174,7 +174,8 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 		      float *col, float *dcol);
 /* 3x3 stride-1 pad-1 convolutions on the AVX-512 direct kernels
  * (conv_fast.c), which nn_conv_forward/backward use when nn_conv_fast_ok;
- * scratch holds nn_conv_fast_floats (within nn_conv_col_floats). */
+ * scratch holds nn_conv_fast_floats (within nn_conv_col_floats). The
+ * bias gradient is nn_conv_backward's, on either path. */
 int nn_conv_fast_ok(struct nn_shape in, struct nn_shape out, int k, int stride,
 		    int pad);
 size_t nn_conv_fast_floats(struct nn_shape in, struct nn_shape out);
@@ -183,8 +184,7 @@ void nn_conv_fast_forward(const float *x, float *y, int B, struct nn_shape in,
 			  const float *bias, float *scratch);
 void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
 			   struct nn_shape in, struct nn_shape out,
-			   const float *w, float *gw, float *gb,
-			   float *scratch);
+			   const float *w, float *gw, float *scratch);
 void nn_bn_forward_train(const float *x, float *y, int C, size_t n,
 			 const float *gamma, const float *beta, float *mean,
 			 float *invstd, float *rmean, float *rvar);
