@@ -320,15 +320,21 @@
     inflight = false;
   }
 
-  /* "Detect my mood" is done: camera off, the result stays, music starts. */
-  function finishDetect() {
-    var m = lastMood;
+  /* Camera off, no box drawn, the placeholder back: what every way of
+   * ending a look (detect done, calibration over, Stop) shares. */
+  function offline() {
     gen++;
     cameraOff();
     mode = "off";
     setButtons();
     drawBoxes(null);
     $("placeholder").hidden = false;
+  }
+
+  /* "Detect my mood" is done: camera off, the result stays, music starts. */
+  function finishDetect() {
+    var m = lastMood;
+    offline();
     if (m && m.mood) {
       setLabel("Detected mood: " + MS.word(m.mood), "detected", m.mood,
                (m.feeling ? "Feeling " + MS.word(m.feeling) + ". " : "") +
@@ -343,25 +349,15 @@
    * off, the reading stays. */
   function endCalib(msg) {
     if (mode !== "calib") return;
-    gen++;
-    cameraOff();
-    mode = "off";
-    setButtons();
-    drawBoxes(null);
-    $("placeholder").hidden = false;
+    offline();
     setStatus(msg || "Camera off.");
   }
 
   /* Stop: camera off and nothing left that looks live. */
   function stop(msg) {
     if (!live()) return;
-    gen++;
-    cameraOff();
-    mode = "off";
-    setButtons();
-    drawBoxes(null);
+    offline();
     drawBars(null);
-    $("placeholder").hidden = false;
     $("group-note").hidden = true;
     var m = lastMood;
     if (m && m.source === "override")
