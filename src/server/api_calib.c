@@ -10,16 +10,6 @@
 #include "server/api.h"
 #include "server/api_calib.h"
 
-static int top_of(const float *p)
-{
-	int top = 0;
-
-	for (int k = 1; k < NN_CLASSES; k++)
-		if (p[k] > p[top])
-			top = k;
-	return top;
-}
-
 int api_calib_frame(const struct srv_app *app, struct srv_session *s,
 		    struct pipe_frame *f, double now_ms,
 		    float raw[][NN_CLASSES], int *calibrated, int *fresh)
@@ -45,7 +35,7 @@ int api_calib_frame(const struct srv_app *app, struct srv_session *s,
 			continue;
 		memcpy(raw[i], fc->probs, sizeof(raw[i]));
 		srv_calib_apply(active, &app->calib, fc->probs, fc->probs);
-		fc->emotion = top_of(fc->probs);
+		fc->emotion = nn_argmax(fc->probs);
 		*calibrated = 1;
 	}
 	return 0;
