@@ -38,6 +38,11 @@ int cmd_library_scan(int argc, char **argv);
 #define ALIGN_DEFAULT_NOTE ""
 #define NO_ALIGN_DEFAULT_NOTE " (the default)"
 #endif
+/* Whether `cmd` (detect, serve) aligns faces, from its --align and
+ * --no-align flags and MS_DEFAULT_ALIGN: 1 or 0, or -1 after printing a
+ * one-line error when both flags are given. */
+int cli_align_choice(const char *cmd, int on, int off);
+
 #define MS_DEFAULT_DATA "../shared/data"
 #define MS_DEFAULT_MODEL "models/emotion.msens"
 #define MS_DEFAULT_TEXT_MODEL "models/text.mstx"

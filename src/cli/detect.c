@@ -195,12 +195,9 @@ int cmd_detect(int argc, char **argv)
 	first = cli_parse(&cmd, argc, argv);
 	if (first < 0)
 		return cli_parse_status(first);
-	if (align_on && align_off) {
-		fprintf(stderr,
-			"moodsync detect: --align and --no-align together\n");
+	opts.align = cli_align_choice("detect", align_on, align_off);
+	if (opts.align < 0)
 		return 2;
-	}
-	opts.align = align_on || (MS_DEFAULT_ALIGN && !align_off);
 	model = model_or_null(model, model_explicit);
 	if (pipe_load(cascade_path, model, &pipe, err, sizeof(err)) ||
 	    (opts.align && pipe_load_eyes(pipe, eyes_path, err, sizeof(err)))) {

@@ -1,6 +1,6 @@
 /* paths.c - where the CLI finds its inputs by default: the shared data
- * directory, the shipped emotion and text models and the database (see
- * cli/cli.h).
+ * directory, the shipped emotion and text models and the database, and
+ * whether faces are aligned (see cli/cli.h).
  * Environment first, then the working directory, then the repository the binary
  * was built in. */
 #include <stdio.h>
@@ -83,4 +83,14 @@ const char *cli_default_db(char *buf, size_t len)
 	else
 		return NULL;
 	return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+int cli_align_choice(const char *cmd, int on, int off)
+{
+	if (on && off) {
+		fprintf(stderr,
+			"moodsync %s: --align and --no-align together\n", cmd);
+		return -1;
+	}
+	return on || (MS_DEFAULT_ALIGN && !off);
 }

@@ -239,12 +239,10 @@ int cmd_serve(int argc, char **argv)
 			align);
 	if (rc)
 		return cli_parse_status(rc);
-	if (align[0] && align[1]) {
-		fprintf(stderr,
-			"moodsync serve: --align and --no-align together\n");
+	rc = cli_align_choice("serve", align[0], align[1]);
+	if (rc < 0)
 		return 2;
-	}
-	if (!(align[0] || (MS_DEFAULT_ALIGN && !align[1])))
+	if (!rc)
 		cfg.eye_cascade_path = NULL;
 	else if (!cfg.eye_cascade_path)
 		cfg.eye_cascade_path = MS_DEFAULT_EYE_CASCADE;
