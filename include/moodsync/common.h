@@ -182,6 +182,11 @@ int ms_parse_double(const char *s, double min, double max, double *out);
 int ms_parse_i64_n(const char *s, size_t n, int64_t min, int64_t max,
 		   int64_t *out);
 
+/* Length of the valid UTF-8 sequence at s (at most `left` >= 1 bytes), 0
+ * if it is not one: no overlongs, surrogates or code points past
+ * U+10FFFF. */
+size_t ms_utf8_len(const unsigned char *s, size_t left);
+
 /* ---- Time ------------------------------------------------------------- */
 double ms_now_ms(void);	    /* monotonic clock, milliseconds */
 int64_t ms_unix_time(void); /* wall clock, seconds since the epoch */

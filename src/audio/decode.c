@@ -88,27 +88,6 @@ static int open_error(char *err, size_t errlen)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (at most `left` bytes), 0 if
- * it is not one: no overlongs, surrogates or code points past U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n = s[0] < 0x80			  ? 1
-		   : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
-		   : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
-		   : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
-						  : 0;
-
-	if (n == 0 || n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-		return 0;
-	return n;
-}
-
 /* Copies a tag as valid UTF-8 without control characters, cut to fit at
  * a character boundary; each bad byte becomes '?'. */
 static void copy_tag(SNDFILE *sf, int which, char *dst, size_t cap)
@@ -118,7 +97,7 @@ static void copy_tag(SNDFILE *sf, int which, char *dst, size_t cap)
 	size_t o = 0, left = s ? strlen((const char *)s) : 0;
 
 	while (left > 0) {
-		size_t n = utf8_len(s, left);
+		size_t n = ms_utf8_len(s, left);
 
 		if (n == 0 || (n == 1 && s[0] < 0x20) || s[0] == 0x7F) {
 			if (o + 1 >= cap)

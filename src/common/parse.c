@@ -1,5 +1,5 @@
 /* parse.c - strict number parsing (the whole string, in range) and small
- * shared helpers: clocks and box overlap. */
+ * shared helpers: UTF-8 sequences, clocks and box overlap. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -90,4 +90,23 @@ double ms_rect_iou(struct ms_rect a, struct ms_rect b)
 	inter = (double)(ix1 - ix0) * (double)(iy1 - iy0);
 	uni = (double)a.w * a.h + (double)b.w * b.h - inter;
 	return inter / uni;
+}
+
+size_t ms_utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n = s[0] < 0x80			  ? 1
+		   : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+		   : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+		   : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+						  : 0;
+
+	if (n == 0 || n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+		return 0;
+	return n;
 }

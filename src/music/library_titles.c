@@ -14,23 +14,6 @@
 /* Rows read per settle; a library has at most a few scans' worth. */
 #define SETTLE_ROWS_MAX (4 * MUSIC_SCAN_FILES)
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80	     ? 1
-		     : (s[0] & 0xe0) == 0xc0 ? 2
-		     : (s[0] & 0xf0) == 0xe0 ? 3
-		     : (s[0] & 0xf8) == 0xf0 ? 4
-					     : 0;
-
-	if (len == 0 || len > n || (len == 2 && s[0] < 0xc2))
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 /* The title made from a file name: the base name up to its last '.',
  * '_' and '-' as spaces, runs of spaces as one, none at either end
  * ("hr3-caves.ogg" -> "hr3 caves"); control characters and bytes that are
@@ -48,7 +31,7 @@ void music_title_from_name(const char *path, char *out, size_t outlen)
 		return;
 	while (i < n && k + 6 < outlen) {
 		const unsigned char *s = (const unsigned char *)name + i;
-		size_t len = utf8_len(s, n - i);
+		size_t len = ms_utf8_len(s, n - i);
 
 		if (s[0] == ' ' || s[0] == '_' || s[0] == '-') {
 			space = k > 0;
