@@ -60,7 +60,7 @@ static void time_classify(struct nn_ctx *ctx, const uint8_t *face, int tta,
 
 static int bench_latency(const char *path, int n)
 {
-	static const char *const level[] = {"portable", "fp32", "int8"};
+	static const char *const level[] = {"portable", "fp32", "int8", "amx"};
 	struct nn_model *m;
 	struct nn_ctx *ctx;
 	char err[MS_ERRLEN];

@@ -208,7 +208,7 @@ def main():
     cpu = int(os.environ.get("NN_BENCH_CPU", max(cpus)))
     rounds = int(os.environ.get("NN_BENCH_ROUNDS", "3"))
     os.sched_setaffinity(0, {cpu})
-    levels = ["portable", "fp32", "int8"]
+    levels = ["portable", "fp32", "int8", "amx"]
     runs = {}
     tl = {}
     for _ in range(rounds):

@@ -20,6 +20,34 @@
 
 #define TILE 12 /* output pixels per register tile */
 
+#ifdef NN_KERN_X86
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Linux hands out AMX tile state only to processes that ask for it
+ * (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, kernel 5.16+);
+ * then XCR0 bits 17-18 say the OS saves the tiles on context switch. */
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int amx_permitted(void)
+{
+	unsigned a, b, c, d, lo, hi;
+
+	if (__get_cpuid_max(0, NULL) < 7)
+		return 0;
+	__cpuid_count(7, 0, a, b, c, d);
+	if (!((d >> 22) & 1) || !((d >> 24) & 1) || !((d >> 25) & 1))
+		return 0; /* AMX-BF16, AMX-TILE, AMX-INT8 */
+	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	(void)hi;
+	return ((lo >> 17) & 3) == 3;
+}
+#endif
+
 static pthread_once_t level_once = PTHREAD_ONCE_INIT;
 static int level_best; /* what the CPU has */
 static int level_now;  /* what runs: level_best, capped */
@@ -36,6 +64,8 @@ static void level_init(void)
 	if (best && __builtin_cpu_supports("avx512bw") &&
 	    __builtin_cpu_supports("avx512vnni"))
 		best = NN_KERN_INT8;
+	if (best == NN_KERN_INT8 && amx_permitted())
+		best = NN_KERN_AMX;
 #endif
 	level_best = best;
 	level_now = best;
@@ -43,6 +73,8 @@ static void level_init(void)
 		level_now = NN_KERN_PORTABLE;
 	else if (env && !strcmp(env, "fp32"))
 		level_now = MS_MIN(best, NN_KERN_FP32);
+	else if (env && !strcmp(env, "int8"))
+		level_now = MS_MIN(best, NN_KERN_INT8);
 }
 
 enum nn_kern_level nn_kern_level(void)
@@ -434,7 +466,43 @@ void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
 	}
 }
 
+/* The 64-byte tile configuration that LDTILECFG reads (palette 1). */
+struct amx_tilecfg {
+	uint8_t palette, start_row, reserved[14];
+	uint16_t colsb[16]; /* bytes per row of each tile */
+	uint8_t rows[16];
+};
+
+__attribute__((target("amx-tile"))) void nn_kern_amx_config(int n, int rows,
+							    int colsb)
+{
+	struct amx_tilecfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.palette = 1;
+	for (int t = 0; t < n && t < 8; t++) {
+		cfg.colsb[t] = (uint16_t)colsb;
+		cfg.rows[t] = (uint8_t)rows;
+	}
+	_tile_loadconfig(&cfg);
+}
+
+__attribute__((target("amx-tile"))) void nn_kern_amx_release(void)
+{
+	_tile_release();
+}
+
 #else
+
+void nn_kern_amx_config(int n, int rows, int colsb)
+{
+	/* never called: the level stays below NN_KERN_AMX off x86-64 */
+	(void)n, (void)rows, (void)colsb;
+}
+
+void nn_kern_amx_release(void)
+{
+}
 
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		     const float *wp, const float *bias, int co, int relu,

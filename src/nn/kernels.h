@@ -45,10 +45,11 @@ enum nn_kern_level {
 	NN_KERN_PORTABLE = 0, /* im2col + OpenBLAS, any CPU */
 	NN_KERN_FP32 = 1,     /* AVX-512F direct convolution */
 	NN_KERN_INT8 = 2,     /* + AVX-512 VNNI u8 x s8 convolution */
+	NN_KERN_AMX = 3,      /* + AMX tiles (bf16, int8), granted by the OS */
 };
 
 /* The level in use: the best the CPU has, capped by MOODSYNC_NN_KERNELS
- * (portable, fp32 or int8) in the environment when first asked, or by
+ * (portable, fp32, int8 or amx) in the environment when first asked, or by
  * nn_kern_set_level. Thread-safe. A model packs its weights for the level
  * in use when it is loaded; raising the level later does not repack. */
 enum nn_kern_level nn_kern_level(void);
@@ -56,6 +57,13 @@ enum nn_kern_level nn_kern_level(void);
 /* Caps the level (tests, benchmarks); call before threads classify.
  * Returns the level now in use. */
 enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap);
+
+/* Sets up this thread's AMX tile registers: `rows` (1..16) rows of
+ * `colsb` (4..64) bytes for each of the first `n` (1..8) tiles. AMX code
+ * calls it before its first tile instruction on each thread, and
+ * nn_kern_amx_release after its last. Only at level NN_KERN_AMX. */
+void nn_kern_amx_config(int n, int rows, int colsb);
+void nn_kern_amx_release(void);
 
 /* nn_kern_level() >= NN_KERN_FP32. */
 int nn_kern_fast(void);
