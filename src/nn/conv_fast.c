@@ -75,7 +75,9 @@ int nn_conv_fast_ok(struct nn_shape in, struct nn_shape out, int k, int stride,
 
 size_t nn_conv_fast_floats(struct nn_shape in, struct nn_shape out)
 {
-	return fast_layout(in, out, NULL, &(struct fast_buf){0});
+	/* either path may run: the kernel level can change between calls */
+	return MS_MAX(fast_layout(in, out, NULL, &(struct fast_buf){0}),
+		      nn_conv_amx_floats(in, out));
 }
 
 static struct fast_buf fast_bufs(struct nn_shape in, struct nn_shape out,
@@ -158,6 +160,10 @@ void nn_conv_fast_forward(const float *x, float *y, int B, struct nn_shape in,
 	int icb = in_block(in), cop = nn_kern_cpad(out.c);
 	int cip = icb == 1 ? 1 : nn_kern_cpad(in.c);
 
+	if (nn_conv_amx_ok(in)) {
+		nn_conv_amx_forward(x, y, B, in, out, w, bias, scratch);
+		return;
+	}
 	nn_kern_pack3x3(w, in.c, out.c, icb, b.wp);
 	memset(b.zero, 0, sizeof(float) * (size_t)(nn_kern_cpad(in.c) + cop));
 	if (bias)
@@ -175,7 +181,7 @@ void nn_conv_fast_forward(const float *x, float *y, int B, struct nn_shape in,
 
 /* wt[i][o][8-t] = w[o][i][t]: the weights of the backward-data pass,
  * which is a forward convolution of dy with them. */
-static void flip_weights(const float *w, int ci, int co, float *wt)
+void nn_conv_flip_weights(const float *w, int ci, int co, float *wt)
 {
 	for (int o = 0; o < co; o++)
 		for (int i = 0; i < ci; i++)
@@ -213,10 +219,14 @@ void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
 	int cip = icb == 1 ? 1 : nn_kern_cpad(in.c);
 	int cpi = nn_kern_cpad(in.c); /* dx's channels, padded */
 
+	if (nn_conv_amx_ok(in)) {
+		nn_conv_amx_backward(x, dy, dx, B, in, out, w, gw, scratch);
+		return;
+	}
 	memset(b.gwp, 0, sizeof(float) * (size_t)cip * cop * 9);
 	memset(b.zero, 0, sizeof(float) * (size_t)(cpi + cop));
 	if (dx) {
-		flip_weights(w, in.c, out.c, b.wt);
+		nn_conv_flip_weights(w, in.c, out.c, b.wt);
 		nn_kern_pack3x3(b.wt, out.c, in.c, NN_KERN_CB, b.wtp);
 	}
 	for (int n = 0; n < B; n += group_of(in.w)) {

@@ -484,6 +484,9 @@ __attribute__((target("amx-tile"))) void nn_kern_amx_config(int n, int rows,
 		cfg.colsb[t] = (uint16_t)colsb;
 		cfg.rows[t] = (uint8_t)rows;
 	}
+	/* GCC does not see that LDTILECFG reads all 64 bytes and drops
+	 * part of the memset; unused tiles must read zero or it faults */
+	__asm__ volatile("" : : "r"(&cfg) : "memory");
 	_tile_loadconfig(&cfg);
 }
 

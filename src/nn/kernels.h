@@ -144,4 +144,66 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 			const int8_t *wq, const float *wscale,
 			const float *bias, int co, int relu, float *y);
 
+/* ---- bf16 AMX convolutions of the trainer (kernels_amx.c), level
+ * NN_KERN_AMX only; the caller configures 8 tiles of 16 rows x 64 bytes
+ * (nn_kern_amx_config(8, 16, 64)) around the kernels. ----
+ *
+ * Layouts of a (C, h, w) tensor, or of g images of h x w side by side one
+ * zero column apart (w is then the group's width g*(w+1)-1), with C padded
+ * by nn_kern_c32 and every pixel outside the images zero; a plane is
+ * nn_kern_amx_len(h, w) pixels of which the first (h+2)*(w+2) are the
+ * padded image and the rest zero:
+ *  - pair planes: [C/2][len][2] bf16, channels 2i and 2i+1 interleaved;
+ *  - planes: [C][len] bf16, or fp32 for the convolutions' outputs;
+ *  - pixel pairs: [C/16][nn_kern_amx_pairs_len][16][2] bf16: the flat
+ *    output range (plane pixel w+3 on) two pixels at a time, 16 channels.
+ * Packed weights: [cop/16][cip/32][9][16 co][32 ci] bf16 (nn_kern_amx_pack);
+ * gradient blocks: [cop/16][cip/16][9][16 ci][16 co] fp32. */
+
+/* c rounded up to a whole number of 32-channel blocks. */
+static inline int nn_kern_c32(int c)
+{
+	return (c + 31) / 32 * 32;
+}
+
+size_t nn_kern_amx_len(int h, int w);
+size_t nn_kern_amx_pairs_len(int h, int w);
+
+/* f rounded to bf16 as the kernels round it, back as a float (tests). */
+float nn_kern_bf16_round(float f);
+
+/* Weights w (co, ci, 3, 3) into wa (c32(ci) * c32(co) * 9 bf16), padding
+ * zero; unpack_grad writes gw (co, ci, 3, 3) from gradient blocks ga. */
+void nn_kern_amx_pack(const float *w, int ci, int co, uint16_t *wa);
+void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw);
+
+/* Planar fp32 images (channel ch of image j at x + ch*cs + j*h*w) into
+ * pair planes or bf16 planes of the group; the whole destination is
+ * written. c is the true channel count. */
+void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g, int h, int w,
+			  uint16_t *dst);
+void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g, int h,
+			   int w, uint16_t *dst);
+
+/* Pixel pairs of bf16 planes (group width w). */
+void nn_kern_amx_pixel_pairs(const uint16_t *planes, int c, int h, int w,
+			     uint16_t *dst);
+
+/* The inverse of to_planes for fp32 planes y (c true channels), plus
+ * bias[ch] when bias is not NULL. */
+void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
+			     const float *bias, size_t cs, float *dst);
+
+/* y = conv3x3(x): xp pair planes (ci channels), wa packed, y fp32 planes
+ * (co channels) of which only the interior pixels are meaningful. ci and
+ * co are padded counts (multiples of 32), w the group's width. */
+void nn_kern_amx_conv3x3(const uint16_t *xp, int ci, int h, int w,
+			 const uint16_t *wa, int co, float *y);
+
+/* ga += the weight gradient of the convolution for one group: xt bf16
+ * planes of its input (ci channels), dyp pixel pairs of its output
+ * gradient (co); ci and co padded, w the group's width. */
+void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
+		       const uint16_t *dyp, int co, float *ga);
+
 #endif
