@@ -2,7 +2,9 @@
  * the soft-target cross-entropy (reference value and finite differences),
  * the FER+/FER target mix, the FER+ vote parser on good and hostile
  * files, and a resumed run that ends bit-identical to an uninterrupted one
- * (with FER+ targets, random erasing and mixup on). */
+ * (with FER+ targets, random erasing and mixup on); on a CPU with AMX the
+ * same for a net whose convolutions run on the bf16 tiles, plus two
+ * identical runs that must end bit-identical. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "moodsync/nn.h"
+#include "nn/kernels.h"
 #include "nn/nn_internal.h"
 
 /* ---- soft-target cross-entropy ---- */
@@ -344,6 +347,52 @@ static void test_resume_identical(void **state)
 	nn_fer_release(&val);
 }
 
+/* The "small" preset's convolutions of 16+ input channels take the AMX
+ * bf16 kernels: its weights after two epochs must not depend on the run
+ * (two runs), nor on a stop after the first epoch (resume). */
+static void test_amx_identical(void **state)
+{
+	struct nn_fer train, val;
+	struct nn_train_opts o;
+	char dir[] = "/tmp/test_nn_train_XXXXXX", p[4][128], err[MS_ERRLEN];
+
+	(void)state;
+	if (nn_kern_level() < NN_KERN_AMX)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 4; i++)
+		snprintf(p[i], sizeof(p[i]), "%s/%d", dir, i);
+	synthetic_split(&train, 48, 3);
+	synthetic_split(&val, 16, 4);
+	nn_train_opts_init(&o);
+	o.arch = "small";
+	o.epochs = 2;
+	o.batch = 16;
+	o.threads = 2;
+	o.out_path = p[0];
+	o.ckpt_path = p[3];
+	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
+			 MS_OK);
+	o.out_path = p[1];
+	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
+			 MS_OK);
+	assert_true(files_equal(p[0], p[1]));
+	o.out_path = p[2];
+	o.stop_after = 1;
+	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
+			 MS_OK);
+	o.stop_after = 0;
+	o.resume = p[3];
+	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
+			 MS_OK);
+	assert_true(files_equal(p[0], p[2]));
+	for (int i = 0; i < 4; i++)
+		unlink(p[i]);
+	rmdir(dir);
+	nn_fer_release(&train);
+	nn_fer_release(&val);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_ferplus_parse),
 		cmocka_unit_test(test_ferplus_hostile),
 		cmocka_unit_test(test_resume_identical),
+		cmocka_unit_test(test_amx_identical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
