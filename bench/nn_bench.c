@@ -145,7 +145,8 @@ static int bench_train(const char *arch, int threads, int images, int batch,
 		fprintf(stderr, "nn_bench: %s\n", err);
 		return 1;
 	}
-	printf("train_images_per_s %.1f\n", last_ips);
+	printf("train_images_per_s %.1f\nkernel_level %d\n", last_ips,
+	       (int)nn_kern_level());
 	unlink(out);
 	free(train.labels);
 	free(train.pixels);

@@ -7,8 +7,9 @@
 # Env: MODEL (default models/emotion.msnn; a net, or an .msens ensemble
 # whose softmax outputs both sides average), ARCH (training preset,
 # default large), NN_BENCH_CPU (the CPU latency is pinned to; default the
-# last one allowed), NN_BENCH_ROUNDS (3), NN_BENCH_TRAIN=0 (latency only).
-# The kernel level of ours is MOODSYNC_NN_KERNELS (portable, fp32, int8;
+# last one allowed), NN_BENCH_ROUNDS (3), NN_BENCH_TRAIN=0 (latency only),
+# NN_BENCH_LATENCY=0 (training only).
+# The kernel level of ours is MOODSYNC_NN_KERNELS (portable, fp32, int8, amx;
 # by default the best this CPU has). The bench program is built by the
 # Makefile (make bench-build).
 set -eu

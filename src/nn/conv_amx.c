@@ -16,7 +16,6 @@
 /* Where the scratch goes; every piece starts on a 64-byte line. */
 struct amx_buf {
 	uint16_t *wa;  /* packed weights (forward or flipped) */
-	float *wt;     /* (ci, co, 3, 3) flipped weights */
 	float *ga;     /* gradient blocks */
 	uint16_t *xp;  /* group input: pair planes (forward), planes (wgrad) */
 	uint16_t *dp;  /* group output gradient: pair planes */
@@ -48,7 +47,6 @@ static size_t amx_layout(struct nn_shape in, struct nn_shape out, float *base,
 	size_t len = nn_kern_amx_len(in.h, wc), cm = MS_MAX(ci, co);
 	/* sizes in floats; bf16 pieces count half */
 	size_t parts[] = {up16(ci * co * 9 / 2),
-			  up16((size_t)in.c * out.c * 9),
 			  up16(ci * co * 9),
 			  up16(ci * len / 2),
 			  up16(co * len / 2),
@@ -62,8 +60,8 @@ static size_t amx_layout(struct nn_shape in, struct nn_shape out, float *base,
 		at[i] = base ? base + off : NULL;
 		off += parts[i];
 	}
-	b->wa = at[0], b->wt = at[1], b->ga = at[2], b->xp = at[3];
-	b->dp = at[4], b->dt = at[5], b->dpp = at[6], b->y = at[7];
+	b->wa = at[0], b->ga = at[1], b->xp = at[2], b->dp = at[3];
+	b->dt = at[4], b->dpp = at[5], b->y = at[6];
 	return off + 16;
 }
 
@@ -121,10 +119,8 @@ void nn_conv_amx_backward(const float *x, const float *dy, float *dx, int B,
 	int gmax = group_of(in.w);
 	int ci = nn_kern_c32(in.c), co = nn_kern_c32(out.c);
 
-	memset(b.ga, 0, sizeof(float) * (size_t)ci * co * 9);
 	if (dx) {
-		nn_conv_flip_weights(w, in.c, out.c, b.wt);
-		nn_kern_amx_pack(b.wt, out.c, in.c, b.wa);
+		nn_kern_amx_pack_flipped(w, in.c, out.c, b.wa);
 	}
 	nn_kern_amx_config(8, 16, 64);
 	for (int n = 0; n < B; n += gmax) {
@@ -134,7 +130,7 @@ void nn_conv_amx_backward(const float *x, const float *dy, float *dx, int B,
 		nn_kern_amx_to_planes(x + at, cs, in.c, g, in.h, in.w, b.xp);
 		nn_kern_amx_to_planes(dy + at, cs, out.c, g, in.h, in.w, b.dt);
 		nn_kern_amx_pixel_pairs(b.dt, out.c, in.h, wc, b.dpp);
-		nn_kern_amx_wgrad(b.xp, ci, in.h, wc, b.dpp, co, b.ga);
+		nn_kern_amx_wgrad(b.xp, ci, in.h, wc, b.dpp, co, n == 0, b.ga);
 		if (!dx)
 			continue;
 		nn_kern_amx_to_pairs(dy + at, cs, out.c, g, in.h, in.w, b.dp);

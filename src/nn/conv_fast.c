@@ -181,7 +181,7 @@ void nn_conv_fast_forward(const float *x, float *y, int B, struct nn_shape in,
 
 /* wt[i][o][8-t] = w[o][i][t]: the weights of the backward-data pass,
  * which is a forward convolution of dy with them. */
-void nn_conv_flip_weights(const float *w, int ci, int co, float *wt)
+static void flip_weights(const float *w, int ci, int co, float *wt)
 {
 	for (int o = 0; o < co; o++)
 		for (int i = 0; i < ci; i++)
@@ -226,7 +226,7 @@ void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
 	memset(b.gwp, 0, sizeof(float) * (size_t)cip * cop * 9);
 	memset(b.zero, 0, sizeof(float) * (size_t)(cpi + cop));
 	if (dx) {
-		nn_conv_flip_weights(w, in.c, out.c, b.wt);
+		flip_weights(w, in.c, out.c, b.wt);
 		nn_kern_pack3x3(b.wt, out.c, in.c, NN_KERN_CB, b.wtp);
 	}
 	for (int n = 0; n < B; n += group_of(in.w)) {

@@ -4,7 +4,11 @@
  *
  * Blocked layout: a (C, H, W) tensor is [C/cb][H+2][W+2][cb] floats with a
  * zero border one pixel wide, cb = NN_KERN_CB (16) or, for a one-channel
- * input image, 1. Every writer below restores the zero border. */
+ * input image, 1. Every writer below restores the zero border.
+ *
+ * The trainer (conv_fast.c) runs on the same fp32 kernels, and at level
+ * NN_KERN_AMX its convolutions of 16+ input channels on the bf16 tile
+ * kernels at the end of this file (kernels_amx.c, own layouts). */
 #ifndef MOODSYNC_NN_KERNELS_H
 #define MOODSYNC_NN_KERNELS_H
 
@@ -173,8 +177,11 @@ size_t nn_kern_amx_pairs_len(int h, int w);
 float nn_kern_bf16_round(float f);
 
 /* Weights w (co, ci, 3, 3) into wa (c32(ci) * c32(co) * 9 bf16), padding
- * zero; unpack_grad writes gw (co, ci, 3, 3) from gradient blocks ga. */
+ * zero; pack_flipped packs those of the input gradient, a convolution
+ * of co inputs to ci outputs with wt[i][o][8-t] = w[o][i][t];
+ * unpack_grad writes gw (co, ci, 3, 3) from gradient blocks ga. */
 void nn_kern_amx_pack(const float *w, int ci, int co, uint16_t *wa);
+void nn_kern_amx_pack_flipped(const float *w, int ci, int co, uint16_t *wa);
 void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw);
 
 /* Planar fp32 images (channel ch of image j at x + ch*cs + j*h*w) into
@@ -200,10 +207,11 @@ void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
 void nn_kern_amx_conv3x3(const uint16_t *xp, int ci, int h, int w,
 			 const uint16_t *wa, int co, float *y);
 
-/* ga += the weight gradient of the convolution for one group: xt bf16
- * planes of its input (ci channels), dyp pixel pairs of its output
- * gradient (co); ci and co padded, w the group's width. */
+/* ga += the weight gradient of the convolution for one group (ga = it
+ * when `first`): xt bf16 planes of its input (ci channels), dyp pixel
+ * pairs of its output gradient (co); ci and co padded, w the group's
+ * width. */
 void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
-		       const uint16_t *dyp, int co, float *ga);
+		       const uint16_t *dyp, int co, int first, float *ga);
 
 #endif

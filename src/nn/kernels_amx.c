@@ -55,72 +55,126 @@ size_t nn_kern_amx_pairs_len(int h, int w)
 	return amx_chunks(h, w) * 16;
 }
 
-/* bf16 of f, nearest even, denormals to zero as the vector conversion. */
-static uint16_t bf16_of(float f)
+/* Nearest even, denormals to zero, as VCVTNEPS2BF16 rounds. */
+float nn_kern_bf16_round(float f)
 {
 	uint32_t u;
+	float r;
 
 	memcpy(&u, &f, sizeof(u));
 	if ((u & 0x7f800000u) == 0)
-		return (uint16_t)((u >> 16) & 0x8000u);
-	u += 0x7fffu + ((u >> 16) & 1u);
-	return (uint16_t)(u >> 16);
-}
-
-float nn_kern_bf16_round(float f)
-{
-	uint32_t u = (uint32_t)bf16_of(f) << 16;
-	float r;
-
+		u &= 0x80000000u;
+	else
+		u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
 	memcpy(&r, &u, sizeof(r));
 	return r;
 }
 
+#ifdef NN_AMX_X86
+
+#define AVX_TGT __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#define AMX_TGT __attribute__((target("amx-tile,amx-bf16,avx512f")))
+
+/* Packs the weights of a convolution with `nr` outputs (tile rows) and
+ * `nc` inputs (tile columns): weight (r, c, t) is at w + r*rs + c*cs + t,
+ * or + 8 - t when `flip`. */
+AVX_TGT static void pack_rows(const float *w, int nr, int nc, size_t rs,
+			      size_t cs, int flip, uint16_t *wa)
+{
+	int ncb = nn_kern_c32(nc) / 32;
+	__m512i idx =
+		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
+						     9, 10, 11, 12, 13, 14, 15),
+				   _mm512_set1_epi32((int)cs));
+
+	if (nr % 16 || nc % 32)
+		memset(wa, 0,
+		       sizeof(uint16_t) * (size_t)nn_kern_c32(nr) * ncb * 32 *
+			       9);
+	for (int r = 0; r < nr; r++)
+		for (int c = 0; c < nc; c += 16) {
+			__mmask16 m =
+				(__mmask16)((1u << MS_MIN(16, nc - c)) - 1);
+			const float *src = w + (size_t)r * rs + (size_t)c * cs;
+			uint16_t *dst =
+				wa +
+				((size_t)(r / 16) * ncb + c / 32) * 9 * 512 +
+				(size_t)(r % 16) * 32 + (size_t)(c % 32);
+
+			for (int t = 0; t < 9; t++) {
+				__m512 v = _mm512_mask_i32gather_ps(
+					_mm512_setzero_ps(), m, idx,
+					src + (flip ? 8 - t : t), 4);
+
+				_mm256_mask_storeu_epi16(
+					dst + (size_t)t * 512, m,
+					(__m256i)_mm512_cvtneps_pbh(v));
+			}
+		}
+}
+
 void nn_kern_amx_pack(const float *w, int ci, int co, uint16_t *wa)
 {
-	int nib = nn_kern_c32(ci) / 32, cop = nn_kern_c32(co);
-
-	memset(wa, 0, sizeof(uint16_t) * (size_t)nib * 32 * cop * 9);
-	for (int o = 0; o < co; o++)
-		for (int i = 0; i < ci; i++)
-			for (int t = 0; t < 9; t++) {
-				size_t tile = ((size_t)(o / 16) * nib +
-					       (size_t)(i / 32)) *
-						      9 +
-					      (size_t)t;
-
-				wa[tile * 512 + (size_t)(o % 16) * 32 +
-				   (size_t)(i % 32)] =
-					bf16_of(w[((size_t)o * ci + i) * 9 +
-						  (size_t)t]);
-			}
+	pack_rows(w, co, ci, (size_t)ci * 9, 9, 0, wa);
 }
 
-void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw)
+void nn_kern_amx_pack_flipped(const float *w, int ci, int co, uint16_t *wa)
+{
+	pack_rows(w, ci, co, 9, (size_t)ci * 9, 1, wa);
+}
+
+AVX_TGT void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw)
 {
 	size_t nib = (size_t)nn_kern_c32(ci) / 16;
+	__m512i idx =
+		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
+						     0, 0, 0, 0, 0, 0, 0),
+				   _mm512_set1_epi32(256));
 
 	for (int o = 0; o < co; o++)
-		for (int i = 0; i < ci; i++)
-			for (int t = 0; t < 9; t++) {
-				size_t tile = ((size_t)(o / 16) * nib +
-					       (size_t)(i / 16)) *
-						      9 +
-					      (size_t)t;
+		for (int i = 0; i < ci; i++) {
+			const float *src =
+				ga +
+				((size_t)(o / 16) * nib + (size_t)(i / 16)) *
+					9 * 256 +
+				(size_t)(i % 16) * 16 + (size_t)(o % 16);
 
-				gw[((size_t)o * ci + i) * 9 + (size_t)t] =
-					ga[tile * 256 + (size_t)(i % 16) * 16 +
-					   (size_t)(o % 16)];
-			}
+			_mm512_mask_storeu_ps(
+				gw + ((size_t)o * ci + i) * 9, 0x1ff,
+				_mm512_mask_i32gather_ps(_mm512_setzero_ps(),
+							 0x1ff, idx, src, 4));
+		}
 }
 
-void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
-			     const float *bias, size_t cs, float *dst)
+/* Zeroes what the copies into a plane of g images of h x w leave: the
+ * border, the columns between the images and the tail; `e` bf16 values a
+ * pixel. */
+static void zero_gaps(uint16_t *plane, int g, int h, int w, size_t len, int e)
+{
+	size_t wp = (size_t)g * (w + 1) + 1;
+
+	memset(plane, 0, sizeof(uint16_t) * e * wp);
+	for (int r = 1; r <= h; r++)
+		for (int j = 0; j <= g; j++) {
+			uint16_t *p =
+				plane + (r * wp + (size_t)j * (w + 1)) * e;
+
+			p[0] = 0;
+			p[e - 1] = 0;
+		}
+	memset(plane + (h + 1) * wp * e, 0,
+	       sizeof(uint16_t) * e * (len - (h + 1) * wp));
+}
+
+AVX_TGT void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
+				     const float *bias, size_t cs, float *dst)
 {
 	int wp = g * (w + 1) + 1;
 	size_t len = nn_kern_amx_len(h, wp - 2), hw = (size_t)h * w;
 
-	for (int ch = 0; ch < c; ch++)
+	for (int ch = 0; ch < c; ch++) {
+		__m512 b = _mm512_set1_ps(bias ? bias[ch] : 0.0f);
+
 		for (int j = 0; j < g; j++)
 			for (int r = 0; r < h; r++) {
 				const float *s = y + (size_t)ch * len +
@@ -129,19 +183,23 @@ void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
 				float *d = dst + (size_t)ch * cs +
 					   (size_t)j * hw + (size_t)r * w;
 
-				if (!bias) {
-					memcpy(d, s, sizeof(float) * (size_t)w);
-					continue;
+				for (int k = 0; k < w; k += 16) {
+					__mmask16 m =
+						(__mmask16)((1u
+							     << MS_MIN(16,
+								       w - k)) -
+							    1);
+
+					_mm512_mask_storeu_ps(
+						d + k, m,
+						_mm512_add_ps(
+							_mm512_maskz_loadu_ps(
+								m, s + k),
+							b));
 				}
-				for (int k = 0; k < w; k++)
-					d[k] = s[k] + bias[ch];
 			}
+	}
 }
-
-#ifdef NN_AMX_X86
-
-#define AVX_TGT __attribute__((target("avx512f,avx512bw,avx512bf16")))
-#define AMX_TGT __attribute__((target("amx-tile,amx-bf16,avx512f")))
 
 AVX_TGT void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g,
 				  int h, int w, uint16_t *dst)
@@ -153,7 +211,10 @@ AVX_TGT void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g,
 					 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
 					 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
 
-	memset(dst, 0, sizeof(uint16_t) * (size_t)cp * len);
+	for (int ch = 0; ch < c; ch += 2)
+		zero_gaps(dst + (size_t)ch * len, g, h, w, len, 2);
+	memset(dst + (size_t)(c + 1) / 2 * 2 * len, 0,
+	       sizeof(uint16_t) * (size_t)(cp - (c + 1) / 2 * 2) * len);
 	for (int ch = 0; ch < c; ch += 2)
 		for (int j = 0; j < g; j++)
 			for (int r = 0; r < h; r++) {
@@ -195,7 +256,10 @@ AVX_TGT void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g,
 	int wp = g * (w + 1) + 1, cp = nn_kern_c32(c);
 	size_t len = nn_kern_amx_len(h, wp - 2), hw = (size_t)h * w;
 
-	memset(dst, 0, sizeof(uint16_t) * (size_t)cp * len);
+	for (int ch = 0; ch < c; ch++)
+		zero_gaps(dst + (size_t)ch * len, g, h, w, len, 1);
+	memset(dst + (size_t)c * len, 0,
+	       sizeof(uint16_t) * (size_t)(cp - c) * len);
 	for (int ch = 0; ch < c; ch++)
 		for (int j = 0; j < g; j++)
 			for (int r = 0; r < h; r++) {
@@ -288,7 +352,8 @@ AMX_TGT void nn_kern_amx_conv3x3(const uint16_t *xp, int ci, int h, int w,
 
 /* Weight gradient: tiles 0-3 sums, 4-5 inputs, 6-7 output gradients. */
 AMX_TGT void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
-			       const uint16_t *dyp, int co, float *ga)
+			       const uint16_t *dyp, int co, int first,
+			       float *ga)
 {
 	size_t len = nn_kern_amx_len(h, w), np = nn_kern_amx_pairs_len(h, w);
 	size_t xs = len * sizeof(uint16_t);
@@ -307,10 +372,17 @@ AMX_TGT void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
 					(size_t)((t / 3) * wp + t % 3);
 				const uint16_t *b = dyp + (size_t)ob * np * 32;
 
-				_tile_loadd(0, c00, 64);
-				_tile_loadd(1, c01, 64);
-				_tile_loadd(2, c10, 64);
-				_tile_loadd(3, c11, 64);
+				if (first) {
+					_tile_zero(0);
+					_tile_zero(1);
+					_tile_zero(2);
+					_tile_zero(3);
+				} else {
+					_tile_loadd(0, c00, 64);
+					_tile_loadd(1, c01, 64);
+					_tile_loadd(2, c10, 64);
+					_tile_loadd(3, c11, 64);
+				}
 				for (size_t k = 0; k < np; k += 16) {
 					_tile_loadd(4, a + 2 * k, xs);
 					_tile_loadd(5, a + 16 * len + 2 * k,
@@ -332,6 +404,28 @@ AMX_TGT void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
 #else
 
 /* never called: the level stays below NN_KERN_AMX off x86-64 */
+void nn_kern_amx_pack(const float *w, int ci, int co, uint16_t *wa)
+{
+	(void)w, (void)ci, (void)co, (void)wa;
+}
+
+void nn_kern_amx_pack_flipped(const float *w, int ci, int co, uint16_t *wa)
+{
+	(void)w, (void)ci, (void)co, (void)wa;
+}
+
+void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw)
+{
+	(void)ga, (void)ci, (void)co, (void)gw;
+}
+
+void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
+			     const float *bias, size_t cs, float *dst)
+{
+	(void)y, (void)c, (void)g, (void)h, (void)w, (void)bias, (void)cs;
+	(void)dst;
+}
+
 void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g, int h, int w,
 			  uint16_t *dst)
 {
@@ -357,9 +451,10 @@ void nn_kern_amx_conv3x3(const uint16_t *xp, int ci, int h, int w,
 }
 
 void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
-		       const uint16_t *dyp, int co, float *ga)
+		       const uint16_t *dyp, int co, int first, float *ga)
 {
 	(void)xt, (void)ci, (void)h, (void)w, (void)dyp, (void)co, (void)ga;
+	(void)first;
 }
 
 #endif

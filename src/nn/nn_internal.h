@@ -185,9 +185,6 @@ void nn_conv_fast_forward(const float *x, float *y, int B, struct nn_shape in,
 void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
 			   struct nn_shape in, struct nn_shape out,
 			   const float *w, float *gw, float *scratch);
-/* wt[i][o][8-t] = w[o][i][t]: the weights of the backward-data pass,
- * which is a forward convolution of dy with them. */
-void nn_conv_flip_weights(const float *w, int ci, int co, float *wt);
 /* The same on AMX bf16 tiles (conv_amx.c), which conv_fast.c hands a
  * layer over to when nn_conv_amx_ok; its scratch is within
  * nn_conv_fast_floats. */
