@@ -400,13 +400,40 @@ void nn_relu_backward(const float *y, const float *dy, float *dx, size_t n)
 		dx[i] = y[i] > 0 ? dy[i] : 0;
 }
 
+/* The presets' 2x2 stride-2 pooling, branch-free: the same candidates in
+ * the same order as the general loop, so the same maxima and indices. */
+static void maxpool2_plane(const float *xp, float *yp, int32_t *ip,
+			   struct nn_shape in, struct nn_shape out)
+{
+	for (int oy = 0; oy < out.h; oy++)
+		for (int ox = 0; ox < out.w; ox++) {
+			int o = 2 * oy * in.w + 2 * ox;
+			int cand[4] = {o, o + 1, o + in.w, o + in.w + 1};
+			int best = o;
+			float bv = xp[o];
+
+			for (int j = 1; j < 4; j++) {
+				float v = xp[cand[j]];
+
+				best = v > bv ? cand[j] : best;
+				bv = v > bv ? v : bv;
+			}
+			yp[oy * out.w + ox] = bv;
+			if (ip)
+				ip[oy * out.w + ox] = best;
+		}
+}
+
 void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
 			struct nn_shape in, struct nn_shape out, int k,
 			int stride)
 {
 	size_t ihw = (size_t)in.h * in.w, ohw = (size_t)out.h * out.w;
 
-	for (int p = 0; p < planes; p++) {
+	for (int p = 0; p < planes && k == 2 && stride == 2; p++)
+		maxpool2_plane(x + p * ihw, y + p * ohw,
+			       idx ? idx + p * ohw : NULL, in, out);
+	for (int p = 0; p < planes && !(k == 2 && stride == 2); p++) {
 		const float *xp = x + p * ihw;
 		float *yp = y + p * ohw;
 		int32_t *ip = idx ? idx + p * ohw : NULL;
