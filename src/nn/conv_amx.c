@@ -133,7 +133,7 @@ void nn_conv_amx_backward(const float *x, const float *dy, float *dx, int B,
 		nn_kern_amx_wgrad(b.xp, ci, in.h, wc, b.dpp, co, n == 0, b.ga);
 		if (!dx)
 			continue;
-		nn_kern_amx_to_pairs(dy + at, cs, out.c, g, in.h, in.w, b.dp);
+		nn_kern_amx_planes_to_pairs(b.dt, out.c, in.h, wc, b.dp);
 		nn_kern_amx_conv3x3(b.dp, co, in.h, wc, b.wa, ci, b.y);
 		nn_kern_amx_from_planes(b.y, in.c, g, in.h, in.w, NULL, cs,
 					dx + at);

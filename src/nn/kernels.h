@@ -192,9 +192,11 @@ void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g, int h, int w,
 void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g, int h,
 			   int w, uint16_t *dst);
 
-/* Pixel pairs of bf16 planes (group width w). */
+/* Pixel pairs, or pair planes, of bf16 planes (group width w). */
 void nn_kern_amx_pixel_pairs(const uint16_t *planes, int c, int h, int w,
 			     uint16_t *dst);
+void nn_kern_amx_planes_to_pairs(const uint16_t *planes, int c, int h, int w,
+				 uint16_t *dst);
 
 /* The inverse of to_planes for fp32 planes y (c true channels), plus
  * bias[ch] when bias is not NULL. */

@@ -72,7 +72,7 @@ float nn_kern_bf16_round(float f)
 
 #ifdef NN_AMX_X86
 
-#define AVX_TGT __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#define AVX_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define AMX_TGT __attribute__((target("amx-tile,amx-bf16,avx512f")))
 
 /* Packs the weights of a convolution with `nr` outputs (tile rows) and
@@ -284,6 +284,34 @@ AVX_TGT void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g,
 			}
 }
 
+AVX_TGT void nn_kern_amx_planes_to_pairs(const uint16_t *planes, int c, int h,
+					 int w, uint16_t *dst)
+{
+	size_t len = nn_kern_amx_len(h, w);
+	/* lane 2i <- a[i], 2i + 1 <- b[i]; from element 16 on for hi */
+	__m512i lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11,
+				      42, 10, 41, 9, 40, 8, 39, 7, 38, 6, 37, 5,
+				      36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+	__m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
+
+	for (int ch = 0; ch < nn_kern_c32(c); ch += 2) {
+		const uint16_t *a = planes + (size_t)ch * len, *b = a + len;
+		uint16_t *d = dst + (size_t)ch * len;
+
+		for (size_t k = 0; k < len; k += 32) {
+			__m512i va = _mm512_loadu_si512(a + k);
+			__m512i vb = _mm512_loadu_si512(b + k);
+
+			_mm512_storeu_si512(
+				d + 2 * k,
+				_mm512_permutex2var_epi16(va, lo, vb));
+			_mm512_storeu_si512(
+				d + 2 * k + 32,
+				_mm512_permutex2var_epi16(va, hi, vb));
+		}
+	}
+}
+
 AVX_TGT void nn_kern_amx_pixel_pairs(const uint16_t *planes, int c, int h,
 				     int w, uint16_t *dst)
 {
@@ -440,6 +468,12 @@ void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g, int h,
 
 void nn_kern_amx_pixel_pairs(const uint16_t *planes, int c, int h, int w,
 			     uint16_t *dst)
+{
+	(void)planes, (void)c, (void)h, (void)w, (void)dst;
+}
+
+void nn_kern_amx_planes_to_pairs(const uint16_t *planes, int c, int h, int w,
+				 uint16_t *dst)
 {
 	(void)planes, (void)c, (void)h, (void)w, (void)dst;
 }
