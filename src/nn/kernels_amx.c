@@ -14,7 +14,10 @@
  *  - Weight gradient: C[16 ci][16 co] += A[16 ci][32 px] x B[32 px][16 co];
  *    A from bf16 planes [C][len] at the tap's shift, B from "pixel pairs"
  *    [C/16][npairs][16][2] of dy, the same for every tap; C is the fp32
- *    gradient block of (tap, ci block, co block), loaded and stored back.
+ *    gradient block of (tap, ci block, co block), zero for the first
+ *    group, then loaded, summed into over all pixels and stored back.
+ * The input gradient's pair planes and pixel pairs are both made from
+ * dy's bf16 planes, so dy is read and rounded once.
  * Channel counts are padded to 32 (padding zero) so every step is 2 x 2
  * tiles. Each tile sum runs in a fixed order, so results depend only on
  * the inputs, never on timing. */
