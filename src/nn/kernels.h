@@ -117,6 +117,15 @@ void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
  * (c, h/2, w/2), block 16. */
 void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y);
 
+/* The trainer's 2x2 stride-2 max pooling of planar (h, w) planes, with
+ * the index of each maximum in its plane when idx is not NULL (the first
+ * maximum in window order, as the plain loop of layers.c), and its
+ * backward pass. Only at level NN_KERN_FP32 or above. */
+void nn_kern_maxpool2_planes(const float *x, float *y, int32_t *idx, int planes,
+			     int h, int w);
+void nn_kern_maxpool2_back(const float *dy, const int32_t *idx, float *dx,
+			   int planes, size_t ihw, size_t ohw);
+
 /* Global average pool of blocked (c, h, w), block 16, into y[c]. */
 void nn_kern_gap(const float *x, int c, int h, int w, float *y);
 

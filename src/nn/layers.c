@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/kernels.h"
 #include "nn/nn_internal.h"
 
 /* Columns per im2col chunk: big enough for an efficient GEMM, small enough
@@ -430,6 +431,10 @@ void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
 {
 	size_t ihw = (size_t)in.h * in.w, ohw = (size_t)out.h * out.w;
 
+	if (k == 2 && stride == 2 && nn_kern_fast()) {
+		nn_kern_maxpool2_planes(x, y, idx, planes, in.h, in.w);
+		return;
+	}
 	for (int p = 0; p < planes && k == 2 && stride == 2; p++)
 		maxpool2_plane(x + p * ihw, y + p * ohw,
 			       idx ? idx + p * ohw : NULL, in, out);
@@ -462,10 +467,16 @@ void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
 }
 
 void nn_maxpool_backward(const float *dy, const int32_t *idx, float *dx,
-			 int planes, struct nn_shape in, struct nn_shape out)
+			 int planes, struct nn_shape in, struct nn_shape out,
+			 int k, int stride)
 {
 	size_t ihw = (size_t)in.h * in.w, ohw = (size_t)out.h * out.w;
 
+	/* windows that do not overlap: no index twice in a plane */
+	if (k <= stride && nn_kern_fast()) {
+		nn_kern_maxpool2_back(dy, idx, dx, planes, ihw, ohw);
+		return;
+	}
 	memset(dx, 0, sizeof(float) * ihw * planes);
 	for (int p = 0; p < planes; p++)
 		for (size_t o = 0; o < ohw; o++)

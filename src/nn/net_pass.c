@@ -200,7 +200,9 @@ void nn_net_backward(struct nn_net *net, struct nn_ws *ws, int B)
 		case NN_LAYER_MAXPOOL:
 			if (dx)
 				nn_maxpool_backward(dy, ws->pool_idx[i], dx,
-						    l->in.c * B, l->in, l->out);
+						    l->in.c * B, l->in, l->out,
+						    (int)l->s.k,
+						    (int)l->s.stride);
 			break;
 		case NN_LAYER_GAP:
 			if (dx)

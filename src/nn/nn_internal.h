@@ -224,7 +224,8 @@ void nn_maxpool_forward(const float *x, float *y, int32_t *idx, int planes,
 			struct nn_shape in, struct nn_shape out, int k,
 			int stride);
 void nn_maxpool_backward(const float *dy, const int32_t *idx, float *dx,
-			 int planes, struct nn_shape in, struct nn_shape out);
+			 int planes, struct nn_shape in, struct nn_shape out,
+			 int k, int stride);
 void nn_gap_forward(const float *x, float *y, int planes, int hw);
 void nn_gap_backward(const float *dy, float *dx, int planes, int hw);
 void nn_dense_forward(const float *x, float *y, int B, int in, int out,

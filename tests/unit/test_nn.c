@@ -500,7 +500,7 @@ static void test_pointwise(void **state)
 			nn_gap_backward(c.r, c.dx, c.planes, 49);
 		else
 			nn_maxpool_backward(c.r, c.idx, c.dx, c.planes, c.in,
-					    c.out);
+					    c.out, c.type == 1 ? 2 : 3, 2);
 		check_grad("pointwise dx", pw_loss, &c, c.x, c.dx, ni, 1e-3f);
 	}
 }

@@ -422,6 +422,48 @@ static void test_model_paths(void **state)
 	}
 }
 
+/* The trainer's vector 2x2 pooling against the plain loop (level
+ * portable): the same maxima, indices (ties: the first in window order)
+ * and input gradients, bit for bit, at odd and multi-vector widths. */
+static void test_maxpool2_planes(void **state)
+{
+	static const int sides[][2] = {{11, 11}, {22, 22}, {5, 5}, {7, 70}};
+	enum nn_kern_level best = nn_kern_level();
+
+	(void)state;
+	if (!nn_kern_fast())
+		skip();
+	nn_rng_seed(&rng, 9);
+	for (size_t k = 0; k < MS_ARRAY_LEN(sides); k++) {
+		struct nn_shape in = {1, sides[k][0], sides[k][1]};
+		struct nn_shape out = {1, in.h / 2, in.w / 2};
+		size_t ni = (size_t)3 * in.h * in.w,
+		       no = (size_t)3 * out.h * out.w;
+		float *x = malloc(ni * 4), *dy = malloc(no * 4);
+		float *y[2] = {malloc(no * 4), malloc(no * 4)};
+		float *dx[2] = {malloc(ni * 4), malloc(ni * 4)};
+		int32_t *ix[2] = {malloc(no * 4), malloc(no * 4)};
+
+		fill(x, ni, 1);
+		fill(dy, no, 1);
+		for (size_t i = 0; i < ni; i += 3)
+			x[i] = x[i / 2]; /* ties */
+		for (int pass = 0; pass < 2; pass++) {
+			nn_kern_set_level(pass ? best : NN_KERN_PORTABLE);
+			nn_maxpool_forward(x, y[pass], ix[pass], 3, in, out, 2,
+					   2);
+			nn_maxpool_backward(dy, ix[pass], dx[pass], 3, in, out,
+					    2, 2);
+		}
+		assert_memory_equal(y[0], y[1], no * 4);
+		assert_memory_equal(ix[0], ix[1], no * 4);
+		assert_memory_equal(dx[0], dx[1], ni * 4);
+		free(x), free(dy), free(y[0]), free(y[1]), free(dx[0]);
+		free(dx[1]), free(ix[0]), free(ix[1]);
+	}
+	nn_kern_set_level(best);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_conv3x3_wgrad),
 		cmocka_unit_test(test_gather_scatter),
 		cmocka_unit_test(test_pool_gap),
+		cmocka_unit_test(test_maxpool2_planes),
 		cmocka_unit_test(test_model_paths),
 	};
 
