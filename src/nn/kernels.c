@@ -484,7 +484,9 @@ __attribute__((target("amx-tile"))) void nn_kern_amx_config(int n, int rows,
 		cfg.colsb[t] = (uint16_t)colsb;
 		cfg.rows[t] = (uint8_t)rows;
 	}
-	_tile_loadconfig(&cfg);
+	/* not _tile_loadconfig: GCC 12's takes the operand as 8 bytes, so
+	 * the stores to the rest of cfg are dropped as dead */
+	__asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
 
 __attribute__((target("amx-tile"))) void nn_kern_amx_release(void)

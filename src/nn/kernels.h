@@ -144,4 +144,48 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 			const int8_t *wq, const float *wscale,
 			const float *bias, int co, int relu, float *y);
 
+/* ---- AMX int8 (kernels_amx.c), level NN_KERN_AMX only ----
+ *
+ * The same quantization as the VNNI path above, so the integer sums are
+ * exact and the outputs bit-identical; only the layouts differ. A u8
+ * activation (c, h, w) is [c/kb][h+2][w+2][kb] bytes with kb =
+ * nn_kern_amx_kb(c): 64, 32 or 16 channels a pixel row, zero border, and
+ * NN_KERN_AMX_SLACK bytes after it that tile loads may read (their
+ * products are discarded or meet zero weights). A tile row of 64 bytes
+ * spans 64 / kb adjacent pixels, so with kb < 64 one B tile holds the
+ * weights of as many taps of one kernel row (zero for a tap past the
+ * third). The kernels use nn_kern_amx_config(8, 16, 64): every tile is 16
+ * rows of 64 bytes; the caller configures and releases. */
+#define NN_KERN_AMX_SLACK 2048
+
+/* Channels a pixel row of the AMX layout holds for c channels (c a
+ * multiple of 16). */
+int nn_kern_amx_kb(int c);
+
+/* Bytes of an AMX u8 activation of c channels (a multiple of 16), slack
+ * included. */
+size_t nn_kern_amx_u8_bytes(int c, int h, int w);
+
+/* Bytes of AMX-packed weights for ci x co (multiples of 16). */
+size_t nn_kern_amx_w_bytes(int ci, int co);
+
+/* Repacks wq from nn_kern_pack3x3_s8 (ci, co padded to multiples of 16)
+ * into nn_kern_amx_w_bytes(ci, co) bytes of B tiles at wa:
+ * [co/16][ci/kb][3 kernel rows][groups][16 rows][16 outputs][4 inputs].
+ * The scales stay those of nn_kern_pack3x3_s8. Any CPU. */
+void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa);
+
+/* nn_kern_quant_u8 (same values and scale) from blocked fp32 (c, h, w),
+ * block 16, into the AMX layout at xq (nn_kern_amx_u8_bytes; the slack is
+ * not written). */
+void nn_kern_quant_u8_amx(const float *x, int c, int h, int w, uint8_t *xq,
+			  float *scale);
+
+/* nn_kern_conv3x3_s8 on AMX tiles, bit-identical to it: xq from
+ * nn_kern_quant_u8_amx, wa from nn_kern_pack3x3_amx, y blocked fp32
+ * (co, h, w), block 16. The thread's tiles must be configured. */
+void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
+			 const int8_t *wa, const float *wscale,
+			 const float *bias, int co, int relu, float *y);
+
 #endif
