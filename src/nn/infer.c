@@ -170,6 +170,20 @@ static int blocked_ok(const struct nn_model *m)
 	return gap;
 }
 
+/* n zeroed bytes on a cache line boundary: AMX tile rows that straddle
+ * two lines load markedly slower. NULL when out of memory. */
+static void *calloc64(size_t n)
+{
+	void *p;
+
+	if (n > SIZE_MAX - 63)
+		return NULL;
+	p = aligned_alloc(64, (n + 63) / 64 * 64);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
 /* int8 trades a little accuracy for speed; below this many multiply-adds
  * a face the fp32 kernels take microseconds, so small models keep fp32. */
 #define NN_INT8_MIN_MACS 1e6
@@ -198,7 +212,7 @@ static int pack_conv(struct nn_op *op, int first, int int8)
 	nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq, op->wsc);
 	if (nn_kern_level() < NN_KERN_AMX)
 		return MS_OK;
-	op->wa = ms_mallocarray(nn_kern_amx_w_bytes(cip, cop), 1);
+	op->wa = calloc64(nn_kern_amx_w_bytes(cip, cop));
 	if (!op->wa)
 		return MS_ENOMEM;
 	nn_kern_pack3x3_amx(op->wq, cip, cop, op->wa);
@@ -366,9 +380,9 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
 	c->col = ms_calloc(m->col_n + 1, sizeof(float));
 	if (m->blocked) {
-		c->blk[0] = ms_calloc(m->max_blk, sizeof(float));
-		c->blk[1] = ms_calloc(m->max_blk, sizeof(float));
-		c->q = ms_calloc(m->max_q, 1);
+		c->blk[0] = calloc64(m->max_blk * sizeof(float));
+		c->blk[1] = calloc64(m->max_blk * sizeof(float));
+		c->q = calloc64(m->max_q);
 		if (!c->blk[0] || !c->blk[1] || !c->q) {
 			nn_ctx_free(c);
 			return NULL;
