@@ -149,38 +149,6 @@ void nn_kern_pad_image(const float *img, int h, int w, float *y)
 	nn_kern_zero_border(y, 1, h, w, 1);
 }
 
-void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
-{
-	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
-	size_t xplane = (size_t)(h + 2) * xwp * 16,
-	       yplane = (size_t)(oh + 2) * ywp * 16;
-
-	for (int b = 0; b < c / 16; b++)
-		for (int oy = 0; oy < oh; oy++)
-			for (int ox = 0; ox < ow; ox++) {
-				const float *p0 =
-					x + b * xplane +
-					((size_t)(2 * oy + 1) * xwp + 2 * ox +
-					 1) * 16;
-				const float *p1 = p0 + (size_t)xwp * 16;
-				float *q =
-					y + b * yplane +
-					((size_t)(oy + 1) * ywp + ox + 1) * 16;
-
-				for (int j = 0; j < 16; j++) {
-					float a = p0[j] > p0[16 + j]
-							  ? p0[j]
-							  : p0[16 + j];
-					float d = p1[j] > p1[16 + j]
-							  ? p1[j]
-							  : p1[16 + j];
-
-					q[j] = a > d ? a : d;
-				}
-			}
-	nn_kern_zero_border(y, c, oh, ow, 16);
-}
-
 void nn_kern_gap(const float *x, int c, int h, int w, float *y)
 {
 	int wp = w + 2;
@@ -315,6 +283,36 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		ob += two ? 2 : 1;
 	}
 	nn_kern_zero_border(y, co, h, w, 16);
+}
+
+/* max(a, b) as a > b ? a : b, lane for lane, like the scalar path */
+TGT void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
+{
+	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
+	size_t xplane = (size_t)(h + 2) * xwp * 16,
+	       yplane = (size_t)(oh + 2) * ywp * 16;
+
+	for (int b = 0; b < c / 16; b++)
+		for (int oy = 0; oy < oh; oy++) {
+			const float *p0 = x + b * xplane +
+					  ((size_t)(2 * oy + 1) * xwp + 1) * 16;
+			const float *p1 = p0 + (size_t)xwp * 16;
+			float *q = y + b * yplane +
+				   ((size_t)(oy + 1) * ywp + 1) * 16;
+
+			for (int ox = 0; ox < ow; ox++) {
+				__m512 a = _mm512_max_ps(
+					_mm512_loadu_ps(p0 + ox * 32),
+					_mm512_loadu_ps(p0 + ox * 32 + 16));
+				__m512 d = _mm512_max_ps(
+					_mm512_loadu_ps(p1 + ox * 32),
+					_mm512_loadu_ps(p1 + ox * 32 + 16));
+
+				_mm512_storeu_ps(q + ox * 16,
+						 _mm512_max_ps(a, d));
+			}
+		}
+	nn_kern_zero_border(y, c, oh, ow, 16);
 }
 
 /* Lane j of the channel gather reads src[j*stride]; nch lanes are live. */
@@ -504,6 +502,38 @@ void nn_kern_amx_config(int n, int rows, int colsb)
 
 void nn_kern_amx_release(void)
 {
+}
+
+void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
+{
+	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
+	size_t xplane = (size_t)(h + 2) * xwp * 16,
+	       yplane = (size_t)(oh + 2) * ywp * 16;
+
+	for (int b = 0; b < c / 16; b++)
+		for (int oy = 0; oy < oh; oy++)
+			for (int ox = 0; ox < ow; ox++) {
+				const float *p0 =
+					x + b * xplane +
+					((size_t)(2 * oy + 1) * xwp + 2 * ox +
+					 1) * 16;
+				const float *p1 = p0 + (size_t)xwp * 16;
+				float *q =
+					y + b * yplane +
+					((size_t)(oy + 1) * ywp + ox + 1) * 16;
+
+				for (int j = 0; j < 16; j++) {
+					float a = p0[j] > p0[16 + j]
+							  ? p0[j]
+							  : p0[16 + j];
+					float d = p1[j] > p1[16 + j]
+							  ? p1[j]
+							  : p1[16 + j];
+
+					q[j] = a > d ? a : d;
+				}
+			}
+	nn_kern_zero_border(y, c, oh, ow, 16);
 }
 
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
