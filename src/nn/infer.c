@@ -489,19 +489,24 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 }
 
 /* One conv of forward_blocked: AMX int8, VNNI int8 or fp32, as far as the
- * level (`lvl`) and the packed weights allow. */
-static void conv_blocked(struct nn_ctx *ctx, const struct nn_op *op, int first,
-			 int lvl, const float *x, float *y)
+ * level (`lvl`) and the packed weights allow. xmax: the largest float of
+ * x when the op before found it, else NULL. Returns 1 when it set *ymax
+ * (the AMX path), else 0. */
+static int conv_blocked(struct nn_ctx *ctx, const struct nn_op *op, int first,
+			int lvl, const float *x, const float *xmax, float *y,
+			float *ymax)
 {
 	int ci = nn_kern_cpad(op->in.c), co = nn_kern_cpad(op->out.c);
 	int h = op->in.h, w = op->in.w;
 	float xs;
 
 	if (lvl >= NN_KERN_AMX && op->wa) {
-		nn_kern_quant_u8_amx(x, ci, h, w, ctx->q, &xs);
+		nn_kern_quant_u8_amx(x, ci, h, w, xmax, ctx->q, &xs);
 		nn_kern_conv3x3_amx(ctx->q, xs, ci, h, w, op->wa, op->wsc,
-				    op->bp, co, 1, y);
-	} else if (lvl >= NN_KERN_INT8 && op->wq) {
+				    op->bp, co, 1, y, ymax);
+		return 1;
+	}
+	if (lvl >= NN_KERN_INT8 && op->wq) {
 		nn_kern_quant_u8(x, ci, h, w, ctx->q, &xs);
 		nn_kern_conv3x3_s8(ctx->q, xs, ci, h, w, op->wq, op->wsc,
 				   op->bp, co, 1, y);
@@ -509,6 +514,7 @@ static void conv_blocked(struct nn_ctx *ctx, const struct nn_op *op, int first,
 		nn_kern_conv3x3(x, first ? 1 : ci, op->icb, h, w, op->wp,
 				op->bp, co, 1, y);
 	}
+	return 0;
 }
 
 /* forward() on blocked tensors with the fast kernels; same result up to
@@ -518,8 +524,8 @@ static void conv_blocked(struct nn_ctx *ctx, const struct nn_op *op, int first,
 static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
 	const struct nn_model *m = ctx->m;
-	float *x = ctx->blk[0], *y = ctx->blk[1], *t;
-	int lvl = nn_kern_level();
+	float *x = ctx->blk[0], *y = ctx->blk[1], *t, xmax, ymax;
+	int lvl = nn_kern_level(), known = 0; /* xmax known */
 	int amx = m->amx && lvl >= NN_KERN_AMX;
 
 	if (amx)
@@ -531,13 +537,16 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 
 		switch (op->type) {
 		case OP_CONV:
-			conv_blocked(ctx, op, i == 0, lvl, x, y);
+			known = conv_blocked(ctx, op, i == 0, lvl, x,
+					     known ? &xmax : NULL, y, &ymax);
 			break;
 		case OP_MAXPOOL:
-			nn_kern_maxpool2(x, ci, op->in.h, op->in.w, y);
+			nn_kern_maxpool2(x, ci, op->in.h, op->in.w, y, &ymax);
+			known = 1;
 			break;
 		case OP_GAP:
 			nn_kern_gap(x, ci, op->in.h, op->in.w, y);
+			known = 0;
 			break;
 		case OP_DENSE:
 			for (int o = 0; o < op->out.c; o++) {
@@ -553,6 +562,7 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 			break; /* excluded by blocked_ok() */
 		}
 		t = x, x = y, y = t;
+		xmax = ymax;
 	}
 	if (amx)
 		nn_kern_amx_release();

@@ -149,6 +149,44 @@ void nn_kern_pad_image(const float *img, int h, int w, float *y)
 	nn_kern_zero_border(y, 1, h, w, 1);
 }
 
+/* nn_kern_maxpool2 on any CPU */
+static void maxpool2_c(const float *x, int c, int h, int w, float *y,
+		       float *ymax)
+{
+	float mx = 0;
+	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
+	size_t xplane = (size_t)(h + 2) * xwp * 16,
+	       yplane = (size_t)(oh + 2) * ywp * 16;
+
+	for (int b = 0; b < c / 16; b++)
+		for (int oy = 0; oy < oh; oy++)
+			for (int ox = 0; ox < ow; ox++) {
+				const float *p0 =
+					x + b * xplane +
+					((size_t)(2 * oy + 1) * xwp + 2 * ox +
+					 1) * 16;
+				const float *p1 = p0 + (size_t)xwp * 16;
+				float *q =
+					y + b * yplane +
+					((size_t)(oy + 1) * ywp + ox + 1) * 16;
+
+				for (int j = 0; j < 16; j++) {
+					float a = p0[j] > p0[16 + j]
+							  ? p0[j]
+							  : p0[16 + j];
+					float d = p1[j] > p1[16 + j]
+							  ? p1[j]
+							  : p1[16 + j];
+
+					q[j] = a > d ? a : d;
+					mx = q[j] > mx ? q[j] : mx;
+				}
+			}
+	nn_kern_zero_border(y, c, oh, ow, 16);
+	if (ymax)
+		*ymax = mx;
+}
+
 void nn_kern_gap(const float *x, int c, int h, int w, float *y)
 {
 	int wp = w + 2;
@@ -286,8 +324,11 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 }
 
 /* max(a, b) as a > b ? a : b, lane for lane, like the scalar path */
-TGT void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
+TGT static void maxpool2_avx512(const float *x, int c, int h, int w, float *y,
+				float *ymax)
 {
+	__m512 mx = _mm512_setzero_ps();
+
 	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
 	size_t xplane = (size_t)(h + 2) * xwp * 16,
 	       yplane = (size_t)(oh + 2) * ywp * 16;
@@ -308,11 +349,14 @@ TGT void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
 					_mm512_loadu_ps(p1 + ox * 32),
 					_mm512_loadu_ps(p1 + ox * 32 + 16));
 
-				_mm512_storeu_ps(q + ox * 16,
-						 _mm512_max_ps(a, d));
+				a = _mm512_max_ps(a, d);
+				mx = _mm512_max_ps(mx, a);
+				_mm512_storeu_ps(q + ox * 16, a);
 			}
 		}
 	nn_kern_zero_border(y, c, oh, ow, 16);
+	if (ymax)
+		*ymax = _mm512_reduce_max_ps(mx);
 }
 
 /* Lane j of the channel gather reads src[j*stride]; nch lanes are live. */
@@ -504,38 +548,6 @@ void nn_kern_amx_release(void)
 {
 }
 
-void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
-{
-	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
-	size_t xplane = (size_t)(h + 2) * xwp * 16,
-	       yplane = (size_t)(oh + 2) * ywp * 16;
-
-	for (int b = 0; b < c / 16; b++)
-		for (int oy = 0; oy < oh; oy++)
-			for (int ox = 0; ox < ow; ox++) {
-				const float *p0 =
-					x + b * xplane +
-					((size_t)(2 * oy + 1) * xwp + 2 * ox +
-					 1) * 16;
-				const float *p1 = p0 + (size_t)xwp * 16;
-				float *q =
-					y + b * yplane +
-					((size_t)(oy + 1) * ywp + ox + 1) * 16;
-
-				for (int j = 0; j < 16; j++) {
-					float a = p0[j] > p0[16 + j]
-							  ? p0[j]
-							  : p0[16 + j];
-					float d = p1[j] > p1[16 + j]
-							  ? p1[j]
-							  : p1[16 + j];
-
-					q[j] = a > d ? a : d;
-				}
-			}
-	nn_kern_zero_border(y, c, oh, ow, 16);
-}
-
 void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		     const float *wp, const float *bias, int co, int relu,
 		     float *y)
@@ -570,3 +582,15 @@ void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
 }
 
 #endif
+
+void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y,
+		      float *ymax)
+{
+#ifdef NN_KERN_X86
+	if (nn_kern_fast()) {
+		maxpool2_avx512(x, c, h, w, y, ymax);
+		return;
+	}
+#endif
+	maxpool2_c(x, c, h, w, y, ymax);
+}

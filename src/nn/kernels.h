@@ -110,8 +110,10 @@ void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
 		       float *dst);
 
 /* 2x2 max pooling, stride 2 (floor): blocked (c, h, w) to blocked
- * (c, h/2, w/2), block 16. */
-void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y);
+ * (c, h/2, w/2), block 16. When ymax is not NULL, *ymax = the largest
+ * float of y, its zero border included (what nn_kern_quant_u8 finds). */
+void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y,
+		      float *ymax);
 
 /* Global average pool of blocked (c, h, w), block 16, into y[c]. */
 void nn_kern_gap(const float *x, int c, int h, int w, float *y);
@@ -177,15 +179,19 @@ void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa);
 
 /* nn_kern_quant_u8 (same values and scale) from blocked fp32 (c, h, w),
  * block 16, into the AMX layout at xq (nn_kern_amx_u8_bytes; the slack is
- * not written). */
-void nn_kern_quant_u8_amx(const float *x, int c, int h, int w, uint8_t *xq,
-			  float *scale);
+ * not written). xmax: the largest float of x with its border, as the op
+ * that wrote x reported it, or NULL to find it here (a second pass over
+ * x, which for the larger tensors comes from L2). */
+void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
+			  const float *xmax, uint8_t *xq, float *scale);
 
 /* nn_kern_conv3x3_s8 on AMX tiles, bit-identical to it: xq from
  * nn_kern_quant_u8_amx, wa from nn_kern_pack3x3_amx, y blocked fp32
- * (co, h, w), block 16. The thread's tiles must be configured. */
+ * (co, h, w), block 16; *ymax as for nn_kern_maxpool2 (not NULL). The
+ * thread's tiles must be configured. */
 void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 			 const int8_t *wa, const float *wscale,
-			 const float *bias, int co, int relu, float *y);
+			 const float *bias, int co, int relu, float *y,
+			 float *ymax);
 
 #endif

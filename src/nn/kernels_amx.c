@@ -87,18 +87,21 @@ void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa)
 #define TGT __attribute__((target(AMX_TGT)))
 #define INL static inline __attribute__((always_inline, target(AMX_TGT)))
 
-TGT void nn_kern_quant_u8_amx(const float *x, int c, int h, int w, uint8_t *xq,
-			      float *scale)
+TGT void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
+			      const float *xmax, uint8_t *xq, float *scale)
 {
 	size_t plane = (size_t)(h + 2) * (size_t)(w + 2);
 	size_t n = (size_t)c * plane;
 	int kb = nn_kern_amx_kb(c);
 	__m512 mx = _mm512_setzero_ps(), inv;
 	float m;
-
-	for (size_t i = 0; i < n; i += 16)
-		mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + i));
-	m = _mm512_reduce_max_ps(mx);
+	if (xmax) {
+		m = *xmax;
+	} else {
+		for (size_t i = 0; i < n; i += 16)
+			mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + i));
+		m = _mm512_reduce_max_ps(mx);
+	}
 	*scale = m > 0 ? m / 255.0f : 1.0f;
 	inv = _mm512_set1_ps(m > 0 ? 255.0f / m : 0.0f);
 	for (int b = 0; b < c / 16; b++) {
@@ -133,7 +136,9 @@ struct amx_args {
 	float *y;	  /* output, blocked fp32, first output block */
 	size_t yblk;	  /* floats between output blocks in y */
 	int rows; /* valid rows of a pixel tile (16, fewer at the end) */
+	int iw;	  /* image width: padded columns 1..iw are real */
 	int relu;
+	float *mx; /* (16) per-lane max of the real outputs so far, >= 0 */
 };
 
 /* y = ReLU?(acc * sc + b) for the `rows` pixels from flat q of one C tile
@@ -144,6 +149,8 @@ INL void amx_epilogue(const struct amx_args *a, const int32_t *c, size_t q,
 	float *y = a->y + (size_t)ob * a->yblk + (q + (size_t)a->wp + 1) * 16;
 	__m512 s = _mm512_loadu_ps(a->sc + ob * 16);
 	__m512 b = _mm512_loadu_ps(a->b + ob * 16);
+	__m512 mx = _mm512_loadu_ps(a->mx);
+	int col = (int)((q + 1) % (size_t)a->wp); /* of row 0, padded */
 
 	for (int r = 0; r < a->rows; r++) {
 		__m512 f = _mm512_fmadd_ps(
@@ -153,7 +160,13 @@ INL void amx_epilogue(const struct amx_args *a, const int32_t *c, size_t q,
 		if (a->relu)
 			f = _mm512_max_ps(f, _mm512_setzero_ps());
 		_mm512_storeu_ps(y + r * 16, f);
+		/* border pixels are computed too, then zeroed: not in the max
+		 */
+		if (col >= 1 && col <= a->iw)
+			mx = _mm512_max_ps(mx, f);
+		col = col + 1 == a->wp ? 0 : col + 1;
 	}
+	_mm512_storeu_ps(a->mx, mx);
 }
 
 /* One step: pixel tiles from flat q0 (and q1 when two_px) times output
@@ -239,12 +252,13 @@ TGT static void amx_blocks(struct amx_args *a, size_t total, int two_oc)
 
 void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 			 const int8_t *wa, const float *wscale,
-			 const float *bias, int co, int relu, float *y)
+			 const float *bias, int co, int relu, float *y,
+			 float *ymax)
 {
 	struct amx_args a;
 	size_t plane = (size_t)(h + 2) * (w + 2);
 	size_t total = (size_t)(h - 1) * (w + 2) + (size_t)w;
-	float sc[32];
+	float sc[32], mx[16] = {0};
 
 	a.x = xq;
 	a.kb = nn_kern_amx_kb(ci);
@@ -256,6 +270,8 @@ void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 	a.wblk = nn_kern_amx_w_bytes(ci, 16);
 	a.yblk = plane * 16;
 	a.relu = relu;
+	a.iw = w;
+	a.mx = mx;
 	a.sc = sc;
 	for (int ob = 0; ob < co / 16;) {
 		int two = ob + 1 < co / 16;
@@ -269,24 +285,27 @@ void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 		ob += two ? 2 : 1;
 	}
 	nn_kern_zero_border(y, co, h, w, 16);
+	*ymax = _mm512_reduce_max_ps(_mm512_loadu_ps(mx));
 }
 
 #else
 
 /* Never called: nn_kern_level() stays below NN_KERN_AMX off x86-64. */
-void nn_kern_quant_u8_amx(const float *x, int c, int h, int w, uint8_t *xq,
-			  float *scale)
+void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
+			  const float *xmax, uint8_t *xq, float *scale)
 {
-	(void)x, (void)c, (void)h, (void)w, (void)xq;
+	(void)x, (void)c, (void)h, (void)w, (void)xmax, (void)xq;
 	*scale = 1.0f;
 }
 
 void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 			 const int8_t *wa, const float *wscale,
-			 const float *bias, int co, int relu, float *y)
+			 const float *bias, int co, int relu, float *y,
+			 float *ymax)
 {
 	(void)xq, (void)xscale, (void)ci, (void)wa, (void)wscale, (void)bias;
 	(void)relu;
+	*ymax = 0;
 	nn_kern_zero_border(y, co, h, w, 16);
 }
 

@@ -54,7 +54,9 @@ static void conv_case(int ci, int co, int h, int w, int relu)
 	uint8_t *xv = malloc(nx);
 	uint8_t *xa = malloc(nn_kern_amx_u8_bytes(cip, h, w));
 	int8_t *wq = malloc(np), *wa = malloc(nn_kern_amx_w_bytes(cip, cop));
-	float sv, sa;
+	uint8_t *yq = malloc(ny),
+		*ya8 = malloc(nn_kern_amx_u8_bytes(cop, h, w));
+	float sv, sa, ymax;
 
 	for (int c = 0; c < ci; c++)
 		for (int y = 1; y <= h; y++)
@@ -73,7 +75,7 @@ static void conv_case(int ci, int co, int h, int w, int relu)
 	/* stale bytes the kernel must not read as data */
 	memset(xa, 0xa5, nn_kern_amx_u8_bytes(cip, h, w));
 	nn_kern_quant_u8(x, cip, h, w, xv, &sv);
-	nn_kern_quant_u8_amx(x, cip, h, w, xa, &sa);
+	nn_kern_quant_u8_amx(x, cip, h, w, NULL, xa, &sa);
 	assert_true(sv == sa);
 	for (int c = 0; c < cip; c++)
 		for (size_t p = 0; p < plane; p++)
@@ -86,13 +88,18 @@ static void conv_case(int ci, int co, int h, int w, int relu)
 		yv[i] = ya[i] = NAN;
 	nn_kern_conv3x3_s8(xv, sv, cip, h, w, wq, wsc, b, cop, relu, yv);
 	nn_kern_amx_config(8, 16, 64);
-	nn_kern_conv3x3_amx(xa, sa, cip, h, w, wa, wsc, b, cop, relu, ya);
+	nn_kern_conv3x3_amx(xa, sa, cip, h, w, wa, wsc, b, cop, relu, ya,
+			    &ymax);
 	nn_kern_amx_release();
 	if (memcmp(yv, ya, ny * sizeof(float)))
 		fail_msg("ci %d co %d %dx%d relu %d: AMX differs from VNNI", ci,
 			 co, h, w, relu);
+	/* the max the next quantization would find, borders included */
+	nn_kern_quant_u8(yv, cop, h, w, yq, &sv);
+	nn_kern_quant_u8_amx(ya, cop, h, w, &ymax, ya8, &sa);
+	assert_true(sv == sa);
 	free(x), free(wt), free(b), free(wsc), free(yv), free(ya);
-	free(xv), free(xa), free(wq), free(wa);
+	free(xv), free(xa), free(wq), free(wa), free(yq), free(ya8);
 }
 
 static void test_conv_amx(void **state)
