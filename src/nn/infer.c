@@ -409,30 +409,6 @@ void nn_ctx_free(struct nn_ctx *ctx)
 	free(ctx);
 }
 
-void nn_prep_window(const struct nn_arch *a, const uint8_t *gray, int x0,
-		    int y0, int flip, float *dst)
-{
-	float sc = 1.0f / (255.0f * a->norm_std),
-	      sh = -a->norm_mean / a->norm_std;
-
-	for (int y = 0; y < a->crop; y++) {
-		const uint8_t *row = gray + (size_t)(y + y0) * a->side + x0;
-
-		for (int x = 0; x < a->crop; x++)
-			dst[y * a->crop + x] =
-				(float)row[flip ? a->crop - 1 - x : x] * sc +
-				sh;
-	}
-}
-
-void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
-		    float *dst)
-{
-	int off = (a->side - a->crop) / 2;
-
-	nn_prep_window(a, gray, off, off, flip, dst);
-}
-
 /* One forward pass of the prepared input in ctx->buf[0]; logits out. */
 static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
@@ -577,30 +553,6 @@ static void forward_any(struct nn_ctx *ctx, float logits[NN_CLASSES])
 		forward(ctx, logits);
 }
 
-static void softmax(const float *z, float *p)
-{
-	float mx = z[0], s = 0;
-
-	for (int c = 1; c < NN_CLASSES; c++)
-		mx = z[c] > mx ? z[c] : mx;
-	for (int c = 0; c < NN_CLASSES; c++) {
-		p[c] = expf(z[c] - mx);
-		s += p[c];
-	}
-	for (int c = 0; c < NN_CLASSES; c++)
-		p[c] /= s;
-}
-
-int nn_argmax(const float probs[NN_CLASSES])
-{
-	int best = 0;
-
-	for (int c = 1; c < NN_CLASSES; c++)
-		if (probs[c] > probs[best])
-			best = c;
-	return best;
-}
-
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		float probs[NN_CLASSES])
 {
@@ -622,7 +574,7 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		for (int f = 0; f < flips; f++) {
 			nn_prep_window(a, gray, x0[v], y0[v], f, ctx->buf[0]);
 			forward_any(ctx, z);
-			softmax(z, p);
+			nn_softmax(z, p);
 			for (int c = 0; c < NN_CLASSES; c++)
 				acc[c] += p[c];
 		}
