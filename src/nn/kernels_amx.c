@@ -48,36 +48,37 @@ size_t nn_kern_amx_w_bytes(int ci, int co)
 	       (size_t)amx_groups(kb) * 1024;
 }
 
+/* The VNNI block (16 input channels of one tap: 4 rows of [16 outputs][4
+ * inputs], a quarter of a B tile, as is) that quarter s of the B tile for
+ * output block ob, input block cb, kernel row ky and tap group g holds;
+ * NULL where its tap is past the third. */
+static const int8_t *amx_quarter(const int8_t *wq, int ci, int kb, int ob,
+				 int cb, int ky, int g, int s)
+{
+	int kx = g * (64 / kb) + s * 16 / kb;
+	size_t c16 = (size_t)(cb * kb + s * 16 % kb) / 16;
+	size_t blk = (size_t)ob * (size_t)(ci / 16) + c16;
+
+	return kx > 2 ? NULL : wq + (blk * 9 + (size_t)(ky * 3 + kx)) * 256;
+}
+
 void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa)
 {
-	int kb = nn_kern_amx_kb(ci), ppr = 64 / kb, ng = amx_groups(kb);
+	int kb = nn_kern_amx_kb(ci), ng = amx_groups(kb);
 	int8_t *d = wa;
 
-	/* a VNNI block of 16 input channels for one tap is 4 rows of
-	 * [16 outputs][4 inputs]: a quarter of a B tile, as is */
 	for (int ob = 0; ob < co / 16; ob++)
 		for (int cb = 0; cb < ci / kb; cb++)
-			for (int ky = 0; ky < 3; ky++)
-				for (int g = 0; g < ng; g++)
-					for (int s = 0; s < 4; s++, d += 256) {
-						int kx = g * ppr + s * 16 / kb;
-						int c16 = (cb * kb +
-							   s * 16 % kb) /
-							  16;
-						size_t blk =
-							(size_t)ob * (ci / 16) +
-							(size_t)c16;
+			for (int i = 0; i < 3 * ng * 4; i++, d += 256) {
+				const int8_t *src = amx_quarter(
+					wq, ci, kb, ob, cb, i / (ng * 4),
+					i / 4 % ng, i % 4);
 
-						if (kx > 2)
-							memset(d, 0, 256);
-						else
-							memcpy(d,
-							       wq + (blk * 9 +
-								     (size_t)(ky * 3 +
-									      kx)) *
-									       256,
-							       256);
-					}
+				if (src)
+					memcpy(d, src, 256);
+				else
+					memset(d, 0, 256);
+			}
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -95,6 +96,7 @@ TGT void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
 	int kb = nn_kern_amx_kb(c);
 	__m512 mx = _mm512_setzero_ps(), inv;
 	float m;
+
 	if (xmax) {
 		m = *xmax;
 	} else {
@@ -160,8 +162,7 @@ INL void amx_epilogue(const struct amx_args *a, const int32_t *c, size_t q,
 		if (a->relu)
 			f = _mm512_max_ps(f, _mm512_setzero_ps());
 		_mm512_storeu_ps(y + r * 16, f);
-		/* border pixels are computed too, then zeroed: not in the max
-		 */
+		/* border pixels are computed, then zeroed: not in the max */
 		if (col >= 1 && col <= a->iw)
 			mx = _mm512_max_ps(mx, f);
 		col = col + 1 == a->wp ? 0 : col + 1;
@@ -285,7 +286,9 @@ void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 		ob += two ? 2 : 1;
 	}
 	nn_kern_zero_border(y, co, h, w, 16);
-	*ymax = _mm512_reduce_max_ps(_mm512_loadu_ps(mx));
+	*ymax = 0;
+	for (int j = 0; j < 16; j++)
+		*ymax = mx[j] > *ymax ? mx[j] : *ymax;
 }
 
 #else
