@@ -327,19 +327,25 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 TGT static void maxpool2_avx512(const float *x, int c, int h, int w, float *y,
 				float *ymax)
 {
-	__m512 mx = _mm512_setzero_ps();
-
+	__m512 mx = _mm512_setzero_ps(), z = _mm512_setzero_ps();
 	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
 	size_t xplane = (size_t)(h + 2) * xwp * 16,
 	       yplane = (size_t)(oh + 2) * ywp * 16;
 
-	for (int b = 0; b < c / 16; b++)
+	for (int b = 0; b < c / 16; b++) {
+		/* the zero border as it goes: top and bottom rows, row ends */
+		memset(y + b * yplane, 0, sizeof(float) * 16 * ywp);
+		memset(y + b * yplane + (size_t)(oh + 1) * ywp * 16, 0,
+		       sizeof(float) * 16 * ywp);
 		for (int oy = 0; oy < oh; oy++) {
 			const float *p0 = x + b * xplane +
 					  ((size_t)(2 * oy + 1) * xwp + 1) * 16;
 			const float *p1 = p0 + (size_t)xwp * 16;
 			float *q = y + b * yplane +
 				   ((size_t)(oy + 1) * ywp + 1) * 16;
+
+			_mm512_storeu_ps(q - 16, z);
+			_mm512_storeu_ps(q + (size_t)ow * 16, z);
 
 			for (int ox = 0; ox < ow; ox++) {
 				__m512 a = _mm512_max_ps(
@@ -354,7 +360,7 @@ TGT static void maxpool2_avx512(const float *x, int c, int h, int w, float *y,
 				_mm512_storeu_ps(q + ox * 16, a);
 			}
 		}
-	nn_kern_zero_border(y, c, oh, ow, 16);
+	}
 	if (ymax)
 		*ymax = _mm512_reduce_max_ps(mx);
 }

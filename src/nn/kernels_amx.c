@@ -144,7 +144,8 @@ struct amx_args {
 };
 
 /* y = ReLU?(acc * sc + b) for the `rows` pixels from flat q of one C tile
- * stored at c: kernels_int8.c's formula, operation for operation. */
+ * stored at c: kernels_int8.c's formula, operation for operation. Pixels
+ * that fall on the left or right border get zero instead. */
 INL void amx_epilogue(const struct amx_args *a, const int32_t *c, size_t q,
 		      int ob)
 {
@@ -161,10 +162,11 @@ INL void amx_epilogue(const struct amx_args *a, const int32_t *c, size_t q,
 
 		if (a->relu)
 			f = _mm512_max_ps(f, _mm512_setzero_ps());
-		_mm512_storeu_ps(y + r * 16, f);
-		/* border pixels are computed, then zeroed: not in the max */
 		if (col >= 1 && col <= a->iw)
 			mx = _mm512_max_ps(mx, f);
+		else
+			f = _mm512_setzero_ps();
+		_mm512_storeu_ps(y + r * 16, f);
 		col = col + 1 == a->wp ? 0 : col + 1;
 	}
 	_mm512_storeu_ps(a->mx, mx);
@@ -285,7 +287,15 @@ void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 		amx_blocks(&a, total, two);
 		ob += two ? 2 : 1;
 	}
-	nn_kern_zero_border(y, co, h, w, 16);
+	/* the epilogue zeroed the side borders it passed; the rest is the
+	 * top row up to the first pixel and the last pixel's row end on */
+	for (int ob = 0; ob < co / 16; ob++) {
+		float *yb = y + (size_t)ob * a.yblk;
+
+		memset(yb, 0, sizeof(float) * 16 * (size_t)(a.wp + 1));
+		memset(yb + (plane - (size_t)a.wp - 1) * 16, 0,
+		       sizeof(float) * 16 * (size_t)(a.wp + 1));
+	}
 	*ymax = 0;
 	for (int j = 0; j < 16; j++)
 		*ymax = mx[j] > *ymax ? mx[j] : *ymax;
