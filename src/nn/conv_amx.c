@@ -1,5 +1,5 @@
 /* conv_amx.c - the trainer's 3x3 stride-1 convolutions on AMX bf16 tiles
- * (kernels_amx.c) when the level is NN_KERN_AMX and the input has at
+ * (kernels_amx_train.c) when the level is NN_KERN_AMX and the input has at
  * least 16 channels; conv_fast.c hands them over. As there, groups of
  * images of a [C][B][H][W] batch go side by side through the kernels as
  * one wide image, in order, so every sum runs in the same order on every

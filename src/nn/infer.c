@@ -29,6 +29,7 @@ struct nn_op {
 	int icb;    /* channel block of the conv's blocked input */
 	int8_t *wq; /* conv weights packed for nn_kern_conv3x3_s8, or NULL */
 	float *wsc; /* their per-output-channel scales (out, padded) */
+	int8_t *wa; /* the same int8 weights as AMX B tiles, or NULL */
 	float *bp;  /* bias padded to a multiple of 16 outputs, or NULL */
 };
 
@@ -40,7 +41,9 @@ struct nn_model {
 	size_t col_n;	    /* floats of im2col scratch, batch 1 */
 	int blocked;	    /* every op runs on blocked tensors (kernels.h) */
 	int int8;	    /* convs after the first also have int8 weights */
+	int amx;	    /* ... and AMX ones */
 	size_t max_blk;	    /* floats of the largest blocked activation */
+	size_t max_q;	    /* bytes of the largest quantized conv input */
 	double macs;	    /* multiply-adds per forward pass */
 	size_t params;	    /* parameters of the unfolded net */
 	struct nn_ens *ens; /* an ensemble: its members (above: arch.side) */
@@ -51,7 +54,7 @@ struct nn_ctx {
 	float *buf[2]; /* ping-pong activations, max_act floats */
 	float *col;
 	float *blk[2]; /* ping-pong blocked activations, max_blk floats */
-	uint8_t *q;    /* a quantized conv input, max_blk bytes */
+	uint8_t *q;    /* a quantized conv input, max_q bytes */
 	struct nn_ens_ctx *ens; /* an ensemble's member contexts */
 };
 
@@ -66,6 +69,7 @@ void nn_model_free(struct nn_model *m)
 		free(m->ops[i].wp);
 		free(m->ops[i].wq);
 		free(m->ops[i].wsc);
+		free(m->ops[i].wa);
 		free(m->ops[i].bp);
 	}
 	free(m);
@@ -166,12 +170,26 @@ static int blocked_ok(const struct nn_model *m)
 	return gap;
 }
 
+/* n zeroed bytes on a cache line boundary: AMX tile rows that straddle
+ * two lines load markedly slower. NULL when out of memory. */
+static void *calloc64(size_t n)
+{
+	void *p;
+
+	if (n > SIZE_MAX - 63)
+		return NULL;
+	p = aligned_alloc(64, (n + 63) / 64 * 64);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
 /* int8 trades a little accuracy for speed; below this many multiply-adds
  * a face the fp32 kernels take microseconds, so small models keep fp32. */
 #define NN_INT8_MIN_MACS 1e6
 
 /* Packs one conv's weights (and its bias, padded) for the fast kernels,
- * in int8 too when `int8`. */
+ * in int8 too when `int8`, and as AMX tiles when the level has them. */
 static int pack_conv(struct nn_op *op, int first, int int8)
 {
 	int cip = first ? 1 : nn_kern_cpad(op->in.c);
@@ -192,6 +210,12 @@ static int pack_conv(struct nn_op *op, int first, int int8)
 	if (!op->wq || !op->wsc)
 		return MS_ENOMEM;
 	nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq, op->wsc);
+	if (nn_kern_level() < NN_KERN_AMX)
+		return MS_OK;
+	op->wa = calloc64(nn_kern_amx_w_bytes(cip, cop));
+	if (!op->wa)
+		return MS_ENOMEM;
+	nn_kern_pack3x3_amx(op->wq, cip, cop, op->wa);
 	return MS_OK;
 }
 
@@ -216,7 +240,14 @@ static int plan_blocked(struct nn_model *m)
 				      m->macs >= NN_INT8_MIN_MACS))
 			return MS_ENOMEM;
 		m->int8 |= op->wq != NULL;
+		m->amx |= op->wa != NULL;
+		if (op->wa)
+			m->max_q = MS_MAX(
+				m->max_q,
+				nn_kern_amx_u8_bytes(nn_kern_cpad(op->in.c),
+						     op->in.h, op->in.w));
 	}
+	m->max_q = MS_MAX(m->max_q, m->max_blk);
 	m->blocked = 1;
 	return MS_OK;
 }
@@ -349,9 +380,9 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
 	c->col = ms_calloc(m->col_n + 1, sizeof(float));
 	if (m->blocked) {
-		c->blk[0] = ms_calloc(m->max_blk, sizeof(float));
-		c->blk[1] = ms_calloc(m->max_blk, sizeof(float));
-		c->q = ms_calloc(m->max_blk, 1);
+		c->blk[0] = calloc64(m->max_blk * sizeof(float));
+		c->blk[1] = calloc64(m->max_blk * sizeof(float));
+		c->q = calloc64(m->max_q);
 		if (!c->blk[0] || !c->blk[1] || !c->q) {
 			nn_ctx_free(c);
 			return NULL;
@@ -376,30 +407,6 @@ void nn_ctx_free(struct nn_ctx *ctx)
 	free(ctx->blk[1]);
 	free(ctx->q);
 	free(ctx);
-}
-
-void nn_prep_window(const struct nn_arch *a, const uint8_t *gray, int x0,
-		    int y0, int flip, float *dst)
-{
-	float sc = 1.0f / (255.0f * a->norm_std),
-	      sh = -a->norm_mean / a->norm_std;
-
-	for (int y = 0; y < a->crop; y++) {
-		const uint8_t *row = gray + (size_t)(y + y0) * a->side + x0;
-
-		for (int x = 0; x < a->crop; x++)
-			dst[y * a->crop + x] =
-				(float)row[flip ? a->crop - 1 - x : x] * sc +
-				sh;
-	}
-}
-
-void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
-		    float *dst)
-{
-	int off = (a->side - a->crop) / 2;
-
-	nn_prep_window(a, gray, off, off, flip, dst);
 }
 
 /* One forward pass of the prepared input in ctx->buf[0]; logits out. */
@@ -457,37 +464,65 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 	memcpy(logits, ctx->buf[cur], sizeof(float) * NN_CLASSES);
 }
 
+/* One conv of forward_blocked: AMX int8, VNNI int8 or fp32, as far as the
+ * level (`lvl`) and the packed weights allow. xmax: the largest float of
+ * x when the op before found it, else NULL. Returns 1 when it set *ymax
+ * (the AMX path), else 0. */
+static int conv_blocked(struct nn_ctx *ctx, const struct nn_op *op, int first,
+			int lvl, const float *x, const float *xmax, float *y,
+			float *ymax)
+{
+	int ci = nn_kern_cpad(op->in.c), co = nn_kern_cpad(op->out.c);
+	int h = op->in.h, w = op->in.w;
+	float xs;
+
+	if (lvl >= NN_KERN_AMX && op->wa) {
+		nn_kern_quant_u8_amx(x, ci, h, w, xmax, ctx->q, &xs);
+		nn_kern_conv3x3_amx(ctx->q, xs, ci, h, w, op->wa, op->wsc,
+				    op->bp, co, 1, y, ymax);
+		return 1;
+	}
+	if (lvl >= NN_KERN_INT8 && op->wq) {
+		nn_kern_quant_u8(x, ci, h, w, ctx->q, &xs);
+		nn_kern_conv3x3_s8(ctx->q, xs, ci, h, w, op->wq, op->wsc,
+				   op->bp, co, 1, y);
+	} else {
+		nn_kern_conv3x3(x, first ? 1 : ci, op->icb, h, w, op->wp,
+				op->bp, co, 1, y);
+	}
+	return 0;
+}
+
 /* forward() on blocked tensors with the fast kernels; same result up to
- * float rounding. */
+ * float rounding (bit for bit between the two int8 levels). AMX tiles are
+ * configured for the pass and released after it: they are per-thread
+ * state, and a released thread saves no tile data on context switches. */
 static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
 	const struct nn_model *m = ctx->m;
-	float *x = ctx->blk[0], *y = ctx->blk[1], *t, xs;
-	int int8 = m->int8 && nn_kern_level() >= NN_KERN_INT8;
+	float *x = ctx->blk[0], *y = ctx->blk[1], *t, xmax, ymax;
+	int lvl = nn_kern_level(), known = 0; /* xmax known */
+	int amx = m->amx && lvl >= NN_KERN_AMX;
 
+	if (amx)
+		nn_kern_amx_config(8, 16, 64);
 	nn_kern_pad_image(ctx->buf[0], m->arch.crop, m->arch.crop, x);
 	for (int i = 0; i < m->n_ops; i++) {
 		const struct nn_op *op = &m->ops[i];
-		int ci = nn_kern_cpad(op->in.c), co = nn_kern_cpad(op->out.c);
+		int ci = nn_kern_cpad(op->in.c);
 
 		switch (op->type) {
 		case OP_CONV:
-			if (int8 && op->wq) {
-				nn_kern_quant_u8(x, ci, op->in.h, op->in.w,
-						 ctx->q, &xs);
-				nn_kern_conv3x3_s8(ctx->q, xs, ci, op->in.h,
-						   op->in.w, op->wq, op->wsc,
-						   op->bp, co, 1, y);
-				break;
-			}
-			nn_kern_conv3x3(x, i ? ci : 1, op->icb, op->in.h,
-					op->in.w, op->wp, op->bp, co, 1, y);
+			known = conv_blocked(ctx, op, i == 0, lvl, x,
+					     known ? &xmax : NULL, y, &ymax);
 			break;
 		case OP_MAXPOOL:
-			nn_kern_maxpool2(x, ci, op->in.h, op->in.w, y);
+			nn_kern_maxpool2(x, ci, op->in.h, op->in.w, y, &ymax);
+			known = 1;
 			break;
 		case OP_GAP:
 			nn_kern_gap(x, ci, op->in.h, op->in.w, y);
+			known = 0;
 			break;
 		case OP_DENSE:
 			for (int o = 0; o < op->out.c; o++) {
@@ -498,12 +533,15 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 					s += w[j] * x[j];
 				logits[o] = s;
 			}
-			return;
+			break;
 		default:
-			return; /* excluded by blocked_ok() */
+			break; /* excluded by blocked_ok() */
 		}
 		t = x, x = y, y = t;
+		xmax = ymax;
 	}
+	if (amx)
+		nn_kern_amx_release();
 }
 
 /* One forward pass on the path this model and CPU allow. */
@@ -513,30 +551,6 @@ static void forward_any(struct nn_ctx *ctx, float logits[NN_CLASSES])
 		forward_blocked(ctx, logits);
 	else
 		forward(ctx, logits);
-}
-
-static void softmax(const float *z, float *p)
-{
-	float mx = z[0], s = 0;
-
-	for (int c = 1; c < NN_CLASSES; c++)
-		mx = z[c] > mx ? z[c] : mx;
-	for (int c = 0; c < NN_CLASSES; c++) {
-		p[c] = expf(z[c] - mx);
-		s += p[c];
-	}
-	for (int c = 0; c < NN_CLASSES; c++)
-		p[c] /= s;
-}
-
-int nn_argmax(const float probs[NN_CLASSES])
-{
-	int best = 0;
-
-	for (int c = 1; c < NN_CLASSES; c++)
-		if (probs[c] > probs[best])
-			best = c;
-	return best;
 }
 
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
@@ -560,7 +574,7 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		for (int f = 0; f < flips; f++) {
 			nn_prep_window(a, gray, x0[v], y0[v], f, ctx->buf[0]);
 			forward_any(ctx, z);
-			softmax(z, p);
+			nn_softmax(z, p);
 			for (int c = 0; c < NN_CLASSES; c++)
 				acc[c] += p[c];
 		}

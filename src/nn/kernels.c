@@ -149,8 +149,11 @@ void nn_kern_pad_image(const float *img, int h, int w, float *y)
 	nn_kern_zero_border(y, 1, h, w, 1);
 }
 
-void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
+/* nn_kern_maxpool2 on any CPU */
+static void maxpool2_c(const float *x, int c, int h, int w, float *y,
+		       float *ymax)
 {
+	float mx = 0;
 	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
 	size_t xplane = (size_t)(h + 2) * xwp * 16,
 	       yplane = (size_t)(oh + 2) * ywp * 16;
@@ -176,9 +179,12 @@ void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y)
 							  : p1[16 + j];
 
 					q[j] = a > d ? a : d;
+					mx = q[j] > mx ? q[j] : mx;
 				}
 			}
 	nn_kern_zero_border(y, c, oh, ow, 16);
+	if (ymax)
+		*ymax = mx;
 }
 
 void nn_kern_gap(const float *x, int c, int h, int w, float *y)
@@ -315,6 +321,48 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 		ob += two ? 2 : 1;
 	}
 	nn_kern_zero_border(y, co, h, w, 16);
+}
+
+/* max(a, b) as a > b ? a : b, lane for lane, like the scalar path */
+TGT static void maxpool2_avx512(const float *x, int c, int h, int w, float *y,
+				float *ymax)
+{
+	__m512 mx = _mm512_setzero_ps(), z = _mm512_setzero_ps();
+	int oh = h / 2, ow = w / 2, xwp = w + 2, ywp = ow + 2;
+	size_t xplane = (size_t)(h + 2) * xwp * 16,
+	       yplane = (size_t)(oh + 2) * ywp * 16;
+
+	for (int b = 0; b < c / 16; b++) {
+		/* the zero border as it goes: top and bottom rows, row ends */
+		memset(y + b * yplane, 0, sizeof(float) * 16 * ywp);
+		memset(y + b * yplane + (size_t)(oh + 1) * ywp * 16, 0,
+		       sizeof(float) * 16 * ywp);
+		for (int oy = 0; oy < oh; oy++) {
+			const float *p0 = x + b * xplane +
+					  ((size_t)(2 * oy + 1) * xwp + 1) * 16;
+			const float *p1 = p0 + (size_t)xwp * 16;
+			float *q = y + b * yplane +
+				   ((size_t)(oy + 1) * ywp + 1) * 16;
+
+			_mm512_storeu_ps(q - 16, z);
+			_mm512_storeu_ps(q + (size_t)ow * 16, z);
+
+			for (int ox = 0; ox < ow; ox++) {
+				__m512 a = _mm512_max_ps(
+					_mm512_loadu_ps(p0 + ox * 32),
+					_mm512_loadu_ps(p0 + ox * 32 + 16));
+				__m512 d = _mm512_max_ps(
+					_mm512_loadu_ps(p1 + ox * 32),
+					_mm512_loadu_ps(p1 + ox * 32 + 16));
+
+				a = _mm512_max_ps(a, d);
+				mx = _mm512_max_ps(mx, a);
+				_mm512_storeu_ps(q + ox * 16, a);
+			}
+		}
+	}
+	if (ymax)
+		*ymax = _mm512_reduce_max_ps(mx);
 }
 
 /* Lane j of the channel gather reads src[j*stride]; nch lanes are live. */
@@ -484,10 +532,9 @@ __attribute__((target("amx-tile"))) void nn_kern_amx_config(int n, int rows,
 		cfg.colsb[t] = (uint16_t)colsb;
 		cfg.rows[t] = (uint8_t)rows;
 	}
-	/* GCC does not see that LDTILECFG reads all 64 bytes and drops
-	 * part of the memset; unused tiles must read zero or it faults */
-	__asm__ volatile("" : : "r"(&cfg) : "memory");
-	_tile_loadconfig(&cfg);
+	/* not _tile_loadconfig: GCC 12's takes the operand as 8 bytes, so
+	 * the stores to the rest of cfg are dropped as dead */
+	__asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
 
 __attribute__((target("amx-tile"))) void nn_kern_amx_release(void)
@@ -541,3 +588,15 @@ void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
 }
 
 #endif
+
+void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y,
+		      float *ymax)
+{
+#ifdef NN_KERN_X86
+	if (nn_kern_fast()) {
+		maxpool2_avx512(x, c, h, w, y, ymax);
+		return;
+	}
+#endif
+	maxpool2_c(x, c, h, w, y, ymax);
+}

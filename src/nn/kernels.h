@@ -1,6 +1,7 @@
 /* kernels.h - the inference engine's fast path: 3x3 convolutions (stride
- * 1, pad 1) on channel-blocked activations with AVX-512, used by infer.c
- * when the CPU has it; the portable path is im2col + OpenBLAS (layers.c).
+ * 1, pad 1) on channel-blocked activations with AVX-512 (fp32, then int8
+ * with VNNI, then int8 on AMX tiles), used by infer.c when the CPU has
+ * them; the portable path is im2col + OpenBLAS (layers.c).
  *
  * Blocked layout: a (C, H, W) tensor is [C/cb][H+2][W+2][cb] floats with a
  * zero border one pixel wide, cb = NN_KERN_CB (16) or, for a one-channel
@@ -8,7 +9,7 @@
  *
  * The trainer (conv_fast.c) runs on the same fp32 kernels, and at level
  * NN_KERN_AMX its convolutions of 16+ input channels on the bf16 tile
- * kernels at the end of this file (kernels_amx.c, own layouts). */
+ * kernels below (kernels_amx_train.c, own layouts). */
 #ifndef MOODSYNC_NN_KERNELS_H
 #define MOODSYNC_NN_KERNELS_H
 
@@ -114,8 +115,10 @@ void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
 		       float *dst);
 
 /* 2x2 max pooling, stride 2 (floor): blocked (c, h, w) to blocked
- * (c, h/2, w/2), block 16. */
-void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y);
+ * (c, h/2, w/2), block 16. When ymax is not NULL, *ymax = the largest
+ * float of y, its zero border included (what nn_kern_quant_u8 finds). */
+void nn_kern_maxpool2(const float *x, int c, int h, int w, float *y,
+		      float *ymax);
 
 /* The trainer's 2x2 stride-2 max pooling of planar (h, w) planes, with
  * the index of each maximum in its plane when idx is not NULL (the first
@@ -157,7 +160,7 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 			const int8_t *wq, const float *wscale,
 			const float *bias, int co, int relu, float *y);
 
-/* ---- bf16 AMX convolutions of the trainer (kernels_amx.c), level
+/* ---- bf16 AMX convolutions of the trainer (kernels_amx_train.c), level
  * NN_KERN_AMX only; the caller configures 8 tiles of 16 rows x 64 bytes
  * (nn_kern_amx_config(8, 16, 64)) around the kernels. ----
  *
@@ -224,5 +227,53 @@ void nn_kern_amx_conv3x3(const uint16_t *xp, int ci, int h, int w,
  * width. */
 void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
 		       const uint16_t *dyp, int co, int first, float *ga);
+
+/* ---- AMX int8 (kernels_amx.c), level NN_KERN_AMX only ----
+ *
+ * The same quantization as the VNNI path above, so the integer sums are
+ * exact and the outputs bit-identical; only the layouts differ. A u8
+ * activation (c, h, w) is [c/kb][h+2][w+2][kb] bytes with kb =
+ * nn_kern_amx_kb(c): 64, 32 or 16 channels a pixel row, zero border, and
+ * NN_KERN_AMX_SLACK bytes after it that tile loads may read (their
+ * products are discarded or meet zero weights). A tile row of 64 bytes
+ * spans 64 / kb adjacent pixels, so with kb < 64 one B tile holds the
+ * weights of as many taps of one kernel row (zero for a tap past the
+ * third). The kernels use nn_kern_amx_config(8, 16, 64): every tile is 16
+ * rows of 64 bytes; the caller configures and releases. */
+#define NN_KERN_AMX_SLACK 2048
+
+/* Channels a pixel row of the AMX layout holds for c channels (c a
+ * multiple of 16). */
+int nn_kern_amx_kb(int c);
+
+/* Bytes of an AMX u8 activation of c channels (a multiple of 16), slack
+ * included. */
+size_t nn_kern_amx_u8_bytes(int c, int h, int w);
+
+/* Bytes of AMX-packed weights for ci x co (multiples of 16). */
+size_t nn_kern_amx_w_bytes(int ci, int co);
+
+/* Repacks wq from nn_kern_pack3x3_s8 (ci, co padded to multiples of 16)
+ * into nn_kern_amx_w_bytes(ci, co) bytes of B tiles at wa:
+ * [co/16][ci/kb][3 kernel rows][groups][16 rows][16 outputs][4 inputs].
+ * The scales stay those of nn_kern_pack3x3_s8. Any CPU. */
+void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa);
+
+/* nn_kern_quant_u8 (same values and scale) from blocked fp32 (c, h, w),
+ * block 16, into the AMX layout at xq (nn_kern_amx_u8_bytes; the slack is
+ * not written). xmax: the largest float of x with its border, as the op
+ * that wrote x reported it, or NULL to find it here (a second pass over
+ * x, which for the larger tensors comes from L2). */
+void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
+			  const float *xmax, uint8_t *xq, float *scale);
+
+/* nn_kern_conv3x3_s8 on AMX tiles, bit-identical to it: xq from
+ * nn_kern_quant_u8_amx, wa from nn_kern_pack3x3_amx, y blocked fp32
+ * (co, h, w), block 16; *ymax as for nn_kern_maxpool2 (not NULL). The
+ * thread's tiles must be configured. */
+void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
+			 const int8_t *wa, const float *wscale,
+			 const float *bias, int co, int relu, float *y,
+			 float *ymax);
 
 #endif

@@ -1,497 +1,325 @@
-/* kernels_amx.c - the trainer's 3x3 convolutions (stride 1, pad 1) as
- * implicit GEMMs on AMX bf16 tiles (kernels.h, level NN_KERN_AMX): inputs
- * rounded to bf16 (nearest even) while they are copied into the layouts
- * below, products summed in fp32 by tdpbf16ps, results and gradients fp32.
- *
- * A group of images side by side is one wide padded image, walked as one
- * flat row of `len` pixels per channel (nn_kern_amx_len): output pixel
- * q + wp + 1 reads input q + ky*wp + kx, so one tap is an address shift.
- *  - Forward (and backward data, with flipped weights): C[16 co][16 px]
- *    += A[16 co][32 ci] x B[32 ci][16 px]; A is a packed weight tile, B
- *    one load from the "pair planes" [C/2][len][2] (two channels
- *    interleaved per pixel) at the tap's shift; C is stored straight into
- *    fp32 planes [C][len], whose interior rows are then copied out.
- *  - Weight gradient: C[16 ci][16 co] += A[16 ci][32 px] x B[32 px][16 co];
- *    A from bf16 planes [C][len] at the tap's shift, B from "pixel pairs"
- *    [C/16][npairs][16][2] of dy, the same for every tap; C is the fp32
- *    gradient block of (tap, ci block, co block), zero for the first
- *    group, then loaded, summed into over all pixels and stored back.
- * The input gradient's pair planes and pixel pairs are both made from
- * dy's bf16 planes, so dy is read and rounded once.
- * Channel counts are padded to 32 (padding zero) so every step is 2 x 2
- * tiles. Each tile sum runs in a fixed order, so results depend only on
- * the inputs, never on timing. */
+/* kernels_amx.c - the int8 3x3 convolution on AMX tiles (kernels.h, level
+ * NN_KERN_AMX): the same u8 activations, s8 weights and fp32 epilogue as
+ * kernels_int8.c, so the int32 sums and the outputs are bit-identical to
+ * the VNNI path, but each TDPBUSD multiplies 16 pixels x 64 input bytes by
+ * 64 x 16 outputs. An implicit GEMM: the A tile of one tap is 16
+ * consecutive flat pixels of the padded input (rows of kb channels, one
+ * load at the tap's offset), the B tile that tap's packed weights. */
 #include <string.h>
 
 #include "moodsync/common.h"
 #include "nn/kernels.h"
 
+/* Tile numbers: C (16 pixels x 16 outputs, int32) for pixel tiles 0/1 and
+ * output blocks 0/1, A for the two pixel tiles, B for the two blocks. */
+#define AMX_C00 0
+#define AMX_C01 1
+#define AMX_C10 2
+#define AMX_C11 3
+#define AMX_A0 4
+#define AMX_A1 5
+#define AMX_B0 6
+#define AMX_B1 7
+
+int nn_kern_amx_kb(int c)
+{
+	return c % 64 == 0 ? 64 : c % 32 == 0 ? 32 : 16;
+}
+
+/* Taps of one kernel row a B tile holds: 64 / kb adjacent pixels. */
+static int amx_groups(int kb)
+{
+	int ppr = 64 / kb;
+
+	return (3 + ppr - 1) / ppr;
+}
+
+size_t nn_kern_amx_u8_bytes(int c, int h, int w)
+{
+	return (size_t)c * (size_t)(h + 2) * (size_t)(w + 2) +
+	       NN_KERN_AMX_SLACK;
+}
+
+size_t nn_kern_amx_w_bytes(int ci, int co)
+{
+	int kb = nn_kern_amx_kb(ci);
+
+	return (size_t)(co / 16) * (size_t)(ci / kb) * 3 *
+	       (size_t)amx_groups(kb) * 1024;
+}
+
+/* The VNNI block (16 input channels of one tap: 4 rows of [16 outputs][4
+ * inputs], a quarter of a B tile, as is) that quarter s of the B tile for
+ * output block ob, input block cb, kernel row ky and tap group g holds;
+ * NULL where its tap is past the third. */
+static const int8_t *amx_quarter(const int8_t *wq, int ci, int kb, int ob,
+				 int cb, int ky, int g, int s)
+{
+	int kx = g * (64 / kb) + s * 16 / kb;
+	size_t c16 = (size_t)(cb * kb + s * 16 % kb) / 16;
+	size_t blk = (size_t)ob * (size_t)(ci / 16) + c16;
+
+	return kx > 2 ? NULL : wq + (blk * 9 + (size_t)(ky * 3 + kx)) * 256;
+}
+
+void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa)
+{
+	int kb = nn_kern_amx_kb(ci), ng = amx_groups(kb);
+	int8_t *d = wa;
+
+	for (int ob = 0; ob < co / 16; ob++)
+		for (int cb = 0; cb < ci / kb; cb++)
+			for (int i = 0; i < 3 * ng * 4; i++, d += 256) {
+				const int8_t *src = amx_quarter(
+					wq, ci, kb, ob, cb, i / (ng * 4),
+					i / 4 % ng, i % 4);
+
+				if (src)
+					memcpy(d, src, 256);
+				else
+					memset(d, 0, 256);
+			}
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define NN_AMX_X86 1
-#endif
 
-static size_t up32(size_t n)
+#define AMX_TGT "amx-tile,amx-int8,avx512f,avx512bw"
+#define TGT __attribute__((target(AMX_TGT)))
+#define INL static inline __attribute__((always_inline, target(AMX_TGT)))
+
+TGT void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
+			      const float *xmax, uint8_t *xq, float *scale)
 {
-	return (n + 31) & ~(size_t)31;
-}
+	size_t plane = (size_t)(h + 2) * (size_t)(w + 2);
+	size_t n = (size_t)c * plane;
+	int kb = nn_kern_amx_kb(c);
+	__m512 mx = _mm512_setzero_ps(), inv;
+	float m;
 
-static size_t amx_total(int h, int w)
-{
-	return (size_t)(h - 1) * (size_t)(w + 2) + (size_t)w;
-}
-
-/* Output chunks of 32 pixels cover the flat range; the last chunk and
- * the taps read past it, into the zero tail of each plane. */
-static size_t amx_chunks(int h, int w)
-{
-	return (amx_total(h, w) + 31) / 32;
-}
-
-size_t nn_kern_amx_len(int h, int w)
-{
-	return up32(amx_chunks(h, w) * 32 + 2 * (size_t)(w + 2) + 2);
-}
-
-size_t nn_kern_amx_pairs_len(int h, int w)
-{
-	return amx_chunks(h, w) * 16;
-}
-
-/* Nearest even, denormals to zero, as VCVTNEPS2BF16 rounds. */
-float nn_kern_bf16_round(float f)
-{
-	uint32_t u;
-	float r;
-
-	memcpy(&u, &f, sizeof(u));
-	if ((u & 0x7f800000u) == 0)
-		u &= 0x80000000u;
-	else
-		u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-	memcpy(&r, &u, sizeof(r));
-	return r;
-}
-
-#ifdef NN_AMX_X86
-
-#define AVX_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-#define AMX_TGT __attribute__((target("amx-tile,amx-bf16,avx512f")))
-
-/* Packs the weights of a convolution with `nr` outputs (tile rows) and
- * `nc` inputs (tile columns): weight (r, c, t) is at w + r*rs + c*cs + t,
- * or + 8 - t when `flip`. */
-AVX_TGT static void pack_rows(const float *w, int nr, int nc, size_t rs,
-			      size_t cs, int flip, uint16_t *wa)
-{
-	int ncb = nn_kern_c32(nc) / 32;
-	__m512i idx =
-		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
-						     9, 10, 11, 12, 13, 14, 15),
-				   _mm512_set1_epi32((int)cs));
-
-	if (nr % 16 || nc % 32)
-		memset(wa, 0,
-		       sizeof(uint16_t) * (size_t)nn_kern_c32(nr) * ncb * 32 *
-			       9);
-	for (int r = 0; r < nr; r++)
-		for (int c = 0; c < nc; c += 16) {
-			__mmask16 m =
-				(__mmask16)((1u << MS_MIN(16, nc - c)) - 1);
-			const float *src = w + (size_t)r * rs + (size_t)c * cs;
-			uint16_t *dst =
-				wa +
-				((size_t)(r / 16) * ncb + c / 32) * 9 * 512 +
-				(size_t)(r % 16) * 32 + (size_t)(c % 32);
-
-			for (int t = 0; t < 9; t++) {
-				__m512 v = _mm512_mask_i32gather_ps(
-					_mm512_setzero_ps(), m, idx,
-					src + (flip ? 8 - t : t), 4);
-
-				_mm256_mask_storeu_epi16(
-					dst + (size_t)t * 512, m,
-					(__m256i)_mm512_cvtneps_pbh(v));
-			}
-		}
-}
-
-void nn_kern_amx_pack(const float *w, int ci, int co, uint16_t *wa)
-{
-	pack_rows(w, co, ci, (size_t)ci * 9, 9, 0, wa);
-}
-
-void nn_kern_amx_pack_flipped(const float *w, int ci, int co, uint16_t *wa)
-{
-	pack_rows(w, ci, co, 9, (size_t)ci * 9, 1, wa);
-}
-
-AVX_TGT void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw)
-{
-	size_t nib = (size_t)nn_kern_c32(ci) / 16;
-	__m512i idx =
-		_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
-						     0, 0, 0, 0, 0, 0, 0),
-				   _mm512_set1_epi32(256));
-
-	for (int o = 0; o < co; o++)
-		for (int i = 0; i < ci; i++) {
-			const float *src =
-				ga +
-				((size_t)(o / 16) * nib + (size_t)(i / 16)) *
-					9 * 256 +
-				(size_t)(i % 16) * 16 + (size_t)(o % 16);
-
-			_mm512_mask_storeu_ps(
-				gw + ((size_t)o * ci + i) * 9, 0x1ff,
-				_mm512_mask_i32gather_ps(_mm512_setzero_ps(),
-							 0x1ff, idx, src, 4));
-		}
-}
-
-/* Zeroes what the copies into a plane of g images of h x w leave: the
- * border, the columns between the images and the tail; `e` bf16 values a
- * pixel. */
-static void zero_gaps(uint16_t *plane, int g, int h, int w, size_t len, int e)
-{
-	size_t wp = (size_t)g * (w + 1) + 1;
-
-	memset(plane, 0, sizeof(uint16_t) * e * wp);
-	for (int r = 1; r <= h; r++)
-		for (int j = 0; j <= g; j++) {
-			uint16_t *p =
-				plane + (r * wp + (size_t)j * (w + 1)) * e;
-
-			p[0] = 0;
-			p[e - 1] = 0;
-		}
-	memset(plane + (h + 1) * wp * e, 0,
-	       sizeof(uint16_t) * e * (len - (h + 1) * wp));
-}
-
-AVX_TGT void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
-				     const float *bias, size_t cs, float *dst)
-{
-	int wp = g * (w + 1) + 1;
-	size_t len = nn_kern_amx_len(h, wp - 2), hw = (size_t)h * w;
-
-	for (int ch = 0; ch < c; ch++) {
-		__m512 b = _mm512_set1_ps(bias ? bias[ch] : 0.0f);
-
-		for (int j = 0; j < g; j++)
-			for (int r = 0; r < h; r++) {
-				const float *s = y + (size_t)ch * len +
-						 (size_t)(r + 1) * wp +
-						 (size_t)j * (w + 1) + 1;
-				float *d = dst + (size_t)ch * cs +
-					   (size_t)j * hw + (size_t)r * w;
-
-				for (int k = 0; k < w; k += 16) {
-					__mmask16 m =
-						(__mmask16)((1u
-							     << MS_MIN(16,
-								       w - k)) -
-							    1);
-
-					_mm512_mask_storeu_ps(
-						d + k, m,
-						_mm512_add_ps(
-							_mm512_maskz_loadu_ps(
-								m, s + k),
-							b));
-				}
-			}
+	if (xmax) {
+		m = *xmax;
+	} else {
+		for (size_t i = 0; i < n; i += 16)
+			mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + i));
+		m = _mm512_reduce_max_ps(mx);
 	}
-}
+	*scale = m > 0 ? m / 255.0f : 1.0f;
+	inv = _mm512_set1_ps(m > 0 ? 255.0f / m : 0.0f);
+	for (int b = 0; b < c / 16; b++) {
+		const float *xb = x + (size_t)b * plane * 16;
+		uint8_t *qb = xq + (size_t)(b * 16 / kb) * plane * kb +
+			      (size_t)(b * 16 % kb);
 
-AVX_TGT void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g,
-				  int h, int w, uint16_t *dst)
-{
-	int wp = g * (w + 1) + 1, cp = nn_kern_c32(c);
-	size_t len = nn_kern_amx_len(h, wp - 2), hw = (size_t)h * w;
-	/* lane 2i <- i (first channel), 2i + 1 <- 16 + i (second) */
-	__m512i inter = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11,
-					 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
-					 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+		for (size_t p = 0; p < plane; p++) {
+			__m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(
+				_mm512_loadu_ps(xb + p * 16), inv));
 
-	for (int ch = 0; ch < c; ch += 2)
-		zero_gaps(dst + (size_t)ch * len, g, h, w, len, 2);
-	memset(dst + (size_t)(c + 1) / 2 * 2 * len, 0,
-	       sizeof(uint16_t) * (size_t)(cp - (c + 1) / 2 * 2) * len);
-	for (int ch = 0; ch < c; ch += 2)
-		for (int j = 0; j < g; j++)
-			for (int r = 0; r < h; r++) {
-				const float *a = x + (size_t)ch * cs +
-						 (size_t)j * hw + (size_t)r * w;
-				uint16_t *d = dst + (size_t)ch * len +
-					      ((size_t)(r + 1) * wp +
-					       (size_t)j * (w + 1) + 1) *
-						      2;
-
-				for (int k = 0; k < w; k += 16) {
-					int n = MS_MIN(16, w - k);
-					__mmask16 m =
-						(__mmask16)((1u << n) - 1);
-					__mmask32 m2 =
-						(__mmask32)((1ull << (2 * n)) -
-							    1);
-					__m512 va =
-						_mm512_maskz_loadu_ps(m, a + k);
-					__m512 vb =
-						ch + 1 < c
-							? _mm512_maskz_loadu_ps(
-								  m, a + cs + k)
-							: _mm512_setzero_ps();
-					__m512i v =
-						(__m512i)_mm512_cvtne2ps_pbh(
-							vb, va);
-
-					v = _mm512_permutexvar_epi16(inter, v);
-					_mm512_mask_storeu_epi16(d + 2 * k, m2,
-								 v);
-				}
-			}
-}
-
-AVX_TGT void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g,
-				   int h, int w, uint16_t *dst)
-{
-	int wp = g * (w + 1) + 1, cp = nn_kern_c32(c);
-	size_t len = nn_kern_amx_len(h, wp - 2), hw = (size_t)h * w;
-
-	for (int ch = 0; ch < c; ch++)
-		zero_gaps(dst + (size_t)ch * len, g, h, w, len, 1);
-	memset(dst + (size_t)c * len, 0,
-	       sizeof(uint16_t) * (size_t)(cp - c) * len);
-	for (int ch = 0; ch < c; ch++)
-		for (int j = 0; j < g; j++)
-			for (int r = 0; r < h; r++) {
-				const float *a = x + (size_t)ch * cs +
-						 (size_t)j * hw + (size_t)r * w;
-				uint16_t *d = dst + (size_t)ch * len +
-					      (size_t)(r + 1) * wp +
-					      (size_t)j * (w + 1) + 1;
-
-				for (int k = 0; k < w; k += 16) {
-					__mmask16 m =
-						(__mmask16)((1u
-							     << MS_MIN(16,
-								       w - k)) -
-							    1);
-					__m256i v = (__m256i)_mm512_cvtneps_pbh(
-						_mm512_maskz_loadu_ps(m,
-								      a + k));
-
-					_mm256_mask_storeu_epi16(d + k, m, v);
-				}
-			}
-}
-
-AVX_TGT void nn_kern_amx_planes_to_pairs(const uint16_t *planes, int c, int h,
-					 int w, uint16_t *dst)
-{
-	size_t len = nn_kern_amx_len(h, w);
-	/* lane 2i <- a[i], 2i + 1 <- b[i]; from element 16 on for hi */
-	__m512i lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11,
-				      42, 10, 41, 9, 40, 8, 39, 7, 38, 6, 37, 5,
-				      36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
-	__m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
-
-	for (int ch = 0; ch < nn_kern_c32(c); ch += 2) {
-		const uint16_t *a = planes + (size_t)ch * len, *b = a + len;
-		uint16_t *d = dst + (size_t)ch * len;
-
-		for (size_t k = 0; k < len; k += 32) {
-			__m512i va = _mm512_loadu_si512(a + k);
-			__m512i vb = _mm512_loadu_si512(b + k);
-
-			_mm512_storeu_si512(
-				d + 2 * k,
-				_mm512_permutex2var_epi16(va, lo, vb));
-			_mm512_storeu_si512(
-				d + 2 * k + 32,
-				_mm512_permutex2var_epi16(va, hi, vb));
+			q = _mm512_max_epi32(q, _mm512_setzero_si512());
+			_mm_storeu_si128((__m128i *)(qb + p * kb),
+					 _mm512_cvtusepi32_epi8(q));
 		}
 	}
 }
 
-AVX_TGT void nn_kern_amx_pixel_pairs(const uint16_t *planes, int c, int h,
-				     int w, uint16_t *dst)
+/* Where a step's inputs and outputs are. */
+struct amx_args {
+	const uint8_t *x; /* input, AMX u8 layout */
+	size_t xblk;	  /* bytes between kb-channel blocks of x */
+	int nkb;	  /* input channel blocks */
+	int kb;		  /* input channels a pixel row holds */
+	int ng;		  /* B tiles per kernel row */
+	int ppr;	  /* pixels an A row spans (64 / kb) */
+	int wp;		  /* padded row length, pixels */
+	const int8_t *w;  /* B tiles of the first output block */
+	size_t wblk;	  /* bytes between output blocks in w */
+	const float *sc;  /* xscale * wscale, first output block (32) */
+	const float *b;	  /* bias of the first output block */
+	float *y;	  /* output, blocked fp32, first output block */
+	size_t yblk;	  /* floats between output blocks in y */
+	int rows; /* valid rows of a pixel tile (16, fewer at the end) */
+	int iw;	  /* image width: padded columns 1..iw are real */
+	int relu;
+	float *mx; /* (16) per-lane max of the real outputs so far, >= 0 */
+};
+
+/* y = ReLU?(acc * sc + b) for the `rows` pixels from flat q of one C tile
+ * stored at c: kernels_int8.c's formula, operation for operation. Pixels
+ * that fall on the left or right border get zero instead. */
+INL void amx_epilogue(const struct amx_args *a, const int32_t *c, size_t q,
+		      int ob)
 {
-	size_t len = nn_kern_amx_len(h, w), np = nn_kern_amx_pairs_len(h, w);
-	__m512i idx = _mm512_mullo_epi32(
-		_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-				  14, 15),
-		_mm512_set1_epi32((int)(len * sizeof(uint16_t))));
+	float *y = a->y + (size_t)ob * a->yblk + (q + (size_t)a->wp + 1) * 16;
+	__m512 s = _mm512_loadu_ps(a->sc + ob * 16);
+	__m512 b = _mm512_loadu_ps(a->b + ob * 16);
+	__m512 mx = _mm512_loadu_ps(a->mx);
+	int col = (int)((q + 1) % (size_t)a->wp); /* of row 0, padded */
 
-	/* pair k of block b: pixels 2k, 2k + 1 of the flat output range,
-	 * i.e. plane pixels 2k + wp + 1 and the next, of 16 channels */
-	for (int b = 0; b < nn_kern_c32(c) / 16; b++) {
-		const uint16_t *src = planes + (size_t)b * 16 * len + w + 3;
+	for (int r = 0; r < a->rows; r++) {
+		__m512 f = _mm512_fmadd_ps(
+			_mm512_cvtepi32_ps(_mm512_load_si512(c + r * 16)), s,
+			b);
 
-		for (size_t k = 0; k < np; k++)
-			_mm512_storeu_si512(
-				dst + ((size_t)b * np + k) * 32,
-				_mm512_i32gather_epi32(idx, src + 2 * k, 1));
+		if (a->relu)
+			f = _mm512_max_ps(f, _mm512_setzero_ps());
+		if (col >= 1 && col <= a->iw)
+			mx = _mm512_max_ps(mx, f);
+		else
+			f = _mm512_setzero_ps();
+		_mm512_storeu_ps(y + r * 16, f);
+		col = col + 1 == a->wp ? 0 : col + 1;
 	}
+	_mm512_storeu_ps(a->mx, mx);
 }
 
-/* Forward: 16 x 16 tiles; 0-3 sums, 4-5 weights, 6-7 inputs. */
-AMX_TGT void nn_kern_amx_conv3x3(const uint16_t *xp, int ci, int h, int w,
-				 const uint16_t *wa, int co, float *y)
+/* One step: pixel tiles from flat q0 (and q1 when two_px) times output
+ * block 0 (and 1 when two_oc); two_px and two_oc are constants after
+ * inlining. Accumulates over every input block and tap, then stores. */
+INL void amx_step(const struct amx_args *a, size_t q0, size_t q1, int two_px,
+		  int two_oc)
 {
-	size_t len = nn_kern_amx_len(h, w), nq = amx_chunks(h, w) * 32;
-	size_t ys = len * sizeof(float), xs = len * 2 * sizeof(uint16_t);
-	int nib = ci / 32, wp = w + 2;
+	int32_t c[4][256] __attribute__((aligned(64)));
+	size_t d1 = (q1 - q0) * (size_t)a->kb;
 
-	for (int ob = 0; ob < co / 16; ob += 2) {
-		const uint16_t *a0 = wa + (size_t)ob * nib * 9 * 512;
-		const uint16_t *a1 = a0 + (size_t)nib * 9 * 512;
-		float *y0 = y + (size_t)ob * 16 * len + wp + 1;
-		float *y1 = y0 + 16 * len;
+	_tile_zero(AMX_C00);
+	if (two_oc)
+		_tile_zero(AMX_C01);
+	if (two_px)
+		_tile_zero(AMX_C10);
+	if (two_px && two_oc)
+		_tile_zero(AMX_C11);
+	for (int cb = 0; cb < a->nkb; cb++)
+		for (int ky = 0; ky < 3; ky++)
+			for (int g = 0; g < a->ng; g++) {
+				const uint8_t *xa =
+					a->x + (size_t)cb * a->xblk +
+					(q0 +
+					 (size_t)(ky * a->wp + g * a->ppr)) *
+						(size_t)a->kb;
+				const int8_t *wb =
+					a->w + ((size_t)(cb * 3 + ky) * a->ng +
+						g) * 1024;
 
-		for (size_t q = 0; q < nq; q += 32) {
-			_tile_zero(0);
-			_tile_zero(1);
-			_tile_zero(2);
-			_tile_zero(3);
-			for (int ib = 0; ib < nib; ib++)
-				for (int t = 0; t < 9; t++) {
-					size_t at = ((size_t)ib * 9 + t) * 512;
-					const uint16_t *b =
-						xp + (size_t)ib * 32 * len +
-						(q + (size_t)((t / 3) * wp +
-							      t % 3)) *
-							2;
-
-					_tile_loadd(4, a0 + at, 64);
-					_tile_loadd(5, a1 + at, 64);
-					_tile_loadd(6, b, xs);
-					_tile_loadd(7, b + 32, xs);
-					_tile_dpbf16ps(0, 4, 6);
-					_tile_dpbf16ps(1, 4, 7);
-					_tile_dpbf16ps(2, 5, 6);
-					_tile_dpbf16ps(3, 5, 7);
-				}
-			_tile_stored(0, y0 + q, ys);
-			_tile_stored(1, y0 + q + 16, ys);
-			_tile_stored(2, y1 + q, ys);
-			_tile_stored(3, y1 + q + 16, ys);
-		}
-	}
-}
-
-/* Weight gradient: tiles 0-3 sums, 4-5 inputs, 6-7 output gradients. */
-AMX_TGT void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
-			       const uint16_t *dyp, int co, int first,
-			       float *ga)
-{
-	size_t len = nn_kern_amx_len(h, w), np = nn_kern_amx_pairs_len(h, w);
-	size_t xs = len * sizeof(uint16_t);
-	int nib = ci / 16, wp = w + 2;
-
-	for (int ob = 0; ob < co / 16; ob += 2)
-		for (int ib = 0; ib < nib; ib += 2)
-			for (int t = 0; t < 9; t++) {
-				float *c00 = ga + (((size_t)ob * nib + ib) * 9 +
-						   t) * 256;
-				float *c01 = c00 + (size_t)nib * 9 * 256;
-				float *c10 = c00 + 9 * 256;
-				float *c11 = c01 + 9 * 256;
-				const uint16_t *a =
-					xt + (size_t)ib * 16 * len +
-					(size_t)((t / 3) * wp + t % 3);
-				const uint16_t *b = dyp + (size_t)ob * np * 32;
-
-				if (first) {
-					_tile_zero(0);
-					_tile_zero(1);
-					_tile_zero(2);
-					_tile_zero(3);
-				} else {
-					_tile_loadd(0, c00, 64);
-					_tile_loadd(1, c01, 64);
-					_tile_loadd(2, c10, 64);
-					_tile_loadd(3, c11, 64);
-				}
-				for (size_t k = 0; k < np; k += 16) {
-					_tile_loadd(4, a + 2 * k, xs);
-					_tile_loadd(5, a + 16 * len + 2 * k,
-						    xs);
-					_tile_loadd(6, b + k * 32, 64);
-					_tile_loadd(7, b + (np + k) * 32, 64);
-					_tile_dpbf16ps(0, 4, 6);
-					_tile_dpbf16ps(1, 4, 7);
-					_tile_dpbf16ps(2, 5, 6);
-					_tile_dpbf16ps(3, 5, 7);
-				}
-				_tile_stored(0, c00, 64);
-				_tile_stored(1, c01, 64);
-				_tile_stored(2, c10, 64);
-				_tile_stored(3, c11, 64);
+				_tile_loadd(AMX_A0, xa, a->kb);
+				_tile_loadd(AMX_B0, wb, 64);
+				if (two_px)
+					_tile_loadd(AMX_A1, xa + d1, a->kb);
+				if (two_oc)
+					_tile_loadd(AMX_B1, wb + a->wblk, 64);
+				_tile_dpbusd(AMX_C00, AMX_A0, AMX_B0);
+				if (two_oc)
+					_tile_dpbusd(AMX_C01, AMX_A0, AMX_B1);
+				if (two_px)
+					_tile_dpbusd(AMX_C10, AMX_A1, AMX_B0);
+				if (two_px && two_oc)
+					_tile_dpbusd(AMX_C11, AMX_A1, AMX_B1);
 			}
+	_tile_stored(AMX_C00, c[0], 64);
+	amx_epilogue(a, c[0], q0, 0);
+	if (two_oc) {
+		_tile_stored(AMX_C01, c[1], 64);
+		amx_epilogue(a, c[1], q0, 1);
+	}
+	if (two_px) {
+		_tile_stored(AMX_C10, c[2], 64);
+		amx_epilogue(a, c[2], q1, 0);
+	}
+	if (two_px && two_oc) {
+		_tile_stored(AMX_C11, c[3], 64);
+		amx_epilogue(a, c[3], q1, 1);
+	}
+}
+
+/* Every pixel tile of the flat range [0, total) for one or two output
+ * blocks: tiles of 16 from 0, the last one overlapping the one before (or
+ * a single short tile when total < 16), taken two at a time. */
+TGT static void amx_blocks(struct amx_args *a, size_t total, int two_oc)
+{
+	size_t nt = (total + 15) / 16;
+
+	a->rows = total < 16 ? (int)total : 16;
+	for (size_t t = 0; t < nt; t += 2) {
+		size_t q0 = MS_MIN(t * 16, total < 16 ? 0 : total - 16);
+		size_t q1 = MS_MIN(q0 + 16, total < 16 ? 0 : total - 16);
+
+		if (t + 1 < nt && two_oc)
+			amx_step(a, q0, q1, 1, 1);
+		else if (t + 1 < nt)
+			amx_step(a, q0, q1, 1, 0);
+		else if (two_oc)
+			amx_step(a, q0, q0, 0, 1);
+		else
+			amx_step(a, q0, q0, 0, 0);
+	}
+}
+
+void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
+			 const int8_t *wa, const float *wscale,
+			 const float *bias, int co, int relu, float *y,
+			 float *ymax)
+{
+	struct amx_args a;
+	size_t plane = (size_t)(h + 2) * (w + 2);
+	size_t total = (size_t)(h - 1) * (w + 2) + (size_t)w;
+	float sc[32], mx[16] = {0};
+
+	a.x = xq;
+	a.kb = nn_kern_amx_kb(ci);
+	a.xblk = plane * (size_t)a.kb;
+	a.nkb = ci / a.kb;
+	a.ng = amx_groups(a.kb);
+	a.ppr = 64 / a.kb;
+	a.wp = w + 2;
+	a.wblk = nn_kern_amx_w_bytes(ci, 16);
+	a.yblk = plane * 16;
+	a.relu = relu;
+	a.iw = w;
+	a.mx = mx;
+	a.sc = sc;
+	for (int ob = 0; ob < co / 16;) {
+		int two = ob + 1 < co / 16;
+
+		for (int j = 0; j < (two ? 32 : 16); j++)
+			sc[j] = xscale * wscale[ob * 16 + j];
+		a.w = wa + (size_t)ob * a.wblk;
+		a.b = bias + ob * 16;
+		a.y = y + (size_t)ob * a.yblk;
+		amx_blocks(&a, total, two);
+		ob += two ? 2 : 1;
+	}
+	/* the epilogue zeroed the side borders it passed; the rest is the
+	 * top row up to the first pixel and the last pixel's row end on */
+	for (int ob = 0; ob < co / 16; ob++) {
+		float *yb = y + (size_t)ob * a.yblk;
+
+		memset(yb, 0, sizeof(float) * 16 * (size_t)(a.wp + 1));
+		memset(yb + (plane - (size_t)a.wp - 1) * 16, 0,
+		       sizeof(float) * 16 * (size_t)(a.wp + 1));
+	}
+	*ymax = 0;
+	for (int j = 0; j < 16; j++)
+		*ymax = mx[j] > *ymax ? mx[j] : *ymax;
 }
 
 #else
 
-/* never called: the level stays below NN_KERN_AMX off x86-64 */
-void nn_kern_amx_pack(const float *w, int ci, int co, uint16_t *wa)
+/* Never called: nn_kern_level() stays below NN_KERN_AMX off x86-64. */
+void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
+			  const float *xmax, uint8_t *xq, float *scale)
 {
-	(void)w, (void)ci, (void)co, (void)wa;
+	(void)x, (void)c, (void)h, (void)w, (void)xmax, (void)xq;
+	*scale = 1.0f;
 }
 
-void nn_kern_amx_pack_flipped(const float *w, int ci, int co, uint16_t *wa)
+void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
+			 const int8_t *wa, const float *wscale,
+			 const float *bias, int co, int relu, float *y,
+			 float *ymax)
 {
-	(void)w, (void)ci, (void)co, (void)wa;
-}
-
-void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw)
-{
-	(void)ga, (void)ci, (void)co, (void)gw;
-}
-
-void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
-			     const float *bias, size_t cs, float *dst)
-{
-	(void)y, (void)c, (void)g, (void)h, (void)w, (void)bias, (void)cs;
-	(void)dst;
-}
-
-void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g, int h, int w,
-			  uint16_t *dst)
-{
-	(void)x, (void)cs, (void)c, (void)g, (void)h, (void)w, (void)dst;
-}
-
-void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g, int h,
-			   int w, uint16_t *dst)
-{
-	(void)x, (void)cs, (void)c, (void)g, (void)h, (void)w, (void)dst;
-}
-
-void nn_kern_amx_pixel_pairs(const uint16_t *planes, int c, int h, int w,
-			     uint16_t *dst)
-{
-	(void)planes, (void)c, (void)h, (void)w, (void)dst;
-}
-
-void nn_kern_amx_planes_to_pairs(const uint16_t *planes, int c, int h, int w,
-				 uint16_t *dst)
-{
-	(void)planes, (void)c, (void)h, (void)w, (void)dst;
-}
-
-void nn_kern_amx_conv3x3(const uint16_t *xp, int ci, int h, int w,
-			 const uint16_t *wa, int co, float *y)
-{
-	(void)xp, (void)ci, (void)h, (void)w, (void)wa, (void)co, (void)y;
-}
-
-void nn_kern_amx_wgrad(const uint16_t *xt, int ci, int h, int w,
-		       const uint16_t *dyp, int co, int first, float *ga)
-{
-	(void)xt, (void)ci, (void)h, (void)w, (void)dyp, (void)co, (void)ga;
-	(void)first;
+	(void)xq, (void)xscale, (void)ci, (void)wa, (void)wscale, (void)bias;
+	(void)relu;
+	*ymax = 0;
+	nn_kern_zero_border(y, co, h, w, 16);
 }
 
 #endif

@@ -265,6 +265,8 @@ void nn_prep_window(const struct nn_arch *a, const uint8_t *gray, int x0,
 /* The same for the centre window. */
 void nn_prep_center(const struct nn_arch *a, const uint8_t *gray, int flip,
 		    float *dst);
+/* p = softmax(z) over the NN_CLASSES logits. */
+void nn_softmax(const float z[NN_CLASSES], float p[NN_CLASSES]);
 
 /* Loads a net file; unlike nn_model_load, a manifest is an error. */
 int nn_net_model_load(const char *path, struct nn_model **out, char *err,

@@ -1,265 +1,286 @@
-/* test_nn_amx.c - the trainer's AMX bf16 convolutions (conv_amx.c,
- * kernels_amx.c) through nn_conv_forward/backward against naive sums of
- * the same bf16-rounded inputs in double: forward, input gradient and
- * weight gradient at the presets' sizes, odd sizes, padded channel counts
- * and several groups of images side by side; then the same batch at
- * level AMX against the fp32 kernels. Skipped on CPUs without AMX. */
+/* test_nn_amx.c - the AMX int8 convolution (src/nn/kernels_amx.c) against
+ * the VNNI one it must match bit for bit: the quantized input, the conv
+ * output at many shapes, whole random models, the shipped ensemble on
+ * real FER faces (MOODSYNC_DATA), and classification on two threads at
+ * once (tile configuration is per thread). Skipped without AMX. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "moodsync/nn.h"
 #include "nn/kernels.h"
 #include "nn/nn_internal.h"
 
+#define SHIPPED "models/emotion.msens"
+#define FER_FACES 300 /* real faces compared across levels */
+
 static struct nn_rng rng;
 
-struct amx_case {
-	int B, ci, co, h, w;
-	struct nn_shape in, out;
-	float *x, *wt, *bias, *y, *dy, *dx, *gw, *gb, *col, *dcol;
+static const char *data_dir(void)
+{
+	const char *d = getenv("MOODSYNC_DATA");
+
+	return d && *d ? d : "../shared/data";
+}
+
+/* Byte offset of channel c, padded pixel p in the AMX layout. */
+static size_t amx_idx(int c, size_t p, size_t plane, int kb)
+{
+	return ((size_t)(c / kb) * plane + p) * (size_t)kb + (size_t)(c % kb);
+}
+
+/* Quantization and conv on both int8 paths, compared bit for bit. ci and
+ * co are the real channel counts; a tenth of the inputs are zero, as
+ * after a ReLU. */
+static void conv_case(int ci, int co, int h, int w, int relu)
+{
+	int cip = nn_kern_cpad(ci), cop = nn_kern_cpad(co);
+	size_t plane = (size_t)(h + 2) * (w + 2);
+	size_t nx = nn_kern_blocked_floats(cip, h, w, 16);
+	size_t ny = nn_kern_blocked_floats(cop, h, w, 16);
+	size_t nw = (size_t)co * ci * 9, np = (size_t)cip * cop * 9;
+	float *x = calloc(nx, sizeof(float)), *wt = malloc(nw * sizeof(float));
+	float *b = calloc((size_t)cop, sizeof(float));
+	float *wsc = malloc((size_t)cop * sizeof(float));
+	float *yv = malloc(ny * sizeof(float)),
+	      *ya = malloc(ny * sizeof(float));
+	uint8_t *xv = malloc(nx);
+	uint8_t *xa = malloc(nn_kern_amx_u8_bytes(cip, h, w));
+	int8_t *wq = malloc(np), *wa = malloc(nn_kern_amx_w_bytes(cip, cop));
+	uint8_t *yq = malloc(ny),
+		*ya8 = malloc(nn_kern_amx_u8_bytes(cop, h, w));
+	float sv, sa, ymax;
+
+	for (int c = 0; c < ci; c++)
+		for (int y = 1; y <= h; y++)
+			for (int xx = 1; xx <= w; xx++) {
+				float v = 3 * nn_rng_uniform(&rng);
+
+				x[((size_t)(c / 16) * plane +
+				   (size_t)y * (w + 2) + (size_t)xx) *
+					  16 +
+				  (size_t)(c % 16)] = v < 0.3f ? 0 : v;
+			}
+	for (size_t i = 0; i < nw; i++)
+		wt[i] = nn_rng_uniform(&rng) - 0.5f;
+	for (int o = 0; o < co; o++)
+		b[o] = nn_rng_uniform(&rng) - 0.5f;
+	/* stale bytes the kernel must not read as data */
+	memset(xa, 0xa5, nn_kern_amx_u8_bytes(cip, h, w));
+	nn_kern_quant_u8(x, cip, h, w, xv, &sv);
+	nn_kern_quant_u8_amx(x, cip, h, w, NULL, xa, &sa);
+	assert_true(sv == sa);
+	for (int c = 0; c < cip; c++)
+		for (size_t p = 0; p < plane; p++)
+			assert_int_equal(
+				xv[amx_idx(c, p, plane, 16)],
+				xa[amx_idx(c, p, plane, nn_kern_amx_kb(cip))]);
+	nn_kern_pack3x3_s8(wt, ci, co, wq, wsc);
+	nn_kern_pack3x3_amx(wq, cip, cop, wa);
+	for (size_t i = 0; i < ny; i++)
+		yv[i] = ya[i] = NAN;
+	nn_kern_conv3x3_s8(xv, sv, cip, h, w, wq, wsc, b, cop, relu, yv);
+	nn_kern_amx_config(8, 16, 64);
+	nn_kern_conv3x3_amx(xa, sa, cip, h, w, wa, wsc, b, cop, relu, ya,
+			    &ymax);
+	nn_kern_amx_release();
+	if (memcmp(yv, ya, ny * sizeof(float)))
+		fail_msg("ci %d co %d %dx%d relu %d: AMX differs from VNNI", ci,
+			 co, h, w, relu);
+	/* the max the next quantization would find, borders included */
+	nn_kern_quant_u8(yv, cop, h, w, yq, &sv);
+	nn_kern_quant_u8_amx(ya, cop, h, w, &ymax, ya8, &sa);
+	assert_true(sv == sa);
+	free(x), free(wt), free(b), free(wsc), free(yv), free(ya);
+	free(xv), free(xa), free(wq), free(wa), free(yq), free(ya8);
+}
+
+static void test_conv_amx(void **state)
+{
+	const int ch[] = {16, 32, 64, 128, 256};
+	const int hw[][2] = {{5, 5}, {11, 11}, {22, 22}, {7, 13},
+			     {1, 1}, {3, 2},   {2, 9}};
+
+	(void)state;
+	if (nn_kern_level() < NN_KERN_AMX)
+		skip();
+	nn_rng_seed(&rng, 5);
+	for (size_t i = 0; i < MS_ARRAY_LEN(ch); i++)
+		for (size_t o = 0; o < MS_ARRAY_LEN(ch); o++)
+			for (size_t s = 0; s < MS_ARRAY_LEN(hw); s++)
+				conv_case(ch[i], ch[o], hw[s][0], hw[s][1],
+					  (int)(i + o + s) % 2);
+	/* channel counts the padding rounds up: 48 and 96 inputs take the
+	 * 16- and 32-channel layouts */
+	conv_case(24, 40, 6, 9, 1);
+	conv_case(48, 80, 11, 11, 1);
+	conv_case(96, 48, 22, 22, 0);
+	conv_case(320, 16, 4, 4, 1);
+}
+
+/* nn_classify of `faces` (n faces of side x side) at `level`, probs (n, 7). */
+static void classify_at(struct nn_ctx *ctx, enum nn_kern_level level,
+			const uint8_t *faces, size_t n, int side, float *probs)
+{
+	assert_int_equal(nn_kern_set_level(level), level);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(nn_classify(ctx, faces + i * side * side,
+					     NN_TTA_FLIP,
+					     probs + i * NN_CLASSES),
+				 MS_OK);
+	nn_kern_set_level(NN_KERN_AMX);
+}
+
+/* Random faces through random preset nets, loaded at level AMX. */
+static void test_models_amx(void **state)
+{
+	const char *archs[] = {"tiny", "small", "wide", "large"};
+	enum { N = 4 };
+
+	(void)state;
+	if (nn_kern_level() < NN_KERN_AMX)
+		skip();
+	nn_rng_seed(&rng, 6);
+	for (size_t k = 0; k < MS_ARRAY_LEN(archs); k++) {
+		struct nn_arch a;
+		struct nn_net *net;
+		struct nn_model *m;
+		struct nn_ctx *ctx;
+		char err[MS_ERRLEN];
+		float pa[N * NN_CLASSES], pv[N * NN_CLASSES];
+		uint8_t *faces;
+		int side;
+
+		assert_int_equal(nn_arch_preset(archs[k], &a), MS_OK);
+		assert_int_equal(nn_net_new(&a, 0, &net, err, sizeof(err)),
+				 MS_OK);
+		nn_net_init_weights(net, &rng);
+		assert_int_equal(nn_model_from_net(net, &m, err, sizeof(err)),
+				 MS_OK);
+		nn_net_free(net);
+		ctx = nn_ctx_new(m);
+		assert_non_null(ctx);
+		side = nn_model_input_size(m);
+		faces = malloc((size_t)N * side * side);
+		for (int i = 0; i < N * side * side; i++)
+			faces[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
+		classify_at(ctx, NN_KERN_AMX, faces, N, side, pa);
+		classify_at(ctx, NN_KERN_INT8, faces, N, side, pv);
+		assert_memory_equal(pa, pv, sizeof(pa));
+		free(faces);
+		nn_ctx_free(ctx);
+		nn_model_free(m);
+	}
+}
+
+/* The shipped ensemble on the first FER_FACES PublicTest faces. */
+static void test_shipped_amx(void **state)
+{
+	struct nn_model *m = NULL;
+	struct nn_ctx *ctx;
+	struct nn_fer fer;
+	char err[MS_ERRLEN], path[512];
+	float *pa, *pv;
+	size_t n;
+
+	(void)state;
+	if (nn_kern_level() < NN_KERN_AMX)
+		skip();
+	snprintf(path, sizeof(path), "%s/fer2013/publictest.bin", data_dir());
+	if (nn_fer_load(path, &fer, err, sizeof(err)))
+		fail_msg("%s (set MOODSYNC_DATA)", err);
+	if (nn_model_load(SHIPPED, &m, err, sizeof(err)))
+		fail_msg("%s", err);
+	ctx = nn_ctx_new(m);
+	assert_non_null(ctx);
+	n = MS_MIN(fer.n, (size_t)FER_FACES);
+	pa = malloc(n * NN_CLASSES * sizeof(float));
+	pv = malloc(n * NN_CLASSES * sizeof(float));
+	classify_at(ctx, NN_KERN_AMX, fer.pixels, n, NN_FER_SIDE, pa);
+	classify_at(ctx, NN_KERN_INT8, fer.pixels, n, NN_FER_SIDE, pv);
+	assert_memory_equal(pa, pv, n * NN_CLASSES * sizeof(float));
+	free(pa), free(pv);
+	nn_ctx_free(ctx);
+	nn_model_free(m);
+	nn_fer_release(&fer);
+}
+
+struct worker {
+	const struct nn_model *m;
+	const uint8_t *faces;
+	size_t n;
+	float *probs;
+	int rc;
 };
 
-static float *rnd(size_t n, float scale)
+static void *work(void *arg)
 {
-	float *p = malloc(n * sizeof(float));
+	struct worker *w = arg;
+	struct nn_ctx *ctx = nn_ctx_new(w->m);
 
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++)
-		p[i] = scale * (2 * nn_rng_uniform(&rng) - 1);
-	return p;
+	w->rc = ctx ? MS_OK : MS_ENOMEM;
+	for (size_t i = 0; i < w->n && !w->rc; i++)
+		w->rc = nn_classify(ctx,
+				    w->faces + i * NN_FER_SIDE * NN_FER_SIDE,
+				    NN_TTA_FLIP, w->probs + i * NN_CLASSES);
+	nn_ctx_free(ctx);
+	return NULL;
 }
 
-static void case_setup(struct amx_case *c, int B, int ci, int co, int h, int w)
+/* Two threads classifying at once, each configuring its own tiles, give
+ * what one thread gives at the VNNI level. */
+static void test_threads_amx(void **state)
 {
-	size_t nx = (size_t)ci * B * h * w, ny = (size_t)co * B * h * w;
-	size_t ncol;
-
-	c->B = B, c->ci = ci, c->co = co, c->h = h, c->w = w;
-	c->in = (struct nn_shape){ci, h, w};
-	c->out = (struct nn_shape){co, h, w};
-	ncol = nn_conv_col_floats(B, c->in, c->out, 3);
-	c->x = rnd(nx, 1);
-	c->wt = rnd((size_t)co * ci * 9, 0.5f);
-	c->bias = rnd((size_t)co, 0.5f);
-	c->dy = rnd(ny, 1);
-	c->y = rnd(ny, 1); /* stale data the convolution must overwrite */
-	c->dx = rnd(nx, 1);
-	c->gw = rnd((size_t)co * ci * 9, 1);
-	c->gb = rnd((size_t)co, 1);
-	c->col = calloc(ncol, sizeof(float));
-	c->dcol = calloc(ncol, sizeof(float));
-	assert_non_null(c->col);
-	assert_non_null(c->dcol);
-}
-
-static void case_free(struct amx_case *c)
-{
-	free(c->x), free(c->wt), free(c->bias), free(c->y), free(c->dy);
-	free(c->dx), free(c->gw), free(c->gb), free(c->col), free(c->dcol);
-}
-
-static void case_run(struct amx_case *c)
-{
-	nn_conv_forward(c->x, c->y, c->B, c->in, c->out, 3, 1, 1, c->wt,
-			c->bias, c->col);
-	nn_conv_backward(c->x, c->dy, c->dx, c->B, c->in, c->out, 3, 1, 1,
-			 c->wt, c->gw, c->gb, c->col, c->dcol);
-}
-
-/* Element (ch, n, y, x) of a [C][B][H][W] tensor, bf16-rounded; zero
- * outside the image. */
-static double at(const float *t, const struct amx_case *c, int ch, int n, int y,
-		 int x)
-{
-	if (y < 0 || y >= c->h || x < 0 || x >= c->w)
-		return 0;
-	return nn_kern_bf16_round(
-		t[(((size_t)ch * c->B + n) * c->h + y) * c->w + x]);
-}
-
-static double wat(const struct amx_case *c, int o, int i, int t)
-{
-	return nn_kern_bf16_round(c->wt[((size_t)o * c->ci + i) * 9 + t]);
-}
-
-/* fp32 sums of exact bf16 products: the error grows with the terms'
- * magnitudes, far below what unrounded inputs would differ by. */
-static void near(float got, double ref, double mag)
-{
-	assert_float_equal(got, ref, 2e-5 * mag + 1e-6);
-}
-
-static void check_forward(const struct amx_case *c)
-{
-	for (int o = 0; o < c->co; o++)
-		for (int n = 0; n < c->B; n++)
-			for (int y = 0; y < c->h; y++)
-				for (int x = 0; x < c->w; x++) {
-					double s = c->bias[o], mag = fabs(s);
-
-					for (int i = 0; i < c->ci; i++)
-						for (int t = 0; t < 9; t++) {
-							double p =
-								wat(c, o, i,
-								    t) *
-								at(c->x, c, i,
-								   n,
-								   y + t / 3 -
-									   1,
-								   x + t % 3 -
-									   1);
-
-							s += p, mag += fabs(p);
-						}
-					near(c->y[(((size_t)o * c->B + n) *
-							   c->h +
-						   y) * c->w +
-						  x],
-					     s, mag);
-				}
-}
-
-static void check_dx(const struct amx_case *c)
-{
-	for (int i = 0; i < c->ci; i++)
-		for (int n = 0; n < c->B; n++)
-			for (int y = 0; y < c->h; y++)
-				for (int x = 0; x < c->w; x++) {
-					double s = 0, mag = 0;
-
-					for (int o = 0; o < c->co; o++)
-						for (int t = 0; t < 9; t++) {
-							double p =
-								wat(c, o, i,
-								    t) *
-								at(c->dy, c, o,
-								   n,
-								   y - t / 3 +
-									   1,
-								   x - t % 3 +
-									   1);
-
-							s += p, mag += fabs(p);
-						}
-					near(c->dx[(((size_t)i * c->B + n) *
-							    c->h +
-						    y) * c->w +
-						   x],
-					     s, mag);
-				}
-}
-
-static void check_gw(const struct amx_case *c)
-{
-	for (int o = 0; o < c->co; o++)
-		for (int i = 0; i < c->ci; i++)
-			for (int t = 0; t < 9; t++) {
-				double s = 0, mag = 0;
-
-				for (int n = 0; n < c->B; n++)
-					for (int y = 0; y < c->h; y++)
-						for (int x = 0; x < c->w; x++) {
-							double p =
-								at(c->dy, c, o,
-								   n, y, x) *
-								at(c->x, c, i,
-								   n,
-								   y + t / 3 -
-									   1,
-								   x + t % 3 -
-									   1);
-
-							s += p, mag += fabs(p);
-						}
-				near(c->gw[((size_t)o * c->ci + i) * 9 + t], s,
-				     mag);
-			}
-}
-
-static void test_amx_conv(void **state)
-{
-	static const int cases[][5] = {
-		/* B, ci, co, h, w */
-		{4, 32, 64, 22, 22},  /* two groups of two */
-		{7, 64, 128, 11, 11}, /* a group of five and one of two */
-		{12, 128, 256, 5, 5}, /* groups of ten and two */
-		{2, 256, 256, 5, 5},  {3, 16, 48, 7, 9},  {2, 17, 40, 3, 13},
-		{3, 32, 16, 1, 1},    {1, 64, 32, 2, 70}, /* wider than a group
-							   */
-	};
-	enum nn_kern_level best = nn_kern_level();
+	enum { N = 40 };
+	struct nn_model *m = NULL;
+	struct nn_ctx *ctx;
+	struct worker w[2];
+	pthread_t t[2];
+	char err[MS_ERRLEN];
+	uint8_t *faces = malloc((size_t)N * NN_FER_SIDE * NN_FER_SIDE);
+	float ref[N * NN_CLASSES], got[2][N * NN_CLASSES];
 
 	(void)state;
-	if (nn_kern_set_level(NN_KERN_AMX) < NN_KERN_AMX)
+	if (nn_kern_level() < NN_KERN_AMX)
 		skip();
-	nn_rng_seed(&rng, 11);
-	for (size_t k = 0; k < MS_ARRAY_LEN(cases); k++) {
-		struct amx_case c;
-
-		case_setup(&c, cases[k][0], cases[k][1], cases[k][2],
-			   cases[k][3], cases[k][4]);
-		case_run(&c);
-		check_forward(&c);
-		check_dx(&c);
-		check_gw(&c);
-		case_free(&c);
+	if (nn_model_load(SHIPPED, &m, err, sizeof(err)))
+		fail_msg("%s", err);
+	nn_rng_seed(&rng, 7);
+	for (size_t i = 0; i < (size_t)N * NN_FER_SIDE * NN_FER_SIDE; i++)
+		faces[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
+	ctx = nn_ctx_new(m);
+	assert_non_null(ctx);
+	classify_at(ctx, NN_KERN_INT8, faces, N, NN_FER_SIDE, ref);
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct worker){m, faces, N, got[i], -1};
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
 	}
-	nn_kern_set_level(best);
-}
-
-/* Relative distance |a - b| / |b| of two vectors. */
-static double rel_dist(const float *a, const float *b, size_t n)
-{
-	double d = 0, m = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-		m += (double)b[i] * b[i];
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].rc, MS_OK);
+		assert_memory_equal(got[i], ref, sizeof(ref));
 	}
-	return sqrt(d / m);
-}
-
-/* The same batch at level AMX and on the fp32 kernels: bf16 inputs move
- * results by about 2^-9 relative; a wrong tap or channel would not. */
-static void test_amx_vs_fp32(void **state)
-{
-	enum nn_kern_level best = nn_kern_level();
-	struct amx_case c;
-	size_t nx, ny, nw;
-	float *y, *dx, *gw;
-
-	(void)state;
-	if (nn_kern_set_level(NN_KERN_AMX) < NN_KERN_AMX)
-		skip();
-	nn_rng_seed(&rng, 12);
-	case_setup(&c, 6, 64, 64, 11, 11);
-	nx = (size_t)64 * 6 * 121, ny = nx, nw = (size_t)64 * 64 * 9;
-	case_run(&c);
-	y = malloc(ny * 4), dx = malloc(nx * 4), gw = malloc(nw * 4);
-	memcpy(y, c.y, ny * 4), memcpy(dx, c.dx, nx * 4);
-	memcpy(gw, c.gw, nw * 4);
-	nn_kern_set_level(NN_KERN_INT8);
-	case_run(&c);
-	assert_true(rel_dist(y, c.y, ny) < 1e-2);
-	assert_true(rel_dist(dx, c.dx, nx) < 1e-2);
-	assert_true(rel_dist(gw, c.gw, nw) < 1e-2);
-	assert_true(rel_dist(y, c.y, ny) > 0); /* it did run in bf16 */
-	free(y), free(dx), free(gw);
-	case_free(&c);
-	nn_kern_set_level(best);
+	free(faces);
+	nn_ctx_free(ctx);
+	nn_model_free(m);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_amx_conv),
-		cmocka_unit_test(test_amx_vs_fp32),
+		cmocka_unit_test(test_conv_amx),
+		cmocka_unit_test(test_models_amx),
+		cmocka_unit_test(test_shipped_amx),
+		cmocka_unit_test(test_threads_amx),
 	};
 
+	nn_set_threads(1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* test_nn_kernels.c - the fast paths (src/nn/kernels.c) against naive
  * references: blocked 3x3 convolution at odd sizes and channel counts in
- * fp32 and int8, its weight gradient, channel interleaving, blocked pooling,
- * and whole models classified on the fast and the portable path. Fast-path
- * cases are skipped on CPUs without AVX-512 (int8 ones without VNNI). */
+ * fp32 and int8, its weight gradient, channel interleaving, blocked pooling
+ * (and the max it reports), and whole models classified on the fast and the
+ * portable path. Fast-path cases are skipped on CPUs without AVX-512 (int8
+ * ones without VNNI). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -240,6 +241,27 @@ static void test_gather_scatter(void **state)
 	}
 }
 
+/* The max that nn_kern_maxpool2 reports, on the path the CPU takes and on
+ * the portable one: the largest float of y, zero border included. */
+static void pool_max_check(const float *xb, int c, int h, int w,
+			   const float *yb)
+{
+	size_t n = nn_kern_blocked_floats(c, h / 2, w / 2, 16);
+	float *y2 = malloc(n * sizeof(float)), want = 0, got;
+	enum nn_kern_level best = nn_kern_level();
+
+	for (size_t i = 0; i < n; i++)
+		want = fmaxf(want, yb[i]);
+	for (int pass = 0; pass < 2; pass++) {
+		nn_kern_set_level(pass ? NN_KERN_PORTABLE : best);
+		nn_kern_maxpool2(xb, c, h, w, y2, &got);
+		assert_true(got == want);
+		assert_memory_equal(y2, yb, n * sizeof(float));
+	}
+	nn_kern_set_level(best);
+	free(y2);
+}
+
 static void test_pool_gap(void **state)
 {
 	const int sizes[][2] = {{5, 5}, {11, 11}, {4, 7}, {2, 3}};
@@ -256,8 +278,9 @@ static void test_pool_gap(void **state)
 		xb = to_blocked(x, c, h, w, 16);
 		yb = malloc(nn_kern_blocked_floats(c, oh, ow, 16) *
 			    sizeof(float));
-		nn_kern_maxpool2(xb, c, h, w, yb);
+		nn_kern_maxpool2(xb, c, h, w, yb, NULL);
 		check_border(yb, c, oh, ow, 16);
+		pool_max_check(xb, c, h, w, yb);
 		for (int ch = 0; ch < c; ch++)
 			for (int y = 0; y < oh; y++)
 				for (int xx = 0; xx < ow; xx++) {
