@@ -79,8 +79,10 @@ TGT void nn_kern_maxpool2_planes(const float *x, float *y, int32_t *idx,
 TGT void nn_kern_maxpool2_back(const float *dy, const int32_t *idx, float *dx,
 			       int planes, size_t ihw, size_t ohw)
 {
-	memset(dx, 0, sizeof(float) * ihw * (size_t)planes);
-	for (size_t p = 0; p < (size_t)planes; p++)
+	/* each plane zeroed just before its scatter, so that both touch it
+	 * while it is in the cache */
+	for (size_t p = 0; p < (size_t)planes; p++) {
+		memset(dx + p * ihw, 0, sizeof(float) * ihw);
 		for (size_t o = 0; o < ohw; o += 16) {
 			__mmask16 m =
 				(__mmask16)((1u << MS_MIN(16, ohw - o)) - 1);
@@ -94,6 +96,7 @@ TGT void nn_kern_maxpool2_back(const float *dy, const int32_t *idx, float *dx,
 				_mm512_maskz_loadu_epi32(m, idx + p * ohw + o),
 				v, 4);
 		}
+	}
 }
 
 #else
