@@ -149,6 +149,12 @@ AVX_TGT void nn_kern_amx_unpack_grad(const float *ga, int ci, int co, float *gw)
 		}
 }
 
+/* The copies below walk one channel's g images (a few KiB, contiguous)
+ * and then jump cs floats to the next channel, too short a stream for the
+ * hardware prefetcher to follow: each prefetches the same place of the
+ * channel(s) it copies next (a prefetch never faults, nor changes a
+ * value). */
+
 /* Zeroes what the copies into a plane of g images of h x w leave: the
  * border, the columns between the images and the tail; `e` bf16 values a
  * pixel. */
@@ -193,6 +199,9 @@ AVX_TGT void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
 								       w - k)) -
 							    1);
 
+					if (ch + 1 < c)
+						__builtin_prefetch(d + cs + k,
+								   1, 3);
 					_mm512_mask_storeu_ps(
 						d + k, m,
 						_mm512_add_ps(
@@ -235,8 +244,15 @@ AVX_TGT void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g,
 					__mmask32 m2 =
 						(__mmask32)((1ull << (2 * n)) -
 							    1);
-					__m512 va =
-						_mm512_maskz_loadu_ps(m, a + k);
+					__m512 va;
+
+					if (ch + 2 < c)
+						__builtin_prefetch(
+							a + 2 * cs + k, 0, 3);
+					if (ch + 3 < c)
+						__builtin_prefetch(
+							a + 3 * cs + k, 0, 3);
+					va = _mm512_maskz_loadu_ps(m, a + k);
 					__m512 vb =
 						ch + 1 < c
 							? _mm512_maskz_loadu_ps(
@@ -278,7 +294,12 @@ AVX_TGT void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g,
 							     << MS_MIN(16,
 								       w - k)) -
 							    1);
-					__m256i v = (__m256i)_mm512_cvtneps_pbh(
+					__m256i v;
+
+					if (ch + 1 < c)
+						__builtin_prefetch(a + cs + k,
+								   0, 3);
+					v = (__m256i)_mm512_cvtneps_pbh(
 						_mm512_maskz_loadu_ps(m,
 								      a + k));
 
