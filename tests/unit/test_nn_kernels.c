@@ -220,25 +220,36 @@ static void test_conv3x3_wgrad(void **state)
 	wgrad_case(1, 20, 3, 13);
 }
 
-/* Channel interleaving both ways, with fewer than 16 live lanes. */
+/* Channel interleaving both ways, with fewer than 16 live lanes, for
+ * fewer pixels than one transposed block of 16 and for two blocks and a
+ * rest, planes further apart than their pixels. */
 static void test_gather_scatter(void **state)
 {
-	float src[16 * 7], blk[7 * 16], back[16 * 7];
+	enum { S = 41 };
+	float src[16 * S], blk[S * 16], back[16 * S];
+	const size_t cases[][2] = {{7, 7}, {37, S}};
 
 	(void)state;
 	nn_rng_seed(&rng, 6);
-	for (int nch = 1; nch <= 16; nch += 5) {
-		fill(src, MS_ARRAY_LEN(src), 1);
-		memset(back, 0, sizeof(back));
-		nn_kern_gather16(src, 7, nch, 7, blk);
-		for (int p = 0; p < 7; p++)
-			for (int j = 0; j < 16; j++)
-				assert_true(blk[p * 16 + j] ==
-					    (j < nch ? src[j * 7 + p] : 0.0f));
-		nn_kern_scatter16(blk, 7, nch, 7, back);
-		for (int i = 0; i < 16 * 7; i++)
-			assert_true(back[i] == (i / 7 < nch ? src[i] : 0.0f));
-	}
+	for (size_t c = 0; c < MS_ARRAY_LEN(cases); c++)
+		for (int nch = 1; nch <= 16; nch += 5) {
+			size_t n = cases[c][0], st = cases[c][1];
+
+			fill(src, MS_ARRAY_LEN(src), 1);
+			memset(back, 0, sizeof(back));
+			nn_kern_gather16(src, st, nch, n, blk);
+			for (size_t p = 0; p < n; p++)
+				for (int j = 0; j < 16; j++)
+					assert_true(blk[p * 16 + j] ==
+						    (j < nch ? src[j * st + p]
+							     : 0.0f));
+			nn_kern_scatter16(blk, n, nch, st, back);
+			for (size_t i = 0; i < 16 * st; i++)
+				assert_true(back[i] ==
+					    (i / st < (size_t)nch && i % st < n
+						     ? src[i]
+						     : 0.0f));
+		}
 }
 
 /* The max that nn_kern_maxpool2 reports, on the path the CPU takes and on
