@@ -365,14 +365,6 @@ TGT static void maxpool2_avx512(const float *x, int c, int h, int w, float *y,
 		*ymax = _mm512_reduce_max_ps(mx);
 }
 
-/* Lane j of the channel gather reads src[j*stride]; nch lanes are live. */
-INL __m512i lane_offsets(size_t stride)
-{
-	return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8,
-						    9, 10, 11, 12, 13, 14, 15),
-				  _mm512_set1_epi32((int)stride));
-}
-
 /* Transposes the 16 x 16 floats of r in place: r[i][j] <- r[j][i]. */
 INL void transpose16(__m512 r[16])
 {
@@ -409,49 +401,40 @@ INL void transpose16(__m512 r[16])
 
 /* Both copies move 16 pixels at a time through a register transpose:
  * contiguous loads and stores instead of one gather or scatter (16
- * accesses) a pixel; the last n % 16 pixels go one at a time. */
+ * accesses) a pixel; the last block takes the n % 16 pixels left. */
 TGT void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
 			  float *dst)
 {
-	__m512i idx = lane_offsets(stride);
-	__mmask16 m = (__mmask16)((1u << nch) - 1);
-	size_t p = 0;
-
-	for (; p + 16 <= n; p += 16) {
+	for (size_t p = 0; p < n; p += 16) {
+		int np = (int)MS_MIN(16, n - p);
+		__mmask16 m = (__mmask16)((1u << np) - 1);
 		__m512 r[16];
 
 		for (int j = 0; j < 16; j++)
-			r[j] = j < nch ? _mm512_loadu_ps(src + j * stride + p)
+			r[j] = j < nch ? _mm512_maskz_loadu_ps(
+						 m, src + j * stride + p)
 				       : _mm512_setzero_ps();
 		transpose16(r);
-		for (int i = 0; i < 16; i++)
+		for (int i = 0; i < np; i++)
 			_mm512_storeu_ps(dst + (p + i) * 16, r[i]);
 	}
-	for (; p < n; p++)
-		_mm512_storeu_ps(dst + p * 16,
-				 _mm512_mask_i32gather_ps(_mm512_setzero_ps(),
-							  m, idx, src + p, 4));
 }
 
 TGT void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
 			   float *dst)
 {
-	__m512i idx = lane_offsets(stride);
-	__mmask16 m = (__mmask16)((1u << nch) - 1);
-	size_t p = 0;
-
-	for (; p + 16 <= n; p += 16) {
+	for (size_t p = 0; p < n; p += 16) {
+		int np = (int)MS_MIN(16, n - p);
+		__mmask16 m = (__mmask16)((1u << np) - 1);
 		__m512 r[16];
 
 		for (int i = 0; i < 16; i++)
-			r[i] = _mm512_loadu_ps(src + (p + i) * 16);
+			r[i] = i < np ? _mm512_loadu_ps(src + (p + i) * 16)
+				      : _mm512_setzero_ps();
 		transpose16(r);
 		for (int j = 0; j < nch; j++)
-			_mm512_storeu_ps(dst + j * stride + p, r[j]);
+			_mm512_mask_storeu_ps(dst + j * stride + p, m, r[j]);
 	}
-	for (; p < n; p++)
-		_mm512_mask_i32scatter_ps(dst + p, m, idx,
-					  _mm512_loadu_ps(src + p * 16), 4);
 }
 
 /* g[c][16] += sum over q < total of x[q*icb + c] * dy[q*16 ..]: one
