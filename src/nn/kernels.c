@@ -365,78 +365,6 @@ TGT static void maxpool2_avx512(const float *x, int c, int h, int w, float *y,
 		*ymax = _mm512_reduce_max_ps(mx);
 }
 
-/* Transposes the 16 x 16 floats of r in place: r[i][j] <- r[j][i]. */
-INL void transpose16(__m512 r[16])
-{
-	__m512 t[16], u[16];
-
-	for (int k = 0; k < 16; k += 2) {
-		t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
-		t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
-	}
-	/* u[4k + m], 128-bit lane L: rows 4k..4k+3 of column m + 4L */
-	for (int k = 0; k < 16; k += 4) {
-		__m512d a = _mm512_castps_pd(t[k]),
-			b = _mm512_castps_pd(t[k + 2]);
-		__m512d c = _mm512_castps_pd(t[k + 1]);
-		__m512d d = _mm512_castps_pd(t[k + 3]);
-
-		u[k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-		u[k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-		u[k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
-		u[k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
-	}
-	for (int m = 0; m < 4; m++) {
-		__m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88);
-		__m512 w0 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
-		__m512 v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xdd);
-		__m512 w1 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xdd);
-
-		r[m] = _mm512_shuffle_f32x4(v0, w0, 0x88);
-		r[m + 8] = _mm512_shuffle_f32x4(v0, w0, 0xdd);
-		r[m + 4] = _mm512_shuffle_f32x4(v1, w1, 0x88);
-		r[m + 12] = _mm512_shuffle_f32x4(v1, w1, 0xdd);
-	}
-}
-
-/* Both copies move 16 pixels at a time through a register transpose:
- * contiguous loads and stores instead of one gather or scatter (16
- * accesses) a pixel; the last block takes the n % 16 pixels left. */
-TGT void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
-			  float *dst)
-{
-	for (size_t p = 0; p < n; p += 16) {
-		int np = (int)MS_MIN(16, n - p);
-		__mmask16 m = (__mmask16)((1u << np) - 1);
-		__m512 r[16];
-
-		for (int j = 0; j < 16; j++)
-			r[j] = j < nch ? _mm512_maskz_loadu_ps(
-						 m, src + j * stride + p)
-				       : _mm512_setzero_ps();
-		transpose16(r);
-		for (int i = 0; i < np; i++)
-			_mm512_storeu_ps(dst + (p + i) * 16, r[i]);
-	}
-}
-
-TGT void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
-			   float *dst)
-{
-	for (size_t p = 0; p < n; p += 16) {
-		int np = (int)MS_MIN(16, n - p);
-		__mmask16 m = (__mmask16)((1u << np) - 1);
-		__m512 r[16];
-
-		for (int i = 0; i < 16; i++)
-			r[i] = i < np ? _mm512_loadu_ps(src + (p + i) * 16)
-				      : _mm512_setzero_ps();
-		transpose16(r);
-		for (int j = 0; j < nch; j++)
-			_mm512_mask_storeu_ps(dst + j * stride + p, m, r[j]);
-	}
-}
-
 /* g[c][16] += sum over q < total of x[q*icb + c] * dy[q*16 ..]: one
  * tap's weight gradient for one input block and one output block; icb is a
  * constant after inlining. Each of the icb sums is one register, updated
@@ -602,22 +530,6 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 	/* never called: nn_kern_fast() is 0 off x86-64 */
 	(void)x, (void)ci, (void)icb, (void)wp, (void)bias, (void)relu;
 	nn_kern_zero_border(y, co, h, w, 16);
-}
-
-void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
-		      float *dst)
-{
-	for (size_t p = 0; p < n; p++)
-		for (int j = 0; j < 16; j++)
-			dst[p * 16 + j] = j < nch ? src[j * stride + p] : 0.0f;
-}
-
-void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,
-		       float *dst)
-{
-	for (size_t p = 0; p < n; p++)
-		for (int j = 0; j < nch; j++)
-			dst[j * stride + p] = src[p * 16 + j];
 }
 
 void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,

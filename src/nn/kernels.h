@@ -108,7 +108,7 @@ void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
 /* Channel interleaving between planar and blocked layouts:
  * dst[p*16 + j] = src[j*stride + p] for p < n, j < nch, zero for the
  * lanes j >= nch; scatter16 is the inverse (lanes j >= nch unwritten).
- * 16 * stride must fit in an int. */
+ * In kernels_interleave.c. */
 void nn_kern_gather16(const float *src, size_t stride, int nch, size_t n,
 		      float *dst);
 void nn_kern_scatter16(const float *src, size_t n, int nch, size_t stride,

@@ -37,33 +37,6 @@ static float schedule(const struct nn_train_state *s, uint64_t step,
 			    (float)(total - warm)));
 }
 
-/* Elements a block of this file's loops over parameters takes at a time:
- * a fixed count, so that GCC vectorises each block (the arithmetic of an
- * element is the same either way). */
-#define VBLK 16
-
-/* Nesterov momentum with weight decay over n weights (w, its momentum m
- * and gradient g never overlap). */
-static void sgd_update(float *restrict w, float *restrict m,
-		       const float *restrict g, size_t n, float wd, float mu,
-		       float lr)
-{
-	size_t j = 0;
-
-#define SGD_ONE(i)                                                             \
-	do {                                                                   \
-		float gi = g[i] + wd * w[i];                                   \
-		m[i] = mu * m[i] + gi;                                         \
-		w[i] -= lr * (gi + mu * m[i]);                                 \
-	} while (0)
-	for (; j + VBLK <= n; j += VBLK)
-		for (int k = 0; k < VBLK; k++)
-			SGD_ONE(j + k);
-	for (; j < n; j++)
-		SGD_ONE(j);
-#undef SGD_ONE
-}
-
 static void sgd_step(struct nn_net *net, const struct nn_train_state *s,
 		     float lr)
 {
@@ -75,7 +48,7 @@ static void sgd_step(struct nn_net *net, const struct nn_train_state *s,
 
 		if (!p->trainable)
 			continue;
-		sgd_update(p->w, p->m, p->g, p->n, wd, mu, lr);
+		nn_train_sgd_update(p->w, p->m, p->g, p->n, wd, mu, lr);
 	}
 }
 
@@ -245,18 +218,6 @@ static void run_job(struct trainer *t, enum job job)
 		pthread_barrier_wait(&t->done);
 }
 
-/* d += s, element by element. */
-static void add_to(float *restrict d, const float *restrict s, size_t n)
-{
-	size_t j = 0;
-
-	for (; j + VBLK <= n; j += VBLK)
-		for (int k = 0; k < VBLK; k++)
-			d[j + k] += s[j + k];
-	for (; j < n; j++)
-		d[j] += s[j];
-}
-
 /* Sums replica gradients into the master and averages BN statistics. */
 static void reduce(struct trainer *t)
 {
@@ -269,9 +230,9 @@ static void reduce(struct trainer *t)
 			struct nn_param *p = &m->params[i];
 
 			if (p->trainable)
-				add_to(p->g, r->params[i].g, p->n);
+				nn_train_add(p->g, r->params[i].g, p->n);
 			else
-				add_to(p->w, r->params[i].w, p->n);
+				nn_train_add(p->w, r->params[i].w, p->n);
 		}
 	}
 	for (int i = 0; i < m->n_params && t->nw > 1; i++) {

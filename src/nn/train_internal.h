@@ -57,4 +57,12 @@ void nn_augment_erase(int crop, float p, float *x, struct nn_rng *r);
 void nn_augment_mixup(float a, int B, size_t px, float *x, float *tg,
 		      struct nn_rng *r);
 
+/* Nesterov momentum with weight decay over n weights: w, its momentum m
+ * and its gradient g (three arrays that never overlap). */
+void nn_train_sgd_update(float *restrict w, float *restrict m,
+			 const float *restrict g, size_t n, float wd, float mu,
+			 float lr);
+/* d += s, element by element (d and s never overlap). */
+void nn_train_add(float *restrict d, const float *restrict s, size_t n);
+
 #endif
