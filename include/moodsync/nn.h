@@ -241,7 +241,7 @@ struct nn_train_progress {
 };
 
 struct nn_train_opts {
-	const char *arch;      /* preset: "tiny", "small", "base", "wide" */
+	const char *arch;      /* preset: "tiny" ... "xl" (nn_arch_preset) */
 	const char *out_path;  /* best model (.msnn) */
 	const char *ckpt_path; /* checkpoint, rewritten every epoch */
 	const char *resume;    /* checkpoint to continue from, or NULL */
