@@ -60,7 +60,6 @@ static void time_classify(struct nn_ctx *ctx, const uint8_t *face, int tta,
 
 static int bench_latency(const char *path, int n)
 {
-	static const char *const level[] = {"portable", "fp32", "int8", "amx"};
 	struct nn_model *m;
 	struct nn_ctx *ctx;
 	char err[MS_ERRLEN];
@@ -93,7 +92,7 @@ static int bench_latency(const char *path, int n)
 	       "cpu_crops_ms_mean %.4f\nmembers %d\nkernel_level %d\n",
 	       med, p90, tmed, tp90, cmed, cp90, cpu, tcpu, ccpu,
 	       nn_model_members(m), (int)nn_kern_level());
-	fprintf(stderr, "nn_bench: kernels %s\n", level[nn_kern_level()]);
+	fprintf(stderr, "nn_bench: kernels %s\n", nn_kernels_name());
 	nn_ctx_free(ctx);
 	nn_model_free(m);
 	free(face);

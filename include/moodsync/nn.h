@@ -101,6 +101,12 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 /* The most probable class of `probs` (the first on a tie). */
 int nn_argmax(const float probs[NN_CLASSES]);
 
+/* The arithmetic classification and training use on this CPU: "portable"
+ * (im2col + OpenBLAS), "fp32" (AVX-512), "int8" (+ VNNI) or "amx" (+ AMX
+ * tiles: int8 inference, bf16 training convolutions), capped by
+ * MOODSYNC_NN_KERNELS. A static string; thread-safe. */
+const char *nn_kernels_name(void);
+
 /* Sets the number of OpenBLAS threads for the whole process (inference
  * and training GEMMs). One thread gives the lowest batch-1 latency when
  * several server threads classify at once. */
@@ -241,7 +247,7 @@ struct nn_train_progress {
 };
 
 struct nn_train_opts {
-	const char *arch;      /* preset: "tiny", "small", "base", "wide" */
+	const char *arch;      /* preset: "tiny" ... "xl" (nn_arch_preset) */
 	const char *out_path;  /* best model (.msnn) */
 	const char *ckpt_path; /* checkpoint, rewritten every epoch */
 	const char *resume;    /* checkpoint to continue from, or NULL */

@@ -169,9 +169,9 @@ int cmd_train(int argc, char **argv)
 			    "settings (--epochs N there changes its length)"),
 		CLI_OPT_STR("--init", "MODEL", &o.init,
 			    "start from a model's weights and architecture"),
-		CLI_OPT_STR(
-			"--arch", "NAME", &o.arch,
-			"tiny | small | base | wide | large (default base)"),
+		CLI_OPT_STR("--arch", "NAME", &o.arch,
+			    "tiny | small | base | wide | large | xl (default "
+			    "base)"),
 		{CLI_INT, "--epochs", "N", &o.epochs, 1, 10000, NULL,
 		 "epochs of the run", &a.epochs_given},
 		CLI_OPT_INT("--batch", "N", &o.batch, 1, 4096, "batch size"),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "moodsync/common.h"
+#include "moodsync/nn.h"
 #include "nn/kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -88,6 +89,13 @@ enum nn_kern_level nn_kern_set_level(enum nn_kern_level cap)
 	pthread_once(&level_once, level_init);
 	level_now = MS_MIN(level_best, (int)cap);
 	return (enum nn_kern_level)level_now;
+}
+
+const char *nn_kernels_name(void)
+{
+	static const char *const name[] = {"portable", "fp32", "int8", "amx"};
+
+	return name[nn_kern_level()];
 }
 
 int nn_kern_fast(void)

@@ -115,6 +115,7 @@ int api_healthz(struct srv_req *req)
 				   : "no emotion model: faces only");
 	ms_json_int(&j, "model_nets", pipe_model_nets(app->pipe));
 	ms_json_str(&j, "tta", nn_tta_names[app->cfg.tta]);
+	ms_json_str(&j, "kernels", nn_kernels_name());
 	ms_json_int(&j, "sessions", srv_sessions_count(app->sessions));
 	ms_json_int(&j, "frames", atomic_load(&app->n_frames));
 	ms_json_int(&j, "rejected_429", atomic_load(&app->n_rejected_429));

@@ -125,7 +125,8 @@ def main():
         for m, tta in ((a, "crops"), (twice, "crops"), (a, "none")):
             with L.Server(model=m, args=["--tta-mode", tta]) as srv:
                 h = srv.client().get("/healthz").json()
-                t.ok(h.get("tta") == tta and h.get("model_nets") == (2 if m == twice else 1),
+                t.ok(h.get("tta") == tta and h.get("model_nets") == (2 if m == twice else 1)
+                     and h.get("kernels") in ("portable", "fp32", "int8", "amx"),
                      "/healthz reports %s nets and TTA %s" % (h.get("model_nets"), tta), h)
                 r = srv.client().post_image(None, frame)
                 j = r.json() if r.status == 200 else {}
@@ -134,6 +135,12 @@ def main():
                      all(f["emotion"] in EMOTIONS for f in j["faces"]),
                      "serve --model %s --tta-mode %s answers /api/frame with emotions"
                      % (os.path.basename(m), tta), r.body[:200])
+        with L.Server(model=a, env={"MOODSYNC_NN_KERNELS": "portable"}) as srv:
+            h = srv.client().get("/healthz").json()
+            r = srv.client().post_image(None, frame)
+            j = r.json() if r.status == 200 else {}
+            t.ok(h.get("kernels") == "portable" and r.status == 200 and j.get("faces"),
+                 "MOODSYNC_NN_KERNELS=portable: /healthz says so and frames still classify", h)
         same = answers[0] and answers[1] and len(answers[0]) == len(answers[1]) and all(
             abs(f["probs"][k] - g["probs"][k]) < 1e-3
             for f, g in zip(answers[0], answers[1]) for k in EMOTIONS)

@@ -393,6 +393,36 @@ static void test_amx_identical(void **state)
 	nn_fer_release(&val);
 }
 
+/* ---- presets: the nets the model card describes ---- */
+
+static size_t trainable_params(const char *preset)
+{
+	struct nn_arch a;
+	struct nn_net *net;
+	char err[MS_ERRLEN];
+	size_t n = 0;
+
+	assert_int_equal(nn_arch_preset(preset, &a), MS_OK);
+	assert_int_equal(nn_net_new(&a, 1, &net, err, sizeof(err)), MS_OK);
+	for (int i = 0; i < net->n_params; i++)
+		if (net->params[i].trainable)
+			n += net->params[i].n;
+	nn_net_free(net);
+	return n;
+}
+
+static void test_presets(void **state)
+{
+	struct nn_arch a;
+
+	(void)state;
+	/* large: models/README.md's count; xl: 2x(64,128,256,512) 3x3 convs
+	 * (4,682,304 weights), their BN scales and shifts, a 512x7 dense */
+	assert_int_equal(trainable_params("large"), 1165159);
+	assert_int_equal(trainable_params("xl"), 4682304 + 3840 + 3584 + 7);
+	assert_int_not_equal(nn_arch_preset("xxl", &a), MS_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_ferplus_hostile),
 		cmocka_unit_test(test_resume_identical),
 		cmocka_unit_test(test_amx_identical),
+		cmocka_unit_test(test_presets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
