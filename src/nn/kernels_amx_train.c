@@ -78,6 +78,12 @@ float nn_kern_bf16_round(float f)
 #define AVX_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define AMX_TGT __attribute__((target("amx-tile,amx-bf16,avx512f")))
 
+/* The lanes of the first min(n, 16) floats of a row's last vector. */
+static inline __mmask16 lanes16(int n)
+{
+	return (__mmask16)((1u << MS_MIN(16, n)) - 1);
+}
+
 /* Packs the weights of a convolution with `nr` outputs (tile rows) and
  * `nc` inputs (tile columns): weight (r, c, t) is at w + r*rs + c*cs + t,
  * or + 8 - t when `flip`. */
@@ -96,8 +102,7 @@ AVX_TGT static void pack_rows(const float *w, int nr, int nc, size_t rs,
 			       9);
 	for (int r = 0; r < nr; r++)
 		for (int c = 0; c < nc; c += 16) {
-			__mmask16 m =
-				(__mmask16)((1u << MS_MIN(16, nc - c)) - 1);
+			__mmask16 m = lanes16(nc - c);
 			const float *src = w + (size_t)r * rs + (size_t)c * cs;
 			uint16_t *dst =
 				wa +
@@ -193,11 +198,7 @@ AVX_TGT void nn_kern_amx_from_planes(const float *y, int c, int g, int h, int w,
 					   (size_t)j * hw + (size_t)r * w;
 
 				for (int k = 0; k < w; k += 16) {
-					__mmask16 m =
-						(__mmask16)((1u
-							     << MS_MIN(16,
-								       w - k)) -
-							    1);
+					__mmask16 m = lanes16(w - k);
 
 					if (ch + 1 < c)
 						__builtin_prefetch(d + cs + k,
@@ -239,8 +240,7 @@ AVX_TGT void nn_kern_amx_to_pairs(const float *x, size_t cs, int c, int g,
 
 				for (int k = 0; k < w; k += 16) {
 					int n = MS_MIN(16, w - k);
-					__mmask16 m =
-						(__mmask16)((1u << n) - 1);
+					__mmask16 m = lanes16(n);
 					__mmask32 m2 =
 						(__mmask32)((1ull << (2 * n)) -
 							    1);
@@ -289,11 +289,7 @@ AVX_TGT void nn_kern_amx_to_planes(const float *x, size_t cs, int c, int g,
 					      (size_t)j * (w + 1) + 1;
 
 				for (int k = 0; k < w; k += 16) {
-					__mmask16 m =
-						(__mmask16)((1u
-							     << MS_MIN(16,
-								       w - k)) -
-							    1);
+					__mmask16 m = lanes16(w - k);
 					__m256i v;
 
 					if (ch + 1 < c)
