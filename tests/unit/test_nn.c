@@ -15,14 +15,7 @@
 #include "moodsync/nn.h"
 #include "nn/kernels.h"
 #include "nn/nn_internal.h"
-
-static struct nn_rng rng;
-
-static void fill(float *p, size_t n, float scale)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = scale * (2 * nn_rng_uniform(&rng) - 1);
-}
+#include "nn_fixture.h"
 
 static double dot(const float *a, const float *b, size_t n)
 {
@@ -735,26 +728,7 @@ static void test_overfit(void **state)
 
 static struct nn_net *random_net(const char *preset, int side, int crop)
 {
-	struct nn_arch a;
-	struct nn_net *net;
-	char err[MS_ERRLEN];
-
-	assert_int_equal(nn_arch_preset(preset, &a), MS_OK);
-	a.side = side;
-	a.crop = crop;
-	assert_int_equal(nn_net_new(&a, 1, &net, err, sizeof(err)), MS_OK);
-	nn_net_init_weights(net, &rng);
-	for (int i = 0; i < net->n_params; i++) {
-		struct nn_param *p = &net->params[i];
-
-		if (strstr(p->name, ".var"))
-			for (size_t j = 0; j < p->n; j++)
-				p->w[j] = 0.5f + nn_rng_uniform(&rng);
-		else if (strstr(p->name, "gamma") || strstr(p->name, "beta") ||
-			 strstr(p->name, "mean") || strstr(p->name, ".b"))
-			fill(p->w, p->n, 0.5f);
-	}
-	return net;
+	return fixture_net(preset, side, crop, 1);
 }
 
 static void test_model_roundtrip(void **state)

@@ -17,42 +17,20 @@
 
 #include "moodsync/nn.h"
 #include "nn/nn_internal.h"
+#include "nn_fixture.h"
 
 #define SIDE 20
 #define CROP 16
 
-static struct nn_rng rng;
 static char dir[] = "/tmp/test_nn_ensemble_XXXXXX";
-
-static void fill(float *p, size_t n, float scale)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = scale * (2 * nn_rng_uniform(&rng) - 1);
-}
 
 /* A "tiny" net with random weights and batch-norm statistics, saved as
  * dir/name. */
 static void save_random_net(const char *name, int side, int crop)
 {
-	struct nn_arch a;
-	struct nn_net *net;
+	struct nn_net *net = fixture_net("tiny", side, crop, 1);
 	char err[MS_ERRLEN], path[256];
 
-	assert_int_equal(nn_arch_preset("tiny", &a), MS_OK);
-	a.side = side;
-	a.crop = crop;
-	assert_int_equal(nn_net_new(&a, 1, &net, err, sizeof(err)), MS_OK);
-	nn_net_init_weights(net, &rng);
-	for (int i = 0; i < net->n_params; i++) {
-		struct nn_param *p = &net->params[i];
-
-		if (strstr(p->name, ".var"))
-			for (size_t j = 0; j < p->n; j++)
-				p->w[j] = 0.5f + nn_rng_uniform(&rng);
-		else if (strstr(p->name, "gamma") || strstr(p->name, "beta") ||
-			 strstr(p->name, "mean") || strstr(p->name, ".b"))
-			fill(p->w, p->n, 0.5f);
-	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	assert_int_equal(nn_net_save(net, path, err, sizeof(err)), MS_OK);
 	nn_net_free(net);

@@ -16,14 +16,7 @@
 #include "moodsync/nn.h"
 #include "nn/kernels.h"
 #include "nn/nn_internal.h"
-
-static struct nn_rng rng;
-
-static void fill(float *p, size_t n, float scale)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = scale * (2 * nn_rng_uniform(&rng) - 1);
-}
+#include "nn_fixture.h"
 
 /* Blocked index of channel c, pixel (y, x) of a (., h, w) tensor. */
 static size_t bidx(int c, int y, int x, int h, int w, int cb)
@@ -389,24 +382,10 @@ static void test_conv3x3_s8(void **state)
 /* A preset net with random weights and BN statistics, folded. */
 static struct nn_model *random_model(const char *arch)
 {
-	struct nn_arch a;
-	struct nn_net *net;
+	struct nn_net *net = fixture_net(arch, 0, 0, 0);
 	struct nn_model *m;
 	char err[MS_ERRLEN];
 
-	assert_int_equal(nn_arch_preset(arch, &a), MS_OK);
-	assert_int_equal(nn_net_new(&a, 0, &net, err, sizeof(err)), MS_OK);
-	nn_net_init_weights(net, &rng);
-	for (int i = 0; i < net->n_params; i++) {
-		struct nn_param *p = &net->params[i];
-
-		if (strstr(p->name, ".var"))
-			for (size_t j = 0; j < p->n; j++)
-				p->w[j] = 0.5f + nn_rng_uniform(&rng);
-		else if (strstr(p->name, "gamma") || strstr(p->name, "beta") ||
-			 strstr(p->name, "mean") || strstr(p->name, ".b"))
-			fill(p->w, p->n, 0.5f);
-	}
 	assert_int_equal(nn_model_from_net(net, &m, err, sizeof(err)), MS_OK);
 	nn_net_free(net);
 	return m;
