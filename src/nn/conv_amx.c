@@ -10,9 +10,6 @@
 #include "nn/kernels.h"
 #include "nn/nn_internal.h"
 
-/* Images side by side per kernel call: about GROUP_COLS columns. */
-#define GROUP_COLS 64
-
 /* Where the scratch goes; every piece starts on a 64-byte line. */
 struct amx_buf {
 	uint16_t *wa;  /* packed weights (forward or flipped) */
@@ -24,35 +21,20 @@ struct amx_buf {
 	float *y;      /* fp32 planes: output or input gradient */
 };
 
-static int group_of(int w)
-{
-	return MS_MAX(1, GROUP_COLS / (w + 1));
-}
-
-static int group_width(int g, int w)
-{
-	return g * (w + 1) - 1;
-}
-
-static size_t up16(size_t n)
-{
-	return (n + 15) & ~(size_t)15;
-}
-
 static size_t amx_layout(struct nn_shape in, struct nn_shape out, float *base,
 			 struct amx_buf *b)
 {
 	size_t ci = (size_t)nn_kern_c32(in.c), co = (size_t)nn_kern_c32(out.c);
-	int wc = group_width(group_of(in.w), in.w);
+	int wc = nn_conv_group_width(nn_conv_group_of(in.w), in.w);
 	size_t len = nn_kern_amx_len(in.h, wc), cm = MS_MAX(ci, co);
 	/* sizes in floats; bf16 pieces count half */
-	size_t parts[] = {up16(ci * co * 9 / 2),
-			  up16(ci * co * 9),
-			  up16(ci * len / 2),
-			  up16(co * len / 2),
-			  up16(co * len / 2),
-			  up16(co * nn_kern_amx_pairs_len(in.h, wc)),
-			  up16(cm * len)};
+	size_t parts[] = {nn_up16(ci * co * 9 / 2),
+			  nn_up16(ci * co * 9),
+			  nn_up16(ci * len / 2),
+			  nn_up16(co * len / 2),
+			  nn_up16(co * len / 2),
+			  nn_up16(co * nn_kern_amx_pairs_len(in.h, wc)),
+			  nn_up16(cm * len)};
 	void *at[MS_ARRAY_LEN(parts)];
 	size_t off = 0;
 
@@ -81,7 +63,7 @@ static struct amx_buf amx_bufs(struct nn_shape in, struct nn_shape out,
 			       float *scratch)
 {
 	struct amx_buf b;
-	float *base = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+	float *base = nn_align64(scratch);
 
 	amx_layout(in, out, base, &b);
 	return b;
@@ -93,12 +75,12 @@ void nn_conv_amx_forward(const float *x, float *y, int B, struct nn_shape in,
 {
 	struct amx_buf b = amx_bufs(in, out, scratch);
 	size_t hw = (size_t)in.h * in.w, cs = (size_t)B * hw;
-	int gmax = group_of(in.w);
+	int gmax = nn_conv_group_of(in.w);
 
 	nn_kern_amx_pack(w, in.c, out.c, b.wa);
 	nn_kern_amx_config(8, 16, 64);
 	for (int n = 0; n < B; n += gmax) {
-		int g = MS_MIN(gmax, B - n), wc = group_width(g, in.w);
+		int g = MS_MIN(gmax, B - n), wc = nn_conv_group_width(g, in.w);
 
 		nn_kern_amx_to_pairs(x + (size_t)n * hw, cs, in.c, g, in.h,
 				     in.w, b.xp);
@@ -116,15 +98,14 @@ void nn_conv_amx_backward(const float *x, const float *dy, float *dx, int B,
 {
 	struct amx_buf b = amx_bufs(in, out, scratch);
 	size_t hw = (size_t)in.h * in.w, cs = (size_t)B * hw;
-	int gmax = group_of(in.w);
+	int gmax = nn_conv_group_of(in.w);
 	int ci = nn_kern_c32(in.c), co = nn_kern_c32(out.c);
 
-	if (dx) {
+	if (dx)
 		nn_kern_amx_pack_flipped(w, in.c, out.c, b.wa);
-	}
 	nn_kern_amx_config(8, 16, 64);
 	for (int n = 0; n < B; n += gmax) {
-		int g = MS_MIN(gmax, B - n), wc = group_width(g, in.w);
+		int g = MS_MIN(gmax, B - n), wc = nn_conv_group_width(g, in.w);
 		size_t at = (size_t)n * hw;
 
 		nn_kern_amx_to_planes(x + at, cs, in.c, g, in.h, in.w, b.xp);

@@ -19,25 +19,6 @@ struct fast_buf {
 	float *zero;	       /* a zero bias, max(cip, cop) */
 };
 
-static size_t up16(size_t n)
-{
-	return (n + 15) & ~(size_t)15;
-}
-
-/* Images side by side per kernel call: about GROUP_COLS columns. */
-#define GROUP_COLS 64
-
-static int group_of(int w)
-{
-	return MS_MAX(1, GROUP_COLS / (w + 1));
-}
-
-/* Interior width of g images of width w side by side. */
-static int group_width(int g, int w)
-{
-	return g * (w + 1) - 1;
-}
-
 static int in_block(struct nn_shape in)
 {
 	return in.c == 1 ? 1 : NN_KERN_CB;
@@ -48,13 +29,14 @@ static size_t fast_layout(struct nn_shape in, struct nn_shape out, float *base,
 {
 	size_t cip = (size_t)nn_kern_cpad(in.c),
 	       cop = (size_t)nn_kern_cpad(out.c);
-	size_t nw = up16(cip * cop * 9), off = 0;
-	size_t plane = up16((size_t)(in.h + 2) *
-			    (group_width(group_of(in.w), in.w) + 2));
+	size_t nw = nn_up16(cip * cop * 9), off = 0;
+	size_t plane = nn_up16(
+		(size_t)(in.h + 2) *
+		(nn_conv_group_width(nn_conv_group_of(in.w), in.w) + 2));
 	size_t parts[] = {nw,	       nw,
-			  nw,	       up16((size_t)in.c * out.c * 9),
+			  nw,	       nn_up16((size_t)in.c * out.c * 9),
 			  cip * plane, cop * plane,
-			  cip * plane, up16(cip + cop)};
+			  cip * plane, nn_up16(cip + cop)};
 	float **dst[] = {&b->wp, &b->wtp, &b->gwp, &b->wt,
 			 &b->xb, &b->yb,  &b->db,  &b->zero};
 
@@ -84,7 +66,7 @@ static struct fast_buf fast_bufs(struct nn_shape in, struct nn_shape out,
 				 float *scratch)
 {
 	struct fast_buf b;
-	float *base = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+	float *base = nn_align64(scratch);
 
 	fast_layout(in, out, base, &b);
 	return b;
@@ -97,7 +79,7 @@ static void to_blocked(const float *x, int B, int n0, int g, struct nn_shape s,
 		       int cb, float *xb)
 {
 	size_t hw = (size_t)s.h * s.w;
-	int wc = group_width(g, s.w), wp = wc + 2;
+	int wc = nn_conv_group_width(g, s.w), wp = wc + 2;
 	int cp = cb == 1 ? 1 : nn_kern_cpad(s.c);
 	size_t plane = (size_t)(s.h + 2) * wp * cb;
 
@@ -134,7 +116,7 @@ static void from_blocked(const float *yb, struct nn_shape s, int B, int n0,
 			 int g, float *y)
 {
 	size_t hw = (size_t)s.h * s.w;
-	int wp = group_width(g, s.w) + 2;
+	int wp = nn_conv_group_width(g, s.w) + 2;
 	size_t plane = (size_t)(s.h + 2) * wp * 16;
 
 	for (int j = 0; j < g; j++)
@@ -168,9 +150,9 @@ void nn_conv_fast_forward(const float *x, float *y, int B, struct nn_shape in,
 	memset(b.zero, 0, sizeof(float) * (size_t)(nn_kern_cpad(in.c) + cop));
 	if (bias)
 		memcpy(b.zero, bias, sizeof(float) * (size_t)out.c);
-	for (int n = 0; n < B; n += group_of(in.w)) {
-		int g = MS_MIN(group_of(in.w), B - n);
-		int wc = group_width(g, in.w);
+	for (int n = 0; n < B; n += nn_conv_group_of(in.w)) {
+		int g = MS_MIN(nn_conv_group_of(in.w), B - n);
+		int wc = nn_conv_group_width(g, in.w);
 
 		to_blocked(x, B, n, g, in, icb, b.xb);
 		nn_kern_conv3x3(b.xb, cip, icb, in.h, wc, b.wp, b.zero, cop, 0,
@@ -229,9 +211,9 @@ void nn_conv_fast_backward(const float *x, const float *dy, float *dx, int B,
 		flip_weights(w, in.c, out.c, b.wt);
 		nn_kern_pack3x3(b.wt, out.c, in.c, NN_KERN_CB, b.wtp);
 	}
-	for (int n = 0; n < B; n += group_of(in.w)) {
-		int g = MS_MIN(group_of(in.w), B - n);
-		int wc = group_width(g, in.w);
+	for (int n = 0; n < B; n += nn_conv_group_of(in.w)) {
+		int g = MS_MIN(nn_conv_group_of(in.w), B - n);
+		int wc = nn_conv_group_width(g, in.w);
 
 		to_blocked(x, B, n, g, in, icb, b.xb);
 		to_blocked(dy, B, n, g, out, NN_KERN_CB, b.yb);

@@ -172,6 +172,36 @@ void nn_conv_backward(const float *x, const float *dy, float *dx, int B,
 		      struct nn_shape in, struct nn_shape out, int k,
 		      int stride, int pad, const float *w, float *gw, float *gb,
 		      float *col, float *dcol);
+/* The direct convolutions (conv_fast.c, conv_amx.c) run a group of a
+ * batch's images side by side, one zero column apart, as one wide image
+ * of about NN_CONV_GROUP_COLS columns: fewer wasted border columns. */
+#define NN_CONV_GROUP_COLS 64
+
+/* Images of width w in one group. */
+static inline int nn_conv_group_of(int w)
+{
+	return MS_MAX(1, NN_CONV_GROUP_COLS / (w + 1));
+}
+
+/* Interior width of g images of width w side by side. */
+static inline int nn_conv_group_width(int g, int w)
+{
+	return g * (w + 1) - 1;
+}
+
+/* n rounded up to a multiple of 16 (floats: a 64-byte line). */
+static inline size_t nn_up16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+/* The first 64-byte boundary at or after p; scratch sizes leave 16 floats
+ * of room for it. */
+static inline float *nn_align64(float *p)
+{
+	return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
 /* 3x3 stride-1 pad-1 convolutions on the AVX-512 direct kernels
  * (conv_fast.c), which nn_conv_forward/backward use when nn_conv_fast_ok;
  * scratch holds nn_conv_fast_floats (within nn_conv_col_floats). The
