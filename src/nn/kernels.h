@@ -145,6 +145,12 @@ void nn_kern_pad_image(const float *img, int h, int w, float *y);
  * (1 when x is all zero). Negative values become 0. */
 void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
 		      float *scale);
+/* The same into rows of kb (16, 32 or 64) channels a pixel, the layout
+ * [c/kb][h+2][w+2][kb]; kb 16 is nn_kern_quant_u8's blocked layout.
+ * xmax: the largest float of x with its border, as the op that wrote x
+ * reported it, or NULL to find it here (a second pass over x). */
+void nn_kern_quant_u8_kb(const float *x, int c, int h, int w, int kb,
+			 const float *xmax, uint8_t *xq, float *scale);
 
 /* Packs conv weights w (co, ci, 3, 3) into wq (cip*cop*9 bytes, padded
  * as for nn_kern_pack3x3 with icb 16) as s8 with one scale per output
@@ -259,11 +265,9 @@ size_t nn_kern_amx_w_bytes(int ci, int co);
  * The scales stay those of nn_kern_pack3x3_s8. Any CPU. */
 void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa);
 
-/* nn_kern_quant_u8 (same values and scale) from blocked fp32 (c, h, w),
- * block 16, into the AMX layout at xq (nn_kern_amx_u8_bytes; the slack is
- * not written). xmax: the largest float of x with its border, as the op
- * that wrote x reported it, or NULL to find it here (a second pass over
- * x, which for the larger tensors comes from L2). */
+/* nn_kern_quant_u8_kb (same values and scale) from blocked fp32 (c, h, w),
+ * block 16, into the AMX layout at xq, kb = nn_kern_amx_kb(c)
+ * (nn_kern_amx_u8_bytes; the slack is not written). */
 void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
 			  const float *xmax, uint8_t *xq, float *scale);
 

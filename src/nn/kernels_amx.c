@@ -81,46 +81,18 @@ void nn_kern_pack3x3_amx(const int8_t *wq, int ci, int co, int8_t *wa)
 			}
 }
 
+void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
+			  const float *xmax, uint8_t *xq, float *scale)
+{
+	nn_kern_quant_u8_kb(x, c, h, w, nn_kern_amx_kb(c), xmax, xq, scale);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 #define AMX_TGT "amx-tile,amx-int8,avx512f,avx512bw"
 #define TGT __attribute__((target(AMX_TGT)))
 #define INL static inline __attribute__((always_inline, target(AMX_TGT)))
-
-TGT void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
-			      const float *xmax, uint8_t *xq, float *scale)
-{
-	size_t plane = (size_t)(h + 2) * (size_t)(w + 2);
-	size_t n = (size_t)c * plane;
-	int kb = nn_kern_amx_kb(c);
-	__m512 mx = _mm512_setzero_ps(), inv;
-	float m;
-
-	if (xmax) {
-		m = *xmax;
-	} else {
-		for (size_t i = 0; i < n; i += 16)
-			mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + i));
-		m = _mm512_reduce_max_ps(mx);
-	}
-	*scale = m > 0 ? m / 255.0f : 1.0f;
-	inv = _mm512_set1_ps(m > 0 ? 255.0f / m : 0.0f);
-	for (int b = 0; b < c / 16; b++) {
-		const float *xb = x + (size_t)b * plane * 16;
-		uint8_t *qb = xq + (size_t)(b * 16 / kb) * plane * kb +
-			      (size_t)(b * 16 % kb);
-
-		for (size_t p = 0; p < plane; p++) {
-			__m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(
-				_mm512_loadu_ps(xb + p * 16), inv));
-
-			q = _mm512_max_epi32(q, _mm512_setzero_si512());
-			_mm_storeu_si128((__m128i *)(qb + p * kb),
-					 _mm512_cvtusepi32_epi8(q));
-		}
-	}
-}
 
 /* Where a step's inputs and outputs are. */
 struct amx_args {
@@ -304,13 +276,6 @@ void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 #else
 
 /* Never called: nn_kern_level() stays below NN_KERN_AMX off x86-64. */
-void nn_kern_quant_u8_amx(const float *x, int c, int h, int w,
-			  const float *xmax, uint8_t *xq, float *scale)
-{
-	(void)x, (void)c, (void)h, (void)w, (void)xmax, (void)xq;
-	*scale = 1.0f;
-}
-
 void nn_kern_conv3x3_amx(const uint8_t *xq, float xscale, int ci, int h, int w,
 			 const int8_t *wa, const float *wscale,
 			 const float *bias, int co, int relu, float *y,

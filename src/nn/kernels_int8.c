@@ -54,25 +54,36 @@ void nn_kern_pack3x3_s8(const float *w, int ci, int co, int8_t *wq,
 	static inline __attribute__((always_inline,                            \
 				     target("avx512f,avx512bw,avx512vnni")))
 
-TGT void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
-			  float *scale)
+TGT void nn_kern_quant_u8_kb(const float *x, int c, int h, int w, int kb,
+			     const float *xmax, uint8_t *xq, float *scale)
 {
-	size_t n = nn_kern_blocked_floats(c, h, w, 16);
+	size_t plane = (size_t)(h + 2) * (size_t)(w + 2);
+	size_t n = (size_t)c * plane;
 	__m512 mx = _mm512_setzero_ps(), inv;
 	float m;
 
-	for (size_t i = 0; i < n; i += 16)
-		mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + i));
-	m = _mm512_reduce_max_ps(mx);
+	if (xmax) {
+		m = *xmax;
+	} else {
+		for (size_t i = 0; i < n; i += 16)
+			mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + i));
+		m = _mm512_reduce_max_ps(mx);
+	}
 	*scale = m > 0 ? m / 255.0f : 1.0f;
 	inv = _mm512_set1_ps(m > 0 ? 255.0f / m : 0.0f);
-	for (size_t i = 0; i < n; i += 16) {
-		__m512i q = _mm512_cvtps_epi32(
-			_mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+	for (int b = 0; b < c / 16; b++) {
+		const float *xb = x + (size_t)b * plane * 16;
+		uint8_t *qb = xq + (size_t)(b * 16 / kb) * plane * kb +
+			      (size_t)(b * 16 % kb);
 
-		q = _mm512_max_epi32(q, _mm512_setzero_si512());
-		_mm_storeu_si128((__m128i *)(xq + i),
-				 _mm512_cvtusepi32_epi8(q));
+		for (size_t p = 0; p < plane; p++) {
+			__m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(
+				_mm512_loadu_ps(xb + p * 16), inv));
+
+			q = _mm512_max_epi32(q, _mm512_setzero_si512());
+			_mm_storeu_si128((__m128i *)(qb + p * kb),
+					 _mm512_cvtusepi32_epi8(q));
+		}
 	}
 }
 
@@ -211,10 +222,10 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 #else
 
 /* Never called: nn_kern_level() stays below NN_KERN_INT8 off x86-64. */
-void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
-		      float *scale)
+void nn_kern_quant_u8_kb(const float *x, int c, int h, int w, int kb,
+			 const float *xmax, uint8_t *xq, float *scale)
 {
-	(void)x, (void)c, (void)h, (void)w, (void)xq;
+	(void)x, (void)c, (void)h, (void)w, (void)kb, (void)xmax, (void)xq;
 	*scale = 1.0f;
 }
 
@@ -228,3 +239,9 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 }
 
 #endif
+
+void nn_kern_quant_u8(const float *x, int c, int h, int w, uint8_t *xq,
+		      float *scale)
+{
+	nn_kern_quant_u8_kb(x, c, h, w, 16, NULL, xq, scale);
+}
