@@ -466,7 +466,8 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 
 /* One conv of forward_blocked: AMX int8, VNNI int8 or fp32, as far as the
  * level (`lvl`) and the packed weights allow. xmax: the largest float of
- * x when the op before found it, else NULL. Returns 1 when it set *ymax
+ * x when the op before found it (either int8 quantisation then skips its
+ * own pass over x), else NULL. Returns 1 when it set *ymax
  * (the AMX path), else 0. */
 static int conv_blocked(struct nn_ctx *ctx, const struct nn_op *op, int first,
 			int lvl, const float *x, const float *xmax, float *y,
@@ -483,7 +484,7 @@ static int conv_blocked(struct nn_ctx *ctx, const struct nn_op *op, int first,
 		return 1;
 	}
 	if (lvl >= NN_KERN_INT8 && op->wq) {
-		nn_kern_quant_u8(x, ci, h, w, ctx->q, &xs);
+		nn_kern_quant_u8_kb(x, ci, h, w, NN_KERN_CB, xmax, ctx->q, &xs);
 		nn_kern_conv3x3_s8(ctx->q, xs, ci, h, w, op->wq, op->wsc,
 				   op->bp, co, 1, y);
 	} else {
