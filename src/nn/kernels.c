@@ -309,7 +309,7 @@ void nn_kern_conv3x3(const float *x, int ci, int icb, int h, int w,
 {
 	struct tile_args a;
 	size_t plane = (size_t)(h + 2) * (w + 2);
-	size_t total = (size_t)(h - 1) * (w + 2) + (size_t)w;
+	size_t total = nn_kern_flat_total(h, w);
 
 	a.x = x;
 	a.xblk = plane * icb;
@@ -470,7 +470,7 @@ void nn_kern_conv3x3_wgrad(const float *x, int ci, int icb, int h, int w,
 			   const float *dy, int co, float *gwp)
 {
 	size_t plane = (size_t)(h + 2) * (w + 2);
-	size_t total = (size_t)(h - 1) * (w + 2) + (size_t)w;
+	size_t total = nn_kern_flat_total(h, w);
 	size_t wblk = (size_t)ci * 9 * 16;
 
 	/* output pixel q + wp + 1 reads input q + ky*wp + kx, as in the

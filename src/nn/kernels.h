@@ -18,6 +18,15 @@
 
 #define NN_KERN_CB 16
 
+/* The direct convolutions walk a padded (h+2) x (w+2) plane as one flat
+ * row: output q (counted from the first interior pixel) is padded pixel
+ * q + (w+2) + 1, and the walk ends at the last interior pixel, so it
+ * covers this many pixels, two border ones a row included. */
+static inline size_t nn_kern_flat_total(int h, int w)
+{
+	return (size_t)(h - 1) * (size_t)(w + 2) + (size_t)w;
+}
+
 /* The tile walk of the direct convolutions: tiles of `tile_r` output
  * pixels over the flat range [0, total), the last one overlapping the one
  * before, or single pixels when there are fewer. `tile(a, q, R, two)` is

@@ -36,16 +36,11 @@ static size_t up32(size_t n)
 	return (n + 31) & ~(size_t)31;
 }
 
-static size_t amx_total(int h, int w)
-{
-	return (size_t)(h - 1) * (size_t)(w + 2) + (size_t)w;
-}
-
 /* Output chunks of 32 pixels cover the flat range; the last chunk and
  * the taps read past it, into the zero tail of each plane. */
 static size_t amx_chunks(int h, int w)
 {
-	return (amx_total(h, w) + 31) / 32;
+	return (nn_kern_flat_total(h, w) + 31) / 32;
 }
 
 size_t nn_kern_amx_len(int h, int w)

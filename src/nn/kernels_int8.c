@@ -194,7 +194,7 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 {
 	struct s8_args a;
 	size_t plane = (size_t)(h + 2) * (w + 2);
-	size_t total = (size_t)(h - 1) * (w + 2) + (size_t)w;
+	size_t total = nn_kern_flat_total(h, w);
 	float sc[32];
 
 	a.x = xq;
