@@ -282,5 +282,10 @@ struct nn_train_opts {
 void nn_train_opts_init(struct nn_train_opts *o);
 int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 		 const struct nn_fer *val, char *err, size_t errlen);
+/* Writes the net of checkpoint `ckpt` (the weights at its last finished
+ * epoch, not the best-by-validation ones) to `out` as a model file,
+ * atomically; MS_EFORMAT when `ckpt` is not a checkpoint. */
+int nn_train_ckpt_export(const char *ckpt, const char *out, char *err,
+			 size_t errlen);
 
 #endif

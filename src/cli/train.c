@@ -123,7 +123,7 @@ static void print_start(const struct nn_train_opts *o, size_t n_train,
 struct train_args {
 	double lr, wd, momentum, smoothing, warmup, share, erase, mixup;
 	int seed, limit, no_augment, epochs_given;
-	const char *data;
+	const char *data, *export;
 };
 
 static void args_apply(const struct train_args *a, struct nn_train_opts *o)
@@ -154,7 +154,7 @@ int cmd_train(int argc, char **argv)
 	nn_train_opts_init(&o);
 	a = (struct train_args){o.lr, o.wd, o.momentum, o.smoothing, o.warmup,
 				0.5,  0,    0,		1,	     0,
-				0,    0,    NULL};
+				0,    0,    NULL, NULL};
 	const struct cli_opt opts[] = {
 		CLI_OPT_STR("--data", "DIR", &a.data,
 			    "folder with train.bin, publictest.bin and their "
@@ -167,6 +167,9 @@ int cmd_train(int argc, char **argv)
 		CLI_OPT_STR("--resume", "CKPT", &o.resume,
 			    "continue a run from its checkpoint, with its "
 			    "settings (--epochs N there changes its length)"),
+		CLI_OPT_STR("--export", "CKPT", &a.export,
+			    "write a checkpoint's last-epoch net to --out as "
+			    "a model, train nothing"),
 		CLI_OPT_STR("--init", "MODEL", &o.init,
 			    "start from a model's weights and architecture"),
 		CLI_OPT_STR("--arch", "NAME", &o.arch,
@@ -220,6 +223,14 @@ int cmd_train(int argc, char **argv)
 	if (!o.out_path) {
 		fprintf(stderr, "moodsync train: --out FILE is required\n");
 		return 2;
+	}
+	if (a.export) {
+		if (nn_train_ckpt_export(a.export, o.out_path, err,
+					 sizeof(err))) {
+			fprintf(stderr, "moodsync train: %s\n", err);
+			return 1;
+		}
+		return 0;
 	}
 	args_apply(&a, &o);
 	if (!o.ckpt_path) {

@@ -174,6 +174,20 @@ int nn_train_ckpt_load(const char *path, struct nn_net **net,
 	return rc;
 }
 
+int nn_train_ckpt_export(const char *ckpt, const char *out, char *err,
+			 size_t errlen)
+{
+	struct nn_train_state s;
+	struct nn_net *net;
+	int rc = nn_train_ckpt_load(ckpt, &net, &s, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = nn_net_save(net, out, err, errlen);
+	nn_net_free(net);
+	return rc;
+}
+
 /* A model file's weights as a trainable net (momenta zero). */
 int nn_net_load_weights(const char *path, struct nn_net **net, char *err,
 			size_t errlen)

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib_server import Tap, data_dir, default_model, iou, load_annotations, moodsync_bin  # noqa: E402
+from lib_server import REPO, Tap, data_dir, default_model, iou, load_annotations, moodsync_bin  # noqa: E402
 
 EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
@@ -107,6 +107,14 @@ def main():
         rc, _, err = run(args)
         t.ok(rc == 2 and what in err and err.count("\n") == 1,
              "moodsync %s: exit 2, one line naming %s" % (" ".join(args), what), err)
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = os.path.join(tmp, "x.msnn")
+        for src, what in [(os.path.join(REPO, "models", "emotion.msnn"), "not a training checkpoint"),
+                          (os.path.join(tmp, "missing.ckpt"), "No such file")]:
+            rc, _, err = run(["train", "--export", src, "--out", out_path])
+            t.ok(rc == 1 and what in err and err.count("\n") == 1 and not os.path.exists(out_path),
+                 "train --export of a non-checkpoint: exit 1, one line (%s), nothing written" % what,
+                 err)
     for cmd in ["serve", "detect", "eval-faces", "eval"]:
         rc, out, _ = run([cmd, "--help"])
         t.ok(rc == 0 and "--help" in out and all(len(x) <= 79 or " " not in x.strip()

@@ -20,6 +20,7 @@
 #include "moodsync/nn.h"
 #include "nn/kernels.h"
 #include "nn/nn_internal.h"
+#include "nn/train_internal.h"
 
 /* ---- soft-target cross-entropy ---- */
 
@@ -293,6 +294,43 @@ static int files_equal(const char *a, const char *b)
 	return eq;
 }
 
+/* A checkpoint exported as a model holds the checkpoint's net exactly
+ * (every parameter, BN statistics too) and loads for inference; a model
+ * or a missing file is refused and leaves `out` unwritten. */
+static void check_export(const char *ckpt, const char *model, const char *dir)
+{
+	struct nn_train_state s;
+	struct nn_net *want, *got;
+	struct nn_model *m;
+	char out[128], err[MS_ERRLEN];
+
+	snprintf(out, sizeof(out), "%s/e.msnn", dir);
+	assert_int_equal(nn_train_ckpt_export(ckpt, out, err, sizeof(err)),
+			 MS_OK);
+	assert_int_equal(nn_train_ckpt_load(ckpt, &want, &s, err, sizeof(err)),
+			 MS_OK);
+	assert_int_equal(nn_net_load_weights(out, &got, err, sizeof(err)),
+			 MS_OK);
+	assert_int_equal(want->n_params, got->n_params);
+	for (int i = 0; i < want->n_params; i++) {
+		assert_int_equal(want->params[i].n, got->params[i].n);
+		assert_memory_equal(want->params[i].w, got->params[i].w,
+				    want->params[i].n * sizeof(float));
+	}
+	nn_net_free(want);
+	nn_net_free(got);
+	assert_int_equal(nn_model_load(out, &m, err, sizeof(err)), MS_OK);
+	nn_model_free(m);
+	unlink(out);
+	assert_int_equal(nn_train_ckpt_export(model, out, err, sizeof(err)),
+			 MS_EFORMAT);
+	assert_int_equal(access(out, F_OK), -1);
+	assert_int_not_equal(nn_train_ckpt_export("/nonexistent/ckpt", out,
+						  err, sizeof(err)),
+			     MS_OK);
+	assert_int_equal(access(out, F_OK), -1);
+}
+
 static void test_resume_identical(void **state)
 {
 	struct nn_fer train, val;
@@ -332,6 +370,7 @@ static void test_resume_identical(void **state)
 			 MS_OK);
 	assert_true(files_equal(ca, cb));
 	assert_true(files_equal(a, b));
+	check_export(ca, b, dir);
 	/* FER+ targets without votes are refused */
 	free(train.votes);
 	train.votes = NULL;
