@@ -154,7 +154,7 @@ int cmd_train(int argc, char **argv)
 	nn_train_opts_init(&o);
 	a = (struct train_args){o.lr, o.wd, o.momentum, o.smoothing, o.warmup,
 				0.5,  0,    0,		1,	     0,
-				0,    0,    NULL, NULL};
+				0,    0,    NULL,	NULL};
 	const struct cli_opt opts[] = {
 		CLI_OPT_STR("--data", "DIR", &a.data,
 			    "folder with train.bin, publictest.bin and their "

@@ -325,8 +325,8 @@ static void check_export(const char *ckpt, const char *model, const char *dir)
 	assert_int_equal(nn_train_ckpt_export(model, out, err, sizeof(err)),
 			 MS_EFORMAT);
 	assert_int_equal(access(out, F_OK), -1);
-	assert_int_not_equal(nn_train_ckpt_export("/nonexistent/ckpt", out,
-						  err, sizeof(err)),
+	assert_int_not_equal(nn_train_ckpt_export("/nonexistent/ckpt", out, err,
+						  sizeof(err)),
 			     MS_OK);
 	assert_int_equal(access(out, F_OK), -1);
 }
