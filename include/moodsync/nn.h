@@ -94,7 +94,9 @@ extern const char *const nn_tta_names[NN_TTA_MODES + 1];
  * nn_model_input_size). Writes softmax probabilities: with test-time
  * augmentation `tta` (enum nn_tta) the mean over its views, and for an
  * ensemble the weighted mean over its members. MS_EINVAL for a NULL
- * argument or an unknown mode. */
+ * argument or an unknown mode; MS_EUNSUPPORTED when the kernel level was
+ * lowered below int8 after the model was loaded for int8 (it keeps no
+ * fp32 weights for those convolutions: load it again). */
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		float probs[NN_CLASSES]);
 

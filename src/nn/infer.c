@@ -42,6 +42,8 @@ struct nn_model {
 	int blocked;	    /* every op runs on blocked tensors (kernels.h) */
 	int int8;	    /* convs after the first also have int8 weights */
 	int amx;	    /* ... and AMX ones */
+	int lvl_min;	    /* lowest kernel level it can run on (int8 when
+			       the fp32 weights of the int8 convs are gone) */
 	size_t max_blk;	    /* floats of the largest blocked activation */
 	size_t max_q;	    /* bytes of the largest quantized conv input */
 	double macs;	    /* multiply-adds per forward pass */
@@ -219,6 +221,24 @@ static int pack_conv(struct nn_op *op, int first, int int8)
 	return MS_OK;
 }
 
+/* Frees the fp32 weights (plain and packed) of the convs that have int8
+ * ones: at the int8 and AMX levels nothing reads them, and for a big net
+ * they are most of its memory (xl: 37 MB of 47). The model then runs at
+ * those levels only (nn_classify refuses a level lowered after loading). */
+static void drop_fp32(struct nn_model *m)
+{
+	for (int i = 0; i < m->n_ops; i++) {
+		struct nn_op *op = &m->ops[i];
+
+		if (!op->wq)
+			continue;
+		free(op->w);
+		free(op->wp);
+		op->w = op->wp = NULL;
+	}
+	m->lvl_min = NN_KERN_INT8;
+}
+
 /* Packs conv weights for the fast kernels when the CPU has them and every
  * op qualifies; otherwise the model stays on the portable path. Returns
  * MS_ENOMEM or MS_OK. */
@@ -249,6 +269,8 @@ static int plan_blocked(struct nn_model *m)
 	}
 	m->max_q = MS_MAX(m->max_q, m->max_blk);
 	m->blocked = 1;
+	if (m->int8)
+		drop_fp32(m);
 	return MS_OK;
 }
 
@@ -565,6 +587,8 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		return MS_EINVAL;
 	if (ctx->ens)
 		return nn_ens_classify(ctx->ens, gray, tta, probs);
+	if ((int)nn_kern_level() < ctx->m->lvl_min)
+		return MS_EUNSUPPORTED;
 	a = &ctx->m->arch;
 	d = a->side - a->crop;
 	/* window origins: the centre, then the four corners */

@@ -65,7 +65,9 @@ enum nn_kern_level {
 /* The level in use: the best the CPU has, capped by MOODSYNC_NN_KERNELS
  * (portable, fp32, int8 or amx) in the environment when first asked, or by
  * nn_kern_set_level. Thread-safe. A model packs its weights for the level
- * in use when it is loaded; raising the level later does not repack. */
+ * in use when it is loaded; raising the level later does not repack, and
+ * a model packed for int8 or AMX keeps no fp32 weights for those convs:
+ * nn_classify refuses it below int8. */
 enum nn_kern_level nn_kern_level(void);
 
 /* Caps the level (tests, benchmarks); call before threads classify.
