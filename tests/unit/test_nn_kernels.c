@@ -437,8 +437,8 @@ static void test_model_paths(void **state)
 			assert_int_equal(
 				classify_at(mf, NN_KERN_FP32, face, tta, pf),
 				MS_OK);
-			assert_int_equal(classify_at(mp, NN_KERN_PORTABLE,
-						     face, tta, pp),
+			assert_int_equal(classify_at(mp, NN_KERN_PORTABLE, face,
+						     tta, pp),
 					 MS_OK);
 			for (int c = 0; c < NN_CLASSES; c++) {
 				assert_float_equal(pf[c], pp[c], 1e-4);
@@ -451,9 +451,9 @@ static void test_model_paths(void **state)
 			assert_int_equal(
 				classify_at(mq, NN_KERN_FP32, face, 0, pf),
 				MS_EUNSUPPORTED);
-			assert_int_equal(classify_at(mq, NN_KERN_INT8, face, 0,
-						     pf),
-					 MS_OK);
+			assert_int_equal(
+				classify_at(mq, NN_KERN_INT8, face, 0, pf),
+				MS_OK);
 		}
 		nn_kern_set_level(best);
 		free(face);
