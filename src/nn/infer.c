@@ -40,10 +40,9 @@ struct nn_model {
 	size_t max_act;	    /* floats of the largest activation, batch 1 */
 	size_t col_n;	    /* floats of im2col scratch, batch 1 */
 	int blocked;	    /* every op runs on blocked tensors (kernels.h) */
-	int int8;	    /* convs after the first also have int8 weights */
+	int int8;	    /* convs after the first have int8 weights (and no
+			       fp32 ones: it runs at levels int8 and amx only) */
 	int amx;	    /* ... and AMX ones */
-	int lvl_min;	    /* lowest kernel level it can run on (int8 when
-			       the fp32 weights of the int8 convs are gone) */
 	size_t max_blk;	    /* floats of the largest blocked activation */
 	size_t max_q;	    /* bytes of the largest quantized conv input */
 	double macs;	    /* multiply-adds per forward pass */
@@ -190,8 +189,11 @@ static void *calloc64(size_t n)
  * a face the fp32 kernels take microseconds, so small models keep fp32. */
 #define NN_INT8_MIN_MACS 1e6
 
-/* Packs one conv's weights (and its bias, padded) for the fast kernels,
- * in int8 too when `int8`, and as AMX tiles when the level has them. */
+/* Packs one conv's weights (and its bias, padded) for the fast kernels:
+ * fp32, or int8 when `int8` (and as AMX tiles when the level has them).
+ * An int8 conv keeps no fp32 weights: nothing reads them at the int8 and
+ * AMX levels, and for a big net they are most of its memory (xl: 37 MB
+ * of 47), so nn_classify refuses such a model below int8. */
 static int pack_conv(struct nn_op *op, int first, int int8)
 {
 	int cip = first ? 1 : nn_kern_cpad(op->in.c);
@@ -199,19 +201,24 @@ static int pack_conv(struct nn_op *op, int first, int int8)
 	size_t n = (size_t)cip * cop * 9;
 
 	op->icb = first ? 1 : NN_KERN_CB;
-	op->wp = ms_mallocarray(n, sizeof(float));
 	op->bp = ms_calloc((size_t)cop, sizeof(float));
-	if (!op->wp || !op->bp)
+	if (!op->bp)
 		return MS_ENOMEM;
 	memcpy(op->bp, op->b, sizeof(float) * op->out.c);
-	nn_kern_pack3x3(op->w, op->in.c, op->out.c, op->icb, op->wp);
-	if (first || !int8)
+	if (first || !int8) {
+		op->wp = ms_mallocarray(n, sizeof(float));
+		if (!op->wp)
+			return MS_ENOMEM;
+		nn_kern_pack3x3(op->w, op->in.c, op->out.c, op->icb, op->wp);
 		return MS_OK;
+	}
 	op->wq = ms_mallocarray(n, 1);
 	op->wsc = ms_mallocarray((size_t)cop, sizeof(float));
 	if (!op->wq || !op->wsc)
 		return MS_ENOMEM;
 	nn_kern_pack3x3_s8(op->w, op->in.c, op->out.c, op->wq, op->wsc);
+	free(op->w);
+	op->w = NULL;
 	if (nn_kern_level() < NN_KERN_AMX)
 		return MS_OK;
 	op->wa = calloc64(nn_kern_amx_w_bytes(cip, cop));
@@ -219,24 +226,6 @@ static int pack_conv(struct nn_op *op, int first, int int8)
 		return MS_ENOMEM;
 	nn_kern_pack3x3_amx(op->wq, cip, cop, op->wa);
 	return MS_OK;
-}
-
-/* Frees the fp32 weights (plain and packed) of the convs that have int8
- * ones: at the int8 and AMX levels nothing reads them, and for a big net
- * they are most of its memory (xl: 37 MB of 47). The model then runs at
- * those levels only (nn_classify refuses a level lowered after loading). */
-static void drop_fp32(struct nn_model *m)
-{
-	for (int i = 0; i < m->n_ops; i++) {
-		struct nn_op *op = &m->ops[i];
-
-		if (!op->wq)
-			continue;
-		free(op->w);
-		free(op->wp);
-		op->w = op->wp = NULL;
-	}
-	m->lvl_min = NN_KERN_INT8;
 }
 
 /* Packs conv weights for the fast kernels when the CPU has them and every
@@ -269,8 +258,6 @@ static int plan_blocked(struct nn_model *m)
 	}
 	m->max_q = MS_MAX(m->max_q, m->max_blk);
 	m->blocked = 1;
-	if (m->int8)
-		drop_fp32(m);
 	return MS_OK;
 }
 
@@ -587,7 +574,7 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		return MS_EINVAL;
 	if (ctx->ens)
 		return nn_ens_classify(ctx->ens, gray, tta, probs);
-	if ((int)nn_kern_level() < ctx->m->lvl_min)
+	if (ctx->m->int8 && nn_kern_level() < NN_KERN_INT8)
 		return MS_EUNSUPPORTED;
 	a = &ctx->m->arch;
 	d = a->side - a->crop;
