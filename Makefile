@@ -61,6 +61,7 @@ test_pipeline_DEPS := $(pipeline_OBJS) $(vision_OBJS) $(nn_OBJS) \
 test_nn_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_train_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_calib_DEPS := $(nn_OBJS) $(common_OBJS)
+test_nn_eval_DEPS := $(nn_OBJS) $(common_OBJS)
 test_server_calib_DEPS := $(BUILD)/server/calib.o $(nn_OBJS) $(common_OBJS)
 test_nn_kernels_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_amx_DEPS := $(nn_OBJS) $(common_OBJS)

@@ -174,6 +174,9 @@ struct nn_fer_eval {
 	size_t plus_n;	  /* records with a FER+ target (the denominator) */
 	size_t plus_hits; /* of those, predicted == their unique majority
 			   * (a tie counts as a miss) */
+	size_t agree_n;	   /* records whose FER label is their FER+ majority */
+	size_t agree_hits; /* of those, predicted right */
+	size_t neither;	   /* records predicted as neither of their labels */
 };
 /* Classifies every record of `set` with nn_classify (test-time
  * augmentation `tta`, enum nn_tta) on `threads` threads sharing the model, and

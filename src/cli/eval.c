@@ -115,10 +115,18 @@ static void print_plus_text(const struct nn_fer_eval *r)
 	score((int(*)[NN_CLASSES])r->plus_confusion, s, &acc, &n);
 	printf("\nFER+ majority labels: %zu faces with a FER+ target "
 	       "(%d with a unique majority), accuracy %.2f%% (ties count as "
-	       "misses)\n",
+	       "misses; %.2f%% of the unique majorities)\n",
 	       r->plus_n, n,
 	       r->plus_n ? 100.0 * (double)r->plus_hits / (double)r->plus_n
-			 : 0.0);
+			 : 0.0,
+	       n ? 100.0 * (double)r->plus_hits / n : 0.0);
+	printf("both label sets: %zu faces where the FER label is the FER+ "
+	       "majority, accuracy there %.2f%%; %zu faces predicted as "
+	       "neither label\n",
+	       r->agree_n,
+	       r->agree_n ? 100.0 * (double)r->agree_hits / (double)r->agree_n
+			  : 0.0,
+	       r->neither);
 	printf("%-10s %9s %7s %7s %8s\n", "class", "precision", "recall", "f1",
 	       "support");
 	for (int c = 0; c < NN_CLASSES; c++)
@@ -200,6 +208,11 @@ static int print_json(const char *model, const char *fer,
 		ms_json_int(&j, "majority_faces", n);
 		ms_json_num(&j, "accuracy",
 			    (double)ev->plus_hits / (double)ev->plus_n, 6);
+		ms_json_num(&j, "majority_accuracy",
+			    n ? (double)ev->plus_hits / n : 0, 6);
+		ms_json_int(&j, "agree_faces", (long long)ev->agree_n);
+		ms_json_int(&j, "agree_hits", (long long)ev->agree_hits);
+		ms_json_int(&j, "neither", (long long)ev->neither);
 		json_scores(&j, ev->plus_confusion);
 		ms_json_obj_close(&j);
 	}

@@ -129,14 +129,24 @@ void nn_eval_score(const struct nn_fer *set, const float *probs,
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < set->n; i++) {
 		int pred = nn_argmax(probs + i * NN_CLASSES);
+		int major = set->votes && nn_fer_has_target(set, i)
+				    ? set->major[i]
+				    : NN_FERPLUS_NONE;
 
 		out->confusion[set->labels[i]][pred]++;
-		if (!set->votes || !nn_fer_has_target(set, i))
+		if (!set->votes)
+			continue;
+		out->neither += pred != set->labels[i] && pred != major;
+		if (!nn_fer_has_target(set, i))
 			continue;
 		out->plus_n++;
-		if (set->major[i] != NN_FERPLUS_NONE) {
-			out->plus_confusion[set->major[i]][pred]++;
-			out->plus_hits += pred == set->major[i];
+		if (major != NN_FERPLUS_NONE) {
+			out->plus_confusion[major][pred]++;
+			out->plus_hits += pred == major;
+		}
+		if (major == set->labels[i]) {
+			out->agree_n++;
+			out->agree_hits += pred == major;
 		}
 	}
 }

@@ -3,7 +3,8 @@
 eval` and `moodsync train`: on every 10th PublicTest face with its FER+
 vote line (a split the test writes), eval's FER+ figures must count what the
 votes say (faces with a target, unique majorities per class) and agree with
-themselves; a FER+ file that contradicts its split, bad --calib and bad
+themselves (the faces whose two label sets agree, those predicted as
+neither); a FER+ file that contradicts its split, bad --calib and bad
 train options are refused in one line with a non-zero exit; --calib 0 gives
 the plain figures."""
 import json
@@ -26,16 +27,19 @@ def run(args, timeout=300):
 
 
 def expected(lines):
-    """Faces with a target and per-class unique-majority counts, from votes."""
-    with_target, support = 0, [0] * 7
+    """Faces with a target, per-class unique-majority counts and faces whose
+    FER label is their FER+ majority, from votes."""
+    with_target, support, agree = 0, [0] * 7, 0
     for ln in lines:
-        v = [int(x) for x in ln.split()[3:]]
+        fields = ln.split()
+        v = [int(x) for x in fields[3:]]
         best = max(v)
         if sum(v[c] for c in range(7)) > 0 and v[9] < best:
             with_target += 1
             if v.count(best) == 1 and COLS[v.index(best)] is not None:
                 support[COLS[v.index(best)]] += 1
-    return with_target, support
+                agree += COLS[v.index(best)] == int(fields[1])
+    return with_target, support, agree
 
 
 def main():
@@ -50,7 +54,7 @@ def main():
     for j, i in enumerate(idx):
         fields = votes[i].split()
         lines.append(" ".join([str(j)] + fields[1:]))
-    with_target, support = expected(lines)
+    with_target, support, agree = expected(lines)
     model = default_model()
     margs = ["--model", model] if model else []
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +75,15 @@ def main():
         hits = sum(c["recall"] * c["support"] for c in classes)
         t.ok(abs(hits - plus.get("accuracy", -1) * with_target) < 1e-3,
              "FER+ accuracy agrees with its per-class recalls (ties are misses)")
+        t.ok(plus.get("agree_faces") == agree,
+             "eval counts the faces whose two label sets agree (%s, votes say %d)"
+             % (plus.get("agree_faces"), agree))
+        fer_hits = sum(c["recall"] * c["support"] for c in res.get("classes", []))
+        t.ok(abs(fer_hits + hits - (res.get("faces", 0) + plus.get("agree_hits", -1)
+                                    - plus.get("neither", 0))) < 1e-3,
+             "FER hits + FER+ hits = faces + agreeing hits - faces predicted as neither")
+        t.ok(abs(plus.get("majority_accuracy", -1) * sum(support) - hits) < 1e-3,
+             "FER+ accuracy over the unique majorities agrees with the recalls")
         rc, out0, _ = run(["eval", "--fer", small, "--json", "--calib", "0"] + margs)
         t.ok(rc == 0 and json.loads(out0).get("accuracy") == res.get("accuracy"),
              "eval --calib 0 gives the plain figures")
