@@ -171,9 +171,9 @@ struct nn_fer_eval {
 	int confusion[NN_CLASSES][NN_CLASSES];	    /* [FER label][predicted] */
 	int plus_confusion[NN_CLASSES][NN_CLASSES]; /* [FER+ majority][pred],
 						     * records with one */
-	size_t plus_n;	  /* records with a FER+ target (the denominator) */
-	size_t plus_hits; /* of those, predicted == their unique majority
-			   * (a tie counts as a miss) */
+	size_t plus_n;	   /* records with a FER+ target (the denominator) */
+	size_t plus_hits;  /* of those, predicted == their unique majority
+			    * (a tie counts as a miss) */
 	size_t agree_n;	   /* records whose FER label is their FER+ majority */
 	size_t agree_hits; /* of those, predicted right */
 	size_t neither;	   /* records predicted as neither of their labels */
