@@ -289,17 +289,25 @@ int music_spotify_svc_set_device(struct music_spotify_svc *sp, const char *sid,
 	return rc;
 }
 
+/* Milliseconds the calls stay paused (sp->lock held). */
+static int64_t paused_left(const struct music_spotify_svc *sp)
+{
+	double left = sp->paused_until - ms_now_ms();
+
+	return left > 0 ? (int64_t)left + 1 : 0;
+}
+
 int64_t music_spotify_svc_paused_ms(struct music_spotify_svc *sp,
 				    const char **code)
 {
-	double left;
+	int64_t left;
 
 	pthread_mutex_lock(&sp->lock);
-	left = sp->paused_until - ms_now_ms();
+	left = paused_left(sp);
 	if (code)
 		*code = music_spotify_kind_code(sp->paused_kind);
 	pthread_mutex_unlock(&sp->lock);
-	return left > 0 ? (int64_t)left + 1 : 0;
+	return left;
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -421,11 +429,15 @@ void music_spotify_svc_status_json(struct music_spotify_svc *sp,
 				   const char *sid, int autoplay,
 				   struct ms_json *j)
 {
-	int64_t paused = music_spotify_svc_paused_ms(sp, NULL);
 	int configured = music_spotify_svc_configured(sp);
 	struct sp_session *s;
+	int64_t paused;
 
+	/* The pause and the session's error under one lock: the worker sets
+	 * the pause, then notes the error; a pause read before the lock could
+	 * show an error that paused the calls with paused_s 0. */
 	pthread_mutex_lock(&sp->lock);
+	paused = paused_left(sp);
 	s = configured ? sp_session_find(sp, sid, 1) : NULL;
 	ms_json_obj_open(j, NULL);
 	ms_json_bool(j, "configured", configured);
