@@ -1,8 +1,9 @@
 #!/bin/sh
 # figures.sh - the model card's accuracy table for one model: PublicTest
 # accuracy on the FER labels and on the FER+ majority labels, disgust and
-# fear recall (FER labels), macro recall, without and with flip TTA and
-# with the whole-split calibration (eval --calib 1).
+# fear recall (FER labels), macro recall, the faces whose two label sets
+# agree that it gets right and the faces it reads as neither label, without
+# and with flip TTA and with the whole-split calibration (eval --calib 1).
 #   sh models/figures.sh [MODEL]      (default models/emotion.msnn)
 # Needs a release build and MOODSYNC_DATA (or ../shared/data).
 set -eu
@@ -20,7 +21,9 @@ d = json.load(sys.stdin)
 r = {c["name"]: c["recall"] for c in d["classes"]}
 p = d.get("ferplus", {})
 print("%-16s FER %.2f %%  FER+ %.2f %%  disgust %.1f %%  fear %.1f %%  macro recall %.2f %%"
+      "  agreeing faces right %d, neither label %d"
       % (sys.argv[1] or "plain", 100 * d["accuracy"], 100 * p.get("accuracy", 0),
-         100 * r["disgust"], 100 * r["fear"], 100 * sum(r.values()) / 7))
+         100 * r["disgust"], 100 * r["fear"], 100 * sum(r.values()) / 7,
+         p.get("agree_hits", 0), p.get("neither", 0)))
 ' "$opts"
 done
