@@ -2,7 +2,9 @@
 # server_bench.sh [BUILD] - the web server's goals, printed as
 # measured: per-frame server time for a 640x480 JPEG on one core, webcam
 # fast path vs full scan recall on the shared photos, throughput with wrk
-# at 320x240 (server pinned to 2 cores), and server RSS over a 60 s load.
+# at 320x240 (server pinned to 2 cores), and server RSS: over a 60 s load
+# from the start, while the first library scan runs, and over the same load
+# once the library is analysed.
 # Needs: build/$MODE/moodsync, wrk (scripts/deps.sh bench), $MOODSYNC_DATA.
 # Env: SECONDS_LOAD (default 60), MODEL (default models/emotion.msens, else
 # tests/data/tiny.msnn, else none), TTA (none/flip/crops, default flip as
@@ -86,35 +88,59 @@ for _ in $(seq "$SESSIONS"); do
 	COOKIES="$COOKIES $c"
 done
 rss() { awk '/VmRSS/ {print $2}' "/proc/$PID/status"; }
-echo "RSS idle with the model loaded: $(rss) kB"
-: >"$OUT/rss.txt"
-(
-	while kill -0 $PID 2>/dev/null; do
-		echo "$(date +%s) $(rss)" >>"$OUT/rss.txt"
-		sleep 1
-	done
-) &
-SAMPLER=$!
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 frames() { curl -s "$URL/healthz" | sed -n 's/.*"frames":\([0-9]*\).*/\1/p'; }
-T0=$(cpu_ticks)
-F0=$(frames)
-# wrk on the same 2-core machine: the load generator competes for the cores
-# shellcheck disable=SC2086
-wrk -t 2 -c "$CONNS" -d "${LOAD_S}s" --latency -s bench/server_wrk.lua \
-	"$URL/api/frame" -- "$OUT/frame320.jpg" $COOKIES | tee "$OUT/wrk.txt"
-kill $SAMPLER 2>/dev/null || true
-T1=$(cpu_ticks)
-F1=$(frames)
-HZ=$(getconf CLK_TCK)
-awk -v t=$((T1 - T0)) -v f=$((F1 - F0)) -v hz="$HZ" 'BEGIN {
-	ms = 1000 * t / hz / (f ? f : 1)
-	cap = (ms > 0) ? 2000 / ms : 0
-	fmt = "server CPU per frame under load (HTTP + session + pipeline): %.2f ms"
-	fmt = fmt " over %d frames -> %.0f frames/s if 2 idle cores did only this\n"
-	printf fmt, ms, f, cap }'
-curl -s "$URL/healthz"
-echo
-awk 'NR == 1 {first = $2} {if ($2 > max) max = $2; last = $2; n++}
-     END {printf "RSS over the load run: first %d kB, last %d kB, max %d kB (%d samples)\n",
-          first, last, max, n}' "$OUT/rss.txt"
+scanning() { curl -s "$URL/api/library" | grep -q '"scanning":true'; }
+# RSS once a second into $OUT/rss.txt while the sampler runs.
+sample_rss() {
+	: >"$OUT/rss.txt"
+	(
+		while kill -0 $PID 2>/dev/null; do
+			echo "$(date +%s) $(rss)" >>"$OUT/rss.txt"
+			sleep 1
+		done
+	) &
+	SAMPLER=$!
+}
+rss_summary() {
+	kill $SAMPLER 2>/dev/null || true
+	awk -v what="$1" 'NR == 1 {first = $2} {if ($2 > max) max = $2; last = $2; n++}
+	     END {printf "RSS %s: first %d kB, last %d kB, max %d kB (%d samples)\n",
+	          what, first, last, max, n}' "$OUT/rss.txt"
+}
+# One wrk run of LOAD_S seconds: throughput, CPU per frame, RSS.
+load_run() {
+	sample_rss
+	T0=$(cpu_ticks)
+	F0=$(frames)
+	# wrk on the same 2-core machine: the load generator competes for the cores
+	# shellcheck disable=SC2086
+	wrk -t 2 -c "$CONNS" -d "${LOAD_S}s" --latency -s bench/server_wrk.lua \
+		"$URL/api/frame" -- "$OUT/frame320.jpg" $COOKIES | tee "$OUT/wrk.txt"
+	T1=$(cpu_ticks)
+	F1=$(frames)
+	awk -v t=$((T1 - T0)) -v f=$((F1 - F0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		ms = 1000 * t / hz / (f ? f : 1)
+		cap = (ms > 0) ? 2000 / ms : 0
+		fmt = "server CPU per frame under load (HTTP + session + pipeline): %.2f ms"
+		fmt = fmt " over %d frames -> %.0f frames/s if 2 idle cores did only this\n"
+		printf fmt, ms, f, cap }'
+	curl -s "$URL/healthz"
+	echo
+	rss_summary "$1"
+}
+echo "RSS idle with the model loaded: $(rss) kB"
+echo "-- load from the start, while the first library scan analyses the tracks:"
+load_run "over the load run during the first scan"
+# The first scan's analyser threads (one a core) each hold up to 120 s of
+# decoded audio; the same load once the library is analysed:
+sample_rss
+for _ in $(seq 600); do
+	scanning || break
+	sleep 0.5
+done
+rss_summary "until the first scan ended (after the load run)"
+echo "library: $(curl -s "$URL/api/library" | sed 's/"folders".*//')"
+echo "RSS idle with the model and the analysed library: $(rss) kB"
+echo "-- the same load once the library is analysed:"
+load_run "over the load run after the first scan"

@@ -2,6 +2,9 @@
  * cascade and database paths, starts the web server (src/server/) and
  * waits for SIGINT/SIGTERM to stop it cleanly. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +230,14 @@ int cmd_serve(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	sigset_t set;
 
+#ifdef __GLIBC__
+	/* A long-running server: blocks of 1 MiB and more (a library scan's
+	 * decoded audio, up to 10 MB a track) come from mmap and go back to
+	 * the system when freed. Left to itself glibc raises its mmap
+	 * threshold after the first such free, and the scan's peak then stays
+	 * in its heaps for the life of the process. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	srv_config_default(&cfg, ncpu > 0 ? (int)ncpu : 1);
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
 	cfg.db_path = cli_default_db(dbbuf, sizeof(dbbuf));
