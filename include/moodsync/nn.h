@@ -96,7 +96,9 @@ extern const char *const nn_tta_names[NN_TTA_MODES + 1];
  * ensemble the weighted mean over its members. MS_EINVAL for a NULL
  * argument or an unknown mode; MS_EUNSUPPORTED when the kernel level was
  * lowered below int8 after the model was loaded for int8 (it keeps no
- * fp32 weights for those convolutions: load it again). */
+ * fp32 weights for those convolutions: load it again); MS_ENOMEM when
+ * the level was lowered below the fast kernels and the portable path's
+ * scratch, allocated then, cannot be had. */
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		float probs[NN_CLASSES]);
 

@@ -387,7 +387,10 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	}
 	c->buf[0] = ms_calloc(m->max_act, sizeof(float));
 	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
-	c->col = ms_calloc(m->col_n + 1, sizeof(float));
+	/* The portable path's im2col scratch (tens of MB for a wide net);
+	 * a blocked model gets it only if it ever falls back (forward_any). */
+	if (!m->blocked)
+		c->col = ms_calloc(m->col_n + 1, sizeof(float));
 	if (m->blocked) {
 		c->blk[0] = calloc64(m->max_blk * sizeof(float));
 		c->blk[1] = calloc64(m->max_blk * sizeof(float));
@@ -397,7 +400,7 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 			return NULL;
 		}
 	}
-	if (!c->buf[0] || !c->buf[1] || !c->col) {
+	if (!c->buf[0] || !c->buf[1] || (!m->blocked && !c->col)) {
 		nn_ctx_free(c);
 		return NULL;
 	}
@@ -554,13 +557,22 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 		nn_kern_amx_release();
 }
 
-/* One forward pass on the path this model and CPU allow. */
-static void forward_any(struct nn_ctx *ctx, float logits[NN_CLASSES])
+/* One forward pass on the path this model and CPU allow: MS_OK, or
+ * MS_ENOMEM when a blocked model falls back to the portable path (the
+ * kernel level was lowered after it was loaded) and its scratch cannot be
+ * had. */
+static int forward_any(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
-	if (ctx->m->blocked && nn_kern_fast())
+	if (ctx->m->blocked && nn_kern_fast()) {
 		forward_blocked(ctx, logits);
-	else
-		forward(ctx, logits);
+		return MS_OK;
+	}
+	if (!ctx->col)
+		ctx->col = ms_calloc(ctx->m->col_n + 1, sizeof(float));
+	if (!ctx->col)
+		return MS_ENOMEM;
+	forward(ctx, logits);
+	return MS_OK;
 }
 
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
@@ -568,7 +580,7 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 {
 	const struct nn_arch *a;
 	float z[NN_CLASSES], p[NN_CLASSES], acc[NN_CLASSES] = {0};
-	int d, views, flips;
+	int d, views, flips, rc;
 
 	if (!ctx || !gray || !probs || tta < 0 || tta >= NN_TTA_MODES)
 		return MS_EINVAL;
@@ -585,7 +597,9 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 	for (int v = 0; v < views; v++)
 		for (int f = 0; f < flips; f++) {
 			nn_prep_window(a, gray, x0[v], y0[v], f, ctx->buf[0]);
-			forward_any(ctx, z);
+			rc = forward_any(ctx, z);
+			if (rc)
+				return rc;
 			nn_softmax(z, p);
 			for (int c = 0; c < NN_CLASSES; c++)
 				acc[c] += p[c];

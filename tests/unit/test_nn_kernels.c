@@ -407,7 +407,9 @@ static int classify_at(struct nn_model *m, enum nn_kern_level level,
 
 /* A preset net with random weights and BN statistics, loaded at the best
  * level, at fp32 and at portable: fp32 and portable agree to rounding,
- * int8 within its quantisation error. A model loaded for int8 keeps no
+ * int8 within its quantisation error; the fp32 one run at portable (its
+ * context allocates the portable scratch then) as the portable one. A
+ * model loaded for int8 keeps no
  * fp32 weights for its int8 convs, so a level lowered below int8 after
  * loading it is refused, not run on missing weights. */
 static void test_model_paths(void **state)
@@ -427,7 +429,8 @@ static void test_model_paths(void **state)
 		struct nn_model *mp = model_at(net, NN_KERN_PORTABLE);
 		int side = nn_model_input_size(mq);
 		uint8_t *face = malloc((size_t)side * side);
-		float pq[NN_CLASSES], pf[NN_CLASSES], pp[NN_CLASSES];
+		float pq[NN_CLASSES], pf[NN_CLASSES], pp[NN_CLASSES],
+			pb[NN_CLASSES];
 
 		for (int i = 0; i < side * side; i++)
 			face[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
@@ -440,7 +443,13 @@ static void test_model_paths(void **state)
 			assert_int_equal(classify_at(mp, NN_KERN_PORTABLE, face,
 						     tta, pp),
 					 MS_OK);
+			/* packed for fp32 kernels, run on the portable path:
+			 * its context gets the im2col scratch then */
+			assert_int_equal(classify_at(mf, NN_KERN_PORTABLE, face,
+						     tta, pb),
+					 MS_OK);
 			for (int c = 0; c < NN_CLASSES; c++) {
+				assert_float_equal(pb[c], pp[c], 1e-6);
 				assert_float_equal(pf[c], pp[c], 1e-4);
 				/* int8 error of random weights, 7 layers */
 				assert_float_equal(pq[c], pp[c], 0.05);
