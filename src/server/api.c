@@ -111,10 +111,11 @@ int api_frame_precheck(struct srv_req *req)
 			     app->cfg.rate_per_s);
 }
 
-/* `raw` (NULL: the faces were not calibrated) holds each face's
- * probabilities before they were read relative to the person's baseline. */
+/* `raw` (NULL: no face was calibrated) holds the listener's face's
+ * (faces[0]) probabilities before they were read relative to their
+ * baseline. */
 static void frame_json(struct ms_json *j, const struct pipe_frame *f,
-		       const float (*raw)[NN_CLASSES], int has_model,
+		       const float *raw, int has_model,
 		       const struct mood_view *v, double total_ms)
 {
 	ms_json_obj_open(j, NULL);
@@ -143,8 +144,8 @@ static void frame_json(struct ms_json *j, const struct pipe_frame *f,
 			api_json_probs(j, "probs", fc->probs);
 		else
 			ms_json_null(j, "probs");
-		if (raw && fc->emotion >= 0)
-			api_json_probs(j, "raw_probs", raw[i]);
+		if (raw && i == 0)
+			api_json_probs(j, "raw_probs", raw);
 		ms_json_obj_close(j);
 	}
 	ms_json_arr_close(j);
@@ -337,7 +338,7 @@ int api_frame(struct srv_req *req)
 {
 	struct srv_app *app = srv_req_app(req);
 	struct pipe_frame *f = NULL;
-	float(*raw)[NN_CLASSES] = NULL;
+	float raw[NN_CLASSES];
 	struct srv_mood_event ev;
 	struct mood_view view;
 	struct srv_session *s;
@@ -365,8 +366,7 @@ int api_frame(struct srv_req *req)
 		return srv_req_fail(req, MS_ELIMIT, "%s", err);
 	have_hint = take_hint(app, req, t0, &hint);
 	f = malloc(sizeof(*f));
-	raw = malloc(sizeof(float) * NN_CLASSES * PIPE_MAX_FACES);
-	if (!f || !raw) {
+	if (!f) {
 		rc = MS_ENOMEM;
 		goto out_free;
 	}
@@ -396,11 +396,10 @@ int api_frame(struct srv_req *req)
 
 	ms_buf_init(&b, JSON_MAX);
 	ms_json_init(&j, &b);
-	frame_json(&j, f, calibrated ? (const float(*)[NN_CLASSES])raw : NULL,
-		   app->has_model, &view, ms_now_ms() - t0);
+	frame_json(&j, f, calibrated ? raw : NULL, app->has_model, &view,
+		   ms_now_ms() - t0);
 	rc = srv_reply_doc(req, SRV_HTTP_OK, &j);
 out_free:
-	free(raw);
 	free(f);
 	return rc;
 }

@@ -11,8 +11,8 @@
 #include "server/api_calib.h"
 
 int api_calib_frame(const struct srv_app *app, struct srv_session *s,
-		    struct pipe_frame *f, double now_ms,
-		    float raw[][NN_CLASSES], int *calibrated, int *fresh)
+		    struct pipe_frame *f, double now_ms, float raw[NN_CLASSES],
+		    int *calibrated, int *fresh)
 {
 	const struct nn_calib *active;
 	const float *person = NULL;
@@ -26,18 +26,16 @@ int api_calib_frame(const struct srv_app *app, struct srv_session *s,
 	if (srv_calib_take_fresh(&s->calib))
 		*fresh = 1;
 	active = srv_calib_active(&s->calib, &app->calib, &automatic);
-	if (!active)
+	if (!active || !person)
 		return 0;
-	for (int i = 0; i < f->nfaces; i++) {
-		struct pipe_face *fc = &f->faces[i];
-
-		if (fc->emotion < 0)
-			continue;
-		memcpy(raw[i], fc->probs, sizeof(raw[i]));
-		srv_calib_apply(active, &app->calib, fc->probs, fc->probs);
-		fc->emotion = nn_argmax(fc->probs);
-		*calibrated = 1;
-	}
+	/* The baseline is the listener's: only their face (the largest, the
+	 * one the step learnt from) is read relative to it; other people in
+	 * view (group mode) are read as they are. */
+	memcpy(raw, f->faces[0].probs, sizeof(float) * NN_CLASSES);
+	srv_calib_apply(active, &app->calib, f->faces[0].probs,
+			f->faces[0].probs);
+	f->faces[0].emotion = nn_argmax(f->faces[0].probs);
+	*calibrated = 1;
 	return 0;
 }
 

@@ -9,15 +9,16 @@
 #include "server/app.h"
 
 /* Under the session lock: feeds the frame's person (the largest face) to
- * the session's calibration, then reads every classified face of `f`
- * relative to the baseline in use, in place (probs and emotion), keeping
- * the raw probabilities in raw[i]. *calibrated = 1 when faces were read
- * relative to a baseline; *fresh is set when the mood should start anew.
- * Returns 1 when the frame was a resting-face sample of a running step
- * (the caller leaves the mood alone), else 0. */
+ * the session's calibration, then reads that face relative to the
+ * baseline in use, in place (probs and emotion), keeping its raw
+ * probabilities in `raw`; other faces (other people) stay as they are.
+ * *calibrated = 1 when the face was read relative to a baseline; *fresh
+ * is set when the mood should start anew. Returns 1 when the frame was a
+ * resting-face sample of a running step (the caller leaves the mood
+ * alone), else 0. */
 int api_calib_frame(const struct srv_app *app, struct srv_session *s,
-		    struct pipe_frame *f, double now_ms,
-		    float raw[][NN_CLASSES], int *calibrated, int *fresh);
+		    struct pipe_frame *f, double now_ms, float raw[NN_CLASSES],
+		    int *calibrated, int *fresh);
 
 /* Writes "calibration": {...} (docs/api.md) into an open object. */
 void api_calib_members(struct ms_json *j, const struct srv_calib_view *v);

@@ -3,7 +3,8 @@
 POST /api/mood/calibrate {"frames": N} takes the next N faces as the
 resting face (frames then leave the mood alone), after which each face is
 read relative to it (probs = raw * (rest / baseline)^strength, normalised,
-with raw_probs beside them) and the mood follows the calibrated reading; a
+with raw_probs beside them; in a group photo only the listener's, the
+largest, face) and the mood follows the calibrated reading; a
 timed step that sees no face fails; DELETE forgets it; bad bodies get a
 4xx JSON error; other sessions are untouched; --calib-strength 0 and the
 automatic baseline (--calib-auto); no model: 503. Prints TAP."""
@@ -51,6 +52,12 @@ def one_face_photos(srv):
             out.append((r["faces"][0]["probs"]["sad"], rel))
     out.sort(reverse=True)
     return [rel for _, rel in out]
+
+
+def group_photo():
+    """The shared photo with the most annotated faces."""
+    rel = max(sorted(L.load_annotations().items()), key=lambda kv: len(kv[1]))[0]
+    return L.read_photo(rel)
 
 
 def expected(raw, base, strength):
@@ -101,6 +108,21 @@ def step_tests(srv, rels):
          "another face is read relative to the same baseline")
     t.ok(srv.client().post_image(None, rest).json()["calibrated"] is False,
          "another browser's session is not calibrated")
+    # a photo of several people: only the listener's (largest) face is read
+    # relative to their baseline; the others as a fresh session reads them
+    group = group_photo()
+    mine = c.post("/api/frame?reset=1", group, "image/jpeg").json()
+    theirs = srv.client().post("/api/frame?reset=1", group, "image/jpeg").json()
+    boxes = [f["box"] for f in mine["faces"]]
+    same = len(mine["faces"]) >= 2 and boxes == [f["box"] for f in theirs["faces"]]
+    t.ok(same and mine["calibrated"] and "raw_probs" in mine["faces"][0] and
+         mine["faces"][0]["raw_probs"] == theirs["faces"][0]["probs"] and
+         mine["faces"][0]["probs"] != theirs["faces"][0]["probs"],
+         "group photo: the listener's face is read relative to the baseline",
+         (mine["faces"][:1], theirs["faces"][:1]))
+    t.ok(same and all("raw_probs" not in f for f in mine["faces"][1:]) and
+         [f["probs"] for f in mine["faces"][1:]] == [f["probs"] for f in theirs["faces"][1:]],
+         "group photo: the other faces are read as they are (%d faces)" % len(boxes))
     # a second step that sees no face fails and keeps the first baseline
     calibrate(c, {"seconds": 0.3})
     time.sleep(0.5)
