@@ -1,7 +1,8 @@
 /* kernels.h - the inference engine's fast path: 3x3 convolutions (stride
  * 1, pad 1) on channel-blocked activations with AVX-512 (fp32, then int8
- * with VNNI, then int8 on AMX tiles), used by infer.c when the CPU has
- * them; the portable path is im2col + OpenBLAS (layers.c).
+ * with VNNI, then int8 on AMX tiles), used by infer.c (packing) and
+ * classify.c (forward passes) when the CPU has them; the portable path is
+ * im2col + OpenBLAS (layers.c).
  *
  * Blocked layout: a (C, H, W) tensor is [C/cb][H+2][W+2][cb] floats with a
  * zero border one pixel wide, cb = NN_KERN_CB (16) or, for a one-channel
