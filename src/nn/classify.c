@@ -61,6 +61,19 @@ void nn_ctx_free(struct nn_ctx *ctx)
 	free(ctx);
 }
 
+/* y = W x + b of a dense op. */
+static void dense(const struct nn_op *op, const float *x, float *y)
+{
+	for (int o = 0; o < op->out.c; o++) {
+		const float *w = op->w + (size_t)o * op->in.c;
+		float s = op->b[o];
+
+		for (int j = 0; j < op->in.c; j++)
+			s += w[j] * x[j];
+		y[o] = s;
+	}
+}
+
 /* One forward pass of the prepared input in ctx->buf[0]; logits out. */
 static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
@@ -81,14 +94,7 @@ static void forward(struct nn_ctx *ctx, float logits[NN_CLASSES])
 					ctx->col);
 			break;
 		case OP_DENSE:
-			for (int o = 0; o < op->out.c; o++) {
-				const float *w = op->w + (size_t)o * op->in.c;
-				float s = op->b[o];
-
-				for (int j = 0; j < op->in.c; j++)
-					s += w[j] * x[j];
-				y[o] = s;
-			}
+			dense(op, x, y);
 			break;
 		case OP_AFFINE:
 			for (int c = 0; c < op->in.c; c++)
@@ -178,14 +184,7 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 			known = 0;
 			break;
 		case OP_DENSE:
-			for (int o = 0; o < op->out.c; o++) {
-				const float *w = op->w + (size_t)o * op->in.c;
-				float s = op->b[o];
-
-				for (int j = 0; j < op->in.c; j++)
-					s += w[j] * x[j];
-				logits[o] = s;
-			}
+			dense(op, x, logits);
 			break;
 		default:
 			break; /* excluded by blocked_ok() */
