@@ -27,10 +27,6 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 	}
 	c->buf[0] = ms_calloc(m->max_act, sizeof(float));
 	c->buf[1] = ms_calloc(m->max_act, sizeof(float));
-	/* The portable path's im2col scratch (tens of MB for a wide net);
-	 * a blocked model gets it only if it ever falls back (forward_any). */
-	if (!m->blocked)
-		c->col = ms_calloc(m->col_n + 1, sizeof(float));
 	if (m->blocked) {
 		c->blk[0] = nn_calloc64(m->max_blk * sizeof(float));
 		c->blk[1] = nn_calloc64(m->max_blk * sizeof(float));
@@ -40,7 +36,7 @@ struct nn_ctx *nn_ctx_new(const struct nn_model *m)
 			return NULL;
 		}
 	}
-	if (!c->buf[0] || !c->buf[1] || (!m->blocked && !c->col)) {
+	if (!c->buf[0] || !c->buf[1]) {
 		nn_ctx_free(c);
 		return NULL;
 	}
@@ -197,9 +193,10 @@ static void forward_blocked(struct nn_ctx *ctx, float logits[NN_CLASSES])
 }
 
 /* One forward pass on the path this model and CPU allow: MS_OK, or
- * MS_ENOMEM when a blocked model falls back to the portable path (the
- * kernel level was lowered after it was loaded) and its scratch cannot be
- * had. */
+ * MS_ENOMEM when the portable path's im2col scratch (tens of MB for a
+ * wide net), allocated on its first use, cannot be had. A model on the
+ * fast kernels never needs it unless the level is lowered after it was
+ * loaded. */
 static int forward_any(struct nn_ctx *ctx, float logits[NN_CLASSES])
 {
 	if (ctx->m->blocked && nn_kern_fast()) {
