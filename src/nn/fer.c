@@ -129,15 +129,14 @@ void nn_eval_score(const struct nn_fer *set, const float *probs,
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < set->n; i++) {
 		int pred = nn_argmax(probs + i * NN_CLASSES);
-		int major = set->votes && nn_fer_has_target(set, i)
-				    ? set->major[i]
-				    : NN_FERPLUS_NONE;
+		int target = set->votes && nn_fer_has_target(set, i);
+		int major = target ? set->major[i] : NN_FERPLUS_NONE;
 
 		out->confusion[set->labels[i]][pred]++;
 		if (!set->votes)
 			continue;
 		out->neither += pred != set->labels[i] && pred != major;
-		if (!nn_fer_has_target(set, i))
+		if (!target)
 			continue;
 		out->plus_n++;
 		if (major != NN_FERPLUS_NONE) {
