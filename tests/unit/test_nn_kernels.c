@@ -409,9 +409,9 @@ static int classify_at(struct nn_model *m, enum nn_kern_level level,
  * level, at fp32 and at portable: fp32 and portable agree to rounding,
  * int8 within its quantisation error; the fp32 one run at portable (its
  * context allocates the portable scratch then) as the portable one. A
- * model loaded for int8 keeps no
- * fp32 weights for its int8 convs, so a level lowered below int8 after
- * loading it is refused, not run on missing weights. */
+ * model loaded for int8 keeps no fp32 weights for its int8 convs, so a
+ * level lowered below int8 after loading it is refused, not run on
+ * missing weights. */
 static void test_model_paths(void **state)
 {
 	/* tiny and wide have channel counts that are not multiples of 16 */
