@@ -279,14 +279,24 @@ struct nn_train_opts {
 			      * drops records without a target */
 	float erase;	     /* random-erasing probability per face */
 	float mixup;	     /* mixup Beta(a, a) parameter, 0 = off */
-	int stop_after;	     /* >0: return after this many epochs (resume
-			      * later from the checkpoint) */
+	float class_weight[NN_CLASSES]; /* loss weight of each class's term
+					 * (1: unweighted) */
+	int stop_after; /* >0: return after this many epochs (resume
+			 * later from the checkpoint) */
 	void (*progress)(void *user, const struct nn_train_progress *p);
 	void *user;
 };
 
 /* Sensible defaults for every field (arch "base"). */
 void nn_train_opts_init(struct nn_train_opts *o);
+/* Class weights of the loss from "CLASS=W[,CLASS=W...]" (class names as
+ * nn_emotion_names, W from NN_CLASS_WEIGHT_MIN to NN_CLASS_WEIGHT_MAX);
+ * classes not named get 1, an empty spec weights nothing. MS_EINVAL with
+ * a reason on anything else. */
+#define NN_CLASS_WEIGHT_MIN 0.01
+#define NN_CLASS_WEIGHT_MAX 100.0
+int nn_class_weights_parse(const char *spec, float w[NN_CLASSES], char *err,
+			   size_t errlen);
 int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 		 const struct nn_fer *val, char *err, size_t errlen);
 /* Writes the net of checkpoint `ckpt` (the weights at its last finished

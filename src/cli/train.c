@@ -117,13 +117,18 @@ static void print_start(const struct nn_train_opts *o, size_t n_train,
 		o->batch, (double)o->lr, (double)o->wd, seed, o->threads,
 		(double)o->ferplus_share, (double)o->erase, (double)o->mixup,
 		o->init ? ", init " : "", o->init ? o->init : "");
+	for (int c = 0; c < NN_CLASSES; c++)
+		if (o->class_weight[c] != 1.0f)
+			fprintf(stderr, "  loss weight of %s: %g\n",
+				nn_emotion_names[c],
+				(double)o->class_weight[c]);
 }
 
 /* The options' values before they become struct nn_train_opts fields. */
 struct train_args {
 	double lr, wd, momentum, smoothing, warmup, share, erase, mixup;
 	int seed, limit, no_augment, epochs_given;
-	const char *data, *export;
+	const char *data, *export, *class_weights;
 };
 
 static void args_apply(const struct train_args *a, struct nn_train_opts *o)
@@ -154,7 +159,7 @@ int cmd_train(int argc, char **argv)
 	nn_train_opts_init(&o);
 	a = (struct train_args){o.lr, o.wd, o.momentum, o.smoothing, o.warmup,
 				0.5,  0,    0,		1,	     0,
-				0,    0,    NULL,	NULL};
+				0,    0,    NULL,	NULL,	     NULL};
 	const struct cli_opt opts[] = {
 		CLI_OPT_STR("--data", "DIR", &a.data,
 			    "folder with train.bin, publictest.bin and their "
@@ -204,6 +209,9 @@ int cmd_train(int argc, char **argv)
 			    "random erasing with probability P"),
 		CLI_OPT_NUM("--mixup", "A", &a.mixup, 0, 10,
 			    "mixup with Beta(A, A) (0: off)"),
+		CLI_OPT_STR("--class-weights", "LIST", &a.class_weights,
+			    "weigh the loss of classes, e.g. fear=2,sad=1.2 "
+			    "(others 1)"),
 		CLI_OPT_END,
 	};
 	const struct cli_command cmd = {
@@ -233,6 +241,12 @@ int cmd_train(int argc, char **argv)
 		return 0;
 	}
 	args_apply(&a, &o);
+	if (a.class_weights &&
+	    nn_class_weights_parse(a.class_weights, o.class_weight, err,
+				   sizeof(err))) {
+		fprintf(stderr, "moodsync train: %s\n", err);
+		return 2;
+	}
 	if (!o.ckpt_path) {
 		snprintf(ckpt, sizeof(ckpt), "%s.ckpt", o.out_path);
 		o.ckpt_path = ckpt;

@@ -1,7 +1,9 @@
 /* ferplus.c - FER+ crowd votes for the records of a FER-2013 split (the
- * `*.ferplus.txt` files beside the `.bin` splits), and the soft targets the
- * trainer builds from them: a mix of the smoothed FER one-hot label and the
- * normalised votes of the seven FER classes.
+ * `*.ferplus.txt` files beside the `.bin` splits), the soft targets the
+ * trainer builds from them (a mix of the smoothed FER one-hot label and
+ * the normalised votes of the seven FER classes), the loss against those
+ * targets with optional per-class weights, and the parser of the weights
+ * (`train --class-weights`).
  *
  * File format (outside input, parsed strictly with hard caps):
  *   line 0     "# ..." header, ignored
@@ -17,6 +19,7 @@
  * line per record; a line is at most NN_FERPLUS_MAX_LINE bytes. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -283,14 +286,16 @@ void nn_target_mix(int label, const float *votes, float smoothing, float share,
 }
 
 float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
-			 const uint8_t *labels, float *dlogits, int *correct)
+			 const float *cw, const uint8_t *labels, float *dlogits,
+			 int *correct)
 {
 	double loss = 0;
 	int hits = 0;
 
 	for (int n = 0; n < B; n++) {
-		const float *q = targets + (size_t)n * NN_CLASSES;
-		float mx = logits[n], p[NN_CLASSES], sum = 0, lse;
+		const float *t = targets + (size_t)n * NN_CLASSES;
+		float mx = logits[n], p[NN_CLASSES], q[NN_CLASSES], sum = 0,
+		      mass = 1, lse;
 		int arg = 0;
 
 		for (int c = 1; c < NN_CLASSES; c++)
@@ -302,16 +307,63 @@ float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
 		for (int c = 0; c < NN_CLASSES; c++) {
 			p[c] = expf(logits[c * B + n] - mx);
 			sum += p[c];
+			q[c] = t[c];
+		}
+		if (cw) {
+			/* L = -sum w_c t_c log p_c, dL/dz_j = p_j sum(w t) -
+			 * w_j t_j */
+			mass = 0;
+			for (int c = 0; c < NN_CLASSES; c++) {
+				q[c] *= cw[c];
+				mass += q[c];
+			}
 		}
 		lse = logf(sum);
 		for (int c = 0; c < NN_CLASSES; c++) {
 			loss -= q[c] * (logits[c * B + n] - mx - lse);
 			if (dlogits)
 				dlogits[c * B + n] =
-					(p[c] / sum - q[c]) / (float)B;
+					(p[c] / sum * mass - q[c]) / (float)B;
 		}
 	}
 	if (correct)
 		*correct = hits;
 	return (float)(loss / B);
+}
+
+int nn_class_weights_parse(const char *spec, float w[NN_CLASSES], char *err,
+			   size_t errlen)
+{
+	const char *p = spec;
+
+	for (int c = 0; c < NN_CLASSES; c++)
+		w[c] = 1.0f;
+	while (*p) {
+		size_t len = strcspn(p, "=,");
+		int c = 0;
+		char *end;
+		double v;
+
+		while (c < NN_CLASSES && (strlen(nn_emotion_names[c]) != len ||
+					  strncmp(p, nn_emotion_names[c], len)))
+			c++;
+		if (c == NN_CLASSES || p[len] != '=')
+			return ms_errf(err, errlen, MS_EINVAL,
+				       "class weights: expected CLASS=W "
+				       "(angry, disgust, fear, happy, sad, "
+				       "surprise, neutral) at '%.20s'",
+				       p);
+		p += len + 1;
+		v = strtod(p, &end);
+		if (end == p || (*end && (*end != ',' || !end[1])) ||
+		    !(v >= NN_CLASS_WEIGHT_MIN && v <= NN_CLASS_WEIGHT_MAX))
+			return ms_errf(err, errlen, MS_EINVAL,
+				       "class weights: %s needs a number "
+				       "from %g to %g",
+				       nn_emotion_names[c], NN_CLASS_WEIGHT_MIN,
+				       NN_CLASS_WEIGHT_MAX);
+		w[c] = (float)v;
+		p = *end ? end + 1 : end;
+	}
+	return MS_OK;
 }

@@ -151,11 +151,13 @@ float nn_softmax_ce(const float *logits, const uint8_t *labels, int B,
 		    float smoothing, float *dlogits, int *correct);
 
 /* Soft-target cross-entropy over logits [NN_CLASSES][B] against
- * targets (B, NN_CLASSES) whose rows sum to 1; writes dlogits (may be
- * NULL) scaled by 1/B, returns the mean loss; `correct` (may be NULL)
- * counts argmax == labels[n] (labels may be NULL). */
+ * targets (B, NN_CLASSES) whose rows sum to 1, each class's term
+ * weighted by cw[c] (cw NULL: unweighted); writes dlogits (may be NULL)
+ * scaled by 1/B, returns the mean loss; `correct` (may be NULL) counts
+ * argmax == labels[n] (labels may be NULL). */
 float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
-			 const uint8_t *labels, float *dlogits, int *correct);
+			 const float *cw, const uint8_t *labels, float *dlogits,
+			 int *correct);
 /* A training target: (1-share) * label-smoothed one-hot of `label` +
  * share * votes (NN_CLASSES shares summing to 1). With votes NULL or all
  * zero, the smoothed one-hot alone. */

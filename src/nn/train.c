@@ -23,6 +23,8 @@ void nn_train_opts_init(struct nn_train_opts *o)
 	o->smoothing = 0.1f;
 	o->warmup = 1.0f;
 	o->augment = 1;
+	for (int c = 0; c < NN_CLASSES; c++)
+		o->class_weight[c] = 1.0f;
 }
 
 static float schedule(const struct nn_train_state *s, uint64_t step,
@@ -85,7 +87,8 @@ struct trainer {
 	const struct nn_train_state *s;
 	const uint32_t *perm;
 	int nw, B;
-	int soft; /* targets through nn_target_mix (FER+, mixup) */
+	int soft; /* targets through nn_target_mix (FER+, mixup, weights) */
+	const float *cw; /* class weights of the loss, NULL: unweighted */
 	enum job job;
 	pthread_barrier_t start, done;
 	struct worker w[NN_MAX_WORKERS];
@@ -126,7 +129,8 @@ static void worker_train(struct worker *w)
 				 w->targets, &w->rng);
 		nn_net_forward(w->net, &w->ws, B, 1, &w->rng);
 		w->loss = nn_softmax_ce_soft(w->ws.act[L], w->targets, B,
-					     w->labels, w->ws.grad[L], &c);
+					     w->t->cw, w->labels, w->ws.grad[L],
+					     &c);
 	} else {
 		nn_net_forward(w->net, &w->ws, B, 1, &w->rng);
 		w->loss = nn_softmax_ce(w->ws.act[L], w->labels, B,
@@ -381,6 +385,7 @@ static int run_setup(const struct nn_train_opts *o, struct nn_net **net,
 	s->share = o->ferplus_share;
 	s->erase = o->erase;
 	s->mixup = o->mixup;
+	memcpy(s->cw, o->class_weight, sizeof(s->cw));
 	s->best_val = -1.0f;
 	nn_rng_seed(&s->rng, o->seed);
 	if (!o->init)
@@ -500,6 +505,12 @@ static int run_check(struct run *r, const struct nn_fer *train, size_t m,
 	if (s->share > 0 && !train->votes)
 		return ms_errf(err, errlen, MS_EINVAL,
 			       "FER+ targets need the split's FER+ votes");
+	for (int c = 0; c < NN_CLASSES; c++)
+		if (!(s->cw[c] >= (float)NN_CLASS_WEIGHT_MIN &&
+		      s->cw[c] <= (float)NN_CLASS_WEIGHT_MAX))
+			return ms_errf(err, errlen, MS_EINVAL,
+				       "class weight of %s out of range",
+				       nn_emotion_names[c]);
 	*n_use = s->limit && s->limit < m ? s->limit : m;
 	if (*n_use < s->batch)
 		return ms_errf(err, errlen, MS_EINVAL,
@@ -541,7 +552,8 @@ int nn_train_run(const struct nn_train_opts *o, const struct nn_fer *train,
 	r.t->val = val;
 	r.t->s = &s;
 	r.t->perm = perm;
-	r.t->soft = s.share > 0 || s.mixup > 0;
+	r.t->cw = nn_train_weighted(&s) ? s.cw : NULL;
+	r.t->soft = s.share > 0 || s.mixup > 0 || r.t->cw;
 	if (trainer_init(r.t, r.net, nw, (int)s.batch, &started)) {
 		rc = ms_errf(err, errlen, MS_ENOMEM,
 			     "cannot set up %d training threads", nw);

@@ -16,13 +16,17 @@ struct nn_train_state {
 	uint32_t augment;
 	uint32_t best_epoch; /* 1-based, 0 = none yet */
 	float best_val;
-	uint64_t step;	   /* optimiser steps taken */
-	uint64_t limit;	   /* training subset size, 0 = all */
-	struct nn_rng rng; /* at the start of epoch epochs_done+1 */
-	float share;	   /* FER+ share of the targets */
-	float erase;	   /* random-erasing probability */
-	float mixup;	   /* mixup Beta parameter, 0 = off */
+	uint64_t step;	      /* optimiser steps taken */
+	uint64_t limit;	      /* training subset size, 0 = all */
+	struct nn_rng rng;    /* at the start of epoch epochs_done+1 */
+	float share;	      /* FER+ share of the targets */
+	float erase;	      /* random-erasing probability */
+	float mixup;	      /* mixup Beta parameter, 0 = off */
+	float cw[NN_CLASSES]; /* loss weight of each class, 1 = unweighted */
 };
+
+/* 1 when some class weight of the run is not 1. */
+int nn_train_weighted(const struct nn_train_state *s);
 
 /* Writes net + momenta + state to `path` atomically. */
 int nn_train_ckpt_save(const struct nn_net *net, const struct nn_train_state *s,

@@ -7,14 +7,17 @@
 
 #include "nn/train_internal.h"
 
-#define STATE_VERSION 2u
+#define STATE_VERSION 3u
 /* "train.state": u32 version, epochs_done, epochs, batch, seed; f32 lr,
  * wd, momentum, smoothing, warmup; u32 augment, best_epoch; f32 best_val;
  * u64 step, limit; u64 rng[4]; then (version 2) f32 ferplus_share, erase,
- * mixup. Little-endian, STATE_LEN bytes (STATE_LEN_V1 for version 1,
- * whose runs had none of the last three). */
+ * mixup; then (version 3) f32 class weight[NN_CLASSES]. Little-endian,
+ * STATE_LEN bytes; older versions are shorter (STATE_LEN_V1, _V2) and
+ * their runs had none of the later fields (share, erase, mixup 0, class
+ * weights 1). */
 #define STATE_LEN_V1 100u
-#define STATE_LEN 112u
+#define STATE_LEN_V2 112u
+#define STATE_LEN (STATE_LEN_V2 + 4u * NN_CLASSES)
 
 static void put32(uint8_t **p, uint32_t v)
 {
@@ -84,6 +87,8 @@ static void state_encode(const struct nn_train_state *s, uint8_t *b)
 	putf(&b, s->share);
 	putf(&b, s->erase);
 	putf(&b, s->mixup);
+	for (int c = 0; c < NN_CLASSES; c++)
+		putf(&b, s->cw[c]);
 }
 
 static int state_decode(const uint8_t *b, size_t len, struct nn_train_state *s)
@@ -94,6 +99,7 @@ static int state_decode(const uint8_t *b, size_t len, struct nn_train_state *s)
 		return MS_EFORMAT;
 	version = get32(&b);
 	if (!(version == 1 && len == STATE_LEN_V1) &&
+	    !(version == 2 && len == STATE_LEN_V2) &&
 	    !(version == STATE_VERSION && len == STATE_LEN))
 		return MS_EFORMAT;
 	s->epochs_done = get32(&b);
@@ -118,6 +124,12 @@ static int state_decode(const uint8_t *b, size_t len, struct nn_train_state *s)
 		s->erase = getf(&b);
 		s->mixup = getf(&b);
 	}
+	for (int c = 0; c < NN_CLASSES; c++) {
+		s->cw[c] = version >= 3 ? getf(&b) : 1.0f;
+		if (!(s->cw[c] >= (float)NN_CLASS_WEIGHT_MIN &&
+		      s->cw[c] <= (float)NN_CLASS_WEIGHT_MAX))
+			return MS_EFORMAT;
+	}
 	if (!(s->share >= 0 && s->share <= 1) ||
 	    !(s->erase >= 0 && s->erase <= 1) ||
 	    !(s->mixup >= 0 && s->mixup <= 10))
@@ -131,6 +143,14 @@ static int state_decode(const uint8_t *b, size_t len, struct nn_train_state *s)
 	    !(s->warmup >= 0 && s->warmup <= s->epochs))
 		return MS_EFORMAT;
 	return MS_OK;
+}
+
+int nn_train_weighted(const struct nn_train_state *s)
+{
+	for (int c = 0; c < NN_CLASSES; c++)
+		if (s->cw[c] != 1.0f)
+			return 1;
+	return 0;
 }
 
 int nn_train_ckpt_save(const struct nn_net *net, const struct nn_train_state *s,

@@ -1,5 +1,6 @@
-/* fuzz_ferplus.c - libFuzzer harness for the FER+ vote parser
- * (src/nn/ferplus.c). The split it checks against gets one record per
+/* fuzz_ferplus.c - libFuzzer harness for the parsers of src/nn/ferplus.c:
+ * the input's first line as `train --class-weights` (every weight parsed
+ * must be in range), then the whole input as a FER+ vote file. The split it checks against gets one record per
  * input line after the header, labelled with that line's second field
  * when it is a digit 0-6, so mutations get past the label check to the
  * vote counts; a parsed file is read back through nn_fer_has_target. */
@@ -22,6 +23,24 @@ static uint8_t line_label(const uint8_t *p, const uint8_t *end)
 	return p < end && *p >= '0' && *p <= '6' ? (uint8_t)(*p - '0') : 0;
 }
 
+/* The first line (up to 255 bytes) as a class-weight spec. */
+static void check_class_weights(const uint8_t *buf, size_t len)
+{
+	char spec[256], err[MS_ERRLEN];
+	float w[NN_CLASSES];
+	size_t n = 0;
+
+	while (n < len && n < sizeof(spec) - 1 && buf[n] != '\n')
+		n++;
+	memcpy(spec, buf, n);
+	spec[n] = 0;
+	if (nn_class_weights_parse(spec, w, err, sizeof(err)) == MS_OK)
+		for (int c = 0; c < NN_CLASSES; c++)
+			if (!(w[c] >= (float)NN_CLASS_WEIGHT_MIN &&
+			      w[c] <= (float)NN_CLASS_WEIGHT_MAX))
+				abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 {
 	struct nn_fer set;
@@ -31,6 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 
 	if (len > (1u << 20))
 		return 0;
+	check_class_weights(buf, len);
 	for (size_t i = 0; i < len; i++)
 		lines += buf[i] == '\n';
 	memset(&set, 0, sizeof(set));

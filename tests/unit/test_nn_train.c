@@ -1,8 +1,9 @@
 /* test_nn_train.c - unit tests of the trainer's inputs and guarantees:
  * the soft-target cross-entropy (reference value and finite differences),
  * the FER+/FER target mix, the FER+ vote parser on good and hostile
- * files, and a resumed run that ends bit-identical to an uninterrupted one
- * (with FER+ targets, random erasing and mixup on); on a CPU with AMX the
+ * files, the class-weight parser, and a resumed run that ends
+ * bit-identical to an uninterrupted one (with FER+ targets, random
+ * erasing, mixup and a class weight on); on a CPU with AMX the
  * same for a net whose convolutions run on the bf16 tiles, plus two
  * identical runs that must end bit-identical. */
 #include <math.h>
@@ -27,24 +28,26 @@
 struct soft_case {
 	float z[NN_CLASSES * 4], dz[NN_CLASSES * 4];
 	float t[4 * NN_CLASSES];
+	const float *cw; /* class weights, or NULL */
 };
 
 static double soft_loss(void *ctx)
 {
 	struct soft_case *c = ctx;
 
-	return nn_softmax_ce_soft(c->z, c->t, 4, NULL, NULL, NULL);
+	return nn_softmax_ce_soft(c->z, c->t, 4, c->cw, NULL, NULL, NULL);
 }
 
-static void test_soft_ce(void **state)
+/* The loss against -sum_c w_c t_c log p_c computed in double, and its
+ * gradient against finite differences (cw NULL: every w_c = 1). */
+static void check_soft_ce(const float *cw)
 {
-	struct soft_case c;
+	struct soft_case c = {.cw = cw};
 	struct nn_rng r;
 	uint8_t labels[4] = {1, 2, 3, 4};
 	double ref = 0;
 	int hits;
 
-	(void)state;
 	nn_rng_seed(&r, 21);
 	for (int i = 0; i < NN_CLASSES * 4; i++)
 		c.z[i] = 6 * nn_rng_uniform(&r) - 3;
@@ -64,11 +67,12 @@ static void test_soft_ce(void **state)
 		for (int k = 0; k < NN_CLASSES; k++)
 			s += exp(c.z[k * 4 + n]);
 		for (int k = 0; k < NN_CLASSES; k++)
-			ref -= c.t[n * NN_CLASSES + k] *
+			ref -= (cw ? cw[k] : 1.0) * c.t[n * NN_CLASSES + k] *
 			       (c.z[k * 4 + n] - log(s));
 	}
-	assert_float_equal(nn_softmax_ce_soft(c.z, c.t, 4, labels, c.dz, &hits),
-			   ref / 4, 1e-5);
+	assert_float_equal(
+		nn_softmax_ce_soft(c.z, c.t, 4, cw, labels, c.dz, &hits),
+		ref / 4, 1e-5);
 	assert_true(hits >= 0 && hits <= 4);
 	for (int i = 0; i < NN_CLASSES * 4; i++) {
 		float save = c.z[i];
@@ -83,6 +87,25 @@ static void test_soft_ce(void **state)
 		assert_true(fabs(num - c.dz[i]) <
 			    2e-2 * (1e-2 + fabs(num) + fabs(c.dz[i])));
 	}
+}
+
+static void test_soft_ce(void **state)
+{
+	const float ones[NN_CLASSES] = {1, 1, 1, 1, 1, 1, 1};
+	const float cw[NN_CLASSES] = {1, 1.5f, 2.5f, 0.5f, 1, 1, 0.8f};
+	struct soft_case a = {0}, b = {0};
+
+	(void)state;
+	check_soft_ce(NULL);
+	check_soft_ce(cw);
+	/* weights of 1 are the unweighted loss, to the bit */
+	for (int i = 0; i < NN_CLASSES * 4; i++) {
+		a.z[i] = b.z[i] = (float)(i % 9) - 4;
+		a.t[i] = b.t[i] = (float)(i % NN_CLASSES == i / NN_CLASSES);
+	}
+	assert_true(nn_softmax_ce_soft(a.z, a.t, 4, NULL, NULL, a.dz, NULL) ==
+		    nn_softmax_ce_soft(b.z, b.t, 4, ones, NULL, b.dz, NULL));
+	assert_memory_equal(a.dz, b.dz, sizeof(a.dz));
 }
 
 /* A one-hot target must give the same loss and gradient as the hard-label
@@ -100,7 +123,7 @@ static void test_soft_matches_hard(void **state)
 		z[i] = 4 * nn_rng_uniform(&r) - 2;
 	for (int n = 0; n < 3; n++)
 		nn_target_mix(labels[n], NULL, 0.1f, 0.5f, t + n * NN_CLASSES);
-	assert_float_equal(nn_softmax_ce_soft(z, t, 3, labels, d1, NULL),
+	assert_float_equal(nn_softmax_ce_soft(z, t, 3, NULL, labels, d1, NULL),
 			   nn_softmax_ce(z, labels, 3, 0.1f, d2, NULL), 1e-6);
 	for (int i = 0; i < NN_CLASSES * 3; i++)
 		assert_float_equal(d1[i], d2[i], 1e-6);
@@ -354,6 +377,7 @@ static void test_resume_identical(void **state)
 	o.ferplus_share = 0.5f;
 	o.erase = 0.5f;
 	o.mixup = 0.2f;
+	o.class_weight[NN_FEAR] = 2.0f; /* kept by the checkpoint */
 	o.out_path = a;
 	o.ckpt_path = ca;
 	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
@@ -381,6 +405,69 @@ static void test_resume_identical(void **state)
 	unlink(ca);
 	unlink(b);
 	unlink(cb);
+	rmdir(dir);
+	nn_fer_release(&train);
+	nn_fer_release(&val);
+}
+
+static void test_class_weights(void **state)
+{
+	static const char *const bad[] = {
+		"fear",	    "fear=",	"fear=x",    "fear=0",
+		"fear=101", "feat=2",	"fear=2,",   "fear=2x",
+		"fear=nan", "fear=inf", "=2",	     "fear=2,,",
+		",fear=2",  "fear=-1",	"fearful=2", "fear=2;sad=1",
+	};
+	struct nn_fer train, val;
+	struct nn_train_opts o;
+	float w[NN_CLASSES];
+	char dir[] = "/tmp/test_nn_train_XXXXXX", a[128], b[128],
+	     err[MS_ERRLEN];
+
+	(void)state;
+	assert_int_equal(nn_class_weights_parse("fear=2,disgust=1.5", w, err,
+						sizeof(err)),
+			 MS_OK);
+	for (int c = 0; c < NN_CLASSES; c++)
+		assert_true(w[c] == (c == NN_FEAR      ? 2.0f
+				     : c == NN_DISGUST ? 1.5f
+						       : 1.0f));
+	assert_int_equal(nn_class_weights_parse("", w, err, sizeof(err)),
+			 MS_OK);
+	assert_true(w[NN_FEAR] == 1.0f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(
+			nn_class_weights_parse(bad[i], w, err, sizeof(err)),
+			MS_EINVAL);
+		assert_non_null(strstr(err, "class weights"));
+	}
+	/* a weighted run learns something else than an unweighted one, and
+	 * a weight out of range is refused */
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a.msnn", dir);
+	snprintf(b, sizeof(b), "%s/b.msnn", dir);
+	synthetic_split(&train, 64, 5);
+	synthetic_split(&val, 16, 6);
+	nn_train_opts_init(&o);
+	o.arch = "tiny";
+	o.epochs = 1;
+	o.batch = 16;
+	o.out_path = a;
+	o.ckpt_path = NULL;
+	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
+			 MS_OK);
+	o.out_path = b;
+	o.class_weight[NN_SAD] = 3.0f;
+	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
+			 MS_OK);
+	assert_false(files_equal(a, b));
+	o.class_weight[NN_SAD] = 0.0f;
+	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
+			 MS_EINVAL);
+	assert_non_null(strstr(err, "sad"));
+	unlink(a);
+	unlink(b);
 	rmdir(dir);
 	nn_fer_release(&train);
 	nn_fer_release(&val);
@@ -471,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_ferplus_parse),
 		cmocka_unit_test(test_ferplus_hostile),
 		cmocka_unit_test(test_resume_identical),
+		cmocka_unit_test(test_class_weights),
 		cmocka_unit_test(test_amx_identical),
 		cmocka_unit_test(test_presets),
 	};
