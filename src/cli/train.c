@@ -147,14 +147,44 @@ static void args_apply(const struct train_args *a, struct nn_train_opts *o)
 	o->resume_epochs = a->epochs_given;
 }
 
-int cmd_train(int argc, char **argv)
+/* Loads the splits and trains; 0 or 1 (the reason on stderr). */
+static int run(struct nn_train_opts *o, struct train_args *a)
 {
-	struct nn_train_opts o;
-	struct train_args a;
 	struct progress_state ps = {isatty(2), -1};
 	struct nn_fer train = {0}, val = {0};
 	char err[MS_ERRLEN], ckpt[4096], ddir[4096];
 	int rc = 1;
+
+	if (!o->ckpt_path) {
+		snprintf(ckpt, sizeof(ckpt), "%s.ckpt", o->out_path);
+		o->ckpt_path = ckpt;
+	}
+	if (!a->data) {
+		snprintf(ddir, sizeof(ddir), "%s/fer2013", cli_data_dir());
+		a->data = ddir;
+	}
+	if (load_split(a->data, "train", &train) ||
+	    load_split(a->data, "publictest", &val))
+		goto out;
+	print_start(o, train.n, val.n, a->seed);
+	o->progress = on_progress;
+	o->user = &ps;
+	if (nn_train_run(o, &train, &val, err, sizeof(err))) {
+		fprintf(stderr, "moodsync train: %s\n", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	nn_fer_release(&train);
+	nn_fer_release(&val);
+	return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	struct nn_train_opts o;
+	struct train_args a;
+	char err[MS_ERRLEN];
 
 	nn_train_opts_init(&o);
 	a = (struct train_args){o.lr, o.wd, o.momentum, o.smoothing, o.warmup,
@@ -247,27 +277,5 @@ int cmd_train(int argc, char **argv)
 		fprintf(stderr, "moodsync train: %s\n", err);
 		return 2;
 	}
-	if (!o.ckpt_path) {
-		snprintf(ckpt, sizeof(ckpt), "%s.ckpt", o.out_path);
-		o.ckpt_path = ckpt;
-	}
-	if (!a.data) {
-		snprintf(ddir, sizeof(ddir), "%s/fer2013", cli_data_dir());
-		a.data = ddir;
-	}
-	if (load_split(a.data, "train", &train) ||
-	    load_split(a.data, "publictest", &val))
-		goto out;
-	print_start(&o, train.n, val.n, a.seed);
-	o.progress = on_progress;
-	o.user = &ps;
-	if (nn_train_run(&o, &train, &val, err, sizeof(err))) {
-		fprintf(stderr, "moodsync train: %s\n", err);
-		goto out;
-	}
-	rc = 0;
-out:
-	nn_fer_release(&train);
-	nn_fer_release(&val);
-	return rc;
+	return run(&o, &a);
 }

@@ -103,6 +103,10 @@ def main():
                        (["eval-faces", "--min-size=-1"], "0..16384"),
                        (["serve", "--bogus"], "unknown option"),
                        (["eval", "stray"], "too many arguments"),
+                       (["train", "--out", "/nonexistent/x", "--class-weights", "fear=x"],
+                        "fear needs a number"),
+                       (["train", "--out", "/nonexistent/x", "--class-weights", "fright=2"],
+                        "expected CLASS=W"),
                        (["detect"], "missing arguments")]:
         rc, _, err = run(args)
         t.ok(rc == 2 and what in err and err.count("\n") == 1,

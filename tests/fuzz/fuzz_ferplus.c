@@ -1,9 +1,10 @@
 /* fuzz_ferplus.c - libFuzzer harness for the parsers of src/nn/ferplus.c:
  * the input's first line as `train --class-weights` (every weight parsed
- * must be in range), then the whole input as a FER+ vote file. The split it checks against gets one record per
- * input line after the header, labelled with that line's second field
- * when it is a digit 0-6, so mutations get past the label check to the
- * vote counts; a parsed file is read back through nn_fer_has_target. */
+ * must be in range), then the whole input as a FER+ vote file. The split it
+ * checks against gets one record per input line after the header, labelled with
+ * that line's second field when it is a digit 0-6, so mutations get past the
+ * label check to the vote counts; a parsed file is read back through
+ * nn_fer_has_target. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
