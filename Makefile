@@ -78,9 +78,13 @@ test_fusion_DEPS := $(BUILD)/music/fusion.o $(BUILD)/music/affect.o \
 test_music_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
 	$(common_OBJS)
 test_store_DEPS := $(store_OBJS) $(common_OBJS)
+test_journey_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
 test_library_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
 	$(common_OBJS)
 test_range_DEPS := $(BUILD)/server/range.o $(common_OBJS)
+test_spotify_json_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
+	$(common_OBJS)
 test_spotify_DEPS := $(music_OBJS) $(store_OBJS) $(audio_OBJS) \
 	$(common_OBJS)
 test_server_DEPS := $(filter-out $(BUILD)/main.o $(cli_OBJS),$(ALL_OBJS))

@@ -24,8 +24,8 @@ typedef double (*loss_fn)(void *ctx);
  * than `max_bad` elements disagree: a whole net with ReLU and max pooling
  * may cross a kink within +-eps for an element or two, a single layer
  * (inputs chosen away from kinks) may not. */
-static inline void check_grad_n(const char *what, loss_fn f, void *ctx, float *v,
-				const float *g, size_t n, float eps,
+static inline void check_grad_n(const char *what, loss_fn f, void *ctx,
+				float *v, const float *g, size_t n, float eps,
 				size_t max_bad)
 {
 	size_t bad = 0;
@@ -55,7 +55,7 @@ static inline void check_grad_n(const char *what, loss_fn f, void *ctx, float *v
 }
 
 static inline void check_grad(const char *what, loss_fn f, void *ctx, float *v,
-		       const float *g, size_t n, float eps)
+			      const float *g, size_t n, float eps)
 {
 	check_grad_n(what, f, ctx, v, g, n, eps, 0);
 }
