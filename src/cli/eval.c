@@ -422,6 +422,22 @@ static int report(const char *model, const char *fer, const struct nn_model *m,
 	return 0;
 }
 
+/* *path, or when NULL the split `name` of the data folder (in buf);
+ * -1 with a line on stderr when that path does not fit. */
+static int default_split(const char **path, char *buf, size_t len,
+			 const char *name)
+{
+	if (*path)
+		return 0;
+	if (snprintf(buf, len, "%s/fer2013/%s", cli_data_dir(), name) >=
+	    (int)len) {
+		fprintf(stderr, "moodsync eval: data path too long\n");
+		return -1;
+	}
+	*path = buf;
+	return 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
 	const char *fer = NULL, *model, *svg = NULL, *svg_plus = NULL;
@@ -488,22 +504,9 @@ int cmd_eval(int argc, char **argv)
 
 	if (parsed < 0)
 		return cli_parse_status(parsed);
-	if (!fer) {
-		if (snprintf(def, sizeof(def), "%s/fer2013/publictest.bin",
-			     cli_data_dir()) >= (int)sizeof(def)) {
-			fprintf(stderr, "moodsync eval: data path too long\n");
-			return 2;
-		}
-		fer = def;
-	}
-	if (!prior) {
-		if (snprintf(defprior, sizeof(defprior), "%s/fer2013/train.bin",
-			     cli_data_dir()) >= (int)sizeof(defprior)) {
-			fprintf(stderr, "moodsync eval: data path too long\n");
-			return 2;
-		}
-		prior = defprior;
-	}
+	if (default_split(&fer, def, sizeof(def), "publictest.bin") ||
+	    default_split(&prior, defprior, sizeof(defprior), "train.bin"))
+		return 2;
 	if (tau > 0 && class_priors(prior, priors))
 		return 1;
 	if (nn_model_load(model, &m, err, sizeof(err))) {
