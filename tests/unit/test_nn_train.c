@@ -354,6 +354,16 @@ static void check_export(const char *ckpt, const char *model, const char *dir)
 	assert_int_equal(access(out, F_OK), -1);
 }
 
+/* Options of a short run of `arch` at two threads, batch 16. */
+static void run_opts(struct nn_train_opts *o, const char *arch, int epochs)
+{
+	nn_train_opts_init(o);
+	o->arch = arch;
+	o->epochs = epochs;
+	o->batch = 16;
+	o->threads = 2;
+}
+
 static void test_resume_identical(void **state)
 {
 	struct nn_fer train, val;
@@ -369,11 +379,7 @@ static void test_resume_identical(void **state)
 	snprintf(cb, sizeof(cb), "%s/b.ckpt", dir);
 	synthetic_split(&train, 160, 1);
 	synthetic_split(&val, 40, 2);
-	nn_train_opts_init(&o);
-	o.arch = "tiny";
-	o.epochs = 3;
-	o.batch = 16;
-	o.threads = 2;
+	run_opts(&o, "tiny", 3);
 	o.ferplus_share = 0.5f;
 	o.erase = 0.5f;
 	o.mixup = 0.2f;
@@ -449,10 +455,7 @@ static void test_class_weights(void **state)
 	snprintf(b, sizeof(b), "%s/b.msnn", dir);
 	synthetic_split(&train, 64, 5);
 	synthetic_split(&val, 16, 6);
-	nn_train_opts_init(&o);
-	o.arch = "tiny";
-	o.epochs = 1;
-	o.batch = 16;
+	run_opts(&o, "tiny", 1);
 	o.out_path = a;
 	o.ckpt_path = NULL;
 	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
@@ -490,11 +493,7 @@ static void test_amx_identical(void **state)
 		snprintf(p[i], sizeof(p[i]), "%s/%d", dir, i);
 	synthetic_split(&train, 48, 3);
 	synthetic_split(&val, 16, 4);
-	nn_train_opts_init(&o);
-	o.arch = "small";
-	o.epochs = 2;
-	o.batch = 16;
-	o.threads = 2;
+	run_opts(&o, "small", 2);
 	o.out_path = p[0];
 	o.ckpt_path = p[3];
 	assert_int_equal(nn_train_run(&o, &train, &val, err, sizeof(err)),
