@@ -222,7 +222,8 @@ int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		return MS_EINVAL;
 	if (ctx->ens)
 		return nn_ens_classify(ctx->ens, gray, tta, probs);
-	if (ctx->m->int8 && nn_kern_level() < NN_KERN_INT8)
+	if ((ctx->m->int8 && nn_kern_level() < NN_KERN_INT8) ||
+	    (ctx->m->amx && nn_kern_level() < NN_KERN_AMX))
 		return MS_EUNSUPPORTED;
 	a = &ctx->m->arch;
 	d = a->side - a->crop;

@@ -32,7 +32,8 @@ struct nn_model {
 	int blocked;	    /* every op runs on blocked tensors (kernels.h) */
 	int int8;	    /* convs after the first have int8 weights (and no
 			       fp32 ones: it runs at levels int8 and amx only) */
-	int amx;	    /* ... and AMX ones */
+	int amx;	    /* ... as AMX tiles only (it runs at level amx
+			       only) */
 	size_t max_blk;	    /* floats of the largest blocked activation */
 	size_t max_q;	    /* bytes of the largest quantized conv input */
 	double macs;	    /* multiply-adds per forward pass */

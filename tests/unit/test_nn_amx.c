@@ -125,17 +125,35 @@ static void test_conv_amx(void **state)
 	conv_case(320, 16, 4, 4, 1);
 }
 
-/* nn_classify of `faces` (n faces of side x side) at `level`, probs (n, 7). */
-static void classify_at(struct nn_ctx *ctx, enum nn_kern_level level,
-			const uint8_t *faces, size_t n, int side, float *probs)
+/* nn_classify of `faces` (n faces of side x side) by model m, probs
+ * (n, 7), on a new context. */
+static void classify_all(const struct nn_model *m, const uint8_t *faces,
+			 size_t n, int side, float *probs)
 {
-	assert_int_equal(nn_kern_set_level(level), level);
+	struct nn_ctx *ctx = nn_ctx_new(m);
+
+	assert_non_null(ctx);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(nn_classify(ctx, faces + i * side * side,
 					     NN_TTA_FLIP,
 					     probs + i * NN_CLASSES),
 				 MS_OK);
+	nn_ctx_free(ctx);
+}
+
+/* The model at `path` loaded with the kernel level capped at `level`
+ * (a model keeps only the weights of its level), then the level back at
+ * AMX. */
+static struct nn_model *load_at(const char *path, enum nn_kern_level level)
+{
+	struct nn_model *m = NULL;
+	char err[MS_ERRLEN];
+
+	assert_int_equal(nn_kern_set_level(level), level);
+	if (nn_model_load(path, &m, err, sizeof(err)))
+		fail_msg("%s", err);
 	nn_kern_set_level(NN_KERN_AMX);
+	return m;
 }
 
 /* Random faces through random preset nets, loaded at level AMX. */
@@ -151,8 +169,7 @@ static void test_models_amx(void **state)
 	for (size_t k = 0; k < MS_ARRAY_LEN(archs); k++) {
 		struct nn_arch a;
 		struct nn_net *net;
-		struct nn_model *m;
-		struct nn_ctx *ctx;
+		struct nn_model *m, *mv;
 		char err[MS_ERRLEN];
 		float pa[N * NN_CLASSES], pv[N * NN_CLASSES];
 		uint8_t *faces;
@@ -164,26 +181,28 @@ static void test_models_amx(void **state)
 		nn_net_init_weights(net, &rng);
 		assert_int_equal(nn_model_from_net(net, &m, err, sizeof(err)),
 				 MS_OK);
+		nn_kern_set_level(NN_KERN_INT8);
+		assert_int_equal(nn_model_from_net(net, &mv, err, sizeof(err)),
+				 MS_OK);
+		nn_kern_set_level(NN_KERN_AMX);
 		nn_net_free(net);
-		ctx = nn_ctx_new(m);
-		assert_non_null(ctx);
 		side = nn_model_input_size(m);
 		faces = malloc((size_t)N * side * side);
 		for (int i = 0; i < N * side * side; i++)
 			faces[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
-		classify_at(ctx, NN_KERN_AMX, faces, N, side, pa);
-		classify_at(ctx, NN_KERN_INT8, faces, N, side, pv);
+		classify_all(m, faces, N, side, pa);
+		classify_all(mv, faces, N, side, pv);
 		assert_memory_equal(pa, pv, sizeof(pa));
 		free(faces);
-		nn_ctx_free(ctx);
 		nn_model_free(m);
+		nn_model_free(mv);
 	}
 }
 
 /* The shipped ensemble on the first FER_FACES PublicTest faces. */
 static void test_shipped_amx(void **state)
 {
-	struct nn_model *m = NULL;
+	struct nn_model *m, *mv;
 	struct nn_ctx *ctx;
 	struct nn_fer fer;
 	char err[MS_ERRLEN], path[512];
@@ -196,19 +215,26 @@ static void test_shipped_amx(void **state)
 	snprintf(path, sizeof(path), "%s/fer2013/publictest.bin", data_dir());
 	if (nn_fer_load(path, &fer, err, sizeof(err)))
 		fail_msg("%s (set MOODSYNC_DATA)", err);
-	if (nn_model_load(SHIPPED, &m, err, sizeof(err)))
-		fail_msg("%s", err);
-	ctx = nn_ctx_new(m);
-	assert_non_null(ctx);
+	m = load_at(SHIPPED, NN_KERN_AMX);
+	mv = load_at(SHIPPED, NN_KERN_INT8);
 	n = MS_MIN(fer.n, (size_t)FER_FACES);
 	pa = malloc(n * NN_CLASSES * sizeof(float));
 	pv = malloc(n * NN_CLASSES * sizeof(float));
-	classify_at(ctx, NN_KERN_AMX, fer.pixels, n, NN_FER_SIDE, pa);
-	classify_at(ctx, NN_KERN_INT8, fer.pixels, n, NN_FER_SIDE, pv);
+	classify_all(m, fer.pixels, n, NN_FER_SIDE, pa);
+	classify_all(mv, fer.pixels, n, NN_FER_SIDE, pv);
 	assert_memory_equal(pa, pv, n * NN_CLASSES * sizeof(float));
+	/* loaded for AMX, it keeps only the tile layout: a level lowered
+	 * after loading is refused */
+	ctx = nn_ctx_new(m);
+	assert_non_null(ctx);
+	nn_kern_set_level(NN_KERN_INT8);
+	assert_int_equal(nn_classify(ctx, fer.pixels, NN_TTA_FLIP, pv),
+			 MS_EUNSUPPORTED);
+	nn_kern_set_level(NN_KERN_AMX);
 	free(pa), free(pv);
 	nn_ctx_free(ctx);
 	nn_model_free(m);
+	nn_model_free(mv);
 	nn_fer_release(&fer);
 }
 
@@ -239,25 +265,21 @@ static void *work(void *arg)
 static void test_threads_amx(void **state)
 {
 	enum { N = 40 };
-	struct nn_model *m = NULL;
-	struct nn_ctx *ctx;
+	struct nn_model *m, *mv;
 	struct worker w[2];
 	pthread_t t[2];
-	char err[MS_ERRLEN];
 	uint8_t *faces = malloc((size_t)N * NN_FER_SIDE * NN_FER_SIDE);
 	float ref[N * NN_CLASSES], got[2][N * NN_CLASSES];
 
 	(void)state;
 	if (nn_kern_level() < NN_KERN_AMX)
 		skip();
-	if (nn_model_load(SHIPPED, &m, err, sizeof(err)))
-		fail_msg("%s", err);
+	m = load_at(SHIPPED, NN_KERN_AMX);
+	mv = load_at(SHIPPED, NN_KERN_INT8);
 	nn_rng_seed(&rng, 7);
 	for (size_t i = 0; i < (size_t)N * NN_FER_SIDE * NN_FER_SIDE; i++)
 		faces[i] = (uint8_t)(nn_rng_next(&rng) >> 56);
-	ctx = nn_ctx_new(m);
-	assert_non_null(ctx);
-	classify_at(ctx, NN_KERN_INT8, faces, N, NN_FER_SIDE, ref);
+	classify_all(mv, faces, N, NN_FER_SIDE, ref);
 	for (int i = 0; i < 2; i++) {
 		w[i] = (struct worker){m, faces, N, got[i], -1};
 		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
@@ -268,8 +290,8 @@ static void test_threads_amx(void **state)
 		assert_memory_equal(got[i], ref, sizeof(ref));
 	}
 	free(faces);
-	nn_ctx_free(ctx);
 	nn_model_free(m);
+	nn_model_free(mv);
 }
 
 int main(void)
