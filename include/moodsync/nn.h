@@ -97,9 +97,9 @@ extern const char *const nn_tta_names[NN_TTA_MODES + 1];
  * argument or an unknown mode; MS_EUNSUPPORTED when the kernel level was
  * lowered below int8 after the model was loaded for int8, or below AMX
  * after it was loaded for AMX (it keeps only the weights its level reads:
- * load it again); MS_ENOMEM when
- * the portable path's scratch, allocated on its first use (a model on the
- * fast kernels uses it only if the level is lowered), cannot be had. */
+ * load it again); MS_ENOMEM when the portable path's scratch, allocated
+ * on its first use (a model on the fast kernels uses it only if the
+ * level is lowered), cannot be had. */
 int nn_classify(struct nn_ctx *ctx, const uint8_t *gray, int tta,
 		float probs[NN_CLASSES]);
 

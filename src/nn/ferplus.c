@@ -331,6 +331,15 @@ float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
 	return (float)(loss / B);
 }
 
+int nn_class_weight_bad(const float w[NN_CLASSES])
+{
+	for (int c = 0; c < NN_CLASSES; c++)
+		if (!(w[c] >= (float)NN_CLASS_WEIGHT_MIN &&
+		      w[c] <= (float)NN_CLASS_WEIGHT_MAX))
+			return c;
+	return -1;
+}
+
 int nn_class_weights_parse(const char *spec, float w[NN_CLASSES], char *err,
 			   size_t errlen)
 {

@@ -163,6 +163,9 @@ float nn_softmax_ce_soft(const float *logits, const float *targets, int B,
  * zero, the smoothed one-hot alone. */
 void nn_target_mix(int label, const float *votes, float smoothing, float share,
 		   float out[NN_CLASSES]);
+/* The first class whose loss weight is outside NN_CLASS_WEIGHT_MIN..MAX
+ * (or NaN), -1 when every weight is in range. */
+int nn_class_weight_bad(const float w[NN_CLASSES]);
 
 /* ---- kernels (layers.c); x,y are [C][B][H][W] ---- */
 size_t nn_conv_col_floats(int B, struct nn_shape in, struct nn_shape out,

@@ -499,18 +499,18 @@ static int run_check(struct run *r, const struct nn_fer *train, size_t m,
 		     size_t *n_use, char *err, size_t errlen)
 {
 	const struct nn_train_state *s = r->s;
+	int bad;
 
 	if (r->net->arch.side != NN_FER_SIDE)
 		return ms_errf(err, errlen, MS_EINVAL, "net input must be 48");
 	if (s->share > 0 && !train->votes)
 		return ms_errf(err, errlen, MS_EINVAL,
 			       "FER+ targets need the split's FER+ votes");
-	for (int c = 0; c < NN_CLASSES; c++)
-		if (!(s->cw[c] >= (float)NN_CLASS_WEIGHT_MIN &&
-		      s->cw[c] <= (float)NN_CLASS_WEIGHT_MAX))
-			return ms_errf(err, errlen, MS_EINVAL,
-				       "class weight of %s out of range",
-				       nn_emotion_names[c]);
+	bad = nn_class_weight_bad(s->cw);
+	if (bad >= 0)
+		return ms_errf(err, errlen, MS_EINVAL,
+			       "class weight of %s out of range",
+			       nn_emotion_names[bad]);
 	*n_use = s->limit && s->limit < m ? s->limit : m;
 	if (*n_use < s->batch)
 		return ms_errf(err, errlen, MS_EINVAL,

@@ -124,12 +124,10 @@ static int state_decode(const uint8_t *b, size_t len, struct nn_train_state *s)
 		s->erase = getf(&b);
 		s->mixup = getf(&b);
 	}
-	for (int c = 0; c < NN_CLASSES; c++) {
+	for (int c = 0; c < NN_CLASSES; c++)
 		s->cw[c] = version >= 3 ? getf(&b) : 1.0f;
-		if (!(s->cw[c] >= (float)NN_CLASS_WEIGHT_MIN &&
-		      s->cw[c] <= (float)NN_CLASS_WEIGHT_MAX))
-			return MS_EFORMAT;
-	}
+	if (nn_class_weight_bad(s->cw) >= 0)
+		return MS_EFORMAT;
 	if (!(s->share >= 0 && s->share <= 1) ||
 	    !(s->erase >= 0 && s->erase <= 1) ||
 	    !(s->mixup >= 0 && s->mixup <= 10))
