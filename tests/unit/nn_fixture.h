@@ -1,12 +1,15 @@
 /* nn_fixture.h - what the nn unit tests share: one seeded generator, random
- * fills from it, and a preset net with random weights AND random batch-norm
+ * fills from it, a preset net with random weights AND random batch-norm
  * statistics, so that folding BN into the convolutions at load is
- * exercised. Include after <cmocka.h> and nn/nn_internal.h, once per test
- * program; everything here is static. */
+ * exercised, and a net folded into a model at a kernel level. Include
+ * after <cmocka.h> and nn/nn_internal.h, once per test program;
+ * everything here is static. */
 #ifndef MOODSYNC_TESTS_NN_FIXTURE_H
 #define MOODSYNC_TESTS_NN_FIXTURE_H
 
 #include <string.h>
+
+#include "nn/kernels.h"
 
 static struct nn_rng rng;
 
@@ -46,6 +49,19 @@ static inline struct nn_net *fixture_net(const char *preset, int side, int crop,
 			fill(p->w, p->n, 0.5f);
 	}
 	return net;
+}
+
+/* `net` folded into a model packed for kernel level `level` (which stays
+ * set: a model keeps only the weights its level reads). */
+static inline struct nn_model *fixture_model_at(const struct nn_net *net,
+						enum nn_kern_level level)
+{
+	struct nn_model *m;
+	char err[MS_ERRLEN];
+
+	assert_int_equal(nn_kern_set_level(level), level);
+	assert_int_equal(nn_model_from_net(net, &m, err, sizeof(err)), MS_OK);
+	return m;
 }
 
 #endif

@@ -17,11 +17,10 @@
 #include "moodsync/nn.h"
 #include "nn/kernels.h"
 #include "nn/nn_internal.h"
+#include "nn_fixture.h"
 
 #define SHIPPED "models/emotion.msens"
 #define FER_FACES 300 /* real faces compared across levels */
-
-static struct nn_rng rng;
 
 static const char *data_dir(void)
 {
@@ -179,11 +178,8 @@ static void test_models_amx(void **state)
 		assert_int_equal(nn_net_new(&a, 0, &net, err, sizeof(err)),
 				 MS_OK);
 		nn_net_init_weights(net, &rng);
-		assert_int_equal(nn_model_from_net(net, &m, err, sizeof(err)),
-				 MS_OK);
-		nn_kern_set_level(NN_KERN_INT8);
-		assert_int_equal(nn_model_from_net(net, &mv, err, sizeof(err)),
-				 MS_OK);
+		m = fixture_model_at(net, NN_KERN_AMX);
+		mv = fixture_model_at(net, NN_KERN_INT8);
 		nn_kern_set_level(NN_KERN_AMX);
 		nn_net_free(net);
 		side = nn_model_input_size(m);

@@ -379,18 +379,6 @@ static void test_conv3x3_s8(void **state)
 	conv_s8_case(24, 40, 6, 9, 1); /* padded inputs and outputs */
 }
 
-/* `net` folded into a model packed for kernel level `level`. */
-static struct nn_model *model_at(const struct nn_net *net,
-				 enum nn_kern_level level)
-{
-	struct nn_model *m;
-	char err[MS_ERRLEN];
-
-	assert_int_equal(nn_kern_set_level(level), level);
-	assert_int_equal(nn_model_from_net(net, &m, err, sizeof(err)), MS_OK);
-	return m;
-}
-
 /* nn_classify of `face` on a new context of `m` at `level`. */
 static int classify_at(struct nn_model *m, enum nn_kern_level level,
 		       const uint8_t *face, int tta, float probs[NN_CLASSES])
@@ -424,9 +412,9 @@ static void test_model_paths(void **state)
 	nn_rng_seed(&rng, 3);
 	for (size_t k = 0; k < MS_ARRAY_LEN(archs); k++) {
 		struct nn_net *net = fixture_net(archs[k], 0, 0, 0);
-		struct nn_model *mq = model_at(net, best);
-		struct nn_model *mf = model_at(net, NN_KERN_FP32);
-		struct nn_model *mp = model_at(net, NN_KERN_PORTABLE);
+		struct nn_model *mq = fixture_model_at(net, best);
+		struct nn_model *mf = fixture_model_at(net, NN_KERN_FP32);
+		struct nn_model *mp = fixture_model_at(net, NN_KERN_PORTABLE);
 		int side = nn_model_input_size(mq);
 		uint8_t *face = malloc((size_t)side * side);
 		float pq[NN_CLASSES], pf[NN_CLASSES], pp[NN_CLASSES],
