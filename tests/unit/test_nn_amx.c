@@ -155,7 +155,8 @@ static struct nn_model *load_at(const char *path, enum nn_kern_level level)
 	return m;
 }
 
-/* Random faces through random preset nets, loaded at level AMX. */
+/* Random faces through random preset nets, packed for AMX and for VNNI:
+ * the same probabilities, to the bit. */
 static void test_models_amx(void **state)
 {
 	const char *archs[] = {"tiny", "small", "wide", "large"};
@@ -195,7 +196,8 @@ static void test_models_amx(void **state)
 	}
 }
 
-/* The shipped ensemble on the first FER_FACES PublicTest faces. */
+/* The shipped model on the first FER_FACES PublicTest faces, loaded for
+ * AMX and for VNNI: the same probabilities, to the bit. */
 static void test_shipped_amx(void **state)
 {
 	struct nn_model *m, *mv;
