@@ -385,38 +385,77 @@ static size_t http_roundtrip(int port, const char *request, char *buf,
 	return got;
 }
 
-static void test_app_http(void **state)
+/* A started app on an ephemeral port that accepts Host "x" (as
+ * --allow-host x), with an in-memory store. */
+static int app_setup(void **state)
 {
+	static const char *const proxy_hosts[] = {"x"};
 	struct srv_config cfg;
 	struct srv_app *app = NULL;
-	struct srv_session_info info;
-	char err[MS_ERRLEN], buf[8192], sid[SRV_SID_LEN + 1], val[64];
-	char req[512];
-	static const char *const proxy_hosts[] = {"x"};
-	const char *c;
-	int port;
+	char err[MS_ERRLEN];
 
-	(void)state;
 	srv_config_default(&cfg, 2);
 	cfg.port = 0;
-	cfg.allow_hosts = proxy_hosts; /* as --allow-host x */
+	cfg.allow_hosts = proxy_hosts;
 	cfg.nallow_hosts = 1;
 	cfg.cascade_path = MS_DEFAULT_CASCADE;
 	cfg.db_path = ":memory:";
 	if (access(cfg.cascade_path, R_OK) != 0) {
 		print_message("cascade %s missing (apt install opencv-data)\n",
 			      cfg.cascade_path);
-		fail();
+		return -1;
 	}
-	assert_int_equal(srv_app_new(&cfg, &app, err, sizeof(err)), MS_OK);
-	assert_int_equal(srv_app_start(app, err, sizeof(err)), MS_OK);
-	port = srv_app_port(app);
-	assert_true(port > 0);
+	if (srv_app_new(&cfg, &app, err, sizeof(err)) ||
+	    srv_app_start(app, err, sizeof(err))) {
+		print_message("app: %s\n", err);
+		srv_app_free(app);
+		return -1;
+	}
+	*state = app;
+	return 0;
+}
 
-	http_roundtrip(port,
-		       "GET /healthz HTTP/1.1\r\nHost: x\r\n"
-		       "Connection: close\r\n\r\n",
-		       buf, sizeof(buf));
+static int app_teardown(void **state)
+{
+	srv_app_free(*state);
+	return 0;
+}
+
+/* GET path with Host x; the response in buf. */
+static void http_get(int port, const char *path, char *buf, size_t len)
+{
+	char req[512];
+
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		 path);
+	http_roundtrip(port, req, buf, len);
+}
+
+/* A new session's id (from the cookie GET /api/settings sets) in sid. */
+static void new_session(int port, char sid[SRV_SID_LEN + 1])
+{
+	char buf[8192];
+	const char *c;
+
+	http_get(port, "/api/settings", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "HTTP/1.1 200"));
+	c = strstr(buf, "Set-Cookie: ms_sid=");
+	assert_non_null(c);
+	assert_non_null(strstr(c, "HttpOnly; SameSite=Lax"));
+	snprintf(sid, SRV_SID_LEN + 1, "%.*s", SRV_SID_LEN, c + 19);
+	assert_true(srv_session_id_valid(sid));
+}
+
+static void test_app_hosts_and_session(void **state)
+{
+	struct srv_app *app = *state;
+	struct srv_session_info info;
+	char buf[8192], sid[SRV_SID_LEN + 1], req[512];
+	int port = srv_app_port(app);
+
+	assert_true(port > 0);
+	http_get(port, "/healthz", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
 	assert_non_null(strstr(buf, "\"status\":\"ok\""));
 	assert_non_null(strstr(buf, "X-Content-Type-Options: nosniff"));
@@ -427,16 +466,7 @@ static void test_app_http(void **state)
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 421"));
 	assert_non_null(strstr(buf, "\"code\":\"bad_host\""));
-	http_roundtrip(port,
-		       "GET /api/settings HTTP/1.1\r\nHost: x\r\n"
-		       "Connection: close\r\n\r\n",
-		       buf, sizeof(buf));
-	assert_non_null(strstr(buf, "HTTP/1.1 200"));
-	c = strstr(buf, "Set-Cookie: ms_sid=");
-	assert_non_null(c);
-	assert_non_null(strstr(c, "HttpOnly; SameSite=Lax"));
-	snprintf(sid, sizeof(sid), "%.*s", SRV_SID_LEN, c + 19);
-	assert_true(srv_session_id_valid(sid));
+	new_session(port, sid);
 
 	/* the same cookie: same session, settings stick */
 	snprintf(req, sizeof(req),
@@ -451,19 +481,19 @@ static void test_app_http(void **state)
 	assert_int_equal(srv_session_info_by_id(app, sid, &info), MS_OK);
 	assert_int_equal(info.strategy, MUSIC_LIFT);
 	assert_int_equal(info.mood, -1);
+}
 
-	/* static page, unknown path, wrong method, wrong type */
-	http_roundtrip(port,
-		       "GET / HTTP/1.1\r\nHost: x\r\nConnection: close"
-		       "\r\n\r\n",
-		       buf, sizeof(buf));
+/* static page, unknown path, wrong method, wrong type, bad image, too big */
+static void test_app_page_and_errors(void **state)
+{
+	char buf[8192];
+	int port = srv_app_port(*state);
+
+	http_get(port, "/", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 200"));
 	assert_non_null(strstr(buf, "text/html"));
 	assert_non_null(strstr(buf, "default-src 'self'"));
-	http_roundtrip(port,
-		       "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: "
-		       "close\r\n\r\n",
-		       buf, sizeof(buf));
+	http_get(port, "/nope", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 404"));
 	assert_non_null(strstr(buf, "{\"error\":"));
 	http_roundtrip(port,
@@ -489,8 +519,14 @@ static void test_app_http(void **state)
 		       "999999999\r\nConnection: close\r\n\r\n",
 		       buf, sizeof(buf));
 	assert_non_null(strstr(buf, "HTTP/1.1 413"));
+}
 
-	/* per-session strings */
+static void test_app_session_strings(void **state)
+{
+	struct srv_app *app = *state;
+	char sid[SRV_SID_LEN + 1], val[64];
+
+	new_session(srv_app_port(app), sid);
 	assert_int_equal(srv_session_kv_set(app, sid, "state", "abc"), MS_OK);
 	assert_int_equal(
 		srv_session_kv_get(app, sid, "state", val, sizeof(val)), MS_OK);
@@ -503,11 +539,11 @@ static void test_app_http(void **state)
 					    "ffffffffffffffffffffffffffffffff",
 					    "k", "v"),
 			 MS_ENOTFOUND);
-	/* the Spotify module's start() set the typed handle, stop clears it */
+	/* the Spotify module's start() set the typed handle, stop clears it
+	 * (the teardown's second stop is a no-op) */
 	assert_non_null(srv_app_spotify(app));
 	srv_app_stop(app);
 	assert_null(srv_app_spotify(app));
-	srv_app_free(app);
 }
 
 int main(void)
@@ -522,7 +558,12 @@ int main(void)
 		cmocka_unit_test(test_conns_deadline),
 		cmocka_unit_test(test_token_bucket),
 		cmocka_unit_test(test_image_dims),
-		cmocka_unit_test(test_app_http),
+		cmocka_unit_test_setup_teardown(test_app_hosts_and_session,
+						app_setup, app_teardown),
+		cmocka_unit_test_setup_teardown(test_app_page_and_errors,
+						app_setup, app_teardown),
+		cmocka_unit_test_setup_teardown(test_app_session_strings,
+						app_setup, app_teardown),
 	};
 
 	ms_log_set_level(MS_LOG_WARN);
