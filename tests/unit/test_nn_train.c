@@ -531,7 +531,7 @@ static void test_presets(void **state)
 	struct nn_arch a;
 
 	(void)state;
-	/* large: models/README.md's count; xl: 2x(64,128,256,512) 3x3 convs
+	/* large: models/HISTORY.md's count; xl: 2x(64,128,256,512) 3x3 convs
 	 * (4,682,304 weights), their BN scales and shifts, a 512x7 dense */
 	assert_int_equal(trainable_params("large"), 1165159);
 	assert_int_equal(trainable_params("xl"), 4682304 + 3840 + 3584 + 7);
