@@ -67,11 +67,11 @@ echo "== face recall on the shared photos: webcam fast path vs full scan"
 taskset -c 0 "$OUT/server_frame" recall "$DATA"
 
 echo "== throughput: wrk, $CONNS connections, $SESSIONS sessions, 320x240," \
-	"server on cores 0-1 (--threads 4 --frames 2), ${LOAD_S}s"
+	"server on cores 0-1 (--threads 2 --frames 2), ${LOAD_S}s"
 command -v wrk >/dev/null || { echo "server_bench: wrk missing (sh scripts/deps.sh bench)" >&2; exit 1; }
 DB=$(mktemp -d)/bench.db
 OPENBLAS_NUM_THREADS=1 taskset -c 0,1 "$BIN" --log-level warn serve --port 0 \
-	--db "$DB" --model "$MODEL" --threads 4 --frames 2 >"$OUT/serve.out" &
+	--db "$DB" --model "$MODEL" --threads 2 --frames 2 >"$OUT/serve.out" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null' EXIT INT TERM
 for _ in $(seq 50); do

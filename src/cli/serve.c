@@ -124,7 +124,7 @@ static int parse_args(int argc, char **argv, struct srv_config *c,
 			    "$XDG_DATA_HOME/moodsync/moodsync.db, else "
 			    "~/.local/share/moodsync/moodsync.db)"),
 		CLI_OPT_INT("--threads", "N", &c->threads, 1, 64,
-			    "HTTP worker threads (default 2 x cores)"),
+			    "HTTP worker threads (default: cores, at least 2)"),
 		CLI_OPT_INT("--frames", "N", &c->frame_slots, 1, 64,
 			    "frames processed at once (default cores); more "
 			    "wait..."),

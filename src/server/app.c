@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "moodsync/library.h"
+#include "server/acceptor.h"
 #include "server/app.h"
 #include "server/http_internal.h"
 
@@ -33,7 +34,9 @@ void srv_config_default(struct srv_config *c, int ncpu)
 	c->port = 5000;
 	c->tta = NN_TTA_FLIP; /* the shipped configuration (models/README.md) */
 	c->db_path = ":memory:";
-	c->threads = MS_MIN(MS_MAX(2 * ncpu, 2), 32);
+	/* a worker per core: frames are CPU work, and the acceptor spreads
+	 * connections evenly (docs/server.md, "Threads and limits") */
+	c->threads = MS_MIN(MS_MAX(ncpu, 2), 32);
 	c->frame_slots = MS_MIN(ncpu, 16);
 	c->queue_ms = 250;
 	c->max_waiting = 64;
@@ -115,6 +118,7 @@ int srv_app_new(const struct srv_config *cfg, struct srv_app **out, char *err,
 		return ms_errf(err, errlen, MS_ENOMEM, "out of memory");
 	app->cfg = *cfg;
 	app->generation = atomic_fetch_add(&app_generation, 1) + 1;
+	app->listen_fd = -1;
 	pthread_mutex_init(&app->slot_lock, NULL);
 	pthread_cond_init(&app->slot_cond, NULL);
 	pthread_mutex_init(&app->workers_lock, NULL);
@@ -200,6 +204,27 @@ static int listen_on(const char *host, int *port, int *out, char *err,
 	return MS_OK;
 }
 
+/* The acceptor's two hooks: room while fewer than --max-conns are open;
+ * a connection goes to the pool worker "fd mod pool size" with room
+ * (libmicrohttpd closes it when none has). */
+static int accept_room(void *ctx)
+{
+	struct srv_app *app = ctx;
+	int open;
+	long cut;
+
+	srv_conns_stats(app->conns, &open, &cut);
+	return open < app->cfg.max_connections;
+}
+
+static void accept_add(void *ctx, int fd, const struct sockaddr *addr,
+		       socklen_t addrlen)
+{
+	struct srv_app *app = ctx;
+
+	MHD_add_connection(app->daemon, fd, addr, addrlen);
+}
+
 int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 {
 	struct srv_config *c = &app->cfg;
@@ -240,30 +265,38 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 		goto out_close;
 	}
 	/* Every local client is 127.0.0.1, so a per-IP cap would be the
-	 * whole server's: only the total is capped. */
+	 * whole server's: only the total is capped. The daemon has no
+	 * listening socket: the acceptor hands it each connection. */
 	d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, srv_http_access, app, MHD_OPTION_EXTERNAL_LOGGER,
-		srv_http_log, app, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-		MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed, app,
-		MHD_OPTION_NOTIFY_CONNECTION, srv_http_connection, app,
+		srv_http_log, app, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)c->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)65536, MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed,
+		app, MHD_OPTION_NOTIFY_CONNECTION, srv_http_connection, app,
 		MHD_OPTION_END);
 	if (!d) {
-		srv_bg_stop(app->bg);
-		app->bg = NULL;
-		/* libmicrohttpd may have closed the socket already: leave
-		 * it rather than risk closing a descriptor reused since. */
-		return ms_errf(err, errlen, MS_EIO,
-			       "cannot start the HTTP server on %s:%d", c->host,
-			       c->port);
+		rc = ms_errf(err, errlen, MS_EIO,
+			     "cannot start the HTTP server on %s:%d", c->host,
+			     c->port);
+		goto out_bg;
 	}
 	app->daemon = d;
+	app->listen_fd = fd;
+	rc = srv_acceptor_start(fd, accept_room, accept_add, app,
+				&app->acceptor);
+	if (rc) {
+		srv_app_stop(app); /* closes fd */
+		return ms_errf(err, errlen, rc, "cannot start threads");
+	}
 	return MS_OK;
+out_bg:
+	srv_bg_stop(app->bg);
+	app->bg = NULL;
 out_close:
 	close(fd);
 	return rc;
@@ -283,8 +316,12 @@ void srv_app_stop(struct srv_app *app)
 {
 	if (!app || !app->daemon)
 		return;
+	srv_acceptor_stop(app->acceptor); /* no connection comes after */
+	app->acceptor = NULL;
 	MHD_stop_daemon(app->daemon); /* joins the worker threads */
 	app->daemon = NULL;
+	close(app->listen_fd);
+	app->listen_fd = -1;
 	srv_conns_free(app->conns);
 	app->conns = NULL;
 	srv_bg_stop(app->bg); /* writes pending history, delivers moods */

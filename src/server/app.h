@@ -97,6 +97,7 @@ int srv_session_take_token(struct srv_session *s, double rate_per_s,
 /* ---- Background work (bg.c) ------------------------------------------ */
 
 struct srv_bg;
+struct srv_acceptor;
 
 /* Starts the history writer (batched rows, one transaction every
  * `flush_ms`) and the mood notifier (calls srv_modules[].mood_changed). */
@@ -123,14 +124,16 @@ struct srv_app {
 	struct store *store;
 	struct srv_sessions *sessions;
 	struct srv_bg *bg;
-	void *daemon;		 /* struct MHD_Daemon */
-	char base_url[96];	 /* "http://127.0.0.1:5000" */
-	char csp[640];		 /* Content-Security-Policy of replies */
-	char embed_script[256];	 /* Spotify iFrame API script URL */
-	double started_ms;	 /* monotonic */
-	struct srv_hosts hosts;	 /* Host values served (set before) */
-	struct srv_conns *conns; /* open connections, header deadline */
-	long generation;	 /* unique per app in this process */
+	void *daemon;		       /* struct MHD_Daemon */
+	struct srv_acceptor *acceptor; /* hands connections to the daemon */
+	int listen_fd;		       /* -1 when not started */
+	char base_url[96];	       /* "http://127.0.0.1:5000" */
+	char csp[640];		       /* Content-Security-Policy of replies */
+	char embed_script[256];	       /* Spotify iFrame API script URL */
+	double started_ms;	       /* monotonic */
+	struct srv_hosts hosts;	       /* Host values served (set before) */
+	struct srv_conns *conns;       /* open connections, header deadline */
+	long generation;	       /* unique per app in this process */
 
 	/* frames in flight: running holds pipeline slots, waiting queues */
 	pthread_mutex_t slot_lock;
