@@ -267,18 +267,22 @@ int srv_app_start(struct srv_app *app, char *err, size_t errlen)
 	/* Every local client is 127.0.0.1, so a per-IP cap would be the
 	 * whole server's: only the total is capped. The daemon has no
 	 * listening socket: the acceptor hands it each connection. */
+	/* one option and its values a line */
+	/* clang-format off */
 	d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
-		0, NULL, NULL, srv_http_access, app, MHD_OPTION_EXTERNAL_LOGGER,
-		srv_http_log, app, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)c->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)65536, MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed,
-		app, MHD_OPTION_NOTIFY_CONNECTION, srv_http_connection, app,
+		0, NULL, NULL, srv_http_access, app,
+		MHD_OPTION_EXTERNAL_LOGGER, srv_http_log, app,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->conn_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		MHD_OPTION_NOTIFY_COMPLETED, srv_http_completed, app,
+		MHD_OPTION_NOTIFY_CONNECTION, srv_http_connection, app,
 		MHD_OPTION_END);
+	/* clang-format on */
 	if (!d) {
 		rc = ms_errf(err, errlen, MS_EIO,
 			     "cannot start the HTTP server on %s:%d", c->host,
