@@ -23,14 +23,14 @@ static inline __m256i box8(const uint32_t *p, const int32_t o[4])
 	return _mm256_add_epi32(_mm256_sub_epi32(_mm256_sub_epi32(a, b), c), d);
 }
 
-int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
-		   const uint32_t *tq, const struct vis_stump *stumps,
-		   const int32_t nofs[4], size_t base, int nlanes, int *res,
-		   int *skip)
+/* The variance normalisation of eight windows: their 1/(stddev x area)
+ * factors in *vnf, and the mask of the lanes OpenCV evaluates (a
+ * positive variance whose factor keeps area x factor below 0.1). */
+static inline unsigned norm8(const struct vis_detector *d, const uint32_t *p,
+			     const uint32_t *q, const int32_t nofs[4],
+			     __m256 *vnf)
 {
-	const struct vis_cascade *c = d->c;
-	const uint32_t *p = ts + base;
-	__m256i vs = box8(p, nofs), vq = box8(tq + base, nofs);
+	__m256i vs = box8(p, nofs), vq = box8(q, nofs);
 	__m256d area = _mm256_set1_pd(d->area), one = _mm256_set1_pd(1.0);
 	__m256d s_lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(vs));
 	__m256d s_hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256(vs, 1));
@@ -45,7 +45,6 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 		_mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nf_lo)));
 	__m128 f_hi =
 		_mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nf_hi)));
-	__m256 vnf = _mm256_set_m128(f_hi, f_lo);
 	__m256d tenth = _mm256_set1_pd(1e-1), zero = _mm256_setzero_pd();
 	int ok_lo = _mm256_movemask_pd(_mm256_and_pd(
 		_mm256_cmp_pd(nf_lo, zero, _CMP_GT_OQ),
@@ -55,7 +54,21 @@ int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
 		_mm256_cmp_pd(nf_hi, zero, _CMP_GT_OQ),
 		_mm256_cmp_pd(_mm256_mul_pd(area, _mm256_cvtps_pd(f_hi)), tenth,
 			      _CMP_LT_OQ)));
-	unsigned alive = (unsigned)(ok_lo | ok_hi << 4) & ((1u << nlanes) - 1);
+
+	*vnf = _mm256_set_m128(f_hi, f_lo);
+	return (unsigned)(ok_lo | ok_hi << 4);
+}
+
+int vis_eval_block(const struct vis_detector *d, const uint32_t *ts,
+		   const uint32_t *tq, const struct vis_stump *stumps,
+		   const int32_t nofs[4], size_t base, int nlanes, int *res,
+		   int *skip)
+{
+	const struct vis_cascade *c = d->c;
+	const uint32_t *p = ts + base;
+	__m256 vnf;
+	unsigned alive =
+		norm8(d, p, tq + base, nofs, &vnf) & ((1u << nlanes) - 1);
 	const struct vis_stump *st = stumps;
 	int stage0_done = 0;
 
