@@ -131,8 +131,10 @@ def pick(photos, mood, single=True):
 
 
 def pick_negative(photos, avoid):
-    """A one-face photo read as a negative mood (sad first), not `avoid`."""
-    for m in ("sad", "angry", "fear", "disgust"):
+    """A one-face photo read as another mood than `avoid`: a negative one
+    (sad first), else neutral or surprise (a net trained on the crowd's
+    votes reads none of the shared single faces as negative)."""
+    for m in ("sad", "angry", "fear", "disgust", "neutral", "surprise"):
         p = pick(photos, m)
         if p and m != avoid:
             return p, m
