@@ -11,13 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
 
 #include "cli/cli.h"
+#include "loopback.h"
 #include "server/api_text.h"
 #include "server/app.h"
 #include "moodsync/pipeline.h"
@@ -365,17 +364,10 @@ static void test_image_dims(void **state)
 static size_t http_roundtrip(int port, const char *request, char *buf,
 			     size_t len)
 {
-	struct sockaddr_in a;
 	size_t got = 0;
 	ssize_t n;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = loopback_dial(port);
 
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(write(fd, request, strlen(request)),
 			 (ssize_t)strlen(request));
 	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)

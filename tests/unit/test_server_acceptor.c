@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "loopback.h"
 #include "moodsync/common.h"
 #include "server/acceptor.h"
 
@@ -59,19 +60,6 @@ static int listener(int *port)
 	return fd;
 }
 
-static int dial(int port)
-{
-	struct sockaddr_in a = {0};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)port);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
 /* Waits up to 2 s for `added` to reach n; its value then. */
 static int wait_added(struct hooks *h, int n)
 {
@@ -92,14 +80,14 @@ static void test_acceptor(void **state)
 	atomic_init(&h.bad, 0);
 	assert_int_equal(srv_acceptor_start(lfd, room, add, &h, &a), MS_OK);
 	for (int i = 0; i < 5; i++)
-		c[i] = dial(port);
+		c[i] = loopback_dial(port);
 	assert_int_equal(wait_added(&h, 5), 5);
 
 	/* no room: the next ones wait in the backlog... */
 	atomic_store(&h.room, 0);
 	usleep(50 * 1000); /* the loop has seen it */
 	for (int i = 5; i < 8; i++)
-		c[i] = dial(port);
+		c[i] = loopback_dial(port);
 	usleep(150 * 1000);
 	assert_int_equal(atomic_load(&h.added), 5);
 	/* ... and are taken once there is room */
@@ -109,7 +97,7 @@ static void test_acceptor(void **state)
 	/* stopped: nothing more is taken, though the socket still listens */
 	srv_acceptor_stop(a);
 	for (int i = 8; i < 12; i++)
-		c[i] = dial(port);
+		c[i] = loopback_dial(port);
 	usleep(100 * 1000);
 	assert_int_equal(atomic_load(&h.added), 8);
 	assert_int_equal(atomic_load(&h.bad), 0);
