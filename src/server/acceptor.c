@@ -53,9 +53,13 @@ static void *accept_loop(void *arg)
 				      {a->fd, POLLIN, 0}};
 		int full = !a->room(a->ctx);
 
-		if (poll(p, full ? 1 : 2, full ? FULL_WAIT_MS : -1) < 0 &&
-		    errno != EINTR)
-			break;
+		if (poll(p, full ? 1 : 2, full ? FULL_WAIT_MS : -1) < 0) {
+			/* EINTR, or ENOMEM: look again, rather than stop
+			 * accepting for the rest of the server's life */
+			if (errno != EINTR)
+				poll(NULL, 0, FULL_WAIT_MS);
+			continue;
+		}
 		if (p[0].revents)
 			break;
 		if (!full && p[1].revents)
