@@ -2,9 +2,12 @@
  * of a model file (a net or an ensemble manifest) on one thread, with
  * each test-time augmentation mode (none, flip, ten crops), on the kernel
  * level MOODSYNC_NN_KERNELS selects, and training throughput (images/s)
- * of a named architecture with the real trainer on synthetic faces.
+ * of a named architecture with the real trainer on synthetic faces, and
+ * the core's peak rate of int8 multiply-adds on AVX-512 VNNI, the ceiling
+ * the int8 kernels are measured against.
  *   nn_bench latency MODEL [N]
  *   nn_bench train ARCH THREADS [IMAGES] [BATCH] [OUT.msnn]
+ *   nn_bench peak
  * Prints one "key value" line per figure; `train` keeps its (synthetic,
  * one-epoch) model in OUT when given. */
 #include <stdio.h>
@@ -61,6 +64,7 @@ static void time_classify(struct nn_ctx *ctx, const uint8_t *face, int tta,
 static int bench_latency(const char *path, int n)
 {
 	struct nn_model *m;
+	struct nn_model_info info;
 	struct nn_ctx *ctx;
 	char err[MS_ERRLEN];
 	uint8_t *face;
@@ -85,6 +89,8 @@ static int bench_latency(const char *path, int n)
 	/* ten passes a face: a quarter of the samples keep the run short */
 	time_classify(ctx, face, NN_TTA_CROPS, t, MS_MAX(n / 4, 10), &cmed,
 		      &cp90, &ccpu);
+	nn_model_info(m, &info);
+	printf("macs %.0f\n", info.macs);
 	printf("latency_ms_median %.4f\nlatency_ms_p90 %.4f\n"
 	       "latency_tta_ms_median %.4f\nlatency_tta_ms_p90 %.4f\n"
 	       "latency_crops_ms_median %.4f\nlatency_crops_ms_p90 %.4f\n"
@@ -152,6 +158,77 @@ static int bench_train(const char *arch, int threads, int images, int batch,
 	return 0;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+static volatile int peak_sink;
+
+#define DP(acc) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s))
+
+/* Multiply-adds a second of vpdpbusd alone: 12 independent accumulators in
+ * registers (more than its latency times its issue rate), no loads, so
+ * the only limit is how many the core issues a cycle. Each instruction is
+ * 64 u8 x s8 multiply-adds. The best of five 0.1 s rounds, in GMAC/s. */
+VNNI static double vnni_peak(void)
+{
+	__m512i u = _mm512_set1_epi32(0x01010101);
+	__m512i s = _mm512_set1_epi32(0x01020102);
+	__m512i a0 = u, a1 = s, a2 = u, a3 = s, a4 = u, a5 = s;
+	__m512i a6 = u, a7 = s, a8 = u, a9 = s, a10 = u, a11 = s;
+	const long n = 1000000;
+	double best = 0;
+
+	for (int r = 0; r < 5; r++) {
+		double t0 = ms_now_ms(), dt;
+
+		for (long k = 0; k < n; k++) {
+			DP(a0);
+			DP(a1);
+			DP(a2);
+			DP(a3);
+			DP(a4);
+			DP(a5);
+			DP(a6);
+			DP(a7);
+			DP(a8);
+			DP(a9);
+			DP(a10);
+			DP(a11);
+		}
+		dt = ms_now_ms() - t0;
+		if (dt > 0)
+			best = MS_MAX(best, (double)n * 12 * 64 / dt / 1e6);
+	}
+	/* the sums stay live */
+	a0 = _mm512_add_epi32(_mm512_add_epi32(a0, a1), a2);
+	a3 = _mm512_add_epi32(_mm512_add_epi32(a3, a4), a5);
+	a6 = _mm512_add_epi32(_mm512_add_epi32(a6, a7), a8);
+	a9 = _mm512_add_epi32(_mm512_add_epi32(a9, a10), a11);
+	a0 = _mm512_add_epi32(_mm512_add_epi32(a0, a3),
+			      _mm512_add_epi32(a6, a9));
+	peak_sink = _mm512_reduce_add_epi32(a0);
+	return best;
+}
+
+static int bench_peak(void)
+{
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("avx512vnni")) {
+		fprintf(stderr, "nn_bench: this CPU has no AVX-512 VNNI\n");
+		return 1;
+	}
+	printf("vnni_peak_gmacs %.1f\n", vnni_peak());
+	return 0;
+}
+#else
+static int bench_peak(void)
+{
+	fprintf(stderr, "nn_bench: peak: x86-64 only\n");
+	return 1;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	int n = 300, threads = 2, images = 1536, batch = 64;
@@ -161,6 +238,8 @@ int main(int argc, char **argv)
 			return 2;
 		return bench_latency(argv[2], n);
 	}
+	if (argc == 2 && !strcmp(argv[1], "peak"))
+		return bench_peak();
 	if (argc >= 4 && !strcmp(argv[1], "train")) {
 		if (ms_parse_int(argv[3], 1, 64, &threads) ||
 		    (argc > 4 && ms_parse_int(argv[4], 64, 1000000, &images)) ||
@@ -170,6 +249,7 @@ int main(int argc, char **argv)
 				   argc > 6 ? argv[6] : NULL);
 	}
 	fprintf(stderr, "usage: nn_bench latency MODEL [N] | "
-			"nn_bench train ARCH THREADS [IMAGES] [BATCH] [OUT]\n");
+			"nn_bench train ARCH THREADS [IMAGES] [BATCH] [OUT] | "
+			"nn_bench peak\n");
 	return 2;
 }

@@ -224,6 +224,9 @@ def main():
                 runs.setdefault(key, {}).setdefault(k, []).append(v)
         for name, ms in torch_latency(net, crop).items():
             tl.setdefault(name, []).append(ms)
+    peak = None
+    if "int8" in runs:
+        peak = ours(binary, "peak")["vnni_peak_gmacs"]
     os.sched_setaffinity(0, cpus)
     lat = {k: {m: median(v) for m, v in r.items()} for k, r in runs.items()}
     tlat = {k: median(v) for k, v in tl.items()}
@@ -268,6 +271,16 @@ def main():
     if fips:
         print(f"ratio training images/s ours fp32 kernels/torch: "
               f"{fips / tips:.2f}x")
+    int8 = lat.get("int8")
+    if int8 and peak:
+        macs = int8["macs"]
+        rate = macs / int8["latency_ms_median"] / 1e6
+        print(f"int8 (VNNI) kernels: {macs / 1e6:.0f} M multiply-adds a "
+              f"pass at {rate:.0f} GMAC/s, {100 * rate / peak:.0f} % of "
+              f"this core's vpdpbusd peak ({peak:.0f} GMAC/s, "
+              f"`nn_bench peak`); at that peak a face with flip TTA "
+              f"would still take {2 * macs / peak / 1e6:.3f} ms of "
+              f"multiply-adds alone")
     if not best:
         return
     print(f"ours per-face latency, this model, 1 core, default kernels: "

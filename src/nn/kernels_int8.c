@@ -119,9 +119,19 @@ INL __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
 	return acc;
 }
 
+/* Where pixel r of a tile is, in pixels from its first: the next flat
+ * position, or with rows of W (W > 0) the next padded row after every W
+ * pixels. */
+INL size_t tile_pix(const struct s8_args *a, int r, int W)
+{
+	return W ? (size_t)(r / W) * (size_t)a->wp + (size_t)(r % W)
+		 : (size_t)r;
+}
+
 /* R output pixels from flat position q for 16 (two = 0) or 32 output
- * channels; R and two are constants after inlining. */
-INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
+ * channels, in rows of W pixels (0: one flat run); R, two and W are
+ * constants after inlining. */
+INL void s8_tile_rows(const struct s8_args *a, size_t q, int R, int two, int W)
 {
 	__m512i acc0[TILE], acc1[TILE];
 	__m512 z = _mm512_setzero_ps();
@@ -149,7 +159,9 @@ INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
 
 #pragma GCC unroll 12
 				for (int r = 0; r < R; r++) {
-					__m512i v = bcast4(xt + r * 16 + g * 4);
+					__m512i v = bcast4(
+						xt + tile_pix(a, r, W) * 16 +
+						g * 4);
 
 					acc0[r] = dpbusd(acc0[r], v, w0);
 					if (two)
@@ -176,16 +188,54 @@ INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
 				f0 = _mm512_max_ps(f0, z);
 				f1 = _mm512_max_ps(f1, z);
 			}
-			_mm512_storeu_ps(y0 + r * 16, f0);
+			_mm512_storeu_ps(y0 + tile_pix(a, r, W) * 16, f0);
 			if (two)
-				_mm512_storeu_ps(y0 + a->yblk + r * 16, f1);
+				_mm512_storeu_ps(y0 + a->yblk +
+							 tile_pix(a, r, W) * 16,
+						 f1);
 		}
 	}
 }
 
-TGT static void s8_blocks(const struct s8_args *a, size_t total, int two)
+INL void s8_tile(const struct s8_args *a, size_t q, int R, int two)
 {
-	NN_KERN_TILE_WALK(s8_tile, a, total, two, TILE);
+	s8_tile_rows(a, q, R, two, 0);
+}
+
+/* The small maps: one tile a row of 11, or two rows of 5 (and the last
+ * row alone), where the flat walk would also compute the two border
+ * pixels of every row and, 5 wide, round 25 pixels up to three tiles of
+ * 12. */
+TGT static void s8_blocks(const struct s8_args *a, int h, int w, int two)
+{
+	if (w % 11 == 0 && w <= 22) {
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x += 11) {
+				size_t q =
+					(size_t)y * (size_t)a->wp + (size_t)x;
+
+				if (two)
+					s8_tile_rows(a, q, 11, 1, 0);
+				else
+					s8_tile_rows(a, q, 11, 0, 0);
+			}
+	} else if (w == 5) {
+		for (int y = 0; y < h; y += 2) {
+			size_t q = (size_t)y * (size_t)a->wp;
+
+			if (y + 1 == h && two)
+				s8_tile_rows(a, q, 5, 1, 0);
+			else if (y + 1 == h)
+				s8_tile_rows(a, q, 5, 0, 0);
+			else if (two)
+				s8_tile_rows(a, q, 10, 1, 5);
+			else
+				s8_tile_rows(a, q, 10, 0, 5);
+		}
+	} else {
+		NN_KERN_TILE_WALK(s8_tile, a, nn_kern_flat_total(h, w), two,
+				  TILE);
+	}
 }
 
 void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
@@ -194,7 +244,6 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 {
 	struct s8_args a;
 	size_t plane = (size_t)(h + 2) * (w + 2);
-	size_t total = nn_kern_flat_total(h, w);
 	float sc[32];
 
 	a.x = xq;
@@ -213,7 +262,7 @@ void nn_kern_conv3x3_s8(const uint8_t *xq, float xscale, int ci, int h, int w,
 		a.w = wq + (size_t)ob * a.wblk;
 		a.b = bias + ob * 16;
 		a.y = y + (size_t)ob * a.yblk;
-		s8_blocks(&a, total, two);
+		s8_blocks(&a, h, w, two);
 		ob += two ? 2 : 1;
 	}
 	nn_kern_zero_border(y, co, h, w, 16);

@@ -375,6 +375,9 @@ static void test_conv3x3_s8(void **state)
 	conv_s8_case(16, 48, 5, 5, 0);
 	conv_s8_case(32, 16, 1, 1, 1);
 	conv_s8_case(48, 64, 13, 11, 1);
+	conv_s8_case(32, 48, 4, 5, 1);	/* rows of 5 in pairs, h even */
+	conv_s8_case(16, 48, 7, 22, 0); /* tiles of 11, two a row */
+	conv_s8_case(16, 32, 3, 33, 1); /* a multiple of 11 walked flat */
 	conv_s8_case(64, 32, 3, 2, 0);
 	conv_s8_case(24, 40, 6, 9, 1); /* padded inputs and outputs */
 }
