@@ -113,6 +113,42 @@ def read_photos(client):
     return out
 
 
+CROP_JPEG_JS = r"""
+var box = arguments[1], done = arguments[arguments.length - 1];
+var im = new Image();
+im.onload = function () {
+  var c = document.createElement("canvas"), g;
+  c.width = 640; c.height = 480; g = c.getContext("2d");
+  g.fillStyle = "#303030"; g.fillRect(0, 0, 640, 480);
+  g.drawImage(im, box[0], box[1], box[2], box[3], 0, 0, 640, 480);
+  done(c.toDataURL("image/jpeg", 0.92).split(",")[1]);
+};
+im.onerror = function () { done(null); };
+im.src = arguments[0];
+"""
+
+
+def read_crops(s, client, photos):
+    """read_photos' one-face photos, each read again as the fake camera
+    shows it: its 4:3 crop drawn on a 640x480 canvas in the browser
+    session s, a JPEG of that posted to the server, the annotated box
+    moved into the crop's coordinates. A face near the border between two
+    moods can read one way in the whole photo and the other in the crop;
+    picks from these readings hold for what the page will see."""
+    out = []
+    for rel, crop, rep, boxes in photos:
+        if len(boxes) != 1 or len(rep["faces"]) != 1:
+            continue
+        b64 = s.js_async(CROP_JPEG_JS, data_url(rel), crop, timeout=20)
+        r = b64 and client.post("/api/frame?reset=1", base64.b64decode(b64), "image/jpeg")
+        if not r or r.status != 200:
+            continue
+        kx, ky = 640.0 / crop[2], 480.0 / crop[3]
+        x, y, w, h = boxes[0]
+        out.append((rel, crop, r.json(), [((x - crop[0]) * kx, (y - crop[1]) * ky, w * kx, h * ky)]))
+    return out
+
+
 def pick(photos, mood, single=True):
     """The photo whose one face the server reads as `mood` most surely. The
     face read must be the annotated one (IoU >= 0.4): a stray box elsewhere
