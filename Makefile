@@ -72,6 +72,7 @@ test_nn_amx_train_DEPS := $(nn_OBJS) $(common_OBJS)
 test_nn_ensemble_DEPS := $(nn_OBJS) $(common_OBJS)
 test_audio_DEPS := $(audio_OBJS) $(common_OBJS)
 test_audio_files_DEPS := $(audio_OBJS) $(common_OBJS)
+test_audio_wav_DEPS := $(audio_OBJS) $(common_OBJS)
 test_text_DEPS := $(text_OBJS) $(common_OBJS)
 test_affect_DEPS := $(BUILD)/music/affect.o $(common_OBJS)
 test_fusion_DEPS := $(BUILD)/music/fusion.o $(BUILD)/music/affect.o \

@@ -362,8 +362,17 @@
       $("np-progress").style.width = d ? (100 * audio.currentTime / d).toFixed(1) + "%" : "0";
       $("np-progress").parentNode.title = fmt(audio.currentTime) + " / " + fmt(d);
     });
+    /* A file this browser cannot decode (Chromium rejects some valid Ogg
+       streams) gets one more try as the server's PCM WAV of it. */
     audio.addEventListener("error", function () {
-      if (audio.src) say("This track could not be played; moving on.", true);
+      if (!audio.src) return;
+      var u = new URL(audio.src);
+      if (/^\/api\/tracks\/\d+\/audio$/.test(u.pathname) && !u.searchParams.has("as")) {
+        audio.src = u.pathname + "?as=wav";
+        play();
+        return;
+      }
+      say("This track could not be played; moving on.", true);
       if (q && q.now) setTimeout(function () { next("skip"); }, 1500);
     });
     Array.prototype.forEach.call(document.querySelectorAll("input[name=strategy]"), function (r) {

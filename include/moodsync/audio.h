@@ -153,4 +153,28 @@ const struct aud_field *aud_feature_fields(size_t *n);
 double aud_field_value(const struct aud_features *f,
 		       const struct aud_field *fld);
 
+/* ---- A track as a 16-bit PCM WAV file, decoded on demand (wav.c) -------
+ * For a player that cannot decode the file itself (a browser whose
+ * demuxer rejects a valid but unusual Ogg stream): the bytes of the WAV
+ * file of the whole stream, a 44-byte RIFF header then the samples
+ * interleaved, little-endian, readable from any byte offset (a read that
+ * does not continue the last one decodes its way there: forwards, or
+ * again from the start, so it costs up to a whole track's decoding, and
+ * the bytes never depend on the order of the reads). The size is fixed at
+ * open from the frame count the file declares: a stream that decodes
+ * shorter ends in silence, a longer one is cut. */
+struct aud_wav;
+
+/* Takes fd (closed on failure too). MS_EFORMAT when libsndfile cannot
+ * read it, MS_ELIMIT past `lim` (NULL: the defaults) or past what a WAV
+ * file can hold (4 GiB), MS_ENOMEM. */
+int aud_wav_open(int fd, const struct aud_limits *lim, struct aud_wav **out);
+/* Bytes in the WAV file. */
+uint64_t aud_wav_size(const struct aud_wav *w);
+/* Copies bytes [pos, pos + n) of the WAV file, cut at its end, into buf:
+ * how many (0 at or past the end), or MS_EIO when the decoder cannot get
+ * there. Not thread-safe on one aud_wav. */
+long aud_wav_read(struct aud_wav *w, uint64_t pos, void *buf, size_t n);
+void aud_wav_close(struct aud_wav *w);
+
 #endif

@@ -5,15 +5,19 @@
  * ETag and Last-Modified from the file's size and mtime (304 on a
  * matching If-None-Match; If-Range falls back to the whole file when the
  * validator differs), and the bytes go from the file descriptor to the
- * socket without being read into memory. */
+ * socket without being read into memory. With ?as=wav the same for the
+ * track decoded to 16-bit PCM WAV as it is sent: the page's fallback for
+ * a file its browser cannot decode. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "moodsync/audio.h"
 #include "moodsync/library.h"
 #include "moodsync/store.h"
 #include "server/api_library.h"
@@ -97,10 +101,77 @@ static void common_headers(struct srv_req *req, const struct audio_file *f)
 	srv_req_header_add(req, "Cache-Control", AUDIO_CACHE_CONTROL);
 }
 
+/* ?as=wav: the track decoded to 16-bit PCM WAV while it is sent
+ * (aud_wav), for a browser that cannot decode the file itself. The
+ * validators are the file's, marked as another representation. */
+struct wav_body {
+	struct aud_wav *w;
+	uint64_t base; /* the range's first byte */
+};
+
+static long wav_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct wav_body *b = cls;
+
+	return aud_wav_read(b->w, b->base + pos, buf, max);
+}
+
+static void wav_body_done(void *cls)
+{
+	struct wav_body *b = cls;
+
+	aud_wav_close(b->w);
+	free(b);
+}
+
+/* Turns the opened file into its WAV image: f->fd is taken, size, ETag and
+ * type become the WAV's. */
+static int as_wav(struct audio_file *f, struct aud_wav **w)
+{
+	size_t n = strlen(f->etag);
+	int rc = aud_wav_open(f->fd, NULL, w);
+
+	f->fd = -1;
+	if (rc)
+		return rc;
+	f->size = aud_wav_size(*w);
+	if (n >= 2 && n + 4 < sizeof(f->etag))
+		memcpy(f->etag + n - 1, "-wav\"", 6);
+	snprintf(f->mime, sizeof(f->mime), "audio/wav");
+	return MS_OK;
+}
+
+/* The body: `len` bytes from `start` of the file or of its WAV image. */
+static int reply_body(struct srv_req *req, int status, struct audio_file *f,
+		      struct aud_wav *w, uint64_t start, uint64_t len)
+{
+	struct wav_body *b;
+
+	if (!w)
+		return srv_reply_fd(req, status, f->mime, f->fd, start, len);
+	b = malloc(sizeof(*b));
+	if (!b) {
+		aud_wav_close(w);
+		return MS_ENOMEM;
+	}
+	*b = (struct wav_body){w, start};
+	return srv_reply_stream(req, status, f->mime, len, wav_body_read,
+				wav_body_done, b);
+}
+
+static void release(struct audio_file *f, struct aud_wav *w)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	aud_wav_close(w);
+}
+
 int api_track_audio(struct srv_req *req)
 {
 	const char *path = srv_req_path(req) + strlen("/api/tracks/");
 	const char *if_range = srv_req_header(req, "If-Range");
+	const char *as = srv_req_query(req, "as");
+	struct aud_wav *w = NULL;
 	struct audio_file f;
 	uint64_t start = 0, len = 0;
 	enum srv_range r;
@@ -110,14 +181,23 @@ int api_track_audio(struct srv_req *req)
 
 	if (ms_parse_i64_n(path, strcspn(path, "/"), 1, INT64_MAX, &id))
 		return srv_req_fail(req, MS_ENOTFOUND, "no such track");
+	if (as && strcmp(as, "wav") != 0)
+		return srv_req_fail(req, MS_EINVAL,
+				    "as: only \"wav\" (the track decoded "
+				    "to PCM) or nothing (the file)");
 	rc = audio_open(req, id, &f);
 	if (rc == MS_ENOTFOUND)
 		return srv_req_fail(req, rc, "no such track");
+	if (!rc && as)
+		rc = as_wav(&f, &w);
+	if (rc == MS_EFORMAT || rc == MS_ELIMIT)
+		return srv_req_fail(req, MS_EUNSUPPORTED,
+				    "this track cannot be decoded to WAV");
 	if (rc)
 		return rc;
 	common_headers(req, &f);
 	if (etag_listed(srv_req_header(req, "If-None-Match"), f.etag)) {
-		close(f.fd);
+		release(&f, w);
 		return srv_reply_bytes(req, SRV_HTTP_NOT_MODIFIED, NULL, "", 0);
 	}
 	r = srv_range_parse(srv_req_header(req, "Range"), f.size, &start, &len);
@@ -125,13 +205,14 @@ int api_track_audio(struct srv_req *req)
 	    strcmp(if_range, f.last_modified) != 0)
 		r = SRV_RANGE_NONE; /* the client's copy is stale: all of it */
 	if (r == SRV_RANGE_UNSATISFIABLE) {
-		close(f.fd);
+		release(&f, w);
 		snprintf(cr, sizeof(cr), "bytes */%llu",
 			 (unsigned long long)f.size);
 		srv_req_header_add(req, "Content-Range", cr);
 		return srv_reply_err(req, SRV_ERANGE, NULL, 0,
-				     "range not satisfiable (the file has "
+				     "range not satisfiable (the %s has "
 				     "%llu bytes)",
+				     w ? "WAV" : "file",
 				     (unsigned long long)f.size);
 	}
 	if (r == SRV_RANGE_OK) {
@@ -140,8 +221,7 @@ int api_track_audio(struct srv_req *req)
 			 (unsigned long long)(start + len - 1),
 			 (unsigned long long)f.size);
 		srv_req_header_add(req, "Content-Range", cr);
-		return srv_reply_fd(req, SRV_HTTP_PARTIAL, f.mime, f.fd, start,
-				    len);
+		return reply_body(req, SRV_HTTP_PARTIAL, &f, w, start, len);
 	}
-	return srv_reply_fd(req, SRV_HTTP_OK, f.mime, f.fd, 0, f.size);
+	return reply_body(req, SRV_HTTP_OK, &f, w, 0, f.size);
 }

@@ -63,7 +63,7 @@ enum srv_err {
 #define SRV_HTTP_OK 200
 #define SRV_HTTP_ACCEPTED 202	  /* queued for a worker */
 #define SRV_HTTP_FOUND 302	  /* redirect (srv_reply_redirect) */
-#define SRV_HTTP_PARTIAL 206	  /* one byte range (srv_reply_fd) */
+#define SRV_HTTP_PARTIAL 206	  /* one byte range (the audio route) */
 #define SRV_HTTP_NOT_MODIFIED 304 /* the client's copy is current */
 
 /* The one mapping from an error code to an HTTP status (MS_OK -> 200,
@@ -124,6 +124,17 @@ int srv_reply_bytes(struct srv_req *req, int status, const char *type,
  * reply owns fd and closes it, also on failure. HEAD gets the headers. */
 int srv_reply_fd(struct srv_req *req, int status, const char *type, int fd,
 		 uint64_t offset, uint64_t len);
+/* A body made while it is sent: copies up to `max` bytes from byte `pos`
+ * (counted from the body's start) into buf, returning how many, 0 or
+ * less to abort the reply (the connection is then closed short). */
+typedef long (*srv_body_read_fn)(void *cls, uint64_t pos, char *buf,
+				 size_t max);
+/* Sends `len` bytes that `read` produces, in order, with Content-Type
+ * `type`; `done(cls)` runs once when the reply is gone, also on failure
+ * (here or later). HEAD gets the headers. */
+int srv_reply_stream(struct srv_req *req, int status, const char *type,
+		     uint64_t len, srv_body_read_fn read, void (*done)(void *),
+		     void *cls);
 /* Adds a response header to the reply sent later by this request (e.g.
  * "Retry-After"). Up to 8 extra headers; MS_ELIMIT past that. A handler's
  * own Cache-Control replaces the default "no-store". */

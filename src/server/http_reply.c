@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -124,6 +125,47 @@ int srv_reply_fd(struct srv_req *req, int status, const char *type, int fd,
 	r = MHD_create_response_from_fd_at_offset64(len, fd, offset);
 	if (!r)
 		close(fd);
+	return srv_http_reply_set(req, status, r, type);
+}
+
+struct body_stream {
+	srv_body_read_fn read;
+	void (*done)(void *);
+	void *cls;
+};
+
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct body_stream *b = cls;
+	long n = b->read(b->cls, pos, buf, max);
+
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void body_free(void *cls)
+{
+	struct body_stream *b = cls;
+
+	b->done(b->cls);
+	free(b);
+}
+
+int srv_reply_stream(struct srv_req *req, int status, const char *type,
+		     uint64_t len, srv_body_read_fn read, void (*done)(void *),
+		     void *cls)
+{
+	struct body_stream *b = malloc(sizeof(*b));
+	struct MHD_Response *r = NULL;
+
+	if (b) {
+		*b = (struct body_stream){read, done, cls};
+		r = MHD_create_response_from_callback(len, 64 * 1024, body_read,
+						      b, body_free);
+		if (!r)
+			free(b);
+	}
+	if (!r)
+		done(cls);
 	return srv_http_reply_set(req, status, r, type);
 }
 
