@@ -103,7 +103,8 @@
     });
   }
 
-  /* Moves to the next track: reason "ended" | "skip" | "user". */
+  /* Moves to the next track: reason "ended" | "skip" | "user" | "error"
+     (unplayable: not the listener's skip). */
   function next(reason) {
     if (busy || noLibrary) return Promise.resolve();
     busy = true;
@@ -373,7 +374,7 @@
         return;
       }
       say("This track could not be played; moving on.", true);
-      if (q && q.now) setTimeout(function () { next("skip"); }, 1500);
+      if (q && q.now) setTimeout(function () { next("error"); }, 1500);
     });
     Array.prototype.forEach.call(document.querySelectorAll("input[name=strategy]"), function (r) {
       r.addEventListener("change", function () { if (r.checked) setGoal(r.value, r); });

@@ -328,9 +328,10 @@ int api_queue_next(struct srv_req *req)
 	if (!rc && jr &&
 	    (!cJSON_IsString(jr) || (strcmp(jr->valuestring, "ended") &&
 				     strcmp(jr->valuestring, "skip") &&
-				     strcmp(jr->valuestring, "user"))))
+				     strcmp(jr->valuestring, "user") &&
+				     strcmp(jr->valuestring, "error"))))
 		rc = srv_req_fail(req, MS_EINVAL,
-				  "reason must be ended, skip or user");
+				  "reason must be ended, skip, user or error");
 	else if (!rc && jr)
 		reason =
 			strcmp(jr->valuestring, "skip") == 0 ? "skip" : "other";

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import stat
 import struct
 import subprocess
@@ -130,7 +131,16 @@ def file_of(files, track):
     return files.get(track["title"])
 
 
-def check_queue(c, files):
+def feedback_rows(db):
+    """What the listeners taught: the track_feedback rows, read-only."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return con.execute("SELECT * FROM track_feedback ORDER BY user, track").fetchall()
+    finally:
+        con.close()
+
+
+def check_queue(c, files, db):
     q = c.get("/api/queue")
     j = q.json()
     t.ok(q.status == 200 and j.get("goal") == "match" and "listener" in j and "target" in j,
@@ -151,6 +161,11 @@ def check_queue(c, files):
                    headers=JSON)
         seen.append(r.json()["now"]["id"] if r.status == 200 and r.json()["now"] else None)
     t.ok(None not in seen and len(set(seen)) == 4, "four tracks in a row, none repeated", seen)
+    before = feedback_rows(db)
+    r = c.post("/api/queue/next", b'{"position_s": 0, "reason": "error"}', None, headers=JSON)
+    t.ok(r.status == 200 and r.json()["now"] and feedback_rows(db) == before,
+         "queue/next for an unplayable track (reason error) moves on and records no skip",
+         (r.status, before, feedback_rows(db)))
     for body, ctype, want in ((b'{"reason": "bogus"}', "application/json", 400),
                               (b'{"position_s": "x"}', "application/json", 400),
                               (b'[1,2]', "application/json", 400),
@@ -305,7 +320,7 @@ def main():
             t.ok(j.get("tracks") == want and j.get("skipped") == 2 and j.get("folders") == [root]
                  and j.get("scanning") is False and "eta_s" in j and "done" in j and
                  "total" in j, "GET /api/library: tracks, skipped, folders", json.dumps(j))
-            now = check_queue(c, files)
+            now = check_queue(c, files, db)
             if now:
                 check_audio(c, files, now)
                 check_feedback(c, now)
