@@ -20,25 +20,8 @@
 
 #include "audio/audio_internal.h"
 #include "moodsync/audio.h"
+#include "tmpdir.h"
 #include "audio_synth.h"
-
-static char tmpdir[256];
-
-static int setup_dir(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_audio.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-	char cmd[300];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static void tmp_path(char *out, size_t cap, const char *name)
 {
@@ -338,6 +321,6 @@ int main(void)
 		cmocka_unit_test(test_nan_samples),
 	};
 
-	return cmocka_run_group_tests_name("audio_files", tests, setup_dir,
-					   remove_dir);
+	return cmocka_run_group_tests_name("audio_files", tests, tmpdir_setup,
+					   tmpdir_remove);
 }

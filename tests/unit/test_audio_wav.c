@@ -19,24 +19,7 @@
 #include <sndfile.h>
 
 #include "moodsync/audio.h"
-
-static char tmpdir[256];
-
-static int setup_dir(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_audio_wav.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-	char cmd[300];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "tmpdir.h"
 
 /* A two-tone stereo signal, deterministic, within 16 bits. */
 static int16_t *signal(sf_count_t frames)
@@ -239,6 +222,6 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 	};
 
-	return cmocka_run_group_tests_name("audio_wav", tests, setup_dir,
-					   remove_dir);
+	return cmocka_run_group_tests_name("audio_wav", tests, tmpdir_setup,
+					   tmpdir_remove);
 }
