@@ -165,6 +165,7 @@ static int load_block(struct aud_wav *w, int64_t first)
 		want = BLOCK_FRAMES;
 	if (!w->sf)
 		return MS_EIO;
+	w->blk_first = -1; /* blk is scratch until the block is in */
 	if (first < w->next) {
 		int rc = reopen(w);
 

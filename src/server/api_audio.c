@@ -205,6 +205,8 @@ int api_track_audio(struct srv_req *req)
 	    strcmp(if_range, f.last_modified) != 0)
 		r = SRV_RANGE_NONE; /* the client's copy is stale: all of it */
 	if (r == SRV_RANGE_UNSATISFIABLE) {
+		const char *what = w ? "WAV" : "file";
+
 		release(&f, w);
 		snprintf(cr, sizeof(cr), "bytes */%llu",
 			 (unsigned long long)f.size);
@@ -212,8 +214,7 @@ int api_track_audio(struct srv_req *req)
 		return srv_reply_err(req, SRV_ERANGE, NULL, 0,
 				     "range not satisfiable (the %s has "
 				     "%llu bytes)",
-				     w ? "WAV" : "file",
-				     (unsigned long long)f.size);
+				     what, (unsigned long long)f.size);
 	}
 	if (r == SRV_RANGE_OK) {
 		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",
