@@ -124,12 +124,21 @@ static void wav_body_done(void *cls)
 	free(b);
 }
 
+/* Longest track served as WAV: a range behind the decoder costs a decode
+ * from the start (~500x real time), on an HTTP worker. */
+#define WAV_MAX_S 3600.0
+
 /* Turns the opened file into its WAV image: f->fd is taken, size, ETag and
  * type become the WAV's. */
 static int as_wav(struct audio_file *f, struct aud_wav **w)
 {
 	size_t n = strlen(f->etag);
-	int rc = aud_wav_open(f->fd, NULL, w);
+	struct aud_limits lim;
+	int rc;
+
+	aud_limits_default(&lim);
+	lim.max_duration_s = WAV_MAX_S;
+	rc = aud_wav_open(f->fd, &lim, w);
 
 	f->fd = -1;
 	if (rc)
@@ -192,7 +201,11 @@ int api_track_audio(struct srv_req *req)
 		rc = as_wav(&f, &w);
 	if (rc == MS_EFORMAT || rc == MS_ELIMIT)
 		return srv_req_fail(req, MS_EUNSUPPORTED,
-				    "this track cannot be decoded to WAV");
+				    rc == MS_ELIMIT
+					    ? "this track is too long to be "
+					      "sent as WAV (an hour at most)"
+					    : "this track cannot be decoded "
+					      "to WAV");
 	if (rc)
 		return rc;
 	common_headers(req, &f);

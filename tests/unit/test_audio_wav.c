@@ -179,7 +179,7 @@ static void test_lossy_same_bytes_any_order(void **state)
 }
 
 /* Refused with the descriptor closed: not audio, not a regular file, too
- * many channels for the limits. */
+ * many channels or too long for the limits. */
 static void test_refusals(void **state)
 {
 	char path[300];
@@ -211,6 +211,15 @@ static void test_refusals(void **state)
 	fd = open(path, O_RDONLY);
 	assert_int_equal(aud_wav_open(fd, &lim, &w), MS_ELIMIT);
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	aud_limits_default(&lim);
+	lim.max_duration_s = 0.002; /* the file: 100 frames, 2.3 ms */
+	fd = open(path, O_RDONLY);
+	assert_int_equal(aud_wav_open(fd, &lim, &w), MS_ELIMIT);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	lim.max_duration_s = 0.003;
+	fd = open(path, O_RDONLY);
+	assert_int_equal(aud_wav_open(fd, &lim, &w), MS_OK);
+	aud_wav_close(w);
 	free(x);
 }
 
