@@ -104,24 +104,14 @@ static void common_headers(struct srv_req *req, const struct audio_file *f)
 /* ?as=wav: the track decoded to 16-bit PCM WAV while it is sent
  * (aud_wav), for a browser that cannot decode the file itself. The
  * validators are the file's, marked as another representation. */
-struct wav_body {
-	struct aud_wav *w;
-	uint64_t base; /* the range's first byte */
-};
-
-static long wav_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+static long wav_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	struct wav_body *b = cls;
-
-	return aud_wav_read(b->w, b->base + pos, buf, max);
+	return aud_wav_read(cls, pos, buf, max);
 }
 
-static void wav_body_done(void *cls)
+static void wav_done(void *cls)
 {
-	struct wav_body *b = cls;
-
-	aud_wav_close(b->w);
-	free(b);
+	aud_wav_close(cls);
 }
 
 /* Longest track served as WAV: a range behind the decoder costs a decode
@@ -154,18 +144,10 @@ static int as_wav(struct audio_file *f, struct aud_wav **w)
 static int reply_body(struct srv_req *req, int status, struct audio_file *f,
 		      struct aud_wav *w, uint64_t start, uint64_t len)
 {
-	struct wav_body *b;
-
 	if (!w)
 		return srv_reply_fd(req, status, f->mime, f->fd, start, len);
-	b = malloc(sizeof(*b));
-	if (!b) {
-		aud_wav_close(w);
-		return MS_ENOMEM;
-	}
-	*b = (struct wav_body){w, start};
-	return srv_reply_stream(req, status, f->mime, len, wav_body_read,
-				wav_body_done, b);
+	return srv_reply_stream(req, status, f->mime, start, len, wav_read,
+				wav_done, w);
 }
 
 static void release(struct audio_file *f, struct aud_wav *w)

@@ -125,16 +125,17 @@ int srv_reply_bytes(struct srv_req *req, int status, const char *type,
 int srv_reply_fd(struct srv_req *req, int status, const char *type, int fd,
 		 uint64_t offset, uint64_t len);
 /* A body made while it is sent: copies up to `max` bytes from byte `pos`
- * (counted from the body's start) into buf, returning how many, 0 or
- * less to abort the reply (the connection is then closed short). */
+ * of its source into buf, returning how many, 0 or less to abort the
+ * reply (the connection is then closed short). */
 typedef long (*srv_body_read_fn)(void *cls, uint64_t pos, char *buf,
 				 size_t max);
-/* Sends `len` bytes that `read` produces, in order, with Content-Type
- * `type`; `done(cls)` runs once when the reply is gone, also on failure
- * (here or later). HEAD gets the headers. */
+/* Sends `len` bytes of a source from `offset` that `read` produces, in
+ * order, with Content-Type `type` (srv_reply_fd's counterpart for a body
+ * made as it goes); `done(cls)` runs once when the reply is gone, also
+ * on failure (here or later). HEAD gets the headers. */
 int srv_reply_stream(struct srv_req *req, int status, const char *type,
-		     uint64_t len, srv_body_read_fn read, void (*done)(void *),
-		     void *cls);
+		     uint64_t offset, uint64_t len, srv_body_read_fn read,
+		     void (*done)(void *), void *cls);
 /* Adds a response header to the reply sent later by this request (e.g.
  * "Retry-After"). Up to 8 extra headers; MS_ELIMIT past that. A handler's
  * own Cache-Control replaces the default "no-store". */

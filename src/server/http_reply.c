@@ -132,12 +132,13 @@ struct body_stream {
 	srv_body_read_fn read;
 	void (*done)(void *);
 	void *cls;
+	uint64_t offset; /* of the body's first byte in the source */
 };
 
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct body_stream *b = cls;
-	long n = b->read(b->cls, pos, buf, max);
+	long n = b->read(b->cls, b->offset + pos, buf, max);
 
 	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
@@ -151,14 +152,14 @@ static void body_free(void *cls)
 }
 
 int srv_reply_stream(struct srv_req *req, int status, const char *type,
-		     uint64_t len, srv_body_read_fn read, void (*done)(void *),
-		     void *cls)
+		     uint64_t offset, uint64_t len, srv_body_read_fn read,
+		     void (*done)(void *), void *cls)
 {
 	struct body_stream *b = malloc(sizeof(*b));
 	struct MHD_Response *r = NULL;
 
 	if (b) {
-		*b = (struct body_stream){read, done, cls};
+		*b = (struct body_stream){read, done, cls, offset};
 		r = MHD_create_response_from_callback(len, 64 * 1024, body_read,
 						      b, body_free);
 		if (!r)
