@@ -14,12 +14,12 @@ import lib_server as L
 FAKECAM_JS = r"""
 (function () {
   var c = null, g = null, img = null, crop = null, timer = null;
-  function draw() {
-    if (!g) return;
-    g.fillStyle = "#303030"; g.fillRect(0, 0, 640, 480);
-    if (img && img.complete && img.naturalWidth)
-      g.drawImage(img, crop[0], crop[1], crop[2], crop[3], 0, 0, 640, 480);
+  function paint(ctx, im, box) {
+    ctx.fillStyle = "#303030"; ctx.fillRect(0, 0, 640, 480);
+    if (im && im.complete && im.naturalWidth)
+      ctx.drawImage(im, box[0], box[1], box[2], box[3], 0, 0, 640, 480);
   }
+  function draw() { if (g) paint(g, img, crop); }
   window.__fakeCam = {
     streams: 0,
     show: function (dataUrl, box, done) {
@@ -28,7 +28,19 @@ FAKECAM_JS = r"""
       im.onerror = function () { if (done) done(false); };
       im.src = dataUrl;
     },
-    blank: function () { img = null; draw(); }
+    blank: function () { img = null; draw(); },
+    /* one frame as the camera would show it, as base64 JPEG */
+    jpeg: function (dataUrl, box, done) {
+      var im = new Image();
+      im.onload = function () {
+        var f = document.createElement("canvas");
+        f.width = 640; f.height = 480;
+        paint(f.getContext("2d"), im, box);
+        done(f.toDataURL("image/jpeg", 0.92).split(",")[1]);
+      };
+      im.onerror = function () { done(null); };
+      im.src = dataUrl;
+    }
   };
   var md = navigator.mediaDevices || {};
   md.getUserMedia = function () {
@@ -113,25 +125,10 @@ def read_photos(client):
     return out
 
 
-CROP_JPEG_JS = r"""
-var box = arguments[1], done = arguments[arguments.length - 1];
-var im = new Image();
-im.onload = function () {
-  var c = document.createElement("canvas"), g;
-  c.width = 640; c.height = 480; g = c.getContext("2d");
-  g.fillStyle = "#303030"; g.fillRect(0, 0, 640, 480);
-  g.drawImage(im, box[0], box[1], box[2], box[3], 0, 0, 640, 480);
-  done(c.toDataURL("image/jpeg", 0.92).split(",")[1]);
-};
-im.onerror = function () { done(null); };
-im.src = arguments[0];
-"""
-
-
 def read_crops(s, client, photos):
     """read_photos' one-face photos, each read again as the fake camera
-    shows it: its 4:3 crop drawn on a 640x480 canvas in the browser
-    session s, a JPEG of that posted to the server, the annotated box
+    shows it: a frame of its 4:3 crop from the fake camera of session s
+    (install()ed, on a page), as JPEG, posted to the server, the annotated box
     moved into the crop's coordinates. A face near the border between two
     moods can read one way in the whole photo and the other in the crop;
     picks from these readings hold for what the page will see."""
@@ -139,7 +136,8 @@ def read_crops(s, client, photos):
     for rel, crop, rep, boxes in photos:
         if len(boxes) != 1 or len(rep["faces"]) != 1:
             continue
-        b64 = s.js_async(CROP_JPEG_JS, data_url(rel), crop, timeout=20)
+        b64 = s.js_async("window.__fakeCam.jpeg(arguments[0], arguments[1], arguments[2]);",
+                         data_url(rel), crop, timeout=20)
         r = b64 and client.post("/api/frame?reset=1", base64.b64decode(b64), "image/jpeg")
         if not r or r.status != 200:
             continue
