@@ -259,6 +259,24 @@ class Client:
         return self.post("/api/frame", data, ctype) if path is None else self.post(path, data, ctype)
 
 
+def wait_library_scan(client, timeout=240):
+    """Waits for the server's first library scan: its summary (GET
+    /api/library) once it has tracks, None when it scanned files and none
+    is playable (or on timeout), False when the server has no library."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = client.get("/api/library")
+        if r.status != 200:
+            return False               # no library on this server
+        j = r.json()
+        if not j.get("scanning") and j.get("tracks", 0) > 0:
+            return j
+        if not j.get("scanning") and j.get("total", 0) > 0:
+            return None                # scanned, nothing playable
+        time.sleep(1)
+    return None
+
+
 def load_annotations():
     """{relative image path: [(x, y, w, h), ...]} from faces/annotations.txt."""
     ann = {}

@@ -12,7 +12,6 @@ import json
 import os
 import struct
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib_server as L  # noqa: E402
@@ -47,16 +46,6 @@ a.src = url;
 a.play().catch(function () {});
 setTimeout(function () { end(false); }, 10000);
 """
-
-
-def wait_scan(c):
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        j = c.get("/api/library").json()
-        if not j.get("scanning") and j.get("tracks", 0) > 0:
-            return j
-        time.sleep(1)
-    return None
 
 
 def track_ids(c, n):
@@ -110,8 +99,8 @@ def main():
         return 0
     with L.Server(music=demo) as srv:
         c = srv.client()
-        lib = wait_scan(c)
-        if not t.ok(lib is not None, "the demo library is scanned"):
+        lib = L.wait_library_scan(c)
+        if not t.ok(lib, "the demo library is scanned"):
             return t.exit_code()
         ids = track_ids(c, lib["tracks"])
         t.ok(len(ids) == lib["tracks"], "%d tracks found by id" % len(ids))

@@ -382,35 +382,18 @@ def server(music):
     return L.Server(music=music)
 
 
-def wait_scan(srv):
-    """Waits for the library's first scan; its summary, or None."""
-    c = srv.client()
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        r = c.get("/api/library")
-        if r.status != 200:
-            return False               # no library on this server
-        j = r.json()
-        if not j.get("scanning") and j.get("tracks", 0) > 0:
-            return j
-        if not j.get("scanning") and j.get("total", 0) > 0:
-            return None                # scanned, nothing playable
-        time.sleep(1)
-    return None
-
-
 def start_server():
     """The server on Debian's demo library, or on generated WAVs when this
     build cannot analyse the demo's Ogg files; (server, library summary)."""
     demo = [d for d in DEMO_MUSIC if os.path.isdir(d)]
     srv = server(demo or ["none"]).start()
-    lib = wait_scan(srv)
+    lib = L.wait_library_scan(srv.client())
     if lib or lib is False or not demo:
         return srv, lib
     srv.kill()
     t.diag("the demo library gave no playable track here: generated WAV tracks instead")
     srv = server([make_wavs(tempfile.mkdtemp(prefix="moodsync-wavs-"))]).start()
-    return srv, wait_scan(srv)
+    return srv, L.wait_library_scan(srv.client())
 
 
 def main():
